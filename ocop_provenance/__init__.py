@@ -1,0 +1,132 @@
+"""ocop-provenance: signed, hash-chained, offline-verifiable records of OCOP production batches.
+
+Every production step is an Ed25519-signed COSE_Sign1 event, chained by hash to the batch's previous event;
+a bundle carries a batch and its upstream batches for offline audit. See docs/ for the format and threat model.
+"""
+
+from ._bundle import (
+    BUNDLE_MAGIC,
+    BundleBatch,
+    BundleHeader,
+    BundleReader,
+    BundleSummary,
+    verify_bundle,
+    write_bundle,
+)
+from ._chain import ChainHead, append_step, head_of, open_batch
+from ._errors import (
+    ChainError,
+    ConflictError,
+    ForkError,
+    FormatError,
+    KeyFormatError,
+    NotFoundError,
+    ProvenanceError,
+    SignatureError,
+    StoreError,
+    TamperError,
+    UntrustedKeyError,
+    VerificationError,
+    WeakKeyError,
+)
+from ._keys import (
+    PrivateKey,
+    PublicKey,
+    Signer,
+    available_backends,
+    ed25519_backend,
+    read_private_key,
+    write_private_key,
+)
+from ._model import (
+    CBV_BUSINESS_STEPS,
+    Attachment,
+    Certificate,
+    DataValue,
+    Genesis,
+    InputRef,
+    Location,
+    Producer,
+    Product,
+    SignedEvent,
+    Step,
+    canonical_quantity,
+    gs1_check_digit,
+)
+from ._verify import (
+    DEFAULT_TIME_TOLERANCE,
+    ChainReport,
+    ChainSummary,
+    ChainVerifier,
+    EquivocationProof,
+    KeyRing,
+    find_forks,
+    report_chain,
+    verify_chain,
+)
+from ._wire import EVENT_TYP, MAX_EVENT_SIZE, decode_event, sign_event
+
+parse_unverified_event = decode_event
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "BUNDLE_MAGIC",
+    "CBV_BUSINESS_STEPS",
+    "DEFAULT_TIME_TOLERANCE",
+    "EVENT_TYP",
+    "MAX_EVENT_SIZE",
+    "Attachment",
+    "BundleBatch",
+    "BundleHeader",
+    "BundleReader",
+    "BundleSummary",
+    "Certificate",
+    "ChainError",
+    "ChainHead",
+    "ChainReport",
+    "ChainSummary",
+    "ChainVerifier",
+    "ConflictError",
+    "DataValue",
+    "EquivocationProof",
+    "ForkError",
+    "FormatError",
+    "Genesis",
+    "InputRef",
+    "KeyFormatError",
+    "KeyRing",
+    "Location",
+    "NotFoundError",
+    "PrivateKey",
+    "Producer",
+    "Product",
+    "ProvenanceError",
+    "PublicKey",
+    "SignatureError",
+    "SignedEvent",
+    "Signer",
+    "Step",
+    "StoreError",
+    "TamperError",
+    "UntrustedKeyError",
+    "VerificationError",
+    "WeakKeyError",
+    "__version__",
+    "append_step",
+    "available_backends",
+    "canonical_quantity",
+    "ed25519_backend",
+    "find_forks",
+    "gs1_check_digit",
+    "head_of",
+    "open_batch",
+    "parse_unverified_event",
+    "read_private_key",
+    "report_chain",
+    "sign_event",
+    "verify_bundle",
+    "verify_chain",
+    "write_bundle",
+    "write_private_key",
+]

@@ -1,0 +1,397 @@
+"""The offline bundle: one file holding a batch, every batch it was made from, and the signers' keys.
+
+Layout (docs/format.md §Bundle): an RFC 8742 CBOR sequence of byte strings. The first holds the header, a
+deterministic CBOR map; each of the rest holds one event, a plain tagged COSE_Sign1, so any COSE library can check
+it. Batches follow the header's order (the root first, then each input after the batches that consume it), each
+from genesis to head. Reading and verifying stream item by item: memory does not grow with the chain.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import BinaryIO
+
+from . import _cbor
+from ._errors import ChainError, FormatError, KeyFormatError
+from ._keys import PublicKey
+from ._model import SignedEvent, Step
+from ._verify import DEFAULT_TIME_TOLERANCE, ChainSummary, ChainVerifier, KeyRing
+from ._wire import MAX_EVENT_SIZE
+
+__all__ = [
+    "BUNDLE_MAGIC",
+    "BundleBatch",
+    "BundleHeader",
+    "BundleReader",
+    "BundleSummary",
+    "verify_bundle",
+    "write_bundle",
+]
+
+BUNDLE_MAGIC = "ocop-bundle"
+BUNDLE_VERSION = 1
+MAX_HEADER_SIZE = 1 << 20
+MAX_BATCHES = 10_000
+MAX_KEYS = 10_000
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BundleBatch:
+    """One batch's entry in the bundle header.
+
+    Attributes:
+        batch_id: The batch.
+        count: Number of events the bundle holds for it (genesis to head).
+        head: The head event's id.
+    """
+
+    batch_id: bytes
+    count: int
+    head: bytes
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BundleHeader:
+    """The bundle header (unauthenticated: every claim in it is checked against the events).
+
+    Attributes:
+        root: The batch the bundle is about.
+        batches: Every batch in file order, the root first.
+        keys: Public keys the signers used, as shipped (not trusted by being here).
+    """
+
+    root: bytes
+    batches: tuple[BundleBatch, ...]
+    keys: tuple[PublicKey, ...]
+
+    @property
+    def total_events(self) -> int:
+        """Events the bundle declares."""
+        return sum(b.count for b in self.batches)
+
+    def to_bytes(self) -> bytes:
+        """Return the header's deterministic CBOR."""
+        return _cbor.encode(
+            {
+                0: BUNDLE_MAGIC,
+                1: BUNDLE_VERSION,
+                2: self.root,
+                3: [k.raw for k in self.keys],
+                4: [[b.batch_id, b.count, b.head] for b in self.batches],
+            }
+        )
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> BundleHeader:
+        """Parse a header.
+
+        Raises:
+            FormatError: Not a bundle header of a supported version (``E_BUNDLE``, ``E_VERSION``).
+            KeyFormatError: A shipped key is malformed or weak.
+        """
+        m = _cbor.decode(data, max_size=MAX_HEADER_SIZE, max_depth=3)
+        if not isinstance(m, dict) or m.get(0) != BUNDLE_MAGIC:
+            raise FormatError("not an ocop bundle", code="E_BUNDLE")
+        if m.get(1) != BUNDLE_VERSION:
+            raise FormatError(f"unsupported bundle version {m.get(1)!r}", code="E_VERSION")
+        if set(m) != {0, 1, 2, 3, 4}:
+            raise FormatError("bundle header has unknown or missing labels", code="E_BUNDLE")
+        root, keys, batches = m[2], m[3], m[4]
+        if not isinstance(root, bytes) or len(root) != 32:
+            raise FormatError("bundle root must be a 32-byte batch id", code="E_BUNDLE", field="root")
+        if not isinstance(keys, list) or len(keys) > MAX_KEYS or not all(isinstance(k, bytes) for k in keys):
+            raise FormatError("bundle keys must be a list of byte strings", code="E_BUNDLE", field="keys")
+        if not isinstance(batches, list) or not 1 <= len(batches) <= MAX_BATCHES:
+            raise FormatError("bundle must list 1 to 10000 batches", code="E_BUNDLE", field="batches")
+        entries = []
+        for entry in batches:
+            if not (
+                isinstance(entry, list)
+                and len(entry) == 3
+                and isinstance(entry[0], bytes)
+                and len(entry[0]) == 32
+                and isinstance(entry[1], int)
+                and not isinstance(entry[1], bool)
+                and entry[1] >= 1
+                and isinstance(entry[2], bytes)
+                and len(entry[2]) == 32
+            ):
+                raise FormatError("malformed batch entry", code="E_BUNDLE", field="batches")
+            entries.append(BundleBatch(batch_id=entry[0], count=entry[1], head=entry[2]))
+        if entries[0].batch_id != root:
+            raise FormatError("the root batch must come first", code="E_BUNDLE", field="batches")
+        if len({e.batch_id for e in entries}) != len(entries):
+            raise FormatError("a batch is listed twice", code="E_BUNDLE", field="batches")
+        try:
+            parsed_keys = tuple(PublicKey.from_raw(k) for k in keys)
+        except KeyFormatError as e:
+            e.field = "keys"
+            raise
+        return cls(root=root, batches=tuple(entries), keys=parsed_keys)
+
+
+def _write_item(out: BinaryIO, data: bytes) -> None:
+    out.write(_cbor.encode_bstr_head(len(data)))
+    out.write(data)
+
+
+def write_bundle(
+    out: BinaryIO,
+    header: BundleHeader,
+    events: Iterable[bytes],
+    *,
+    progress: Progress | None = None,
+) -> int:
+    """Stream a bundle to ``out``.
+
+    Args:
+        out: A binary file opened for writing.
+        header: The header; its batches and counts must match ``events``.
+        events: Every event's COSE bytes, in header order.
+        progress: Called with (events written, total) as it goes.
+
+    Returns:
+        The number of events written.
+
+    Raises:
+        FormatError: ``events`` holds more or fewer events than the header declares (``E_BUNDLE``).
+    """
+    total = header.total_events
+    _write_item(out, header.to_bytes())
+    n = 0
+    for raw in events:
+        n += 1
+        if n > total:
+            raise FormatError("more events than the header declares", code="E_BUNDLE")
+        _write_item(out, raw)
+        if progress is not None and (n % 1024 == 0 or n == total):
+            progress(n, total)
+    if n != total:
+        raise FormatError(f"{n} events written, the header declares {total}", code="E_BUNDLE")
+    return n
+
+
+def _read_exact(src: BinaryIO, n: int) -> bytes:
+    data = src.read(n)
+    if len(data) != n:
+        raise FormatError("the bundle ends in the middle of an item", code="E_TRUNCATED")
+    return data
+
+
+def _read_item(src: BinaryIO, limit: int) -> bytes | None:
+    first = src.read(1)
+    if not first:
+        return None
+    major, info = first[0] >> 5, first[0] & 0x1F
+    if major != 2:
+        raise FormatError("bundle items must be byte strings", code="E_BUNDLE")
+    if info < 24:
+        length = info
+    elif info <= 27:
+        width = 1 << (info - 24)
+        length = int.from_bytes(_read_exact(src, width), "big")
+        if length < (24 if width == 1 else 1 << (4 * width)):
+            raise FormatError("non-shortest length in the bundle", code="E_NONCANONICAL")
+    else:
+        raise FormatError("indefinite or reserved length in the bundle", code="E_BUNDLE")
+    if length > limit:
+        raise FormatError(f"bundle item of {length} bytes exceeds the limit of {limit}", code="E_SIZE")
+    return _read_exact(src, length)
+
+
+class BundleReader:
+    """Reads a bundle item by item: the header, then ``(batch index, event bytes)`` pairs.
+
+    Nothing here is verified: pass the events to a verifier (:func:`verify_bundle` does).
+    """
+
+    def __init__(self, src: BinaryIO) -> None:
+        """Read the header.
+
+        Raises:
+            FormatError: Not a bundle, or a malformed header.
+        """
+        self._src = src
+        raw = _read_item(src, MAX_HEADER_SIZE)
+        if raw is None:
+            raise FormatError("the bundle is empty", code="E_BUNDLE")
+        self.header = BundleHeader.from_bytes(raw)
+
+    def events(self) -> Iterator[tuple[int, bytes]]:
+        """Yield ``(batch index, event bytes)`` in file order.
+
+        Raises:
+            FormatError: Fewer or more items than the header declares (``E_TRUNCATED``, ``E_TRAILING``), or a
+                malformed item.
+        """
+        for index, batch in enumerate(self.header.batches):
+            for _ in range(batch.count):
+                raw = _read_item(self._src, MAX_EVENT_SIZE)
+                if raw is None:
+                    raise FormatError("the bundle ends before every declared event", code="E_TRUNCATED")
+                yield index, raw
+        if self._src.read(1):
+            raise FormatError("data after the last declared event", code="E_TRAILING")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BundleSummary:
+    """What a verified bundle holds.
+
+    Attributes:
+        header: The bundle header.
+        chains: One summary per batch, in file order (the root first).
+    """
+
+    header: BundleHeader
+    chains: tuple[ChainSummary, ...]
+
+    @property
+    def root(self) -> ChainSummary:
+        """The root batch's summary."""
+        return self.chains[0]
+
+
+class _Lineage:
+    """Tracks input references: each must match the event at that seq of the consumed batch."""
+
+    def __init__(self, header: BundleHeader) -> None:
+        self._position = {b.batch_id: i for i, b in enumerate(header.batches)}
+        self._required: dict[tuple[bytes, int], tuple[bytes, int]] = {}
+        self._referenced: set[bytes] = {header.root}
+        self._done: set[bytes] = set()
+
+    def consume(self, event: SignedEvent, index: int) -> None:
+        if not isinstance(event.body, Step):
+            return
+        for ref in event.body.inputs:
+            if ref.batch_id not in self._position:
+                raise ChainError(
+                    f"input batch {ref.batch_id.hex()[:16]} is not in the bundle",
+                    code="E_INPUT_MISSING",
+                    index=index,
+                    event_id=event.event_id.hex(),
+                )
+            if ref.batch_id in self._done:
+                raise FormatError("an input batch comes before the batch that consumes it", code="E_BUNDLE_ORDER")
+            self._referenced.add(ref.batch_id)
+            self._required.setdefault((ref.batch_id, ref.seq), (ref.head, index))
+
+    def check_upstream(self, event: SignedEvent, index: int) -> None:
+        need = self._required.pop((event.batch_id, event.seq), None)
+        if need is not None and need[0] != event.event_id:
+            raise ChainError(
+                f"the consuming event (#{need[1]}) names another head for this input batch at seq {event.seq}",
+                code="E_INPUT_HEAD",
+                index=index,
+                event_id=event.event_id.hex(),
+            )
+
+    def start(self, batch_id: bytes) -> None:
+        if batch_id not in self._referenced:
+            raise FormatError(
+                f"batch {batch_id.hex()[:16]} is in the bundle but nothing consumes it",
+                code="E_BUNDLE_EXTRA",
+            )
+
+    def finish_batch(self, batch_id: bytes) -> None:
+        self._done.add(batch_id)
+        for b, seq in self._required:
+            if b == batch_id:
+                raise ChainError(
+                    f"an event consumed seq {seq} of batch {b.hex()[:16]}, which the bundle does not hold",
+                    code="E_INPUT_HEAD",
+                )
+
+
+def _open(source: str | os.PathLike[str] | BinaryIO) -> tuple[BinaryIO, bool]:
+    if isinstance(source, (str, os.PathLike)):
+        try:
+            return Path(source).open("rb"), True
+        except OSError as e:
+            raise FormatError(f"cannot read {source}: {e.strerror}", code="E_IO") from e
+    return source, False
+
+
+def verify_bundle(
+    source: str | os.PathLike[str] | BinaryIO,
+    keys: KeyRing,
+    *,
+    root: bytes | None = None,
+    time_tolerance: timedelta = DEFAULT_TIME_TOLERANCE,
+    now: datetime | None = None,
+    backend: str | None = None,
+    progress: Progress | None = None,
+) -> BundleSummary:
+    """Verify a bundle offline: every chain, every lineage link, every signature against ``keys``.
+
+    Args:
+        source: A path or a binary file.
+        keys: Trusted keys (the keys shipped inside the bundle are *not* trusted by being there).
+        root: The batch the caller expects the bundle to be about; None accepts the header's.
+        time_tolerance: See :func:`~ocop_provenance.verify_chain`.
+        now: The verifier's clock, or None.
+        backend: Ed25519 backend name, or None for the fastest installed.
+        progress: Called with (events verified, total) as it goes.
+
+    Returns:
+        The verified summary.
+
+    Raises:
+        FormatError: A malformed bundle or event (``E_BUNDLE``, ``E_TRUNCATED``, ``E_TRAILING``, …).
+        VerificationError: The first failed check, naming the event; lineage failures are ``E_INPUT_MISSING``
+            and ``E_INPUT_HEAD``; header claims that the events contradict are ``E_HEADER_MISMATCH``.
+    """
+    src, close = _open(source)
+    try:
+        reader = BundleReader(src)
+        header = reader.header
+        if root is not None and header.root != root:
+            raise ChainError("the bundle is about another batch", code="E_BATCH")
+        lineage = _Lineage(header)
+        chains: list[ChainSummary] = []
+        verifier: ChainVerifier | None = None
+        current = -1
+        total = header.total_events
+        done = 0
+        for batch_index, raw in reader.events():
+            if batch_index != current:
+                if verifier is not None:
+                    chains.append(_finish(verifier, header.batches[current], lineage))
+                current = batch_index
+                lineage.start(header.batches[current].batch_id)
+                verifier = ChainVerifier(
+                    keys,
+                    batch_id=header.batches[current].batch_id,
+                    time_tolerance=time_tolerance,
+                    now=now,
+                    backend=backend,
+                )
+            assert verifier is not None
+            event = verifier.feed(raw)
+            event_index = done
+            lineage.check_upstream(event, event_index)
+            lineage.consume(event, event_index)
+            done += 1
+            if progress is not None and (done % 1024 == 0 or done == total):
+                progress(done, total)
+        assert verifier is not None
+        chains.append(_finish(verifier, header.batches[current], lineage))
+        return BundleSummary(header=header, chains=tuple(chains))
+    finally:
+        if close:
+            src.close()
+
+
+def _finish(verifier: ChainVerifier, declared: BundleBatch, lineage: _Lineage) -> ChainSummary:
+    summary = verifier.finish()
+    if summary.head.event_id != declared.head:
+        raise ChainError("the header names another head than the chain ends with", code="E_HEADER_MISMATCH")
+    lineage.finish_batch(declared.batch_id)
+    return summary

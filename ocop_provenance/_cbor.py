@@ -1,0 +1,185 @@
+"""Strict deterministic CBOR (RFC 8949 §4.2.1): the only module that calls cbor2.
+
+Encoding sorts every map by the bytes of its encoded keys (not length-first, as cbor2's ``canonical=True``
+does) and relies on cbor2 for shortest-form heads and definite lengths.
+
+Decoding accepts only the data model this library signs: null, booleans, integers, byte strings, text strings,
+arrays and maps with integer or text keys. It rejects tags (cbor2 otherwise decodes its built-in tags, including
+the string-reference tags that amplify exponentially), indefinite lengths, duplicate keys, floats, simple values,
+trailing bytes and any encoding that is not the deterministic one, by re-encoding and comparing bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any, NoReturn
+
+import cbor2
+
+from ._errors import FormatError
+
+__all__ = ["DEFAULT_MAX_DEPTH", "CborValue", "decode", "encode", "encode_bstr_head", "key_order"]
+
+#: A decoded value: what ``decode`` returns and ``encode`` accepts.
+CborValue = Any
+
+DEFAULT_MAX_DEPTH = 8
+
+
+class _TagRejectedError(Exception):
+    """Raised inside cbor2 when it meets any tag (never escapes this module)."""
+
+
+class _NoSemanticTags(Mapping[int, Any]):
+    """A semantic-decoder table that refuses every tag, including cbor2's built-in ones.
+
+    cbor2 consults this mapping before its built-in decoders; raising an exception that is not a
+    ``LookupError`` stops it from falling back to them.
+    """
+
+    def __getitem__(self, tag: int) -> NoReturn:
+        raise _TagRejectedError(tag)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+def _reject_tag(_decoder: object, tag: object) -> NoReturn:
+    raise _TagRejectedError(getattr(tag, "tag", None))
+
+
+_NO_TAGS = _NoSemanticTags()
+
+
+def key_order(key: int | str) -> bytes:
+    """Return the sort key of a map key: its deterministic encoding (RFC 8949 §4.2.1)."""
+    return cbor2.dumps(key)
+
+
+def _canonical(value: CborValue, depth: int) -> CborValue:
+    if depth > DEFAULT_MAX_DEPTH * 4:
+        raise FormatError("value nested too deeply to encode", code="E_DEPTH")
+    if value is None or isinstance(value, (bool, bytes, str)):
+        return value
+    if isinstance(value, int):
+        if not -(2**64) <= value < 2**64:
+            raise FormatError("integer outside the 64-bit CBOR range", code="E_TYPE")
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_canonical(v, depth + 1) for v in value]
+    if isinstance(value, Mapping):
+        for k in value:
+            if isinstance(k, bool) or not isinstance(k, (int, str)):
+                raise FormatError("map keys must be integers or text", code="E_TYPE")
+        return {k: _canonical(value[k], depth + 1) for k in sorted(value, key=key_order)}
+    raise FormatError(f"cannot encode a value of type {type(value).__name__}", code="E_TYPE")
+
+
+def encode(value: CborValue) -> bytes:
+    """Encode ``value`` as deterministic CBOR.
+
+    Args:
+        value: None, bool, int (64-bit range), bytes, str, list/tuple, or a mapping with int or str keys.
+
+    Returns:
+        The one deterministic encoding of ``value``.
+
+    Raises:
+        FormatError: ``E_TYPE`` for a value outside the data model, ``E_DEPTH`` if nested too deeply.
+    """
+    return cbor2.dumps(_canonical(value, 0))
+
+
+def encode_bstr_head(length: int) -> bytes:
+    """Return the CBOR head of a byte string of ``length`` bytes (major type 2, shortest form)."""
+    if length < 24:
+        return bytes((0x40 | length,))
+    if length < 0x100:
+        return bytes((0x58, length))
+    if length < 0x10000:
+        return b"\x59" + length.to_bytes(2, "big")
+    if length < 0x100000000:
+        return b"\x5a" + length.to_bytes(4, "big")
+    return b"\x5b" + length.to_bytes(8, "big")
+
+
+def _check(value: CborValue, depth: int) -> None:
+    # cbor2 already bounds depth; this walk whitelists types and map key order.
+    if value is None or isinstance(value, (bool, int, bytes, str)):
+        return
+    if isinstance(value, list):
+        for item in value:
+            _check(item, depth + 1)
+        return
+    if isinstance(value, dict):
+        previous: bytes | None = None
+        for k, v in value.items():
+            if isinstance(k, bool) or not isinstance(k, (int, str)):
+                raise FormatError("map key is neither an integer nor text", code="E_TYPE")
+            order = key_order(k)
+            if previous is not None and order <= previous:
+                raise FormatError("map keys are not in deterministic order", code="E_NONCANONICAL")
+            previous = order
+            _check(v, depth + 1)
+        return
+    raise FormatError(f"unsupported CBOR item ({type(value).__name__})", code="E_TYPE")
+
+
+def decode(data: bytes, *, max_size: int, max_depth: int = DEFAULT_MAX_DEPTH) -> CborValue:
+    """Decode one deterministic CBOR item from untrusted bytes.
+
+    Args:
+        data: Exactly one encoded item, nothing before or after it.
+        max_size: Largest accepted input, checked before any decoding.
+        max_depth: Deepest accepted nesting of arrays and maps.
+
+    Returns:
+        The decoded value (lists for arrays, dicts for maps).
+
+    Raises:
+        FormatError: ``E_SIZE`` if too large; ``E_CBOR`` for malformed CBOR, tags, indefinite lengths, duplicate
+            keys, invalid UTF-8 or excessive depth; ``E_TYPE`` for floats and simple values; ``E_TRAILING`` for
+            bytes after the item; ``E_NONCANONICAL`` for any encoding that is not the deterministic one.
+    """
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise FormatError("expected bytes", code="E_TYPE")
+    data = bytes(data)
+    if len(data) > max_size:
+        raise FormatError(f"{len(data)} bytes exceeds the limit of {max_size}", code="E_SIZE")
+    if not data:
+        raise FormatError("empty input", code="E_CBOR")
+    try:
+        value = cbor2.loads(
+            data,
+            semantic_decoders=_NO_TAGS,
+            tag_hook=_reject_tag,
+            allow_indefinite=False,
+            allow_duplicate_keys=False,
+            max_depth=max_depth,
+            str_errors="strict",
+        )
+    except _TagRejectedError as e:
+        raise FormatError("CBOR tags are not allowed here", code="E_CBOR") from e
+    except (
+        cbor2.CBORError,
+        ValueError,
+        TypeError,
+        OverflowError,
+        RecursionError,
+        MemoryError,
+        EOFError,
+    ) as e:
+        cause = e.__cause__ if e.__cause__ is not None else e
+        if isinstance(cause, _TagRejectedError):
+            raise FormatError("CBOR tags are not allowed here", code="E_CBOR") from e
+        raise FormatError(f"malformed CBOR: {e}", code="E_CBOR") from e
+    _check(value, 0)
+    again = cbor2.dumps(value)
+    if again != data:
+        if data.startswith(again):
+            raise FormatError(f"{len(data) - len(again)} bytes after the CBOR item", code="E_TRAILING")
+        raise FormatError("not deterministic CBOR (RFC 8949 §4.2.1)", code="E_NONCANONICAL")
+    return value

@@ -1,0 +1,524 @@
+"""Ed25519 keys, key ids, key files and the Signer protocol: the only module that calls cryptography or nacl.
+
+* Public keys are validated when they are made: OpenSSL accepts small-order and non-canonical encodings, with
+  which one forged signature verifies for every message, so those are rejected here (``WeakKeyError``).
+* A key id is the RFC 9679 COSE Key Thumbprint: SHA-256 of the deterministic CBOR COSE_Key
+  ``{1: 1, -1: 6, -2: x}`` (kty OKP, crv Ed25519, x).
+* Private keys at rest are sealed with scrypt and ChaCha20-Poly1305 in an armoured file (docs/format.md §Key file),
+  written with ``O_EXCL`` and mode 0600 and refused when other users can read them.
+* Signature verification uses libsodium (PyNaCl) when it is installed and OpenSSL (cryptography) otherwise;
+  :func:`ed25519_backend` says which.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import secrets
+import stat
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from cryptography.exceptions import InvalidSignature, InvalidTag, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+from . import _cbor
+from ._errors import FormatError, KeyFormatError, WeakKeyError
+
+_sodium_open: Callable[[bytes, bytes], bytes] | None
+_SodiumBadSignature: type[Exception]
+try:  # libsodium verifies about twice as fast as OpenSSL on this hardware (docs/performance.md)
+    from nacl.bindings import crypto_sign_open as _sodium_open
+    from nacl.exceptions import BadSignatureError as _SodiumBadSignature
+except ImportError:  # pragma: no cover - exercised in the no-extras test
+    _sodium_open = None
+    _SodiumBadSignature = ValueError
+
+__all__ = [
+    "KEY_FILE_LABEL",
+    "PrivateKey",
+    "PublicKey",
+    "Signer",
+    "available_backends",
+    "ed25519_backend",
+    "read_private_key",
+    "write_private_key",
+]
+
+_P = 2**255 - 19
+_D = (-121665 * pow(121666, _P - 2, _P)) % _P
+_ORDER8_A = "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05"
+_ORDER8_B = "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a"
+# y-coordinates of the eight points of small order (identity, order 2, order 4, order 8): any encoding with
+# one of these y values, whatever its sign bit, is a small-order key.
+_SMALL_ORDER_Y = frozenset(
+    {
+        0,
+        1,
+        _P - 1,
+        int.from_bytes(bytes.fromhex(_ORDER8_A), "little"),
+        int.from_bytes(bytes.fromhex(_ORDER8_B), "little"),
+    }
+)
+
+KEY_FILE_LABEL = "OCOP ED25519 PRIVATE KEY"
+_KEY_FILE_MAGIC = "ocop-key"
+_KDF_LOG2_N_DEFAULT = 15  # 32 MiB of memory, about 0.1 s here
+_KDF_LOG2_N_MIN = 14
+_KDF_LOG2_N_MAX = 17  # 128 MiB: bounds what a hostile key file can make us allocate
+_KDF_R = 8
+_KDF_P = 1
+_MAX_KEY_FILE = 4096
+
+
+def _check_public_bytes(raw: bytes) -> None:
+    """Reject encodings OpenSSL accepts but a trust store must not (SECURITY.md, CCTV vectors)."""
+    if len(raw) != 32:
+        raise KeyFormatError(f"an Ed25519 public key is 32 bytes, got {len(raw)}", code="E_KEY_FORMAT")
+    y = int.from_bytes(raw, "little") & ((1 << 255) - 1)
+    sign = raw[31] >> 7
+    if y >= _P:
+        raise WeakKeyError("non-canonical public key encoding (y >= p)", code="E_WEAK_KEY")
+    if y in _SMALL_ORDER_Y:
+        raise WeakKeyError("public key is a point of small order", code="E_WEAK_KEY")
+    # Decompress: x^2 = (y^2 - 1) / (d y^2 + 1). A key that is not on the curve can never verify anything.
+    y2 = y * y % _P
+    u = (y2 - 1) % _P
+    v = (_D * y2 + 1) % _P
+    x2 = u * pow(v, _P - 2, _P) % _P
+    if x2 == 0:
+        if sign:
+            raise WeakKeyError("non-canonical public key encoding (x = 0, sign set)", code="E_WEAK_KEY")
+        return
+    if pow(x2, (_P - 1) // 2, _P) != 1:
+        raise KeyFormatError("public key is not a point on Ed25519", code="E_KEY_FORMAT")
+
+
+def _thumbprint(raw: bytes) -> bytes:
+    # RFC 9679: deterministic CBOR of the required COSE_Key members {1: 1 (OKP), -1: 6 (Ed25519), -2: x}.
+    return hashlib.sha256(b"\xa3\x01\x01\x20\x06\x21\x58\x20" + raw).digest()
+
+
+def available_backends() -> tuple[str, ...]:
+    """Return the Ed25519 verification backends this installation has, fastest first.
+
+    Returns:
+        A tuple drawn from ``("libsodium", "openssl")``.
+    """
+    return ("libsodium", "openssl") if _sodium_open is not None else ("openssl",)
+
+
+def ed25519_backend() -> str:
+    """Return the name of the backend used by default to verify signatures (``libsodium`` or ``openssl``)."""
+    return available_backends()[0]
+
+
+@dataclass(frozen=True, slots=True)
+class PublicKey:
+    """A validated Ed25519 public key.
+
+    Construct with :meth:`from_raw` or :meth:`from_pem`; both reject weak keys.
+
+    Attributes:
+        raw: The 32-byte encoding (RFC 8032).
+        key_id: The RFC 9679 COSE Key Thumbprint (32 bytes).
+    """
+
+    raw: bytes
+    key_id: bytes = field(init=False, repr=False, compare=False)
+    _openssl: Ed25519PublicKey = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        raw = bytes(self.raw)
+        _check_public_bytes(raw)
+        object.__setattr__(self, "raw", raw)
+        object.__setattr__(self, "key_id", _thumbprint(raw))
+        object.__setattr__(self, "_openssl", Ed25519PublicKey.from_public_bytes(raw))
+
+    @classmethod
+    def from_raw(cls, raw: bytes) -> PublicKey:
+        """Load a public key from its 32-byte encoding.
+
+        Args:
+            raw: The RFC 8032 encoding.
+
+        Returns:
+            The key.
+
+        Raises:
+            KeyFormatError: The bytes are not a point on the curve (``E_KEY_FORMAT``).
+            WeakKeyError: A small-order or non-canonical encoding (``E_WEAK_KEY``).
+        """
+        return cls(raw)
+
+    @classmethod
+    def from_pem(cls, data: bytes | str) -> PublicKey:
+        """Load a public key from PEM SubjectPublicKeyInfo.
+
+        Args:
+            data: The PEM text.
+
+        Returns:
+            The key.
+
+        Raises:
+            KeyFormatError: Not a PEM Ed25519 public key (``E_KEY_FORMAT``).
+            WeakKeyError: A small-order or non-canonical encoding (``E_WEAK_KEY``).
+        """
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        if len(data) > _MAX_KEY_FILE:
+            raise KeyFormatError("public key file is too large", code="E_KEY_FORMAT")
+        try:
+            key = serialization.load_pem_public_key(data)
+        except (ValueError, TypeError, UnsupportedAlgorithm) as e:
+            raise KeyFormatError("not a PEM public key", code="E_KEY_FORMAT") from e
+        if not isinstance(key, Ed25519PublicKey):
+            raise KeyFormatError("not an Ed25519 public key", code="E_KEY_FORMAT")
+        return cls(key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
+
+    def to_pem(self) -> bytes:
+        """Return the key as PEM SubjectPublicKeyInfo."""
+        return self._openssl.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+    @property
+    def key_id_hex(self) -> str:
+        """The key id as lowercase hex."""
+        return self.key_id.hex()
+
+    def verify(self, signature: bytes, message: bytes, *, backend: str | None = None) -> bool:
+        """Check an Ed25519 signature.
+
+        Args:
+            signature: The 64-byte signature.
+            message: The signed bytes.
+            backend: ``"libsodium"`` or ``"openssl"``; the fastest available when None.
+
+        Returns:
+            True if the signature is valid for this key, False otherwise.
+
+        Raises:
+            ValueError: The named backend is not installed.
+        """
+        if len(signature) != 64:
+            return False
+        name = backend or ed25519_backend()
+        if name == "libsodium":
+            if _sodium_open is None:
+                raise ValueError("libsodium backend is not installed (pip install pynacl)")
+            try:
+                _sodium_open(signature + message, self.raw)
+            except _SodiumBadSignature:
+                return False
+            return True
+        if name != "openssl":
+            raise ValueError(f"unknown Ed25519 backend {name!r}")
+        try:
+            self._openssl.verify(signature, message)
+        except InvalidSignature:
+            return False
+        return True
+
+
+@runtime_checkable
+class Signer(Protocol):
+    """Anything that can make Ed25519 signatures: a key file, a hardware token, a cloud KMS.
+
+    Implementations must return a 64-byte RFC 8032 signature over exactly ``message``.
+    """
+
+    @property
+    def public_key(self) -> PublicKey:
+        """The public half, used for the key id in every signed header."""
+        ...
+
+    def sign(self, message: bytes) -> bytes:
+        """Sign ``message`` and return the 64-byte signature."""
+        ...
+
+
+class PrivateKey:
+    """An Ed25519 private key held in memory; implements :class:`Signer`.
+
+    Build one signer per key and reuse it: loading a private key derives the public key (about 28 µs).
+    """
+
+    __slots__ = ("_key", "_public")
+
+    def __init__(self, key: Ed25519PrivateKey) -> None:
+        self._key = key
+        self._public = PublicKey(
+            key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        )
+
+    def __repr__(self) -> str:
+        return f"PrivateKey(key_id={self._public.key_id_hex[:16]}…)"
+
+    @classmethod
+    def generate(cls) -> PrivateKey:
+        """Return a new random key from the operating system's CSPRNG."""
+        return cls(Ed25519PrivateKey.generate())
+
+    @classmethod
+    def from_seed(cls, seed: bytes) -> PrivateKey:
+        """Return the key for a 32-byte RFC 8032 seed (deterministic: for test vectors).
+
+        Raises:
+            KeyFormatError: The seed is not 32 bytes.
+        """
+        if len(seed) != 32:
+            raise KeyFormatError("an Ed25519 seed is 32 bytes", code="E_KEY_FORMAT")
+        return cls(Ed25519PrivateKey.from_private_bytes(bytes(seed)))
+
+    @property
+    def public_key(self) -> PublicKey:
+        """The public half."""
+        return self._public
+
+    @property
+    def key_id(self) -> bytes:
+        """The RFC 9679 thumbprint of the public key."""
+        return self._public.key_id
+
+    def sign(self, message: bytes) -> bytes:
+        """Sign ``message`` (Ed25519, RFC 8032) and return the 64-byte signature."""
+        return self._key.sign(message)
+
+    def _seed(self) -> bytes:
+        return self._key.private_bytes(
+            serialization.Encoding.Raw,
+            serialization.PrivateFormat.Raw,
+            serialization.NoEncryption(),
+        )
+
+    def to_pkcs8_pem(self, passphrase: bytes | None = None) -> bytes:
+        """Export as PKCS#8 PEM for other tools.
+
+        Args:
+            passphrase: Encrypt with it (cryptography's best available PKCS#8 encryption, which uses a weak
+                PBKDF2 setting: prefer :func:`write_private_key` for storage). None exports unencrypted.
+
+        Returns:
+            The PEM bytes.
+        """
+        enc: serialization.KeySerializationEncryption = (
+            serialization.BestAvailableEncryption(passphrase) if passphrase else serialization.NoEncryption()
+        )
+        return self._key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, enc)
+
+    @classmethod
+    def from_pkcs8_pem(cls, data: bytes, passphrase: bytes | None = None) -> PrivateKey:
+        """Import a PKCS#8 PEM Ed25519 private key.
+
+        Raises:
+            KeyFormatError: Not an Ed25519 PKCS#8 key, or the passphrase is wrong (``E_PASSPHRASE``).
+        """
+        try:
+            key = serialization.load_pem_private_key(data, password=passphrase)
+        except TypeError as e:
+            raise KeyFormatError(
+                "the key is encrypted: a passphrase is needed" if passphrase is None else str(e),
+                code="E_PASSPHRASE",
+            ) from e
+        except (ValueError, UnsupportedAlgorithm) as e:
+            raise KeyFormatError("not a readable PKCS#8 private key (or wrong passphrase)") from e
+        if not isinstance(key, Ed25519PrivateKey):
+            raise KeyFormatError("not an Ed25519 private key")
+        return cls(key)
+
+    def to_key_file(self, passphrase: bytes, *, kdf_log2_n: int = _KDF_LOG2_N_DEFAULT) -> bytes:
+        """Seal the key for storage (scrypt + ChaCha20-Poly1305, docs/format.md §Key file).
+
+        Args:
+            passphrase: The passphrase; must not be empty.
+            kdf_log2_n: scrypt cost, log2 of N, between 14 and 17.
+
+        Returns:
+            The armoured key file contents.
+
+        Raises:
+            KeyFormatError: Empty passphrase or a cost outside the accepted range.
+        """
+        if not passphrase:
+            raise KeyFormatError("the passphrase must not be empty", code="E_PASSPHRASE")
+        if not _KDF_LOG2_N_MIN <= kdf_log2_n <= _KDF_LOG2_N_MAX:
+            raise KeyFormatError("scrypt cost out of range", code="E_KEY_FORMAT")
+        salt = secrets.token_bytes(16)
+        nonce = secrets.token_bytes(12)
+        header = {
+            0: _KEY_FILE_MAGIC,
+            1: 1,
+            2: "scrypt",
+            3: salt,
+            4: kdf_log2_n,
+            5: _KDF_R,
+            6: _KDF_P,
+            7: nonce,
+            9: self._public.raw,
+        }
+        kek = Scrypt(salt=salt, length=32, n=2**kdf_log2_n, r=_KDF_R, p=_KDF_P).derive(passphrase)
+        sealed = ChaCha20Poly1305(kek).encrypt(nonce, self._seed(), _cbor.encode(header))
+        body = _cbor.encode({**header, 8: sealed})
+        return _armour(body)
+
+    @classmethod
+    def from_key_file(cls, data: bytes, passphrase: bytes | None) -> PrivateKey:
+        """Open a key file written by :meth:`to_key_file` (or an unencrypted PKCS#8 PEM, when no passphrase).
+
+        Args:
+            data: The file contents.
+            passphrase: The passphrase; None only for an unencrypted PKCS#8 file.
+
+        Returns:
+            The key.
+
+        Raises:
+            KeyFormatError: Malformed file (``E_KEY_FORMAT``) or wrong passphrase (``E_PASSPHRASE``).
+        """
+        if len(data) > _MAX_KEY_FILE:
+            raise KeyFormatError("key file is too large", code="E_KEY_FORMAT")
+        if b"-----BEGIN PRIVATE KEY-----" in data:
+            return cls.from_pkcs8_pem(data, None)
+        if b"-----BEGIN ENCRYPTED PRIVATE KEY-----" in data:
+            return cls.from_pkcs8_pem(data, passphrase)
+        body = _unarmour(data)
+        try:
+            fields = _cbor.decode(body, max_size=_MAX_KEY_FILE, max_depth=2)
+        except FormatError as e:
+            raise KeyFormatError(f"key file is not valid: {e.message}", code="E_KEY_FORMAT") from e
+        if (
+            not isinstance(fields, dict)
+            or set(fields) != {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}
+            or fields[0] != _KEY_FILE_MAGIC
+            or fields[1] != 1
+            or fields[2] != "scrypt"
+        ):
+            raise KeyFormatError("not an ocop key file of a supported version", code="E_KEY_FORMAT")
+        salt, log2n, r, p, nonce, sealed, pub = (fields[k] for k in (3, 4, 5, 6, 7, 8, 9))
+        if not (
+            isinstance(salt, bytes)
+            and len(salt) == 16
+            and isinstance(nonce, bytes)
+            and len(nonce) == 12
+            and isinstance(sealed, bytes)
+            and len(sealed) == 48
+            and isinstance(pub, bytes)
+            and isinstance(log2n, int)
+            and _KDF_LOG2_N_MIN <= log2n <= _KDF_LOG2_N_MAX
+            and r == _KDF_R
+            and p == _KDF_P
+        ):
+            raise KeyFormatError("key file fields are out of range", code="E_KEY_FORMAT")
+        if not passphrase:
+            raise KeyFormatError("the key is encrypted: a passphrase is needed", code="E_PASSPHRASE")
+        header = {k: v for k, v in fields.items() if k != 8}
+        kek = Scrypt(salt=salt, length=32, n=2**log2n, r=r, p=p).derive(passphrase)
+        try:
+            seed = ChaCha20Poly1305(kek).decrypt(nonce, sealed, _cbor.encode(header))
+        except InvalidTag as e:
+            raise KeyFormatError("wrong passphrase, or the key file is damaged", code="E_PASSPHRASE") from e
+        key = cls.from_seed(seed)
+        if key.public_key.raw != pub:
+            raise KeyFormatError("key file public key does not match its private key")
+        return key
+
+
+def _armour(body: bytes) -> bytes:
+    b64 = base64.b64encode(body).decode("ascii")
+    lines = [b64[i : i + 64] for i in range(0, len(b64), 64)]
+    return ("\n".join([f"-----BEGIN {KEY_FILE_LABEL}-----", *lines, f"-----END {KEY_FILE_LABEL}-----"]) + "\n").encode(
+        "ascii"
+    )
+
+
+def _unarmour(data: bytes) -> bytes:
+    try:
+        text = data.decode("ascii").strip().splitlines()
+    except UnicodeDecodeError as e:
+        raise KeyFormatError("key file is not ASCII text", code="E_KEY_FORMAT") from e
+    if (
+        len(text) < 3
+        or text[0].strip() != f"-----BEGIN {KEY_FILE_LABEL}-----"
+        or text[-1].strip() != f"-----END {KEY_FILE_LABEL}-----"
+    ):
+        raise KeyFormatError("not an ocop private key file", code="E_KEY_FORMAT")
+    try:
+        return base64.b64decode("".join(line.strip() for line in text[1:-1]), validate=True)
+    except ValueError as e:
+        raise KeyFormatError("key file is not valid base64", code="E_KEY_FORMAT") from e
+
+
+def write_private_key(
+    path: str | os.PathLike[str],
+    key: PrivateKey,
+    passphrase: bytes | None,
+    *,
+    insecure_plaintext: bool = False,
+    kdf_log2_n: int = _KDF_LOG2_N_DEFAULT,
+) -> None:
+    """Write a private key file that no other user can read, never overwriting an existing file.
+
+    Args:
+        path: Where to write; must not exist.
+        key: The key.
+        passphrase: Seal the key with it (scrypt + ChaCha20-Poly1305).
+        insecure_plaintext: Must be True to write an unencrypted PKCS#8 file when ``passphrase`` is None.
+        kdf_log2_n: scrypt cost (log2 N), 14 to 17.
+
+    Raises:
+        KeyFormatError: No passphrase and no explicit ``insecure_plaintext``; or an empty passphrase.
+        FileExistsError: ``path`` exists.
+        OSError: The file cannot be written.
+    """
+    if passphrase is None:
+        if not insecure_plaintext:
+            raise KeyFormatError(
+                "refusing to write an unencrypted private key without insecure_plaintext=True",
+                code="E_PASSPHRASE",
+            )
+        data = key.to_pkcs8_pem(None)
+    else:
+        data = key.to_key_file(passphrase, kdf_log2_n=kdf_log2_n)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        Path(path).unlink(missing_ok=True)
+        raise
+    os.close(fd)
+
+
+def read_private_key(path: str | os.PathLike[str], passphrase: bytes | None) -> PrivateKey:
+    """Read a private key file, refusing one that other users can read or write.
+
+    Args:
+        path: The file.
+        passphrase: Its passphrase; None for an unencrypted file.
+
+    Returns:
+        The key.
+
+    Raises:
+        KeyFormatError: Unsafe permissions (``E_KEY_PERMS``), wrong passphrase (``E_PASSPHRASE``) or a malformed
+            file (``E_KEY_FORMAT``).
+        OSError: The file cannot be read.
+    """
+    p = Path(path)
+    if os.name == "posix":
+        mode = p.stat().st_mode
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise KeyFormatError(
+                f"key file {p.name} is accessible by other users (mode {stat.S_IMODE(mode):o}); run chmod 600 on it",
+                code="E_KEY_PERMS",
+            )
+    with p.open("rb") as f:
+        data = f.read(_MAX_KEY_FILE + 1)
+    return PrivateKey.from_key_file(data, passphrase)

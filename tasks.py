@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""Set up and run the project with nothing but Python 3.11+.
+
+python3 tasks.py demo    create .venv, install, run `ocop demo`
+python3 tasks.py check   create .venv, install with dev tools, run format check, lint, types,
+                         import contracts and the whole test suite
+python3 tasks.py bench   run the benchmarks (see docs/performance.md)
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+if sys.version_info < (3, 11):  # noqa: UP036 - this script is what tells an older Python to go away
+    sys.exit("ocop-provenance needs Python 3.11 or newer")
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+
+
+def _run(*args: str | Path) -> None:
+    print("+", " ".join(str(a) for a in args), file=sys.stderr, flush=True)
+    subprocess.run([str(a) for a in args], cwd=ROOT, check=True)  # noqa: S603
+
+
+def _setup(extras: str) -> None:
+    if not (BIN / "python").exists():
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    _run(
+        BIN / "python",
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "-e",
+        f".[{extras}]",
+    )
+
+
+def main() -> None:
+    """Run the task named on the command line."""
+    task = sys.argv[1] if len(sys.argv) > 1 else "help"
+    if task == "demo":
+        _setup("cli,fast")
+        _run(BIN / "ocop", "demo")
+    elif task == "check":
+        _setup("dev")
+        py = BIN / "python"
+        _run(py, "-m", "ruff", "format", "--check", ".")
+        _run(py, "-m", "ruff", "check", ".")
+        _run(py, "-m", "mypy")
+        _run(BIN / "lint-imports")
+        _run(py, "-m", "pytest", *sys.argv[2:])
+    elif task == "bench":
+        _setup("dev")
+        _run(BIN / "python", "-m", "benchmarks", *sys.argv[2:])
+    else:
+        print(__doc__)
+        sys.exit(0 if task == "help" else 2)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except subprocess.CalledProcessError as e:
+        sys.exit(e.returncode or 1)
