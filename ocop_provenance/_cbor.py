@@ -65,8 +65,8 @@ def _canonical(value: CborValue, depth: int) -> CborValue:
     if value is None or isinstance(value, (bool, bytes, str)):
         return value
     if isinstance(value, int):
-        if not -(2**64) <= value < 2**64:
-            raise FormatError("integer outside the 64-bit CBOR range", code="E_TYPE")
+        if not -(2**63) <= value < 2**64:
+            raise FormatError("integer outside the dCBOR range [-2**63, 2**64)", code="E_TYPE")
         return value
     if isinstance(value, (list, tuple)):
         return [_canonical(v, depth + 1) for v in value]
@@ -108,7 +108,11 @@ def encode_bstr_head(length: int) -> bytes:
 
 def _check(value: CborValue, depth: int) -> None:
     # cbor2 already bounds depth; this walk whitelists types and map key order.
-    if value is None or isinstance(value, (bool, int, bytes, str)):
+    if value is None or isinstance(value, (bool, bytes, str)):
+        return
+    if isinstance(value, int):
+        if value < -(2**63):
+            raise FormatError("integer below -2**63 (outside the dCBOR range)", code="E_TYPE")
         return
     if isinstance(value, list):
         for item in value:
@@ -141,8 +145,9 @@ def decode(data: bytes, *, max_size: int, max_depth: int = DEFAULT_MAX_DEPTH) ->
 
     Raises:
         FormatError: ``E_SIZE`` if too large; ``E_CBOR`` for malformed CBOR, tags, indefinite lengths, duplicate
-            keys, invalid UTF-8 or excessive depth; ``E_TYPE`` for floats and simple values; ``E_TRAILING`` for
-            bytes after the item; ``E_NONCANONICAL`` for any encoding that is not the deterministic one.
+            keys, invalid UTF-8 or excessive depth; ``E_TYPE`` for floats, simple values and integers below
+            -2**63; ``E_TRAILING`` for bytes after the item; ``E_NONCANONICAL`` for any encoding that is not the
+            deterministic one.
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise FormatError("expected bytes", code="E_TYPE")
