@@ -11,6 +11,7 @@ trailing bytes and any encoding that is not the deterministic one, by re-encodin
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterator, Mapping
 from typing import Any, NoReturn
 
@@ -106,13 +107,21 @@ def encode_bstr_head(length: int) -> bytes:
     return b"\x5b" + length.to_bytes(8, "big")
 
 
+def _check_nfc(text: str) -> None:
+    if not unicodedata.is_normalized("NFC", text):
+        raise FormatError("text is not NFC-normalised", code="E_NONCANONICAL")
+
+
 def _check(value: CborValue, depth: int) -> None:
     # cbor2 already bounds depth; this walk whitelists types and map key order.
-    if value is None or isinstance(value, (bool, bytes, str)):
+    if value is None or isinstance(value, (bool, bytes)):
         return
     if isinstance(value, int):
         if value < -(2**63):
             raise FormatError("integer below -2**63 (outside the dCBOR range)", code="E_TYPE")
+        return
+    if isinstance(value, str):
+        _check_nfc(value)
         return
     if isinstance(value, list):
         for item in value:
@@ -123,6 +132,7 @@ def _check(value: CborValue, depth: int) -> None:
         for k, v in value.items():
             if isinstance(k, bool) or not isinstance(k, (int, str)):
                 raise FormatError("map key is neither an integer nor text", code="E_TYPE")
+            _check(k, depth + 1)
             order = key_order(k)
             if previous is not None and order <= previous:
                 raise FormatError("map keys are not in deterministic order", code="E_NONCANONICAL")
@@ -147,7 +157,7 @@ def decode(data: bytes, *, max_size: int, max_depth: int = DEFAULT_MAX_DEPTH) ->
         FormatError: ``E_SIZE`` if too large; ``E_CBOR`` for malformed CBOR, tags, indefinite lengths, duplicate
             keys, invalid UTF-8 or excessive depth; ``E_TYPE`` for floats, simple values and integers below
             -2**63; ``E_TRAILING`` for bytes after the item; ``E_NONCANONICAL`` for any encoding that is not the
-            deterministic one.
+            deterministic one, and for text that is not NFC.
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise FormatError("expected bytes", code="E_TYPE")

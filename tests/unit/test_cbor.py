@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 from ocop_provenance import FormatError, _cbor
 
@@ -136,6 +138,16 @@ def test_floats_and_simple_values_rejected(hexdata: str) -> None:
 )
 def test_invalid_utf8_rejected(hexdata: str) -> None:
     assert code_of(bytes.fromhex(hexdata)) == "E_CBOR"
+
+
+def test_non_nfc_text_rejected() -> None:
+    nfd = unicodedata.normalize("NFD", "Thanh Hóa").encode()
+    nfc = unicodedata.normalize("NFC", "Thanh Hóa").encode()
+    assert nfd != nfc
+    assert _cbor.decode(bytes((0x60 + len(nfc),)) + nfc, max_size=BIG) == "Thanh Hóa"
+    assert code_of(bytes((0x60 + len(nfd),)) + nfd) == "E_NONCANONICAL"
+    assert code_of(b"\xa1" + bytes((0x60 + len(nfd),)) + nfd + b"\x00") == "E_NONCANONICAL"  # as a map key
+    assert code_of(b"\x81" + bytes((0x60 + len(nfd),)) + nfd) == "E_NONCANONICAL"  # nested
 
 
 def test_65_bit_negative_integers_rejected() -> None:
