@@ -67,6 +67,8 @@ _SMALL_ORDER_Y = frozenset(
     }
 )
 
+_Y_MASK = (1 << 255) - 1
+
 KEY_FILE_LABEL = "OCOP ED25519 PRIVATE KEY"
 _KEY_FILE_MAGIC = "ocop-key"
 _KDF_LOG2_N_DEFAULT = 15  # 32 MiB of memory, about 0.1 s here
@@ -200,6 +202,9 @@ class PublicKey:
             message: The signed bytes.
             backend: ``"libsodium"`` or ``"openssl"``; the fastest available when None.
 
+        A signature whose R is a point of small order is refused on every backend: libsodium refuses it and
+        OpenSSL accepts it, and the answer must not depend on which one is installed (CCTV, speccheck case 2).
+
         Returns:
             True if the signature is valid for this key, False otherwise.
 
@@ -207,6 +212,8 @@ class PublicKey:
             ValueError: The named backend is not installed.
         """
         if len(signature) != 64:
+            return False
+        if int.from_bytes(signature[:32], "little") & _Y_MASK in _SMALL_ORDER_Y:
             return False
         name = backend or ed25519_backend()
         if name == "libsodium":
