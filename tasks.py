@@ -21,11 +21,14 @@ if sys.version_info < (3, 11):  # noqa: UP036 - this script is what tells an old
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+# pycose 1.1 decodes only with cbor2 < 6 and this library needs cbor2 >= 6: the interop peer gets its own venv.
+INTEROP_VENV = ROOT / ".venv-interop"
+INTEROP_REQUIREMENTS = ("pycose==1.1.0", "cbor2>=5.4,<6")
 
 
-def _run(*args: str | Path) -> None:
+def _run(*args: str | Path, env: dict[str, str] | None = None) -> None:
     print("+", " ".join(str(a) for a in args), file=sys.stderr, flush=True)
-    subprocess.run([str(a) for a in args], cwd=ROOT, check=True)  # noqa: S603
+    subprocess.run([str(a) for a in args], cwd=ROOT, check=True, env=env)  # noqa: S603
 
 
 def _setup(extras: str) -> None:
@@ -43,6 +46,15 @@ def _setup(extras: str) -> None:
     )
 
 
+def _setup_interop() -> Path:
+    """Create .venv-interop with the independent COSE implementation; return its interpreter."""
+    python = INTEROP_VENV / ("Scripts" if os.name == "nt" else "bin") / "python"
+    if not python.exists():
+        venv.EnvBuilder(with_pip=True).create(INTEROP_VENV)
+    _run(python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *INTEROP_REQUIREMENTS)
+    return python
+
+
 def main() -> None:
     """Run the task named on the command line."""
     task = sys.argv[1] if len(sys.argv) > 1 else "help"
@@ -56,7 +68,8 @@ def main() -> None:
         _run(py, "-m", "ruff", "check", ".")
         _run(py, "-m", "mypy")
         _run(BIN / "lint-imports")
-        _run(py, "-m", "pytest", *sys.argv[2:])
+        interop = _setup_interop()
+        _run(py, "-m", "pytest", *sys.argv[2:], env={**os.environ, "OCOP_INTEROP_PYTHON": str(interop)})
     elif task == "bench":
         _setup("dev")
         _run(BIN / "python", "-m", "benchmarks", *sys.argv[2:])

@@ -1,0 +1,725 @@
+"""Regenerate the committed test vectors (docs/format.md §Test vectors).
+
+Run ``python -m tests.vectors.generate`` (or ``python tests/vectors/generate.py``) from the repository root.
+Everything is derived from fixed seeds and fixed times; Ed25519 signing is deterministic, so the output is
+byte-for-byte reproducible. ``tests/vectors/test_vectors.py`` checks that the committed files equal a fresh
+in-memory regeneration.
+
+Valid events come from the library. Invalid vectors are built here with cbor2 and the signing key directly (not
+through the library's encoder), so each one carries a *valid signature* over the malformed bytes: it must be
+rejected for the attack it carries, not because its signature is broken.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import sys
+import unicodedata
+from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import cbor2
+
+if __package__ in (None, ""):  # run as a script: make the repository importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import ocop_provenance as op
+
+HERE = Path(__file__).resolve().parent
+ICT = timezone(timedelta(hours=7))
+EVENT_TYP = "application/ocop-event+cbor"
+SEAL_TYP = "application/ocop-seal+cbor"
+#: The verifier clock used for every chain and bundle vector.
+NOW = datetime(2025, 1, 1, tzinfo=UTC)
+KEY_NAMES = ("producer", "lab", "outsider")
+
+
+def _seed(name: str) -> bytes:
+    return hashlib.sha256(f"ocop-provenance test vector key: {name}".encode()).digest()
+
+
+KEYS = {name: op.PrivateKey.from_seed(_seed(name)) for name in KEY_NAMES}
+
+
+def _cose_key(pub: bytes) -> bytes:
+    """The RFC 9679 thumbprint input: deterministic CBOR of {1: 1, -1: 6, -2: x}, built independently."""
+    return cbor2.dumps({1: 1, -1: 6, -2: pub})
+
+
+def _hex(b: bytes) -> str:
+    return b.hex()
+
+
+# ---- an independent COSE_Sign1 builder (used for the invalid vectors) ------------------------------------
+
+
+def _protected(kid: bytes, typ: str = EVENT_TYP, alg: int = -8, extra: dict[int, Any] | None = None) -> bytes:
+    header: dict[int, Any] = {1: alg, 4: kid, 16: typ}
+    header.update(extra or {})
+    return cbor2.dumps(dict(sorted(header.items(), key=lambda kv: cbor2.dumps(kv[0]))))
+
+
+def _sign(
+    payload: bytes,
+    signer: str = "producer",
+    *,
+    protected: bytes | None = None,
+    unprotected: dict[int, Any] | None = None,
+) -> bytes:
+    key = KEYS[signer]
+    prot = protected if protected is not None else _protected(key.key_id)
+    tbs = cbor2.dumps(["Signature1", prot, b"", payload])
+    sig = key.sign(tbs)
+    return cbor2.dumps(cbor2.CBORTag(18, [prot, unprotected or {}, payload, sig]))
+
+
+# ---- the valid story: fresh cordyceps (batch A) dried into batch B ----------------------------------------
+
+FARM = op.Location(
+    name="Trang trại đông trùng hạ thảo, phường Nghi Sơn, Thanh Hóa",
+    admin_code="16840",
+    lat_e6=19_335_512,
+    lon_e6=105_796_114,
+)
+LAB = op.Location(name="Trung tâm Kiểm nghiệm Thanh Hóa", admin_code="38")
+LAB_PDF = "Phiếu kết quả thử nghiệm số 2411/KN. ".encode() * 3
+PHOTO = b"\x89PNG\r\n\x1a\n placeholder image bytes for the test vector"
+
+
+def build_story() -> dict[str, list[op.SignedEvent]]:
+    producer, lab = KEYS["producer"], KEYS["lab"]
+    a0 = op.open_batch(
+        op.Genesis(
+            time=datetime(2024, 11, 1, 8, 0, tzinfo=ICT),
+            product=op.Product(
+                name="Đông trùng hạ thảo tươi", lot="L2411-01", quantity="120", unit="kg", gtin="8931234567897"
+            ),
+            producer=op.Producer(
+                name="Công ty TNHH Nông nghiệp Nghi Sơn",
+                admin_code="16840",
+                commune="Phường Nghi Sơn",
+                province="Thanh Hóa",
+                gln="8931234500009",
+            ),
+            location=FARM,
+            certificate=op.Certificate(stars=3, number="1234/QĐ-UBND", issued=date(2020, 12, 30)),
+        ),
+        producer,
+    )
+    a1 = op.append_step(
+        a0,
+        producer,
+        step="commissioning",
+        time=datetime(2024, 11, 1, 9, 30, tzinfo=ICT),
+        location=FARM,
+        data={"harvest_kg": "120.5", "room": "P3"},
+    )
+    a2 = op.append_step(
+        a1,
+        lab,
+        step="inspecting",
+        time=datetime(2024, 11, 2, 14, 0, 0, 250000, tzinfo=ICT),
+        location=LAB,
+        attachments=[
+            op.Attachment(
+                name="phieu-ket-qua-2411.pdf",
+                media_type="application/pdf",
+                size=len(LAB_PDF),
+                sha256=hashlib.sha256(LAB_PDF).digest(),
+            )
+        ],
+        data={"cordycepin_mg_per_g": "2.1", "passed": True, "standard": "TCVN 13384:2021"},
+    )
+    b0 = op.open_batch(
+        op.Genesis(
+            time=datetime(2024, 11, 3, 7, 0, tzinfo=ICT),
+            product=op.Product(
+                name="Đông trùng hạ thảo sấy khô", lot="D2411-01", quantity="12.5", unit="kg", gtin="08931234567880"
+            ),
+            producer=op.Producer(
+                name="Công ty TNHH Nông nghiệp Nghi Sơn",
+                admin_code="16840",
+                commune="Phường Nghi Sơn",
+                province="Thanh Hóa",
+            ),
+            certificate=op.Certificate(stars=4, number="5678/QĐ-UBND", issued=date(2022, 6, 15)),
+            attachments=[
+                op.Attachment(
+                    name="ảnh-sản-phẩm.png",
+                    media_type="image/png",
+                    size=len(PHOTO),
+                    sha256=hashlib.sha256(PHOTO).digest(),
+                )
+            ],
+            data={"shelf_life": "24 tháng kể từ ngày sản xuất", "standards": "TCCS 01:2022/NS"},
+        ),
+        producer,
+    )
+    b1 = op.append_step(
+        b0,
+        producer,
+        step="ocop:drying",
+        time=datetime(2024, 11, 3, 8, 0, tzinfo=ICT),
+        location=FARM,
+        inputs=[op.head_of(a2).as_input()],
+        data={"duration_min": 480, "moisture_pct": "11.5", "temperature_c": 55},
+    )
+    b2 = op.append_step(
+        b1,
+        producer,
+        step="packing",
+        time=datetime(2024, 11, 4, 10, 15, tzinfo=UTC),
+        location=FARM,
+        data={"packages": 250, "net_g": 50},
+    )
+    return {"A": [a0, a1, a2], "B": [b0, b1, b2]}
+
+
+def _event_vector(name: str, event: op.SignedEvent, signer: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "signer": signer,
+        "batch_id": _hex(event.batch_id),
+        "seq": event.seq,
+        "step": event.step,
+        "payload": _hex(event.payload),
+        "protected": _hex(event.protected),
+        "to_be_signed": _hex(event.to_be_signed),
+        "signature": _hex(event.signature),
+        "cose": _hex(event.raw),
+        "event_id": _hex(event.event_id),
+    }
+
+
+def _bundle(header: op.BundleHeader, events: list[bytes]) -> bytes:
+    out = io.BytesIO()
+    op.write_bundle(out, header, events)
+    return out.getvalue()
+
+
+def _bundle_item(data: bytes) -> bytes:
+    return cbor2.dumps(data)
+
+
+def _raw_bundle(header: dict[int, Any], events: list[bytes]) -> bytes:
+    """A bundle built independently of the library (bstr-wrapped CBOR sequence)."""
+    return _bundle_item(cbor2.dumps(header)) + b"".join(_bundle_item(e) for e in events)
+
+
+def _header_map(root: bytes, batches: list[list[op.SignedEvent]], keys: list[str]) -> dict[int, Any]:
+    return {
+        0: "ocop-bundle",
+        1: 1,
+        2: root,
+        3: [KEYS[k].public_key.raw for k in keys],
+        4: [[b[0].event_id, len(b), b[-1].event_id] for b in batches],
+    }
+
+
+# ---- invalid vectors --------------------------------------------------------------------------------------
+
+
+def _payload_map(event: op.SignedEvent) -> dict[Any, Any]:
+    m = cbor2.loads(event.payload)
+    assert isinstance(m, dict)
+    return m
+
+
+def _det(value: Any) -> bytes:
+    """Deterministic CBOR built here (maps sorted by encoded key), for payloads that are wrong in another way."""
+
+    def canon(v: Any) -> Any:
+        if isinstance(v, dict):
+            return {k: canon(v[k]) for k in sorted(v, key=cbor2.dumps)}
+        if isinstance(v, list):
+            return [canon(x) for x in v]
+        return v
+
+    return cbor2.dumps(canon(value))
+
+
+def _invalid(story: dict[str, list[op.SignedEvent]]) -> list[dict[str, Any]]:
+    a, b = story["A"], story["B"]
+    producer = KEYS["producer"]
+    kid = producer.key_id
+    out: list[dict[str, Any]] = []
+
+    def add(name: str, kind: str, code: str, attack: str, data: bytes | list[bytes], **extra: Any) -> None:
+        entry: dict[str, Any] = {"name": name, "kind": kind, "expected_code": code, "attack": attack}
+        entry["input"] = [_hex(x) for x in data] if isinstance(data, list) else _hex(data)
+        entry.update(extra)
+        out.append(entry)
+
+    def step_payload(base: op.SignedEvent, **changes: Any) -> bytes:
+        m = _payload_map(base)
+        for label, value in changes.items():
+            idx = int(label.lstrip("_"))
+            if value is None:
+                m.pop(idx, None)
+            else:
+                m[idx] = value
+        return _det(m)
+
+    def chain(*events: bytes) -> list[bytes]:
+        return list(events)
+
+    raw = [e.raw for e in b]
+
+    # ---- chain rules (kind "chain": verify_chain with every vector key trusted, now = NOW) ----
+    rival = op.append_step(
+        b[1], producer, step="shipping", time=datetime(2024, 11, 4, 12, 0, tzinfo=ICT), location=FARM
+    )
+    add(
+        "forked-batch",
+        "chain",
+        "E_FORK",
+        "two validly signed events at seq 2 of one batch (equivocation)",
+        chain(*raw, rival.raw),
+    )
+    add(
+        "spliced-from-other-batch",
+        "chain",
+        "E_BATCH",
+        "batch A's seq-1 event spliced into batch B's chain",
+        chain(b[0].raw, a[1].raw),
+    )
+    add(
+        "rollback-seq",
+        "chain",
+        "E_SEQ",
+        "after seq 2 comes an event whose seq goes back to 1 (linked to seq 2)",
+        chain(*raw, _sign(step_payload(b[2], _2=1, _3=b[2].event_id))),
+    )
+    add(
+        "skipped-seq",
+        "chain",
+        "E_SEQ",
+        "seq jumps from 2 to 4",
+        chain(*raw, _sign(step_payload(b[2], _2=4, _3=b[2].event_id))),
+    )
+    add(
+        "bad-prev-link",
+        "chain",
+        "E_LINK",
+        "seq is right but prev names an event that is not the previous one",
+        chain(b[0].raw, b[1].raw, _sign(step_payload(b[2], _3=hashlib.sha256(b"elsewhere").digest()))),
+    )
+    add(
+        "time-reversal",
+        "chain",
+        "E_TIME",
+        "a step claims a time one hour before its predecessor (tolerance 5 minutes)",
+        chain(b[0].raw, b[1].raw, _sign(step_payload(b[2], _4="2024-11-03T07:00:00+07:00"))),
+    )
+    add(
+        "future-time",
+        "chain",
+        "E_FUTURE",
+        "a step claims a time after the verifier's clock (now) plus the tolerance",
+        chain(b[0].raw, b[1].raw, _sign(step_payload(b[2], _4="2025-01-01T00:05:01+00:00"))),
+    )
+    add("genesis-not-first", "chain", "E_GENESIS", "a chain that starts after its genesis", chain(*raw[1:]))
+    add("duplicate-event", "chain", "E_DUPLICATE", "the same event replayed twice", chain(*raw, raw[-1]))
+    add("empty-chain", "chain", "E_EMPTY", "no events at all", [])
+    add(
+        "untrusted-signer",
+        "chain",
+        "E_UNKNOWN_KEY",
+        "a validly signed event whose signer is not trusted",
+        chain(b[0].raw, b[1].raw, _sign(b[2].payload, "outsider")),
+        trusted=["producer", "lab"],
+    )
+    add(
+        "signature-by-other-key",
+        "chain",
+        "E_SIGNATURE",
+        "kid names the producer but the outsider signed (a forged event)",
+        chain(b[0].raw, b[1].raw, _sign(b[2].payload, "outsider", protected=_protected(kid))),
+    )
+    tampered = bytearray(b[2].raw)
+    tampered[-1] ^= 1
+    add(
+        "flipped-signature-bit",
+        "chain",
+        "E_SIGNATURE",
+        "one bit of the signature flipped",
+        chain(*raw[:2], bytes(tampered)),
+    )
+    add(
+        "wrong-batch-expected",
+        "chain",
+        "E_BATCH",
+        "a valid chain offered as another batch (batch_id pinned by the verifier)",
+        chain(*[e.raw for e in a]),
+        batch_id=_hex(b[0].event_id),
+    )
+
+    # ---- envelope (kind "event": parse_unverified_event) ----
+    g = b[0]
+    add(
+        "unprotected-header-kid",
+        "event",
+        "E_UNPROTECTED",
+        "kid (or anything) in the unprotected header, which the signature does not cover",
+        _sign(g.payload, unprotected={4: kid}),
+    )
+    add(
+        "alg-es256",
+        "event",
+        "E_ALG",
+        "protected header names ES256 (-7): algorithm substitution",
+        _sign(g.payload, protected=_protected(kid, alg=-7)),
+    )
+    add(
+        "alg-ed25519-19",
+        "event",
+        "E_ALG",
+        "RFC 9864's fully specified Ed25519 (-19): refused, exactly one algorithm is accepted (ADR 0001)",
+        _sign(g.payload, protected=_protected(kid, alg=-19)),
+    )
+    add(
+        "crit-header",
+        "event",
+        "E_CRIT",
+        "protected header marks a parameter critical",
+        _sign(g.payload, protected=_protected(kid, extra={2: [16]})),
+    )
+    add(
+        "extra-protected-label",
+        "event",
+        "E_COSE",
+        "protected header carries a label other than alg, kid, typ (content type, 3)",
+        _sign(g.payload, protected=_protected(kid, extra={3: "application/cbor"})),
+    )
+    add(
+        "seal-typ-as-event",
+        "event",
+        "E_CONTENT_TYPE",
+        "type confusion: a validly signed object of content type ocop-seal offered as an event",
+        _sign(g.payload, protected=_protected(kid, typ=SEAL_TYP)),
+    )
+    add(
+        "short-kid",
+        "event",
+        "E_COSE",
+        "kid is an 8-byte prefix, not the 32-byte thumbprint",
+        _sign(g.payload, protected=_protected(kid[:8])),
+    )
+    add("trailing-bytes", "event", "E_TRAILING", "one byte after the COSE_Sign1", g.raw + b"\x00")
+    untagged = g.raw[1:]
+    add("untagged-cose", "event", "E_COSE", "COSE_Sign1 array without tag 18", untagged)
+    indefinite = b"\xd2\x9f" + g.raw[2:] + b"\xff"
+    add("indefinite-length", "event", "E_CBOR", "the COSE array encoded with indefinite length", indefinite)
+    detached = cbor2.dumps(cbor2.CBORTag(18, [g.protected, {}, None, g.signature]))
+    add("detached-payload", "event", "E_COSE", "payload detached (nil)", detached)
+    short_sig = cbor2.dumps(cbor2.CBORTag(18, [g.protected, {}, g.payload, g.signature[:63]]))
+    add("short-signature", "event", "E_COSE", "a 63-byte signature", short_sig)
+    non_shortest_len = b"\xd2\x84\x59\x00" + bytes([len(g.protected)]) + g.raw[4:]
+    add(
+        "non-shortest-length",
+        "event",
+        "E_NONCANONICAL",
+        "the protected header's length encoded in 2 bytes instead of 1",
+        non_shortest_len,
+    )
+
+    # ---- payload (kind "event") ----
+    m = _payload_map(g)
+    reordered = dict(sorted(m.items(), key=lambda kv: -kv[0]))
+    add(
+        "non-canonical-map-order",
+        "event",
+        "E_NONCANONICAL",
+        "payload map keys in descending order (same content, another encoding)",
+        _sign(cbor2.dumps(reordered)),
+    )
+    m_len_first = _payload_map(b[1])
+    m_len_first[9] = {"temperature_c": 55, "moisture_pct": "11.5", "duration_min": 480}
+    add(
+        "data-keys-unsorted",
+        "event",
+        "E_NONCANONICAL",
+        "data element keys not in bytewise order",
+        _sign(cbor2.dumps(dict(sorted(m_len_first.items())))),
+    )
+    nfd = dict(m)
+    nfd[10] = dict(nfd[10])
+    nfd[10][0] = unicodedata.normalize("NFD", nfd[10][0])
+    add(
+        "non-nfc-text",
+        "event",
+        "E_NONCANONICAL",
+        "product name in NFD (decomposed Vietnamese marks): another byte string for the same text",
+        _sign(_det(nfd)),
+    )
+    ctrl = dict(m)
+    ctrl[10] = dict(ctrl[10])
+    ctrl[10][0] = "Đông trùng\x1b[2J hạ thảo"
+    add("control-character", "event", "E_FIELD", "an ANSI escape in the product name", _sign(_det(ctrl)))
+    tagged = dict(m)
+    tagged[4] = cbor2.CBORTag(0, m[4])
+    tag = cbor2.dumps(dict(sorted(tagged.items())))
+    add("tag-in-payload", "event", "E_CBOR", "the time wrapped in CBOR tag 0", _sign(tag))
+    bomb = bytes.fromhex("a1") + b"\x00" + bytes.fromhex("d81c81d81d00")
+    add(
+        "string-ref-bomb",
+        "event",
+        "E_CBOR",
+        "cbor2's shared/string-reference tags 28/29 (exponential amplification) inside the payload",
+        _sign(bomb),
+    )
+    dup = bytes([g.payload[0] + 1]) + g.payload[1:] + b"\x00\x01"  # the version label a second time
+    add("duplicate-map-key", "event", "E_CBOR", "label 0 twice in the payload map", _sign(dup))
+    floaty = _payload_map(b[1])
+    floaty[9] = dict(floaty[9])
+    floaty[9]["moisture_pct"] = 11.5
+    add(
+        "float-in-data", "event", "E_TYPE", "a float data element (floats have no single encoding)", _sign(_det(floaty))
+    )
+    unknown = dict(m)
+    unknown[13] = "x"
+    add("unknown-payload-label", "event", "E_SCHEMA", "a label the format does not define", _sign(_det(unknown)))
+    nulled = _payload_map(a[0])
+    nulled[12] = None
+    add(
+        "null-optional-field",
+        "event",
+        "E_SCHEMA",
+        "certificate present as null instead of absent",
+        _sign(_det(nulled)),
+    )
+    empty = _payload_map(b[2])
+    empty[8] = []
+    add("empty-array-present", "event", "E_SCHEMA", "attachments present as an empty array", _sign(_det(empty)))
+    version = dict(m)
+    version[0] = 2
+    add("unknown-format-version", "event", "E_VERSION", "format version 2", _sign(_det(version)))
+    bad_gtin = _payload_map(a[0])
+    bad_gtin[10] = dict(bad_gtin[10])
+    bad_gtin[10][4] = "08931234567898"
+    add("bad-gtin-check-digit", "event", "E_FIELD", "GTIN with a wrong check digit", _sign(_det(bad_gtin)))
+    short_gtin = _payload_map(a[0])
+    short_gtin[10] = dict(short_gtin[10])
+    short_gtin[10][4] = "8931234567897"
+    add("unpadded-gtin", "event", "E_NONCANONICAL", "GTIN-13 not padded to 14 digits", _sign(_det(short_gtin)))
+    qty = _payload_map(b[0])
+    qty[10] = dict(qty[10])
+    qty[10][2] = "12.50"
+    add("non-canonical-quantity", "event", "E_NONCANONICAL", "quantity with a trailing zero", _sign(_det(qty)))
+    t = dict(m)
+    t[4] = "2024-11-03T00:00:00Z"
+    add("time-with-z", "event", "E_NONCANONICAL", "time written with Z instead of +00:00", _sign(_det(t)))
+    t2 = dict(m)
+    t2[4] = "2024-11-03T07:00:00"
+    add("time-without-offset", "event", "E_FIELD", "time with no UTC offset", _sign(_det(t2)))
+    lat = _payload_map(a[0])
+    lat[6] = dict(lat[6])
+    lat[6][2] = 90_000_001
+    add("latitude-out-of-range", "event", "E_FIELD", "latitude beyond 90 degrees", _sign(_det(lat)))
+    stars = _payload_map(a[0])
+    stars[12] = dict(stars[12])
+    stars[12][0] = 6
+    add("six-stars", "event", "E_FIELD", "an OCOP certificate with 6 stars", _sign(_det(stars)))
+    seq0 = _payload_map(b[1])
+    seq0[2] = 0
+    add("step-fields-at-seq-0", "event", "E_SCHEMA", "seq 0 with step labels (batch, prev, step)", _sign(_det(seq0)))
+
+    # ---- keys (kind "public_key": PublicKey.from_raw) ----
+    add("small-order-key", "public_key", "E_WEAK_KEY", "the identity point (order 1)", bytes([1]) + bytes(31))
+    add(
+        "small-order-key-order-8",
+        "public_key",
+        "E_WEAK_KEY",
+        "a point of order 8",
+        bytes.fromhex("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a"),
+    )
+    add(
+        "non-canonical-key",
+        "public_key",
+        "E_WEAK_KEY",
+        "y >= p (non-canonical encoding)",
+        bytes.fromhex("edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"),
+    )
+
+    # ---- bundles (kind "bundle": verify_bundle with every vector key trusted, now = NOW) ----
+    good = _header_map(b[0].event_id, [b, a], ["producer", "lab"])
+    every = [e.raw for e in b] + [e.raw for e in a]
+    add(
+        "truncated-chain",
+        "bundle",
+        "E_TRUNCATED",
+        "the file ends before the last declared event",
+        _raw_bundle(good, every[:-1]),
+    )
+    add(
+        "bundle-trailing-data",
+        "bundle",
+        "E_TRAILING",
+        "an extra item after the last declared event",
+        _raw_bundle(good, every) + _bundle_item(a[0].raw),
+    )
+    wrong_head = op.append_step(
+        a[1],
+        producer,
+        step="inspecting",
+        time=datetime(2024, 11, 2, 15, 0, tzinfo=ICT),
+        location=LAB,
+        data={"passed": False},
+    )
+    consumer = _payload_map(b[1])
+    consumer[7] = [{0: a[0].event_id, 1: 2, 2: wrong_head.event_id}]
+    b1x = _sign(_det(consumer))
+    b1x_id = hashlib.sha256(cbor2.dumps(["Signature1", cbor2.loads(b1x).value[0], b"", _det(consumer)])).digest()
+    b2x = _sign(step_payload(b[2], _3=b1x_id))
+    b2x_id = hashlib.sha256(
+        cbor2.dumps(["Signature1", cbor2.loads(b2x).value[0], b"", step_payload(b[2], _3=b1x_id)])
+    ).digest()
+    hdr = dict(good)
+    hdr[4] = [[b[0].event_id, 3, b2x_id], [a[0].event_id, 3, a[2].event_id]]
+    add(
+        "wrong-input-head",
+        "bundle",
+        "E_INPUT_HEAD",
+        "the drying step consumed another seq-2 head of batch A than the one the bundle holds",
+        _raw_bundle(hdr, [b[0].raw, b1x, b2x, *[e.raw for e in a]]),
+    )
+    add(
+        "input-missing",
+        "bundle",
+        "E_INPUT_MISSING",
+        "the input batch A is not in the bundle",
+        _raw_bundle(_header_map(b[0].event_id, [b], ["producer"]), [e.raw for e in b]),
+    )
+    add(
+        "unconsumed-batch",
+        "bundle",
+        "E_BUNDLE_EXTRA",
+        "batch A made the root and batch B appended although nothing before B consumes it (input order inverted)",
+        _raw_bundle(
+            {**good, 2: a[0].event_id, 4: [[a[0].event_id, 3, a[2].event_id], [b[0].event_id, 3, b[2].event_id]]},
+            [e.raw for e in a] + [e.raw for e in b],
+        ),
+    )
+    add(
+        "header-head-mismatch",
+        "bundle",
+        "E_HEADER_MISMATCH",
+        "the header names a head the chain does not end with (a rolled-back chain behind a newer claim)",
+        _raw_bundle(
+            {**good, 4: [[b[0].event_id, 2, b[2].event_id], [a[0].event_id, 3, a[2].event_id]]},
+            [
+                b[0].raw,
+                b[1].raw,
+                *[e.raw for e in a],
+            ],
+        ),
+    )
+    add(
+        "bundle-ships-small-order-key",
+        "bundle",
+        "E_WEAK_KEY",
+        "the header ships the identity point as a signer key",
+        _raw_bundle({**good, 3: [bytes([1]) + bytes(31)]}, every),
+    )
+    add(
+        "bundle-item-not-bstr",
+        "bundle",
+        "E_BUNDLE",
+        "an event item that is a bare COSE array instead of a byte string",
+        _bundle_item(cbor2.dumps(good)) + b[0].raw,
+    )
+    add(
+        "bundle-wrong-magic",
+        "bundle",
+        "E_BUNDLE",
+        "a header whose magic is not ocop-bundle",
+        _raw_bundle({**good, 0: "ocop-bundle2"}, every),
+    )
+    return out
+
+
+def build() -> dict[str, bytes]:
+    """Return every vector file's name and exact bytes."""
+    story = build_story()
+    signers = {"A": ["producer", "producer", "lab"], "B": ["producer", "producer", "producer"]}
+    keys = [
+        {
+            "name": name,
+            "seed": _hex(_seed(name)),
+            "public_key": _hex(KEYS[name].public_key.raw),
+            "cose_key": _hex(_cose_key(KEYS[name].public_key.raw)),
+            "key_id": _hex(hashlib.sha256(_cose_key(KEYS[name].public_key.raw)).digest()),
+        }
+        for name in KEY_NAMES
+    ]
+    events = {
+        "description": "Valid events: batch A (fresh cordyceps: genesis, harvest, lab test) and batch B (dried "
+        "cordyceps: genesis, drying that consumes A's head, packing). All values are hex.",
+        "keys": keys,
+        "batches": [
+            {
+                "label": label,
+                "batch_id": _hex(evs[0].event_id),
+                "events": [_event_vector(f"{label}{i}", e, signers[label][i]) for i, e in enumerate(evs)],
+            }
+            for label, evs in story.items()
+        ],
+    }
+    a, b = story["A"], story["B"]
+    header = op.BundleHeader(
+        root=b[0].event_id,
+        batches=tuple(
+            op.BundleBatch(batch_id=evs[0].event_id, count=len(evs), head=evs[-1].event_id) for evs in (b, a)
+        ),
+        keys=(KEYS["producer"].public_key, KEYS["lab"].public_key),
+    )
+    bundle_bytes = _bundle(header, [e.raw for e in (*b, *a)])
+    rival = op.append_step(
+        b[1], KEYS["producer"], step="shipping", time=datetime(2024, 11, 4, 12, 0, tzinfo=ICT), location=FARM
+    )
+    proof = op.EquivocationProof.of(b[2], rival)
+    extras = {
+        "description": "A bundle of batch B with its input batch A, and an equivocation proof for batch B at seq 2.",
+        "bundle": {
+            "root": _hex(b[0].event_id),
+            "header": _hex(header.to_bytes()),
+            "file": _hex(bundle_bytes),
+            "batches": [[_hex(x.batch_id), x.count, _hex(x.head)] for x in header.batches],
+        },
+        "equivocation": {
+            "batch_id": _hex(b[0].event_id),
+            "seq": 2,
+            "event_a": _hex(proof.event_a),
+            "event_b": _hex(proof.event_b),
+            "proof": _hex(proof.to_bytes()),
+        },
+    }
+    invalid = {
+        "description": "Invalid inputs named after the attack they carry, with the error code they must raise. "
+        "kind: event = parse_unverified_event(input); chain = verify_chain(inputs, keys, now, batch_id); "
+        "bundle = verify_bundle(input, keys, now); public_key = PublicKey.from_raw(input). Keys trusted: every "
+        "key in events.json unless 'trusted' names a subset.",
+        "now": NOW.isoformat(),
+        "vectors": _invalid(story),
+    }
+
+    def dump(obj: Any) -> bytes:
+        return (json.dumps(obj, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
+
+    return {"events.json": dump(events), "bundle.json": dump(extras), "invalid.json": dump(invalid)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write the vector files next to this script."""
+    del argv
+    for name, data in build().items():
+        (HERE / name).write_bytes(data)
+        print(f"wrote tests/vectors/{name} ({len(data)} bytes)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
