@@ -334,6 +334,8 @@ class PrivateKey:
                 code="E_PASSPHRASE",
             ) from e
         except (ValueError, UnsupportedAlgorithm) as e:
+            if passphrase is not None and b"-----BEGIN ENCRYPTED PRIVATE KEY-----" in data:
+                raise KeyFormatError("wrong passphrase, or the key file is damaged", code="E_PASSPHRASE") from e
             raise KeyFormatError("not a readable PKCS#8 private key (or wrong passphrase)") from e
         if not isinstance(key, Ed25519PrivateKey):
             raise KeyFormatError("not an Ed25519 private key")

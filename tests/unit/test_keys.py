@@ -423,6 +423,14 @@ def test_pkcs8_round_trip_encrypted() -> None:
     assert op.PrivateKey.from_key_file(pem, b"pw").public_key == key(11).public_key
 
 
+def test_pkcs8_wrong_or_missing_passphrase() -> None:
+    pem = key(11).to_pkcs8_pem(b"pw")
+    for passphrase in (None, b"bad"):
+        with pytest.raises(op.KeyFormatError) as info:
+            op.PrivateKey.from_pkcs8_pem(pem, passphrase)
+        assert info.value.code == "E_PASSPHRASE"
+
+
 def test_pkcs8_passphrase_for_unencrypted_key() -> None:
     with pytest.raises(op.KeyFormatError) as info:
         op.PrivateKey.from_pkcs8_pem(key(11).to_pkcs8_pem(), b"pw")
