@@ -281,7 +281,17 @@ class _Lineage:
             if ref.batch_id in self._done:
                 raise FormatError("an input batch comes before the batch that consumes it", code="E_BUNDLE_ORDER")
             self._referenced.add(ref.batch_id)
-            self._required.setdefault((ref.batch_id, ref.seq), (ref.head, index))
+            prior = self._required.get((ref.batch_id, ref.seq))
+            if prior is None:
+                self._required[(ref.batch_id, ref.seq)] = (ref.head, index)
+            elif prior[0] != ref.head:
+                # Two consumers name different events at one seq of the input: at most one can be true.
+                raise ChainError(
+                    f"event #{prior[1]} named another head for seq {ref.seq} of input batch {ref.batch_id.hex()[:16]}",
+                    code="E_INPUT_HEAD",
+                    index=index,
+                    event_id=event.event_id.hex(),
+                )
 
     def check_upstream(self, event: SignedEvent, index: int) -> None:
         need = self._required.pop((event.batch_id, event.seq), None)

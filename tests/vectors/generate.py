@@ -586,6 +586,19 @@ def _invalid(story: dict[str, list[op.SignedEvent]]) -> list[dict[str, Any]]:
         "the drying step consumed another seq-2 head of batch A than the one the bundle holds",
         _raw_bundle(hdr, [b[0].raw, b1x, b2x, *[e.raw for e in a]]),
     )
+    second = _payload_map(b[2])
+    second[7] = [{0: a[0].event_id, 1: 2, 2: wrong_head.event_id}]
+    b2y = _sign(_det(second))
+    b2y_id = hashlib.sha256(cbor2.dumps(["Signature1", cbor2.loads(b2y).value[0], b"", _det(second)])).digest()
+    hdr2 = dict(good)
+    hdr2[4] = [[b[0].event_id, 3, b2y_id], [a[0].event_id, 3, a[2].event_id]]
+    add(
+        "conflicting-input-heads",
+        "bundle",
+        "E_INPUT_HEAD",
+        "drying consumed A's real seq-2 head, packing claims another seq-2 head of A: the second claim is false",
+        _raw_bundle(hdr2, [b[0].raw, b[1].raw, b2y, *[e.raw for e in a]]),
+    )
     add(
         "input-missing",
         "bundle",
