@@ -224,7 +224,7 @@ class Certificate:
     issued: date
 
     def __post_init__(self) -> None:
-        if isinstance(self.stars, bool) or self.stars not in (3, 4, 5):
+        if isinstance(self.stars, bool) or not isinstance(self.stars, int) or self.stars not in (3, 4, 5):
             raise _err("OCOP stars must be 3, 4 or 5", "certificate.stars")
         _set(self, "number", _text(self.number, "certificate.number", limit=64))
         if not isinstance(self.issued, date) or isinstance(self.issued, datetime):

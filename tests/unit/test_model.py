@@ -215,7 +215,7 @@ def test_certificate_stars(stars: int) -> None:
     assert op.Certificate(stars=stars, number="123/QĐ-UBND", issued=date(2024, 5, 1)).stars == stars
 
 
-@pytest.mark.parametrize("stars", [0, 2, 6, True, "4"])
+@pytest.mark.parametrize("stars", [0, 2, 6, True, "4", 4.0, 3.5])
 def test_certificate_stars_invalid(stars: object) -> None:
     field_error(op.Certificate, stars=stars, number="1", issued=date(2024, 5, 1))
 
