@@ -1,0 +1,391 @@
+"""Chain verification: one test per error code, error locations, reports, fork proofs, key rings."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+
+import ocop_provenance as op
+import pytest
+
+from tests.conftest import key, sample_chain, sample_genesis
+
+WHERE = op.Location(name="Nghi Sơn")
+
+
+def raws(events: list[op.SignedEvent]) -> list[bytes]:
+    return [e.raw for e in events]
+
+
+def failure(events: list[bytes], ring: op.KeyRing, **kwargs: object) -> op.ProvenanceError:
+    with pytest.raises(op.ProvenanceError) as info:
+        op.verify_chain(events, ring, **kwargs)  # type: ignore[arg-type]
+    return info.value
+
+
+def located(err: op.ProvenanceError, index: int, event: op.SignedEvent) -> None:
+    assert err.index == index
+    assert err.event_id == event.event_id.hex()
+    assert err.key_id == event.key_id.hex()
+
+
+def corrupt_signature(event: op.SignedEvent) -> bytes:
+    return event.raw[:-64] + bytes((event.signature[0] ^ 1,)) + event.signature[1:]
+
+
+def step_after(
+    head: op.SignedEvent | op.ChainHead, signer: op.PrivateKey, *, minutes: float = 60, **kw: object
+) -> op.SignedEvent:
+    base = head.time
+    fields: dict[str, object] = {"step": "ocop:drying", "time": base + timedelta(minutes=minutes), "location": WHERE}
+    fields.update(kw)
+    return op.append_step(head, signer, **fields)  # type: ignore[arg-type]
+
+
+def test_valid_chain_summary(chain: list[op.SignedEvent], ring: op.KeyRing) -> None:
+    for backend in op.available_backends():
+        summary = op.verify_chain(raws(chain), ring, backend=backend)
+        assert summary.count == 4
+        assert summary.genesis == chain[0]
+        assert summary.head == chain[-1]
+        assert summary.signers == (key(1).key_id,)
+
+
+def test_accepts_parsed_events_and_generators(chain: list[op.SignedEvent], ring: op.KeyRing) -> None:
+    assert op.verify_chain(iter(chain), ring).count == 4
+    assert op.verify_chain((e.raw for e in chain), ring).count == 4
+
+
+def test_e_unknown_key(chain: list[op.SignedEvent]) -> None:
+    # A step signed by a second, untrusted key.
+    outsider = step_after(chain[-1], key(2))
+    err = failure(raws([*chain, outsider]), op.KeyRing.of([key(1).public_key]))
+    assert isinstance(err, op.UntrustedKeyError)
+    assert err.code == "E_UNKNOWN_KEY"
+    located(err, 4, outsider)
+
+
+def test_several_signers(chain: list[op.SignedEvent]) -> None:
+    lab = step_after(chain[-1], key(2), step="inspecting")
+    ring = op.KeyRing.of([key(1).public_key, key(2).public_key])
+    summary = op.verify_chain(raws([*chain, lab]), ring)
+    assert summary.signers == (key(1).key_id, key(2).key_id)
+
+
+def test_e_signature(chain: list[op.SignedEvent], ring: op.KeyRing) -> None:
+    err = failure([chain[0].raw, corrupt_signature(chain[1]), chain[2].raw], ring)
+    assert isinstance(err, op.SignatureError)
+    assert err.code == "E_SIGNATURE"
+    located(err, 1, chain[1])
+
+
+def test_signature_by_other_key_with_same_kid_header(chain: list[op.SignedEvent], ring: op.KeyRing) -> None:
+    """A signature made by key 2 inside a header naming key 1's kid fails: the kid is only a hint."""
+    from ocop_provenance import _cose
+
+    forged_sig = key(2).sign(chain[1].to_be_signed)
+    forged = chain[1].raw[:-64] + forged_sig
+    assert _cose.parse_sign1(forged, typ=op.EVENT_TYP, max_size=op.MAX_EVENT_SIZE).key_id == key(1).key_id
+    assert failure([chain[0].raw, forged], ring).code == "E_SIGNATURE"
+
+
+def test_e_genesis(chain: list[op.SignedEvent], ring: op.KeyRing) -> None:
+    err = failure(raws(chain[1:]), ring)
+    assert isinstance(err, op.ChainError)
+    assert err.code == "E_GENESIS"
+    located(err, 0, chain[1])
+
+
+def test_second_genesis_is_not_a_step(chain: list[op.SignedEvent], ring: op.KeyRing) -> None:
+    other = op.open_batch(sample_genesis(product=op.Product(name="Khác", lot="X", quantity="1", unit="kg")), key(1))
+    err = failure([chain[0].raw, other.raw], ring)
+    assert err.code == "E_BATCH"
+    assert err.index == 1
+
+
+def test_e_batch_spliced_event(ring: op.KeyRing) -> None:
+    a = sample_chain(key(1), 3)
+    b_genesis = op.open_batch(sample_genesis(product=op.Product(name="Trà", lot="T1", quantity="3", unit="kg")), key(1))
+    b1 = step_after(b_genesis, key(1))
+    # b1 is validly signed, seq 1, but belongs to batch B.
+    err = failure([a[0].raw, b1.raw], ring)
+    assert isinstance(err, op.ChainError)
+    assert err.code == "E_BATCH"
+    located(err, 1, b1)
+
+
+def test_e_batch_expected_batch(chain: list[op.SignedEvent], ring: op.KeyRing) -> None:
+    err = failure(raws(chain), ring, batch_id=b"\x00" * 32)
+    assert err.code == "E_BATCH"
+    located(err, 0, chain[0])
+    assert op.verify_chain(raws(chain), ring, batch_id=chain[0].event_id).count == 4
+
+
+def test_e_seq_gap(chain: list[op.SignedEvent], ring: op.KeyRing) -> None:
+    err = failure([chain[0].raw, chain[1].raw, chain[3].raw], ring)
+    assert err.code == "E_SEQ"
+    located(err, 2, chain[3])
+
+
+def test_e_seq_rollback(chain: list[op.SignedEvent], ring: op.KeyRing) -> None:
+    err = failure([*raws(chain), chain[1].raw], ring)
+    assert err.code == "E_SEQ"
+    located(err, 4, chain[1])
+
+
+def test_e_duplicate(chain: list[op.SignedEvent], ring: op.KeyRing) -> None:
+    err = failure([chain[0].raw, chain[1].raw, chain[1].raw], ring)
+    assert err.code == "E_DUPLICATE"
+    located(err, 2, chain[1])
+
+
+def test_duplicate_genesis(chain: list[op.SignedEvent], ring: op.KeyRing) -> None:
+    err = failure([chain[0].raw, chain[0].raw], ring)
+    assert err.code == "E_DUPLICATE"
+
+
+def test_e_fork_and_proof(chain: list[op.SignedEvent], ring: op.KeyRing) -> None:
+    rival = step_after(chain[1], key(1), step="shipping")
+    err = failure([chain[0].raw, chain[1].raw, chain[2].raw, rival.raw], ring)
+    assert isinstance(err, op.ForkError)
+    assert err.code == "E_FORK"
+    located(err, 3, rival)
+    proof = err.proof
+    assert isinstance(proof, op.EquivocationProof)
+    # A third party checks it with the keys alone, from bytes.
+    alone = op.EquivocationProof.from_bytes(proof.to_bytes())
+    assert alone == proof
+    assert alone.verify(op.KeyRing.of([key(1).public_key])) == (chain[0].event_id, 2)
+    for backend in op.available_backends():
+        assert alone.verify(ring, backend=backend) == (chain[0].event_id, 2)
+    # Canonical order: the same proof whichever event came first.
+    assert op.EquivocationProof.of(rival, chain[2]) == op.EquivocationProof.of(chain[2], rival)
+    assert op.EquivocationProof.of(rival, chain[2]).to_bytes() == proof.to_bytes()
+
+
+def test_fork_at_genesis_successor(chain: list[op.SignedEvent], ring: op.KeyRing) -> None:
+    rival = step_after(chain[0], key(1), step="receiving")
+    err = failure([chain[0].raw, chain[1].raw, rival.raw], ring)
+    assert err.code == "E_FORK"
+
+
+def test_non_fork_proofs_rejected(chain: list[op.SignedEvent], ring: op.KeyRing) -> None:
+    different_seq = op.EquivocationProof(chain[1].raw, chain[2].raw)
+    with pytest.raises(op.VerificationError) as info:
+        different_seq.verify(ring)
+    assert info.value.code == "E_NOT_A_FORK"
+    same = op.EquivocationProof(chain[1].raw, chain[1].raw)
+    with pytest.raises(op.VerificationError) as info:
+        same.verify(ring)
+    assert info.value.code == "E_NOT_A_FORK"
+    b_genesis = op.open_batch(sample_genesis(product=op.Product(name="Trà", lot="T", quantity="1", unit="kg")), key(1))
+    b1 = step_after(b_genesis, key(1))
+    with pytest.raises(op.VerificationError) as info:
+        op.EquivocationProof(chain[1].raw, b1.raw).verify(ring)
+    assert info.value.code == "E_NOT_A_FORK"
+
+
+def test_fork_proof_needs_trusted_valid_signatures(chain: list[op.SignedEvent], ring: op.KeyRing) -> None:
+    rival = step_after(chain[1], key(1), step="shipping")
+    proof = op.EquivocationProof.of(chain[2], rival)
+    with pytest.raises(op.UntrustedKeyError):
+        proof.verify(op.KeyRing.of([key(2).public_key]))
+    bad = op.EquivocationProof(corrupt_signature(chain[2]), rival.raw)
+    with pytest.raises(op.SignatureError) as info:
+        bad.verify(ring)
+    assert info.value.code == "E_SIGNATURE"
+
+
+def test_fork_by_two_signers(chain: list[op.SignedEvent]) -> None:
+    rival = step_after(chain[1], key(2), step="shipping")
+    ring = op.KeyRing.of([key(1).public_key, key(2).public_key])
+    proof = op.EquivocationProof.of(chain[2], rival)
+    assert proof.verify(ring) == (chain[0].event_id, 2)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"\xa0",
+        bytes.fromhex("a2006f6f636f702d6571756976636174696f6e0180"),
+        op.EquivocationProof(b"a", b"b").to_bytes().replace(b"ocop-equivocation", b"ocop-equivocatioN"),
+    ],
+)
+def test_proof_from_bytes_garbage(data: bytes) -> None:
+    with pytest.raises(op.FormatError):
+        op.EquivocationProof.from_bytes(data)
+
+
+def test_proof_of_garbage_events(ring: op.KeyRing) -> None:
+    with pytest.raises(op.FormatError):
+        op.EquivocationProof(b"\x00", b"\x01").verify(ring)
+
+
+def test_find_forks(chain: list[op.SignedEvent]) -> None:
+    rival = step_after(chain[1], key(1), step="shipping")
+    proofs = op.find_forks([*chain, rival, chain[2]])
+    assert proofs == [op.EquivocationProof.of(chain[2], rival)]
+    assert op.find_forks(chain) == []
+
+
+def test_e_link(chain: list[op.SignedEvent], ring: op.KeyRing) -> None:
+    wrong_prev = op.ChainHead(batch_id=chain[0].event_id, seq=1, event_id=b"\x42" * 32, time=chain[1].time)
+    bad = step_after(wrong_prev, key(1))
+    err = failure([chain[0].raw, chain[1].raw, bad.raw], ring)
+    assert err.code == "E_LINK"
+    located(err, 2, bad)
+
+
+def test_e_time_boundary(chain: list[op.SignedEvent], ring: op.KeyRing) -> None:
+    head = chain[1]
+    at_limit = step_after(head, key(1), minutes=-5)
+    assert op.verify_chain([chain[0].raw, head.raw, at_limit.raw], ring).count == 3
+    past_limit = op.append_step(
+        head, key(1), step="ocop:drying", time=head.time - timedelta(minutes=5, seconds=1), location=WHERE
+    )
+    err = failure([chain[0].raw, head.raw, past_limit.raw], ring)
+    assert err.code == "E_TIME"
+    located(err, 2, past_limit)
+
+
+def test_e_time_across_offsets(chain: list[op.SignedEvent], ring: op.KeyRing) -> None:
+    """Times compare as instants: 02:00 UTC is after 08:00+07:00 (01:00 UTC) whatever the offsets say."""
+    head = chain[1]  # 2024-11-01T10:00+07:00 = 03:00Z
+    utc_later = op.append_step(
+        head, key(1), step="shipping", time=datetime(2024, 11, 1, 3, 1, tzinfo=UTC), location=WHERE
+    )
+    assert op.verify_chain([chain[0].raw, head.raw, utc_later.raw], ring).count == 3
+    utc_earlier = op.append_step(
+        head, key(1), step="shipping", time=datetime(2024, 11, 1, 2, 54, tzinfo=UTC), location=WHERE
+    )
+    assert failure([chain[0].raw, head.raw, utc_earlier.raw], ring).code == "E_TIME"
+
+
+def test_time_tolerance_parameter(chain: list[op.SignedEvent], ring: op.KeyRing) -> None:
+    back = step_after(chain[1], key(1), minutes=-30)
+    events = [chain[0].raw, chain[1].raw, back.raw]
+    assert failure(events, ring).code == "E_TIME"
+    assert op.verify_chain(events, ring, time_tolerance=timedelta(minutes=30)).count == 3
+    assert failure(events, ring, time_tolerance=timedelta(0)).code == "E_TIME"
+
+
+def test_e_future(chain: list[op.SignedEvent], ring: op.KeyRing) -> None:
+    last = chain[-1].time
+    tol = op.DEFAULT_TIME_TOLERANCE
+    assert op.verify_chain(raws(chain), ring, now=last - tol).count == 4
+    err = failure(raws(chain), ring, now=last - tol - timedelta(seconds=1))
+    assert err.code == "E_FUTURE"
+    located(err, 3, chain[3])
+    assert failure(raws(chain), ring, now=chain[0].time - timedelta(days=1)).index == 0
+
+
+def test_naive_now_refused(chain: list[op.SignedEvent], ring: op.KeyRing) -> None:
+    with pytest.raises(ValueError):
+        op.verify_chain(raws(chain), ring, now=datetime(2025, 1, 1))
+
+
+def test_e_empty(ring: op.KeyRing) -> None:
+    err = failure([], ring)
+    assert isinstance(err, op.ChainError)
+    assert err.code == "E_EMPTY"
+    report = op.report_chain([], ring)
+    assert not report.ok
+    assert [f.code for f in report.failures] == ["E_EMPTY"]
+
+
+def test_malformed_event_carries_index(chain: list[op.SignedEvent], ring: op.KeyRing) -> None:
+    err = failure([chain[0].raw, b"\xd2\x84"], ring)
+    assert isinstance(err, op.FormatError)
+    assert err.index == 1
+
+
+def test_verifier_state_unchanged_after_failure(chain: list[op.SignedEvent], ring: op.KeyRing) -> None:
+    v = op.ChainVerifier(ring)
+    v.feed(chain[0].raw)
+    with pytest.raises(op.SignatureError):
+        v.feed(corrupt_signature(chain[1]))
+    with pytest.raises(op.ChainError):
+        v.feed(chain[2].raw)  # the failed event did not advance the chain
+    assert v.count == 1
+    for e in chain[1:]:
+        v.feed(e.raw)
+    assert v.finish().head == chain[-1]
+    assert v.head == chain[-1]
+
+
+def test_report_lists_failures_in_order(ring: op.KeyRing) -> None:
+    events = sample_chain(key(1), 6)
+    late = step_after(events[-1], key(1), minutes=-60)
+    items = [
+        events[0].raw,
+        corrupt_signature(events[1]),  # 1: E_SIGNATURE
+        events[2].raw,
+        b"\xd2\x80",  # 3: malformed envelope (an empty array)
+        events[4].raw,  # 4: seq 4 after seq 2 (the garbage never parsed)
+        events[5].raw,
+        late.raw,  # 6: E_TIME
+        step_after(late, key(2)).raw,  # 7: E_UNKNOWN_KEY
+    ]
+    report = op.report_chain(items, ring)
+    assert not report.ok
+    assert [(f.code, f.index) for f in report.failures] == [
+        ("E_SIGNATURE", 1),
+        ("E_COSE", 3),
+        ("E_SEQ", 4),
+        ("E_TIME", 6),
+        ("E_UNKNOWN_KEY", 7),
+    ]
+    assert report.count == 8
+    assert report.batch_id == events[0].event_id
+
+
+def test_report_ok(chain: list[op.SignedEvent], ring: op.KeyRing) -> None:
+    report = op.report_chain(raws(chain), ring)
+    assert report.ok
+    assert report.failures == ()
+    assert report.head == chain[-1]
+
+
+def test_report_max_failures(chain: list[op.SignedEvent], ring: op.KeyRing) -> None:
+    report = op.report_chain([b"x"] * 50, ring, max_failures=10)
+    assert len(report.failures) == 10
+    assert not report.ok
+
+
+def test_keyring_kid_collision_tries_every_key(chain: list[op.SignedEvent]) -> None:
+    """Two keys under one kid (built by hand: a real collision needs SHA-256 to break): both are tried."""
+    kid = key(1).key_id
+    for order in ((key(2).public_key, key(1).public_key), (key(1).public_key, key(2).public_key)):
+        ring = op.KeyRing({kid: order})
+        assert len(ring) == 2
+        assert op.verify_chain(raws(chain), ring).count == 4
+    wrong_only = op.KeyRing({kid: (key(2).public_key, key(3).public_key)})
+    assert failure(raws(chain), wrong_only).code == "E_SIGNATURE"
+
+
+def test_keyring_of() -> None:
+    ring = op.KeyRing.of([key(1).public_key, key(1).public_key, key(2).public_key])
+    assert len(ring) == 2
+    assert set(ring) == {key(1).public_key, key(2).public_key}
+    assert ring.candidates(key(1).key_id) == (key(1).public_key,)
+    assert ring.candidates(b"\x00" * 32) == ()
+    with pytest.raises(TypeError):
+        op.KeyRing.of([key(1).public_key.raw])  # type: ignore[list-item]
+
+
+def test_error_to_dict(chain: list[op.SignedEvent], ring: op.KeyRing) -> None:
+    err = failure([chain[0].raw, chain[2].raw], ring)
+    d = err.to_dict()
+    assert d["code"] == "E_SEQ"
+    assert d["index"] == 1
+    assert d["event_id"] == chain[2].event_id.hex()
+    assert d["key_id"] == key(1).key_id.hex()
+    assert "E_SEQ" in str(err)
+
+
+def test_parsed_event_with_tampered_fields_is_rechecked(chain: list[op.SignedEvent], ring: op.KeyRing) -> None:
+    """A SignedEvent object whose signature was swapped fails like the bytes would."""
+    bad = dataclasses.replace(chain[1], signature=bytes(64))
+    err = failure([chain[0], bad], ring)  # type: ignore[list-item]
+    assert err.code == "E_SIGNATURE"
