@@ -180,7 +180,16 @@ def write_bundle(
 def _read_exact(src: BinaryIO, n: int) -> bytes:
     data = src.read(n)
     if len(data) != n:
-        raise FormatError("the bundle ends in the middle of an item", code="E_TRUNCATED")
+        # A raw stream (an unbuffered pipe or socket) may return less than asked before its end.
+        parts = [data]
+        got = len(data)
+        while got < n:
+            chunk = src.read(n - got)
+            if not chunk:
+                raise FormatError("the bundle ends in the middle of an item", code="E_TRUNCATED")
+            parts.append(chunk)
+            got += len(chunk)
+        data = b"".join(parts)
     return data
 
 

@@ -368,6 +368,12 @@ def test_streaming_from_buffered_unseekable(s: Story) -> None:
     assert op.verify_bundle(stream, s.ring).root.count == 3  # type: ignore[arg-type]
 
 
+def test_streaming_from_raw_stream_with_short_reads(s: Story) -> None:
+    """A raw stream (an unbuffered pipe or socket) may return fewer bytes than asked: that is not truncation."""
+    stream = _Unseekable(bundle(s.c, s.b, s.a), chunk=100)
+    assert op.verify_bundle(stream, s.ring).root.count == 3  # type: ignore[arg-type]
+
+
 def test_streaming_from_a_pipe(s: Story) -> None:
     data = bundle(s.c, s.b, s.a)
     r, w = os.pipe()
