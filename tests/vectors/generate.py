@@ -12,6 +12,7 @@ rejected for the attack it carries, not because its signature is broken.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import json
@@ -654,6 +655,40 @@ def _invalid(story: dict[str, list[op.SignedEvent]]) -> list[dict[str, Any]]:
     return out
 
 
+KEY_FILE_PASSPHRASE = "mật khẩu thử nghiệm"
+
+
+def _key_file() -> dict[str, Any]:
+    """A key file built with cryptography directly from docs/format.md §11 (fixed salt and nonce)."""
+    from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+    from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+    seed, pub = _seed("producer"), KEYS["producer"].public_key.raw
+    salt, nonce, log2n = bytes(range(16)), bytes(range(12)), 14
+    header = {0: "ocop-key", 1: 1, 2: "scrypt", 3: salt, 4: log2n, 5: 8, 6: 1, 7: nonce, 9: pub}
+    aad = _det(header)
+    kek = Scrypt(salt=salt, length=32, n=2**log2n, r=8, p=1).derive(KEY_FILE_PASSPHRASE.encode())
+    sealed = ChaCha20Poly1305(kek).encrypt(nonce, seed, aad)
+    body = _det({**header, 8: sealed})
+    b64 = base64.b64encode(body).decode("ascii")
+    armour = "\n".join(
+        [
+            "-----BEGIN OCOP ED25519 PRIVATE KEY-----",
+            *(b64[i : i + 64] for i in range(0, len(b64), 64)),
+            "-----END OCOP ED25519 PRIVATE KEY-----",
+        ]
+    )
+    return {
+        "passphrase": KEY_FILE_PASSPHRASE,
+        "seed": _hex(seed),
+        "aad": _hex(aad),
+        "kek": _hex(kek),
+        "sealed": _hex(sealed),
+        "body": _hex(body),
+        "file": armour + "\n",
+    }
+
+
 def build() -> dict[str, bytes]:
     """Return every vector file's name and exact bytes."""
     story = build_story()
@@ -709,6 +744,7 @@ def build() -> dict[str, bytes]:
             "event_b": _hex(proof.event_b),
             "proof": _hex(proof.to_bytes()),
         },
+        "key_file": _key_file(),
     }
     invalid = {
         "description": "Invalid inputs named after the attack they carry, with the error code they must raise. "

@@ -103,6 +103,19 @@ def test_equivocation_vector_verifies() -> None:
     assert proof.verify(RING) == (bytes.fromhex(eq["batch_id"]), eq["seq"])
 
 
+def test_key_file_vector_opens() -> None:
+    kf = EXTRAS["key_file"]
+    key = op.PrivateKey.from_key_file(kf["file"].encode("ascii"), kf["passphrase"].encode("utf-8"))
+    assert key.public_key == PRIVATE["producer"].public_key
+    assert bytes.fromhex(kf["seed"]) == bytes.fromhex(EVENTS["keys"][0]["seed"])
+
+
+def test_key_file_vector_refuses_a_wrong_passphrase() -> None:
+    with pytest.raises(op.KeyFormatError) as info:
+        op.PrivateKey.from_key_file(EXTRAS["key_file"]["file"].encode("ascii"), b"wrong")
+    assert info.value.code == "E_PASSPHRASE"
+
+
 def test_every_named_attack_is_present() -> None:
     names = {v["name"] for v in INVALID["vectors"]}
     required = {
