@@ -76,7 +76,9 @@ def header_for(*chains: list[op.SignedEvent], keys: tuple[op.PublicKey, ...] = (
 
 def bundle(*chains: list[op.SignedEvent], header: op.BundleHeader | None = None) -> bytes:
     out = io.BytesIO()
-    hdr = header or header_for(*chains, keys=(key(1).public_key, key(2).public_key, key(3).public_key))
+    signers = {e.key_id: None for ch in chains for e in ch}
+    shipped = tuple(k.public_key for k in (key(1), key(2), key(3)) if k.key_id in signers)
+    hdr = header or header_for(*chains, keys=shipped)
     op.write_bundle(out, hdr, [e.raw for ch in chains for e in ch])
     return out.getvalue()
 
@@ -390,3 +392,24 @@ def test_streaming_from_a_pipe(s: Story) -> None:
             assert op.verify_bundle(f, s.ring).root.count == 3
     finally:
         thread.join()
+
+
+@pytest.mark.parametrize("change", ["missing", "extra", "duplicate", "other"])
+def test_shipped_keys_must_be_the_signers(s: Story, change: str) -> None:
+    """The header is unsigned: its key list must be exactly the signers' keys, so no byte of it can change."""
+    signers = [key(3).public_key, key(2).public_key, key(1).public_key]
+    keys = {
+        "missing": signers[:2],
+        "extra": [*signers, key(4).public_key],
+        "duplicate": [*signers, signers[0]],
+        "other": [signers[0], signers[1], key(4).public_key],
+    }[change]
+    hdr = header_for(s.c, s.b, s.a, keys=tuple(keys))
+    err = fail(bundle(s.c, s.b, s.a, header=hdr), s.ring)
+    assert err.code == "E_HEADER_MISMATCH"
+    assert err.field == "keys"
+
+
+def test_shipped_key_order_is_free(s: Story) -> None:
+    hdr = header_for(s.c, s.b, s.a, keys=(key(1).public_key, key(3).public_key, key(2).public_key))
+    assert op.verify_bundle(io.BytesIO(bundle(s.c, s.b, s.a, header=hdr)), s.ring).root.count == 3

@@ -1,0 +1,134 @@
+"""Any single changed byte, or any truncation, of an event or a bundle is rejected with a library error."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+from functools import cache
+
+import ocop_provenance as op
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import key, sample_chain, sample_genesis
+
+SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+RING = op.KeyRing.of([key(1).public_key, key(2).public_key])
+WHERE = op.Location(name="Kho Thanh Hóa")
+
+
+@cache
+def events() -> tuple[op.SignedEvent, ...]:
+    return tuple(sample_chain(key(1), 3))
+
+
+@cache
+def bundle_bytes() -> bytes:
+    upstream = [
+        op.open_batch(sample_genesis(product=op.Product(name="Mật ong", lot="M1", quantity="3", unit="l")), key(2))
+    ]
+    upstream.append(
+        op.append_step(
+            upstream[-1], key(2), step="packing", time=upstream[-1].time + timedelta(hours=1), location=WHERE
+        )
+    )
+    root = list(events())
+    root.append(
+        op.append_step(
+            root[-1],
+            key(1),
+            step="ocop:mixing",
+            time=root[-1].time + timedelta(hours=1),
+            location=WHERE,
+            inputs=[op.head_of(upstream[-1]).as_input()],
+        )
+    )
+    header = op.BundleHeader(
+        root=root[0].event_id,
+        batches=(
+            op.BundleBatch(batch_id=root[0].event_id, count=len(root), head=root[-1].event_id),
+            op.BundleBatch(batch_id=upstream[0].event_id, count=len(upstream), head=upstream[-1].event_id),
+        ),
+        keys=(key(1).public_key, key(2).public_key),
+    )
+    out = io.BytesIO()
+    op.write_bundle(out, header, [e.raw for e in (*root, *upstream)])
+    return out.getvalue()
+
+
+def test_fixtures_verify() -> None:
+    assert op.verify_chain([e.raw for e in events()], RING).count == 3
+    assert op.verify_bundle(io.BytesIO(bundle_bytes()), RING).root.count == 4
+
+
+def flip(data: bytes, position: int, value: int) -> bytes:
+    position %= len(data)
+    new = (data[position] + 1 + value % 255) % 256  # never the original byte
+    assert new != data[position]
+    return data[:position] + bytes((new,)) + data[position + 1 :]
+
+
+def rejected_chain(raws: list[bytes]) -> None:
+    with pytest.raises(op.ProvenanceError):
+        op.verify_chain(raws, RING)
+
+
+def rejected_bundle(data: bytes) -> None:
+    with pytest.raises(op.ProvenanceError):
+        op.verify_bundle(io.BytesIO(data), RING)
+
+
+@SETTINGS
+@given(st.integers(min_value=0, max_value=2), st.integers(min_value=0), st.integers(min_value=0, max_value=254))
+def test_event_byte_changed(which: int, position: int, value: int) -> None:
+    raws = [e.raw for e in events()]
+    raws[which] = flip(raws[which], position, value)
+    rejected_chain(raws)
+
+
+@SETTINGS
+@given(st.integers(min_value=0, max_value=2), st.integers(min_value=0))
+def test_event_truncated(which: int, cut: int) -> None:
+    raws = [e.raw for e in events()]
+    raws[which] = raws[which][: cut % len(raws[which])]
+    rejected_chain(raws)
+
+
+@SETTINGS
+@given(st.integers(min_value=0, max_value=2), st.binary(min_size=1, max_size=8))
+def test_event_extended(which: int, extra: bytes) -> None:
+    raws = [e.raw for e in events()]
+    raws[which] = raws[which] + extra
+    rejected_chain(raws)
+
+
+def test_every_event_byte_changed_exhaustively() -> None:
+    """Not sampled: each position of one step event, each with one replacement value."""
+    raws = [e.raw for e in events()]
+    for position in range(len(raws[1])):
+        changed = list(raws)
+        changed[1] = flip(raws[1], position, position * 37)
+        rejected_chain(changed)
+
+
+@SETTINGS
+@given(st.integers(min_value=0), st.integers(min_value=0, max_value=254))
+def test_bundle_byte_changed(position: int, value: int) -> None:
+    rejected_bundle(flip(bundle_bytes(), position, value))
+
+
+@SETTINGS
+@given(st.integers(min_value=0))
+def test_bundle_truncated(cut: int) -> None:
+    data = bundle_bytes()
+    rejected_bundle(data[: cut % len(data)])
+
+
+def test_every_bundle_header_byte_changed() -> None:
+    """The header is not signed, so each of its bytes must be checked against the events."""
+    data = bundle_bytes()
+    end = len(op.BundleReader(io.BytesIO(data)).header.to_bytes()) + 3  # the item head is 3 bytes
+    for position in range(end):
+        for value in (0, 127):
+            rejected_bundle(flip(data, position, value))
