@@ -109,4 +109,3 @@ def test_constants() -> None:
     assert op.BUNDLE_MAGIC == "ocop-bundle"
     assert op.MAX_EVENT_SIZE == 65536
     assert op.DEFAULT_TIME_TOLERANCE.total_seconds() == 300
-    assert op.parse_unverified_event is not None
