@@ -132,3 +132,24 @@ def test_every_bundle_header_byte_changed() -> None:
     for position in range(end):
         for value in (0, 127):
             rejected_bundle(flip(data, position, value))
+
+
+@SETTINGS
+@given(st.lists(st.integers(min_value=0, max_value=3), min_size=1, max_size=6))
+def test_only_the_chain_in_order_verifies(order: list[int]) -> None:
+    """Any other sequence of a chain's events (reordered, repeated, with gaps) is rejected; its prefixes verify."""
+    chain = [*events(), *_fourth()]
+    raws = [chain[i].raw for i in order]
+    if order == list(range(len(order))):
+        assert op.verify_chain(raws, RING).count == len(order)
+    else:
+        rejected_chain(raws)
+        report = op.report_chain(raws, RING)
+        assert not report.ok
+        assert all(isinstance(f, op.ProvenanceError) for f in report.failures)
+
+
+@cache
+def _fourth() -> tuple[op.SignedEvent]:
+    last = events()[-1]
+    return (op.append_step(last, key(2), step="inspecting", time=last.time + timedelta(hours=1), location=WHERE),)
