@@ -170,12 +170,15 @@ def parse_sign1(data: bytes, *, typ: str, max_size: int) -> CoseSign1:
         The parsed object.
 
     Raises:
-        FormatError: ``E_SIZE``, ``E_COSE`` (not a tagged COSE_Sign1 of four items, detached payload),
-            ``E_UNPROTECTED`` (non-empty unprotected header), or the CBOR codes of :func:`_cbor.decode`.
+        FormatError: ``E_TYPE`` (not bytes), ``E_SIZE``, ``E_COSE`` (not a tagged COSE_Sign1 of four items,
+            detached payload), ``E_UNPROTECTED`` (non-empty unprotected header), or the CBOR codes of
+            :func:`_cbor.decode`.
         SignatureError: ``E_ALG`` (not EdDSA), ``E_CRIT`` (critical parameters), ``E_CONTENT_TYPE`` (another kind
             of object).
     """
     if not isinstance(data, bytes):
+        if not isinstance(data, (bytearray, memoryview)):
+            raise FormatError("expected bytes", code="E_TYPE")
         data = bytes(data)
     if len(data) > max_size:
         raise FormatError(f"{len(data)} bytes exceeds the limit of {max_size}", code="E_SIZE")

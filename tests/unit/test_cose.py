@@ -261,3 +261,18 @@ def test_external_signer_protocol() -> None:
     assert isinstance(remote, op.Signer)
     cose = _cose.sign1(PAYLOAD, remote, TYP)
     assert parse(cose.raw).verify(key(3).public_key)
+
+
+@pytest.mark.parametrize("data", ["d284", 10, 100_000, None, [0xD2]])
+def test_non_bytes_input(data: object) -> None:
+    with pytest.raises(op.FormatError) as info:
+        _cose.parse_sign1(data, typ=TYP, max_size=LIMIT)  # type: ignore[arg-type]
+    assert info.value.code == "E_TYPE"
+    with pytest.raises(op.FormatError):
+        op.parse_unverified_event(data)  # type: ignore[arg-type]
+
+
+def test_bytearray_and_memoryview_input() -> None:
+    data = build()
+    assert parse(bytearray(data)) == parse(data)  # type: ignore[arg-type]
+    assert parse(memoryview(data)) == parse(data)  # type: ignore[arg-type]
