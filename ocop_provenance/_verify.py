@@ -267,7 +267,8 @@ class ChainVerifier:
         """Verify the next event and advance.
 
         Args:
-            data: The event's COSE bytes (or an already parsed event).
+            data: The event's COSE bytes, or a parsed event whose ``raw`` bytes are what gets verified (its
+                other attributes are ignored: they could have been edited after parsing).
 
         Returns:
             The verified event.
@@ -283,10 +284,10 @@ class ChainVerifier:
         return event
 
     def _parse(self, data: bytes | SignedEvent, index: int) -> SignedEvent:
-        if isinstance(data, SignedEvent):
-            return data
+        # Verify the bytes, never a decoded object: a SignedEvent's fields can be replaced after parsing.
+        raw = data.raw if isinstance(data, SignedEvent) else data
         try:
-            return decode_event(data)
+            return decode_event(raw)
         except ProvenanceError as e:
             e.index = index
             raise

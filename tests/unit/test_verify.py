@@ -385,7 +385,20 @@ def test_error_to_dict(chain: list[op.SignedEvent], ring: op.KeyRing) -> None:
 
 
 def test_parsed_event_with_tampered_fields_is_rechecked(chain: list[op.SignedEvent], ring: op.KeyRing) -> None:
-    """A SignedEvent object whose signature was swapped fails like the bytes would."""
-    bad = dataclasses.replace(chain[1], signature=bytes(64))
+    """A SignedEvent object is checked by its raw bytes: a flipped signature bit in them fails."""
+    raw = chain[1].raw
+    bad = dataclasses.replace(chain[1], raw=raw[:-1] + bytes([raw[-1] ^ 1]))
     err = failure([chain[0], bad], ring)  # type: ignore[list-item]
     assert err.code == "E_SIGNATURE"
+
+
+def test_edited_event_object_is_verified_by_its_bytes(chain: list[op.SignedEvent], ring: op.KeyRing) -> None:
+    forged_body = dataclasses.replace(chain[2].body, data={"moisture": "99"})
+    forged = dataclasses.replace(chain[2], body=forged_body)
+    summary = op.verify_chain([chain[0], chain[1], forged, chain[3]], ring)
+    # The verifier decodes the signed bytes, so the edited attribute never reaches the caller.
+    assert summary.count == 4
+    verifier = op.ChainVerifier(ring)
+    for e in chain[:2]:
+        verifier.feed(e)
+    assert verifier.feed(forged).body.data["moisture"] == "12.5"
