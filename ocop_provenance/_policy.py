@@ -28,8 +28,8 @@ from ._trust import (
     TrustList,
     labelled,
     list_field,
-    parse_signed_document,
     parse_time,
+    parse_unverified_document,
     sign_document,
     text_field,
     time_text,
@@ -331,7 +331,7 @@ class Policy:
         Raises:
             FormatError: Malformed envelope or payload.
         """
-        doc = parse_signed_document(data, typ=POLICY_TYP)
+        doc = parse_unverified_document(data, typ=POLICY_TYP)
         m = _cbor.decode(doc.payload, max_size=MAX_SIGNED_DOCUMENT_SIZE, max_depth=5)
         if isinstance(m, dict) and (m.get(0) != POLICY_FORMAT_VERSION or isinstance(m.get(0), bool)):
             raise FormatError(f"unsupported policy format {m.get(0)!r}", code="E_VERSION", field="v")
@@ -528,7 +528,7 @@ def verify_policy(data: bytes, trust: TrustList, *, now: datetime, backend: str 
     if now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
     policy = Policy.parse_unverified(data)
-    doc = parse_signed_document(data, typ=POLICY_TYP)
+    doc = parse_unverified_document(data, typ=POLICY_TYP)
     got = doc.signed_by(trust.authority.keys, backend=backend)
     if len(got) < trust.authority.threshold:
         raise TrustError(

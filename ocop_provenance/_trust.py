@@ -44,7 +44,7 @@ __all__ = [
     "TrustError",
     "TrustList",
     "add_signatures",
-    "parse_signed_document",
+    "parse_unverified_document",
     "sign_document",
     "sign_trust_list",
     "verify_trust_list",
@@ -230,7 +230,7 @@ def sign_document(payload: bytes, signers: Iterable[Signer], typ: str) -> bytes:
     return _cbor.encode([by_id[k] for k in sorted(by_id)])
 
 
-def parse_signed_document(data: bytes, *, typ: str, max_size: int = MAX_SIGNED_DOCUMENT_SIZE) -> SignedDocument:
+def parse_unverified_document(data: bytes, *, typ: str, max_size: int = MAX_SIGNED_DOCUMENT_SIZE) -> SignedDocument:
     """Parse a multi-signed envelope from untrusted bytes (signatures are not checked here).
 
     Raises:
@@ -264,7 +264,7 @@ def add_signatures(data: bytes, signers: Iterable[Signer], *, typ: str) -> bytes
     Raises:
         FormatError: ``data`` is not an envelope of ``typ``.
     """
-    doc = parse_signed_document(data, typ=typ)
+    doc = parse_unverified_document(data, typ=typ)
     by_id = {s.key_id: s.raw for s in reversed(doc.signatures)}
     for signer in signers:
         by_id.setdefault(signer.public_key.key_id, sign1(doc.payload, signer, typ).raw)
@@ -600,7 +600,7 @@ class TrustList:
             KeyFormatError: A key is malformed or weak (``E_WEAK_KEY``).
             TrustError: The list marks as critical a label this verifier does not understand (``E_CRITICAL_FIELD``).
         """
-        doc = parse_signed_document(data, typ=TRUST_TYP)
+        doc = parse_unverified_document(data, typ=TRUST_TYP)
         return _decode_trust(doc, data)
 
 
@@ -738,7 +738,7 @@ def _require_threshold(doc: SignedDocument, pin: AuthorityPin, what: str, *, bac
 
 def _steps(data: Iterable[bytes]) -> Iterator[tuple[SignedDocument, TrustList]]:
     for raw in data:
-        doc = parse_signed_document(raw, typ=TRUST_TYP)
+        doc = parse_unverified_document(raw, typ=TRUST_TYP)
         yield doc, _decode_trust(doc, raw)
 
 

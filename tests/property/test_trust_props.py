@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime, timedelta
 
 import cbor2
@@ -8,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import key
+from tests.unit.trust_helpers import AUTH, NOW, pin, trust_draft
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 SIGNERS = [key(80 + i) for i in range(4)]
@@ -44,10 +46,36 @@ def test_key_window_follows_the_specification(start: int, length: int, probe: in
 def test_signatures_count_once_per_distinct_trusted_key(picks: list[int], trusted: set[int]) -> None:
     payload = cbor2.dumps({0: "x"})
     items = [cbor2.loads(op.sign_document(payload, [SIGNERS[i]], "application/x+cbor"))[0] for i in picks]
-    doc = op.parse_signed_document(cbor2.dumps(items), typ="application/x+cbor")
+    doc = op.parse_unverified_document(cbor2.dumps(items), typ="application/x+cbor")
     got = doc.signed_by([SIGNERS[i].public_key for i in trusted] * 2)
     assert got == frozenset(SIGNERS[i].public_key.raw for i in set(picks) & trusted)
-    single = op.parse_signed_document(
+    single = op.parse_unverified_document(
         op.sign_document(payload, [SIGNERS[0]], "application/x+cbor"), typ="application/x+cbor"
     )
     assert doc.object_id == single.object_id
+
+
+SIGNED_LIST = op.sign_trust_list(trust_draft(), AUTH)
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.binary(max_size=512))
+def test_arbitrary_bytes_raise_only_library_errors(data: bytes) -> None:
+    for parse in (op.TrustList.parse_unverified, op.Policy.parse_unverified, op.PinnedState.from_json):
+        with contextlib.suppress(op.ProvenanceError):
+            parse(data)
+
+
+@settings(max_examples=100, deadline=None)
+@given(position=st.integers(0, 10**9), bit=st.integers(0, 7))
+def test_a_flipped_bit_never_changes_what_is_trusted(position: int, bit: int) -> None:
+    # Three authority signatures, threshold two: a bit flipped inside one signature item leaves the list valid
+    # (a bad extra signature is ignored, as in TUF), but it must then be exactly the same list.
+    raw = bytearray(SIGNED_LIST)
+    raw[position % len(raw)] ^= 1 << bit
+    try:
+        tl = op.verify_trust_list(bytes(raw), pin(), now=NOW)
+    except op.ProvenanceError:
+        return
+    assert tl.payload() == trust_draft().payload()
+    assert tl.object_id == op.TrustList.parse_unverified(SIGNED_LIST).object_id

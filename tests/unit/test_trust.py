@@ -27,7 +27,7 @@ from tests.unit.trust_helpers import (
 
 def _payload_edit(raw_list: bytes, edit: object) -> bytes:
     """Re-sign a trust list whose payload map was changed by ``edit`` (a callable on the decoded map)."""
-    doc = op.parse_signed_document(raw_list, typ=op.TRUST_TYP)
+    doc = op.parse_unverified_document(raw_list, typ=op.TRUST_TYP)
     m = cbor2.loads(doc.payload)
     edit(m)  # type: ignore[operator]
     payload = cbor2.dumps(dict(sorted(m.items())))
@@ -127,7 +127,7 @@ def test_a_duplicated_signature_counts_once() -> None:
     one = op.sign_trust_list(trust_draft(), AUTH[:1])
     item = cbor2.loads(one)[0]
     doubled = cbor2.dumps([item, item])
-    assert len(op.parse_signed_document(doubled, typ=op.TRUST_TYP).signatures) == 2
+    assert len(op.parse_unverified_document(doubled, typ=op.TRUST_TYP).signatures) == 2
     with pytest.raises(op.TrustError) as info:
         op.verify_trust_list(doubled, pin(2), now=NOW)
     assert info.value.code == "E_TRUST_THRESHOLD"
@@ -237,3 +237,14 @@ def test_naive_now_is_refused() -> None:
     raw = op.sign_trust_list(trust_draft(), AUTH)
     with pytest.raises(ValueError, match="timezone"):
         op.verify_trust_list(raw, pin(), now=NOW.replace(tzinfo=None))
+
+
+def test_an_empty_crit_list_is_refused() -> None:
+    raw = op.sign_trust_list(trust_draft(), AUTH)
+
+    def empty(m: dict[int, object]) -> None:
+        m[7] = []
+
+    with pytest.raises(op.FormatError) as info:
+        op.TrustList.parse_unverified(_payload_edit(raw, empty))
+    assert info.value.field == "crit"
