@@ -50,6 +50,9 @@ DEFAULT_MAX_LINEAGE_DEPTH = 64
 #: Most batches accepted in one lineage.
 DEFAULT_MAX_LINEAGE_BATCHES = 10_000
 PINNED_STATE_FORMAT = "ocop-pinned-state"
+#: The ``format`` and ``version`` members of :meth:`AuditReport.to_dict` (a stable JSON schema for ``--json``).
+REPORT_FORMAT = "ocop-audit-report"
+REPORT_VERSION = 1
 PINNED_STATE_VERSION = 1
 _MAX_PINNED_STATE = 64 << 20
 _DISPATCH_STEPS = frozenset({"shipping", "transporting", "retail_selling", "consigning", "departing"})
@@ -359,6 +362,8 @@ class AuditReport:
     def to_dict(self) -> dict[str, Any]:
         """Return the whole report as a JSON-ready mapping (ids as hex)."""
         return {
+            "format": REPORT_FORMAT,
+            "version": REPORT_VERSION,
             "ok": self.ok,
             "root": None if self.root is None else self.root.hex(),
             "now": self.now.isoformat(),
@@ -744,6 +749,8 @@ class CrossCheck:
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready mapping."""
         return {
+            "format": REPORT_FORMAT,
+            "version": REPORT_VERSION,
             "ok": self.ok,
             "forks": [base64.b64encode(p.to_bytes()).decode("ascii") for p in self.forks],
             "reports": [r.to_dict() for r in self.reports],

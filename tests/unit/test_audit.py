@@ -58,6 +58,7 @@ def test_clean_audit_says_who_signed_what_and_shows_the_tree() -> None:
     assert tree["inputs"][0]["batch_id"] == fresh[0].event_id.hex()
     text = json.dumps(report.to_dict(), ensure_ascii=False)
     assert "Đông trùng hạ thảo sấy khô" in text
+    assert report.to_dict()["format"] == "ocop-audit-report"
     assert op.require_trusted_bundle(io.BytesIO(bundle(dried, fresh)), trusted(), now=NOW, policy=POLICY).ok
 
 

@@ -10,6 +10,7 @@ import pytest
 from tests.conftest import key
 from tests.unit.trust_helpers import (
     AUTH,
+    CERTIFIER,
     DISTRIBUTOR,
     ISSUED,
     LAB,
@@ -199,3 +200,18 @@ def test_bad_rules_are_refused(changes: dict[str, object], field: str) -> None:
     with pytest.raises(op.FormatError) as info:
         op.StepRule(**{"step": "packing", **changes})  # type: ignore[arg-type]
     assert info.value.field == field
+
+
+def test_ocop_certification_must_be_signed_by_a_certifier() -> None:
+    policy = op.Policy(
+        name="vn.ocop/certification",
+        version=1,
+        issued_at=ISSUED,
+        kind="Sản phẩm OCOP",
+        steps=(op.StepRule(step="ocop:certifying", roles=("certifier",), data=("stars",)),),
+    )
+    events = cordyceps_batch(plan=[("commissioning", PRODUCER)])
+    by_producer = step(events[-1], PRODUCER, "ocop:certifying", 7, data={"stars": 4})
+    by_certifier = step(events[-1], CERTIFIER, "ocop:certifying", 7, data={"stars": 4})
+    assert codes(policy, [*events, by_producer]) == ["E_POLICY_ROLE"]
+    assert codes(policy, [*events, by_certifier]) == []
