@@ -347,6 +347,7 @@ def verify_bundle(
     now: datetime | None = None,
     backend: str | None = None,
     progress: Progress | None = None,
+    on_event: Callable[[int, SignedEvent], None] | None = None,
 ) -> BundleSummary:
     """Verify a bundle offline: every chain, every lineage link, every signature against ``keys``.
 
@@ -358,6 +359,9 @@ def verify_bundle(
         now: The verifier's clock, or None.
         backend: Ed25519 backend name, or None for the fastest installed.
         progress: Called with (events verified, total) as it goes.
+        on_event: Called with (batch index in the header, event) for each event once its signature, chain links
+            and upstream head have been checked, before its own inputs are registered; an exception it raises stops
+            verification and propagates (the trust and lineage checks of :func:`~ocop_provenance.audit_bundle`).
 
     Returns:
         The verified summary.
@@ -396,6 +400,8 @@ def verify_bundle(
             event = verifier.feed(raw)
             event_index = done
             lineage.check_upstream(event, event_index)
+            if on_event is not None:
+                on_event(current, event)
             lineage.consume(event, event_index)
             done += 1
             if progress is not None and (done % 1024 == 0 or done == total):

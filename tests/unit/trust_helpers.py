@@ -1,0 +1,157 @@
+"""Shared builders for the trust, policy and audit tests: an authority, participants, a cordyceps batch."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+import ocop_provenance as op
+
+from tests.conftest import ICT, key, sample_genesis
+
+T_START = datetime(2024, 1, 1, tzinfo=UTC)
+T_END = datetime(2026, 1, 1, tzinfo=UTC)
+NOW = datetime(2024, 12, 1, tzinfo=UTC)
+ISSUED = datetime(2024, 10, 1, tzinfo=UTC)
+EXPIRES = datetime(2025, 10, 1, tzinfo=UTC)
+
+AUTH = [key(50), key(51), key(52)]
+PRODUCER, PROCESSOR, LAB, DISTRIBUTOR, CERTIFIER, LAB2 = key(1), key(2), key(3), key(4), key(5), key(6)
+STRANGER = key(9)
+
+PDF = op.Attachment(
+    name="phieu-kiem-nghiem.pdf", media_type="application/pdf", size=1234, sha256=hashlib.sha256(b"pdf").digest()
+)
+PHOTO = op.Attachment(name="anh.jpg", media_type="image/jpeg", size=99, sha256=hashlib.sha256(b"jpg").digest())
+WHERE = op.Location(name="Xã Nghi Sơn, Thanh Hóa", admin_code="16000")
+
+
+def pkey(signer: op.PrivateKey, **kw: object) -> op.ParticipantKey:
+    fields: dict[str, object] = {"key": signer.public_key, "not_before": T_START, "not_after": T_END}
+    fields.update(kw)
+    return op.ParticipantKey(**fields)  # type: ignore[arg-type]
+
+
+def participants(**keys: op.ParticipantKey) -> tuple[op.Participant, ...]:
+    """The demo's participants; pass e.g. ``lab=pkey(LAB, status="revoked")`` to override one key entry."""
+    spec = [
+        ("htx-nghi-son", "HTX Nông nghiệp Nghi Sơn", "producer", PRODUCER),
+        ("xuong-say-thanh-hoa", "Xưởng sấy Thanh Hóa", "processor", PROCESSOR),
+        ("lab", "Trung tâm Kiểm nghiệm Thanh Hóa", "lab", LAB),
+        ("lab-2", "Phòng thí nghiệm Hà Nội", "lab", LAB2),
+        ("distributor", "Công ty Phân phối Miền Bắc", "distributor", DISTRIBUTOR),
+        ("certifier", "Hội đồng OCOP tỉnh", "certifier", CERTIFIER),
+    ]
+    out = []
+    for pid, name, role, signer in spec:
+        entry = keys.get(pid.replace("-", "_"), pkey(signer))
+        out.append(op.Participant(id=pid, name=name, role=role, keys=(entry,), admin_code="38"))
+    return tuple(out)
+
+
+def trust_draft(version: int = 1, *, threshold: int = 2, **keys: op.ParticipantKey) -> op.TrustList:
+    return op.TrustList(
+        issuer="Văn phòng Điều phối OCOP tỉnh Thanh Hóa",
+        version=version,
+        issued_at=ISSUED,
+        expires=EXPIRES,
+        authority=op.AuthorityPin(tuple(k.public_key for k in AUTH), threshold),
+        participants=participants(**keys),
+    )
+
+
+def pin(threshold: int = 2) -> op.AuthorityPin:
+    return op.AuthorityPin(tuple(k.public_key for k in AUTH), threshold)
+
+
+def trusted(**keys: op.ParticipantKey) -> op.TrustList:
+    """A verified trust list (version 1, signed by all three authority keys)."""
+    raw = op.sign_trust_list(trust_draft(**keys), AUTH)
+    return op.verify_trust_list(raw, pin(), now=NOW)
+
+
+def at(day: int, hour: int = 9) -> datetime:
+    return datetime(2024, 11, day, hour, tzinfo=ICT)
+
+
+def step(
+    head: op.SignedEvent,
+    signer: op.PrivateKey,
+    name: str,
+    day: int,
+    *,
+    location: op.Location = WHERE,
+    **kw: object,
+) -> op.SignedEvent:
+    return op.append_step(head, signer, step=name, time=at(day), location=location, **kw)  # type: ignore[arg-type]
+
+
+def cordyceps_batch(
+    *,
+    plan: Sequence[tuple[str, op.PrivateKey]] | None = None,
+    inputs: Sequence[op.InputRef] = (),
+    genesis_signer: op.PrivateKey = PRODUCER,
+    lot: str = "DT2411-01",
+) -> list[op.SignedEvent]:
+    """A complete dried-cordyceps batch; ``plan`` overrides the steps after genesis as (step, signer)."""
+    genesis = sample_genesis(
+        time=at(1, 8),
+        product=op.Product(name="Đông trùng hạ thảo sấy khô", lot=lot, quantity="12.5", unit="kg"),
+        producer=op.Producer(name="HTX Nông nghiệp Nghi Sơn", admin_code="16000", province="Thanh Hóa"),
+        location=WHERE,
+        attachments=(PHOTO,),
+        data={"standards": "TCVN 12850:2019", "shelf_life": "P12M"},
+    )
+    events = [op.open_batch(genesis, genesis_signer)]
+    plan = plan or [
+        ("commissioning", PRODUCER),
+        ("ocop:drying", PROCESSOR),
+        ("inspecting", LAB),
+        ("packing", PRODUCER),
+        ("shipping", DISTRIBUTOR),
+    ]
+    for i, (name, signer) in enumerate(plan):
+        extra: dict[str, object] = {}
+        if name == "ocop:drying":
+            extra["data"] = {"moisture": "11.8"}
+        if name == "inspecting":
+            extra["attachments"] = (PDF,)
+        if i == 0 and inputs:
+            extra["inputs"] = tuple(inputs)
+        events.append(step(events[-1], signer, name, 2 + i, **extra))
+    return events
+
+
+def fresh_batch(signer: op.PrivateKey = PRODUCER, length: int = 2) -> list[op.SignedEvent]:
+    genesis = sample_genesis(time=at(1, 6), location=WHERE)
+    events = [op.open_batch(genesis, signer)]
+    for i in range(1, length):
+        events.append(step(events[-1], signer, "commissioning", 1, location=WHERE, data={"n": i}))
+    return events
+
+
+def bundle(*chains: Sequence[op.SignedEvent]) -> bytes:
+    """Write a bundle of ``chains`` (the first is the root; the order given is the file order)."""
+    header = op.BundleHeader(
+        root=chains[0][0].event_id,
+        batches=tuple(op.BundleBatch(batch_id=c[0].event_id, count=len(c), head=c[-1].event_id) for c in chains),
+        keys=(),
+    )
+    out = io.BytesIO()
+    op.write_bundle(out, header, [e.raw for c in chains for e in c])
+    return out.getvalue()
+
+
+def with_who(
+    trust: op.TrustList, events: Sequence[op.SignedEvent]
+) -> list[tuple[op.SignedEvent, op.Participant | None]]:
+    out = []
+    for e in events:
+        found = trust.lookup(e.key_id)
+        out.append((e, None if found is None or found[1].problem_at(e.time) else found[0]))
+    return out
+
+
+ONE_SECOND = timedelta(seconds=1)
