@@ -20,6 +20,7 @@ from tests.unit.trust_helpers import (
     cordyceps_batch,
     fresh_batch,
     pkey,
+    signer_keys,
     step,
     trusted,
 )
@@ -212,7 +213,7 @@ def test_fork_inside_one_bundle_is_a_failure_with_proof() -> None:
     header = op.BundleHeader(
         root=events[0].event_id,
         batches=(op.BundleBatch(batch_id=events[0].event_id, count=7, head=rival.event_id),),
-        keys=(),
+        keys=signer_keys([*events, rival]),
     )
     out = io.BytesIO()
     op.write_bundle(out, header, [e.raw for e in events] + [rival.raw])

@@ -20,6 +20,13 @@ EXPIRES = datetime(2025, 10, 1, tzinfo=UTC)
 AUTH = [key(50), key(51), key(52)]
 PRODUCER, PROCESSOR, LAB, DISTRIBUTOR, CERTIFIER, LAB2 = key(1), key(2), key(3), key(4), key(5), key(6)
 STRANGER = key(9)
+_ALL = {k.key_id: k.public_key for k in (*AUTH, PRODUCER, PROCESSOR, LAB, DISTRIBUTOR, CERTIFIER, LAB2, STRANGER)}
+
+
+def signer_keys(events: Sequence[op.SignedEvent]) -> tuple[op.PublicKey, ...]:
+    """The public keys that signed ``events``: what a bundle header must ship."""
+    return tuple(dict.fromkeys(_ALL[e.key_id] for e in events))
+
 
 PDF = op.Attachment(
     name="phieu-kiem-nghiem.pdf", media_type="application/pdf", size=1234, sha256=hashlib.sha256(b"pdf").digest()
@@ -137,7 +144,7 @@ def bundle(*chains: Sequence[op.SignedEvent]) -> bytes:
     header = op.BundleHeader(
         root=chains[0][0].event_id,
         batches=tuple(op.BundleBatch(batch_id=c[0].event_id, count=len(c), head=c[-1].event_id) for c in chains),
-        keys=(),
+        keys=signer_keys([e for c in chains for e in c]),
     )
     out = io.BytesIO()
     op.write_bundle(out, header, [e.raw for c in chains for e in c])
