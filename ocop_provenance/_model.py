@@ -7,12 +7,16 @@ certificate number), never on names.
 
 from __future__ import annotations
 
+import hashlib
+import mimetypes
+import os
 import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from types import MappingProxyType
 
 from ._errors import FormatError
@@ -311,6 +315,43 @@ class Attachment:
         if isinstance(self.size, bool) or not isinstance(self.size, int) or not 0 <= self.size <= MAX_ATTACHMENT_SIZE:
             raise _err("size out of range", "attachments.size")
         _sha256(self.sha256, "attachments.sha256")
+
+    @classmethod
+    def from_file(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        media_type: str | None = None,
+        name: str | None = None,
+    ) -> Attachment:
+        """Describe a file by its SHA-256, size, name and media type (the file is read once, in chunks).
+
+        Args:
+            path: The file.
+            media_type: Its media type; guessed from the file name when None (``application/octet-stream``
+                when the extension is unknown).
+            name: The name to record; the file's own name (without directories) when None.
+
+        Returns:
+            The attachment.
+
+        Raises:
+            FormatError: The name or media type is not acceptable (``E_FIELD``).
+            OSError: The file cannot be read.
+        """
+        p = Path(path)
+        digest = hashlib.sha256()
+        size = 0
+        with p.open("rb") as f:
+            while chunk := f.read(1 << 20):
+                digest.update(chunk)
+                size += len(chunk)
+        recorded = p.name if name is None else name
+        if media_type is None:
+            guessed, _ = mimetypes.guess_type(recorded, strict=False)
+            guessed = guessed.lower() if guessed else None
+            media_type = guessed if guessed and _MEDIA_TYPE.fullmatch(guessed) else "application/octet-stream"
+        return cls(name=recorded, media_type=media_type, size=size, sha256=digest.digest())
 
 
 def _data(value: object, field_name: str) -> Mapping[str, DataValue]:
