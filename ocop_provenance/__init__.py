@@ -53,6 +53,7 @@ from ._model import (
     canonical_quantity,
     gs1_check_digit,
 )
+from ._store import BatchInfo, Ledger, NewStep
 from ._verify import (
     DEFAULT_TIME_TOLERANCE,
     ChainReport,
@@ -77,6 +78,7 @@ __all__ = [
     "EVENT_TYP",
     "MAX_EVENT_SIZE",
     "Attachment",
+    "BatchInfo",
     "BundleBatch",
     "BundleHeader",
     "BundleReader",
@@ -96,7 +98,9 @@ __all__ = [
     "InputRef",
     "KeyFormatError",
     "KeyRing",
+    "Ledger",
     "Location",
+    "NewStep",
     "NotFoundError",
     "PrivateKey",
     "Producer",
