@@ -67,6 +67,11 @@ def _normalise(text: str) -> bytes:
     return unicodedata.normalize("NFC", text).encode("utf-8")
 
 
+def interactive() -> bool:
+    """True when standard input is a terminal, so a hidden prompt can be shown."""
+    return sys.stdin is not None and sys.stdin.isatty()
+
+
 def read_passphrase(passphrase_file: Path | None, *, purpose: str, confirm: bool = False) -> bytes:
     """Return the passphrase from ``--passphrase-file``, ``OCOP_PASSPHRASE`` or a hidden prompt, in that order.
 
@@ -96,7 +101,7 @@ def read_passphrase(passphrase_file: Path | None, *, purpose: str, confirm: bool
             secret = line  # not UTF-8: use the bytes exactly as written
     elif PASSPHRASE_ENV in os.environ:
         secret = _normalise(os.environ[PASSPHRASE_ENV])
-    elif sys.stdin is not None and sys.stdin.isatty():
+    elif interactive():
         text = click.prompt(
             f"Passphrase for {purpose}",
             hide_input=True,

@@ -7,7 +7,7 @@ from typing import Any
 import click
 import ocop_provenance as op
 
-from . import batch, demo, export, key, step, verify
+from . import batch, demo, export, importing, key, step, verify
 from .context import EXIT_CODE_HELP, CliError, Context, ExitCode, OcopGroup, env_flag
 from .render import Renderer, ensure_utf8_streams
 
@@ -89,6 +89,7 @@ cli.add_command(batch.group)
 cli.add_command(step.group)
 cli.add_command(export.command)
 cli.add_command(verify.command)
+cli.add_command(importing.command)
 cli.add_command(demo.command)
 
 

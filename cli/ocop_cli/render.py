@@ -415,6 +415,27 @@ class Renderer:
         lines.append("  Do not rely on any record in this bundle.")
         self.out("\n".join(lines))
 
+    def imported(self, path: str, result: VerifyResult, added: int) -> None:
+        s = result.summary
+        total = sum(c.count for c in s.chains)
+        if self.json:
+            self._doc(
+                {
+                    "ok": True,
+                    "bundle": path,
+                    "root": s.header.root.hex(),
+                    "events": total,
+                    "added": added,
+                    "batches": [_chain_json(c, i) for i, c in enumerate(s.chains)],
+                }
+            )
+            return
+        self.out(s.header.root.hex())
+        self.note(
+            f"verified {path} and added {_plural(added, 'new event')} of {total} "
+            f"({_plural(len(s.chains), 'batch')}) to the ledger"
+        )
+
     # --- demo -------------------------------------------------------------------------------------------------
 
     def say(self, text: str = "") -> None:

@@ -39,7 +39,7 @@ def load_trusted_keys(paths: Sequence[Path]) -> tuple[list[op.PublicKey], dict[b
     return keys, labels
 
 
-def _locate(src: BinaryIO, error: op.ProvenanceError, path: str) -> VerifyFailure:
+def locate(src: BinaryIO, error: op.ProvenanceError, path: str) -> VerifyFailure:
     """Find which batch and step an error is about, by re-reading the bundle without trusting it."""
     failure = VerifyFailure(path=path, error=error)
     try:
@@ -86,7 +86,7 @@ def verify_file(
             with out.progress("verifying") as progress:
                 summary = op.verify_bundle(src, ring, root=expect, now=ctx.clock(), progress=progress)
         except op.ProvenanceError as e:
-            return _locate(src, e, str(bundle))
+            return locate(src, e, str(bundle))
     return VerifyResult(path=str(bundle), summary=summary, trusted=labels, backend=op.ed25519_backend())
 
 

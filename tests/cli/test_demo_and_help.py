@@ -139,3 +139,26 @@ def test_root_group_is_the_console_script() -> None:
     from ocop_cli import main
 
     assert main.cli is cli
+
+
+def test_progress_bar_only_on_a_terminal(
+    env: Env, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sys
+
+    from ocop_cli.context import Context
+    from ocop_cli.render import Renderer
+
+    renderer = Renderer(Context(home=env.home))
+    with renderer.progress("verifying") as update:
+        update(1024, 4096)
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    with renderer.progress("verifying") as update:
+        update(1024, 4096)
+        update(4096, 4096)
+    assert "verifying" in capsys.readouterr().err
+    json_renderer = Renderer(Context(home=env.home, json=True))
+    with json_renderer.progress("verifying") as update:
+        update(4096, 4096)
+    assert capsys.readouterr().err == ""

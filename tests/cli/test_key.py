@@ -155,3 +155,35 @@ def test_key_export_of_a_missing_key(env: Env) -> None:
     assert doc["ok"] is False
     assert doc["error"]["code"] == "E_NO_KEY"
     assert doc["exit_code"] == 3
+
+
+def test_hidden_prompt_with_confirmation(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ocop_cli import keystore
+
+    monkeypatch.delenv("OCOP_PASSPHRASE")
+    monkeypatch.setattr(keystore, "interactive", lambda: True)
+    result = env.run("key", "new", "coop", input="một hai ba\nmột hai ba\n")
+    assert result.exit_code == 0, result.stderr
+    assert "một hai ba" not in result.stdout + result.stderr  # hidden
+    op.read_private_key(env.home / "keys" / "coop.key", "một hai ba".encode())
+    # Using the key asks once; a wrong answer is exit 3 and changes nothing.
+    args = ("batch", "new", "--key", "coop", "--product", "x", "--lot", "L", "--quantity", "1", "--unit", "kg")
+    wrong = env.run(*args, input="sai\n")
+    assert wrong.exit_code == 3
+    assert "E_PASSPHRASE" in wrong.stderr
+    assert env.ledger_state() is None
+    assert env.run(*args, input="một hai ba\n").exit_code == 0
+
+
+def test_wrong_passphrase_leaves_the_ledger_unchanged(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    env.new_key()
+    batch = env.new_batch()
+    before = env.ledger_state()
+    monkeypatch.setenv("OCOP_PASSPHRASE", "not the passphrase")
+    result = env.run("step", "add", batch, "--key", "coop", "--step", "packing", "--where", "x")
+    assert result.exit_code == 3
+    assert "E_PASSPHRASE" in result.stderr
+    assert "wrong passphrase" in result.stderr
+    assert env.ledger_state() == before
+    doc = env.json("step", "add", batch, "--key", "coop", "--step", "packing", "--where", "x", code=3)
+    assert doc["error"]["code"] == "E_PASSPHRASE"
