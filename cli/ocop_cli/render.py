@@ -22,7 +22,7 @@ import ocop_provenance as op
 
 from .context import SCHEMA, CliError, Context, ExitCode
 
-__all__ = ["EXPLAIN", "Renderer", "VerifyFailure", "VerifyResult", "ensure_utf8_streams"]
+__all__ = ["EXPLAIN", "LineageEdge", "Renderer", "VerifyFailure", "VerifyResult", "ensure_utf8_streams"]
 
 JsonDict = dict[str, Any]
 
@@ -68,6 +68,7 @@ EXPLAIN: Mapping[str, str] = {
     "E_AMBIGUOUS": "several batches start with that prefix: give more characters",
     "E_CONFLICT": "another program added to the batch at the same moment: run the command again",
     "E_STORE": "the ledger cannot be read or written",
+    "E_CHANGED": "the file changed while it was being verified: verify a copy that nobody else can write",
 }
 
 
@@ -107,6 +108,19 @@ class VerifyResult:
     summary: op.BundleSummary
     trusted: Mapping[bytes, str]
     backend: str
+    lineage: Sequence[LineageEdge] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LineageEdge:
+    """A verified step that used another batch: ``batch_id`` #``seq`` consumed ``input_batch`` at ``input_seq``."""
+
+    batch_id: bytes
+    seq: int
+    step: str
+    input_batch: bytes
+    input_seq: int
+    input_head: bytes
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -344,6 +358,17 @@ class Renderer:
                     "root": s.header.root.hex(),
                     "events": sum(c.count for c in s.chains),
                     "batches": [_chain_json(c, i) for i, c in enumerate(s.chains)],
+                    "lineage": [
+                        {
+                            "batch_id": e.batch_id.hex(),
+                            "seq": e.seq,
+                            "step": e.step,
+                            "input_batch": e.input_batch.hex(),
+                            "input_seq": e.input_seq,
+                            "input_head": e.input_head.hex(),
+                        }
+                        for e in r.lineage
+                    ],
                     "signers": [{"key_id": k.hex(), "trusted_key": r.trusted.get(k)} for k in signers],
                     "backend": r.backend,
                 }
@@ -360,6 +385,12 @@ class Renderer:
             "every sequence number"
         )
         lines.append("  lineage   every batch used as an input is in the bundle, at the point its consumer signed")
+        for edge in r.lineage:
+            lines.append(
+                f"            {_short(edge.batch_id)} #{edge.seq} {edge.step} used {_short(edge.input_batch)}"
+                f" as it was at #{edge.input_seq}"
+            )
+        lines.append("  batches")
         for i, c in enumerate(s.chains):
             g = c.genesis.body
             assert isinstance(g, op.Genesis)

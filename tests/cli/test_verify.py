@@ -171,3 +171,34 @@ def test_tampered_ledger_is_reported_not_served(env: Env, bundle: tuple[Path, Pa
     assert "17.8" not in result.stdout
     assert env.run("export", batch, "-o", str(env.tmp / "x.ocop")).exit_code == 1
     assert not (env.tmp / "x.ocop").exists()
+
+
+def test_lineage_is_reported(env: Env, bundle: tuple[Path, Path, str]) -> None:
+    path, coop, batch = bundle
+    keys = ["--trusted-key", str(coop), "--trusted-key", str(env.pem("lab"))]
+    doc = env.json("verify", str(path), *keys)
+    (edge,) = doc["lineage"]
+    assert edge["batch_id"] == batch
+    assert edge["seq"] == 1
+    assert edge["step"] == "ocop:drying"
+    assert edge["input_batch"] == doc["batches"][1]["batch_id"]
+    assert edge["input_seq"] == 1
+    assert "#1 ocop:drying used" in env.ok("verify", str(path), *keys).stdout
+
+
+def test_lineage_pass_detects_a_file_changed_after_verification(env: Env, bundle: tuple[Path, Path, str]) -> None:
+    import io
+
+    from ocop_cli.verify import lineage_edges
+
+    path, coop, _ = bundle
+    ring = op.KeyRing.of([op.PublicKey.from_pem(coop.read_bytes()), op.PublicKey.from_pem(env.pem("lab").read_bytes())])
+    summary = op.verify_bundle(path, ring)
+    assert len(lineage_edges(io.BytesIO(path.read_bytes()), summary)) == 1
+    # Another batch's bundle, same shape: not the events that were verified.
+    other = env.new_batch("coop", "Khác", "X1")
+    out = env.tmp / "other.ocop"
+    env.ok("export", other, "-o", str(out))
+    with pytest.raises(op.ChainError) as info:
+        lineage_edges(io.BytesIO(out.read_bytes()), summary)
+    assert info.value.code == "E_CHANGED"
