@@ -5,8 +5,8 @@ Run from the repository root::
     python -m benchmarks.bench_store            # about a minute
     python -m benchmarks.bench_store --quick    # a few seconds
 
-Figures, each the median of several rounds interleaved with the raw signing rounds (so that machine load hits
-both alike):
+Figures, each the best of several rounds interleaved with the raw signing rounds (best-of, as timeit does: other
+load on the machine only ever slows a round down, and it hits the floor and the store alike):
 
 * raw sign: ``PrivateKey.sign`` of a 300-byte message, the floor;
 * durable add_step: ``Ledger.add_step``, one transaction and one fsync (``synchronous=FULL``) per event;
@@ -20,7 +20,6 @@ Each store figure is printed with its ratio to the raw signing rate; the goal (i
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
 import time
 from collections.abc import Callable
@@ -56,17 +55,18 @@ def _steps(n: int, start: int = 0) -> list[op.NewStep]:
     ]
 
 
-def _rate(n: int, fn: Callable[[], object]) -> float:
-    start = time.perf_counter()
+def _rate(n: int, fn: Callable[[], object]) -> tuple[float, float]:
+    """Return (events per wall-clock second, events per CPU second of this process)."""
+    start, cpu = time.perf_counter(), time.process_time()
     fn()
-    return n / (time.perf_counter() - start)
+    return n / (time.perf_counter() - start), n / max(time.process_time() - cpu, 1e-9)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a short run (a few seconds)")
     args = parser.parse_args()
-    rounds, bulk_n, durable_n = (3, 2000, 50) if args.quick else (7, 20000, 300)
+    rounds, bulk_n, durable_n = (5, 2000, 50) if args.quick else (9, 20000, 300)
 
     key = op.PrivateKey.from_seed(bytes(range(32)))
     with tempfile.TemporaryDirectory() as tmp:
@@ -76,11 +76,11 @@ def main() -> None:
         message_size = len(next(e for e in ledger.events(probe.event_id) if e.seq == sample.seq).to_be_signed)
         message = bytes(300)
 
-        raw: list[float] = []
-        durable: list[float] = []
-        bulk: list[float] = []
-        loop: list[float] = []
-        many: list[float] = []
+        raw: list[tuple[float, float]] = []
+        durable: list[tuple[float, float]] = []
+        bulk: list[tuple[float, float]] = []
+        loop: list[tuple[float, float]] = []
+        many: list[tuple[float, float]] = []
         for r in range(rounds):
             raw.append(_rate(bulk_n, lambda: [key.sign(message) for _ in range(bulk_n)]))
 
@@ -117,19 +117,25 @@ def main() -> None:
                 many.append(_rate(len(events), lambda o=other, ev=events: o.append_many(ev)))  # type: ignore[misc]
         ledger.close()
 
-    floor = statistics.median(raw)
-    print(f"machine: {op.ed25519_backend()} verify backend; signed message {message_size} bytes per event")
-    print(f"raw Ed25519 sign (PrivateKey.sign, 300 bytes)  {floor:10,.0f} /s   1.00x")
+    wall_floor = max(r[0] for r in raw)
+    cpu_floor = max(r[1] for r in raw)
+    print(f"signed message {message_size} bytes per event; best of {rounds} rounds; ratios to the raw signing rate")
+    print(f"{'':47} {'wall-clock':>16} {'ratio':>6}   {'CPU time':>16} {'ratio':>6}")
+    print(
+        f"{'raw Ed25519 sign (PrivateKey.sign, 300 bytes)':47} {wall_floor:12,.0f} ev/s {1:6.2f}x   "
+        f"{cpu_floor:12,.0f} ev/s {1:6.2f}x"
+    )
     for label, rates in (
         ("durable add_step (1 commit + fsync per event)", durable),
         ("bulk add_steps (1 transaction)", bulk),
         ("bulk add_step loop in Ledger.bulk()", loop),
         ("append_many (pre-signed, verified again)", many),
     ):
-        rate = statistics.median(rates)
-        print(f"{label:<47} {rate:10,.0f} /s   {rate / floor:.2f}x")
-    goal = statistics.median(bulk) / floor
-    print(f"goal: bulk >= 0.70x raw signing: {'met' if goal >= 0.7 else 'NOT met'} ({goal:.2f}x)")
+        wall, cpu = max(r[0] for r in rates), max(r[1] for r in rates)
+        print(f"{label:47} {wall:12,.0f} ev/s {wall / wall_floor:6.2f}x   {cpu:12,.0f} ev/s {cpu / cpu_floor:6.2f}x")
+    goal = max(r[0] for r in bulk) / wall_floor
+    print(f"goal (issue 3): bulk >= 0.70x raw signing, wall-clock: {'met' if goal >= 0.7 else 'NOT met'} ({goal:.2f}x)")
+    print("CPU time leaves out other processes' load and the disk's sync time (one per bulk transaction).")
 
 
 if __name__ == "__main__":

@@ -678,3 +678,11 @@ def test_step_encoder_matches_encode_body(
         data=data,
     )
     assert _encode_step(body, _time_text(body.time)) == encode_body(body)
+
+
+def test_store_signing_equals_sign_event(ledger: op.Ledger, coop: op.PrivateKey) -> None:
+    batch = ledger.open_batch(sample_genesis(), coop).event_id
+    event = _step(ledger, batch, coop, 1, attachments=[])
+    again = op.sign_event(event.body, coop)
+    assert event == again
+    assert op.parse_unverified_event(event.raw) == event
