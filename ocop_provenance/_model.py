@@ -60,6 +60,8 @@ _DATA_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_.:-]{0,63}")
 _ADMIN_CODE = re.compile(r"[0-9]{2,10}")
 _MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")
 _QUANTITY = re.compile(r"(0|[1-9][0-9]{0,17})(\.[0-9]{0,8}[1-9])?")
+# Exactly the Unicode general category Cc (C0, DEL, C1); a regex scan instead of a per-character loop.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 #: A key data element value: text, an integer or a boolean (no floats: they have no single encoding).
 DataValue = str | int | bool
@@ -77,7 +79,7 @@ def _text(value: object, field_name: str, *, limit: int = MAX_TEXT, empty: bool 
         raise _err("must not be empty", field_name)
     if len(text) > limit:
         raise _err(f"longer than {limit} characters", field_name)
-    if any(unicodedata.category(c) == "Cc" for c in text):
+    if _CONTROL.search(text):
         raise _err("contains control characters", field_name)
     return text
 
