@@ -42,6 +42,7 @@ EXPLAIN: Mapping[str, str] = {
     "E_INPUT_MISSING": "a step says it used another batch, but that batch's records are not in the bundle",
     "E_INPUT_HEAD": "a step says it used another batch at a point in its history that the bundle does not show",
     "E_HEADER_MISMATCH": "the bundle's table of contents does not match the events it holds",
+    "E_HEADER_KEYS": "the bundle's list of signers' keys was changed: it does not match the keys that signed",
     "E_BUNDLE": "the file is not a well-formed ocop bundle",
     "E_BUNDLE_EXTRA": "the bundle holds a batch that nothing in it used",
     "E_BUNDLE_ORDER": "the batches in the bundle are in the wrong order",

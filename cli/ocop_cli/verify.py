@@ -88,10 +88,29 @@ def verify_file(
         except op.ProvenanceError as e:
             return locate(src, e, str(bundle))
         try:
+            check_shipped_keys(summary)
             edges = lineage_edges(src, summary)
         except op.ProvenanceError as e:
             return VerifyFailure(path=str(bundle), error=e)
     return VerifyResult(path=str(bundle), summary=summary, trusted=labels, backend=op.ed25519_backend(), lineage=edges)
+
+
+def check_shipped_keys(summary: op.BundleSummary) -> None:
+    """Require the bundle's list of keys to be exactly the keys that signed its events.
+
+    The list is not signed and not trusted, so the library does not need it to verify; but then a changed byte there
+    would go unnoticed, and "any changed byte fails verification" is what auditors are told. ``ocop export`` writes
+    exactly the signers' keys.
+
+    Raises:
+        VerificationError: The lists differ (``E_HEADER_KEYS``).
+    """
+    shipped = {k.key_id for k in summary.header.keys}
+    signers = {k for chain in summary.chains for k in chain.signers}
+    if shipped != signers or len(summary.header.keys) != len(shipped):
+        raise op.VerificationError(
+            "the bundle's list of public keys is not exactly the keys that signed its events", code="E_HEADER_KEYS"
+        )
 
 
 def lineage_edges(src: BinaryIO, summary: op.BundleSummary) -> list[LineageEdge]:

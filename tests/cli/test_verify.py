@@ -67,16 +67,17 @@ def _flip(path: Path, offset: int) -> Path:
     return out
 
 
-def test_every_single_byte_change_in_an_event_fails_verification(env: Env, bundle: tuple[Path, Path, str]) -> None:
-    # The header is not signed (its claims are checked against the events; its shipped keys are not trusted):
-    # this test flips bytes of the signed events.
+def test_every_single_byte_change_fails_verification(env: Env, bundle: tuple[Path, Path, str]) -> None:
     path, coop, _ = bundle
     lab = env.pem("lab")
     size = path.stat().st_size
     with path.open("rb") as f:
         op.BundleReader(f)
-        start = f.tell()
-    for offset in range(start, size, max(1, (size - start) // 60)):
+        header_end = f.tell()
+    # Every byte of the header (its key list is not signed: ocop verify checks it against the signers), and a
+    # sample of the events.
+    offsets = [*range(header_end), *range(header_end, size, max(1, (size - header_end) // 60))]
+    for offset in offsets:
         result = env.run("verify", str(_flip(path, offset)), "--trusted-key", str(coop), "--trusted-key", str(lab))
         assert result.exit_code == 1, (offset, result.stdout, result.stderr)
         assert "NOT VERIFIED" in result.stdout
@@ -202,3 +203,21 @@ def test_lineage_pass_detects_a_file_changed_after_verification(env: Env, bundle
     with pytest.raises(op.ChainError) as info:
         lineage_edges(io.BytesIO(out.read_bytes()), summary)
     assert info.value.code == "E_CHANGED"
+
+
+def test_shipped_keys_must_be_exactly_the_signers(env: Env, bundle: tuple[Path, Path, str]) -> None:
+    import dataclasses
+
+    path, coop, _ = bundle
+    lab = env.pem("lab")
+    stranger = op.PrivateKey.generate().public_key
+    with path.open("rb") as f:
+        reader = op.BundleReader(f)
+        events = [raw for _, raw in reader.events()]
+        header = reader.header
+    for keys in ((*header.keys, stranger), header.keys[:1]):
+        out = env.tmp / "rekeyed.ocop"
+        with out.open("wb") as f:
+            op.write_bundle(f, dataclasses.replace(header, keys=keys), events)
+        doc = env.json("verify", str(out), "--trusted-key", str(coop), "--trusted-key", str(lab), code=1)
+        assert doc["error"]["code"] == "E_HEADER_KEYS"
