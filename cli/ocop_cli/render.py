@@ -69,6 +69,13 @@ EXPLAIN: Mapping[str, str] = {
     "E_AMBIGUOUS": "several batches start with that prefix: give more characters",
     "E_CONFLICT": "another program added to the batch at the same moment: run the command again",
     "E_STORE": "the ledger cannot be read or written",
+    "E_BUSY": "another program kept the ledger locked: run the command again when it has finished",
+    "E_READ_ONLY": "the ledger's directory cannot be written",
+    "E_CANT_OPEN": "the ledger cannot be opened",
+    "E_NOT_LEDGER": "the ledger file is not an ocop ledger",
+    "E_CORRUPT": "the ledger file is damaged: restore it from a backup",
+    "E_DISK_FULL": "the disk is full: nothing was written",
+    "E_LINEAGE_CYCLE": "a batch cannot be made, directly or indirectly, from itself",
     "E_CHANGED": "the file changed while it was being verified: verify a copy that nobody else can write",
 }
 
