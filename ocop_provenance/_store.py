@@ -30,7 +30,7 @@ from types import TracebackType
 from typing import Any, BinaryIO
 
 from . import _cbor
-from ._bundle import BundleBatch, BundleHeader, verify_bundle, write_bundle
+from ._bundle import BundleBatch, BundleHeader, BundleReader, verify_bundle, write_bundle
 from ._chain import ChainHead
 from ._cose import protected_header, to_be_signed
 from ._errors import (
@@ -48,7 +48,7 @@ from ._errors import (
 )
 from ._keys import PrivateKey, PublicKey, Signer
 from ._model import Attachment, DataValue, Genesis, InputRef, Location, SignedEvent, Step
-from ._verify import DEFAULT_TIME_TOLERANCE, ChainVerifier, EquivocationProof, KeyRing
+from ._verify import DEFAULT_TIME_TOLERANCE, ChainSummary, ChainVerifier, EquivocationProof, KeyRing
 from ._wire import (
     _ATTACHMENT,
     _INPUT,
@@ -1250,12 +1250,10 @@ class Ledger:
             src.seek(start)
             return self._import(src, keys, summary.chains)
 
-    def _import(self, src: BinaryIO, keys: KeyRing, chains: tuple[object, ...]) -> int:
-        from ._bundle import BundleReader  # noqa: PLC0415 - the reader is only needed here
-
+    def _import(self, src: BinaryIO, keys: KeyRing, chains: tuple[ChainSummary, ...]) -> int:
         signers: set[bytes] = set()
         for chain in chains:
-            signers.update(getattr(chain, "signers", ()))
+            signers.update(chain.signers)
         stored = 0
         with self._write("importing a bundle") as conn:
             for kid in sorted(signers):
