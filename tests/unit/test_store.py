@@ -158,6 +158,15 @@ def test_read_only_directory(tmp_path: Path) -> None:
         ro.chmod(0o700)
 
 
+def test_read_only_directory_even_as_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Root ignores permission bits, so make the directory look read-only to the check itself.
+    monkeypatch.setattr(os, "access", lambda *_a, **_k: False)
+    with pytest.raises(op.StoreError) as info:
+        op.Ledger.open(tmp_path / "l.ocop")
+    assert info.value.code == "E_READ_ONLY"
+    assert not (tmp_path / "l.ocop").exists()
+
+
 def test_closed_ledger(tmp_path: Path) -> None:
     led = op.Ledger.open(tmp_path / "l.ocop")
     led.close()
