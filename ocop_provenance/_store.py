@@ -513,6 +513,12 @@ class Ledger:
     def head(self, batch_id: bytes) -> ChainHead:
         """Return the current head of a batch (its last event, verified).
 
+        Args:
+            batch_id: The batch.
+
+        Returns:
+            The head: what :meth:`add_step` or :func:`~ocop_provenance.append_step` extends.
+
         Raises:
             NotFoundError: No such batch (``E_NOT_FOUND``).
             TamperError: The head row was changed outside the library.
@@ -525,6 +531,12 @@ class Ledger:
 
     def resolve(self, text: str) -> bytes:
         """Return the batch id that ``text`` names: a full hex id or a unique prefix of at least 6 hex digits.
+
+        Args:
+            text: What a person typed (case and surrounding spaces are ignored).
+
+        Returns:
+            The 32-byte batch id.
 
         Raises:
             FormatError: Not hex, or too short (``E_FIELD``); a prefix that matches several batches
@@ -1087,6 +1099,12 @@ class Ledger:
         This is the order a bundle carries them in: breadth-first from the root, except that a batch comes after
         every batch in the list that consumes it.
 
+        Args:
+            batch_id: The root batch.
+
+        Returns:
+            Batch ids, the root first.
+
         Raises:
             NotFoundError: No such batch.
         """
@@ -1207,6 +1225,10 @@ class Ledger:
 
     def export_cose_sequence(self, batch_id: bytes, out: BinaryIO) -> int:
         """Write a batch's events, verified, as an RFC 8742 CBOR sequence of tagged COSE_Sign1, in chain order.
+
+        Args:
+            batch_id: The batch.
+            out: A binary file opened for writing.
 
         Returns:
             The number of events written.
