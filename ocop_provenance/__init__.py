@@ -77,6 +77,7 @@ from ._policy import (
     sign_policy,
     verify_policy,
 )
+from ._store import BatchInfo, Ledger, NewStep
 from ._trust import (
     ROLES,
     TRUST_TYP,
@@ -126,6 +127,7 @@ __all__ = [
     "AuditReport",
     "AuthorityPin",
     "BatchAudit",
+    "BatchInfo",
     "BundleBatch",
     "BundleHeader",
     "BundleReader",
@@ -148,7 +150,9 @@ __all__ = [
     "KeyFormatError",
     "KeyRing",
     "KeyStatus",
+    "Ledger",
     "Location",
+    "NewStep",
     "NotFoundError",
     "Participant",
     "ParticipantKey",

@@ -7,12 +7,16 @@ certificate number), never on names.
 
 from __future__ import annotations
 
+import hashlib
+import mimetypes
+import os
 import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from types import MappingProxyType
 
 from ._errors import FormatError
@@ -56,6 +60,8 @@ _DATA_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_.:-]{0,63}")
 _ADMIN_CODE = re.compile(r"[0-9]{2,10}")
 _MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")
 _QUANTITY = re.compile(r"(0|[1-9][0-9]{0,17})(\.[0-9]{0,8}[1-9])?")
+# Exactly the Unicode general category Cc (C0, DEL, C1); a regex scan instead of a per-character loop.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 #: A key data element value: text, an integer or a boolean (no floats: they have no single encoding).
 DataValue = str | int | bool
@@ -73,7 +79,7 @@ def _text(value: object, field_name: str, *, limit: int = MAX_TEXT, empty: bool 
         raise _err("must not be empty", field_name)
     if len(text) > limit:
         raise _err(f"longer than {limit} characters", field_name)
-    if any(unicodedata.category(c) == "Cc" for c in text):
+    if _CONTROL.search(text):
         raise _err("contains control characters", field_name)
     return text
 
@@ -311,6 +317,43 @@ class Attachment:
         if isinstance(self.size, bool) or not isinstance(self.size, int) or not 0 <= self.size <= MAX_ATTACHMENT_SIZE:
             raise _err("size out of range", "attachments.size")
         _sha256(self.sha256, "attachments.sha256")
+
+    @classmethod
+    def from_file(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        media_type: str | None = None,
+        name: str | None = None,
+    ) -> Attachment:
+        """Describe a file by its SHA-256, size, name and media type (the file is read once, in chunks).
+
+        Args:
+            path: The file.
+            media_type: Its media type; guessed from the file name when None (``application/octet-stream``
+                when the extension is unknown).
+            name: The name to record; the file's own name (without directories) when None.
+
+        Returns:
+            The attachment.
+
+        Raises:
+            FormatError: The name or media type is not acceptable (``E_FIELD``).
+            OSError: The file cannot be read.
+        """
+        p = Path(path)
+        digest = hashlib.sha256()
+        size = 0
+        with p.open("rb") as f:
+            while chunk := f.read(1 << 20):
+                digest.update(chunk)
+                size += len(chunk)
+        recorded = p.name if name is None else name
+        if media_type is None:
+            guessed, _ = mimetypes.guess_type(recorded, strict=False)
+            guessed = guessed.lower() if guessed else None
+            media_type = guessed if guessed and _MEDIA_TYPE.fullmatch(guessed) else "application/octet-stream"
+        return cls(name=recorded, media_type=media_type, size=size, sha256=digest.digest())
 
 
 def _data(value: object, field_name: str) -> Mapping[str, DataValue]:

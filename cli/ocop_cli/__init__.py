@@ -1,0 +1,1 @@
+"""The ``ocop`` command-line tool: a click CLI over the public API of ocop_provenance."""

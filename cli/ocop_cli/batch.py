@@ -1,0 +1,151 @@
+"""``ocop batch``: open a batch, list the batches, show a batch's timeline."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from pathlib import Path
+
+import click
+import ocop_provenance as op
+
+from . import keystore
+from .context import CliError, Context, ExitCode, OcopGroup, pass_context
+from .ledger import open_ledger
+from .params import DATA, DATE, TEXT, TIME, json_option, not_in_future, parse_data, passphrase_file_option
+from .render import Renderer
+
+
+@click.group("batch", cls=OcopGroup)
+def group() -> None:
+    """Open batches and read their history."""
+
+
+def attachments(paths: Sequence[Path]) -> tuple[op.Attachment, ...]:
+    """Describe each ``--attach`` file by hash, size, name and guessed media type."""
+    return tuple(op.Attachment.from_file(p) for p in paths)
+
+
+attach_option = click.option(
+    "--attach",
+    "attach",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Record a file by its SHA-256 (the file itself is not stored). Repeatable.",
+)
+data_option = click.option(
+    "--data",
+    "data",
+    multiple=True,
+    type=DATA,
+    metavar="KEY=VALUE",
+    help="A key data element: integers stay integers, true/false are booleans, anything else is text. Repeatable.",
+)
+at_option = click.option(
+    "--at", "at", type=TIME, default=None, help="When it happened (ISO 8601; default: now, local time)."
+)
+
+
+@group.command("new")
+@click.option("--key", "key_name", required=True, metavar="NAME", help="The signing key (see ocop key list).")
+@click.option("--product", required=True, type=TEXT, help='Product name as labelled, e.g. "Đông trùng hạ thảo".')
+@click.option("--lot", required=True, type=TEXT, help="Lot code printed on the package.")
+@click.option("--quantity", required=True, type=TEXT, help="Quantity (a decimal number, e.g. 120 or 12.5).")
+@click.option("--unit", required=True, type=TEXT, help="Unit of the quantity (kg, hộp, ...).")
+@click.option("--gtin", default=None, help="GTIN-8/12/13/14 with a valid check digit (optional).")
+@click.option("--where", type=TEXT, default=None, help="Where the batch is opened (place name).")
+@click.option("--where-code", default=None, metavar="CODE", help="Administrative-unit code of that place.")
+@click.option("--producer", type=TEXT, default=None, help="Producer name (default: the key name).")
+@click.option("--admin-code", default=None, metavar="CODE", help="Producer's administrative-unit code (digits).")
+@click.option("--commune", type=TEXT, default=None, help="Producer's commune or ward, as named at signing.")
+@click.option("--province", type=TEXT, default=None, help="Producer's province, as named at signing.")
+@click.option("--gln", default=None, help="Producer's GS1 Global Location Number (13 digits).")
+@click.option("--ocop-stars", type=click.IntRange(3, 5), default=None, help="OCOP rating: 3, 4 or 5 stars.")
+@click.option("--ocop-cert", type=TEXT, default=None, metavar="NUMBER", help="OCOP certificate (decision) number.")
+@click.option("--ocop-date", type=DATE, default=None, help="Date the OCOP certificate was issued (YYYY-MM-DD).")
+@at_option
+@data_option
+@attach_option
+@passphrase_file_option
+@json_option
+@pass_context
+def new(  # noqa: PLR0917 - click passes options as arguments
+    ctx: Context,
+    key_name: str,
+    product: str,
+    lot: str,
+    quantity: str,
+    unit: str,
+    gtin: str | None,
+    where: str | None,
+    where_code: str | None,
+    producer: str | None,
+    admin_code: str | None,
+    commune: str | None,
+    province: str | None,
+    gln: str | None,
+    ocop_stars: int | None,
+    ocop_cert: str | None,
+    ocop_date: date | None,
+    at: datetime | None,
+    data: tuple[tuple[str, object], ...],
+    attach: tuple[Path, ...],
+    passphrase_file: Path | None,
+) -> None:
+    """Open a new batch (its genesis event) and print the batch id alone on stdout."""
+    cert_given = [v is not None for v in (ocop_stars, ocop_cert, ocop_date)]
+    if any(cert_given) and not all(cert_given):
+        raise click.UsageError("--ocop-stars, --ocop-cert and --ocop-date go together")
+    if where is None and where_code is not None:
+        raise click.UsageError("--where-code needs --where")
+    keystore.validate_name(key_name)
+    genesis = op.Genesis(
+        time=not_in_future(at, ctx.clock(), op.DEFAULT_TIME_TOLERANCE),
+        product=op.Product(name=product, lot=lot, quantity=quantity, unit=unit, gtin=gtin),
+        producer=op.Producer(
+            name=producer or key_name, admin_code=admin_code, commune=commune, province=province, gln=gln
+        ),
+        location=None if where is None else op.Location(name=where, admin_code=where_code),
+        certificate=(
+            None
+            if ocop_stars is None or ocop_cert is None or ocop_date is None
+            else op.Certificate(stars=ocop_stars, number=ocop_cert, issued=ocop_date)
+        ),
+        attachments=attachments(attach),
+        data=parse_data(data),  # type: ignore[arg-type]
+    )
+    signer = keystore.load_signer(ctx, key_name, passphrase_file)
+    with open_ledger(ctx) as ledger:
+        event = ledger.open_batch(genesis, signer)
+    Renderer(ctx).batch_created(event, key_name)
+
+
+@group.command("list")
+@json_option
+@pass_context
+def list_(ctx: Context) -> None:
+    """List the batches in the ledger."""
+    if not ctx.ledger_path.exists():
+        Renderer(ctx).batch_list([])
+        return
+    with open_ledger(ctx, create=False) as ledger:
+        batches = ledger.batches()
+    Renderer(ctx).batch_list(batches)
+
+
+@group.command("show")
+@click.argument("batch")
+@json_option
+@pass_context
+def show(ctx: Context, batch: str) -> None:
+    """Show the timeline of BATCH (a batch id or a unique prefix of 6+ hex digits).
+
+    Every event is verified (signature and links) as it is read from the ledger.
+    """
+    with open_ledger(ctx, create=False) as ledger:
+        batch_id = ledger.resolve(batch)
+        events = list(ledger.events(batch_id))
+    if not events:
+        raise CliError(f"batch {batch} has no events", code="E_EMPTY", exit_code=ExitCode.BAD_INPUT)
+    Renderer(ctx).batch_show(events, keystore.key_names(ctx))

@@ -1,0 +1,51 @@
+"""``ocop import``: verify a bundle from another party and add its events to the local ledger."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import ocop_provenance as op
+
+from .context import Context, ExitCode, OcopCommand, pass_context
+from .ledger import open_ledger
+from .params import json_option
+from .render import Renderer, VerifyFailure
+from .verify import load_trusted_keys, locate, verify_file
+
+
+@click.command("import", cls=OcopCommand)
+@click.argument("bundle", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--trusted-key",
+    "trusted",
+    multiple=True,
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="PEM",
+    help="A public key you trust (PEM), obtained from its owner. Repeatable.",
+)
+@json_option
+@pass_context
+def command(ctx: Context, bundle: Path, trusted: tuple[Path, ...]) -> None:
+    """Verify BUNDLE and add its events to the ledger (events already held are skipped).
+
+    \b
+    This is how a drying workshop or a lab gets a cooperative's batch into its own
+    ledger before signing the next step. Nothing is stored unless the whole bundle
+    verifies against the --trusted-key files (exit 1 otherwise, as ocop verify).
+    """
+    out = Renderer(ctx)
+    result = verify_file(ctx, bundle, trusted, renderer=out)
+    if isinstance(result, VerifyFailure):
+        out.verify_failed(result)
+        click.get_current_context().exit(ExitCode.VERIFY_FAILED)
+    keys, _ = load_trusted_keys(trusted)
+    with open_ledger(ctx) as ledger, bundle.open("rb") as src:
+        try:
+            added = ledger.import_bundle(src, op.KeyRing.of(keys))
+        except (op.FormatError, op.VerificationError) as e:
+            # The file changed since it was verified, or it forks what the ledger holds (E_FORK).
+            out.verify_failed(locate(src, e, str(bundle)))
+            click.get_current_context().exit(ExitCode.VERIFY_FAILED)
+    out.imported(str(bundle), result, added)

@@ -1,0 +1,615 @@
+"""All output of the CLI: text for people, one JSON document (schema ``ocop.cli/1``) for programs.
+
+Data goes to stdout; progress, notes and warnings go to stderr. In ``--json`` mode stdout carries exactly one JSON
+document, on success and on failure alike. No other module prints.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+import traceback
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+import ocop_provenance as op
+
+from .context import SCHEMA, CliError, Context, ExitCode
+
+__all__ = ["EXPLAIN", "LineageEdge", "Renderer", "VerifyFailure", "VerifyResult", "ensure_utf8_streams"]
+
+JsonDict = dict[str, Any]
+
+#: What each error code means, in words an auditor understands.
+EXPLAIN: Mapping[str, str] = {
+    "E_SIGNATURE": "the signature does not match the recorded content: the record was changed after it was signed",
+    "E_UNKNOWN_KEY": "it was signed by a key that is not among the trusted keys you gave",
+    "E_GENESIS": "the batch's history does not start with the event that opened the batch",
+    "E_BATCH": "the event belongs to another batch than the one being checked",
+    "E_SEQ": "events are missing or out of order in the batch's history",
+    "E_DUPLICATE": "the same event appears twice",
+    "E_FORK": "two different signed versions of the same step exist: the history was forked",
+    "E_LINK": "the event does not link to the event before it: something was removed, inserted or replaced",
+    "E_TIME": "the event claims a time earlier than the step before it",
+    "E_FUTURE": "the event claims a time in the future",
+    "E_EMPTY": "the batch has no events",
+    "E_INPUT_MISSING": "a step says it used another batch, but that batch's records are not in the bundle",
+    "E_INPUT_HEAD": "a step says it used another batch at a point in its history that the bundle does not show",
+    "E_HEADER_MISMATCH": "the bundle's table of contents (its batches, heads or list of signers' keys) does not match "
+    "the events it holds",
+    "E_BUNDLE": "the file is not a well-formed ocop bundle",
+    "E_BUNDLE_EXTRA": "the bundle holds a batch that nothing in it used",
+    "E_BUNDLE_ORDER": "the batches in the bundle are in the wrong order",
+    "E_TRUNCATED": "the file is cut short: events are missing at the end",
+    "E_TRAILING": "there is extra data after the last event",
+    "E_VERSION": "the bundle was written by an unsupported version of the format",
+    "E_SIZE": "an item is larger than the format allows",
+    "E_CBOR": "the bytes are damaged: they are not valid CBOR",
+    "E_NONCANONICAL": "the bytes are not in their one canonical form: they were changed after signing",
+    "E_SCHEMA": "the event's content is not in the expected structure: it was damaged or altered",
+    "E_FIELD": "a field of the event holds an invalid value: it was damaged or altered",
+    "E_COSE": "the signed envelope is damaged or not of the accepted kind",
+    "E_TYPE": "the signed object is not a provenance event",
+    "E_CONTENT_TYPE": "the signed object is not a provenance event",
+    "E_ALG": "the signature uses an algorithm that is not accepted",
+    "E_CRIT": "the signed object needs an extension this verifier does not know",
+    "E_UNPROTECTED": "the envelope carries unsigned header data, which is not accepted",
+    "E_WEAK_KEY": "a key is weak or malformed and can never be trusted",
+    "E_KEY_FORMAT": "a key is not a valid Ed25519 key",
+    "E_TAMPERED": "the stored record no longer matches what was signed: the ledger was edited outside ocop",
+    "E_PASSPHRASE": "the passphrase is missing or wrong",
+    "E_KEY_PERMS": "the key file can be read by other users; restrict it with chmod 600",
+    "E_NOT_FOUND": "there is no such batch or key",
+    "E_AMBIGUOUS": "several batches start with that prefix: give more characters",
+    "E_CONFLICT": "another program added to the batch at the same moment: run the command again",
+    "E_STORE": "the ledger cannot be read or written",
+    "E_BUSY": "another program kept the ledger locked: run the command again when it has finished",
+    "E_READ_ONLY": "the ledger's directory cannot be written",
+    "E_CANT_OPEN": "the ledger cannot be opened",
+    "E_NOT_LEDGER": "the ledger file is not an ocop ledger",
+    "E_CORRUPT": "the ledger file is damaged: restore it from a backup",
+    "E_DISK_FULL": "the disk is full: nothing was written",
+    "E_LINEAGE_CYCLE": "a batch cannot be made, directly or indirectly, from itself",
+    "E_CHANGED": "the file changed while it was being verified: verify a copy that nobody else can write",
+}
+
+
+def ensure_utf8_streams() -> None:
+    """Make stdout and stderr write UTF-8 whatever the locale (``LANG=C``, a Latin-1 terminal, ``PYTHONIOENCODING``).
+
+    Vietnamese must come out as the bytes that were signed. UTF-8 encodes every character except lone surrogates,
+    which are written as backslash escapes (the last resort).
+    """
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("_", "-")
+        if reconfigure is not None and encoding not in ("utf-8", "utf8"):
+            try:
+                reconfigure(encoding="utf-8", errors="backslashreplace")
+            except (ValueError, OSError):  # pragma: no cover - a stream that cannot change encoding
+                continue
+
+
+def _hex(b: bytes | None) -> str | None:
+    return None if b is None else b.hex()
+
+
+def _short(b: bytes) -> str:
+    return b.hex()[:16]
+
+
+def _time(t: datetime) -> str:
+    return t.isoformat()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VerifyResult:
+    """What ``ocop verify`` checked (successful case)."""
+
+    path: str
+    summary: op.BundleSummary
+    trusted: Mapping[bytes, str]
+    backend: str
+    lineage: Sequence[LineageEdge] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LineageEdge:
+    """A verified step that used another batch: ``batch_id`` #``seq`` consumed ``input_batch`` at ``input_seq``."""
+
+    batch_id: bytes
+    seq: int
+    step: str
+    input_batch: bytes
+    input_seq: int
+    input_head: bytes
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VerifyFailure:
+    """Where and why ``ocop verify`` failed."""
+
+    path: str
+    error: op.ProvenanceError
+    batch_id: bytes | None = None
+    batch_position: int | None = None
+    seq: int | None = None
+    bundle_index: int | None = None
+
+
+class Renderer:
+    """Writes every result and error; holds the output mode from the context."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    # --- primitives -------------------------------------------------------------------------------------------
+
+    @property
+    def json(self) -> bool:
+        return self.ctx.json
+
+    def _doc(self, payload: Mapping[str, Any]) -> None:
+        doc = {"schema": SCHEMA, "command": self.ctx.command, **payload}
+        click.echo(json.dumps(doc, ensure_ascii=False, indent=2, default=_json_default))
+
+    def out(self, text: str) -> None:
+        """Write data to stdout (text mode)."""
+        click.echo(text)
+
+    def note(self, text: str) -> None:
+        """Write a progress note to stderr (text mode only)."""
+        if not self.json:
+            click.echo(text, err=True)
+
+    def warn(self, text: str) -> None:
+        """Write a warning to stderr (in every mode)."""
+        click.echo(f"warning: {text}", err=True)
+
+    @contextmanager
+    def progress(self, label: str) -> Iterator[Callable[[int, int], None]]:
+        """A progress bar on stderr while a long job runs (shown only when stderr is a terminal).
+
+        Yields a callback taking (done, total); the bar appears at the first call.
+        """
+        if self.json or not sys.stderr.isatty():
+            yield lambda _done, _total: None
+            return
+        with contextlib.ExitStack() as stack:
+            state: dict[str, Any] = {"bar": None, "last": 0}
+
+            def update(done: int, total: int) -> None:
+                if state["bar"] is None:
+                    state["bar"] = stack.enter_context(click.progressbar(length=total, label=label, file=sys.stderr))
+                state["bar"].update(done - state["last"])
+                state["last"] = done
+
+            yield update
+
+    # --- errors -----------------------------------------------------------------------------------------------
+
+    def error(self, exc: BaseException, exit_code: ExitCode) -> None:
+        """Render an error (its code, what and where, in words) and, with --verbose, the traceback."""
+        if isinstance(exc, op.ProvenanceError):
+            err: JsonDict = exc.to_dict()
+            text = _describe(exc)
+        elif isinstance(exc, CliError):
+            err = {"code": exc.code, "message": exc.message}
+            text = f"{exc.message} [{exc.code}]"
+        elif isinstance(exc, OSError):
+            where = f" {exc.filename}" if exc.filename else ""
+            err = {"code": "E_IO", "message": f"{exc.strerror or exc}", "path": str(exc.filename or "") or None}
+            text = f"cannot use{where}: {exc.strerror or exc} [E_IO]"
+        else:
+            err = {"code": "E_INTERNAL", "message": f"{type(exc).__name__}: {exc}"}
+            text = f"internal error: {type(exc).__name__}: {exc} (rerun with --verbose and report it) [E_INTERNAL]"
+        if self.ctx.verbose and exit_code != ExitCode.OK:
+            click.echo("".join(traceback.format_exception(exc)), err=True, nl=False)
+        if self.json:
+            self._doc({"ok": False, "exit_code": int(exit_code), "error": err})
+        else:
+            click.echo(f"error: {text}", err=True)
+
+    # --- keys -------------------------------------------------------------------------------------------------
+
+    def key_created(self, name: str, key: op.PublicKey, path: Path, *, encrypted: bool) -> None:
+        if not encrypted:
+            self.warn(f"{path} is NOT encrypted: anyone who can read this file can sign as {name}")
+        if self.json:
+            self._doc(
+                {"ok": True, "key": {"name": name, "key_id": key.key_id_hex, "path": str(path), "encrypted": encrypted}}
+            )
+        else:
+            self.out(key.key_id_hex)
+            self.note(f"created key {name} in {path}")
+
+    def key_public(self, name: str, key: op.PublicKey) -> None:
+        pem = key.to_pem().decode("ascii")
+        if self.json:
+            self._doc({"ok": True, "key": {"name": name, "key_id": key.key_id_hex, "pem": pem}})
+        else:
+            click.echo(pem, nl=False)
+
+    def key_list(self, entries: Sequence[Any]) -> None:
+        if self.json:
+            self._doc(
+                {
+                    "ok": True,
+                    "keys": [
+                        {
+                            "name": e.name,
+                            "key_id": e.public.key_id_hex if e.public else None,
+                            "path": str(e.path),
+                            "encrypted": e.encrypted,
+                        }
+                        for e in entries
+                    ],
+                }
+            )
+            return
+        if not entries:
+            self.note(f"no keys in {self.ctx.keys_dir} (create one with: ocop key new NAME)")
+            return
+        width = max(len(e.name) for e in entries)
+        for e in entries:
+            kid = e.public.key_id_hex if e.public else "(public key missing)"
+            flag = "" if e.encrypted else "  UNENCRYPTED"
+            self.out(f"{e.name:<{width}}  {kid}{flag}")
+
+    # --- batches ----------------------------------------------------------------------------------------------
+
+    def batch_created(self, event: op.SignedEvent, key_name: str) -> None:
+        if self.json:
+            self._doc({"ok": True, "batch": {"batch_id": event.batch_id.hex(), "event": event_json(event)}})
+        else:
+            self.out(event.batch_id.hex())
+            self.note(f"opened batch {_short(event.batch_id)}, signed by {key_name}")
+
+    def step_added(self, event: op.SignedEvent, key_name: str) -> None:
+        if self.json:
+            self._doc({"ok": True, "batch_id": event.batch_id.hex(), "event": event_json(event)})
+        else:
+            self.out(event.event_id.hex())
+            self.note(f"added {event.step} as #{event.seq} of batch {_short(event.batch_id)}, signed by {key_name}")
+
+    def batch_list(self, batches: Sequence[Any]) -> None:
+        if self.json:
+            self._doc(
+                {
+                    "ok": True,
+                    "batches": [
+                        {
+                            "batch_id": b.batch_id.hex(),
+                            "product": b.product,
+                            "lot": b.lot,
+                            "gtin": b.gtin,
+                            "events": b.count,
+                            "head_seq": b.head_seq,
+                            "head_id": b.head_id.hex(),
+                            "opened": _time(b.opened),
+                            "updated": _time(b.updated),
+                        }
+                        for b in batches
+                    ],
+                }
+            )
+            return
+        if not batches:
+            self.note("no batches yet (open one with: ocop batch new --key NAME ...)")
+            return
+        for b in batches:
+            self.out(
+                f"{_short(b.batch_id)}  {b.product}  lot {b.lot}  {_plural(b.count, 'event')}"
+                f"  updated {_time(b.updated)}"
+            )
+
+    def batch_show(self, events: Sequence[op.SignedEvent], names: Mapping[bytes, str]) -> None:
+        genesis = events[0]
+        if self.json:
+            self._doc(
+                {
+                    "ok": True,
+                    "batch_id": genesis.batch_id.hex(),
+                    "verified": True,
+                    "events": [event_json(e, names) for e in events],
+                }
+            )
+            return
+        body = genesis.body
+        assert isinstance(body, op.Genesis)
+        p = body.product
+        lines = [f"Batch {genesis.batch_id.hex()}"]
+        facts = [p.name, f"lot {p.lot}"]
+        if p.gtin:
+            facts.append(f"GTIN {p.gtin}")
+        facts.append(f"{p.quantity} {p.unit}")
+        lines.append("  " + " · ".join(facts))
+        lines.append(f"  producer  {_producer(body.producer)}")
+        if body.certificate is not None:
+            c = body.certificate
+            lines.append(f"  OCOP      {c.stars} stars, certificate {c.number} of {c.issued.isoformat()}")
+        lines.append(f"  {len(events)} events; every signature and link checked when read from the ledger")
+        lines.append("")
+        for e in events:
+            lines.extend(_event_lines(e, names))
+        self.out("\n".join(lines))
+
+    # --- export -----------------------------------------------------------------------------------------------
+
+    def exported(self, path: str, *, kind: str, events: int, batches: int, size: int) -> None:
+        if self.json:
+            self._doc({"ok": True, "output": path, "format": kind, "events": events, "batches": batches, "bytes": size})
+        else:
+            what = "bundle" if kind == "bundle" else "COSE sequence"
+            self.note(f"wrote {what} {path}: {_plural(events, 'event')} of {_plural(batches, 'batch')}, {size} bytes")
+
+    # --- verify -----------------------------------------------------------------------------------------------
+
+    def verified(self, r: VerifyResult) -> None:
+        s = r.summary
+        signers: dict[bytes, None] = {}
+        for chain in s.chains:
+            for k in chain.signers:
+                signers.setdefault(k, None)
+        if self.json:
+            self._doc(
+                {
+                    "ok": True,
+                    "verified": True,
+                    "bundle": r.path,
+                    "root": s.header.root.hex(),
+                    "events": sum(c.count for c in s.chains),
+                    "batches": [_chain_json(c, i) for i, c in enumerate(s.chains)],
+                    "lineage": [
+                        {
+                            "batch_id": e.batch_id.hex(),
+                            "seq": e.seq,
+                            "step": e.step,
+                            "input_batch": e.input_batch.hex(),
+                            "input_seq": e.input_seq,
+                            "input_head": e.input_head.hex(),
+                        }
+                        for e in r.lineage
+                    ],
+                    "signers": [{"key_id": k.hex(), "trusted_key": r.trusted.get(k)} for k in signers],
+                    "backend": r.backend,
+                }
+            )
+            return
+        total = sum(c.count for c in s.chains)
+        lines = [f"VERIFIED  {r.path}"]
+        root = s.root.genesis.body
+        assert isinstance(root, op.Genesis)
+        lines.append(f"  product   {root.product.name} · lot {root.product.lot}" + _gtin(root.product))
+        lines.append(f"  batch     {s.header.root.hex()}")
+        lines.append(
+            f"  checked   {total} events in {_plural(len(s.chains), 'batch')}: every signature, every hash link, "
+            "every sequence number"
+        )
+        lines.append("  lineage   every batch used as an input is in the bundle, at the point its consumer signed")
+        for edge in r.lineage:
+            lines.append(
+                f"            {_short(edge.batch_id)} #{edge.seq} {edge.step} used {_short(edge.input_batch)}"
+                f" as it was at #{edge.input_seq}"
+            )
+        lines.append("  batches")
+        for i, c in enumerate(s.chains):
+            g = c.genesis.body
+            assert isinstance(g, op.Genesis)
+            role = "root " if i == 0 else "input"
+            lines.append(
+                f"    {role}  {_short(c.batch_id)}  {g.product.name} · lot {g.product.lot} · {c.count} events"
+                f" · head #{c.head.seq} {_short(c.head.event_id)}"
+            )
+        lines.append("  signers")
+        for k in signers:
+            lines.append(f"    {k.hex()}  {r.trusted.get(k, '?')}")
+        lines.append("")
+        lines.append("  A valid signature proves who recorded what, and that nothing changed since. It does not prove")
+        lines.append("  that the records are true, nor that a given physical package is genuine.")
+        self.out("\n".join(lines))
+
+    def verify_failed(self, f: VerifyFailure) -> None:
+        e = f.error
+        if self.json:
+            err = e.to_dict()
+            err["explanation"] = EXPLAIN.get(e.code)
+            err["batch_id"] = _hex(f.batch_id)
+            err["batch_position"] = f.batch_position
+            err["seq"] = f.seq
+            err["bundle_index"] = f.bundle_index
+            self._doc(
+                {
+                    "ok": False,
+                    "verified": False,
+                    "bundle": f.path,
+                    "exit_code": int(ExitCode.VERIFY_FAILED),
+                    "error": err,
+                }
+            )
+            return
+        lines = [f"NOT VERIFIED  {f.path}"]
+        where = []
+        if f.bundle_index is not None:
+            where.append(f"event {f.bundle_index + 1} of the bundle")
+        if f.batch_id is not None:
+            pos = "the root batch" if f.batch_position == 0 else "an input batch"
+            where.append(f"{pos} {_short(f.batch_id)}")
+        if f.seq is not None:
+            where.append(f"step #{f.seq}")
+        if e.event_id:
+            where.append(f"event id {e.event_id[:16]}")
+        if e.key_id:
+            where.append(f"signed by key {e.key_id[:16]}")
+        if where:
+            lines.append(f"  where     {', '.join(where)}")
+        lines.append(f"  problem   {EXPLAIN.get(e.code, e.message)}")
+        lines.append(f"  detail    {e.message} [{e.code}]")
+        lines.append("  Do not rely on any record in this bundle.")
+        self.out("\n".join(lines))
+
+    def imported(self, path: str, result: VerifyResult, added: int) -> None:
+        s = result.summary
+        total = sum(c.count for c in s.chains)
+        if self.json:
+            self._doc(
+                {
+                    "ok": True,
+                    "bundle": path,
+                    "root": s.header.root.hex(),
+                    "events": total,
+                    "added": added,
+                    "batches": [_chain_json(c, i) for i, c in enumerate(s.chains)],
+                }
+            )
+            return
+        self.out(s.header.root.hex())
+        self.note(
+            f"verified {path} and added {_plural(added, 'new event')} of {total} "
+            f"({_plural(len(s.chains), 'batch')}) to the ledger"
+        )
+
+    # --- demo -------------------------------------------------------------------------------------------------
+
+    def say(self, text: str = "") -> None:
+        """One line of the demo's narration (stdout)."""
+        if not self.json:
+            click.echo(text)
+
+    def demo_done(self, payload: Mapping[str, Any]) -> None:
+        if self.json:
+            self._doc(payload)
+
+
+def _json_default(value: object) -> Any:
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def _describe(e: op.ProvenanceError) -> str:
+    explain = EXPLAIN.get(e.code)
+    return f"{e}" + (f"\n       ({explain})" if explain else "")
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}es" if word.endswith("ch") else f"{n} {word}s"
+
+
+def _gtin(p: op.Product) -> str:
+    return f" · GTIN {p.gtin}" if p.gtin else ""
+
+
+def _producer(p: op.Producer) -> str:
+    parts = [x for x in (p.commune, p.province) if x]
+    extra = ", ".join(parts)
+    code = f"admin code {p.admin_code}" if p.admin_code else ""
+    tail = ", ".join(x for x in (code, extra) if x)
+    return p.name + (f" ({tail})" if tail else "")
+
+
+def _location(loc: op.Location | None) -> str:
+    if loc is None:
+        return "-"
+    return loc.name + (f" [{loc.admin_code}]" if loc.admin_code else "")
+
+
+def _event_lines(e: op.SignedEvent, names: Mapping[bytes, str]) -> list[str]:
+    body = e.body
+    signer = names.get(e.key_id)
+    who = f"{signer} ({_short(e.key_id)})" if signer else f"key {_short(e.key_id)}"
+    lines = [f"  #{e.seq:<3} {_time(e.time)}  {e.step:<14} at {_location(body.location)}  signed by {who}"]
+    if isinstance(body, op.Step):
+        for ref in body.inputs:
+            lines.append(f"        input batch {_short(ref.batch_id)} at #{ref.seq} (event {_short(ref.head)})")
+    for a in body.attachments:
+        lines.append(f"        attached {a.name} ({a.media_type}, {a.size} bytes, sha256 {a.sha256.hex()[:16]}…)")
+    for k, v in body.data.items():
+        lines.append(f"        {k} = {_value(v)}")
+    return lines
+
+
+def _value(v: object) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
+
+
+def _attachment_json(a: op.Attachment) -> JsonDict:
+    return {"name": a.name, "media_type": a.media_type, "size": a.size, "sha256": a.sha256.hex()}
+
+
+def _location_json(loc: op.Location | None) -> JsonDict | None:
+    if loc is None:
+        return None
+    return {"name": loc.name, "admin_code": loc.admin_code, "lat_e6": loc.lat_e6, "lon_e6": loc.lon_e6, "gln": loc.gln}
+
+
+def event_json(e: op.SignedEvent, names: Mapping[bytes, str] | None = None) -> JsonDict:
+    """One event as JSON (docs/cli.md §Event)."""
+    body = e.body
+    out: JsonDict = {
+        "seq": e.seq,
+        "event_id": e.event_id.hex(),
+        "step": e.step,
+        "time": _time(e.time),
+        "key_id": e.key_id.hex(),
+        "signer": (names or {}).get(e.key_id),
+        "location": _location_json(body.location),
+        "inputs": [],
+        "attachments": [_attachment_json(a) for a in body.attachments],
+        "data": dict(body.data),
+    }
+    if isinstance(body, op.Step):
+        out["prev"] = body.prev.hex()
+        out["inputs"] = [{"batch_id": r.batch_id.hex(), "seq": r.seq, "head": r.head.hex()} for r in body.inputs]
+    else:
+        p = body.product
+        out["product"] = {"name": p.name, "lot": p.lot, "quantity": p.quantity, "unit": p.unit, "gtin": p.gtin}
+        pr = body.producer
+        out["producer"] = {
+            "name": pr.name,
+            "admin_code": pr.admin_code,
+            "commune": pr.commune,
+            "province": pr.province,
+            "gln": pr.gln,
+        }
+        c = body.certificate
+        out["certificate"] = (
+            None if c is None else {"stars": c.stars, "number": c.number, "issued": c.issued.isoformat()}
+        )
+    return out
+
+
+def _chain_json(c: op.ChainSummary, position: int) -> JsonDict:
+    g = c.genesis.body
+    assert isinstance(g, op.Genesis)
+    return {
+        "batch_id": c.batch_id.hex(),
+        "role": "root" if position == 0 else "input",
+        "product": g.product.name,
+        "lot": g.product.lot,
+        "gtin": g.product.gtin,
+        "events": c.count,
+        "head_seq": c.head.seq,
+        "head_id": c.head.event_id.hex(),
+        "signers": [k.hex() for k in c.signers],
+    }
+
+
+def keyed(items: Iterable[tuple[bytes, str]]) -> dict[bytes, str]:
+    """Build a key id -> label mapping (first label wins)."""
+    out: dict[bytes, str] = {}
+    for k, v in items:
+        out.setdefault(k, v)
+    return out

@@ -1,0 +1,82 @@
+"""``ocop step``: sign a production step onto a batch."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import click
+import ocop_provenance as op
+
+from . import keystore
+from .batch import at_option, attach_option, attachments, data_option
+from .context import Context, OcopGroup, pass_context
+from .ledger import open_ledger
+from .params import TEXT, json_option, not_in_future, parse_data, passphrase_file_option
+from .render import Renderer
+
+
+@click.group("step", cls=OcopGroup)
+def group() -> None:
+    """Sign production steps onto a batch."""
+
+
+@group.command("add")
+@click.argument("batch")
+@click.option("--key", "key_name", required=True, metavar="NAME", help="The signing key of whoever did the step.")
+@click.option(
+    "--step",
+    "step_name",
+    required=True,
+    help="A GS1 CBV 2.0 business step (commissioning, inspecting, packing, shipping, ...) "
+    "or a namespaced step such as ocop:drying.",
+)
+@click.option("--where", required=True, type=TEXT, help="Where the step happened (place name).")
+@click.option("--where-code", default=None, metavar="CODE", help="Administrative-unit code of that place.")
+@click.option(
+    "--input",
+    "inputs",
+    multiple=True,
+    metavar="BATCH",
+    help="A batch consumed by this step (lineage), pinned to its current head. Repeatable.",
+)
+@at_option
+@data_option
+@attach_option
+@passphrase_file_option
+@json_option
+@pass_context
+def add(  # noqa: PLR0917 - click passes options as arguments
+    ctx: Context,
+    batch: str,
+    key_name: str,
+    step_name: str,
+    where: str,
+    where_code: str | None,
+    inputs: tuple[str, ...],
+    at: datetime | None,
+    data: tuple[tuple[str, object], ...],
+    attach: tuple[Path, ...],
+    passphrase_file: Path | None,
+) -> None:
+    """Sign the next step of BATCH (id or unique hex prefix) and print the new event id."""
+    keystore.validate_name(key_name)
+    location = op.Location(name=where, admin_code=where_code)
+    files = attachments(attach)
+    values = parse_data(data)
+    time = not_in_future(at, ctx.clock(), op.DEFAULT_TIME_TOLERANCE)
+    signer = keystore.load_signer(ctx, key_name, passphrase_file)
+    with open_ledger(ctx, create=False) as ledger:
+        batch_id = ledger.resolve(batch)
+        input_ids = [ledger.resolve(i) for i in inputs]
+        event = ledger.add_step(
+            batch_id,
+            signer,
+            step=step_name,
+            time=time,
+            location=location,
+            inputs=input_ids,
+            attachments=files,
+            data=values,  # type: ignore[arg-type]
+        )
+    Renderer(ctx).step_added(event, key_name)

@@ -1,0 +1,97 @@
+"""Fixtures for CLI tests: a fresh OCOP_HOME per test, a runner, and a snapshot of the ledger."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import ocop_provenance as op
+import pytest
+from click.testing import CliRunner, Result
+
+from ocop_cli.main import cli
+
+PRODUCT = "Đông trùng hạ thảo sấy khô"
+FRESH = "Đông trùng hạ thảo tươi"
+PLACE = "Nghi Sơn, Thanh Hóa"
+PASSPHRASE = "mật khẩu thử nghiệm"
+
+
+@dataclass
+class Env:
+    home: Path
+    tmp: Path
+    runner: CliRunner
+
+    def run(self, *args: str, input: str | None = None) -> Result:  # noqa: A002 - click's name
+        return self.runner.invoke(cli, list(args), input=input, catch_exceptions=False)
+
+    def ok(self, *args: str) -> Result:
+        result = self.run(*args)
+        assert result.exit_code == 0, (result.stdout, result.stderr)
+        return result
+
+    def json(self, *args: str, code: int = 0) -> dict[str, Any]:
+        result = self.run(*args, "--json")
+        assert result.exit_code == code, (result.stdout, result.stderr)
+        doc = json.loads(result.stdout)
+        assert doc["schema"] == "ocop.cli/1"
+        return doc
+
+    def ledger_state(self) -> object:
+        """Everything that identifies the ledger's contents: each batch with its count and head."""
+        path = self.home / "ledger.sqlite"
+        if not path.exists():
+            return None
+        with op.Ledger.open(path) as ledger:
+            return sorted((b.batch_id, b.count, b.head_id) for b in ledger.batches())
+
+    def new_key(self, name: str = "coop") -> str:
+        return self.ok("key", "new", name).stdout.strip()
+
+    def new_batch(self, key: str = "coop", product: str = PRODUCT, lot: str = "L2411-01", *extra: str) -> str:
+        return self.ok(
+            "batch",
+            "new",
+            "--key",
+            key,
+            "--product",
+            product,
+            "--lot",
+            lot,
+            "--quantity",
+            "120",
+            "--unit",
+            "kg",
+            "--where",
+            PLACE,
+            "--at",
+            "2024-11-01T08:00:00+07:00",
+            *extra,
+        ).stdout.strip()
+
+    def pem(self, name: str = "coop") -> Path:
+        path = self.tmp / f"{name}.pem"
+        path.write_text(self.ok("key", "export", name).stdout, encoding="ascii")
+        return path
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Env:
+    home = tmp_path / "home"
+    monkeypatch.setenv("OCOP_HOME", str(home))
+    monkeypatch.setenv("OCOP_PASSPHRASE", PASSPHRASE)
+    monkeypatch.setenv("OCOP_TEST_KDF_COST", "14")  # the lowest cost the library accepts: keeps tests quick
+    monkeypatch.delenv("OCOP_PASSPHRASE_FILE", raising=False)
+    monkeypatch.delenv("OCOP_VERBOSE", raising=False)
+    return Env(home=home, tmp=tmp_path, runner=CliRunner())
+
+
+def step(env: Env, batch: str, name: str, at: str, *extra: str, key: str = "coop") -> Result:
+    return env.run("step", "add", batch, "--key", key, "--step", name, "--at", at, "--where", PLACE, *extra)
+
+
+StepFn = Callable[..., Result]

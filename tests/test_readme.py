@@ -1,0 +1,33 @@
+"""The README's library example runs as written."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+from pathlib import Path
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def _python_blocks() -> list[str]:
+    return re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.DOTALL)
+
+
+def test_readme_has_one_library_example() -> None:
+    assert len(_python_blocks()) == 1
+
+
+def test_readme_example_runs() -> None:
+    (code,) = _python_blocks()
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(code, str(README), "exec"), {"__name__": "readme"})
+    assert out.getvalue() == "2 events verified for Đông trùng hạ thảo sấy khô\n"
+
+
+def test_readme_quickstart_is_exactly_two_commands() -> None:
+    text = README.read_text(encoding="utf-8")
+    quickstart = text.split("## Quickstart", 1)[1].split("##", 1)[0]
+    (block,) = re.findall(r"```\n(.*?)```", quickstart, flags=re.DOTALL)
+    assert block.split("\n")[:-1] == ["python3 tasks.py demo", "python3 tasks.py check"]
