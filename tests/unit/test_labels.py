@@ -132,3 +132,12 @@ def test_font_licence_ships_with_the_font() -> None:
     fonts = op.FONT_PATH.parent if hasattr(op, "FONT_PATH") else Path(op.__file__).parent / "fonts"
     assert (fonts / "LICENSE-DejaVu.txt").read_text(encoding="utf-8").count("Bitstream") >= 2
     assert sum(f.stat().st_size for f in fonts.glob("*.ttf")) < 1_000_000
+
+
+def test_image_mask_mode_decodes_too() -> None:
+    seals, labels = units(6)
+    vector, mask = io.BytesIO(), io.BytesIO()
+    op.write_label_sheet(vector, labels)
+    op.write_label_sheet(mask, labels, layout=op.LabelLayout(vector=False))
+    assert len(mask.getvalue()) < len(vector.getvalue())
+    assert sorted(rasterise(mask.getvalue())[0]) == sorted(s.to_url() for s in seals)
