@@ -70,7 +70,7 @@ class LabelLayout:
         border: Quiet zone around each code, in modules (4 is the standard).
         outline: Draw a thin cutting outline around each label.
         vector: Draw each module as a vector rectangle (default: exact at any printer resolution); False draws
-            each code as a 1-bit image mask of one pixel per module, about twice as fast and ten times smaller,
+            each code as a 1-bit image mask of one pixel per module, about twice as fast and a third of the size,
             which printers render crisply but some screen viewers smooth when zoomed.
     """
 
