@@ -6,6 +6,8 @@ from pathlib import Path
 
 import ocop_provenance as op
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import key, sample_chain
 
@@ -141,3 +143,22 @@ def test_image_mask_mode_decodes_too() -> None:
     op.write_label_sheet(mask, labels, layout=op.LabelLayout(vector=False))
     assert len(mask.getvalue()) < len(vector.getvalue())
     assert sorted(rasterise(mask.getvalue())[0]) == sorted(s.to_url() for s in seals)
+
+
+CSET82 = "!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    serials=st.lists(st.text(alphabet=CSET82, min_size=1, max_size=20), min_size=1, max_size=4, unique=True),
+    title=st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cc", "Cs")), min_size=1, max_size=80),
+    vector=st.booleans(),
+)
+def test_any_producible_sheet_renders_and_decodes(serials: list[str], title: str, vector: bool) -> None:
+    signer = key(1)
+    chain = sample_chain(signer, 2)
+    seals = list(op.seal_units(chain[0], chain[-1], signer, resolver=R, sealed_on=date(2024, 11, 2), serials=serials))
+    labels = [op.Label(code=s.to_url(), title=title, lot=s.statement.lot, serial=s.statement.serial) for s in seals]
+    buf = io.BytesIO()
+    assert op.write_label_sheet(buf, labels, layout=op.LabelLayout(columns=2, rows=2, vector=vector)) == len(seals)
+    assert sorted(rasterise(buf.getvalue())[0]) == sorted(s.to_url() for s in seals)

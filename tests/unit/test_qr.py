@@ -253,3 +253,15 @@ def test_every_producible_code_renders_and_round_trips(
         assert op.verify_seal(text, ring).seal == s
         op.qr_to_svg(qr)
         op.qr_to_terminal(qr)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.binary(max_size=400))
+def test_arbitrary_bytes_as_an_image_raise_only_library_errors(data: bytes) -> None:
+    codes = set()
+    for candidate in (data, b"\x89PNG\r\n\x1a\n" + data, b"\xff\xd8\xff\xe0" + data):
+        try:
+            op.scan_image(candidate)
+        except op.FormatError as e:
+            codes.add(e.code)
+    assert codes <= {"E_IMAGE_FORMAT", "E_IMAGE_TOO_LARGE"}

@@ -418,3 +418,21 @@ def test_statement_range_checks() -> None:
         with pytest.raises(op.FormatError):
             op.SealStatement(**{**base, **change})  # type: ignore[arg-type]
     assert op.SealStatement(**{**base, "seq": 2**63 - 1, "sealed_on": DAY + timedelta(days=1)})  # type: ignore[arg-type]
+
+
+# ---- known answer: the format must not drift without a new version --------------------------------------------
+
+KAT_URL = (
+    "https://id.example.vn/01/08931234567897/10/L2411-01/21/SN1?s=0061280885526092303894521151410415352593600781137"
+    "182768962740507353215845051442997810796098329898144305341506167283046091063015943825781283756266892155055458401"
+    "9822065664744199110505045773975147816276342028768006"
+)
+KAT_SEAL_ID = "34d9af07c941b377972e7eb2e08be119fe0f12afb57c9719ea5629e004df4547"
+
+
+def test_known_answer(chain: list[op.SignedEvent], coop: op.PrivateKey, ring: op.KeyRing) -> None:
+    seal = op.make_seal(chain[0], chain[1], coop, resolver=R, sealed_on=DAY, serial="SN1")
+    assert seal.to_url() == KAT_URL
+    assert seal.seal_id.hex() == KAT_SEAL_ID
+    assert seal.to_text().startswith("OCOP1:RRQ57BERK/-4F6BD/R0*M%RHFT3$O1-N66:KWIGVHFATMBEJRKB:")
+    assert op.verify_seal(KAT_URL, ring).seal.seal_id.hex() == KAT_SEAL_ID
