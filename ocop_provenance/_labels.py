@@ -9,11 +9,9 @@ this process writes the PDF. fpdf2 is imported lazily (the ``qr`` extra).
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -177,6 +175,9 @@ def _matrices(
         for label in labels:
             yield label, _encode((label.code, ec_level, vector))
         return
+    import multiprocessing  # noqa: PLC0415 - only when asked for workers: keeps the library's import light
+    from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
+
     # spawn: no fork of a process that may hold threads or open files (and the same on every platform).
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         while chunk := list(islice(labels, _CHUNK * workers)):
