@@ -32,6 +32,23 @@ _MM = 72 / 25.4
 _CHUNK = 256
 _COMPRESS = True
 _DARK_RUN = re.compile(b"\x01+")
+
+
+def _chunk_tables(chunks: int = 25) -> list[dict[bytes, str]]:
+    # For chunk i and each 8-module pattern, the path of its dark runs: " x @ n 1 re" with x = 8i + offset.
+    tables = []
+    for i in range(chunks):
+        table = {}
+        for p in range(256):
+            bits = bytes((p >> (7 - b)) & 1 for b in range(8))
+            table[bits] = "".join(
+                f" {8 * i + m.start()} @ {m.end() - m.start()} 1 re" for m in _DARK_RUN.finditer(bits)
+            )
+        tables.append(table)
+    return tables
+
+
+_CHUNK_RUNS = _chunk_tables()  # 25 chunks: 200 modules, more than version 40's 177
 _BIT_CHARS = bytes.maketrans(b"\x00\x01", b"10")
 
 Progress = Callable[[int], None]
@@ -119,21 +136,25 @@ class LabelLayout:
 
 
 def _encode(args: tuple[str, str, bool]) -> tuple[int, str]:
-    """Encode one code; return its size and its drawing: a path (one ``re`` per dark run) or image-mask hex."""
+    """Encode one code; return its size and its drawing: a path of ``re`` rectangles or image-mask hex."""
     qr = make_qr(args[0], ec_level=args[1])
     size, mods = qr.size, qr.modules
     if not args[2]:
         # One bit per module, rows padded to whole bytes, 0 = dark (painted by an image mask's default decode).
         width = (size + 7) // 8 * 8
-        rows = mods.translate(_BIT_CHARS)
-        bits = b"".join(rows[y * size : (y + 1) * size].ljust(width, b"1") for y in range(size))
+        chars = mods.translate(_BIT_CHARS)
+        bits = b"".join(chars[y * size : (y + 1) * size].ljust(width, b"1") for y in range(size))
         return size, int(bits, 2).to_bytes(len(bits) // 8, "big").hex()
-    finditer = _DARK_RUN.finditer
-    parts = []
+    # Rows in 8-module chunks, each looked up in a table of its runs (a run crossing a chunk border becomes two
+    # abutting rectangles of the same path, which fill as one); "@" stands for the row number.
+    width = (size + 7) // 8 * 8
+    pad = bytes(width - size)
+    tables = _CHUNK_RUNS
+    lines: list[str] = []
     for y in range(size):
-        off = y * size
-        parts += [f"{m.start() - off} {y} {m.end() - m.start()} 1 re" for m in finditer(mods, off, off + size)]
-    return size, " ".join(parts)
+        row = mods[y * size : (y + 1) * size] + pad
+        lines.append("".join([tables[i][row[8 * i : 8 * i + 8]] for i in range(width // 8)]).replace("@", str(y)))
+    return size, "".join(lines)
 
 
 def _ops(qr_size: int, drawing: str, x_pt: float, y_top_pt: float, *, side_pt: float, border: int, vector: bool) -> str:
