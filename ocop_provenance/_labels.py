@@ -1,7 +1,7 @@
 """Print-ready PDF label sheets: a grid of labels, each with a QR code, the product name, the lot and the serial.
 
-Fast by construction (ADR 0042): each QR code is drawn as vector rectangles straight from its module matrix (one
-``re`` operator per horizontal run, in a coordinate system of one module, no image per label), and the text uses
+Fast by construction (ADR 0042): each QR code is drawn as vector rectangles straight from its module matrix (``re``
+operators for the dark runs of each row, in a coordinate system of one module, no image per label), and the text uses
 an embedded subset of DejaVu Sans (Bitstream Vera licence, ``fonts/LICENSE-DejaVu.txt``) that covers Vietnamese,
 so "Đông trùng hạ thảo" prints as written. With ``workers > 1`` the QR encoding runs in worker processes while
 this process writes the PDF. fpdf2 is imported lazily (the ``qr`` extra).
