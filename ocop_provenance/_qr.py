@@ -1,0 +1,284 @@
+"""QR codes: encode text to a module matrix, render PNG/SVG/terminal, and read codes from untrusted images.
+
+The only module (with :mod:`._labels`) that imports the optional QR and image libraries, and only lazily, inside
+functions: the library imports and verifies seals without them, and a call that needs them raises
+:class:`MissingExtraError` naming the ``qr`` extra (``pip install 'ocop-provenance[qr]'``).
+
+Encoding uses zxing-cpp (ADR 0041): it picks QR segment modes optimally, so a Digital Link with a run of seal
+digits is written as byte mode then numeric mode, and it is about 14 times faster than qrcode. Reading uses
+zxing-cpp as well, on images that Pillow opened with the formats restricted to PNG and JPEG and whose declared
+size was checked before any pixel was decoded (decompression bombs).
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+from ._errors import FormatError, ProvenanceError
+
+__all__ = [
+    "DEFAULT_MAX_IMAGE_BYTES",
+    "DEFAULT_MAX_PIXELS",
+    "EC_LEVELS",
+    "MissingExtraError",
+    "QrCode",
+    "make_qr",
+    "qr_to_png",
+    "qr_to_svg",
+    "qr_to_terminal",
+    "scan_image",
+    "scan_one",
+]
+
+#: Error-correction levels, lowest to highest; GS1 recommends Q or better on packaging (the default).
+EC_LEVELS = ("L", "M", "Q", "H")
+#: Largest image accepted by :func:`scan_image`, in pixels (checked from the header, before decoding).
+DEFAULT_MAX_PIXELS = 40_000_000
+#: Largest image file accepted by :func:`scan_image`, in bytes.
+DEFAULT_MAX_IMAGE_BYTES = 32 * 1024 * 1024
+_MAX_TEXT = 2953  # the most bytes a QR code (version 40-L) holds
+_TO_DARK = bytes(1 if i < 128 else 0 for i in range(256))
+_TO_GREY = bytes([255, 0]) + bytes(254)
+
+
+class MissingExtraError(ProvenanceError, ImportError):
+    """An optional dependency is not installed; the message names the extra that provides it."""
+
+    code = "E_MISSING_EXTRA"
+
+
+def _require(module: str) -> ModuleType:
+    try:
+        return __import__(module, fromlist=["_"])
+    except ImportError as e:
+        raise MissingExtraError(
+            f"{module} is not installed: install the qr extra (pip install 'ocop-provenance[qr]')",
+            code="E_MISSING_EXTRA",
+        ) from e
+
+
+def _zxing() -> Any:
+    return _require("zxingcpp")
+
+
+def _pil() -> Any:
+    return _require("PIL.Image")
+
+
+@dataclass(frozen=True, slots=True)
+class QrCode:
+    """A QR symbol as a square module matrix.
+
+    Attributes:
+        text: The encoded text.
+        ec_level: ``L``, ``M``, ``Q`` or ``H``.
+        size: Modules per side (17 + 4 x version), without the quiet zone.
+        modules: ``size * size`` bytes, row by row, 1 for a dark module and 0 for a light one.
+    """
+
+    text: str
+    ec_level: str
+    size: int
+    modules: bytes
+
+    @property
+    def version(self) -> int:
+        """The QR version, 1-40."""
+        return (self.size - 17) // 4
+
+    def row(self, y: int) -> bytes:
+        """Return row ``y`` (1 = dark)."""
+        return self.modules[y * self.size : (y + 1) * self.size]
+
+    def runs(self) -> list[tuple[int, int, int]]:
+        """Return the dark modules as horizontal runs ``(x, y, length)``, row by row (for vector output)."""
+        out = []
+        size = self.size
+        mods = self.modules
+        for y in range(size):
+            start = y * size
+            x = mods.find(1, start, start + size)
+            while x != -1:
+                end = mods.find(0, x, start + size)
+                if end == -1:
+                    end = start + size
+                out.append((x - start, y, end - x))
+                x = mods.find(1, end, start + size)
+        return out
+
+
+def make_qr(text: str, *, ec_level: str = "Q") -> QrCode:
+    """Encode ``text`` as the smallest QR code at ``ec_level``, with optimal segment modes.
+
+    Args:
+        text: What the code holds (a seal URL or text form, or any text).
+        ec_level: Error correction: ``L``, ``M``, ``Q`` (default, GS1's recommendation for packaging) or ``H``.
+
+    Returns:
+        The module matrix.
+
+    Raises:
+        FormatError: ``E_QR_LEVEL`` (unknown level), ``E_QR_CAPACITY`` (too long for any QR version).
+        MissingExtraError: zxing-cpp is not installed.
+    """
+    if ec_level not in EC_LEVELS:
+        raise FormatError(f"error correction must be one of {EC_LEVELS}", code="E_QR_LEVEL", field="ec_level")
+    if not isinstance(text, str) or not text:
+        raise FormatError("nothing to encode", code="E_QR_CAPACITY")
+    if len(text.encode("utf-8")) > _MAX_TEXT:
+        raise FormatError("too long for a QR code", code="E_QR_CAPACITY")
+    zx = _zxing()
+    try:
+        barcode = zx.create_barcode(text, zx.BarcodeFormat.QRCode, ec_level=ec_level)
+        view = memoryview(barcode.to_image(scale=1, add_quiet_zones=False))
+    except (ValueError, RuntimeError) as e:
+        raise FormatError(f"cannot encode as a QR code: {e}", code="E_QR_CAPACITY") from e
+    size = view.shape[0] if view.shape is not None else 0
+    modules = view.tobytes().translate(_TO_DARK)
+    if size < 21 or len(modules) != size * size:
+        raise FormatError("the QR encoder returned an unexpected matrix", code="E_QR_CAPACITY")  # pragma: no cover
+    return QrCode(text, ec_level, size, modules)
+
+
+def qr_to_png(qr: QrCode, *, scale: int = 8, border: int = 4) -> bytes:
+    """Render a PNG (1-bit, black on white).
+
+    Args:
+        qr: The code.
+        scale: Pixels per module.
+        border: Quiet zone in modules (the standard asks for 4).
+
+    Raises:
+        MissingExtraError: Pillow is not installed.
+    """
+    if scale < 1 or border < 0:
+        raise ValueError("scale must be >= 1 and border >= 0")
+    image_mod = _pil()
+    side = qr.size + 2 * border
+    grey = qr.modules.translate(_TO_GREY)
+    img = image_mod.new("L", (side, side), 255)
+    img.paste(image_mod.frombytes("L", (qr.size, qr.size), grey), (border, border))
+    if scale != 1:
+        img = img.resize((side * scale, side * scale), image_mod.Resampling.NEAREST)
+    out = io.BytesIO()
+    img.convert("1").save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
+def qr_to_svg(qr: QrCode, *, module_size: float = 1.0, border: int = 4, unit: str = "mm") -> str:
+    """Render an SVG: one path of horizontal runs, in user units of one module.
+
+    Args:
+        qr: The code.
+        module_size: Printed size of one module in ``unit`` (0.5 mm or more suits packaging).
+        border: Quiet zone in modules.
+        unit: ``mm``, ``px``, ``in`` or ``pt`` for the width and height attributes.
+    """
+    if unit not in ("mm", "px", "in", "pt"):
+        raise ValueError("unit must be mm, px, in or pt")
+    side = qr.size + 2 * border
+    d = "".join(f"M{x + border} {y + border}h{n}v1h-{n}z" for x, y, n in qr.runs())
+    length = f"{side * module_size:g}{unit}"
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="{length}" height="{length}" '
+        f'viewBox="0 0 {side} {side}" shape-rendering="crispEdges">'
+        f'<rect width="{side}" height="{side}" fill="#fff"/><path fill="#000" d="{d}"/></svg>\n'
+    )
+
+
+def qr_to_terminal(qr: QrCode, *, border: int = 2, invert: bool = False) -> str:
+    """Render with Unicode half blocks, two module rows per line.
+
+    By default light modules are drawn as blocks, so the code reads as dark-on-light in a terminal with light
+    text on a dark background; pass ``invert=True`` for dark text on a light background.
+    """
+    size = qr.size + 2 * border
+    light = 0 if invert else 1
+
+    def cell(x: int, y: int) -> int:
+        inside = border <= x < border + qr.size and border <= y < border + qr.size
+        dark = inside and qr.modules[(y - border) * qr.size + (x - border)] == 1
+        return int(dark) ^ light
+
+    chars = {(0, 0): " ", (1, 0): "▀", (0, 1): "▄", (1, 1): "█"}
+    lines = []
+    for y in range(0, size, 2):
+        lines.append("".join(chars[cell(x, y), cell(x, y + 1) if y + 1 < size else 1 - light] for x in range(size)))
+    return "\n".join(lines) + "\n"
+
+
+def scan_image(
+    data: bytes,
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_bytes: int = DEFAULT_MAX_IMAGE_BYTES,
+) -> tuple[str, ...]:
+    """Read every QR code in an untrusted PNG or JPEG image.
+
+    The declared width x height is checked before any pixel is decoded, and only PNG and JPEG are parsed.
+
+    Args:
+        data: The image file's bytes.
+        max_pixels: Largest accepted image.
+        max_bytes: Largest accepted file.
+
+    Returns:
+        The distinct texts found, in reading order (possibly none).
+
+    Raises:
+        FormatError: ``E_SIZE`` (file too large), ``E_IMAGE_FORMAT`` (not a readable PNG or JPEG),
+            ``E_IMAGE_TOO_LARGE`` (too many pixels).
+        MissingExtraError: Pillow or zxing-cpp is not installed.
+    """
+    if len(data) > max_bytes:
+        raise FormatError(f"image of {len(data)} bytes exceeds the limit of {max_bytes}", code="E_SIZE")
+    image_mod = _pil()
+    zx = _zxing()
+    from PIL import UnidentifiedImageError  # noqa: PLC0415 - optional dependency, loaded on use
+
+    try:
+        with warnings.catch_warnings():
+            # We check the size ourselves, with a lower limit; Pillow's warning would only be noise.
+            warnings.simplefilter("ignore", image_mod.DecompressionBombWarning)
+            img = image_mod.open(io.BytesIO(data), formats=["PNG", "JPEG"])
+    except image_mod.DecompressionBombError as e:
+        raise FormatError("the image declares too many pixels", code="E_IMAGE_TOO_LARGE") from e
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
+        raise FormatError("not a readable PNG or JPEG image", code="E_IMAGE_FORMAT") from e
+    with img:
+        width, height = img.size
+        if width * height > max_pixels:
+            raise FormatError(
+                f"the image declares {width}x{height} pixels, more than {max_pixels}", code="E_IMAGE_TOO_LARGE"
+            )
+        try:
+            img.load()
+            grey = img.convert("L")
+        except (OSError, ValueError, SyntaxError) as e:
+            raise FormatError("the image data is corrupt or truncated", code="E_IMAGE_FORMAT") from e
+    found = zx.read_barcodes(grey, formats=zx.BarcodeFormat.QRCode)
+    texts: dict[str, None] = {}
+    for barcode in found:
+        if barcode.valid:
+            texts.setdefault(barcode.text, None)
+    return tuple(texts)
+
+
+def scan_one(data: bytes, **limits: int) -> str:
+    """Read the one QR code an image must hold.
+
+    Raises:
+        FormatError: ``E_NO_CODE`` (none found), ``E_MANY_CODES`` (several different codes), or the codes of
+            :func:`scan_image`.
+    """
+    texts = scan_image(data, **limits)
+    if not texts:
+        raise FormatError("no QR code found in the image", code="E_NO_CODE")
+    if len(texts) > 1:
+        raise FormatError(f"{len(texts)} different QR codes in the image: photograph one", code="E_MANY_CODES")
+    return texts[0]
