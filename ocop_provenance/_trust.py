@@ -23,7 +23,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from . import _cbor
@@ -40,6 +40,7 @@ __all__ = [
     "KeyStatus",
     "Participant",
     "ParticipantKey",
+    "SealKeys",
     "SignedDocument",
     "TrustError",
     "TrustList",
@@ -328,6 +329,26 @@ class ParticipantKey:
             return "E_KEY_RETIRED", f"the key was retired at {time_text(self.status_time)}"
         return None
 
+    def problem_on(self, day: date) -> tuple[str, str] | None:
+        """Return ``(code, reason)`` if the key may not have signed a seal dated ``day``, else None.
+
+        A seal carries a date, not an instant, written in the sealer's time zone: the key must have been usable at
+        some instant of that calendar day in some time zone, i.e. in ``[day 00:00 - 14 h, day+1 00:00 + 12 h)`` UTC
+        (docs/adr/0045-seal-keys-from-a-trust-list.md). A revoked key is never usable.
+        """
+        if self.status == KeyStatus.REVOKED:
+            return self.problem_at(self.not_before)
+        start = datetime.combine(day, time(0), UTC) - timedelta(hours=14)
+        end = datetime.combine(day, time(0), UTC) + timedelta(days=1, hours=12)
+        stop = self.not_after
+        if self.status == KeyStatus.RETIRED and self.status_time is not None:
+            stop = min(stop, self.status_time)
+        if self.not_before >= end:
+            return self.problem_at(start)
+        if stop <= start:
+            return self.problem_at(max(start, self.not_before))
+        return None
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Participant:
@@ -490,6 +511,18 @@ class TrustList:
         """Return every participant key (whatever its status) for signature checks; status is judged separately."""
         return KeyRing.of(k.key for p in self.participants for k in p.keys)
 
+    def seal_keys(self, sealed_on: date) -> SealKeys:
+        """Return the keys that may have signed a seal dated ``sealed_on``, for :func:`~ocop_provenance.verify_seal`.
+
+        The result implements the seal's ``KeyLookup`` protocol (``keys_for_hint``) and iterates every key of the
+        list (for checking a bundle's signatures; the status of each event's key at the time the event claims is
+        :func:`~ocop_provenance.audit_bundle`'s job).
+
+        Args:
+            sealed_on: The seal's date (read it with :func:`~ocop_provenance.parse_unverified_seal`).
+        """
+        return SealKeys(self, sealed_on)
+
     def participant(self, participant_id: str) -> Participant:
         """Return the participant with id ``participant_id``.
 
@@ -602,6 +635,53 @@ class TrustList:
         """
         doc = parse_unverified_document(data, typ=TRUST_TYP)
         return _decode_trust(doc, data)
+
+
+class SealKeys:
+    """A trust list's keys as seen by a seal dated ``sealed_on`` (:meth:`TrustList.seal_keys`).
+
+    Attributes:
+        trust: The verified trust list.
+        sealed_on: The seal's date.
+    """
+
+    __slots__ = ("sealed_on", "trust")
+
+    def __init__(self, trust: TrustList, sealed_on: date) -> None:
+        self.trust = trust
+        self.sealed_on = sealed_on
+
+    def keys_for_hint(self, hint: bytes) -> list[PublicKey]:
+        """Return the keys whose id starts with ``hint`` and that were usable on the sealing date.
+
+        Raises:
+            UntrustedKeyError: Keys match the hint but none was usable that day: ``E_KEY_REVOKED``,
+                ``E_KEY_NOT_YET_VALID``, ``E_KEY_EXPIRED`` or ``E_KEY_RETIRED`` (of the first such key), naming
+                the participant. No key matches: an empty list (the caller reports ``E_UNKNOWN_KEY``).
+        """
+        usable: list[PublicKey] = []
+        refused: tuple[Participant, ParticipantKey, tuple[str, str]] | None = None
+        for p in self.trust.participants:
+            for k in p.keys:
+                if not k.key_id.startswith(hint):
+                    continue
+                problem = k.problem_on(self.sealed_on)
+                if problem is None:
+                    usable.append(k.key)
+                elif refused is None:
+                    refused = (p, k, problem)
+        if not usable and refused is not None:
+            p, k, (code, reason) = refused
+            raise UntrustedKeyError(
+                f"{p.name} ({p.role}), for a seal dated {self.sealed_on.isoformat()}: {reason}",
+                code=code,
+                key_id=k.key_id.hex(),
+            )
+        return usable
+
+    def __iter__(self) -> Iterator[PublicKey]:
+        """Iterate every key of the list (whatever its status)."""
+        return iter(self.trust.key_ring())
 
 
 def _participant_map(p: Participant) -> dict[int, Any]:

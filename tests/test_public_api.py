@@ -66,6 +66,7 @@ PUBLIC = {
     "SEAL_TYP",
     "Seal",
     "SealChainInfo",
+    "SealKeys",
     "SealMismatchError",
     "SealStatement",
     "SealVerification",
