@@ -6,6 +6,7 @@ document, on success and on failure alike. No other module prints.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import sys
@@ -13,7 +14,7 @@ import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,18 @@ import ocop_provenance as op
 
 from .context import SCHEMA, CliError, Context, ExitCode
 
-__all__ = ["EXPLAIN", "LineageEdge", "Renderer", "VerifyFailure", "VerifyResult", "ensure_utf8_streams"]
+__all__ = [
+    "EXPLAIN",
+    "AuditResult",
+    "LineageEdge",
+    "PolicyVerified",
+    "Renderer",
+    "SignedSummary",
+    "TrustVerified",
+    "VerifyFailure",
+    "VerifyResult",
+    "ensure_utf8_streams",
+]
 
 JsonDict = dict[str, Any]
 
@@ -486,6 +498,241 @@ class Renderer:
         if self.json:
             self._doc(payload)
 
+    # --- trust lists, policies and audits (ocop trust, ocop policy, ocop verify --trust) ----------------------
+
+    def trust_draft(self, path: str, trust: op.TrustList, action: str) -> None:
+        if self.json:
+            listed = trust.to_dict()
+            listed.pop("id", None)
+            self._doc({"ok": True, "draft": path, "action": action, "list": listed})
+            return
+        self.out(path)
+        self.note(
+            f"{action}: draft of {trust.issuer} version {trust.version}, "
+            f"{_plural(len(trust.participants), 'participant')}"
+            f" (not signed yet: ocop trust sign {path} --key NAME)"
+        )
+
+    def signed_document(self, kind: str, s: SignedSummary, version: int) -> None:
+        complete = None if s.threshold is None else s.valid_authority >= s.threshold
+        if self.json:
+            self._doc(
+                {
+                    "ok": True,
+                    "output": s.path,
+                    "kind": kind,
+                    "version": version,
+                    "id": s.object_id.hex(),
+                    "signatures": [
+                        {"key_id": k.hex(), "authority": k in s.authority_ids if s.threshold is not None else None}
+                        for k in s.signers
+                    ],
+                    "authority_signatures": s.valid_authority if s.threshold is not None else None,
+                    "threshold": s.threshold,
+                    "complete": complete,
+                }
+            )
+            return
+        self.out(s.path)
+        text = f"signed {kind} version {version}: {_plural(len(s.signers), 'signature')}"
+        if s.threshold is not None:
+            text += f", {s.valid_authority} of the list's authority (threshold {s.threshold})"
+            if not complete:
+                text += f": needs {s.threshold - s.valid_authority} more (ocop trust sign {s.path} --key NAME)"
+        self.note(text)
+
+    def trust_inspect(self, path: str, trust: op.TrustList, s: SignedSummary | None) -> None:
+        if self.json:
+            listed = trust.to_dict()
+            if s is None:
+                listed.pop("id", None)
+            self._doc(
+                {
+                    "ok": True,
+                    "path": path,
+                    "signed": s is not None,
+                    "verified": False,
+                    "list": listed,
+                    "signatures": None
+                    if s is None
+                    else [{"key_id": k.hex(), "authority": k in s.authority_ids} for k in s.signers],
+                }
+            )
+            return
+        state = "DRAFT (not signed)" if s is None else "signed, NOT verified (use ocop trust verify)"
+        lines = [f"Trust list  {path}  [{state}]"]
+        lines.append(f"  issuer      {trust.issuer}")
+        lines.append(f"  version     {trust.version}")
+        lines.append(f"  issued      {_utc(trust.issued_at)}")
+        lines.append(f"  expires     {_utc(trust.expires)}")
+        if s is not None:
+            lines.append(f"  id          {s.object_id.hex()}")
+        lines.append(f"  authority   {trust.authority.threshold} of {len(trust.authority.keys)} keys must sign")
+        for ak in trust.authority.keys:
+            lines.append(f"              {ak.key_id_hex}")
+        if s is not None:
+            lines.append(f"  signatures  {len(s.signers)}, {s.valid_authority} valid by the list's own authority keys")
+            for kid in s.signers:
+                mark = "authority" if kid in s.authority_ids else "NOT an authority key"
+                lines.append(f"              {kid.hex()}  {mark}")
+        lines.append(f"  participants ({len(trust.participants)})")
+        for p in sorted(trust.participants, key=lambda p: p.id):
+            extra = ", ".join(x for x in (p.admin_code and f"admin code {p.admin_code}", p.gln and f"GLN {p.gln}") if x)
+            lines.append(f"    {p.id}  {p.name}  ({p.role}{', ' + extra if extra else ''})")
+            for k in p.keys:
+                status = k.status if k.status_time is None else f"{k.status} at {_utc(k.status_time)}"
+                lines.append(
+                    f"      key {k.key.key_id_hex[:16]}  valid {_utc(k.not_before)} to {_utc(k.not_after)}  {status}"
+                )
+        self.out("\n".join(lines))
+
+    def trust_verified(self, r: TrustVerified) -> None:
+        if self.json:
+            self._doc({"ok": True, "verified": True, "trust_list": _trust_json(r), "list": r.trust.to_dict()})
+            return
+        t = r.trust
+        lines = [f"VERIFIED  {r.path}"]
+        lines.append(f"  issuer      {t.issuer}")
+        lines.append(f"  version     {t.version}  (id {t.object_id.hex()[:16]})")
+        lines.append(f"  expires     {_utc(t.expires)}")
+        lines.append(f"  checked     against {r.against}")
+        lines.append(f"  lists       {_plural(len(t.participants), 'participant')}")
+        if r.cache is not None:
+            lines.append(f"  cache       {_cache_note(r)}")
+        self.out("\n".join(lines))
+
+    def document_failed(self, what: str, path: str, e: op.ProvenanceError, against: str | None) -> None:
+        if self.json:
+            err = e.to_dict()
+            err["explanation"] = EXPLAIN.get(e.code)
+            self._doc(
+                {
+                    "ok": False,
+                    "verified": False,
+                    "document": what,
+                    "path": path,
+                    "against": against,
+                    "exit_code": int(ExitCode.VERIFY_FAILED),
+                    "error": err,
+                }
+            )
+            return
+        lines = [f"NOT VERIFIED  {path}  (the {what})"]
+        if against:
+            lines.append(f"  checked   against {against}")
+        lines.append(f"  problem   {EXPLAIN.get(e.code, e.message)}")
+        lines.append(f"  detail    {e.message} [{e.code}]")
+        lines.append(f"  Do not rely on this {what}, nor on an audit made with it.")
+        self.out("\n".join(lines))
+
+    def policy_draft(self, path: str, policy: op.Policy) -> None:
+        if self.json:
+            d = policy.to_dict()
+            d.pop("id", None)
+            self._doc({"ok": True, "draft": path, "policy": d})
+            return
+        self.out(path)
+        self.note(
+            f"drafted policy {policy.name} version {policy.version} ({policy.kind}), "
+            f"{_plural(len(policy.steps), 'step')}"
+            f" (not signed yet: ocop policy sign {path} --key NAME)"
+        )
+
+    def policy_inspect(self, path: str, policy: op.Policy, s: SignedSummary | None) -> None:
+        if self.json:
+            d = policy.to_dict()
+            if s is None:
+                d.pop("id", None)
+            self._doc(
+                {
+                    "ok": True,
+                    "path": path,
+                    "signed": s is not None,
+                    "verified": False,
+                    "policy": d,
+                    "signatures": None if s is None else [{"key_id": k.hex()} for k in s.signers],
+                }
+            )
+            return
+        state = "DRAFT (not signed)" if s is None else "signed, NOT verified (use ocop policy verify)"
+        lines = [f"Policy  {path}  [{state}]"]
+        lines.append(f"  name      {policy.name} version {policy.version}")
+        lines.append(f"  kind      {policy.kind}")
+        lines.append(f"  issued    {_utc(policy.issued_at)}")
+        lines.append(f"  expires   {'never' if policy.expires is None else _utc(policy.expires)}")
+        if s is not None:
+            lines.append(f"  id        {s.object_id.hex()}")
+            lines.append(f"  signed by {', '.join(k.hex()[:16] for k in s.signers)}")
+        order = (
+            "in this order; no other steps allowed" if policy.closed else "in this order; other steps may come between"
+        )
+        lines.append(f"  steps     ({order})")
+        for i, rule in enumerate(policy.steps, 1):
+            lines.append(f"    {i}. {_rule_text(rule)}")
+        if policy.every is not None:
+            lines.append(f"  every step: {_requirements(policy.every) or 'nothing more'}")
+        if policy.batch_data:
+            lines.append(f"  somewhere in the batch: {', '.join(policy.batch_data)}")
+        if policy.gtins:
+            lines.append(f"  products (GTIN): {', '.join(policy.gtins)}")
+        self.out("\n".join(lines))
+
+    def policy_verified(self, r: PolicyVerified) -> None:
+        if self.json:
+            self._doc({"ok": True, "verified": True, "policy": r.policy.to_dict(), "trust_list": _trust_json(r.trust)})
+            return
+        p = r.policy
+        lines = [f"VERIFIED  {r.path}"]
+        lines.append(f"  policy    {p.name} version {p.version} ({p.kind})")
+        lines.append(
+            f"  signed by the authority of {r.trust.trust.issuer} (trust list version {r.trust.trust.version})"
+        )
+        lines.append(f"  expires   {'never' if p.expires is None else _utc(p.expires)}")
+        self.out("\n".join(lines))
+
+    def audited(self, a: AuditResult) -> None:
+        if self.json:
+            payload: JsonDict = {
+                "ok": a.ok,
+                "verified": a.ok,
+                "mode": "trust",
+                "bundles": list(a.bundles),
+                "trust_list": _trust_json(a.trust),
+                "policy": None
+                if a.policy is None
+                else {
+                    "path": a.policy_path,
+                    "name": a.policy.name,
+                    "version": a.policy.version,
+                    "id": a.policy.object_id.hex(),
+                },
+                "pinned": None if a.pinned is None else {"path": a.pinned, "updated": a.pinned_updated},
+                "audits": [
+                    {"bundle": path, "where": _where_json(f), "report": r.to_dict()}
+                    for path, r, f in zip(a.bundles, a.reports, a.failures, strict=True)
+                ],
+                "forks": [base64.b64encode(p.to_bytes()).decode("ascii") for p in a.forks],
+            }
+            if not a.ok:
+                payload["exit_code"] = int(ExitCode.VERIFY_FAILED)
+            self._doc(payload)
+            return
+        blocks = [_audit_lines(path, r, f, a) for path, r, f in zip(a.bundles, a.reports, a.failures, strict=True)]
+        text = "\n\n".join("\n".join(b) for b in blocks)
+        tail: list[str] = []
+        if len(a.bundles) > 1:
+            tail.append(
+                f"Cross-check of {len(a.bundles)} bundles: "
+                + (f"{_plural(len(a.forks), 'fork')} found" if a.forks else "no fork between them")
+            )
+        if a.pinned is not None:
+            tail.append(
+                f"Pinned state {a.pinned}: " + ("advanced to the heads seen" if a.pinned_updated else "unchanged")
+            )
+        tail.append("A valid signature proves who recorded what, and that nothing changed since. It does not prove")
+        tail.append("that the records are true, nor that a given physical package is genuine.")
+        self.out(text + "\n\n" + "\n".join(tail))
+
 
 def _json_default(value: object) -> Any:
     if isinstance(value, bytes):
@@ -613,3 +860,241 @@ def keyed(items: Iterable[tuple[bytes, str]]) -> dict[bytes, str]:
     for k, v in items:
         out.setdefault(k, v)
     return out
+
+
+# ---- trust lists, policies and audits (ocop trust, ocop policy, ocop verify --trust) ---------------------------
+
+EXPLAIN = {
+    **EXPLAIN,
+    "E_UNKNOWN_KEY": "it was signed by a key that is not among the trusted keys you gave (or not in the trust list)",
+    "E_KEY_REVOKED": "the signing key was revoked (lost or stolen): nothing it signed is trusted, whatever date it "
+    "claims",
+    "E_KEY_RETIRED": "the signing key had been retired before the time this step claims",
+    "E_KEY_EXPIRED": "the step claims a time after the end of the signing key's validity window",
+    "E_KEY_NOT_YET_VALID": "the step claims a time before the start of the signing key's validity window",
+    "E_TRUST_ROLLBACK": "this trust list is older than one already trusted: an old list may still trust stolen keys",
+    "E_TRUST_CONFLICT": "two different trust lists claim the same version: the authority contradicted itself",
+    "E_TRUST_THRESHOLD": "too few of the authority's keys signed this list (each key counts once)",
+    "E_TRUST_EXPIRED": "the trust list has expired: get the authority's current list",
+    "E_CRITICAL_FIELD": "the list uses a feature this version of ocop does not understand and must not ignore",
+    "E_ENVELOPE": "the file is not a well-formed signed trust list or policy",
+    "E_DUPLICATE_KEY": "the same key is listed twice",
+    "E_POLICY_AUTHORITY": "the policy is not signed by enough of the trust list's authority keys",
+    "E_POLICY_EXPIRED": "the policy has expired",
+    "E_POLICY_ROLE": "the step was not signed by a participant in a role the policy allows",
+    "E_POLICY_MISSING_STEP": "a step the policy requires does not appear",
+    "E_POLICY_ORDER": "a step appears before a step the policy puts first",
+    "E_POLICY_DATA": "a key data element the policy requires is missing",
+    "E_POLICY_ATTACHMENT": "an attachment the policy requires is missing",
+    "E_POLICY_FIELD": "a field the policy requires (such as a location code) is missing",
+    "E_POLICY_EXTRA_STEP": "the policy does not allow this step",
+    "E_POLICY_THRESHOLD": "too few distinct participants signed a step that needs several",
+    "E_POLICY_BATCH_DATA": "no step of the batch carries a data element the policy requires",
+    "E_POLICY_PRODUCT": "the policy does not cover this product",
+    "E_PINNED_FORK": "the bundle shows a different step than the one you saw before: the history was forked",
+    "E_ROLLBACK": "the bundle ends before a step you already saw: later steps are being hidden",
+    "E_LINEAGE_DEPTH": "the chain of batches made from batches is deeper than allowed",
+    "E_LINEAGE_SIZE": "the lineage holds more batches than allowed",
+    "E_PINNED_FORMAT": "the pinned-state file is not valid",
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignedSummary:
+    """Who signed a trust list or policy (read without verifying), and how many authority keys did."""
+
+    path: str
+    object_id: bytes
+    signers: tuple[bytes, ...]
+    authority_ids: frozenset[bytes]
+    valid_authority: int
+    threshold: int | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrustVerified:
+    """A verified trust list, what it was verified against, and what happened to the cache."""
+
+    path: str
+    trust: op.TrustList
+    against: str
+    cache: str | None
+    cache_updated: bool
+    cached_version: int | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PolicyVerified:
+    """A verified policy and the trust list whose authority signed it."""
+
+    path: str
+    policy: op.Policy
+    trust: TrustVerified
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditResult:
+    """What ``ocop verify --trust`` found: one report per bundle, where each failure is, forks, the pinned state."""
+
+    bundles: tuple[str, ...]
+    trust: TrustVerified
+    policy: op.Policy | None
+    policy_path: str | None
+    reports: tuple[op.AuditReport, ...]
+    failures: tuple[VerifyFailure | None, ...]
+    forks: tuple[op.EquivocationProof, ...]
+    pinned: str | None
+    pinned_updated: bool
+
+    @property
+    def ok(self) -> bool:
+        """True when every bundle audited clean."""
+        return all(r.ok for r in self.reports)
+
+
+def _utc(t: datetime) -> str:
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _cache_note(r: TrustVerified) -> str:
+    if r.cache_updated:
+        before = "" if r.cached_version is None else f" (was version {r.cached_version})"
+        return f"{r.cache} now holds this list{before}"
+    return f"{r.cache} holds version {r.cached_version}"
+
+
+def _trust_json(r: TrustVerified) -> JsonDict:
+    t = r.trust
+    return {
+        "path": r.path,
+        "issuer": t.issuer,
+        "version": t.version,
+        "id": t.object_id.hex(),
+        "issued_at": _utc(t.issued_at),
+        "expires": _utc(t.expires),
+        "participants": len(t.participants),
+        "against": r.against,
+        "cache": r.cache,
+        "cache_updated": r.cache_updated,
+        "cached_version": r.cached_version,
+    }
+
+
+def _where_json(f: VerifyFailure | None) -> JsonDict | None:
+    if f is None:
+        return None
+    return {
+        "explanation": EXPLAIN.get(f.error.code),
+        "batch_id": _hex(f.batch_id),
+        "batch_position": f.batch_position,
+        "seq": f.seq,
+        "bundle_index": f.bundle_index,
+    }
+
+
+def _requirements(rule: op.StepRule) -> str:
+    parts = []
+    if rule.roles:
+        parts.append("signed by a " + " or ".join(rule.roles))
+    if rule.min_signers > 1:
+        parts.append(f"by {rule.min_signers} distinct participants")
+    if rule.data:
+        parts.append("data " + ", ".join(rule.data))
+    if rule.attachments:
+        parts.append("attachment " + ", ".join(rule.attachments))
+    if rule.fields:
+        parts.append("field " + ", ".join(f.replace("|", " or ") for f in rule.fields))
+    return "; ".join(parts)
+
+
+def _rule_text(rule: op.StepRule) -> str:
+    label = f" ({rule.label})" if rule.label else ""
+    req = _requirements(rule)
+    return f"{rule.step}{label}" + (f": {req}" if req else "")
+
+
+def _signer_text(s: op.StepAudit) -> str:
+    p = s.participant
+    if p is None:
+        return f"key {_short(s.key_id)}, which is NOT in the trust list"
+    who = f"{p.name} ({p.role}) · key {_short(s.key_id)}"
+    if s.key_problem is not None:
+        who += f", NOT allowed at that time [{s.key_problem}]"
+    return who
+
+
+def _audit_lines(path: str, r: op.AuditReport, f: VerifyFailure | None, a: AuditResult) -> list[str]:
+    lines = [f"{'VERIFIED' if r.ok else 'NOT VERIFIED'}  {path}"]
+    t = a.trust.trust
+    lines.append(f"  trust list  {t.issuer}, version {t.version}, checked against {a.trust.against}")
+    if a.policy is not None:
+        lines.append(f"  policy      {a.policy.name} version {a.policy.version} ({a.policy.kind}), for the root batch")
+    if f is not None:
+        e = f.error
+        where = []
+        if f.bundle_index is not None:
+            where.append(f"event {f.bundle_index + 1} of the bundle")
+        if f.batch_id is not None:
+            where.append(f"{'the root batch' if f.batch_position == 0 else 'an input batch'} {_short(f.batch_id)}")
+        if f.seq is not None:
+            where.append(f"step #{f.seq}")
+        if e.event_id:
+            where.append(f"event id {e.event_id[:16]}")
+        if where:
+            lines.append(f"  where       {', '.join(where)}")
+        lines.append(f"  problem     {EXPLAIN.get(e.code, e.message)}")
+        lines.append(f"  detail      {e.message} [{e.code}]")
+        lines.append("  Do not rely on any record in this bundle.")
+    by_event: dict[tuple[bytes | None, int | None], list[op.Finding]] = {}
+    for finding in r.findings:
+        by_event.setdefault((finding.batch_id, finding.index), []).append(finding)
+    for b in r.batches:
+        role = "root batch" if b.depth == 0 and b.batch_id == r.root else f"input batch (depth {b.depth})"
+        lines.append("")
+        lines.append(
+            f"  {role} {_short(b.batch_id)}  {b.product} · lot {b.lot}" + (f" · GTIN {b.gtin}" if b.gtin else "")
+        )
+        lines.append(f"    producer  {b.producer}")
+        for inp, seq, head, at in b.inputs:
+            lines.append(
+                f"    back      step #{at} used batch {_short(inp)} as it was at #{seq} (event {_short(head)})"
+            )
+        for cb, seq, _eid in b.consumed_by:
+            lines.append(f"    forward   used by batch {_short(cb)} in its step #{seq}")
+        steps = {s.seq: s for s in b.steps}
+        for seq in b.dispatches:
+            sent = steps.get(seq)
+            origin = f" from {sent.location}" if sent is not None and sent.location else ""
+            lines.append(f"    forward   dispatched at step #{seq}{origin}")
+        if not b.inputs and not b.consumed_by and not b.dispatches:
+            lines.append("    lineage   no input batch, not used or dispatched in this bundle")
+        for s in b.steps:
+            place = s.location or "-"
+            code = f" [{s.location_code}]" if s.location_code else ""
+            lines.append(f"    #{s.seq:<3} {s.time.isoformat()}  {s.step:<14} at {place}{code}")
+            lines.append(f"         signed by {_signer_text(s)}")
+            if s.rule is not None:
+                req = _requirements(s.rule)
+                label = f" ({s.rule.label})" if s.rule.label else ""
+                lines.append(f"         policy    {s.rule.step}{label}" + (f" requires {req}" if req else ""))
+            for finding in by_event.get((b.batch_id, s.seq), ()):
+                rule = f" (rule {finding.rule})" if finding.rule else ""
+                lines.append(f"         PROBLEM  {finding.message}{rule} [{finding.code}]")
+    rest = [x for x in r.findings if x.index is None]
+    if rest:
+        lines.append("")
+        lines.append("  for the batch as a whole")
+        for finding in rest:
+            batch = f"batch {_short(finding.batch_id)}" if finding.batch_id else "bundle"
+            rule = f", rule {finding.rule}" if finding.rule else ""
+            lines.append(f"    {batch}{rule}: {finding.message} [{finding.code}]")
+    lines.append("")
+    if r.ok:
+        lines.append("  Every signature, link and lineage reference verified; every signer is in the trust list and")
+        lines.append(
+            "  allowed at the time it claims" + ("; the policy is satisfied." if a.policy is not None else ".")
+        )
+    elif r.findings:
+        codes = sorted({x.code for x in r.findings})
+        lines.append(f"  {_plural(len(r.findings), 'finding')}: {', '.join(codes)}")
+    return lines

@@ -1,17 +1,28 @@
-"""``ocop verify``: check a bundle offline against keys the auditor trusts."""
+"""``ocop verify``: check a bundle offline against keys the auditor trusts, or audit it against a trust list."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import click
 import ocop_provenance as op
 
 from .context import CliError, Context, ExitCode, OcopCommand, pass_context
 from .params import json_option
-from .render import LineageEdge, Renderer, VerifyFailure, VerifyResult
+from .policy import verify_policy_file
+from .render import AuditResult, LineageEdge, Renderer, VerifyFailure, VerifyResult
+from .trust import (
+    AnchorOptions,
+    DocumentFailure,
+    anchor_options,
+    make_anchor,
+    read_input,
+    verify_trust_file,
+    write_file,
+)
 
 MAX_TRUSTED_KEY_FILE = 4096
 
@@ -149,16 +160,47 @@ def _hex_batch(_ctx: click.Context, _param: click.Parameter, value: str | None) 
 
 
 @click.command("verify", cls=OcopCommand)
-@click.argument("bundle", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument(
+    "bundles", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path), metavar="BUNDLE..."
+)
 @click.option(
     "--trusted-key",
     "trusted",
     multiple=True,
-    required=True,
     type=click.Path(dir_okay=False, path_type=Path),
     metavar="PEM",
     help="A public key you trust (PEM, from ocop key export), obtained from its owner. Repeatable.",
 )
+@click.option(
+    "--trust",
+    "trust_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="LIST",
+    help="Audit against a signed trust list instead: who holds each key, in which role, when.",
+)
+@click.option(
+    "--policy",
+    "policy_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="POLICY",
+    help="With --trust: a signed process policy the root batch must satisfy.",
+)
+@click.option(
+    "--pinned",
+    "pinned_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="STATE",
+    help="With --trust: what you saw before (JSON pinned state): forks and rollbacks are caught.",
+)
+@click.option(
+    "--update-pinned",
+    is_flag=True,
+    help="With --pinned: after a clean audit, advance the pinned state (created if missing).",
+)
+@anchor_options
 @click.option(
     "--expect-batch",
     callback=_hex_batch,
@@ -168,17 +210,140 @@ def _hex_batch(_ctx: click.Context, _param: click.Parameter, value: str | None) 
 )
 @json_option
 @pass_context
-def command(ctx: Context, bundle: Path, trusted: tuple[Path, ...], expect_batch: bytes | None) -> None:
+def command(  # noqa: PLR0917 - click passes options as arguments
+    ctx: Context,
+    bundles: tuple[Path, ...],
+    trusted: tuple[Path, ...],
+    trust_path: Path | None,
+    policy_path: Path | None,
+    pinned_path: Path | None,
+    update_pinned: bool,
+    expect_batch: bytes | None,
+    **anchor: Any,
+) -> None:
     """Verify BUNDLE offline: every signature, hash link and lineage link.
 
     \b
-    Only the --trusted-key files are trusted; the keys inside the bundle are not.
-    Exit 0 when everything verifies, 1 when anything does not (the output says
-    which event failed and why), 3 when a file cannot be read.
+    Two modes:
+      --trusted-key PEM...  only these keys are trusted (one bundle);
+      --trust LIST          audit against a trust list (and --policy, --pinned):
+                            who signed each step, in which role, what is missing.
+                            Several bundles are also cross-checked for forks.
+    The keys inside a bundle are never trusted. Exit 0 when everything verifies,
+    1 when anything does not (the output says where and why), 3 when a file
+    cannot be read.
     """
+    if bool(trusted) == (trust_path is not None):
+        raise click.UsageError("give either --trusted-key PEM or --trust LIST")
     out = Renderer(ctx)
-    result = verify_file(ctx, bundle, trusted, expect=expect_batch, renderer=out)
-    if isinstance(result, VerifyFailure):
-        out.verify_failed(result)
+    if trust_path is None:
+        extra = [name for name, value in (("--policy", policy_path), ("--pinned", pinned_path)) if value is not None]
+        if update_pinned or any(anchor.get(k) for k in ("authority", "threshold", "pinned_list", "via")):
+            extra.append("--update-pinned/--authority-key/--threshold/--pinned-list/--via")
+        if extra:
+            raise click.UsageError(f"{', '.join(extra)} go with --trust")
+        if len(bundles) != 1:
+            raise click.UsageError("with --trusted-key, give one bundle (use --trust to cross-check several)")
+        result = verify_file(ctx, bundles[0], trusted, expect=expect_batch, renderer=out)
+        if isinstance(result, VerifyFailure):
+            out.verify_failed(result)
+            click.get_current_context().exit(ExitCode.VERIFY_FAILED)
+        out.verified(result)
+        return
+    if update_pinned and pinned_path is None:
+        raise click.UsageError("--update-pinned needs --pinned STATE")
+    try:
+        audit = audit_files(
+            ctx,
+            bundles,
+            trust_path,
+            make_anchor(**anchor),
+            policy_path=policy_path,
+            pinned_path=pinned_path,
+            update_pinned=update_pinned,
+            expect=expect_batch,
+        )
+    except DocumentFailure as f:
+        out.document_failed(f.what, str(f.path), f.error, f.against)
         click.get_current_context().exit(ExitCode.VERIFY_FAILED)
-    out.verified(result)
+    out.audited(audit)
+    if not audit.ok:
+        click.get_current_context().exit(ExitCode.VERIFY_FAILED)
+
+
+# ---- audit against a trust list (--trust) -------------------------------------------------------------------
+
+
+def _read_pinned(path: Path, *, create: bool) -> op.PinnedState:
+    if create and not path.exists():
+        return op.PinnedState()
+    return op.PinnedState.from_json(read_input(path, "pinned state", 64 << 20))
+
+
+def audit_files(
+    ctx: Context,
+    bundles: Sequence[Path],
+    trust_path: Path,
+    anchor: AnchorOptions,
+    *,
+    policy_path: Path | None = None,
+    pinned_path: Path | None = None,
+    update_pinned: bool = False,
+    expect: bytes | None = None,
+) -> AuditResult:
+    """Verify the trust list (and policy), then audit each bundle; advance the pinned state if asked and clean.
+
+    This is what ``ocop verify --trust`` and ``ocop demo`` run.
+
+    Raises:
+        DocumentFailure: The trust list or policy does not verify (exit 1).
+        CliError, OSError: A file cannot be read (exit 3).
+        ProvenanceError: The pinned state is malformed (exit 3).
+    """
+    now = ctx.clock()
+    trust = verify_trust_file(ctx, trust_path, anchor, now)
+    policy = None if policy_path is None else verify_policy_file(policy_path, trust.trust, now)
+    pinned = None if pinned_path is None else _read_pinned(pinned_path, create=update_pinned)
+    for b in bundles:
+        if not b.is_file():
+            raise CliError(f"cannot read the bundle {b}: no such file", code="E_IO")
+    if len(bundles) == 1:
+        reports: tuple[op.AuditReport, ...] = (
+            op.audit_bundle(bundles[0], trust.trust, now=now, policy=policy, pinned=pinned),
+        )
+        forks: tuple[op.EquivocationProof, ...] = reports[0].forks
+    else:
+        cross = op.audit_bundles(bundles, trust.trust, now=now, policy=policy, pinned=pinned)
+        reports, forks = cross.reports, cross.forks
+    checked: list[op.AuditReport] = []
+    failures: list[VerifyFailure | None] = []
+    for path, report in zip(bundles, reports, strict=True):
+        if report.failure is None and expect is not None and report.root != expect:
+            wrong = op.ChainError("the bundle is about another batch", code="E_BATCH")
+            report = dataclasses.replace(report, ok=False, failure=wrong)  # noqa: PLW2901 - the checked report
+        checked.append(report)
+        if report.failure is None:
+            failures.append(None)
+            continue
+        with path.open("rb") as src:
+            failures.append(locate(src, report.failure, str(path)))
+    reports = tuple(checked)
+    ok = all(r.ok for r in reports)
+    pinned_written = False
+    if update_pinned and pinned_path is not None and ok:
+        state = pinned or op.PinnedState()
+        for r in reports:
+            state = state.updated(r)
+        write_file(pinned_path, state.to_json().encode("utf-8"))
+        pinned_written = True
+    return AuditResult(
+        bundles=tuple(str(b) for b in bundles),
+        trust=trust,
+        policy=policy,
+        policy_path=None if policy_path is None else str(policy_path),
+        reports=reports,
+        failures=tuple(failures),
+        forks=forks,
+        pinned=None if pinned_path is None else str(pinned_path),
+        pinned_updated=pinned_written,
+    )

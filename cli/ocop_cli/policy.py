@@ -1,0 +1,237 @@
+"""``ocop policy``: starter process policies, signing, inspection and verification (docs/cli.md §Policies).
+
+A policy draft is JSON (``{"format": "ocop-policy-draft/1", ...}``, the shape of
+:meth:`ocop_provenance.Policy.to_dict` without ``id``) that a person can read and edit; ``sign`` turns it into the
+signed envelope (``*.policy``) or adds co-signatures to one. A policy is trusted only when a threshold of the
+trust list's authority keys signed it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+import ocop_provenance as op
+
+from .context import CliError, Context, ExitCode, OcopGroup, pass_context
+from .params import TIME, json_option, passphrase_file_option
+from .render import PolicyVerified, Renderer
+from .trust import (
+    DocumentFailure,
+    anchor_options,
+    dump_json,
+    is_draft,
+    load_json,
+    make_anchor,
+    read_input,
+    signed_summary,
+    signers_from_names,
+    verify_trust_file,
+    write_file,
+)
+
+__all__ = ["POLICY_DRAFT_FORMAT", "STARTERS", "group", "load_policy", "verify_policy_file"]
+
+POLICY_DRAFT_FORMAT = "ocop-policy-draft/1"
+STARTERS = {"dried-cordyceps": op.dried_cordyceps_policy, "circular-02-2024": op.circular_02_2024_policy}
+
+_TOP = {"format", "name", "version", "id", "kind", "issued_at", "expires", "gtins", "steps", "every", "batch_data"}
+_TOP_ALL = _TOP | {"closed"}
+_RULE = {"step", "label", "roles", "data", "attachments", "fields", "min_signers"}
+
+
+def _utc(value: object, where: str) -> datetime:
+    if not isinstance(value, str):
+        raise TypeError(f"{where}: expected a time text such as 2026-01-01T00:00:00Z")
+    t = datetime.fromisoformat(value)
+    if t.utcoffset() is None:
+        raise ValueError(f"{where}: {value!r} has no UTC offset")
+    return t.astimezone(UTC)
+
+
+def _rule(obj: object, where: str, step: str | None = None) -> op.StepRule:
+    if not isinstance(obj, dict):
+        raise TypeError(f"{where}: expected an object")
+    unknown = sorted(set(obj) - _RULE)
+    if unknown:
+        raise ValueError(f"{where}: unknown members {unknown}")
+    return op.StepRule(
+        step=step or obj["step"],
+        label=obj.get("label"),
+        roles=tuple(obj.get("roles", ())),
+        data=tuple(obj.get("data", ())),
+        attachments=tuple(obj.get("attachments", ())),
+        fields=tuple(obj.get("fields", ())),
+        min_signers=obj.get("min_signers", 1),
+    )
+
+
+def _no_unknown(doc: Mapping[str, Any]) -> None:
+    unknown = sorted(set(doc) - _TOP_ALL)
+    if unknown:
+        raise ValueError(f"unknown members {unknown}")
+
+
+def policy_from_draft(data: bytes, path: Path) -> op.Policy:
+    """Build the (unsigned) policy a draft describes.
+
+    Raises:
+        CliError: The draft is not well formed (``E_DRAFT``, exit 3); the library's FormatError for invalid values.
+    """
+    doc = load_json(data, path, POLICY_DRAFT_FORMAT)
+    try:
+        _no_unknown(doc)
+        every = doc.get("every")
+        return op.Policy(
+            name=doc["name"],
+            version=doc["version"],
+            issued_at=_utc(doc["issued_at"], "issued_at"),
+            expires=None if doc.get("expires") is None else _utc(doc["expires"], "expires"),
+            kind=doc["kind"],
+            steps=tuple(_rule(r, f"steps[{i}]") for i, r in enumerate(doc["steps"])),
+            gtins=tuple(doc.get("gtins", ())),
+            every=None if every is None else _rule(every, "every", step="other"),
+            batch_data=tuple(doc.get("batch_data", ())),
+            closed=doc.get("closed", False),
+        )
+    except op.ProvenanceError:
+        raise
+    except (KeyError, TypeError, ValueError) as e:
+        detail = f"missing member {e}" if isinstance(e, KeyError) else str(e)
+        raise CliError(f"{path}: {detail}", code="E_DRAFT") from e
+
+
+def policy_to_draft(policy: op.Policy) -> bytes:
+    """The draft JSON of a policy (its ``id`` dropped)."""
+    d: dict[str, Any] = policy.to_dict()
+    d.pop("id", None)
+    return dump_json({"format": POLICY_DRAFT_FORMAT, **d})
+
+
+def load_policy(path: Path) -> tuple[op.Policy, bytes | None]:
+    """Read a draft or a signed policy (signatures NOT checked); return it and the signed bytes (None for a draft)."""
+    data = read_input(path, "policy")
+    if is_draft(data):
+        return policy_from_draft(data, path), None
+    return op.Policy.parse_unverified(data), data
+
+
+def verify_policy_file(path: Path, trust: op.TrustList, now: datetime) -> op.Policy:
+    """Verify a signed policy against a verified trust list's authority.
+
+    Raises:
+        DocumentFailure: It does not verify (exit 1).
+        CliError: It cannot be read, or is a draft (exit 3).
+    """
+    data = read_input(path, "policy")
+    if is_draft(data):
+        raise CliError(f"{path} is a draft, not a signed policy: sign it with ocop policy sign", code="E_NOT_SIGNED")
+    try:
+        return op.verify_policy(data, trust, now=now)
+    except op.ProvenanceError as e:
+        raise DocumentFailure(
+            "policy", path, e, f"the authority of {trust.issuer} (trust list v{trust.version})"
+        ) from e
+
+
+def _now(ctx: Context) -> datetime:
+    return ctx.clock().astimezone(UTC).replace(microsecond=0)
+
+
+@click.group("policy", cls=OcopGroup)
+def group() -> None:
+    """Process policies: what a complete record of a kind of product looks like.
+
+    \b
+    starter writes a draft (JSON, editable); sign turns it into a signed policy
+    (.policy) or adds co-signatures; verify checks it against a trust list's authority.
+    """
+
+
+@group.command("starter")
+@click.argument("kind", type=click.Choice(sorted(STARTERS)))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The draft.")
+@click.option("--policy-version", type=click.IntRange(1), default=1, show_default=True, help="The policy's version.")
+@click.option("--expires", type=TIME, default=None, help="When the policy stops being usable (default: never).")
+@click.option("--force", is_flag=True, help="Overwrite an existing draft.")
+@json_option
+@pass_context
+def starter(  # noqa: PLR0917 - click passes options as arguments
+    ctx: Context, kind: str, output: Path, policy_version: int, expires: datetime | None, force: bool
+) -> None:
+    """Write the starter policy KIND as a draft: dried-cordyceps, or circular-02-2024 (minimum data elements)."""
+    policy = STARTERS[kind](
+        issued_at=_now(ctx), version=policy_version, expires=None if expires is None else expires.astimezone(UTC)
+    )
+    write_file(output, policy_to_draft(policy), overwrite=force)
+    Renderer(ctx).policy_draft(str(output), policy)
+
+
+@group.command("sign")
+@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--key", "keys", multiple=True, required=True, metavar="NAME", help="A local authority key name. Repeatable."
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to write (default: a signed SOURCE is updated in place; a draft X.json gives X.policy).",
+)
+@passphrase_file_option
+@json_option
+@pass_context
+def sign(ctx: Context, source: Path, keys: tuple[str, ...], output: Path | None, passphrase_file: Path | None) -> None:
+    """Sign a policy draft, or add co-signatures to a signed policy."""
+    policy, signed = load_policy(source)
+    signers = signers_from_names(ctx, keys, passphrase_file)
+    if signed is None:
+        data = op.sign_policy(policy, signers)
+        target = output or source.with_suffix(".policy")
+    else:
+        data = op.add_signatures(signed, signers, typ=op.POLICY_TYP)
+        target = output or source
+    write_file(target, data)
+    Renderer(ctx).signed_document("policy", signed_summary(target, data, op.POLICY_TYP, None), policy.version)
+
+
+@group.command("inspect")
+@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
+@json_option
+@pass_context
+def inspect(ctx: Context, source: Path) -> None:
+    """Show a draft or a signed policy (NOT a verification: use ocop policy verify)."""
+    policy, signed = load_policy(source)
+    summary = None if signed is None else signed_summary(source, signed, op.POLICY_TYP, None)
+    Renderer(ctx).policy_inspect(str(source), policy, summary)
+
+
+@group.command("verify")
+@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--trust",
+    "trust_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="LIST",
+    help="The signed trust list whose authority must have signed the policy.",
+)
+@anchor_options
+@json_option
+@pass_context
+def verify(ctx: Context, source: Path, trust_path: Path, **options: Mapping[str, Any]) -> None:
+    """Verify a signed policy: the trust list first, then the policy against its authority."""
+    anchor = make_anchor(**options)  # type: ignore[arg-type]
+    now = _now(ctx)
+    out = Renderer(ctx)
+    try:
+        trust = verify_trust_file(ctx, trust_path, anchor, now)
+        policy = verify_policy_file(source, trust.trust, now)
+    except DocumentFailure as f:
+        out.document_failed(f.what, str(f.path), f.error, f.against)
+        click.get_current_context().exit(ExitCode.VERIFY_FAILED)
+    out.policy_verified(PolicyVerified(path=str(source), policy=policy, trust=trust))
