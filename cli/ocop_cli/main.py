@@ -9,6 +9,7 @@ import ocop_provenance as op
 
 from . import batch, demo, export, importing, key, step, verify
 from . import policy as policy_commands
+from . import qr as qr_commands
 from . import trust as trust_commands
 from .context import EXIT_CODE_HELP, CliError, Context, ExitCode, OcopGroup, env_flag
 from .render import Renderer, ensure_utf8_streams
@@ -93,6 +94,7 @@ cli.add_command(export.command)
 cli.add_command(verify.command)
 cli.add_command(importing.command)
 cli.add_command(demo.command)
+cli.add_command(qr_commands.group)
 cli.add_command(trust_commands.group)
 cli.add_command(policy_commands.group)
 

@@ -25,10 +25,15 @@ from .context import SCHEMA, CliError, Context, ExitCode
 
 __all__ = [
     "EXPLAIN",
+    "EXPLAIN_SEAL",
     "AuditResult",
     "LineageEdge",
     "PolicyVerified",
     "Renderer",
+    "SealFailure",
+    "SealMade",
+    "SealSheet",
+    "SealVerified",
     "SignedSummary",
     "TrustVerified",
     "VerifyFailure",
@@ -89,6 +94,43 @@ EXPLAIN: Mapping[str, str] = {
     "E_DISK_FULL": "the disk is full: nothing was written",
     "E_LINEAGE_CYCLE": "a batch cannot be made, directly or indirectly, from itself",
     "E_CHANGED": "the file changed while it was being verified: verify a copy that nobody else can write",
+}
+
+#: What each seal, QR and image code means (``ocop qr``), consulted before :data:`EXPLAIN`.
+EXPLAIN_SEAL: Mapping[str, str] = {
+    "E_SEAL_PREFIX": "this is not an ocop seal: neither a sealed web link nor OCOP1: text",
+    "E_SEAL_MISSING": "the link carries no seal (no ?s= digits): it cannot be verified offline",
+    "E_SEAL_TRUNCATED": "the seal is cut short or padded: the code was damaged or altered",
+    "E_SEAL_ENCODING": "the seal's digits or characters are damaged or altered",
+    "E_SEAL_BATCH": "the seal is for another batch, product or lot than the bundle",
+    "E_SEAL_HEAD": "the bundle's history differs from the one that was sealed: it was rewritten",
+    "E_SEAL_ROLLBACK": "the bundle's history is shorter than the sealed one: steps were removed (truncated or rolled "
+    "back)",
+    "E_SEAL_SIGNER": "the seal was signed by a key that signed none of the sealed steps",
+    "E_SEAL_FUTURE": "the seal claims a date in the future",
+    "E_SEAL_TIME": "the seal is dated before the step it seals",
+    "E_SIGNATURE": "the seal's signature does not match its content: the code was altered, or signed by another key",
+    "E_UNKNOWN_KEY": "the seal was signed by a key that is not among the trusted keys",
+    "E_KEY_REVOKED": "the seal's key is revoked in the trust list: nothing it signed is trusted",
+    "E_KEY_RETIRED": "the seal's key was retired before the seal's date",
+    "E_KEY_EXPIRED": "the seal's key had expired by the seal's date",
+    "E_KEY_NOT_YET_VALID": "the seal's key was not yet valid on the seal's date",
+    "E_CONTENT_TYPE": "the code holds a signed object that is not a seal (for example a provenance event)",
+    "E_COSE": "the code holds a damaged signed object",
+    "E_VERSION": "the seal was made by an unsupported version of the format",
+    "E_DL_SYNTAX": "the link is not a well-formed GS1 Digital Link",
+    "E_DL_ORDER": "the link's parts are in the wrong order for a GS1 Digital Link",
+    "E_DL_QUALIFIER": "the link carries a part that seals do not cover",
+    "E_DL_CHARSET": "the link holds characters that GS1 does not allow",
+    "E_DL_QUERY": "the link carries unexpected query parameters",
+    "E_GTIN": "the link's GTIN is malformed",
+    "E_GTIN_CHECK": "the link's GTIN has a wrong check digit: a digit was changed",
+    "E_NO_CODE": "no QR code was found in the image: photograph the code closer, flat and in focus",
+    "E_MANY_CODES": "the image holds several different QR codes: photograph only one",
+    "E_IMAGE_FORMAT": "the image is not a readable PNG or JPEG",
+    "E_IMAGE_TOO_LARGE": "the image has too many pixels to be read safely",
+    "E_MISSING_EXTRA": "drawing and reading QR codes needs the qr extra: pip install 'ocop-provenance[qr]'",
+    "E_QR_CAPACITY": "the text is too long for a QR code",
 }
 
 
@@ -153,6 +195,57 @@ class VerifyFailure:
     batch_position: int | None = None
     seq: int | None = None
     bundle_index: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SealMade:
+    """What ``ocop qr make`` made."""
+
+    batch_id: bytes
+    seal: op.Seal
+    text: str
+    form: str
+    qr: op.QrCode
+    output: str
+    kind: str
+    size: int
+    terminal: str | None
+    key_name: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SealSheet:
+    """What ``ocop qr labels`` wrote."""
+
+    batch_id: bytes
+    output: str
+    labels: int
+    pages: int
+    size: int
+    seals: Sequence[op.Seal]
+    manifest: str | None
+    key_name: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SealVerified:
+    """A seal that ``ocop qr verify`` verified."""
+
+    text: str
+    source: str
+    result: op.SealVerification
+    signer: Mapping[str, Any]
+    bundle: str | None
+    audited: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SealFailure:
+    """A seal that ``ocop qr verify`` could read but that does not verify."""
+
+    text: str
+    source: str
+    error: op.ProvenanceError
 
 
 class Renderer:
@@ -486,6 +579,138 @@ class Renderer:
             f"verified {path} and added {_plural(added, 'new event')} of {total} "
             f"({_plural(len(s.chains), 'batch')}) to the ledger"
         )
+
+    # --- qr ---------------------------------------------------------------------------------------------------
+
+    def qr_made(self, m: SealMade) -> None:
+        st = m.seal.statement
+        if self.json:
+            doc: JsonDict = {
+                "ok": True,
+                "text": m.text,
+                "form": m.form,
+                "output": m.output,
+                "format": m.kind,
+                "bytes": m.size,
+                "qr": {"version": m.qr.version, "modules": m.qr.size, "ec_level": m.qr.ec_level},
+                "seal": _seal_json(m.batch_id, m.seal),
+            }
+            if m.terminal is not None:
+                doc["terminal"] = m.terminal
+            self._doc(doc)
+            return
+        if m.terminal is not None:
+            click.echo(m.terminal, nl=False)
+        self.out(m.text)
+        where = "" if m.kind == "terminal" else f", wrote {m.output} ({m.size} bytes)"
+        self.note(
+            f"sealed batch {_short(m.batch_id)} up to #{st.seq} with {m.key_name}, dated {st.sealed_on.isoformat()}"
+            + (f", serial {st.serial}" if st.serial else "")
+        )
+        self.note(
+            f"QR version {m.qr.version} ({m.qr.size}x{m.qr.size} modules), error correction {m.qr.ec_level}{where}"
+        )
+
+    def qr_labels(self, s: SealSheet) -> None:
+        if self.json:
+            first, last = s.seals[0], s.seals[-1]
+            self._doc(
+                {
+                    "ok": True,
+                    "output": s.output,
+                    "labels": s.labels,
+                    "pages": s.pages,
+                    "bytes": s.size,
+                    "manifest": s.manifest,
+                    "first": _seal_json(s.batch_id, first),
+                    "last": _seal_json(s.batch_id, last),
+                }
+            )
+            return
+        span = f"{s.seals[0].statement.serial} … {s.seals[-1].statement.serial}"
+        self.out(s.output)
+        self.note(
+            f"{_plural(s.labels, 'label')} ({span}) on {_plural(s.pages, 'page')}, {s.size} bytes; "
+            f"each with its own seal of batch {_short(s.batch_id)} by {s.key_name}"
+            + (f"; manifest {s.manifest}" if s.manifest else "")
+        )
+
+    def seal_verified(self, v: SealVerified) -> None:
+        r = v.result
+        st = r.statement
+        if self.json:
+            self._doc(
+                {
+                    "ok": True,
+                    "verified": True,
+                    "source": v.source,
+                    "text": v.text,
+                    "bundle": v.bundle,
+                    "audited": v.audited,
+                    "signer": dict(v.signer),
+                    "seal": r.to_dict(),
+                }
+            )
+            return
+        older = ""
+        if r.chain is not None and r.code == "SEAL_OLDER_HEAD":
+            older = f" (the record went on after sealing: the seal covers {r.chain.covered} of {r.chain.total} steps)"
+        lines = [f"VALID SEAL · CON DẤU HỢP LỆ{older}"]
+        ident = [f"GTIN {st.gtin}" if st.gtin else f"batch ref {st.batch_ref.hex() if st.batch_ref else '?'}"]
+        ident.append(f"lô/lot {st.lot}")
+        if st.serial:
+            ident.append(f"số/serial {st.serial}")
+        c = r.chain
+        if c is not None:
+            lines.append(f"  product   {c.product_name} · " + " · ".join(ident))
+            stars = f" · OCOP {'★' * c.ocop_stars} ({c.ocop_stars} stars)" if c.ocop_stars else ""
+            lines.append(f"  producer  {c.producer_name}" + (f" ({c.province})" if c.province else "") + stars)
+        else:
+            lines.append("  product   " + " · ".join(ident))
+        participant = v.signer.get("participant")
+        who = (
+            f"{participant['name']} ({participant['role']}, trust list of {participant['trust_list']})"
+            if participant
+            else f"trusted key {v.signer.get('trusted_key')}"
+        )
+        lines.append(f"  signed by {who}, key {r.key.key_id_hex[:16]}")
+        lines.append(f"  sealed    {st.sealed_on.isoformat()}: {_plural(st.seq + 1, 'step')} (#0 … #{st.seq})")
+        if c is not None:
+            lines.append(f"  steps     checked against the bundle {v.bundle}:")
+            lines.extend(f"            #{s.seq:<3} {_time(s.time)}  {s.step}" for s in c.steps)
+            if v.audited:
+                lines.append("            every step's key was valid in the trust list at the time the step claims")
+        else:
+            lines.append("  steps     not shown: give the batch's bundle (--bundle FILE) to see and check them")
+        lines.append("")
+        lines.append(f"  Proves:            {r.proves}")
+        lines.append(f"  Does not prove:    {r.does_not_prove}")
+        lines.append(f"  Chứng minh:        {r.proves_vi}")
+        lines.append(f"  Không chứng minh:  {r.does_not_prove_vi}")
+        self.out("\n".join(lines))
+
+    def seal_failed(self, f: SealFailure) -> None:
+        e = f.error
+        explanation = EXPLAIN_SEAL.get(e.code) or EXPLAIN.get(e.code)
+        if self.json:
+            err = e.to_dict()
+            err["explanation"] = explanation
+            self._doc(
+                {
+                    "ok": False,
+                    "verified": False,
+                    "source": f.source,
+                    "text": f.text,
+                    "exit_code": int(ExitCode.VERIFY_FAILED),
+                    "error": err,
+                }
+            )
+            return
+        lines = ["NOT VERIFIED · KHÔNG XÁC MINH ĐƯỢC"]
+        lines.append(f"  problem   {explanation or e.message}")
+        lines.append(f"  detail    {e.message} [{e.code}]")
+        lines.append("  Do not rely on this code's record.")
+        self.out("\n".join(lines))
 
     # --- demo -------------------------------------------------------------------------------------------------
 
@@ -862,6 +1087,23 @@ def keyed(items: Iterable[tuple[bytes, str]]) -> dict[bytes, str]:
     return out
 
 
+def _seal_json(batch_id: bytes, seal: op.Seal) -> JsonDict:
+    st = seal.statement
+    return {
+        "batch_id": batch_id.hex(),
+        "key_id": seal.key_id.hex(),
+        "seal_id": seal.seal_id.hex(),
+        "resolver": st.resolver,
+        "gtin": st.gtin,
+        "lot": st.lot,
+        "serial": st.serial,
+        "seq": st.seq,
+        "head": st.head.hex(),
+        "sealed_on": st.sealed_on.isoformat(),
+        "url": seal.to_url(),
+    }
+
+
 # ---- trust lists, policies and audits (ocop trust, ocop policy, ocop verify --trust) ---------------------------
 
 EXPLAIN = {
@@ -1088,13 +1330,14 @@ def _audit_lines(path: str, r: op.AuditReport, f: VerifyFailure | None, a: Audit
             batch = f"batch {_short(finding.batch_id)}" if finding.batch_id else "bundle"
             rule = f", rule {finding.rule}" if finding.rule else ""
             lines.append(f"    {batch}{rule}: {finding.message} [{finding.code}]")
-    lines.append("")
     if r.ok:
+        lines.append("")
         lines.append("  Every signature, link and lineage reference verified; every signer is in the trust list and")
         lines.append(
             "  allowed at the time it claims" + ("; the policy is satisfied." if a.policy is not None else ".")
         )
     elif r.findings:
+        lines.append("")
         codes = sorted({x.code for x in r.findings})
         lines.append(f"  {_plural(len(r.findings), 'finding')}: {', '.join(codes)}")
     return lines

@@ -1,0 +1,528 @@
+"""``ocop qr``: seal a batch into a QR code, print label sheets, and verify a code offline (docs/cli.md, docs/qr.md).
+
+Each command parses its options, calls the library, and renders: sealing, QR encoding, image reading and
+verification are all the library's (``make_seal``, ``make_qr``, ``write_label_sheet``, ``scan_one``,
+``verify_seal``). The QR extra (zxing-cpp, Pillow, fpdf2) is needed only when a code is drawn or read; without it
+the library raises ``MissingExtraError`` (exit 3) naming the extra, and the rest of the CLI works.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC
+from pathlib import Path
+from typing import Any
+
+import click
+import ocop_provenance as op
+
+from . import keystore
+from . import trust as trust_commands
+from .context import CliError, Context, ExitCode, OcopGroup, pass_context
+from .export import atomic_output
+from .ledger import open_ledger
+from .params import TEXT, json_option, passphrase_file_option
+from .render import Renderer, SealFailure, SealMade, SealSheet, SealVerified
+from .verify import load_trusted_keys
+
+__all__ = ["group"]
+
+EC_CHOICE = click.Choice(["L", "M", "Q", "H"], case_sensitive=False)
+#: Read at most this much of an image (the library refuses more than 32 MiB with E_SIZE).
+MAX_IMAGE_READ = 32 * 1024 * 1024 + 1
+MAX_TEXT_READ = 4096
+_GRID = re.compile(r"([0-9]{1,2})x([0-9]{1,2})")
+
+
+@click.group("qr", cls=OcopGroup)
+def group() -> None:
+    """Seal batches into QR codes, print label sheets, verify codes offline.
+
+    \b
+    Drawing and reading codes needs the qr extra: pip install 'ocop-provenance[qr]'.
+    """
+
+
+# ---- shared ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SealSource:
+    """What a seal is made from: the batch's genesis, its current head, and who signed its events."""
+
+    genesis: op.SignedEvent
+    head: op.SignedEvent
+    signers: frozenset[bytes]
+
+
+def load_batch(ctx: Context, batch: str) -> SealSource:
+    """Read BATCH from the ledger, verifying every event, and return its genesis and current head.
+
+    Raises:
+        NotFoundError: No ledger or no such batch (exit 3).
+        TamperError: A stored event no longer verifies (exit 1): a tampered record is never sealed.
+    """
+    with open_ledger(ctx, create=False) as ledger:
+        batch_id = ledger.resolve(batch)
+        genesis: op.SignedEvent | None = None
+        head: op.SignedEvent | None = None
+        signers: set[bytes] = set()
+        for event in ledger.events(batch_id):
+            genesis = genesis or event
+            head = event
+            signers.add(event.key_id)
+    if genesis is None or head is None:
+        raise CliError(f"batch {batch} has no events", code="E_EMPTY")
+    return SealSource(genesis=genesis, head=head, signers=frozenset(signers))
+
+
+def load_sealer(ctx: Context, source: SealSource, key_name: str, passphrase_file: Path | None) -> op.PrivateKey:
+    """Open the sealing key; it must have signed one of the sealed events (else the seal could never verify).
+
+    Raises:
+        CliError: ``E_SEAL_SIGNER`` (exit 3) when the key signed none of the batch's events.
+    """
+    keystore.validate_name(key_name)
+    public = keystore.public_key(ctx, key_name)
+    if public.key_id not in source.signers:
+        raise CliError(
+            f"key {key_name} signed none of this batch's events: seal with the producer's key "
+            "(a seal by a key outside the record fails verification with E_SEAL_SIGNER)",
+            code="E_SEAL_SIGNER",
+        )
+    return keystore.load_signer(ctx, key_name, passphrase_file)
+
+
+def ec_level(value: str) -> str:
+    """Normalise ``--ecc``."""
+    return value.upper()
+
+
+resolver_option = click.option(
+    "--resolver",
+    envvar="OCOP_RESOLVER",
+    required=True,
+    metavar="URL",
+    help="Where the code's link opens: https://host[/prefix] [env OCOP_RESOLVER]. Keep it short: "
+    "up to 33 characters keeps a GTIN + 8-character lot at QR version 10-Q.",
+)
+ecc_option = click.option(
+    "--ecc",
+    type=EC_CHOICE,
+    default="Q",
+    show_default=True,
+    help="Error correction: L, M, Q (GS1's recommendation for packaging) or H.",
+)
+key_option = click.option(
+    "--key", "key_name", required=True, metavar="NAME", help="The producer's key that signed the batch."
+)
+
+
+# ---- ocop qr make ---------------------------------------------------------------------------------------------
+
+
+@group.command("make")
+@click.argument("batch")
+@key_option
+@click.option(
+    "-o",
+    "--output",
+    default="-",
+    show_default=True,
+    metavar="FILE",
+    help="FILE.png or FILE.svg (format from the extension), or - to draw the code in the terminal.",
+)
+@resolver_option
+@click.option("--serial", type=TEXT, default=None, help="A unit serial (1-20 of GS1's characters): a per-unit code.")
+@ecc_option
+@click.option("--text-form", is_flag=True, help="Encode the OCOP1: text form (for apps) instead of the web link.")
+@click.option("--scale", type=click.IntRange(1, 64), default=8, show_default=True, help="PNG pixels per module.")
+@click.option(
+    "--module-mm",
+    type=click.FloatRange(0.1, 10),
+    default=0.5,
+    show_default=True,
+    help="SVG printed size of one module, in millimetres.",
+)
+@click.option("--invert", is_flag=True, help="Terminal: draw for dark text on a light background.")
+@passphrase_file_option
+@json_option
+@pass_context
+def make(  # noqa: PLR0917 - click passes options as arguments
+    ctx: Context,
+    batch: str,
+    key_name: str,
+    output: str,
+    resolver: str,
+    serial: str | None,
+    ecc: str,
+    text_form: bool,
+    scale: int,
+    module_mm: float,
+    invert: bool,
+    passphrase_file: Path | None,
+) -> None:
+    """Seal the current head of BATCH and write its QR code; print the code's text on stdout.
+
+    \b
+    The seal is signed with --key over the batch's record as the ledger holds it now
+    (every event is verified first). -o FILE.png / FILE.svg writes a file; -o - (the
+    default) draws the code in the terminal with half-block characters, then the text.
+    """
+    kind = _output_kind(output)
+    level = ec_level(ecc)
+    op.make_qr("0", ec_level=level)  # fails early, before any passphrase, when the qr extra is missing
+    source = load_batch(ctx, batch)
+    signer = load_sealer(ctx, source, key_name, passphrase_file)
+    seal = op.make_seal(
+        source.genesis, source.head, signer, resolver=resolver, sealed_on=ctx.clock().date(), serial=serial
+    )
+    text = seal.to_text() if text_form else seal.to_url()
+    qr = op.make_qr(text, ec_level=level)
+    terminal: str | None = None
+    size = 0
+    if kind == "terminal":
+        terminal = op.qr_to_terminal(qr, invert=invert)
+    else:
+        data = op.qr_to_png(qr, scale=scale) if kind == "png" else op.qr_to_svg(qr, module_size=module_mm).encode()
+        with atomic_output(output) as f:
+            f.write(data)
+        size = len(data)
+    Renderer(ctx).qr_made(
+        SealMade(
+            batch_id=source.genesis.batch_id,
+            seal=seal,
+            text=text,
+            form="text" if text_form else "url",
+            qr=qr,
+            output=output,
+            kind=kind,
+            size=size,
+            terminal=terminal,
+            key_name=key_name,
+        )
+    )
+
+
+def _output_kind(output: str) -> str:
+    if output == "-":
+        return "terminal"
+    suffix = Path(output).suffix.lower()
+    if suffix in (".png", ".svg"):
+        return suffix[1:]
+    raise click.BadParameter(
+        f"{output!r}: the format comes from the extension: .png or .svg (or - for the terminal)", param_hint="-o"
+    )
+
+
+# ---- ocop qr labels -------------------------------------------------------------------------------------------
+
+
+def _grid(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[int, int]:
+    m = _GRID.fullmatch(value.strip().lower())
+    if not m:
+        raise click.BadParameter("must be COLUMNSxROWS, e.g. 4x7")
+    return int(m.group(1)), int(m.group(2))
+
+
+def serial_numbers(prefix: str, first: int, count: int, digits: int) -> Iterator[str]:
+    """Yield ``count`` serials ``PREFIX`` + zero-padded numbers from ``first``."""
+    for n in range(first, first + count):
+        yield f"{prefix}{n:0{digits}d}"
+
+
+def read_serials(path: Path) -> list[str]:
+    """Read serials from a file, one per line (blank lines skipped); duplicates are refused.
+
+    Raises:
+        CliError: The file cannot be read, is not UTF-8, is empty or repeats a serial (exit 3).
+    """
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as e:
+        raise CliError(f"cannot read the serials file {path}: {e.strerror}", code="E_IO") from e
+    except UnicodeDecodeError as e:
+        raise CliError(f"the serials file {path} is not UTF-8 text", code="E_IO") from e
+    serials = [line.strip() for line in text.splitlines() if line.strip()]
+    if not serials:
+        raise CliError(f"the serials file {path} holds no serial", code="E_LABELS_EMPTY")
+    seen: set[str] = set()
+    for s in serials:
+        if s in seen:
+            raise CliError(f"serial {s!r} appears twice in {path}: each unit needs its own", code="E_DUPLICATE")
+        seen.add(s)
+    return serials
+
+
+@group.command("labels")
+@click.argument("batch")
+@key_option
+@click.option("--count", type=click.IntRange(1, 1_000_000), default=None, help="How many units (labels).")
+@click.option("-o", "--output", required=True, metavar="FILE.pdf", help="The PDF label sheet to write.")
+@resolver_option
+@click.option("--serial-prefix", default="SN", show_default=True, help="Text before each serial number.")
+@click.option("--first", type=click.IntRange(0), default=1, show_default=True, help="Number of the first unit.")
+@click.option("--digits", type=click.IntRange(1, 18), default=6, show_default=True, help="Zero-padded width.")
+@click.option(
+    "--serials",
+    "serials_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="FILE",
+    help="Use these serials instead (one per line); replaces --count/--serial-prefix/--first.",
+)
+@click.option("--grid", default="4x7", show_default=True, callback=_grid, metavar="CxR", help="Labels across x down.")
+@click.option("--page", type=click.Choice(["A4", "A5", "Letter"]), default="A4", show_default=True)
+@ecc_option
+@click.option("--mask", is_flag=True, help="Draw codes as 1-bit image masks (faster, smaller) instead of vectors.")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Encoding processes.")
+@click.option(
+    "--manifest",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="FILE.csv",
+    help="Also write serial, seal id and code text per unit (to look a unit up or revoke it later).",
+)
+@passphrase_file_option
+@json_option
+@pass_context
+def labels(  # noqa: PLR0917 - click passes options as arguments
+    ctx: Context,
+    batch: str,
+    key_name: str,
+    count: int | None,
+    output: str,
+    resolver: str,
+    serial_prefix: str,
+    first: int,
+    digits: int,
+    serials_file: Path | None,
+    grid: tuple[int, int],
+    page: str,
+    ecc: str,
+    mask: bool,
+    workers: int,
+    manifest: Path | None,
+    passphrase_file: Path | None,
+) -> None:
+    """Write a PDF label sheet for BATCH: one code per unit, each with its own serial and its own seal.
+
+    \b
+    Each label shows the code, the product name (Vietnamese, embedded font), the lot
+    and the serial. Serials are --serial-prefix + --first.. zero-padded to --digits
+    (SN000001, SN000002, ...), or read from --serials FILE.
+    """
+    if (count is None) == (serials_file is None):
+        raise click.UsageError("give --count N or --serials FILE (one of them)")
+    if Path(output).suffix.lower() != ".pdf" or output == "-":
+        raise click.BadParameter(f"{output!r}: the label sheet is a .pdf file", param_hint="-o")
+    level = ec_level(ecc)
+    layout = op.LabelLayout(columns=grid[0], rows=grid[1], page=page, vector=not mask)
+    op.make_qr("0", ec_level=level)  # fails early, before any passphrase, when the qr extra is missing
+    serials: Sequence[str] = (
+        read_serials(serials_file)
+        if serials_file is not None
+        else list(serial_numbers(serial_prefix, first, count or 0, digits))
+    )
+    source = load_batch(ctx, batch)
+    genesis_body = source.genesis.body
+    assert isinstance(genesis_body, op.Genesis)
+    signer = load_sealer(ctx, source, key_name, passphrase_file)
+    sealed_on = ctx.clock().date()
+    seals = list(
+        op.seal_units(source.genesis, source.head, signer, resolver=resolver, sealed_on=sealed_on, serials=serials)
+    )
+    title = genesis_body.product.name
+    out = Renderer(ctx)
+    with atomic_output(output) as f, out.progress("labels") as progress:
+        written = op.write_label_sheet(
+            f,
+            (op.Label(code=s.to_url(), title=title, lot=s.statement.lot, serial=s.statement.serial) for s in seals),
+            layout=layout,
+            ec_level=level,
+            workers=workers,
+            title=f"{title} · {genesis_body.product.lot}",
+            progress=lambda n: progress(n, len(seals)),
+        )
+        size = f.tell()
+    if manifest is not None:
+        _write_manifest(manifest, seals)
+    out.qr_labels(
+        SealSheet(
+            batch_id=source.genesis.batch_id,
+            output=output,
+            labels=written,
+            pages=-(-written // layout.per_page),
+            size=size,
+            seals=seals,
+            manifest=None if manifest is None else str(manifest),
+            key_name=key_name,
+        )
+    )
+
+
+def _write_manifest(path: Path, seals: Sequence[op.Seal]) -> None:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["serial", "seal_id", "code"])
+    for s in seals:
+        writer.writerow([s.statement.serial, s.seal_id.hex(), s.to_url()])
+    with atomic_output(str(path)) as f:
+        f.write(buf.getvalue().encode("utf-8"))
+
+
+# ---- ocop qr verify -------------------------------------------------------------------------------------------
+
+
+def read_code(text: str | None, image: Path | None) -> tuple[str, str]:
+    """Return the code's text and where it came from (``text``, ``stdin`` or ``image``).
+
+    Raises:
+        FormatError: From the image: ``E_NO_CODE``, ``E_MANY_CODES``, ``E_IMAGE_FORMAT``, ``E_IMAGE_TOO_LARGE``,
+            ``E_SIZE`` (exit 3: no seal could be read, so there is no verdict).
+        MissingExtraError: Reading an image needs the qr extra (exit 3).
+        OSError: The image cannot be read (exit 3).
+    """
+    if image is not None:
+        with image.open("rb") as f:
+            data = f.read(MAX_IMAGE_READ)
+        return op.scan_one(data), "image"
+    assert text is not None
+    if text == "-":
+        raw = sys.stdin.read(MAX_TEXT_READ + 1)
+        return raw.strip(), "stdin"
+    return text.strip(), "text"
+
+
+def load_trust(ctx: Context, path: Path, anchor: trust_commands.AnchorOptions) -> op.TrustList:
+    """Verify a signed trust list exactly as ``ocop trust verify`` does (anchor, cache, rollback).
+
+    Raises:
+        DocumentFailure: The list does not verify (exit 1: no seal can be trusted through it).
+        CliError: A file cannot be read (exit 3).
+    """
+    now = ctx.clock().astimezone(UTC).replace(microsecond=0)
+    return trust_commands.verify_trust_file(ctx, path, anchor, now).trust
+
+
+@group.command("verify")
+@click.argument("text", type=TEXT, required=False)
+@click.option(
+    "--image",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="FILE",
+    help="Read the code from a photo or scan (PNG or JPEG) instead of TEXT.",
+)
+@click.option(
+    "--trusted-key",
+    "trusted",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="PEM",
+    help="A producer's public key you trust (PEM, from ocop key export). Repeatable.",
+)
+@click.option(
+    "--trust",
+    "trust_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="LIST",
+    help="A signed trust list: verified first, as by ocop trust verify (options below), then its keys are used.",
+)
+@trust_commands.anchor_options
+@click.option(
+    "--bundle",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="FILE",
+    help="The batch's bundle (ocop export): verified, then checked to be the chain the seal covers.",
+)
+@json_option
+@pass_context
+def verify(  # noqa: PLR0917 - click passes options as arguments
+    ctx: Context,
+    text: str | None,
+    image: Path | None,
+    trusted: tuple[Path, ...],
+    trust_file: Path | None,
+    bundle: Path | None,
+    **anchor: Any,
+) -> None:
+    """Verify a sealed code offline: TEXT (the link or OCOP1: text; - reads stdin) or --image FILE.
+
+    \b
+    Exit 0 when the seal verifies, 1 when it does not (malformed, altered, untrusted,
+    another batch, or a bundle that does not match), 3 when no verdict could be
+    reached (no code or several codes in the image, an unreadable file or key).
+    """
+    if (text is None) == (image is None):
+        raise click.UsageError("give the code's TEXT or --image FILE (one of them)")
+    if bool(trusted) == (trust_file is not None):
+        raise click.UsageError("give --trusted-key PEM (repeatable) or --trust LIST (one of them)")
+    now = ctx.clock()
+    out = Renderer(ctx)
+    code_text, origin = read_code(text, image)
+    labels: dict[bytes, str] = {}
+    ring: op.KeyRing | None = None
+    trust: op.TrustList | None = None
+    if trust_file is not None:
+        try:
+            trust = load_trust(ctx, trust_file, trust_commands.make_anchor(**anchor))
+        except trust_commands.DocumentFailure as f:
+            out.document_failed(f.what, str(f.path), f.error, f.against)
+            click.get_current_context().exit(ExitCode.VERIFY_FAILED)
+    elif any(anchor.values()):
+        raise click.UsageError("--authority-key, --pinned-list, --via and --no-cache go with --trust")
+    else:
+        keys, labels = load_trusted_keys(trusted)
+        ring = op.KeyRing.of(keys)
+    if bundle is not None:
+        with bundle.open("rb"):
+            pass  # an unreadable bundle is an I/O problem (exit 3), not a failed verification
+    source = str(image) if image is not None else origin
+    try:
+        unverified = op.parse_unverified_seal(code_text)
+        keys_for: op.KeyRing | op.SealKeys = (
+            trust.seal_keys(unverified.statement.sealed_on) if trust is not None else _ring(ring)
+        )
+        result = op.verify_seal(unverified, keys_for, now=now, bundle=None if bundle is None else str(bundle))
+        audit: op.AuditReport | None = None
+        if trust is not None and bundle is not None:
+            audit = op.require_trusted_bundle(bundle, trust, now=now)
+    except op.ProvenanceError as e:
+        if isinstance(e, op.MissingExtraError):
+            raise
+        out.seal_failed(SealFailure(text=code_text, source=source, error=e))
+        click.get_current_context().exit(ExitCode.VERIFY_FAILED)
+    signer = _signer(result.key, labels, trust)
+    out.seal_verified(
+        SealVerified(
+            text=code_text,
+            source=source,
+            result=result,
+            signer=signer,
+            bundle=None if bundle is None else str(bundle),
+            audited=audit is not None,
+        )
+    )
+
+
+def _ring(ring: op.KeyRing | None) -> op.KeyRing:
+    assert ring is not None
+    return ring
+
+
+def _signer(key: op.PublicKey, labels: dict[bytes, str], trust: op.TrustList | None) -> dict[str, Any]:
+    out: dict[str, Any] = {"key_id": key.key_id_hex, "trusted_key": labels.get(key.key_id), "participant": None}
+    if trust is not None:
+        found = trust.lookup(key.key_id)
+        if found is not None:
+            p = found[0]
+            out["participant"] = {"id": p.id, "name": p.name, "role": p.role, "trust_list": trust.issuer}
+    return out

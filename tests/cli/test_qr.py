@@ -1,0 +1,513 @@
+"""ocop qr make / labels / verify: every code decodes with zxing-cpp to exactly the printed text, and verifies."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import ocop_provenance as op
+import pytest
+
+from .conftest import PRODUCT, Env, step
+
+zxingcpp = pytest.importorskip("zxingcpp")
+Image = pytest.importorskip("PIL.Image")
+
+R = "https://id.example.vn"
+
+
+def read(img: Image.Image) -> list[str]:
+    """Decode with zxing-cpp directly (independently of the library's scan functions)."""
+    return [b.text for b in zxingcpp.read_barcodes(img.convert("L"), formats=zxingcpp.BarcodeFormat.QRCode)]
+
+
+def raster(dark: set[tuple[int, int]], side: int, scale: int = 6) -> Image.Image:
+    img = Image.new("L", (side, side), 255)
+    for x, y in dark:
+        img.putpixel((x, y), 0)
+    return img.resize((side * scale, side * scale), Image.Resampling.NEAREST)
+
+
+def png(img: Image.Image) -> bytes:
+    out = io.BytesIO()
+    img.save(out, format="PNG")
+    return out.getvalue()
+
+
+@pytest.fixture
+def sealed(env: Env, monkeypatch: pytest.MonkeyPatch) -> tuple[str, Path]:
+    """A batch with three events, its producer's PEM; OCOP_RESOLVER set."""
+    monkeypatch.setenv("OCOP_RESOLVER", R)
+    env.new_key("coop")
+    batch = env.new_batch(
+        "coop",
+        PRODUCT,
+        "L2411-01",
+        "--gtin",
+        "08931234567897",
+        "--ocop-stars",
+        "4",
+        "--ocop-cert",
+        "123/QĐ-UBND",
+        "--ocop-date",
+        "2024-03-15",
+        "--province",
+        "Thanh Hóa",
+        "--producer",
+        "HTX Nông nghiệp Nghi Sơn",
+    )
+    assert step(env, batch, "commissioning", "2024-11-01T09:00:00+07:00").exit_code == 0
+    assert step(env, batch, "ocop:drying", "2024-11-01T10:00:00+07:00").exit_code == 0
+    return batch, env.pem("coop")
+
+
+def ring(pem: Path) -> op.KeyRing:
+    return op.KeyRing.of([op.PublicKey.from_pem(pem.read_bytes())])
+
+
+# ---- make -----------------------------------------------------------------------------------------------------
+
+
+def test_make_png_decodes_to_exactly_the_printed_url_and_verifies(env: Env, sealed: tuple[str, Path]) -> None:
+    batch, pem = sealed
+    out = env.tmp / "code.png"
+    result = env.ok("qr", "make", batch, "--key", "coop", "-o", str(out))
+    url = result.stdout.strip()
+    assert url.startswith(f"{R}/01/08931234567897/10/L2411-01?s=")
+    assert "QR version 10" in result.stderr
+    assert op.scan_one(out.read_bytes()) == url
+    assert read(Image.open(out)) == [url]
+    verified = op.verify_seal(url, ring(pem))
+    assert verified.statement.seq == 2
+
+
+def test_make_svg_decodes_to_exactly_the_printed_url(env: Env, sealed: tuple[str, Path]) -> None:
+    batch, pem = sealed
+    out = env.tmp / "code.svg"
+    url = env.ok("qr", "make", batch, "--key", "coop", "-o", str(out), "--serial", "SN000123").stdout.strip()
+    assert url.startswith(f"{R}/01/08931234567897/10/L2411-01/21/SN000123?s=")
+    svg = out.read_text(encoding="utf-8")
+    side = int(re.search(r'viewBox="0 0 (\d+) \d+"', svg).group(1))  # type: ignore[union-attr]
+    dark = set()
+    for x, y, n in re.findall(r"M(\d+) (\d+)h(\d+)v1h-\d+z", svg):
+        dark.update((int(x) + i, int(y)) for i in range(int(n)))
+    assert read(raster(dark, side)) == [url]
+    assert op.verify_seal(url, ring(pem)).statement.serial == "SN000123"
+
+
+def terminal_modules(drawing: str) -> tuple[set[tuple[int, int]], int]:
+    """Turn the half-block drawing back into dark modules (light modules are drawn as blocks by default)."""
+    lines = drawing.rstrip("\n").split("\n")
+    top = {" ": 0, "▀": 1, "▄": 0, "█": 1}
+    bottom = {" ": 0, "▀": 0, "▄": 1, "█": 1}
+    dark = set()
+    for row, line in enumerate(lines):
+        for x, ch in enumerate(line):
+            if not top[ch]:
+                dark.add((x, 2 * row))
+            if not bottom[ch]:
+                dark.add((x, 2 * row + 1))
+    side = len(lines[0])
+    return {(x, y) for x, y in dark if y < side}, side
+
+
+def test_make_terminal_draws_a_code_that_decodes(env: Env, sealed: tuple[str, Path]) -> None:
+    batch, pem = sealed
+    result = env.ok("qr", "make", batch, "--key", "coop", "-o", "-", "--ecc", "h")
+    *drawing, url = result.stdout.rstrip("\n").split("\n")
+    dark, side = terminal_modules("\n".join(drawing))
+    assert read(raster(dark, side)) == [url]
+    assert op.verify_seal(url, ring(pem)).code == "SEAL_OK"
+    doc = env.json("qr", "make", batch, "--key", "coop")
+    assert doc["format"] == "terminal"
+    assert doc["qr"] == {"version": 10, "modules": 57, "ec_level": "Q"}
+    assert doc["seal"]["batch_id"] == batch
+    assert doc["seal"]["seq"] == 2
+    dark, side = terminal_modules(doc["terminal"])
+    assert read(raster(dark, side)) == [doc["text"]]
+
+
+def test_make_text_form(env: Env, sealed: tuple[str, Path]) -> None:
+    batch, pem = sealed
+    out = env.tmp / "code.png"
+    text = env.ok("qr", "make", batch, "--key", "coop", "--text-form", "-o", str(out)).stdout.strip()
+    assert text.startswith("OCOP1:")
+    assert op.scan_one(out.read_bytes()) == text
+    assert op.verify_seal(text, ring(pem)).code == "SEAL_OK"
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (("-o", "code.gif"), 2),
+        (("--ecc", "X"), 2),
+        (("--serial", "SN 1"), 3),
+        (("--resolver", "ftp://x"), 3),
+    ],
+)
+def test_make_refuses_bad_options(env: Env, sealed: tuple[str, Path], args: tuple[str, ...], code: int) -> None:
+    batch, _ = sealed
+    result = env.run("qr", "make", batch, "--key", "coop", *args)
+    assert result.exit_code == code, result.stderr
+
+
+def test_make_needs_a_resolver_and_a_signer_of_the_batch(
+    env: Env, sealed: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    batch, _ = sealed
+    env.new_key("other")
+    doc = env.json("qr", "make", batch, "--key", "other", code=3)
+    assert doc["error"]["code"] == "E_SEAL_SIGNER"
+    doc = env.json("qr", "make", "ffffffff", "--key", "coop", code=3)
+    assert doc["error"]["code"] == "E_NOT_FOUND"
+    monkeypatch.delenv("OCOP_RESOLVER")
+    assert env.run("qr", "make", batch, "--key", "coop").exit_code == 2
+
+
+def test_missing_qr_extra_names_the_extra(env: Env, sealed: tuple[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    batch, _ = sealed
+    monkeypatch.setitem(__import__("sys").modules, "zxingcpp", None)
+    monkeypatch.setenv("OCOP_PASSPHRASE", "not needed: the extra is checked first")
+    result = env.run("qr", "make", batch, "--key", "coop")
+    assert result.exit_code == 3
+    assert "ocop-provenance[qr]" in result.stderr
+    image = env.tmp / "x.png"
+    image.write_bytes(b"\x89PNG\r\n\x1a\n")
+    doc = env.json("qr", "verify", "--image", str(image), "--trusted-key", str(env.tmp / "coop.pem"), code=3)
+    assert doc["error"]["code"] == "E_MISSING_EXTRA"
+
+
+# ---- labels ---------------------------------------------------------------------------------------------------
+
+
+def rasterise_pdf(pdf_bytes: bytes) -> list[list[str]]:
+    """Render every page at 300 dpi with PDFium and read the codes with zxing-cpp (as tests/unit/test_labels.py)."""
+    pdfium = pytest.importorskip("pypdfium2")
+    doc = pdfium.PdfDocument(pdf_bytes)
+    return [read(page.render(scale=300 / 72).to_pil()) for page in doc]
+
+
+def pdf_text(pdf_bytes: bytes) -> str:
+    pdfium = pytest.importorskip("pypdfium2")
+    doc = pdfium.PdfDocument(pdf_bytes)
+    return "\n".join(page.get_textpage().get_text_range() for page in doc)
+
+
+def test_labels_pdf_every_unit_decodes_and_verifies(env: Env, sealed: tuple[str, Path]) -> None:
+    batch, pem = sealed
+    out = env.tmp / "sheet.pdf"
+    manifest = env.tmp / "units.csv"
+    doc = env.json(
+        "qr", "labels", batch, "--key", "coop", "--count", "7", "-o", str(out), "--grid", "3x2",
+        "--serial-prefix", "HN-", "--first", "41", "--digits", "4", "--manifest", str(manifest),
+    )  # fmt: skip
+    assert (doc["labels"], doc["pages"]) == (7, 2)
+    assert doc["first"]["serial"] == "HN-0041"
+    assert doc["last"]["serial"] == "HN-0047"
+    data = out.read_bytes()
+    pages = rasterise_pdf(data)
+    assert [len(p) for p in pages] == [6, 1]
+    lines = manifest.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "serial,seal_id,code"
+    urls = sorted(line.split(",", 2)[2] for line in lines[1:])
+    assert sorted(t for p in pages for t in p) == urls
+    keys = ring(pem)
+    serials = sorted(op.verify_seal(u, keys).statement.serial or "" for u in urls)
+    assert serials == [f"HN-{n:04d}" for n in range(41, 48)]
+    text = pdf_text(data)
+    assert PRODUCT in text  # Vietnamese printed as signed
+    assert "HN-0041" in text
+
+
+def test_labels_from_a_serials_file_and_mask_mode(env: Env, sealed: tuple[str, Path]) -> None:
+    batch, _ = sealed
+    serials = env.tmp / "serials.txt"
+    serials.write_text("A1\nA2\n\nA3\n", encoding="utf-8")
+    out = env.tmp / "sheet.pdf"
+    result = env.ok("qr", "labels", batch, "--key", "coop", "--serials", str(serials), "-o", str(out), "--mask")
+    assert result.stdout.strip() == str(out)
+    assert sorted(op.parse_unverified_seal(t).statement.serial or "" for t in rasterise_pdf(out.read_bytes())[0]) == [
+        "A1",
+        "A2",
+        "A3",
+    ]
+    serials.write_text("A1\nA1\n", encoding="utf-8")
+    assert (
+        env.json("qr", "labels", batch, "--key", "coop", "--serials", str(serials), "-o", str(out), code=3)["error"][
+            "code"
+        ]
+        == "E_DUPLICATE"
+    )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        (),  # neither --count nor --serials
+        ("--count", "0"),
+        ("--count", "2", "-o", "sheet.png"),
+        ("--count", "2", "--grid", "4by7"),
+        ("--count", "2", "--page", "A3"),
+    ],
+)
+def test_labels_usage_errors(env: Env, sealed: tuple[str, Path], args: tuple[str, ...]) -> None:
+    batch, _ = sealed
+    full = ["qr", "labels", batch, "--key", "coop", *args]
+    if "-o" not in args:
+        full += ["-o", str(env.tmp / "sheet.pdf")]
+    assert env.run(*full).exit_code == 2
+    assert not (env.tmp / "sheet.pdf").exists()
+
+
+# ---- verify ---------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def code(env: Env, sealed: tuple[str, Path]) -> tuple[str, str, Path, Path]:
+    """The URL and text form of a seal of the batch at seq 2, the PEM, and the bundle (grown to seq 3 after)."""
+    batch, pem = sealed
+    url = env.ok("qr", "make", batch, "--key", "coop", "-o", str(env.tmp / "code.png")).stdout.strip()
+    text = env.ok("qr", "make", batch, "--key", "coop", "--text-form").stdout.strip().split("\n")[-1]
+    assert step(env, batch, "packing", "2024-11-02T09:00:00+07:00").exit_code == 0
+    bundle = env.tmp / "batch.ocop"
+    env.ok("export", batch, "-o", str(bundle))
+    return url, text, pem, bundle
+
+
+def test_verify_text_url_and_image(env: Env, code: tuple[str, str, Path, Path]) -> None:
+    url, text, pem, _ = code
+    for args in ((url,), (text,), ("--image", str(env.tmp / "code.png"))):
+        result = env.ok("qr", "verify", *args, "--trusted-key", str(pem))
+        out = result.stdout
+        assert out.startswith("VALID SEAL")
+        assert "GTIN 08931234567897" in out
+        assert "3 steps" in out
+        assert "does not prove that this physical package is genuine" in out.lower() or "Does not prove" in out
+        assert "Không chứng minh" in out
+    doc = env.json("qr", "verify", url, "--trusted-key", str(pem))
+    assert doc["verified"] is True
+    seal = doc["seal"]
+    assert seal["schema"] == "ocop-seal-verification/1"
+    assert seal["code"] == "SEAL_OK"
+    assert seal["chain"] is None
+    assert seal["proves"] == op.SealVerification.__dataclass_fields__["proves"].default
+    assert doc["signer"]["trusted_key"] == str(pem)
+    assert env.json("qr", "verify", "--image", str(env.tmp / "code.png"), "--trusted-key", str(pem))["source"] == str(
+        env.tmp / "code.png"
+    )
+
+
+def test_verify_reads_stdin(env: Env, code: tuple[str, str, Path, Path]) -> None:
+    url, _, pem, _ = code
+    result = env.run("qr", "verify", "-", "--trusted-key", str(pem), input=url + "\n")
+    assert result.exit_code == 0, result.stderr
+
+
+def test_verify_with_the_bundle_shows_product_producer_stars_and_steps(
+    env: Env, code: tuple[str, str, Path, Path]
+) -> None:
+    url, _, pem, bundle = code
+    out = env.ok("qr", "verify", url, "--trusted-key", str(pem), "--bundle", str(bundle)).stdout
+    assert PRODUCT in out
+    assert "HTX Nông nghiệp Nghi Sơn (Thanh Hóa)" in out
+    assert "★★★★" in out
+    assert "covers 3 of 4 steps" in out
+    assert "ocop:drying" in out
+    doc = env.json("qr", "verify", url, "--trusted-key", str(pem), "--bundle", str(bundle))
+    chain = doc["seal"]["chain"]
+    assert doc["seal"]["code"] == "SEAL_OLDER_HEAD"
+    assert (chain["covered"], chain["total"], chain["ocop_stars"]) == (3, 4, 4)
+    assert chain["product_name"] == PRODUCT
+    assert [s["step"] for s in chain["steps"]] == ["genesis", "commissioning", "ocop:drying"]
+    assert chain["steps"][1]["time"] == "2024-11-01T09:00:00+07:00"
+
+
+def _digit_flip(url: str) -> str:
+    i = len(url) - 30
+    return url[:i] + str((int(url[i]) + 1) % 10) + url[i + 1 :]
+
+
+def _first_item_length(data: bytes) -> int:
+    for n in range(16, len(data) + 1):
+        try:
+            op.parse_unverified_event(data[:n])
+        except op.ProvenanceError:
+            continue
+        return n
+    raise AssertionError("no event")
+
+
+def base45(data: bytes) -> str:
+    alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
+    out = []
+    for i in range(0, len(data) - 1, 2):
+        n = data[i] * 256 + data[i + 1]
+        out += [alphabet[n % 45], alphabet[n // 45 % 45], alphabet[n // 2025]]
+    if len(data) % 2:
+        out += [alphabet[data[-1] % 45], alphabet[data[-1] // 45]]
+    return "".join(out)
+
+
+def test_verify_failures_each_with_their_code(env: Env, code: tuple[str, str, Path, Path]) -> None:
+    url, text, pem, _ = code
+    other = env.new_batch("coop", PRODUCT, "L2411-02", "--gtin", "08931234567897")
+    other_bundle = env.tmp / "other.ocop"
+    env.ok("export", other, "-o", str(other_bundle))
+    env.new_key("stranger")
+    stranger = env.pem("stranger")
+    cases: list[tuple[tuple[str, ...], str]] = [
+        (("https://id.example.vn/01/08931234567897/22/X/10/L2411-01?s=1",), "E_DL_QUALIFIER"),
+        (("https://id.example.vn/01/08931234567890/10/L2411-01?s=1",), "E_GTIN_CHECK"),
+        (("https://id.example.vn/01/08931234567897/21/S/10/L?s=1",), "E_DL_ORDER"),
+        ((url + "&x=2",), "E_DL_QUERY"),
+        (("HC1:NCFOXN%TS3DH3ZSUZK+.V0ETD%65NL-AH",), "E_SEAL_PREFIX"),
+        ((url.split("?")[0],), "E_SEAL_MISSING"),
+        ((url[:-5],), "E_SEAL_TRUNCATED"),
+        ((_digit_flip(url),), "E_SIGNATURE"),
+        ((text[:-1],), ""),  # a cut text form: whatever the library finds first (damaged CBOR or COSE)
+        ((text[:-2] + "::",), ""),
+        ((url, "--bundle", str(other_bundle)), "E_SEAL_BATCH"),
+    ]
+    for args, named in cases:
+        expected = named
+        if not named:
+            with pytest.raises(op.ProvenanceError) as info:
+                op.parse_unverified_seal(args[0])
+            expected = info.value.code
+        result = env.run("qr", "verify", *args, "--trusted-key", str(pem))
+        assert result.exit_code == 1, (args, result.stdout, result.stderr)
+        assert result.stdout.startswith("NOT VERIFIED")
+        assert f"[{expected}]" in result.stdout, (expected, result.stdout)
+        doc = env.json("qr", "verify", *args, "--trusted-key", str(pem), code=1)
+        assert doc["verified"] is False
+        assert doc["error"]["code"] == expected, (args, doc)
+        assert doc["error"]["explanation"], expected
+    # Signed by a key that is not trusted.
+    doc = env.json("qr", "verify", url, "--trusted-key", str(stranger), code=1)
+    assert doc["error"]["code"] == "E_UNKNOWN_KEY"
+
+
+def test_a_seal_of_a_rolled_back_bundle_is_caught(env: Env, sealed: tuple[str, Path]) -> None:
+    batch, pem = sealed
+    old_bundle = env.tmp / "old.ocop"
+    env.ok("export", batch, "-o", str(old_bundle))  # 3 events: seq 0-2
+    assert step(env, batch, "packing", "2024-11-02T09:00:00+07:00").exit_code == 0
+    url = env.ok("qr", "make", batch, "--key", "coop").stdout.strip().split("\n")[-1]  # seals seq 3
+    doc = env.json("qr", "verify", url, "--trusted-key", str(pem), "--bundle", str(old_bundle), code=1)
+    assert doc["error"]["code"] == "E_SEAL_ROLLBACK"
+
+
+def test_an_event_presented_as_a_seal_is_refused(env: Env, sealed: tuple[str, Path]) -> None:
+    batch, pem = sealed
+    cose = env.tmp / "events.cose"
+    env.ok("export", batch, "--cose-seq", "-o", str(cose))
+    data = cose.read_bytes()
+    event = data[: _first_item_length(data)]
+    doc = env.json("qr", "verify", op.SEAL_TEXT_PREFIX + base45(event), "--trusted-key", str(pem), code=1)
+    assert doc["error"]["code"] == "E_CONTENT_TYPE"
+
+
+def test_image_problems_are_bad_input_not_a_verdict(env: Env, code: tuple[str, str, Path, Path]) -> None:
+    url, _, pem, _ = code
+    blank = env.tmp / "blank.png"
+    blank.write_bytes(png(Image.new("L", (200, 200), 255)))
+    two = env.tmp / "two.png"
+    qr_a = Image.open(env.tmp / "code.png").convert("L")
+    other = op.make_qr("https://example.org/x")
+    qr_b = Image.open(io.BytesIO(op.qr_to_png(other))).convert("L")
+    both = Image.new("L", (qr_a.width + qr_b.width + 40, max(qr_a.height, qr_b.height)), 255)
+    both.paste(qr_a, (0, 0))
+    both.paste(qr_b, (qr_a.width + 40, 0))
+    two.write_bytes(png(both))
+    bomb = env.tmp / "bomb.png"
+    bomb.write_bytes(_png_header(100_000, 100_000))
+    gif = env.tmp / "code.gif"
+    qr_a.save(gif, format="GIF")
+    for image, expected in (
+        (blank, "E_NO_CODE"),
+        (two, "E_MANY_CODES"),
+        (bomb, "E_IMAGE_TOO_LARGE"),
+        (gif, "E_IMAGE_FORMAT"),
+    ):
+        result = env.run("qr", "verify", "--image", str(image), "--trusted-key", str(pem))
+        assert result.exit_code == 3, (expected, result.stdout, result.stderr)
+        assert f"[{expected}]" in result.stderr
+        doc = env.json("qr", "verify", "--image", str(image), "--trusted-key", str(pem), code=3)
+        assert doc["error"]["code"] == expected
+    missing = env.json("qr", "verify", "--image", str(env.tmp / "nope.png"), "--trusted-key", str(pem), code=3)
+    assert missing["error"]["code"] == "E_IO"
+    missing = env.json("qr", "verify", url, "--trusted-key", str(pem), "--bundle", str(env.tmp / "no.ocop"), code=3)
+    assert missing["error"]["code"] == "E_IO"
+
+
+def _png_header(width: int, height: int) -> bytes:
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 10)) + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--trusted-key", "k.pem"),  # no code
+        ("TEXT", "--image", "x.png", "--trusted-key", "k.pem"),  # both
+        ("TEXT",),  # no keys
+        ("TEXT", "--trusted-key", "k.pem", "--trust", "l.trust"),  # both kinds of keys
+        ("TEXT", "--trusted-key", "k.pem", "--authority-key", "a.pem"),  # anchor without --trust
+    ],
+)
+def test_verify_usage_errors(env: Env, args: tuple[str, ...]) -> None:
+    assert env.run("qr", "verify", *args).exit_code == 2
+
+
+# ---- verify against a trust list ------------------------------------------------------------------------------
+
+
+def _trust_list(env: Env, pem: Path, status: str = "active") -> tuple[Path, Path]:
+    authority = op.PrivateKey.from_seed(b"\x33" * 32)
+    auth_pem = env.tmp / "authority.pem"
+    auth_pem.write_bytes(authority.public_key.to_pem())
+    coop = op.PublicKey.from_pem(pem.read_bytes())
+    entry = op.ParticipantKey(
+        key=coop,
+        not_before=datetime(2024, 1, 1, tzinfo=UTC),
+        not_after=datetime(2040, 1, 1, tzinfo=UTC),
+        status=status,
+        status_time=None if status == "active" else datetime(2025, 1, 1, tzinfo=UTC),
+    )
+    trust = op.TrustList(
+        issuer="Văn phòng Điều phối OCOP tỉnh Thanh Hóa",
+        version=1 if status == "active" else 2,
+        issued_at=datetime(2024, 10, 1, tzinfo=UTC),
+        expires=datetime(2040, 1, 1, tzinfo=UTC),
+        authority=op.AuthorityPin((authority.public_key,), 1),
+        participants=(
+            op.Participant(id="htx-nghi-son", name="HTX Nông nghiệp Nghi Sơn", role="producer", keys=(entry,)),
+        ),
+    )
+    path = env.tmp / f"{status}.trust"
+    path.write_bytes(op.sign_trust_list(trust, [authority]))
+    return path, auth_pem
+
+
+def test_verify_against_a_trust_list(env: Env, code: tuple[str, str, Path, Path]) -> None:
+    url, _, pem, bundle = code
+    listed, auth = _trust_list(env, pem)
+    result = env.ok("qr", "verify", url, "--trust", str(listed), "--authority-key", str(auth), "--bundle", str(bundle))
+    assert "HTX Nông nghiệp Nghi Sơn (producer" in result.stdout
+    assert "every step's key was valid" in result.stdout
+    doc = env.json("qr", "verify", url, "--trust", str(listed))  # the cache now anchors it
+    assert doc["signer"]["participant"]["id"] == "htx-nghi-son"
+    assert doc["audited"] is False
+    revoked, _ = _trust_list(env, pem, "revoked")
+    doc = env.json("qr", "verify", url, "--trust", str(revoked), code=1)
+    assert doc["error"]["code"] == "E_KEY_REVOKED"
+    # Rollback to version 1 after version 2 was cached: the trust list itself fails.
+    assert env.run("qr", "verify", url, "--trust", str(listed)).exit_code == 1
