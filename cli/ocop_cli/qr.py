@@ -8,11 +8,12 @@ the library raises ``MissingExtraError`` (exit 3) naming the extra, and the rest
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
@@ -324,34 +325,51 @@ def labels(  # noqa: PLR0917 - click passes options as arguments
     level = ec_level(ecc)
     layout = op.LabelLayout(columns=grid[0], rows=grid[1], page=page, vector=not mask)
     op.make_qr("0", ec_level=level)  # fails early, before any passphrase, when the qr extra is missing
-    serials: Sequence[str] = (
-        read_serials(serials_file)
-        if serials_file is not None
-        else list(serial_numbers(serial_prefix, first, count or 0, digits))
-    )
+    serials: Iterable[str]
+    if serials_file is not None:
+        listed = read_serials(serials_file)
+        serials, total = listed, len(listed)
+    else:
+        total = count or 0
+        serials = serial_numbers(serial_prefix, first, total, digits)
     source = load_batch(ctx, batch)
     genesis_body = source.genesis.body
     assert isinstance(genesis_body, op.Genesis)
     signer = load_sealer(ctx, source, key_name, passphrase_file)
-    sealed_on = ctx.clock().date()
-    seals = list(
-        op.seal_units(source.genesis, source.head, signer, resolver=resolver, sealed_on=sealed_on, serials=serials)
+    seals = op.seal_units(
+        source.genesis, source.head, signer, resolver=resolver, sealed_on=ctx.clock().date(), serials=serials
     )
     title = genesis_body.product.name
+    ends: list[op.Seal] = []
     out = Renderer(ctx)
-    with atomic_output(output) as f, out.progress("labels") as progress:
+    with contextlib.ExitStack() as stack:
+        pdf = stack.enter_context(atomic_output(output))
+        rows = None
+        if manifest is not None:
+            rows = stack.enter_context(atomic_output(str(manifest)))
+            rows.write(b"serial,seal_id,code\n")
+        progress = stack.enter_context(out.progress("labels"))
+
+        def units() -> Iterator[op.Label]:
+            # Streams: one seal at a time is signed, written to the manifest and handed to the sheet.
+            for s in seals:
+                if not ends:
+                    ends.append(s)
+                ends[1:] = [s]  # ends = [first, last]
+                if rows is not None:
+                    rows.write(_manifest_row(s))
+                yield op.Label(code=s.to_url(), title=title, lot=s.statement.lot, serial=s.statement.serial)
+
         written = op.write_label_sheet(
-            f,
-            (op.Label(code=s.to_url(), title=title, lot=s.statement.lot, serial=s.statement.serial) for s in seals),
+            pdf,
+            units(),
             layout=layout,
             ec_level=level,
             workers=workers,
             title=f"{title} · {genesis_body.product.lot}",
-            progress=lambda n: progress(n, len(seals)),
+            progress=lambda n: progress(n, total),
         )
-        size = f.tell()
-    if manifest is not None:
-        _write_manifest(manifest, seals)
+        size = pdf.tell()
     out.qr_labels(
         SealSheet(
             batch_id=source.genesis.batch_id,
@@ -359,21 +377,18 @@ def labels(  # noqa: PLR0917 - click passes options as arguments
             labels=written,
             pages=-(-written // layout.per_page),
             size=size,
-            seals=seals,
+            first=ends[0],
+            last=ends[-1],
             manifest=None if manifest is None else str(manifest),
             key_name=key_name,
         )
     )
 
 
-def _write_manifest(path: Path, seals: Sequence[op.Seal]) -> None:
+def _manifest_row(seal: op.Seal) -> bytes:
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["serial", "seal_id", "code"])
-    for s in seals:
-        writer.writerow([s.statement.serial, s.seal_id.hex(), s.to_url()])
-    with atomic_output(str(path)) as f:
-        f.write(buf.getvalue().encode("utf-8"))
+    csv.writer(buf, lineterminator="\n").writerow([seal.statement.serial, seal.seal_id.hex(), seal.to_url()])
+    return buf.getvalue().encode("utf-8")
 
 
 # ---- ocop qr verify -------------------------------------------------------------------------------------------

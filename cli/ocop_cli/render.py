@@ -222,7 +222,8 @@ class SealSheet:
     labels: int
     pages: int
     size: int
-    seals: Sequence[op.Seal]
+    first: op.Seal
+    last: op.Seal
     manifest: str | None
     key_name: str
 
@@ -613,7 +614,6 @@ class Renderer:
 
     def qr_labels(self, s: SealSheet) -> None:
         if self.json:
-            first, last = s.seals[0], s.seals[-1]
             self._doc(
                 {
                     "ok": True,
@@ -622,12 +622,12 @@ class Renderer:
                     "pages": s.pages,
                     "bytes": s.size,
                     "manifest": s.manifest,
-                    "first": _seal_json(s.batch_id, first),
-                    "last": _seal_json(s.batch_id, last),
+                    "first": _seal_json(s.batch_id, s.first),
+                    "last": _seal_json(s.batch_id, s.last),
                 }
             )
             return
-        span = f"{s.seals[0].statement.serial} … {s.seals[-1].statement.serial}"
+        span = f"{s.first.statement.serial} … {s.last.statement.serial}"
         self.out(s.output)
         self.note(
             f"{_plural(s.labels, 'label')} ({span}) on {_plural(s.pages, 'page')}, {s.size} bytes; "
