@@ -6,7 +6,7 @@ import os
 import secrets
 import shutil
 import tempfile
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -17,15 +17,26 @@ from . import keystore
 from .context import CliError, Context, ExitCode, OcopCommand, pass_context
 from .ledger import open_ledger
 from .params import json_option
-from .render import EXPLAIN, Renderer, VerifyFailure, VerifyResult
-from .verify import verify_file
+from .render import EXPLAIN, AuditResult, Renderer
+from .trust import AnchorOptions
+from .verify import audit_files
 
 ICT = timezone(timedelta(hours=7))
 FRESH = "Đông trùng hạ thảo tươi"
 DRIED = "Đông trùng hạ thảo sấy khô"
-PLACE = op.Location(name="Nghi Sơn, Thanh Hóa")
-WORKSHOP = op.Location(name="Xưởng sấy Tĩnh Gia, Thanh Hóa")
-LAB = op.Location(name="Phòng thử nghiệm Thanh Hóa")
+#: Thanh Hóa's province code (the demo's places are coded at province level).
+THANH_HOA = "38"
+PLACE = op.Location(name="Nghi Sơn, Thanh Hóa", admin_code=THANH_HOA)
+WORKSHOP = op.Location(name="Xưởng sấy Tĩnh Gia, Thanh Hóa", admin_code=THANH_HOA)
+LAB = op.Location(name="Phòng thử nghiệm Thanh Hóa", admin_code=THANH_HOA)
+AUTHORITY = "Văn phòng Điều phối OCOP tỉnh Thanh Hóa"
+COOP = "HTX Đông trùng hạ thảo Nghi Sơn"
+#: Who the authority's trust list says each demo key belongs to: (participant id, name, role).
+PARTICIPANTS = {
+    "coop": ("htx-nghi-son", COOP, "producer"),
+    "workshop": ("xuong-say-tinh-gia", "Xưởng sấy Tĩnh Gia", "processor"),
+    "lab": ("phong-thu-nghiem-th", "Phòng thử nghiệm Thanh Hóa", "lab"),
+}
 
 
 def _at(day: int, hour: int, minute: int = 0) -> datetime:
@@ -46,8 +57,10 @@ def command(ctx: Context, keep: bool) -> None:
     \b
     A cooperative, a drying workshop and a testing lab each make a key; fresh
     cordyceps are harvested; dried cordyceps are made from them (lineage), tested,
-    packed and shipped; the bundle is exported and verified offline; then one byte
-    is changed and the verifier catches it. Exit 0 when all of that went as expected.
+    packed and shipped; the provincial OCOP office issues a trust list and the
+    dried-cordyceps policy; an auditor verifies the bundle offline with them (who
+    signed each step, in which role); then one byte is changed and the verifier
+    catches it. Exit 0 when all of that went as expected.
     """
     out = Renderer(ctx)
     work = Path(tempfile.mkdtemp(prefix="ocop-demo-"))
@@ -88,12 +101,8 @@ def _run(ctx: Context, work: Path, out: Renderer) -> dict[str, Any]:
         say(f"   {name:<9} {public.key_id_hex[:16]}…  {who}")
     signers = {name: keystore.load_signer(demo, name, secret) for name in parties}
 
-    certificate = work / "lab-certificate.txt"
-    certificate.write_text(
-        "PHIẾU KẾT QUẢ THỬ NGHIỆM / TEST REPORT\n"
-        f"Mẫu (sample): {DRIED}, lô L2411-01\nĐộ ẩm (moisture): 11.8 %\nKết luận: Đạt (pass)\n",
-        encoding="utf-8",
-    )
+    certificate = work / "phieu-ket-qua-thu-nghiem.pdf"
+    certificate.write_bytes(_report_pdf())
 
     with open_ledger(demo) as ledger:
         say()
@@ -102,7 +111,7 @@ def _run(ctx: Context, work: Path, out: Renderer) -> dict[str, Any]:
             op.Genesis(
                 time=_at(1, 5, 30),
                 product=op.Product(name=FRESH, lot="T2411-01", quantity="40", unit="kg"),
-                producer=op.Producer(name="HTX Đông trùng hạ thảo Nghi Sơn", commune="Nghi Sơn", province="Thanh Hóa"),
+                producer=op.Producer(name=COOP, admin_code=THANH_HOA, commune="Nghi Sơn", province="Thanh Hóa"),
                 location=PLACE,
                 certificate=op.Certificate(stars=3, number="1234/QĐ-UBND", issued=date(2020, 12, 30)),
             ),
@@ -125,11 +134,19 @@ def _run(ctx: Context, work: Path, out: Renderer) -> dict[str, Any]:
             op.Genesis(
                 time=_at(2, 7),
                 product=op.Product(name=DRIED, lot="L2411-01", quantity="4", unit="kg", gtin="08931234567897"),
-                producer=op.Producer(name="HTX Đông trùng hạ thảo Nghi Sơn", commune="Nghi Sơn", province="Thanh Hóa"),
+                producer=op.Producer(name=COOP, admin_code=THANH_HOA, commune="Nghi Sơn", province="Thanh Hóa"),
                 location=PLACE,
                 certificate=op.Certificate(stars=4, number="5678/QĐ-UBND", issued=date(2023, 6, 15)),
             ),
             signers["coop"],
+        )
+        ledger.add_step(
+            dried.batch_id,
+            signers["coop"],
+            step="commissioning",
+            time=_at(2, 7, 30),
+            location=PLACE,
+            data={"weight_kg": 40},
         )
         ledger.add_step(
             dried.batch_id,
@@ -138,9 +155,9 @@ def _run(ctx: Context, work: Path, out: Renderer) -> dict[str, Any]:
             time=_at(2, 8),
             location=WORKSHOP,
             inputs=[fresh.batch_id],
-            data={"temperature_c": 50, "hours": 36},
+            data={"temperature_c": 50, "hours": 36, "moisture": "12.4"},
         )
-        say(f"   batch {_short(dried.batch_id)}: #0 opened by coop, #1 dried by workshop")
+        say(f"   batch {_short(dried.batch_id)}: #0 opened and #1 commissioned by coop, #2 dried by workshop")
 
         say()
         say("4. The lab tests it (CBV: inspecting) and attaches its report by hash:")
@@ -154,7 +171,7 @@ def _run(ctx: Context, work: Path, out: Renderer) -> dict[str, Any]:
             attachments=[attachment],
             data={"moisture_pct": "11.8", "result": "Đạt"},
         )
-        say(f"   #2 inspected: moisture 11.8 %, result Đạt; {attachment.name} sha256 {attachment.sha256.hex()[:16]}…")
+        say(f"   #3 inspected: moisture 11.8 %, result Đạt; {attachment.name} sha256 {attachment.sha256.hex()[:16]}…")
 
         say()
         say("5. The cooperative packs and ships it (CBV: packing, shipping).")
@@ -162,7 +179,7 @@ def _run(ctx: Context, work: Path, out: Renderer) -> dict[str, Any]:
             dried.batch_id, signers["coop"], step="packing", time=_at(5, 8), location=PLACE, data={"boxes": 40}
         )
         ledger.add_step(dried.batch_id, signers["coop"], step="shipping", time=_at(6, 14), location=PLACE)
-        say("   #3 packed (40 boxes), #4 shipped")
+        say("   #4 packed (40 boxes), #5 shipped")
 
         bundle = work / "dried.ocop"
         with bundle.open("wb") as f:
@@ -175,12 +192,28 @@ def _run(ctx: Context, work: Path, out: Renderer) -> dict[str, Any]:
     )
 
     say()
-    say("7. An auditor verifies it offline, trusting only the three public keys:")
-    good = verify_file(demo, bundle, list(pems.values()), renderer=out)
-    if not isinstance(good, VerifyResult):
-        raise CliError(f"the honest bundle did not verify: {good.error}", exit_code=ExitCode.VERIFY_FAILED)
+    say(f"7. The provincial authority, {AUTHORITY}, has three keys; any two must sign.")
+    say("   It issues a trust list (who holds which key, in which role) and the dried-cordyceps policy:")
+    trust_path, policy_path, authority = _authority(
+        demo, work, passphrase, {n: s.public_key for n, s in signers.items()}
+    )
+    for name, (_pid, who, role) in PARTICIPANTS.items():
+        say(f"   {name:<9} -> {who} ({role})")
+    say(f"   {trust_path.name} and {policy_path.name}, each signed by 2 of the 3 authority keys")
+
+    anchor = AnchorOptions(authority=tuple(str(p) for p in authority.values()), threshold=2)
+    say()
+    say("8. An auditor verifies it offline, pinning only the authority's three public keys:")
+    say(f"   ocop verify {bundle.name} --trust {trust_path.name} --policy {policy_path.name}")
+    say("               --authority-key tinh-thanh-hoa-1.pem ... --threshold 2")
+    good = audit_files(demo, [bundle], trust_path, anchor, policy_path=policy_path)
+    if not good.ok:
+        raise CliError(
+            f"the honest bundle did not pass the audit: {good.reports[0].codes}", exit_code=ExitCode.VERIFY_FAILED
+        )
     if not ctx.json:
-        out.verified(good)
+        say()
+        out.audited(good)
 
     data = bytearray(bundle.read_bytes())
     offset = data.find(b"11.8")
@@ -190,24 +223,118 @@ def _run(ctx: Context, work: Path, out: Renderer) -> dict[str, Any]:
     tampered = work / "dried-tampered.ocop"
     tampered.write_bytes(bytes(data))
     say()
-    say(f"8. Someone changes ONE byte (at offset {offset}): the lab's moisture 11.8 % becomes 17.8 %.")
-    bad = verify_file(demo, tampered, list(pems.values()), renderer=out)
-    if not isinstance(bad, VerifyFailure):
+    say(f"9. Someone changes ONE byte (at offset {offset}): the lab's moisture 11.8 % becomes 17.8 %.")
+    bad = audit_files(demo, [tampered], trust_path, anchor, policy_path=policy_path)
+    failure = bad.reports[0].failure
+    if bad.ok or failure is None:
         raise CliError("the tampered bundle verified: the demo failed", code="E_DEMO", exit_code=ExitCode.INTERNAL)
     if not ctx.json:
-        out.verify_failed(bad)
+        say()
+        out.audited(bad)
     say()
-    say("The change was caught. A signature proves who recorded what and that nothing changed since;")
-    say("it does not prove that a given package in a shop is the one recorded. See docs/threat-model.md.")
+    say("The change was caught. What a signature does and does not prove: docs/threat-model.md.")
     return {
         "batches": {"fresh": fresh.batch_id.hex(), "dried": dried.batch_id.hex()},
-        "keys": {name: op.PublicKey.from_pem(p.read_bytes()).key_id_hex for name, p in pems.items()},
+        "keys": {name: s.public_key.key_id_hex for name, s in signers.items()},
         "bundle": {"events": header.total_events, "batches": len(header.batches), "bytes": size},
+        "authority": _authority_json(good, authority),
         "verified": True,
+        "audit": {"ok": good.ok, "signers": _signers(good)},
         "tamper": {
             "offset": offset,
             "caught": True,
-            "code": bad.error.code,
-            "explanation": EXPLAIN.get(bad.error.code),
+            "code": failure.code,
+            "explanation": EXPLAIN.get(failure.code),
         },
     }
+
+
+def _report_pdf() -> bytes:
+    """A one-page PDF test report (ASCII only: its bytes are hashed into the lab's step, not shown)."""
+    text = b"BT /F1 12 Tf 72 720 Td (Phieu ket qua thu nghiem - do am 11.8 pct - Dat) Tj ET"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(text), text),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for i, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (i, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def _authority(
+    demo: Context, work: Path, passphrase: bytes, keys: dict[str, op.PublicKey]
+) -> tuple[Path, Path, dict[str, Path]]:
+    """The provincial office: three keys (threshold 2), the trust list and the dried-cordyceps policy."""
+    now = demo.clock().astimezone(UTC).replace(microsecond=0)
+    pems: dict[str, Path] = {}
+    authority_signers = []
+    for i in (1, 2, 3):
+        name = f"tinh-thanh-hoa-{i}"
+        public = keystore.create_key(demo, name, passphrase)
+        pems[name] = work / f"{name}.pem"
+        pems[name].write_bytes(public.to_pem())
+        if i < 3:  # the third key holder is away: two of three suffice
+            authority_signers.append(keystore.load_signer(demo, name, work / "passphrase"))
+    start, end = datetime(2024, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC)
+    trust = op.TrustList(
+        issuer=AUTHORITY,
+        version=1,
+        issued_at=now,
+        expires=now + timedelta(days=365),
+        authority=op.AuthorityPin(tuple(op.PublicKey.from_pem(p.read_bytes()) for p in pems.values()), 2),
+        participants=tuple(
+            op.Participant(
+                id=pid,
+                name=who,
+                role=role,
+                admin_code=THANH_HOA,
+                keys=(op.ParticipantKey(key=keys[name], not_before=start, not_after=end),),
+            )
+            for name, (pid, who, role) in PARTICIPANTS.items()
+        ),
+    )
+    trust_path = work / "thanh-hoa.trust"
+    trust_path.write_bytes(op.sign_trust_list(trust, authority_signers))
+    policy_path = work / "dried-cordyceps.policy"
+    policy_path.write_bytes(op.sign_policy(op.dried_cordyceps_policy(issued_at=now), authority_signers))
+    return trust_path, policy_path, pems
+
+
+def _authority_json(result: AuditResult, pems: dict[str, Path]) -> dict[str, Any]:
+    trust = result.trust.trust
+    policy = result.policy
+    return {
+        "issuer": trust.issuer,
+        "keys": {name: op.PublicKey.from_pem(p.read_bytes()).key_id_hex for name, p in pems.items()},
+        "threshold": trust.authority.threshold,
+        "trust_list": {"version": trust.version, "id": trust.object_id.hex()},
+        "policy": None
+        if policy is None
+        else {"name": policy.name, "version": policy.version, "id": policy.object_id.hex()},
+    }
+
+
+def _signers(result: AuditResult) -> list[dict[str, Any]]:
+    """Who signed each step of the root batch, according to the trust list."""
+    report = result.reports[0]
+    root = report.batch(report.root) if report.root is not None else None
+    return [
+        {
+            "seq": s.seq,
+            "step": s.step,
+            "participant": None if s.participant is None else s.participant.name,
+            "role": None if s.participant is None else s.participant.role,
+        }
+        for s in (root.steps if root is not None else ())
+    ]
