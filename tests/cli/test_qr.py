@@ -511,3 +511,38 @@ def test_verify_against_a_trust_list(env: Env, code: tuple[str, str, Path, Path]
     assert doc["error"]["code"] == "E_KEY_REVOKED"
     # Rollback to version 1 after version 2 was cached: the trust list itself fails.
     assert env.run("qr", "verify", url, "--trust", str(listed)).exit_code == 1
+
+
+def test_labels_report_progress_per_page_against_the_total(
+    env: Env, sealed: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import contextlib
+
+    from ocop_cli.render import Renderer
+
+    calls: list[tuple[str, int, int]] = []
+
+    @contextlib.contextmanager
+    def progress(_self: Renderer, label: str):  # type: ignore[no-untyped-def]
+        yield lambda done, total: calls.append((label, done, total))
+
+    monkeypatch.setattr(Renderer, "progress", progress)
+    batch, _ = sealed
+    env.ok("qr", "labels", batch, "--key", "coop", "--count", "5", "--grid", "2x1", "-o", str(env.tmp / "s.pdf"))
+    assert calls == [("labels", 2, 5), ("labels", 4, 5), ("labels", 5, 5)]
+
+
+def test_a_seal_presented_as_an_event_is_refused_by_ocop_verify(env: Env, code: tuple[str, str, Path, Path]) -> None:
+    _, text, pem, _ = code
+    seal = op.verify_seal(text, ring(pem)).seal
+    header = op.BundleHeader(
+        root=seal.seal_id,
+        batches=(op.BundleBatch(batch_id=seal.seal_id, count=1, head=seal.seal_id),),
+        keys=(op.PublicKey.from_pem(pem.read_bytes()),),
+    )
+    buf = io.BytesIO()
+    op.write_bundle(buf, header, [seal.raw])
+    path = env.tmp / "seal-as-event.ocop"
+    path.write_bytes(buf.getvalue())
+    doc = env.json("verify", str(path), "--trusted-key", str(pem), code=1)
+    assert doc["error"]["code"] == "E_CONTENT_TYPE"
