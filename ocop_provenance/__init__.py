@@ -82,6 +82,7 @@ from ._policy import (
 from ._qr import (
     MissingExtraError,
     QrCode,
+    ensure_qr_extra,
     make_qr,
     qr_to_png,
     qr_to_svg,
@@ -233,6 +234,7 @@ __all__ = [
     "circular_02_2024_policy",
     "dried_cordyceps_policy",
     "ed25519_backend",
+    "ensure_qr_extra",
     "find_forks",
     "gs1_check_digit",
     "gs1_percent_encode",

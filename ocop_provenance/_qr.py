@@ -26,6 +26,7 @@ __all__ = [
     "EC_LEVELS",
     "MissingExtraError",
     "QrCode",
+    "ensure_qr_extra",
     "make_qr",
     "qr_to_png",
     "qr_to_svg",
@@ -59,6 +60,19 @@ def _require(module: str) -> ModuleType:
             f"{module} is not installed: install the qr extra (pip install 'ocop-provenance[qr]')",
             code="E_MISSING_EXTRA",
         ) from e
+
+
+def ensure_qr_extra() -> None:
+    """Check that the ``qr`` extra is installed (zxing-cpp, Pillow and fpdf2), before any costly work.
+
+    A caller about to ask for a passphrase or sign many seals can fail early with the same error the drawing
+    and reading functions would raise later.
+
+    Raises:
+        MissingExtraError: One of them is missing; the message says ``pip install 'ocop-provenance[qr]'``.
+    """
+    for module in ("zxingcpp", "PIL.Image", "fpdf"):
+        _require(module)
 
 
 def _zxing() -> Any:

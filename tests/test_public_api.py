@@ -101,6 +101,7 @@ PUBLIC = {
     "gs1_check_digit",
     "gs1_percent_encode",
     "head_of",
+    "ensure_qr_extra",
     "make_qr",
     "make_seal",
     "normalise_gtin",

@@ -177,7 +177,7 @@ def make(  # noqa: PLR0917 - click passes options as arguments
     """
     kind = _output_kind(output)
     level = ec_level(ecc)
-    op.make_qr("0", ec_level=level)  # fails early, before any passphrase, when the qr extra is missing
+    op.ensure_qr_extra()  # fails early, before any passphrase, when the qr extra is missing
     source = load_batch(ctx, batch)
     signer = load_sealer(ctx, source, key_name, passphrase_file)
     seal = op.make_seal(
@@ -324,7 +324,7 @@ def labels(  # noqa: PLR0917 - click passes options as arguments
         raise click.BadParameter(f"{output!r}: the label sheet is a .pdf file", param_hint="-o")
     level = ec_level(ecc)
     layout = op.LabelLayout(columns=grid[0], rows=grid[1], page=page, vector=not mask)
-    op.make_qr("0", ec_level=level)  # fails early, before any passphrase, when the qr extra is missing
+    op.ensure_qr_extra()  # fails early, before any passphrase, when the qr extra is missing
     serials: Iterable[str]
     if serials_file is not None:
         listed = read_serials(serials_file)
