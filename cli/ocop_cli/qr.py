@@ -480,6 +480,8 @@ def verify(  # noqa: PLR0917 - click passes options as arguments
         raise click.UsageError("give the code's TEXT or --image FILE (one of them)")
     if bool(trusted) == (trust_file is not None):
         raise click.UsageError("give --trusted-key PEM (repeatable) or --trust LIST (one of them)")
+    if trust_file is None and any(anchor.values()):
+        raise click.UsageError("--authority-key, --threshold, --pinned-list, --via and --no-cache go with --trust")
     now = ctx.clock()
     out = Renderer(ctx)
     code_text, origin = read_code(text, image)
@@ -492,8 +494,6 @@ def verify(  # noqa: PLR0917 - click passes options as arguments
         except trust_commands.DocumentFailure as f:
             out.document_failed(f.what, str(f.path), f.error, f.against)
             click.get_current_context().exit(ExitCode.VERIFY_FAILED)
-    elif any(anchor.values()):
-        raise click.UsageError("--authority-key, --pinned-list, --via and --no-cache go with --trust")
     else:
         keys, labels = load_trusted_keys(trusted)
         ring = op.KeyRing.of(keys)

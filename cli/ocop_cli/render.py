@@ -692,6 +692,9 @@ class Renderer:
     def seal_failed(self, f: SealFailure) -> None:
         e = f.error
         explanation = EXPLAIN_SEAL.get(e.code) or EXPLAIN.get(e.code)
+        if isinstance(e, op.AuditError):
+            # The seal verified; a step of the bundle did not pass the trust list (its key, at the step's time).
+            explanation = "a step of the bundle fails the trust list: " + (EXPLAIN.get(e.code) or e.message)
         if self.json:
             err = e.to_dict()
             err["explanation"] = explanation

@@ -470,7 +470,9 @@ def test_verify_usage_errors(env: Env, args: tuple[str, ...]) -> None:
 # ---- verify against a trust list ------------------------------------------------------------------------------
 
 
-def _trust_list(env: Env, pem: Path, status: str = "active") -> tuple[Path, Path]:
+def _trust_list(
+    env: Env, pem: Path, status: str = "active", extra: tuple[op.Participant, ...] = ()
+) -> tuple[Path, Path]:
     authority = op.PrivateKey.from_seed(b"\x33" * 32)
     auth_pem = env.tmp / "authority.pem"
     auth_pem.write_bytes(authority.public_key.to_pem())
@@ -490,6 +492,7 @@ def _trust_list(env: Env, pem: Path, status: str = "active") -> tuple[Path, Path
         authority=op.AuthorityPin((authority.public_key,), 1),
         participants=(
             op.Participant(id="htx-nghi-son", name="HTX Nông nghiệp Nghi Sơn", role="producer", keys=(entry,)),
+            *extra,
         ),
     )
     path = env.tmp / f"{status}.trust"
@@ -546,3 +549,33 @@ def test_a_seal_presented_as_an_event_is_refused_by_ocop_verify(env: Env, code: 
     path.write_bytes(buf.getvalue())
     doc = env.json("verify", str(path), "--trusted-key", str(pem), code=1)
     assert doc["error"]["code"] == "E_CONTENT_TYPE"
+
+
+def test_with_a_trust_list_every_step_of_the_bundle_is_audited(env: Env, sealed: tuple[str, Path]) -> None:
+    batch, pem = sealed
+    env.new_key("lab")
+    assert step(env, batch, "inspecting", "2024-11-02T09:00:00+07:00", key="lab").exit_code == 0
+    url = env.ok("qr", "make", batch, "--key", "coop").stdout.strip().split("\n")[-1]
+    bundle = env.tmp / "batch.ocop"
+    env.ok("export", batch, "-o", str(bundle))
+    lab = op.Participant(
+        id="lab",
+        name="Trung tâm Kiểm nghiệm Thanh Hóa",
+        role="lab",
+        keys=(
+            op.ParticipantKey(
+                key=op.PublicKey.from_pem(env.pem("lab").read_bytes()),
+                not_before=datetime(2024, 1, 1, tzinfo=UTC),
+                not_after=datetime(2040, 1, 1, tzinfo=UTC),
+                status="retired",
+                status_time=datetime(2024, 11, 1, tzinfo=UTC),  # before the step it signed
+            ),
+        ),
+    )
+    listed, auth = _trust_list(env, pem, extra=(lab,))
+    args = ("qr", "verify", url, "--trust", str(listed), "--authority-key", str(auth), "--bundle", str(bundle))
+    doc = env.json(*args, code=1)
+    assert doc["error"]["code"] == "E_KEY_RETIRED"
+    assert doc["error"]["explanation"].startswith("a step of the bundle fails the trust list")
+    # Without the bundle the seal itself is valid: the producer's key was fine on the sealing date.
+    assert env.json("qr", "verify", url, "--trust", str(listed))["verified"] is True
