@@ -40,7 +40,7 @@ MAX_TEXT_READ = 4096
 _GRID = re.compile(r"([0-9]{1,2})x([0-9]{1,2})")
 
 
-@click.group("qr", cls=OcopGroup)
+@click.group("qr", cls=OcopGroup, short_help="Seal batches into QR codes, print labels, verify codes.")
 def group() -> None:
     """Seal batches into QR codes, print label sheets, verify codes offline.
 
@@ -127,7 +127,7 @@ key_option = click.option(
 # ---- ocop qr make ---------------------------------------------------------------------------------------------
 
 
-@group.command("make")
+@group.command("make", short_help="Seal a batch and write its QR code (PNG, SVG or terminal).")
 @click.argument("batch")
 @key_option
 @click.option(
@@ -260,7 +260,7 @@ def read_serials(path: Path) -> list[str]:
     return serials
 
 
-@group.command("labels")
+@group.command("labels", short_help="Write a PDF label sheet: one sealed code per unit.")
 @click.argument("batch")
 @key_option
 @click.option("--count", type=click.IntRange(1, 1_000_000), default=None, help="How many units (labels).")
@@ -425,7 +425,7 @@ def load_trust(ctx: Context, path: Path, anchor: trust_commands.AnchorOptions) -
     return trust_commands.verify_trust_file(ctx, path, anchor, now).trust
 
 
-@group.command("verify")
+@group.command("verify", short_help="Verify a sealed code offline, from its text or a photo.")
 @click.argument("text", type=TEXT, required=False)
 @click.option(
     "--image",
