@@ -226,3 +226,29 @@ def test_verify_failures(env: Env) -> None:
 )
 def test_help(env: Env, args: tuple[str, ...]) -> None:
     assert env.ok(*args).stdout.startswith("Usage:")
+
+
+def test_authority_rotation_needs_the_lists_in_between(env: Env) -> None:
+    auth = make_trust(env)
+    for k in ("b1", "b2"):
+        env.new_key(k)
+    # version 2 hands authority to b1 and b2: signed by two of the old keys and both new ones
+    v2 = env.tmp / "v2.json"
+    new_keys = ("--authority-key", "b1", "--authority-key", "b2", "--threshold", "2")
+    env.ok("trust", "bump", str(auth.signed), "-o", str(v2), "--expires", EXPIRES, *new_keys)
+    env.ok("trust", "sign", str(v2), "--key", "a1", "--key", "a2", "--key", "b1", "--key", "b2")
+    v3 = env.tmp / "v3.json"
+    env.ok("trust", "bump", str(env.tmp / "v2.trust"), "-o", str(v3), "--expires", EXPIRES)
+    env.ok("trust", "sign", str(v3), "--key", "b1", "--key", "b2")
+    signed3 = str(env.tmp / "v3.trust")
+    # from the old pinned keys, version 3 alone is not enough
+    result = env.run("trust", "verify", signed3, *PINS, "--no-cache", "--json")
+    assert result.exit_code == 1
+    assert doc_of(result)["error"]["code"] == "E_TRUST_THRESHOLD"
+    # with version 2 in between it is
+    doc = env.json("trust", "verify", signed3, *PINS, "--via", str(env.tmp / "v2.trust"))
+    assert doc["trust_list"]["version"] == 3
+    # and the cache (now version 3) refuses version 2 from then on
+    result = env.run("trust", "verify", str(env.tmp / "v2.trust"), *PINS, "--json")
+    assert result.exit_code == 1
+    assert doc_of(result)["error"]["code"] == "E_TRUST_ROLLBACK"

@@ -253,3 +253,21 @@ def test_demo_audits_with_the_provincial_authority(env: Env) -> None:
     text = env.ok("demo").stdout
     for expected in (AUTHORITY, "(processor)", "(lab)", "the policy is satisfied", "NOT VERIFIED"):
         assert expected in text
+
+
+def test_retired_key_after_retirement(env: Env) -> None:
+    auth = make_trust(env)
+    bundle, _ = make_bundle(env)  # the lab signed on 2024-11-03 09:00 +07:00
+    v2 = env.tmp / "v2.json"
+    env.ok("trust", "bump", str(auth.signed), "-o", str(v2), "--expires", EXPIRES)
+    env.ok("trust", "retire", str(v2), "--key", "lab", "--at", "2024-11-03T09:00:00+07:00")
+    env.ok("trust", "sign", str(v2), "--key", "a1", "--key", "a2")
+    result = env.run("verify", str(bundle), "--trust", str(env.tmp / "v2.trust"), *PINS, "--json")
+    assert result.exit_code == 1
+    assert _codes(_audit(doc_of(result))) == {"E_KEY_RETIRED"}
+    # retired one second later: the step came before retirement and stays valid
+    v3 = env.tmp / "v3.json"
+    env.ok("trust", "bump", str(env.tmp / "v2.trust"), "-o", str(v3), "--expires", EXPIRES)
+    env.ok("trust", "retire", str(v3), "--key", "lab", "--at", "2024-11-03T09:00:01+07:00")
+    env.ok("trust", "sign", str(v3), "--key", "a1", "--key", "a2")
+    assert env.run("verify", str(bundle), "--trust", str(env.tmp / "v3.trust"), *PINS).exit_code == 0
