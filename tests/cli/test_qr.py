@@ -579,3 +579,30 @@ def test_with_a_trust_list_every_step_of_the_bundle_is_audited(env: Env, sealed:
     assert doc["error"]["explanation"].startswith("a step of the bundle fails the trust list")
     # Without the bundle the seal itself is valid: the producer's key was fine on the sealing date.
     assert env.json("qr", "verify", url, "--trust", str(listed))["verified"] is True
+
+
+def test_verify_a_jpeg_photo(env: Env, code: tuple[str, str, Path, Path]) -> None:
+    url, _, pem, _ = code
+    img = Image.open(env.tmp / "code.png").convert("L")
+    side = img.width * 3 // 2
+    photo = Image.new("L", (side + 300, side + 200), 235)  # a larger scene, the code scaled, turned, compressed
+    photo.paste(img.resize((side, side)).rotate(4, fillcolor=255), (160, 60))
+    path = env.tmp / "photo.jpg"
+    photo.save(path, format="JPEG", quality=70)
+    doc = env.json("qr", "verify", "--image", str(path), "--trusted-key", str(pem))
+    assert doc["text"] == url
+    assert doc["verified"] is True
+
+
+def test_the_sealing_date_is_the_clock_and_a_future_seal_is_refused(env: Env, sealed: tuple[str, Path]) -> None:
+    from ocop_cli.context import Context
+    from ocop_cli.main import cli
+
+    batch, pem = sealed
+    future = Context(home=env.home, clock=lambda: datetime(2031, 5, 6, 10, 0, tzinfo=UTC))
+    made = env.runner.invoke(cli, ["qr", "make", batch, "--key", "coop", "--json"], obj=future)
+    assert made.exit_code == 0, made.stderr
+    doc = __import__("json").loads(made.stdout)
+    assert doc["seal"]["sealed_on"] == "2031-05-06"
+    failed = env.json("qr", "verify", doc["text"], "--trusted-key", str(pem), code=1)
+    assert failed["error"]["code"] == "E_SEAL_FUTURE"
