@@ -421,6 +421,10 @@ def verify_trust_file(ctx: Context, path: Path, anchor: AnchorOptions, now: date
     cache_file = cache_path(ctx, claimed.issuer)
     cached = _cached(cache_file) if anchor.use_cache else None
     via = [read_input(p, "intermediate trust list") for p in anchor.via]
+    # from the cache, only the lists newer than the cached one lead forward
+    after_cache = (
+        via if cached is None else [r for r in via if op.TrustList.parse_unverified(r).version > cached.version]
+    )
     base: op.TrustList | op.AuthorityPin
     if anchor.authority:
         keys = tuple(resolve_public_key(ctx, spec) for spec in anchor.authority)
@@ -441,16 +445,15 @@ def verify_trust_file(ctx: Context, path: Path, anchor: AnchorOptions, now: date
             f"(no list of {claimed.issuer!r} is cached yet)"
         )
     try:
-        trust = op.verify_trust_list(data, base, now=now, intermediates=via)
+        trust = op.verify_trust_list(data, base, now=now, intermediates=after_cache if base is cached else via)
     except op.ProvenanceError as e:
         raise DocumentFailure("trust list", path, e, against) from e
     previous = None
     if cached is not None:
         previous = cached.version
         if base is not cached:
-            newer = [raw for raw in via if op.TrustList.parse_unverified(raw).version > cached.version]
             try:
-                op.verify_trust_list(data, cached, now=now, intermediates=newer)
+                op.verify_trust_list(data, cached, now=now, intermediates=after_cache)
             except op.ProvenanceError as e:
                 raise DocumentFailure(
                     "trust list", path, e, f"the cached list version {cached.version} ({cache_file})"
