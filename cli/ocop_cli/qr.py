@@ -133,10 +133,10 @@ key_option = click.option(
 @click.option(
     "-o",
     "--output",
-    default="-",
-    show_default=True,
+    default=None,
     metavar="FILE",
-    help="FILE.png or FILE.svg (format from the extension), or - to draw the code in the terminal.",
+    help="FILE.png or FILE.svg (format from the extension), or - to draw the code on stdout. Default: draw it "
+    "when stdout is a terminal, else print only the text.",
 )
 @resolver_option
 @click.option("--serial", type=TEXT, default=None, help="A unit serial (1-20 of GS1's characters): a per-unit code.")
@@ -158,7 +158,7 @@ def make(  # noqa: PLR0917 - click passes options as arguments
     ctx: Context,
     batch: str,
     key_name: str,
-    output: str,
+    output: str | None,
     resolver: str,
     serial: str | None,
     ecc: str,
@@ -172,8 +172,9 @@ def make(  # noqa: PLR0917 - click passes options as arguments
 
     \b
     The seal is signed with --key over the batch's record as the ledger holds it now
-    (every event is verified first). -o FILE.png / FILE.svg writes a file; -o - (the
-    default) draws the code in the terminal with half-block characters, then the text.
+    (every event is verified first). -o FILE.png / FILE.svg writes a file; -o - draws
+    the code with half-block characters, then the text; without -o the code is drawn
+    only when stdout is a terminal (so URL=$(ocop qr make ...) gets just the text).
     """
     kind = _output_kind(output)
     level = ec_level(ecc)
@@ -189,7 +190,7 @@ def make(  # noqa: PLR0917 - click passes options as arguments
     size = 0
     if kind == "terminal":
         terminal = op.qr_to_terminal(qr, invert=invert)
-    else:
+    elif output is not None:
         data = op.qr_to_png(qr, scale=scale) if kind == "png" else op.qr_to_svg(qr, module_size=module_mm).encode()
         with atomic_output(output) as f:
             f.write(data)
@@ -201,7 +202,7 @@ def make(  # noqa: PLR0917 - click passes options as arguments
             text=text,
             form="text" if text_form else "url",
             qr=qr,
-            output=output,
+            output=output or "-",
             kind=kind,
             size=size,
             terminal=terminal,
@@ -210,7 +211,9 @@ def make(  # noqa: PLR0917 - click passes options as arguments
     )
 
 
-def _output_kind(output: str) -> str:
+def _output_kind(output: str | None) -> str:
+    if output is None:
+        return "terminal" if sys.stdout.isatty() else "text"
     if output == "-":
         return "terminal"
     suffix = Path(output).suffix.lower()

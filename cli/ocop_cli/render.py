@@ -603,7 +603,7 @@ class Renderer:
         if m.terminal is not None:
             click.echo(m.terminal, nl=False)
         self.out(m.text)
-        where = "" if m.kind == "terminal" else f", wrote {m.output} ({m.size} bytes)"
+        where = f", wrote {m.output} ({m.size} bytes)" if m.kind in ("png", "svg") else ""
         self.note(
             f"sealed batch {_short(m.batch_id)} up to #{st.seq} with {m.key_name}, dated {st.sealed_on.isoformat()}"
             + (f", serial {st.serial}" if st.serial else "")

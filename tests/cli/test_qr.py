@@ -120,7 +120,10 @@ def test_make_terminal_draws_a_code_that_decodes(env: Env, sealed: tuple[str, Pa
     dark, side = terminal_modules("\n".join(drawing))
     assert read(raster(dark, side)) == [url]
     assert op.verify_seal(url, ring(pem)).code == "SEAL_OK"
-    doc = env.json("qr", "make", batch, "--key", "coop")
+    plain = env.ok("qr", "make", batch, "--key", "coop").stdout  # stdout is not a terminal: the text alone
+    assert plain.count("\n") == 1
+    assert plain.startswith(f"{R}/01/")
+    doc = env.json("qr", "make", batch, "--key", "coop", "-o", "-")
     assert doc["format"] == "terminal"
     assert doc["qr"] == {"version": 10, "modules": 57, "ec_level": "Q"}
     assert doc["seal"]["batch_id"] == batch

@@ -82,7 +82,7 @@ def test_vietnamese_in_terminal_and_json_output_under_c_locale(tmp_path: Path, e
     assert PRODUCT.encode("utf-8") in doc.stdout  # not ASCII-escaped
     parsed = json.loads(doc.stdout.decode("utf-8"))
     assert parsed["seal"]["chain"]["product_name"] == PRODUCT
-    drawn = _ocop(env, "qr", "make", batch, "--key", "coop")
+    drawn = _ocop(env, "qr", "make", batch, "--key", "coop", "-o", "-")
     assert drawn.returncode == 0
     assert "█".encode() in drawn.stdout
 
