@@ -609,3 +609,18 @@ def test_the_sealing_date_is_the_clock_and_a_future_seal_is_refused(env: Env, se
     assert doc["seal"]["sealed_on"] == "2031-05-06"
     failed = env.json("qr", "verify", doc["text"], "--trusted-key", str(pem), code=1)
     assert failed["error"]["code"] == "E_SEAL_FUTURE"
+
+
+def test_a_truncated_or_altered_bundle_fails_the_seal_check(env: Env, code: tuple[str, str, Path, Path]) -> None:
+    url, _, pem, bundle = code
+    data = bundle.read_bytes()
+    cut = env.tmp / "cut.ocop"
+    cut.write_bytes(data[:-40])
+    doc = env.json("qr", "verify", url, "--trusted-key", str(pem), "--bundle", str(cut), code=1)
+    assert doc["error"]["code"] == "E_TRUNCATED", doc
+    changed = bytearray(data)
+    changed[-70] ^= 0x01
+    altered = env.tmp / "altered.ocop"
+    altered.write_bytes(bytes(changed))
+    doc = env.json("qr", "verify", url, "--trusted-key", str(pem), "--bundle", str(altered), code=1)
+    assert doc["verified"] is False
