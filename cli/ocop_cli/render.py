@@ -940,6 +940,7 @@ class Renderer:
                     for path, r, f in zip(a.bundles, a.reports, a.failures, strict=True)
                 ],
                 "forks": [base64.b64encode(p.to_bytes()).decode("ascii") for p in a.forks],
+                "proof_files": list(a.proof_files),
             }
             if not a.ok:
                 payload["exit_code"] = int(ExitCode.VERIFY_FAILED)
@@ -952,6 +953,10 @@ class Renderer:
             tail.append(
                 f"Cross-check of {len(a.bundles)} bundles: "
                 + (f"{_plural(len(a.forks), 'fork')} found" if a.forks else "no fork between them")
+            )
+        if a.proof_files:
+            tail.append(
+                f"Fork proofs written (anyone can check them with the signer's public key): {', '.join(a.proof_files)}"
             )
         if a.pinned is not None:
             tail.append(
@@ -1190,6 +1195,7 @@ class AuditResult:
     forks: tuple[op.EquivocationProof, ...]
     pinned: str | None
     pinned_updated: bool
+    proof_files: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:

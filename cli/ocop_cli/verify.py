@@ -200,6 +200,14 @@ def _hex_batch(_ctx: click.Context, _param: click.Parameter, value: str | None) 
     is_flag=True,
     help="With --pinned: after a clean audit, advance the pinned state (created if missing).",
 )
+@click.option(
+    "--proofs",
+    "proofs_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    metavar="DIR",
+    help="With --trust: write each fork found as a portable proof file (fork-N.proof) in DIR.",
+)
 @anchor_options
 @click.option(
     "--expect-batch",
@@ -218,6 +226,7 @@ def command(  # noqa: PLR0917 - click passes options as arguments
     policy_path: Path | None,
     pinned_path: Path | None,
     update_pinned: bool,
+    proofs_dir: Path | None,
     expect_batch: bytes | None,
     **anchor: Any,
 ) -> None:
@@ -237,7 +246,8 @@ def command(  # noqa: PLR0917 - click passes options as arguments
         raise click.UsageError("give either --trusted-key PEM or --trust LIST")
     out = Renderer(ctx)
     if trust_path is None:
-        extra = [name for name, value in (("--policy", policy_path), ("--pinned", pinned_path)) if value is not None]
+        given = (("--policy", policy_path), ("--pinned", pinned_path), ("--proofs", proofs_dir))
+        extra = [name for name, value in given if value is not None]
         if update_pinned or any(anchor.get(k) for k in ("authority", "threshold", "pinned_list", "via")):
             extra.append("--update-pinned/--authority-key/--threshold/--pinned-list/--via")
         if extra:
@@ -262,6 +272,7 @@ def command(  # noqa: PLR0917 - click passes options as arguments
             pinned_path=pinned_path,
             update_pinned=update_pinned,
             expect=expect_batch,
+            proofs_dir=proofs_dir,
         )
     except DocumentFailure as f:
         out.document_failed(f.what, str(f.path), f.error, f.against)
@@ -290,8 +301,11 @@ def audit_files(
     pinned_path: Path | None = None,
     update_pinned: bool = False,
     expect: bytes | None = None,
+    proofs_dir: Path | None = None,
 ) -> AuditResult:
     """Verify the trust list (and policy), then audit each bundle; advance the pinned state if asked and clean.
+
+    Fork proofs found are written to ``proofs_dir`` (``fork-N.proof``, docs/format.md §9) when it is given.
 
     This is what ``ocop verify --trust`` and ``ocop demo`` run.
 
@@ -336,6 +350,13 @@ def audit_files(
             state = state.updated(r)
         write_file(pinned_path, state.to_json().encode("utf-8"))
         pinned_written = True
+    proof_files: list[str] = []
+    if proofs_dir is not None and forks:
+        proofs_dir.mkdir(parents=True, exist_ok=True)
+        for n, proof in enumerate(forks, 1):
+            target = proofs_dir / f"fork-{n}.proof"
+            write_file(target, proof.to_bytes())
+            proof_files.append(str(target))
     return AuditResult(
         bundles=tuple(str(b) for b in bundles),
         trust=trust,
@@ -346,4 +367,5 @@ def audit_files(
         forks=forks,
         pinned=None if pinned_path is None else str(pinned_path),
         pinned_updated=pinned_written,
+        proof_files=tuple(proof_files),
     )

@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import ocop_provenance as op
+
 from .conftest import FRESH, PRODUCT, Env
 from .trust_setup import AUTHORITY, COOP, EXPIRES, LAB, PINS, WORKSHOP, doc_of, make_bundle, make_policy, make_trust
 
@@ -182,6 +184,11 @@ def test_fork_across_bundles(env: Env, tmp_path: Path) -> None:
     doc = doc_of(result)
     assert len(doc["forks"]) == 1
     assert "E_FORK" in _codes(_audit(doc, 1))
+    proofs = env.tmp / "proofs"
+    text = env.run("verify", str(a), str(b), "--trust", str(auth.signed), *PINS, "--proofs", str(proofs)).stdout
+    assert "Fork proofs written" in text
+    proof = op.EquivocationProof.from_bytes((proofs / "fork-1.proof").read_bytes())
+    proof.verify(op.KeyRing.of([op.PublicKey.from_pem(env.pem("coop").read_bytes())]))
 
 
 def test_tampered_bundle_and_expect_batch(env: Env) -> None:
