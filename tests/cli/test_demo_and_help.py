@@ -19,9 +19,14 @@ def _demo_dirs() -> set[Path]:
     return set(Path(tempfile.gettempdir()).glob("ocop-demo-*"))
 
 
-def test_demo_runs_end_to_end_and_cleans_up(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_demo_runs_end_to_end_and_cleans_up(env: Env, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("OCOP_PASSPHRASE")  # the demo needs nothing from the user
+    # A private temporary root, so demos run by other tests at the same moment cannot disturb the count.
+    private_tmp = tmp_path / "tmp"
+    private_tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(private_tmp))
     before = _demo_dirs()
+    assert before == set()
     result = env.run("demo")
     assert result.exit_code == 0, result.stderr
     out = result.stdout
