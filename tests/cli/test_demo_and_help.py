@@ -34,6 +34,7 @@ def test_demo_runs_end_to_end_and_cleans_up(env: Env, monkeypatch: pytest.Monkey
         assert text in out
     assert "NOT VERIFIED" in out
     assert "caught" in out
+    assert str(private_tmp) in out  # it worked where we looked, and removed its directory afterwards
     assert _demo_dirs() == before
     assert not env.home.exists()  # the user's own home is untouched
 
