@@ -19,7 +19,16 @@ import cbor2
 
 from ._errors import FormatError
 
-__all__ = ["DEFAULT_MAX_DEPTH", "CborValue", "decode", "encode", "encode_bstr_head", "key_order"]
+__all__ = [
+    "DEFAULT_MAX_DEPTH",
+    "CborValue",
+    "decode",
+    "decode_unwalked",
+    "encode",
+    "encode_bstr_head",
+    "encode_presorted",
+    "key_order",
+]
 
 #: A decoded value: what ``decode`` returns and ``encode`` accepts.
 CborValue = Any
@@ -55,9 +64,21 @@ def _reject_tag(_decoder: object, tag: object) -> NoReturn:
 _NO_TAGS = _NoSemanticTags()
 
 
+_KEY_ORDER_CACHE: dict[int | str, bytes] = {}
+_KEY_ORDER_CACHE_LIMIT = 4096
+
+
 def key_order(key: int | str) -> bytes:
     """Return the sort key of a map key: its deterministic encoding (RFC 8949 §4.2.1)."""
-    return cbor2.dumps(key)
+    if type(key) is bool:  # True == 1 as a dict key: never let the cache confuse them
+        return cbor2.dumps(key)
+    order = _KEY_ORDER_CACHE.get(key)
+    if order is None:
+        order = cbor2.dumps(key)
+        if len(_KEY_ORDER_CACHE) >= _KEY_ORDER_CACHE_LIMIT:
+            _KEY_ORDER_CACHE.clear()
+        _KEY_ORDER_CACHE[key] = order
+    return order
 
 
 def _canonical(value: CborValue, depth: int) -> CborValue:
@@ -92,6 +113,16 @@ def encode(value: CborValue) -> bytes:
         FormatError: ``E_TYPE`` for a value outside the data model, ``E_DEPTH`` if nested too deeply.
     """
     return cbor2.dumps(_canonical(value, 0))
+
+
+def encode_presorted(value: CborValue) -> bytes:
+    """Encode a value that is already in the data model with every map in deterministic key order.
+
+    This is :func:`encode` without its checks and sorting, for callers (the event encoder) whose values come from
+    validated model objects and who build each map in key order. It is only correct under that precondition;
+    anything else must go through :func:`encode`.
+    """
+    return cbor2.dumps(value)
 
 
 def encode_bstr_head(length: int) -> bytes:
@@ -159,6 +190,29 @@ def decode(data: bytes, *, max_size: int, max_depth: int = DEFAULT_MAX_DEPTH) ->
             -2**63; ``E_TRAILING`` for bytes after the item; ``E_NONCANONICAL`` for any encoding that is not the
             deterministic one, and for text that is not NFC.
     """
+    value = _loads(data, max_size=max_size, max_depth=max_depth)
+    _check(value, 0)
+    _compare(value, bytes(data))
+    return value
+
+
+def decode_unwalked(data: bytes, *, max_size: int, max_depth: int = DEFAULT_MAX_DEPTH) -> CborValue:
+    """Decode like :func:`decode` but without its walk over the value's types and map key order.
+
+    For a hot path that inspects the exact type of every item and the order of every map it accepts, and that
+    falls back to :func:`decode` for anything else, *including any error raised here* (without the walk, a float
+    or a misordered map can surface as another code than :func:`decode` gives). Every other check of
+    :func:`decode` applies, including the byte-exact re-encoding.
+
+    Raises:
+        FormatError: As :func:`decode`, except for the type and key-order checks.
+    """
+    value = _loads(data, max_size=max_size, max_depth=max_depth)
+    _compare(value, bytes(data))
+    return value
+
+
+def _loads(data: bytes, *, max_size: int, max_depth: int) -> CborValue:
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise FormatError("expected bytes", code="E_TYPE")
     data = bytes(data)
@@ -191,10 +245,12 @@ def decode(data: bytes, *, max_size: int, max_depth: int = DEFAULT_MAX_DEPTH) ->
         if isinstance(cause, _TagRejectedError):
             raise FormatError("CBOR tags are not allowed here", code="E_CBOR") from e
         raise FormatError(f"malformed CBOR: {e}", code="E_CBOR") from e
-    _check(value, 0)
+    return value
+
+
+def _compare(value: CborValue, data: bytes) -> None:
     again = cbor2.dumps(value)
     if again != data:
         if data.startswith(again):
             raise FormatError(f"{len(data) - len(again)} bytes after the CBOR item", code="E_TRAILING")
         raise FormatError("not deterministic CBOR (RFC 8949 §4.2.1)", code="E_NONCANONICAL")
-    return value

@@ -19,7 +19,7 @@ from . import _cbor
 from ._errors import FormatError, SignatureError
 from ._keys import PublicKey, Signer
 
-__all__ = ["ALG_EDDSA", "CoseSign1", "parse_sign1", "sign1", "to_be_signed"]
+__all__ = ["ALG_EDDSA", "CoseSign1", "parse_sign1", "sign1", "split_sign1", "to_be_signed"]
 
 ALG_EDDSA = -8
 _LABEL_ALG = 1
@@ -156,6 +156,50 @@ def _parse_protected(protected: bytes) -> tuple[bytes, str]:
     return kid, typ
 
 
+def _bstr_at(data: bytes, pos: int) -> tuple[int, int] | None:
+    """Return (start, end) of the shortest-form byte string whose head is at ``pos``, or None."""
+    if pos >= len(data):
+        return None
+    head = data[pos]
+    if 0x40 <= head <= 0x57:
+        start, length = pos + 1, head - 0x40
+    elif head == 0x58:
+        if pos + 2 > len(data):
+            return None
+        start, length = pos + 2, data[pos + 1]
+        if length < 24:
+            return None
+    elif head == 0x59:
+        if pos + 3 > len(data):
+            return None
+        start, length = pos + 3, (data[pos + 1] << 8) | data[pos + 2]
+        if length < 0x100:
+            return None
+    else:  # longer than any object this library accepts: the general path decides
+        return None
+    end = start + length
+    return (start, end) if end <= len(data) else None
+
+
+def split_sign1(data: bytes) -> tuple[bytes, bytes, bytes] | None:
+    """Split the one deterministic layout of a tagged COSE_Sign1 with an empty unprotected header.
+
+    Returns ``(protected, payload, signature)`` when ``data`` is exactly
+    ``d2 84 bstr(protected) a0 bstr(payload) 58 40 signature`` in shortest form, else None. This is the only
+    encoding :func:`parse_sign1` accepts, read without a general CBOR decoder; anything else goes to the
+    general path, which names the error.
+    """
+    if len(data) < 70 or data[0] != _TAG18 or data[1] != 0x84:
+        return None
+    prot = _bstr_at(data, 2)
+    if prot is None or prot[1] >= len(data) or data[prot[1]] != 0xA0:
+        return None
+    pay = _bstr_at(data, prot[1] + 1)
+    if pay is None or len(data) != pay[1] + 66 or data[pay[1]] != 0x58 or data[pay[1] + 1] != 0x40:
+        return None
+    return data[prot[0] : prot[1]], data[pay[0] : pay[1]], data[pay[1] + 2 :]
+
+
 def parse_sign1(data: bytes, *, typ: str, max_size: int) -> CoseSign1:
     """Parse a tagged COSE_Sign1 from untrusted bytes, checking its envelope and content type.
 
@@ -182,6 +226,18 @@ def parse_sign1(data: bytes, *, typ: str, max_size: int) -> CoseSign1:
         data = bytes(data)
     if len(data) > max_size:
         raise FormatError(f"{len(data)} bytes exceeds the limit of {max_size}", code="E_SIZE")
+    parts = split_sign1(data)
+    if parts is not None:
+        protected, payload, signature = parts
+        kid, got_typ = _parse_protected(protected)
+        if got_typ != typ:
+            raise SignatureError(
+                f"this is a {got_typ!r} object, not a {typ!r}",
+                code="E_CONTENT_TYPE",
+                field="protected.typ",
+            )
+        tbs = to_be_signed(protected, payload)
+        return CoseSign1(data, protected, payload, signature, kid, got_typ, tbs, hashlib.sha256(tbs).digest())
     if len(data) < 2 or data[0] != _TAG18:
         raise FormatError("not a tagged COSE_Sign1 (tag 18)", code="E_COSE")
     items = _cbor.decode(data[1:], max_size=max_size, max_depth=2)

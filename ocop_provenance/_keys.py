@@ -121,6 +121,9 @@ def ed25519_backend() -> str:
     return available_backends()[0]
 
 
+_DEFAULT_BACKEND = ed25519_backend()
+
+
 @dataclass(frozen=True, slots=True)
 class PublicKey:
     """A validated Ed25519 public key.
@@ -215,7 +218,7 @@ class PublicKey:
             return False
         if int.from_bytes(signature[:32], "little") & _Y_MASK in _SMALL_ORDER_Y:
             return False
-        name = backend or ed25519_backend()
+        name = backend or _DEFAULT_BACKEND
         if name == "libsodium":
             if _sodium_open is None:
                 raise ValueError("libsodium backend is not installed (pip install pynacl)")

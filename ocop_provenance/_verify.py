@@ -16,9 +16,10 @@ the order the specification lists them:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import chain, islice
 
 from . import _cbor
 from ._errors import (
@@ -31,7 +32,8 @@ from ._errors import (
     VerificationError,
 )
 from ._keys import PublicKey
-from ._model import SignedEvent
+from ._model import SignedEvent, Step
+from ._parallel import DEFAULT_CHUNK_SIZE, ChunkPool, ChunkResult, Record, resolve_workers
 from ._wire import decode_event
 
 __all__ = [
@@ -41,6 +43,7 @@ __all__ = [
     "ChainVerifier",
     "EquivocationProof",
     "KeyRing",
+    "LiteChain",
     "find_forks",
     "report_chain",
     "verify_chain",
@@ -86,15 +89,18 @@ class KeyRing:
             yield from keys
 
 
+def _where(event: SignedEvent, index: int) -> dict[str, object]:
+    return {"index": index, "event_id": event.event_id.hex(), "key_id": event.key_id.hex()}
+
+
 def _check_signature(event: SignedEvent, keys: KeyRing, backend: str | None, index: int) -> PublicKey:
-    where = {"index": index, "event_id": event.event_id.hex(), "key_id": event.key_id.hex()}
     candidates = keys.candidates(event.key_id)
     if not candidates:
-        raise UntrustedKeyError("signed by a key that is not trusted", **where)  # type: ignore[arg-type]
+        raise UntrustedKeyError("signed by a key that is not trusted", **_where(event, index))  # type: ignore[arg-type]
     for key in candidates:
         if key.verify(event.signature, event.to_be_signed, backend=backend):
             return key
-    raise SignatureError("signature does not verify", **where)  # type: ignore[arg-type]
+    raise SignatureError("signature does not verify", **_where(event, index))  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,22 +299,31 @@ class ChainVerifier:
             raise
 
     def _check(self, event: SignedEvent, index: int, *, verify_signature: bool) -> None:
-        eid = event.event_id.hex()
-        where = {"index": index, "event_id": eid, "key_id": event.key_id.hex()}
         if verify_signature:
             _check_signature(event, self._keys, self._backend, index)
         last = self._last
+        body = event.body
         if last is None:
             if not event.is_genesis:
                 raise ChainError(
                     f"the chain must start with its genesis event, not seq {event.seq}",
                     code="E_GENESIS",
-                    **where,  # type: ignore[arg-type]
+                    **_where(event, index),  # type: ignore[arg-type]
                 )
             if self._expect is not None and event.event_id != self._expect:
-                raise ChainError("genesis opens a different batch", code="E_BATCH", **where)  # type: ignore[arg-type]
+                raise ChainError("genesis opens a different batch", code="E_BATCH", **_where(event, index))  # type: ignore[arg-type]
+        elif (
+            type(body) is Step
+            and self._genesis is not None
+            and body.batch_id == self._genesis.event_id
+            and body.seq == last.seq + 1
+            and body.prev == last.event_id
+            and body.time >= last.time - self._tolerance
+        ):
+            pass  # the common case, checked at once; any failure is named below in the specified order
         else:
             assert self._genesis is not None
+            where = _where(event, index)
             if event.batch_id != self._genesis.event_id:
                 raise ChainError("event belongs to another batch", code="E_BATCH", **where)  # type: ignore[arg-type]
             if event.seq == last.seq:
@@ -338,7 +353,7 @@ class ChainVerifier:
             raise ChainError(
                 f"time {event.time.isoformat()} is in the future",
                 code="E_FUTURE",
-                **where,  # type: ignore[arg-type]
+                **_where(event, index),  # type: ignore[arg-type]
             )
 
     def _advance(self, event: SignedEvent) -> None:
@@ -396,6 +411,8 @@ def verify_chain(
     time_tolerance: timedelta = DEFAULT_TIME_TOLERANCE,
     now: datetime | None = None,
     backend: str | None = None,
+    workers: int | str | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
 ) -> ChainSummary:
     """Verify one batch's chain, in order, and raise on the first failure.
 
@@ -406,6 +423,11 @@ def verify_chain(
         time_tolerance: How far a step may claim to be earlier than its predecessor.
         now: The verifier's clock; None skips the future-time check.
         backend: Ed25519 backend name, or None for the fastest installed.
+        workers: Processes to verify with: None or 1 verifies in this process (the default: the library starts
+            no processes unless asked); ``"auto"`` or 0 uses every CPU this process may run on; n uses n. With
+            more than one, inputs longer than one chunk are parsed and signature-checked in worker processes;
+            the result, the error raised and its index are the same as without.
+        chunk_size: Events per chunk sent to a worker.
 
     Returns:
         What was verified.
@@ -417,9 +439,138 @@ def verify_chain(
             ``E_TIME``, ``E_FUTURE``, ``E_EMPTY``.
     """
     verifier = ChainVerifier(keys, batch_id=batch_id, time_tolerance=time_tolerance, now=now, backend=backend)
+    n = resolve_workers(workers)
+    if n > 1:
+        if chunk_size < 1:
+            raise ValueError("chunk_size must be at least 1")
+        chunks = _chunks((e.raw if isinstance(e, SignedEvent) else e for e in events), chunk_size)
+        head = list(islice(chunks, 2))
+        if len(head) > 1:  # more than one chunk: worth the processes
+            return _verify_parallel(
+                verifier, keys, chain(head, chunks), workers=n, tolerance=time_tolerance, now=now, backend=backend
+            )
+        events = head[0] if head else []
     for item in events:
         verifier.feed(item)
     return verifier.finish()
+
+
+def _chunks(raws: Iterable[bytes], size: int) -> Iterator[list[bytes]]:
+    it = iter(raws)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+def _verify_parallel(
+    verifier: ChainVerifier,
+    keys: KeyRing,
+    chunks: Iterable[list[bytes]],
+    *,
+    workers: int,
+    tolerance: timedelta,
+    now: datetime | None,
+    backend: str | None,
+) -> ChainSummary:
+    lite = LiteChain(verifier)
+    with ChunkPool[None](workers, keys, backend=backend, tolerance=tolerance, now=now) as pool:
+        for _, raws, result in pool.run((None, raws) for raws in chunks):
+            lite.take(raws, result)
+    return lite.finish()
+
+
+def _record(event: SignedEvent) -> Record:
+    return (event.event_id, event.key_id, event.batch_id, event.seq, event.prev, event.time, event.is_genesis)
+
+
+class LiteChain:
+    """Advances a :class:`ChainVerifier` over chunks that workers checked (:mod:`._parallel`).
+
+    Only the links between chunks and the genesis are checked here. Whatever a worker did not pass, and every
+    chunk whose first event does not link, is fed to the sequential verifier, which raises exactly its error.
+    """
+
+    def __init__(self, verifier: ChainVerifier) -> None:
+        """Wrap a fresh verifier."""
+        self._v = verifier
+        self._last: Record | None = None
+        self._last_raw: bytes = b""
+        self._stale = False  # the verifier's last event is behind: self._last_raw holds it
+
+    def _sync(self) -> None:
+        if self._stale:
+            self._v._last = decode_event(self._last_raw)
+            self._stale = False
+
+    def feed(self, raw: bytes) -> SignedEvent:
+        """Verify one event sequentially (after any chunk taken in bulk)."""
+        self._sync()
+        event = self._v.feed(raw)
+        self._last, self._last_raw = _record(event), raw
+        return event
+
+    def _links(self, first: Record) -> bool:
+        last, genesis = self._last, self._v._genesis
+        return (
+            last is not None
+            and genesis is not None
+            and not first[6]
+            and first[2] == genesis.event_id
+            and first[3] == last[3] + 1
+            and first[4] == last[0]
+            and first[5] >= last[5] - self._v._tolerance
+        )
+
+    def take(
+        self,
+        raws: list[bytes],
+        result: ChunkResult,
+        *,
+        watch: Callable[[ChunkResult, int], Iterable[int]] | None = None,
+        visit: Callable[[int, SignedEvent], None] | None = None,
+    ) -> None:
+        """Advance over a checked chunk.
+
+        Args:
+            raws: The chunk's events.
+            result: What a worker found.
+            watch: Returns the positions (from the given start) of events ``visit`` must see among those taken in
+                bulk (``visit`` sees every event verified one by one).
+            visit: Called in chain order with each watched or sequentially verified event.
+
+        Raises:
+            FormatError: As :meth:`ChainVerifier.feed`.
+            VerificationError: As :meth:`ChainVerifier.feed`.
+        """
+        start = 0
+        if result.good > 0:
+            assert result.first is not None
+            if self._last is None:  # the chain's first event: the genesis rules are the sequential verifier's
+                event = self.feed(raws[0])
+                if visit is not None:
+                    visit(0, event)
+                linked, start = True, 1
+            else:
+                linked = self._links(result.first)
+            if linked:
+                if visit is not None and watch is not None:
+                    for pos in sorted(set(watch(result, start))):
+                        visit(pos, decode_event(raws[pos]))
+                if start < result.good:
+                    v = self._v
+                    v._count += result.good - start
+                    for key_id in result.signers:
+                        v._signers.setdefault(key_id, None)
+                    self._last, self._last_raw, self._stale = result.last, raws[result.good - 1], True
+                start = result.good
+        for pos in range(start, result.count):
+            event = self.feed(raws[pos])
+            if visit is not None:
+                visit(pos, event)
+
+    def finish(self) -> ChainSummary:
+        """Return the summary, as :meth:`ChainVerifier.finish`."""
+        self._sync()
+        return self._v.finish()
 
 
 def report_chain(

@@ -8,8 +8,11 @@ quantity and time).
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
+from types import MappingProxyType
 from typing import Any
 
 from . import _cbor
@@ -17,6 +20,17 @@ from ._cose import CoseSign1, parse_sign1, sign1
 from ._errors import FormatError
 from ._keys import Signer
 from ._model import (
+    _ADMIN_CODE,
+    _CUSTOM_STEP,
+    _DATA_KEY,
+    _MEDIA_TYPE,
+    CBV_BUSINESS_STEPS,
+    MAX_ATTACHMENT_SIZE,
+    MAX_ATTACHMENTS,
+    MAX_DATA_ITEMS,
+    MAX_INPUTS,
+    MAX_TEXT,
+    MAX_VALUE_TEXT,
     Attachment,
     Certificate,
     Genesis,
@@ -26,6 +40,7 @@ from ._model import (
     Product,
     SignedEvent,
     Step,
+    gs1_check_digit,
 )
 
 __all__ = [
@@ -87,21 +102,25 @@ def _record(obj: object, names: tuple[str, ...]) -> dict[int, Any]:
     return out
 
 
+def _data_order(key: str) -> bytes:
+    return _cbor.key_order(key)
+
+
 def encode_body(body: Genesis | Step) -> bytes:
     """Return the deterministic CBOR payload of an event body."""
-    m: dict[int, Any] = {V: FORMAT_VERSION, TIME: _time_text(body.time)}
+    # Every map is built in deterministic key order (labels ascending; data keys by their encoding) from
+    # validated model values, so the encoder needs neither its type walk nor its sort.
+    m: dict[int, Any] = {V: FORMAT_VERSION}
     if isinstance(body, Genesis):
         m[SEQ] = 0
-        m[PRODUCT] = _record(body.product, _PRODUCT)
-        m[PRODUCER] = _record(body.producer, _PRODUCER)
-        if body.certificate is not None:
-            m[CERTIFICATE] = _record(body.certificate, _CERTIFICATE)
+        m[TIME] = _time_text(body.time)
         if body.location is not None:
             m[WHERE] = _record(body.location, _LOCATION)
     else:
         m[BATCH] = body.batch_id
         m[SEQ] = body.seq
         m[PREV] = body.prev
+        m[TIME] = _time_text(body.time)
         m[STEP] = body.step
         m[WHERE] = _record(body.location, _LOCATION)
         if body.inputs:
@@ -109,8 +128,14 @@ def encode_body(body: Genesis | Step) -> bytes:
     if body.attachments:
         m[ATTACHMENTS] = [_record(a, _ATTACHMENT) for a in body.attachments]
     if body.data:
-        m[DATA] = dict(body.data)
-    return _cbor.encode(m)
+        data = body.data
+        m[DATA] = {k: data[k] for k in sorted(data, key=_data_order)}
+    if isinstance(body, Genesis):
+        m[PRODUCT] = _record(body.product, _PRODUCT)
+        m[PRODUCER] = _record(body.producer, _PRODUCER)
+        if body.certificate is not None:
+            m[CERTIFICATE] = _record(body.certificate, _CERTIFICATE)
+    return _cbor.encode_presorted(m)
 
 
 def _fields(value: object, names: tuple[str, ...], where: str, required: int) -> dict[str, Any]:
@@ -172,6 +197,225 @@ def _attachments(value: object) -> tuple[Attachment, ...]:
     )
 
 
+# ---- the fast path for steps (docs/adr/0020-verification-fast-path.md) -------------------------------------
+# It accepts only payloads that the general path below accepts, and builds the same model objects without
+# running their constructors' checks twice: every value is checked to be exactly of its type and already in
+# canonical form (so normalising it would change nothing, and re-encoding the model would give the received
+# bytes). Anything else, valid or not, returns None and goes through the general path, which names the error.
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # Unicode general category Cc, which is stable
+_TIME_FORM = re.compile(r"(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]")
+_OFFSET_FORM = re.compile(r"(\.(?!000000)[0-9]{6})?[+-]([01][0-9]|2[0-3]):[0-5][0-9]")
+_MAX_SEQ = 2**63
+_set = object.__setattr__
+_new = object.__new__
+
+
+_CACHE_LIMIT = 4096
+_good_text: dict[str, bool] = {}  # text -> whether it is non-blank; only NFC text without controls is kept
+_good_data_keys: set[str] = set()
+_good_locations: dict[tuple[tuple[int, object], ...], Location] = {}
+
+
+def _canonical_text(value: object, limit: int, *, empty: bool = False) -> bool:
+    if type(value) is not str or len(value) > limit:
+        return False
+    blank = _good_text.get(value)
+    if blank is None:
+        if _CONTROL.search(value) is not None or not unicodedata.is_normalized("NFC", value):
+            return False
+        if len(_good_text) >= _CACHE_LIMIT:
+            _good_text.clear()
+        blank = _good_text[value] = not value.strip()
+    return empty or not blank
+
+
+def _ascending(m: dict[Any, Any], size: int) -> bool:
+    previous = -1
+    for k in m:
+        if type(k) is not int or not previous < k < size:
+            return False
+        previous = k
+    return True
+
+
+def _bytes32(value: object) -> bool:
+    return type(value) is bytes and len(value) == 32
+
+
+def _u63(value: object, low: int) -> bool:
+    return type(value) is int and low <= value < _MAX_SEQ
+
+
+def _fast_location(m: object) -> Location | None:
+    if type(m) is not dict or not _ascending(m, 5) or 0 not in m:
+        return None
+    for v in m.values():
+        if type(v) is not str and type(v) is not int:
+            return None  # null re-encodes as absent; other types (booleans among them) are never valid here
+    # With only text and integers (not booleans), equal item tuples mean equal values of equal types.
+    items = tuple(m.items())
+    loc = _good_locations.get(items)
+    if loc is not None:
+        return loc
+    name, admin, lat, lon, gln = m.get(0), m.get(1), m.get(2), m.get(3), m.get(4)
+    if not _canonical_text(name, MAX_TEXT):
+        return None
+    if admin is not None and (type(admin) is not str or not _ADMIN_CODE.fullmatch(admin)):
+        return None
+    if (lat is None) != (lon is None):
+        return None
+    if lat is not None and (
+        type(lat) is not int or type(lon) is not int or abs(lat) > 90_000_000 or abs(lon) > 180_000_000
+    ):
+        return None
+    if gln is not None and (
+        type(gln) is not str
+        or len(gln) != 13
+        or not gln.isascii()
+        or not gln.isdigit()
+        or gs1_check_digit(gln[:-1]) != int(gln[-1])
+    ):
+        return None
+    loc = _new(Location)
+    _set(loc, "name", name)
+    _set(loc, "admin_code", admin)
+    _set(loc, "lat_e6", lat)
+    _set(loc, "lon_e6", lon)
+    _set(loc, "gln", gln)
+    if len(_good_locations) >= 256:
+        _good_locations.clear()
+    _good_locations[items] = loc
+    return loc
+
+
+def _fast_inputs(items: object, batch_id: bytes) -> tuple[InputRef, ...] | None:
+    if type(items) is not list or not 0 < len(items) <= MAX_INPUTS:
+        return None
+    out = []
+    seen = set()
+    for m in items:
+        if type(m) is not dict or len(m) != 3 or not _ascending(m, 3):
+            return None
+        b, seq, head = m[0], m[1], m[2]
+        if not (_bytes32(b) and _bytes32(head) and _u63(seq, 0)) or (seq == 0 and head != b):
+            return None
+        if b == batch_id or b in seen:
+            return None
+        seen.add(b)
+        ref = _new(InputRef)
+        _set(ref, "batch_id", b)
+        _set(ref, "seq", seq)
+        _set(ref, "head", head)
+        out.append(ref)
+    return tuple(out)
+
+
+def _fast_attachments(items: object) -> tuple[Attachment, ...] | None:
+    if type(items) is not list or not 0 < len(items) <= MAX_ATTACHMENTS:
+        return None
+    out = []
+    for m in items:
+        if type(m) is not dict or len(m) != 4 or not _ascending(m, 4):
+            return None
+        name, media, size, digest = m[0], m[1], m[2], m[3]
+        if not _canonical_text(name, MAX_TEXT) or "/" in name or "\\" in name or name in (".", ".."):
+            return None
+        if type(media) is not str or not _MEDIA_TYPE.fullmatch(media):
+            return None
+        if type(size) is not int or not 0 <= size <= MAX_ATTACHMENT_SIZE or not _bytes32(digest):
+            return None
+        a = _new(Attachment)
+        _set(a, "name", name)
+        _set(a, "media_type", media)
+        _set(a, "size", size)
+        _set(a, "sha256", digest)
+        out.append(a)
+    return tuple(out)
+
+
+def _fast_data(m: object) -> Mapping[str, Any] | None:
+    if type(m) is not dict or not 0 < len(m) <= MAX_DATA_ITEMS:
+        return None
+    previous = (0, "")
+    for k, v in m.items():
+        if k not in _good_data_keys:
+            if type(k) is not str or not _DATA_KEY.fullmatch(k):
+                return None
+            if len(_good_data_keys) >= _CACHE_LIMIT:
+                _good_data_keys.clear()
+            _good_data_keys.add(k)
+        order = (len(k), k)  # ASCII keys: the order of their CBOR encodings
+        if not previous < order:
+            return None
+        previous = order
+        t = type(v)
+        if t is int:
+            if not -(2**63) <= v < 2**63:
+                return None
+        elif t is str:
+            if not _canonical_text(v, MAX_VALUE_TEXT, empty=True):
+                return None
+        elif t is not bool:
+            return None
+    return MappingProxyType(dict(sorted(m.items())))
+
+
+def _fast_time(value: object) -> datetime | None:
+    if type(value) is not str or len(value) > 40:
+        return None
+    head = _TIME_FORM.match(value)
+    if head is None or not _OFFSET_FORM.fullmatch(value, head.end()) or value.endswith("-00:00"):
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _fast_step(payload: bytes) -> Step | None:
+    try:
+        m = _cbor.decode_unwalked(payload, max_size=MAX_EVENT_SIZE, max_depth=_PAYLOAD_DEPTH)
+    except FormatError:
+        return None
+    if type(m) is not dict or len(m) < 7 or not _ascending(m, 10) or list(m)[6] != WHERE:
+        return None  # labels ascend from 0 and the seventh is 6: labels 0..6, all required for a step, are there
+    batch, seq, prev, step = m[BATCH], m[SEQ], m[PREV], m[STEP]
+    if not (type(m[V]) is int and m[V] == FORMAT_VERSION and _u63(seq, 1) and _bytes32(batch) and _bytes32(prev)):
+        return None
+    if type(step) is not str or not (step in CBV_BUSINESS_STEPS or _CUSTOM_STEP.fullmatch(step)):
+        return None
+    time = _fast_time(m[TIME])
+    location = _fast_location(m[WHERE])
+    if time is None or location is None:
+        return None
+    inputs: tuple[InputRef, ...] | None = ()
+    attachments: tuple[Attachment, ...] | None = ()
+    data: Mapping[str, Any] | None = _EMPTY_DATA
+    if INPUTS in m:
+        inputs = _fast_inputs(m[INPUTS], batch)
+    if ATTACHMENTS in m:
+        attachments = _fast_attachments(m[ATTACHMENTS])
+    if DATA in m:
+        data = _fast_data(m[DATA])
+    if inputs is None or attachments is None or data is None:
+        return None
+    body = _new(Step)
+    _set(body, "batch_id", batch)
+    _set(body, "seq", seq)
+    _set(body, "prev", prev)
+    _set(body, "time", time)
+    _set(body, "step", step)
+    _set(body, "location", location)
+    _set(body, "inputs", inputs)
+    _set(body, "attachments", attachments)
+    _set(body, "data", data)
+    return body
+
+
+_EMPTY_DATA: Mapping[str, Any] = MappingProxyType({})
+
+
 def decode_body(payload: bytes) -> Genesis | Step:
     """Decode and validate an event payload (the bytes must be the one deterministic encoding).
 
@@ -179,6 +423,11 @@ def decode_body(payload: bytes) -> Genesis | Step:
         FormatError: ``E_SCHEMA``/``E_FIELD`` with the field path, ``E_VERSION``, ``E_NONCANONICAL``, or the CBOR
             codes of the strict decoder.
     """
+    fast = _fast_step(payload)
+    return fast if fast is not None else _decode_body_general(payload)
+
+
+def _decode_body_general(payload: bytes) -> Genesis | Step:
     m = _cbor.decode(payload, max_size=MAX_EVENT_SIZE, max_depth=_PAYLOAD_DEPTH)
     if not isinstance(m, dict):
         raise FormatError("event payload must be a map", code="E_SCHEMA")

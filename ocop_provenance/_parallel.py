@@ -1,0 +1,249 @@
+"""Chain verification on several cores (docs/performance.md, docs/adr/0021-parallel-verification.md).
+
+Worker processes take chunks of consecutive events of one chain, as raw bytes, and do what does not depend on
+the rest of the chain: parse, check the signature against the trusted keys, and check the links *inside* the
+chunk. Each returns a compact :class:`ChunkResult`: how many leading events passed everything, the first and
+last of them, their signers and ids. The parent checks the links *between* chunks and the genesis, in order.
+
+Nothing here decides an error. When a worker reports that event ``k`` of a chunk did not pass, the parent
+verifies that event (and any after it) with the sequential verifier, which raises exactly the error, code and
+index the sequential path gives: the parallel path can only be faster, never different.
+
+Memory stays bounded: at most ``max_in_flight`` chunks are read ahead of the result being checked.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Generic, TypeVar
+
+from ._errors import ProvenanceError
+from ._keys import PublicKey
+from ._model import Step
+from ._wire import decode_event
+
+__all__ = [
+    "DEFAULT_CHUNK_SIZE",
+    "ChunkContext",
+    "ChunkPool",
+    "ChunkResult",
+    "Record",
+    "check_chunk",
+    "resolve_workers",
+]
+
+#: Events per chunk sent to a worker: large enough that inter-process traffic is a small part of the work.
+DEFAULT_CHUNK_SIZE = 1024
+
+#: What the parent needs of an event to check the link to the next chunk:
+#: (event id, key id, batch id, seq, prev, time, is genesis).
+Record = tuple[bytes, bytes, bytes, int, bytes | None, datetime, bool]
+
+T = TypeVar("T")
+
+
+def resolve_workers(workers: int | str | None) -> int:
+    """Return the number of processes to use for ``workers`` (None or 1: sequential; 0 or ``"auto"``: all CPUs).
+
+    Raises:
+        TypeError: ``workers`` is a boolean.
+        ValueError: ``workers`` is negative or not one of the accepted values.
+    """
+    if workers is None:
+        return 1
+    if isinstance(workers, bool):
+        raise TypeError(f"workers must be None, 'auto' or a non-negative integer, not {workers!r}")
+    if workers in {"auto", 0}:
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except AttributeError:  # pragma: no cover - not Linux
+            return max(1, os.cpu_count() or 1)
+    if not isinstance(workers, int) or workers < 0:
+        raise ValueError(f"workers must be None, 'auto' or a non-negative integer, not {workers!r}")
+    return workers
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkContext:
+    """What a worker needs to check a chunk on its own.
+
+    Attributes:
+        keys: Trusted keys by key id.
+        backend: Ed25519 backend name, or None for the fastest.
+        tolerance: The time tolerance of the verifier.
+        now: The verifier's clock, or None.
+    """
+
+    keys: dict[bytes, tuple[PublicKey, ...]]
+    backend: str | None
+    tolerance: timedelta
+    now: datetime | None
+
+    @classmethod
+    def of(
+        cls, keys: Iterable[PublicKey], backend: str | None, tolerance: timedelta, now: datetime | None
+    ) -> ChunkContext:
+        """Return the context for trusted ``keys`` and the verifier's settings."""
+        by_id: dict[bytes, tuple[PublicKey, ...]] = {}
+        for key in keys:
+            present = by_id.get(key.key_id, ())
+            if key not in present:
+                by_id[key.key_id] = (*present, key)
+        return cls(by_id, backend, tolerance, now)
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkResult:
+    """What a worker found in a chunk.
+
+    Attributes:
+        count: Events in the chunk.
+        good: How many leading events passed parsing, their signature, and the links inside the chunk; event
+            ``good`` (when ``good < count``) is the first that did not, and the parent re-checks it.
+        first: The record of event 0, if ``good > 0``.
+        last: The record of event ``good - 1``, if ``good > 0``.
+        signers: Key ids of the good events, in order of first appearance.
+        ids: The good events' ids, concatenated (32 bytes each).
+        with_inputs: Positions of good events that consume other batches.
+    """
+
+    count: int
+    good: int
+    first: Record | None
+    last: Record | None
+    signers: tuple[bytes, ...]
+    ids: bytes
+    with_inputs: tuple[int, ...]
+
+
+def check_chunk(raws: Sequence[bytes], ctx: ChunkContext) -> ChunkResult:
+    """Check a chunk of consecutive events of one chain as far as it can be checked alone.
+
+    Args:
+        raws: The events' COSE bytes, in chain order.
+        ctx: Keys and verifier settings.
+
+    Returns:
+        The compact result; it never raises for bad events (it stops at the first one).
+    """
+    signers: dict[bytes, None] = {}
+    ids: list[bytes] = []
+    with_inputs: list[int] = []
+    first: Record | None = None
+    prev_rec: Record | None = None
+    keys, backend, tolerance, now = ctx.keys, ctx.backend, ctx.tolerance, ctx.now
+    good = 0
+    for raw in raws:
+        try:
+            event = decode_event(raw)
+        except ProvenanceError:
+            break
+        if not any(k.verify(event.signature, event.to_be_signed, backend=backend) for k in keys.get(event.key_id, ())):
+            break
+        body = event.body
+        time = body.time
+        if now is not None and time > now + tolerance:
+            break
+        if type(body) is Step:
+            rec: Record = (event.event_id, event.key_id, body.batch_id, body.seq, body.prev, time, False)
+            if body.inputs:
+                with_inputs.append(good)
+        else:
+            rec = (event.event_id, event.key_id, event.event_id, 0, None, time, True)
+        if prev_rec is not None and not (
+            not rec[6]
+            and rec[2] == prev_rec[2]
+            and rec[3] == prev_rec[3] + 1
+            and rec[4] == prev_rec[0]
+            and time >= prev_rec[5] - tolerance
+        ):
+            break
+        if first is None:
+            first = rec
+        prev_rec = rec
+        signers.setdefault(event.key_id, None)
+        ids.append(event.event_id)
+        good += 1
+    return ChunkResult(len(raws), good, first, prev_rec, tuple(signers), b"".join(ids), tuple(with_inputs))
+
+
+_worker_ctx: ChunkContext | None = None
+
+
+def _init_worker(raw_keys: list[bytes], backend: str | None, tolerance: timedelta, now: datetime | None) -> None:
+    global _worker_ctx  # noqa: PLW0603 - one context per worker process, set once by the pool
+    _worker_ctx = ChunkContext.of((PublicKey.from_raw(k) for k in raw_keys), backend, tolerance, now)
+
+
+def _work(raws: list[bytes]) -> ChunkResult:
+    assert _worker_ctx is not None
+    return check_chunk(raws, _worker_ctx)
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    # Never fork a possibly threaded parent: forkserver where there is one, spawn elsewhere.
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
+class ChunkPool(Generic[T]):
+    """A process pool that checks chunks and hands results back in submission order, with bounded read-ahead."""
+
+    def __init__(
+        self,
+        workers: int,
+        keys: Iterable[PublicKey],
+        *,
+        backend: str | None,
+        tolerance: timedelta,
+        now: datetime | None,
+        max_in_flight: int | None = None,
+    ) -> None:
+        """Start ``workers`` processes.
+
+        Args:
+            workers: Number of processes (2 or more).
+            keys: Trusted keys.
+            backend: Ed25519 backend name, or None.
+            tolerance: The verifier's time tolerance.
+            now: The verifier's clock, or None.
+            max_in_flight: Chunks submitted and not yet handed back (default: twice the workers, plus one).
+        """
+        self._max = max_in_flight or 2 * workers + 1
+        self._executor = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=_context(),
+            initializer=_init_worker,
+            initargs=([k.raw for k in keys], backend, tolerance, now),
+        )
+
+    def __enter__(self) -> ChunkPool[T]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the workers, dropping any chunk not yet checked."""
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def run(self, chunks: Iterable[tuple[T, list[bytes]]]) -> Iterator[tuple[T, list[bytes], ChunkResult]]:
+        """Check ``(tag, raws)`` chunks; yield ``(tag, raws, result)`` in the order given.
+
+        At most ``max_in_flight`` chunks are held at a time, so memory does not grow with the input.
+        """
+        pending: deque[tuple[T, list[bytes], Future[ChunkResult]]] = deque()
+        for tag, raws in chunks:
+            pending.append((tag, raws, self._executor.submit(_work, raws)))
+            if len(pending) >= self._max:
+                tag0, raws0, future = pending.popleft()
+                yield tag0, raws0, future.result()
+        while pending:
+            tag0, raws0, future = pending.popleft()
+            yield tag0, raws0, future.result()
