@@ -19,7 +19,7 @@ from . import _cbor
 from ._errors import FormatError, SignatureError
 from ._keys import PublicKey, Signer
 
-__all__ = ["ALG_EDDSA", "CoseSign1", "parse_sign1", "sign1", "split_sign1", "to_be_signed"]
+__all__ = ["ALG_EDDSA", "CoseSign1", "parse_sign1", "sign1", "sign_parts", "split_sign1", "to_be_signed"]
 
 ALG_EDDSA = -8
 _LABEL_ALG = 1
@@ -76,9 +76,18 @@ def to_be_signed(protected: bytes, payload: bytes) -> bytes:
     )
 
 
+_header_cache: dict[tuple[bytes, str], bytes] = {}
+
+
 def protected_header(key_id: bytes, typ: str) -> bytes:
     """Return the deterministic protected header for ``key_id`` and ``typ``."""
-    return _cbor.encode({_LABEL_ALG: ALG_EDDSA, _LABEL_KID: key_id, _LABEL_TYP: typ})
+    header = _header_cache.get((key_id, typ))
+    if header is None:
+        header = _cbor.encode({_LABEL_ALG: ALG_EDDSA, _LABEL_KID: key_id, _LABEL_TYP: typ})
+        if len(_header_cache) >= _PROTECTED_CACHE_LIMIT:
+            _header_cache.clear()
+        _header_cache[(key_id, typ)] = header
+    return header
 
 
 def sign1(payload: bytes, signer: Signer, typ: str) -> CoseSign1:
@@ -95,25 +104,26 @@ def sign1(payload: bytes, signer: Signer, typ: str) -> CoseSign1:
     Raises:
         SignatureError: The signer returned something that is not a 64-byte signature (``E_SIGNER``).
     """
+    raw, protected, signature, key_id, tbs, object_id = sign_parts(payload, signer, typ)
+    return CoseSign1(raw, protected, payload, signature, key_id, typ, tbs, object_id)
+
+
+def sign_parts(payload: bytes, signer: Signer, typ: str) -> tuple[bytes, bytes, bytes, bytes, bytes, bytes]:
+    """Sign as :func:`sign1` and return ``(raw, protected, signature, key_id, to_be_signed, object_id)``.
+
+    Raises:
+        SignatureError: As :func:`sign1`.
+    """
     key_id = signer.public_key.key_id
     protected = protected_header(key_id, typ)
-    tbs = to_be_signed(protected, payload)
+    protected_head = _cbor.encode_bstr_head(len(protected))
+    payload_head = _cbor.encode_bstr_head(len(payload))
+    tbs = b"".join((_TBS_PREFIX, protected_head, protected, _EMPTY_BSTR, payload_head, payload))
     signature = signer.sign(tbs)
     if not isinstance(signature, bytes) or len(signature) != 64:
         raise SignatureError("the signer did not return a 64-byte Ed25519 signature", code="E_SIGNER")
-    raw = b"".join(
-        (
-            b"\xd2\x84",
-            _cbor.encode_bstr_head(len(protected)),
-            protected,
-            b"\xa0",
-            _cbor.encode_bstr_head(len(payload)),
-            payload,
-            b"\x58\x40",
-            signature,
-        )
-    )
-    return CoseSign1(raw, protected, payload, signature, key_id, typ, tbs, hashlib.sha256(tbs).digest())
+    raw = b"".join((b"\xd2\x84", protected_head, protected, b"\xa0", payload_head, payload, b"\x58\x40", signature))
+    return raw, protected, signature, key_id, tbs, hashlib.sha256(tbs).digest()
 
 
 def _parse_protected(protected: bytes) -> tuple[bytes, str]:

@@ -67,7 +67,12 @@ _SMALL_ORDER_Y = frozenset(
     }
 )
 
-_Y_MASK = (1 << 255) - 1
+# Every 32-byte encoding of a point of small order (either sign bit). As a signature's R, libsodium refuses these
+# and OpenSSL accepts them: refusing them before either backend makes both give the same answer on every shared
+# vector (docs/adr/0022-ed25519-backend-agreement.md). A set of encodings is a cheaper test than decoding y.
+_SMALL_ORDER_ENCODINGS = frozenset(
+    (y | (sign << 255)).to_bytes(32, "little") for y in _SMALL_ORDER_Y for sign in (0, 1)
+)
 
 KEY_FILE_LABEL = "OCOP ED25519 PRIVATE KEY"
 _KEY_FILE_MAGIC = "ocop-key"
@@ -214,10 +219,8 @@ class PublicKey:
         Raises:
             ValueError: The named backend is not installed.
         """
-        if len(signature) != 64:
-            return False
-        if int.from_bytes(signature[:32], "little") & _Y_MASK in _SMALL_ORDER_Y:
-            return False
+        if len(signature) != 64 or bytes(signature[:32]) in _SMALL_ORDER_ENCODINGS:
+            return False  # a small-order R: refused whatever the backend (libsodium does, OpenSSL would not)
         name = backend or _DEFAULT_BACKEND
         if name == "libsodium":
             if _sodium_open is None:

@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from . import _cbor
-from ._cose import CoseSign1, parse_sign1, sign1
+from ._cose import CoseSign1, parse_sign1, sign_parts
 from ._errors import FormatError
 from ._keys import Signer
 from ._model import (
@@ -521,7 +521,17 @@ def sign_event(body: Genesis | Step, signer: Signer) -> SignedEvent:
     payload = encode_body(body)
     if len(payload) > MAX_EVENT_SIZE - 256:
         raise FormatError(f"event payload of {len(payload)} bytes is too large", code="E_SIZE")
-    return _event(sign1(payload, signer, EVENT_TYP), body)
+    raw, protected, signature, key_id, tbs, event_id = sign_parts(payload, signer, EVENT_TYP)
+    return SignedEvent(
+        raw=raw,
+        protected=protected,
+        payload=payload,
+        signature=signature,
+        key_id=key_id,
+        event_id=event_id,
+        to_be_signed=tbs,
+        body=body,
+    )
 
 
 def decode_event(data: bytes) -> SignedEvent:

@@ -1,0 +1,158 @@
+"""Peak memory and time of verifying a large bundle, measured in fresh processes.
+
+Run from the repository root::
+
+    python -m benchmarks.bench_memory            # 1,000,000 events: several minutes
+    python -m benchmarks.bench_memory --quick    # 50,000 events
+    python -m benchmarks.bench_memory --events N
+
+A child process writes a bundle of one chain of N events to a temporary file, streaming (the chain is never in
+memory). Then, for N/10 and N events, a fresh process verifies it with ``verify_bundle`` and reports its peak
+resident set (``getrusage``: ``ru_maxrss``) and, with workers, the largest worker's. Time per event at both sizes
+shows whether time grows linearly with the chain. Quick mode only reports; it extrapolates nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import ocop_provenance as op
+
+from benchmarks.bench_verify import make_chain, step
+
+SEED = bytes(range(32))
+
+
+def _items(path: Path) -> Iterator[bytes]:
+    with path.open("rb") as f:
+        while head := f.read(1):
+            info = head[0] & 0x1F
+            width = {24: 1, 25: 2, 26: 4}.get(info, 0)
+            length = int.from_bytes(f.read(width), "big") if width else info
+            yield f.read(length)
+
+
+def generate(path: Path, n: int) -> None:
+    key = op.PrivateKey.from_seed(SEED)
+    genesis = make_chain(key, 1)[0]
+    head: op.SignedEvent = genesis
+    items = path.with_suffix(".items")
+    with items.open("wb") as out:
+        for i in range(n):
+            event = genesis if i == 0 else step(op.head_of(head), key, i)
+            data = event.raw
+            out.write(bytes((0x58, len(data))) if len(data) < 256 else b"\x59" + len(data).to_bytes(2, "big"))
+            out.write(data)
+            head = event
+    header = op.BundleHeader(
+        root=genesis.event_id,
+        batches=(op.BundleBatch(batch_id=genesis.event_id, count=n, head=head.event_id),),
+        keys=(key.public_key,),
+    )
+    with path.open("wb") as out:
+        op.write_bundle(out, header, _items(items))
+    items.unlink()
+
+
+def _descendants_peak_kb() -> int:
+    """Largest VmHWM (peak RSS) among this process's descendants now alive (Linux /proc; 0 elsewhere)."""
+    parents: dict[int, int] = {}
+    peaks: dict[int, int] = {}
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":", 1) for line in status.read_text().splitlines() if ":" in line)
+            parents[int(status.parent.name)] = int(fields["PPid"])
+            peaks[int(status.parent.name)] = int(fields.get("VmHWM", "0 kB").split()[0])
+        except (OSError, ValueError, KeyError):
+            continue
+    family, grew = {os.getpid()}, True
+    while grew:
+        more = {pid for pid, ppid in parents.items() if ppid in family} - family
+        family |= more
+        grew = bool(more)
+    family.discard(os.getpid())
+    return max((peaks.get(pid, 0) for pid in family), default=0)
+
+
+def verify(path: Path, workers: str) -> None:
+    key = op.PrivateKey.from_seed(SEED)
+    ring = op.KeyRing.of([key.public_key])
+    worker_peak = 0
+    done = threading.Event()
+
+    def watch() -> None:  # the workers are the forkserver's children, not ours: sample their peaks
+        nonlocal worker_peak
+        while not done.wait(0.5):
+            worker_peak = max(worker_peak, _descendants_peak_kb())
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    start = time.perf_counter()
+    summary = op.verify_bundle(path, ring, workers=None if workers == "1" else workers)
+    seconds = time.perf_counter() - start
+    done.set()
+    watcher.join()
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = max(worker_peak, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    print(json.dumps({"events": summary.root.count, "seconds": seconds, "rss_kb": own, "worker_rss_kb": children}))
+
+
+def _run(*args: str) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bench_memory", *args], check=True, capture_output=True, text=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--events", type=int)
+    parser.add_argument("--generate", nargs=2, metavar=("PATH", "N"))
+    parser.add_argument("--verify", nargs=2, metavar=("PATH", "WORKERS"))
+    args = parser.parse_args()
+    if args.generate:
+        generate(Path(args.generate[0]), int(args.generate[1]))
+        print(json.dumps({}))
+        return
+    if args.verify:
+        verify(Path(args.verify[0]), args.verify[1])
+        return
+    n = args.events or (50_000 if args.quick else 1_000_000)
+    sizes = (n // 10, n)
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = {}
+        for size in sizes:
+            paths[size] = Path(tmp) / f"chain-{size}.ocopb"
+            start = time.perf_counter()
+            _run("--generate", str(paths[size]), str(size))
+            print(
+                f"wrote a bundle of {size:,} events ({paths[size].stat().st_size / 1e6:.0f} MB) in "
+                f"{time.perf_counter() - start:.0f} s",
+                flush=True,
+            )
+        print(f"| {'verify_bundle':<34} | {'events':>9} | {'µs/event':>8} | {'peak RSS':>9} | {'worker peak':>11} |")
+        print(f"| {'-' * 34} | {'-' * 9} | {'-' * 8} | {'-' * 9} | {'-' * 11} |")
+        for workers in ("1", "auto"):
+            for size in sizes:
+                r = _run("--verify", str(paths[size]), workers)
+                worker = f"{r['worker_rss_kb'] / 1024:8.1f} MB" if workers != "1" else "-"
+                print(
+                    f"| {'sequential' if workers == '1' else 'workers=auto':<34} | {int(r['events']):>9,} | "
+                    f"{r['seconds'] / r['events'] * 1e6:8.1f} | {r['rss_kb'] / 1024:6.1f} MB | {worker:>11} |",
+                    flush=True,
+                )
+
+
+if __name__ == "__main__":
+    main()

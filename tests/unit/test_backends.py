@@ -1,0 +1,79 @@
+"""Both Ed25519 backends give the same answer on every shared vector (docs/adr/0022).
+
+Keys the library refuses as weak never reach a backend; for every other vector, libsodium and OpenSSL must agree,
+and Wycheproof's expected results must hold.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import ocop_provenance as op
+import pytest
+
+from tests.conftest import SHARED_VECTORS
+
+pytestmark = [
+    pytest.mark.skipif(not SHARED_VECTORS.is_dir(), reason="shared vectors are absent"),
+    pytest.mark.skipif("libsodium" not in op.available_backends(), reason="PyNaCl (libsodium) is not installed"),
+]
+
+
+def _load(name: str) -> object:
+    return json.loads((SHARED_VECTORS / name).read_text(encoding="utf-8"))
+
+
+def _cases() -> Iterator[tuple[str, str, str, bytes, bool | None]]:
+    """Yield (name, public key hex, signature hex, message, expected or None)."""
+    wycheproof = _load("wycheproof_ed25519_test.json")
+    assert isinstance(wycheproof, dict)
+    for group in wycheproof["testGroups"]:
+        for t in group["tests"]:
+            expected = {"valid": True, "invalid": False}.get(t["result"])
+            yield f"wycheproof-{t['tcId']}", group["publicKey"]["pk"], t["sig"], bytes.fromhex(t["msg"]), expected
+    cctv = _load("cctv_ed25519vectors.json")
+    assert isinstance(cctv, list)
+    for c in cctv:
+        yield f"cctv-{c['number']}", c["key"], c["sig"], c["msg"].encode(), None
+    speccheck = _load("speccheck_cases.json")
+    assert isinstance(speccheck, list)
+    for i, c in enumerate(speccheck):
+        yield f"speccheck-{i}", c["pub_key"], c["signature"], bytes.fromhex(c["message"]), None
+
+
+def _answers() -> Iterator[tuple[str, bool, bool, bool | None]]:
+    for name, pk, sig, msg, expected in _cases():
+        try:
+            key = op.PublicKey.from_raw(bytes.fromhex(pk))
+        except (op.WeakKeyError, op.KeyFormatError):
+            continue  # refused before any backend sees it
+        signature = bytes.fromhex(sig)
+        yield (
+            name,
+            key.verify(signature, msg, backend="libsodium"),
+            key.verify(signature, msg, backend="openssl"),
+            expected,
+        )
+
+
+def test_backends_agree_on_every_vector() -> None:
+    answers = list(_answers())
+    assert len(answers) > 500
+    disagree = [(name, a, b) for name, a, b, _ in answers if a != b]
+    assert disagree == []
+
+
+def test_wycheproof_expectations_hold_on_both_backends() -> None:
+    wrong = [(name, a, expected) for name, a, b, expected in _answers() if expected is not None and a != expected]
+    assert wrong == []
+
+
+def test_small_order_r_is_refused_whatever_the_backend() -> None:
+    key = op.PrivateKey.from_seed(bytes(32))
+    message = b"ocop"
+    good = key.sign(message)
+    identity_r = (1).to_bytes(32, "little")
+    for backend in op.available_backends():
+        assert key.public_key.verify(good, message, backend=backend)
+        assert not key.public_key.verify(identity_r + good[32:], message, backend=backend)
