@@ -435,18 +435,22 @@ def verify_bundle(
                 progress(done, total)
         assert verifier is not None
         chains.append(_finish(verifier, header.batches[current], lineage))
-        # The header is not signed: its key list must be exactly the events' signers, or any byte of it could change.
-        signers = {key_id for chain in chains for key_id in chain.signers}
-        if {k.key_id for k in header.keys} != signers or len(header.keys) != len(signers):
-            raise ChainError(
-                "the header's keys are not exactly the keys that signed the events",
-                code="E_HEADER_MISMATCH",
-                field="keys",
-            )
+        _check_header_keys(header, chains)
         return BundleSummary(header=header, chains=tuple(chains))
     finally:
         if close:
             src.close()
+
+
+def _check_header_keys(header: BundleHeader, chains: list[ChainSummary]) -> None:
+    # The header is not signed: its key list must be exactly the events' signers, or any byte of it could change.
+    signers = {key_id for chain in chains for key_id in chain.signers}
+    if {k.key_id for k in header.keys} != signers or len(header.keys) != len(signers):
+        raise ChainError(
+            "the header's keys are not exactly the keys that signed the events",
+            code="E_HEADER_MISMATCH",
+            field="keys",
+        )
 
 
 def _finish(verifier: ChainVerifier, declared: BundleBatch, lineage: _Lineage) -> ChainSummary:
@@ -517,6 +521,7 @@ def _verify_parallel(
                 progress(done, total)
         assert lite is not None
         chains.append(_finish_lite(lite, header.batches[current], lineage))
+    _check_header_keys(header, chains)
     return BundleSummary(header=header, chains=tuple(chains))
 
 

@@ -185,16 +185,23 @@ def test_workers_argument() -> None:
 # ---- bundles -------------------------------------------------------------------------------------------
 
 
-def _bundle(root: list[op.SignedEvent], inputs: list[list[op.SignedEvent]], keys: list[op.PublicKey]) -> bytes:
+def _bundle(
+    root: list[op.SignedEvent], inputs: list[list[op.SignedEvent]], keys: list[op.PublicKey] | None = None
+) -> bytes:
     batches = [root, *inputs]
     header = op.BundleHeader(
         root=root[0].event_id,
         batches=tuple(op.BundleBatch(batch_id=b[0].event_id, count=len(b), head=b[-1].event_id) for b in batches),
-        keys=tuple(keys),
+        keys=tuple(keys if keys is not None else _signers(batches)),
     )
     out = io.BytesIO()
     op.write_bundle(out, header, (e.raw for b in batches for e in b))
     return out.getvalue()
+
+
+def _signers(batches: list[list[op.SignedEvent]]) -> list[op.PublicKey]:
+    by_id = {k.public_key.key_id: k.public_key for k in (key(1), key(2))}
+    return list({e.key_id: by_id[e.key_id] for b in batches for e in b}.values())
 
 
 def _agree_bundle(data: bytes, ring: op.KeyRing) -> tuple[str, object]:
@@ -224,7 +231,7 @@ def _lineage(input_len: int = 5, pin: int | None = None) -> tuple[list[op.Signed
 def test_bundle_with_lineage_agrees() -> None:
     root, upstream = _lineage()
     ring = op.KeyRing.of([key(1).public_key, key(2).public_key])
-    kind, result = _agree_bundle(_bundle(root, [upstream], []), ring)
+    kind, result = _agree_bundle(_bundle(root, [upstream]), ring)
     assert kind == "ok"
     summary, last_progress = result  # type: ignore[misc]
     assert [c.count for c in summary.chains] == [8, 5]
@@ -238,7 +245,7 @@ def test_bundle_input_head_mismatch_agrees(pin: int) -> None:
     while len(shipped) < len(upstream):
         shipped.append(_step(shipped[-1], key(2)))
     ring = op.KeyRing.of([key(1).public_key, key(2).public_key])
-    kind, detail = _agree_bundle(_bundle(root, [shipped], []), ring)
+    kind, detail = _agree_bundle(_bundle(root, [shipped]), ring)
     assert kind == "error"
     assert detail[1] == "E_INPUT_HEAD"  # type: ignore[index]
 
@@ -246,9 +253,11 @@ def test_bundle_input_head_mismatch_agrees(pin: int) -> None:
 def test_bundle_missing_input_and_bad_event_agree() -> None:
     root, upstream = _lineage()
     ring = op.KeyRing.of([key(1).public_key, key(2).public_key])
-    assert _agree_bundle(_bundle(root, [], []), ring)[1][1] == "E_INPUT_MISSING"  # type: ignore[index]
-    data = bytearray(_bundle(root, [upstream], []))
+    assert _agree_bundle(_bundle(root, []), ring)[1][1] == "E_INPUT_MISSING"  # type: ignore[index]
+    data = bytearray(_bundle(root, [upstream]))
     data[-1] ^= 1  # the last signature of the input batch
     assert _agree_bundle(bytes(data), ring)[1][1] == "E_SIGNATURE"  # type: ignore[index]
     only_key1 = op.KeyRing.of([key(1).public_key])
-    assert _agree_bundle(_bundle(root, [upstream], []), only_key1)[1][1] == "E_UNKNOWN_KEY"  # type: ignore[index]
+    assert _agree_bundle(_bundle(root, [upstream]), only_key1)[1][1] == "E_UNKNOWN_KEY"  # type: ignore[index]
+    extra_key = _bundle(root, [upstream], [key(1).public_key, key(2).public_key, key(3).public_key])
+    assert _agree_bundle(extra_key, ring)[1][1] == "E_HEADER_MISMATCH"  # type: ignore[index]
