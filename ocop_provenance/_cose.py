@@ -19,7 +19,16 @@ from . import _cbor
 from ._errors import FormatError, SignatureError
 from ._keys import PublicKey, Signer
 
-__all__ = ["ALG_EDDSA", "CoseSign1", "parse_sign1", "sign1", "sign_parts", "split_sign1", "to_be_signed"]
+__all__ = [
+    "ALG_EDDSA",
+    "CoseSign1",
+    "parse_sign1",
+    "parse_sign1_parts",
+    "sign1",
+    "sign_parts",
+    "split_sign1",
+    "to_be_signed",
+]
 
 ALG_EDDSA = -8
 _LABEL_ALG = 1
@@ -191,10 +200,10 @@ def _bstr_at(data: bytes, pos: int) -> tuple[int, int] | None:
     return (start, end) if end <= len(data) else None
 
 
-def split_sign1(data: bytes) -> tuple[bytes, bytes, bytes] | None:
+def split_sign1(data: bytes) -> tuple[bytes, bytes, bytes, bytes] | None:
     """Split the one deterministic layout of a tagged COSE_Sign1 with an empty unprotected header.
 
-    Returns ``(protected, payload, signature)`` when ``data`` is exactly
+    Returns ``(protected, payload, signature, to_be_signed)`` when ``data`` is exactly
     ``d2 84 bstr(protected) a0 bstr(payload) 58 40 signature`` in shortest form, else None. This is the only
     encoding :func:`parse_sign1` accepts, read without a general CBOR decoder; anything else goes to the
     general path, which names the error.
@@ -207,7 +216,9 @@ def split_sign1(data: bytes) -> tuple[bytes, bytes, bytes] | None:
     pay = _bstr_at(data, prot[1] + 1)
     if pay is None or len(data) != pay[1] + 66 or data[pay[1]] != 0x58 or data[pay[1] + 1] != 0x40:
         return None
-    return data[prot[0] : prot[1]], data[pay[0] : pay[1]], data[pay[1] + 2 :]
+    # The ToBeSigned bytes hold both byte strings with their heads exactly as they appear here.
+    tbs = b"".join((_TBS_PREFIX, data[2 : prot[1]], _EMPTY_BSTR, data[prot[1] + 1 : pay[1]]))
+    return data[prot[0] : prot[1]], data[pay[0] : pay[1]], data[pay[1] + 2 :], tbs
 
 
 def parse_sign1(data: bytes, *, typ: str, max_size: int) -> CoseSign1:
@@ -230,6 +241,22 @@ def parse_sign1(data: bytes, *, typ: str, max_size: int) -> CoseSign1:
         SignatureError: ``E_ALG`` (not EdDSA), ``E_CRIT`` (critical parameters), ``E_CONTENT_TYPE`` (another kind
             of object).
     """
+    raw, protected, payload, signature, kid, tbs, object_id = parse_sign1_parts(data, typ=typ, max_size=max_size)
+    return CoseSign1(raw, protected, payload, signature, kid, typ, tbs, object_id)
+
+
+def parse_sign1_parts(
+    data: bytes, *, typ: str, max_size: int
+) -> tuple[bytes, bytes, bytes, bytes, bytes, bytes, bytes]:
+    """Parse as :func:`parse_sign1`, without building the object.
+
+    Returns:
+        ``(raw, protected, payload, signature, key_id, to_be_signed, object_id)``.
+
+    Raises:
+        FormatError: As :func:`parse_sign1`.
+        SignatureError: As :func:`parse_sign1`.
+    """
     if not isinstance(data, bytes):
         if not isinstance(data, (bytearray, memoryview)):
             raise FormatError("expected bytes", code="E_TYPE")
@@ -238,7 +265,7 @@ def parse_sign1(data: bytes, *, typ: str, max_size: int) -> CoseSign1:
         raise FormatError(f"{len(data)} bytes exceeds the limit of {max_size}", code="E_SIZE")
     parts = split_sign1(data)
     if parts is not None:
-        protected, payload, signature = parts
+        protected, payload, signature, tbs = parts
         kid, got_typ = _parse_protected(protected)
         if got_typ != typ:
             raise SignatureError(
@@ -246,8 +273,7 @@ def parse_sign1(data: bytes, *, typ: str, max_size: int) -> CoseSign1:
                 code="E_CONTENT_TYPE",
                 field="protected.typ",
             )
-        tbs = to_be_signed(protected, payload)
-        return CoseSign1(data, protected, payload, signature, kid, got_typ, tbs, hashlib.sha256(tbs).digest())
+        return data, protected, payload, signature, kid, tbs, hashlib.sha256(tbs).digest()
     if len(data) < 2 or data[0] != _TAG18:
         raise FormatError("not a tagged COSE_Sign1 (tag 18)", code="E_COSE")
     items = _cbor.decode(data[1:], max_size=max_size, max_depth=2)
@@ -274,4 +300,4 @@ def parse_sign1(data: bytes, *, typ: str, max_size: int) -> CoseSign1:
             field="protected.typ",
         )
     tbs = to_be_signed(protected, payload)
-    return CoseSign1(data, protected, payload, signature, kid, got_typ, tbs, hashlib.sha256(tbs).digest())
+    return data, protected, payload, signature, kid, tbs, hashlib.sha256(tbs).digest()

@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from . import _cbor
-from ._cose import CoseSign1, parse_sign1, sign_parts
+from ._cose import parse_sign1_parts, sign_parts
 from ._errors import FormatError
 from ._keys import Signer
 from ._model import (
@@ -491,19 +491,6 @@ def _decode_body_general(payload: bytes) -> Genesis | Step:
     return body
 
 
-def _event(cose: CoseSign1, body: Genesis | Step) -> SignedEvent:
-    return SignedEvent(
-        raw=cose.raw,
-        protected=cose.protected,
-        payload=cose.payload,
-        signature=cose.signature,
-        key_id=cose.key_id,
-        event_id=cose.object_id,
-        to_be_signed=cose.to_be_signed,
-        body=body,
-    )
-
-
 def sign_event(body: Genesis | Step, signer: Signer) -> SignedEvent:
     """Sign an event body.
 
@@ -547,5 +534,16 @@ def decode_event(data: bytes) -> SignedEvent:
         FormatError: Malformed envelope or payload, with a stable code and the field.
         SignatureError: Wrong algorithm, critical header or content type (``E_ALG``, ``E_CRIT``, ``E_CONTENT_TYPE``).
     """
-    cose = parse_sign1(data, typ=EVENT_TYP, max_size=MAX_EVENT_SIZE)
-    return _event(cose, decode_body(cose.payload))
+    raw, protected, payload, signature, key_id, tbs, event_id = parse_sign1_parts(
+        data, typ=EVENT_TYP, max_size=MAX_EVENT_SIZE
+    )
+    return SignedEvent(
+        raw=raw,
+        protected=protected,
+        payload=payload,
+        signature=signature,
+        key_id=key_id,
+        event_id=event_id,
+        to_be_signed=tbs,
+        body=decode_body(payload),
+    )
