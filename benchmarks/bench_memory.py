@@ -143,15 +143,23 @@ def main() -> None:
             )
         print(f"| {'verify_bundle':<34} | {'events':>9} | {'µs/event':>8} | {'peak RSS':>9} | {'worker peak':>11} |")
         print(f"| {'-' * 34} | {'-' * 9} | {'-' * 8} | {'-' * 9} | {'-' * 11} |")
+        per_event: dict[tuple[str, int], float] = {}
         for workers in ("1", "auto"):
             for size in sizes:
                 r = _run("--verify", str(paths[size]), workers)
+                per_event[workers, size] = r["seconds"] / r["events"]
                 worker = f"{r['worker_rss_kb'] / 1024:8.1f} MB" if workers != "1" else "-"
                 print(
                     f"| {'sequential' if workers == '1' else 'workers=auto':<34} | {int(r['events']):>9,} | "
                     f"{r['seconds'] / r['events'] * 1e6:8.1f} | {r['rss_kb'] / 1024:6.1f} MB | {worker:>11} |",
                     flush=True,
                 )
+        print()
+        for size in sizes:
+            ratio = per_event["1", size] / per_event["auto", size]
+            print(f"workers=auto against sequential at {size:,} events: {ratio:.2f}x")
+        linear = per_event["1", sizes[1]] / per_event["1", sizes[0]]
+        print(f"sequential time per event at {sizes[1]:,} / at {sizes[0]:,}: {linear:.2f} (1.00 = linear)")
 
 
 if __name__ == "__main__":

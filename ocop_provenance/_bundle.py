@@ -19,7 +19,7 @@ from . import _cbor
 from ._errors import ChainError, FormatError, KeyFormatError
 from ._keys import PublicKey
 from ._model import SignedEvent, Step
-from ._parallel import DEFAULT_CHUNK_SIZE, ChunkPool, ChunkResult, resolve_workers
+from ._parallel import DEFAULT_CHUNK_SIZE, ChunkPool, ChunkResult, min_parallel_events, resolve_workers
 from ._verify import DEFAULT_TIME_TOLERANCE, ChainSummary, ChainVerifier, KeyRing, LiteChain
 from ._wire import MAX_EVENT_SIZE
 
@@ -378,6 +378,7 @@ def verify_bundle(
             verification and propagates (the trust and lineage checks of :func:`~ocop_provenance.audit_bundle`).
         workers: Processes to verify with: None or 1 verifies in this process (the default); ``"auto"`` or 0
             uses every CPU this process may run on; n uses n. With more than one, bundles of more than one chunk
+            (with ``"auto"``: of at least 32,768 events, below which starting processes costs more than it saves)
             are parsed and signature-checked in worker processes, streaming with bounded read-ahead; the result,
             the error raised and its index are the same as without (``ocop verify`` passes ``"auto"``).
         chunk_size: Events per chunk sent to a worker.
@@ -398,7 +399,7 @@ def verify_bundle(
             raise ChainError("the bundle is about another batch", code="E_BATCH")
         lineage = _Lineage(header)
         n = resolve_workers(workers)
-        if n > 1 and header.total_events > chunk_size:
+        if n > 1 and header.total_events >= min_parallel_events(workers, chunk_size):
             if chunk_size < 1:
                 raise ValueError("chunk_size must be at least 1")
             settings = (keys, time_tolerance, now, backend)

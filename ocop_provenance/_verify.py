@@ -33,7 +33,7 @@ from ._errors import (
 )
 from ._keys import PublicKey
 from ._model import SignedEvent, Step
-from ._parallel import DEFAULT_CHUNK_SIZE, ChunkPool, ChunkResult, Record, resolve_workers
+from ._parallel import DEFAULT_CHUNK_SIZE, ChunkPool, ChunkResult, Record, min_parallel_events, resolve_workers
 from ._wire import decode_event
 
 __all__ = [
@@ -425,8 +425,9 @@ def verify_chain(
         backend: Ed25519 backend name, or None for the fastest installed.
         workers: Processes to verify with: None or 1 verifies in this process (the default: the library starts
             no processes unless asked); ``"auto"`` or 0 uses every CPU this process may run on; n uses n. With
-            more than one, inputs longer than one chunk are parsed and signature-checked in worker processes;
-            the result, the error raised and its index are the same as without.
+            more than one, inputs longer than one chunk (with ``"auto"``: longer than ``AUTO_MIN_EVENTS``, 32,768,
+            below which starting processes costs more than it saves) are parsed and signature-checked in worker
+            processes; the result, the error raised and its index are the same as without.
         chunk_size: Events per chunk sent to a worker.
 
     Returns:
@@ -444,12 +445,14 @@ def verify_chain(
         if chunk_size < 1:
             raise ValueError("chunk_size must be at least 1")
         chunks = _chunks((e.raw if isinstance(e, SignedEvent) else e for e in events), chunk_size)
-        head = list(islice(chunks, 2))
-        if len(head) > 1:  # more than one chunk: worth the processes
+        # Read ahead just enough chunks to know the input is worth the processes (bounded memory either way).
+        needed = -(-min_parallel_events(workers, chunk_size) // chunk_size)
+        head = list(islice(chunks, needed))
+        if sum(len(c) for c in head) >= min_parallel_events(workers, chunk_size):
             return _verify_parallel(
                 verifier, keys, chain(head, chunks), workers=n, tolerance=time_tolerance, now=now, backend=backend
             )
-        events = head[0] if head else []
+        events = [raw for c in head for raw in c]
     for item in events:
         verifier.feed(item)
     return verifier.finish()
