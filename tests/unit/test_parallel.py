@@ -261,3 +261,25 @@ def test_bundle_missing_input_and_bad_event_agree() -> None:
     assert _agree_bundle(_bundle(root, [upstream]), only_key1)[1][1] == "E_UNKNOWN_KEY"  # type: ignore[index]
     extra_key = _bundle(root, [upstream], [key(1).public_key, key(2).public_key, key(3).public_key])
     assert _agree_bundle(extra_key, ring)[1][1] == "E_HEADER_MISMATCH"  # type: ignore[index]
+
+
+def test_bundle_on_event_sees_the_same_events_in_order() -> None:
+    root, upstream = _lineage()
+    data = _bundle(root, [upstream])
+    ring = op.KeyRing.of([key(1).public_key, key(2).public_key])
+
+    def run(stop_at: int | None, **kwargs: object) -> tuple[list[tuple[int, bytes]], tuple[str, object]]:
+        seen: list[tuple[int, bytes]] = []
+
+        def on_event(batch: int, event: op.SignedEvent) -> None:
+            seen.append((batch, event.event_id))
+            if len(seen) == stop_at:
+                raise op.ChainError("stopped by the hook", code="E_HOOK", index=len(seen))
+
+        outcome = _outcome(lambda: op.verify_bundle(io.BytesIO(data), ring, on_event=on_event, **kwargs))  # type: ignore[arg-type]
+        return seen, outcome
+
+    for stop_at in (None, 1, 4, 9):
+        sequential = run(stop_at)
+        assert run(stop_at, workers=2, chunk_size=CHUNK) == sequential
+        assert len(sequential[0]) == (13 if stop_at is None else stop_at)
