@@ -66,6 +66,7 @@ _NO_TAGS = _NoSemanticTags()
 
 _KEY_ORDER_CACHE: dict[int | str, bytes] = {}
 _KEY_ORDER_CACHE_LIMIT = 4096
+_KEY_ORDER_CACHE_MAX_KEY = 72
 
 
 def key_order(key: int | str) -> bytes:
@@ -75,9 +76,10 @@ def key_order(key: int | str) -> bytes:
     order = _KEY_ORDER_CACHE.get(key)
     if order is None:
         order = cbor2.dumps(key)
-        if len(_KEY_ORDER_CACHE) >= _KEY_ORDER_CACHE_LIMIT:
-            _KEY_ORDER_CACHE.clear()
-        _KEY_ORDER_CACHE[key] = order
+        if len(order) <= _KEY_ORDER_CACHE_MAX_KEY:  # bounded memory whatever keys hostile input carries
+            if len(_KEY_ORDER_CACHE) >= _KEY_ORDER_CACHE_LIMIT:
+                _KEY_ORDER_CACHE.clear()
+            _KEY_ORDER_CACHE[key] = order
     return order
 
 

@@ -212,6 +212,7 @@ _new = object.__new__
 
 
 _CACHE_LIMIT = 4096
+_CACHE_MAX_TEXT = 64
 _good_text: dict[str, bool] = {}  # text -> whether it is non-blank; only NFC text without controls is kept
 _good_data_keys: set[str] = set()
 _good_locations: dict[tuple[tuple[int, object], ...], Location] = {}
@@ -224,9 +225,11 @@ def _canonical_text(value: object, limit: int, *, empty: bool = False) -> bool:
     if blank is None:
         if _CONTROL.search(value) is not None or not unicodedata.is_normalized("NFC", value):
             return False
-        if len(_good_text) >= _CACHE_LIMIT:
-            _good_text.clear()
-        blank = _good_text[value] = not value.strip()
+        blank = not value.strip()
+        if len(value) <= _CACHE_MAX_TEXT:  # only short texts: the caches stay small whatever the input
+            if len(_good_text) >= _CACHE_LIMIT:
+                _good_text.clear()
+            _good_text[value] = blank
     return empty or not blank
 
 
@@ -283,9 +286,10 @@ def _fast_location(m: object) -> Location | None:
     _set(loc, "lat_e6", lat)
     _set(loc, "lon_e6", lon)
     _set(loc, "gln", gln)
-    if len(_good_locations) >= 256:
-        _good_locations.clear()
-    _good_locations[items] = loc
+    if isinstance(name, str) and len(name) <= _CACHE_MAX_TEXT:
+        if len(_good_locations) >= 256:
+            _good_locations.clear()
+        _good_locations[items] = loc
     return loc
 
 

@@ -125,3 +125,17 @@ def test_fast_path_times_round_trip(offset: timedelta) -> None:
         event = op.append_step(head, signer, step="packing", time=t, location=op.Location(name="Kho"))
         assert _wire._fast_step(event.payload) == event.body
         assert op.parse_unverified_event(event.raw) == event
+
+
+def test_fast_path_caches_stay_small_whatever_the_input() -> None:
+    from ocop_provenance import _cbor
+
+    base = cbor2.loads(sample_chain(key(1), 3)[2].payload)
+    for i in range(300):
+        long_text = f"{i:04d}" + "x" * 1000
+        payload = cbor2.dumps({**base, 6: {0: long_text[:200]}, 9: {"note": long_text}})
+        assert _wire._fast_step(payload) is not None
+        _cbor.decode(cbor2.dumps({long_text: 1}), max_size=4096)
+    assert all(len(t) <= 64 for t in _wire._good_text)
+    assert all(len(loc.name) <= 64 for loc in _wire._good_locations.values())
+    assert all(len(k) <= 72 for k in _cbor._KEY_ORDER_CACHE if isinstance(k, str))
