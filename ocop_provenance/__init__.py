@@ -24,6 +24,7 @@ from ._bundle import (
     BundleHeader,
     BundleReader,
     BundleSummary,
+    LineageLink,
     verify_bundle,
     write_bundle,
 )
@@ -187,6 +188,7 @@ __all__ = [
     "Label",
     "LabelLayout",
     "Ledger",
+    "LineageLink",
     "Location",
     "MissingExtraError",
     "NewStep",

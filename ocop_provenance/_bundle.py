@@ -18,7 +18,7 @@ from typing import BinaryIO
 from . import _cbor
 from ._errors import ChainError, FormatError, KeyFormatError
 from ._keys import PublicKey
-from ._model import SignedEvent, Step
+from ._model import InputRef, SignedEvent, Step
 from ._parallel import DEFAULT_CHUNK_SIZE, ChunkPool, ChunkResult, min_parallel_events, resolve_workers
 from ._verify import DEFAULT_TIME_TOLERANCE, ChainSummary, ChainVerifier, KeyRing, LiteChain
 from ._wire import MAX_EVENT_SIZE
@@ -29,6 +29,7 @@ __all__ = [
     "BundleHeader",
     "BundleReader",
     "BundleSummary",
+    "LineageLink",
     "verify_bundle",
     "write_bundle",
 ]
@@ -251,16 +252,35 @@ class BundleReader:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class LineageLink:
+    """A verified step that consumed another batch (one step back, in Circular 02/2024's words).
+
+    Attributes:
+        batch_id: The consuming batch.
+        seq: The consuming step's seq.
+        step: The consuming step's business step.
+        input: The consumed batch, pinned to the head that the step signed for (checked against the bundle).
+    """
+
+    batch_id: bytes
+    seq: int
+    step: str
+    input: InputRef
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class BundleSummary:
     """What a verified bundle holds.
 
     Attributes:
         header: The bundle header.
         chains: One summary per batch, in file order (the root first).
+        lineage: Every step that consumed another batch, in file order.
     """
 
     header: BundleHeader
     chains: tuple[ChainSummary, ...]
+    lineage: tuple[LineageLink, ...] = ()
 
     @property
     def root(self) -> ChainSummary:
@@ -276,6 +296,7 @@ class _Lineage:
         self._required: dict[tuple[bytes, int], tuple[bytes, int]] = {}
         self._referenced: set[bytes] = {header.root}
         self._done: set[bytes] = set()
+        self.links: list[LineageLink] = []
 
     def consume(self, event: SignedEvent, index: int) -> None:
         if not isinstance(event.body, Step):
@@ -302,6 +323,7 @@ class _Lineage:
                     index=index,
                     event_id=event.event_id.hex(),
                 )
+            self.links.append(LineageLink(batch_id=event.batch_id, seq=event.seq, step=event.step, input=ref))
 
     def check_upstream(self, event: SignedEvent, index: int) -> None:
         need = self._required.pop((event.batch_id, event.seq), None)
@@ -437,7 +459,7 @@ def verify_bundle(
         assert verifier is not None
         chains.append(_finish(verifier, header.batches[current], lineage))
         _check_header_keys(header, chains)
-        return BundleSummary(header=header, chains=tuple(chains))
+        return BundleSummary(header=header, chains=tuple(chains), lineage=tuple(lineage.links))
     finally:
         if close:
             src.close()
@@ -523,7 +545,7 @@ def _verify_parallel(
         assert lite is not None
         chains.append(_finish_lite(lite, header.batches[current], lineage))
     _check_header_keys(header, chains)
-    return BundleSummary(header=header, chains=tuple(chains))
+    return BundleSummary(header=header, chains=tuple(chains), lineage=tuple(lineage.links))
 
 
 def _every(result: ChunkResult, start: int) -> range:

@@ -41,6 +41,7 @@ PUBLIC = {
     "KeyLookup",
     "KeyRing",
     "KeyStatus",
+    "LineageLink",
     "Label",
     "LabelLayout",
     "Ledger",

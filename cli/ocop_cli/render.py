@@ -27,7 +27,6 @@ __all__ = [
     "EXPLAIN",
     "EXPLAIN_SEAL",
     "AuditResult",
-    "LineageEdge",
     "PolicyVerified",
     "Renderer",
     "SealFailure",
@@ -93,7 +92,6 @@ EXPLAIN: Mapping[str, str] = {
     "E_CORRUPT": "the ledger file is damaged: restore it from a backup",
     "E_DISK_FULL": "the disk is full: nothing was written",
     "E_LINEAGE_CYCLE": "a batch cannot be made, directly or indirectly, from itself",
-    "E_CHANGED": "the file changed while it was being verified: verify a copy that nobody else can write",
 }
 
 #: What each seal, QR and image code means (``ocop qr``), consulted before :data:`EXPLAIN`.
@@ -170,19 +168,6 @@ class VerifyResult:
     summary: op.BundleSummary
     trusted: Mapping[bytes, str]
     backend: str
-    lineage: Sequence[LineageEdge] = ()
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LineageEdge:
-    """A verified step that used another batch: ``batch_id`` #``seq`` consumed ``input_batch`` at ``input_seq``."""
-
-    batch_id: bytes
-    seq: int
-    step: str
-    input_batch: bytes
-    input_seq: int
-    input_head: bytes
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -477,11 +462,11 @@ class Renderer:
                             "batch_id": e.batch_id.hex(),
                             "seq": e.seq,
                             "step": e.step,
-                            "input_batch": e.input_batch.hex(),
-                            "input_seq": e.input_seq,
-                            "input_head": e.input_head.hex(),
+                            "input_batch": e.input.batch_id.hex(),
+                            "input_seq": e.input.seq,
+                            "input_head": e.input.head.hex(),
                         }
-                        for e in r.lineage
+                        for e in s.lineage
                     ],
                     "signers": [{"key_id": k.hex(), "trusted_key": r.trusted.get(k)} for k in signers],
                     "backend": r.backend,
@@ -499,10 +484,10 @@ class Renderer:
             "every sequence number"
         )
         lines.append("  lineage   every batch used as an input is in the bundle, at the point its consumer signed")
-        for edge in r.lineage:
+        for edge in s.lineage:
             lines.append(
-                f"            {_short(edge.batch_id)} #{edge.seq} {edge.step} used {_short(edge.input_batch)}"
-                f" as it was at #{edge.input_seq}"
+                f"            {_short(edge.batch_id)} #{edge.seq} {edge.step} used {_short(edge.input.batch_id)}"
+                f" as it was at #{edge.input.seq}"
             )
         lines.append("  batches")
         for i, c in enumerate(s.chains):

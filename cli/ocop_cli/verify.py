@@ -13,7 +13,7 @@ import ocop_provenance as op
 from .context import CliError, Context, ExitCode, OcopCommand, pass_context
 from .params import json_option
 from .policy import verify_policy_file
-from .render import AuditResult, LineageEdge, Renderer, VerifyFailure, VerifyResult
+from .render import AuditResult, Renderer, VerifyFailure, VerifyResult
 from .trust import (
     AnchorOptions,
     DocumentFailure,
@@ -95,56 +95,11 @@ def verify_file(
     with bundle.open("rb") as src:
         try:
             with out.progress("verifying") as progress:
-                summary = op.verify_bundle(src, ring, root=expect, now=ctx.clock(), progress=progress)
+                # Large bundles are checked on every core (small ones in process: see docs/performance.md).
+                summary = op.verify_bundle(src, ring, root=expect, now=ctx.clock(), progress=progress, workers="auto")
         except op.ProvenanceError as e:
             return locate(src, e, str(bundle))
-        try:
-            edges = lineage_edges(src, summary)
-        except op.ProvenanceError as e:
-            return VerifyFailure(path=str(bundle), error=e)
-    return VerifyResult(path=str(bundle), summary=summary, trusted=labels, backend=op.ed25519_backend(), lineage=edges)
-
-
-def lineage_edges(src: BinaryIO, summary: op.BundleSummary) -> list[LineageEdge]:
-    """Re-read a verified bundle to list which step used which input batch.
-
-    Signatures are not checked again: each event is tied to the verified chain by hash. A batch's events must run
-    from the verified genesis (whose id is the batch id) through ``prev`` links to the verified head, so by
-    SHA-256's collision resistance they are the events that were verified, even if the file changed meanwhile.
-
-    Raises:
-        ChainError: The file no longer holds the verified events (``E_CHANGED``).
-    """
-    changed = op.ChainError("the file changed while it was being verified", code="E_CHANGED")
-    src.seek(0)
-    reader = op.BundleReader(src)
-    edges: list[LineageEdge] = []
-    last: list[bytes | None] = [None] * len(summary.chains)
-    for position, raw in reader.events():
-        event = op.parse_unverified_event(raw)
-        chain = summary.chains[position]
-        expected_prev = last[position]
-        if expected_prev is None:
-            if event.event_id != chain.batch_id:
-                raise changed
-        elif event.prev != expected_prev or event.batch_id != chain.batch_id:
-            raise changed
-        last[position] = event.event_id
-        if isinstance(event.body, op.Step):
-            edges.extend(
-                LineageEdge(
-                    batch_id=event.batch_id,
-                    seq=event.seq,
-                    step=event.step,
-                    input_batch=ref.batch_id,
-                    input_seq=ref.seq,
-                    input_head=ref.head,
-                )
-                for ref in event.body.inputs
-            )
-    if [c.head.event_id for c in summary.chains] != last:
-        raise changed
-    return edges
+    return VerifyResult(path=str(bundle), summary=summary, trusted=labels, backend=op.ed25519_backend())
 
 
 def _hex_batch(_ctx: click.Context, _param: click.Parameter, value: str | None) -> bytes | None:

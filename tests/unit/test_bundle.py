@@ -111,6 +111,15 @@ def test_round_trip(s: Story, tmp_path: Path) -> None:
     assert op.verify_bundle(str(path), s.ring).root.count == 3
 
 
+@pytest.mark.parametrize("workers", [None, 2])
+def test_summary_lists_every_lineage_link(s: Story, workers: int | None) -> None:
+    summary = op.verify_bundle(io.BytesIO(bundle(s.c, s.b, s.a)), s.ring, workers=workers, chunk_size=1)
+    assert summary.lineage == (
+        op.LineageLink(batch_id=s.c[0].event_id, seq=1, step="ocop:drying", input=op.head_of(s.b[-1]).as_input()),
+        op.LineageLink(batch_id=s.b[0].event_id, seq=2, step="ocop:drying", input=op.head_of(s.a[-1]).as_input()),
+    )
+
+
 def test_reader(s: Story) -> None:
     reader = op.BundleReader(io.BytesIO(bundle(s.c, s.b, s.a)))
     assert reader.header.root == s.c[0].event_id
