@@ -37,6 +37,7 @@ __all__ = [
     "SignedEvent",
     "Step",
     "gs1_check_digit",
+    "in_time_order",
 ]
 
 #: GS1 CBV 2.0 business steps (bizStep), exactly as the standard spells them.
@@ -90,6 +91,16 @@ def _opt_text(value: object, field_name: str) -> str | None:
 
 def _set(obj: object, name: str, value: object) -> None:
     object.__setattr__(obj, name, value)
+
+
+def in_time_order(prev_seq: int, prev_time: datetime, time: datetime, tolerance: timedelta) -> bool:
+    """Return whether an event's claimed ``time`` may follow the event at ``prev_seq`` (docs/format.md §8).
+
+    From the first step on, claimed times do not go backwards by more than ``tolerance`` (signers' clocks differ).
+    The genesis sets no floor: it records when the batch's record was opened, which may come after the steps it
+    goes on to record (a cooperative entering last week's harvest from its paper notebook).
+    """
+    return prev_seq == 0 or time >= prev_time - tolerance
 
 
 def gs1_check_digit(digits: str) -> int:

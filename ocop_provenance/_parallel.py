@@ -25,7 +25,7 @@ from typing import Generic, TypeVar
 
 from ._errors import ProvenanceError
 from ._keys import PublicKey
-from ._model import Step
+from ._model import Step, in_time_order
 from ._wire import decode_event
 
 __all__ = [
@@ -172,7 +172,7 @@ def check_chunk(raws: Sequence[bytes], ctx: ChunkContext) -> ChunkResult:
             and rec[2] == prev_rec[2]
             and rec[3] == prev_rec[3] + 1
             and rec[4] == prev_rec[0]
-            and time >= prev_rec[5] - tolerance
+            and in_time_order(prev_rec[3], prev_rec[5], time, tolerance)
         ):
             break
         if first is None:

@@ -11,7 +11,8 @@ the order the specification lists them:
 6. batch: every later event names that batch;
 7. seq: exactly one more than the previous event (the same seq with another id is a fork);
 8. link: ``prev`` is the previous event's id;
-9. time: not earlier than the previous event's minus the tolerance, and not after ``now`` plus the tolerance.
+9. time: not earlier than the previous step's minus the tolerance (the genesis sets no floor), and not after ``now``
+   plus the tolerance.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from ._errors import (
     VerificationError,
 )
 from ._keys import PublicKey
-from ._model import SignedEvent, Step
+from ._model import SignedEvent, Step, in_time_order
 from ._parallel import DEFAULT_CHUNK_SIZE, ChunkPool, ChunkResult, Record, min_parallel_events, resolve_workers
 from ._wire import decode_event
 
@@ -318,7 +319,7 @@ class ChainVerifier:
             and body.batch_id == self._genesis.event_id
             and body.seq == last.seq + 1
             and body.prev == last.event_id
-            and body.time >= last.time - self._tolerance
+            and in_time_order(last.seq, last.time, body.time, self._tolerance)
         ):
             pass  # the common case, checked at once; any failure is named below in the specified order
         else:
@@ -342,7 +343,7 @@ class ChainVerifier:
                 )
             if event.prev != last.event_id:
                 raise ChainError("prev does not match the previous event's id", code="E_LINK", **where)  # type: ignore[arg-type]
-            if event.time < last.time - self._tolerance:
+            if not in_time_order(last.seq, last.time, event.time, self._tolerance):
                 raise ChainError(
                     f"time {event.time.isoformat()} is earlier than the previous step's "
                     f"{last.time.isoformat()} (tolerance {self._tolerance})",
@@ -520,7 +521,7 @@ class LiteChain:
             and first[2] == genesis.event_id
             and first[3] == last[3] + 1
             and first[4] == last[0]
-            and first[5] >= last[5] - self._v._tolerance
+            and in_time_order(last[3], last[5], first[5], self._v._tolerance)
         )
 
     def take(

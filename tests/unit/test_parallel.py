@@ -47,6 +47,13 @@ def _step(after: op.SignedEvent, signer: op.PrivateKey, **changes: object) -> op
     return op.sign_event(op.Step(**fields), signer)  # type: ignore[arg-type]
 
 
+def _after(event: op.SignedEvent, n: int) -> list[op.SignedEvent]:
+    out = [event]
+    for _ in range(n):
+        out.append(_step(out[-1], key(1)))
+    return out[1:]
+
+
 @pytest.fixture(scope="module")
 def long_chain() -> list[op.SignedEvent]:
     return sample_chain(key(1), LENGTH)
@@ -144,7 +151,15 @@ def test_foreign_batch(long_chain: list[op.SignedEvent], ring1: op.KeyRing, at: 
     assert _agree(genesis_again, ring1)[1][1] == "E_BATCH"  # type: ignore[index]
 
 
-@pytest.mark.parametrize("at", [1, 3, 4, LENGTH - 1])
+def test_first_step_may_precede_genesis_on_both_paths(long_chain: list[op.SignedEvent], ring1: op.KeyRing) -> None:
+    early = _step(long_chain[0], key(1), time=long_chain[0].time - timedelta(days=30))
+    status, summary = _agree([long_chain[0].raw, early.raw, *[e.raw for e in _after(early, 6)]], ring1)
+    assert status == "ok"
+    assert isinstance(summary, op.ChainSummary)
+    assert summary.count == 8
+
+
+@pytest.mark.parametrize("at", [2, 3, 4, LENGTH - 1])
 def test_time_reversal_and_future(long_chain: list[op.SignedEvent], ring1: op.KeyRing, at: int) -> None:
     early = _step(long_chain[at - 1], key(1), time=long_chain[at - 1].time - timedelta(hours=1))
     raws = [e.raw for e in long_chain[:at]] + [early.raw]

@@ -402,3 +402,19 @@ def test_edited_event_object_is_verified_by_its_bytes(chain: list[op.SignedEvent
     for e in chain[:2]:
         verifier.feed(e)
     assert verifier.feed(forged).body.data["moisture"] == "12.5"
+
+
+def test_first_step_may_record_a_time_before_the_genesis(coop: op.PrivateKey, ring: op.KeyRing) -> None:
+    """The genesis is when the record was opened; steps entered from paper may predate it (docs/format.md §8)."""
+    genesis = op.open_batch(sample_genesis(time=datetime(2026, 11, 26, 9, 0, tzinfo=UTC)), coop)
+    where = op.Location(name="Nghi Sơn, Thanh Hóa")
+    harvest = op.append_step(
+        genesis, coop, step="commissioning", time=datetime(2024, 11, 2, tzinfo=UTC), location=where
+    )
+    drying = op.append_step(harvest, coop, step="ocop:drying", time=datetime(2024, 11, 3, tzinfo=UTC), location=where)
+    assert op.verify_chain([genesis.raw, harvest.raw, drying.raw], ring).count == 3
+    # From the first step on, time does not go backwards beyond the tolerance.
+    back = op.append_step(drying, coop, step="packing", time=datetime(2024, 11, 2, 23, 0, tzinfo=UTC), location=where)
+    with pytest.raises(op.ChainError) as info:
+        op.verify_chain([genesis.raw, harvest.raw, drying.raw, back.raw], ring)
+    assert (info.value.code, info.value.index) == ("E_TIME", 3)
