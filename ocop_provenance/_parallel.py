@@ -345,9 +345,11 @@ class SigningPool(_OrderedPool[T, bytes]):
         Args:
             workers: Number of processes (1 or more).
             key: The key; its seed is sent to each process once.
-            max_in_flight: Chunks submitted and not yet handed back (default: twice the workers, plus one).
+            max_in_flight: Chunks submitted and not yet handed back (default: twice the workers, plus eight: with
+                ``run(..., helper=)``, the caller signs the chunks no worker has started, so it keeps working
+                while the processes start, about 0.1 s, the time to import the library).
         """
-        super().__init__(workers, _sign_chunk, _init_signer, (key._seed(),), max_in_flight or 2 * workers + 1)
+        super().__init__(workers, _sign_chunk, _init_signer, (key._seed(),), max_in_flight or 2 * workers + 8)
 
     def __enter__(self) -> SigningPool[T]:
         return self
