@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import sqlite3
 from collections.abc import Callable, Iterator
+from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -216,3 +217,42 @@ def test_bad_workers_argument(tmp_path: Path, workers: object, error: type[Excep
     ledger, _, batch = _ledger_with_batches(tmp_path / "l.ocop", coop)
     with ledger, pytest.raises(error):
         ledger.add_steps(batch, coop, _steps(2), workers=workers)  # type: ignore[arg-type]
+
+
+class _FaultyPool:
+    """Stands in for the signing processes (fault injection): returns zero signatures, or dies."""
+
+    dies = False
+
+    def __init__(self, workers: int, signer: op.PrivateKey) -> None:
+        pass
+
+    def __class_getitem__(cls, item: object) -> type[_FaultyPool]:
+        return cls
+
+    def __enter__(self) -> _FaultyPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def run(self, chunks: Iterator[tuple[object, list[bytes]]], *, helper: object = None) -> Iterator[object]:
+        for tag, items in chunks:
+            if self.dies:
+                raise BrokenProcessPool("a process died")
+            yield tag, items, bytes(64 * len(items))
+
+
+@pytest.mark.parametrize("dies", [False, True])
+def test_a_faulty_signing_process_stores_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dies: bool) -> None:
+    from ocop_provenance import _store
+
+    monkeypatch.setattr(_store, "SigningPool", type("Pool", (_FaultyPool,), {"dies": dies}))
+    coop = key(1)
+    ledger, _, batch = _ledger_with_batches(tmp_path / "l.ocop", coop)
+    with ledger:
+        before = _stored_rows(tmp_path / "l.ocop")
+        with pytest.raises(op.SignatureError) as info:
+            ledger.add_steps(batch, coop, _steps(10), chunk=CHUNK, workers=2)
+        assert info.value.code == "E_SIGNER"
+        assert _stored_rows(tmp_path / "l.ocop") == before
