@@ -406,7 +406,7 @@ def _data(value: object, field_name: str) -> Mapping[str, DataValue]:
 
 
 def _tuple_of(value: object, kind: type, limit: int, field_name: str) -> tuple[object, ...]:
-    if value == () and type(value) is tuple:
+    if type(value) is tuple and not value:
         return ()
     if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
         raise _err("expected a sequence", field_name)
