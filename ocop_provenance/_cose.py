@@ -28,6 +28,7 @@ __all__ = [
     "sign_parts",
     "split_sign1",
     "to_be_signed",
+    "unsigned_sign1",
 ]
 
 ALG_EDDSA = -8
@@ -125,14 +126,29 @@ def sign_parts(payload: bytes, signer: Signer, typ: str) -> tuple[bytes, bytes, 
     """
     key_id = signer.public_key.key_id
     protected = protected_header(key_id, typ)
-    protected_head = _cbor.encode_bstr_head(len(protected))
-    payload_head = _cbor.encode_bstr_head(len(payload))
-    tbs = b"".join((_TBS_PREFIX, protected_head, protected, _EMPTY_BSTR, payload_head, payload))
+    tbs, unsigned = unsigned_sign1(protected, payload)
     signature = signer.sign(tbs)
     if not isinstance(signature, bytes) or len(signature) != 64:
         raise SignatureError("the signer did not return a 64-byte Ed25519 signature", code="E_SIGNER")
-    raw = b"".join((b"\xd2\x84", protected_head, protected, b"\xa0", payload_head, payload, b"\x58\x40", signature))
-    return raw, protected, signature, key_id, tbs, hashlib.sha256(tbs).digest()
+    return unsigned + signature, protected, signature, key_id, tbs, hashlib.sha256(tbs).digest()
+
+
+def unsigned_sign1(protected: bytes, payload: bytes) -> tuple[bytes, bytes]:
+    """Return ``(to_be_signed, unsigned)`` for a COSE_Sign1 whose bytes will be ``unsigned + signature``.
+
+    This is the one place that lays out the envelope this library writes (``d2 84 bstr a0 bstr 58 40``); the
+    object id (SHA-256 of ``to_be_signed``) is known before the signature is made, so a caller may sign
+    elsewhere (a signing process, docs/adr/0014-parallel-bulk-signing.md) and append the 64-byte signature.
+
+    Args:
+        protected: The protected header bytes (:func:`protected_header`).
+        payload: The payload bytes.
+    """
+    protected_head = _cbor.encode_bstr_head(len(protected))
+    payload_head = _cbor.encode_bstr_head(len(payload))
+    tbs = b"".join((_TBS_PREFIX, protected_head, protected, _EMPTY_BSTR, payload_head, payload))
+    unsigned = b"".join((b"\xd2\x84", protected_head, protected, b"\xa0", payload_head, payload, b"\x58\x40"))
+    return tbs, unsigned
 
 
 def _parse_protected(protected: bytes) -> tuple[bytes, str]:

@@ -72,16 +72,33 @@ def _err(message: str, field_name: str) -> FormatError:
     return FormatError(message, code="E_FIELD", field=field_name)
 
 
+# Short texts (and data keys) already found valid, so that a run of similar steps is checked once: bounded
+# (cleared when full, only short entries), keyed by exact str (equal values of type str are the same text).
+_CACHE_LIMIT = 4096
+_CACHE_MAX_TEXT = 64
+_valid_text: dict[str, str] = {}  # input -> its NFC form, for non-blank text without control characters
+_valid_keys: set[str] = set()
+
+
 def _text(value: object, field_name: str, *, limit: int = MAX_TEXT, empty: bool = False) -> str:
+    if type(value) is str:
+        known = _valid_text.get(value)
+        if known is not None and len(known) <= limit:
+            return known
     if not isinstance(value, str):
         raise _err("expected text", field_name)
     text = unicodedata.normalize("NFC", value)
-    if not text.strip() and not empty:
+    blank = not text.strip()
+    if blank and not empty:
         raise _err("must not be empty", field_name)
     if len(text) > limit:
         raise _err(f"longer than {limit} characters", field_name)
     if _CONTROL.search(text):
         raise _err("contains control characters", field_name)
+    if not blank and type(value) is str and len(value) <= _CACHE_MAX_TEXT:
+        if len(_valid_text) >= _CACHE_LIMIT:
+            _valid_text.clear()
+        _valid_text[value] = text
     return text
 
 
@@ -117,13 +134,17 @@ def _gs1_key(value: object, field_name: str, lengths: tuple[int, ...], pad_to: i
     return value.rjust(pad_to, "0")
 
 
+_MINUTE = timedelta(minutes=1)
+_DAY = timedelta(hours=24)
+
+
 def _time(value: object, field_name: str) -> datetime:
     if not isinstance(value, datetime):
         raise _err("expected a datetime", field_name)
     offset = value.utcoffset()
     if offset is None:
         raise _err("time must carry its UTC offset", field_name)
-    if offset % timedelta(minutes=1) or abs(offset) >= timedelta(hours=24):
+    if offset % _MINUTE or abs(offset) >= _DAY:
         raise _err("UTC offset must be whole minutes", field_name)
     if not 1970 <= value.year <= 9999:
         raise _err("year out of range", field_name)
@@ -374,9 +395,17 @@ def _data(value: object, field_name: str) -> Mapping[str, DataValue]:
         raise _err(f"more than {MAX_DATA_ITEMS} key data elements", field_name)
     out: dict[str, DataValue] = {}
     for k, v in value.items():
-        if not isinstance(k, str) or not _DATA_KEY.fullmatch(k):
-            raise _err(f"key {k!r} must match {_DATA_KEY.pattern}", field_name)
-        if isinstance(v, bool):
+        if type(k) is not str or k not in _valid_keys:
+            if not isinstance(k, str) or not _DATA_KEY.fullmatch(k):
+                raise _err(f"key {k!r} must match {_DATA_KEY.pattern}", field_name)
+            if type(k) is str:
+                if len(_valid_keys) >= _CACHE_LIMIT:
+                    _valid_keys.clear()
+                _valid_keys.add(k)
+        if type(v) is str:
+            known = _valid_text.get(v)
+            out[k] = known if known is not None else _text(v, f"{field_name}.{k}", limit=MAX_VALUE_TEXT, empty=True)
+        elif isinstance(v, bool):
             out[k] = v
         elif isinstance(v, int):
             if not -(2**63) <= v < 2**63:
@@ -388,6 +417,8 @@ def _data(value: object, field_name: str) -> Mapping[str, DataValue]:
 
 
 def _tuple_of(value: object, kind: type, limit: int, field_name: str) -> tuple[object, ...]:
+    if type(value) is tuple and not value:
+        return ()
     if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
         raise _err("expected a sequence", field_name)
     items = tuple(value)

@@ -1,4 +1,4 @@
-"""Chain verification on several cores (docs/performance.md, docs/adr/0021-parallel-verification.md).
+"""Work on several cores: chain verification (docs/adr/0021-parallel-verification.md) and bulk signing (0014).
 
 Worker processes take chunks of consecutive events of one chain, as raw bytes, and do what does not depend on
 the rest of the chain: parse, check the signature against the trusted keys, and check the links *inside* the
@@ -16,15 +16,16 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 
 from ._errors import ProvenanceError
-from ._keys import PublicKey
+from ._keys import PrivateKey, PublicKey
 from ._model import Step, in_time_order
 from ._wire import decode_event
 
@@ -35,6 +36,7 @@ __all__ = [
     "ChunkPool",
     "ChunkResult",
     "Record",
+    "SigningPool",
     "check_chunk",
     "min_parallel_events",
     "resolve_workers",
@@ -52,6 +54,7 @@ AUTO_MIN_EVENTS = 32_768
 Record = tuple[bytes, bytes, bytes, int, bytes | None, datetime, bool]
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 def min_parallel_events(workers: int | str | None, chunk_size: int) -> int:
@@ -203,7 +206,76 @@ def _context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
 
 
-class ChunkPool(Generic[T]):
+class _OrderedPool(Generic[T, R]):
+    """A process pool that runs one function over chunks and hands results back in submission order."""
+
+    def __init__(
+        self,
+        workers: int,
+        work: Callable[[list[bytes]], R],
+        initializer: Callable[..., None],
+        initargs: tuple[object, ...],
+        max_in_flight: int,
+    ) -> None:
+        self._max = max_in_flight
+        self._work = work
+        self._executor = ProcessPoolExecutor(
+            max_workers=workers, mp_context=_context(), initializer=initializer, initargs=initargs
+        )
+
+    def close(self) -> None:
+        """Stop the workers, dropping any chunk not yet done, and wait for them to exit."""
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def run(
+        self,
+        chunks: Iterable[tuple[T, list[bytes]]],
+        *,
+        helper: Callable[[list[bytes]], R] | None = None,
+    ) -> Iterator[tuple[T, list[bytes], R]]:
+        """Run the function on ``(tag, items)`` chunks; yield ``(tag, items, result)`` in the order given.
+
+        At most ``max_in_flight`` chunks are held at a time, so memory does not grow with the input; the next
+        chunks are taken from ``chunks`` (and may be prepared by it) while the workers process earlier ones.
+
+        Args:
+            chunks: The chunks, each with a tag handed back with its result.
+            helper: The same function, run in this process: when the oldest result is not ready, this process
+                takes the newest chunk that no worker has started and runs it itself instead of waiting (so a
+                worker slowed down by other load on its CPU costs less). None: this process only waits.
+        """
+        pending: deque[_Pending[T, R]] = deque()
+        for tag, items in chunks:
+            pending.append(_Pending(tag, items, self._executor.submit(self._work, items)))
+            if len(pending) >= self._max:
+                yield self._next(pending, helper)
+        while pending:
+            yield self._next(pending, helper)
+
+    @staticmethod
+    def _next(pending: deque[_Pending[T, R]], helper: Callable[[list[bytes]], R] | None) -> tuple[T, list[bytes], R]:
+        oldest = pending[0]
+        while helper is not None and not oldest.helped and not oldest.future.done():
+            for entry in reversed(pending):
+                if not entry.helped and entry.future.cancel():  # no worker has started it
+                    entry.result, entry.helped = helper(entry.items), True
+                    break
+            else:
+                break
+        pending.popleft()
+        return oldest.tag, oldest.items, oldest.result if oldest.helped else oldest.future.result()  # type: ignore[return-value]
+
+
+@dataclass(slots=True)
+class _Pending(Generic[T, R]):
+    tag: T
+    items: list[bytes]
+    future: Future[R]
+    result: R | None = None
+    helped: bool = False
+
+
+class ChunkPool(_OrderedPool[T, ChunkResult]):
     """A process pool that checks chunks and hands results back in submission order, with bounded read-ahead."""
 
     def __init__(
@@ -226,12 +298,12 @@ class ChunkPool(Generic[T]):
             now: The verifier's clock, or None.
             max_in_flight: Chunks submitted and not yet handed back (default: twice the workers, plus one).
         """
-        self._max = max_in_flight or 2 * workers + 1
-        self._executor = ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=_context(),
-            initializer=_init_worker,
-            initargs=([k.raw for k in keys], backend, tolerance, now),
+        super().__init__(
+            workers,
+            _work,
+            _init_worker,
+            ([k.raw for k in keys], backend, tolerance, now),
+            max_in_flight or 2 * workers + 1,
         )
 
     def __enter__(self) -> ChunkPool[T]:
@@ -240,21 +312,47 @@ class ChunkPool(Generic[T]):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def close(self) -> None:
-        """Stop the workers, dropping any chunk not yet checked."""
-        self._executor.shutdown(wait=True, cancel_futures=True)
 
-    def run(self, chunks: Iterable[tuple[T, list[bytes]]]) -> Iterator[tuple[T, list[bytes], ChunkResult]]:
-        """Check ``(tag, raws)`` chunks; yield ``(tag, raws, result)`` in the order given.
+# ---- signing (docs/adr/0014-parallel-bulk-signing.md) ----------------------------------------------------------
+# A signing process holds one Ed25519 key, received once (its 32-byte seed, pickled over the pipe that starts
+# the process), and turns chunks of ToBeSigned bytes into their signatures. It ignores SIGINT: the parent
+# decides, and stops it on any outcome.
 
-        At most ``max_in_flight`` chunks are held at a time, so memory does not grow with the input.
+_signer: PrivateKey | None = None
+
+
+def _init_signer(seed: bytes) -> None:
+    global _signer  # noqa: PLW0603 - one key per signing process, set once by the pool
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _signer = PrivateKey.from_seed(seed)
+
+
+def _sign_chunk(messages: list[bytes]) -> bytes:
+    assert _signer is not None
+    sign = _signer.sign
+    return b"".join([sign(m) for m in messages])
+
+
+class SigningPool(_OrderedPool[T, bytes]):
+    """Processes that sign chunks of messages with one :class:`PrivateKey`.
+
+    Each result is the chunk's 64-byte signatures, concatenated; results come back in submission order.
+    """
+
+    def __init__(self, workers: int, key: PrivateKey, *, max_in_flight: int | None = None) -> None:
+        """Start ``workers`` signing processes holding ``key``.
+
+        Args:
+            workers: Number of processes (1 or more).
+            key: The key; its seed is sent to each process once.
+            max_in_flight: Chunks submitted and not yet handed back (default: twice the workers, plus eight: with
+                ``run(..., helper=)``, the caller signs the chunks no worker has started, so it keeps working
+                while the processes start, about 0.1 s, the time to import the library).
         """
-        pending: deque[tuple[T, list[bytes], Future[ChunkResult]]] = deque()
-        for tag, raws in chunks:
-            pending.append((tag, raws, self._executor.submit(_work, raws)))
-            if len(pending) >= self._max:
-                tag0, raws0, future = pending.popleft()
-                yield tag0, raws0, future.result()
-        while pending:
-            tag0, raws0, future = pending.popleft()
-            yield tag0, raws0, future.result()
+        super().__init__(workers, _sign_chunk, _init_signer, (key._seed(),), max_in_flight or 2 * workers + 8)
+
+    def __enter__(self) -> SigningPool[T]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -18,21 +18,22 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import os
 import sqlite3
 import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any, BinaryIO
 
-from . import _cbor
 from ._bundle import BundleBatch, BundleHeader, BundleReader, verify_bundle, write_bundle
 from ._chain import ChainHead
-from ._cose import protected_header, to_be_signed
+from ._cose import protected_header, unsigned_sign1
 from ._errors import (
     ChainError,
     ConflictError,
@@ -47,19 +48,10 @@ from ._errors import (
     UntrustedKeyError,
 )
 from ._keys import PrivateKey, PublicKey, Signer
-from ._model import Attachment, DataValue, Genesis, InputRef, Location, SignedEvent, Step
+from ._model import Attachment, DataValue, Genesis, InputRef, Location, SignedEvent, Step, in_time_order
+from ._parallel import SigningPool, min_parallel_events, resolve_workers
 from ._verify import DEFAULT_TIME_TOLERANCE, ChainSummary, ChainVerifier, EquivocationProof, KeyRing
-from ._wire import (
-    _ATTACHMENT,
-    _INPUT,
-    _LOCATION,
-    EVENT_TYP,
-    MAX_EVENT_SIZE,
-    _record,
-    _time_text,
-    decode_event,
-    sign_event,
-)
+from ._wire import EVENT_TYP, MAX_EVENT_SIZE, _time_text, decode_event, encode_body, sign_event
 
 __all__ = ["SCHEMA_VERSION", "BatchInfo", "Ledger", "NewStep"]
 
@@ -698,7 +690,7 @@ class Ledger:
             raise ChainError(f"seq {body.seq} does not follow the head's seq {head.seq}", code="E_SEQ", **where)
         if body.prev != head.event_id:
             raise ChainError("prev is not the head's event id", code="E_LINK", **where)
-        if body.time < head.time - self._tolerance:
+        if not in_time_order(head.seq, head.time, body.time, self._tolerance):
             raise ChainError(
                 f"time {body.time.isoformat()} is earlier than the head's {head.time.isoformat()} "
                 f"(tolerance {self._tolerance})",
@@ -869,100 +861,186 @@ class Ledger:
                 data=data or {},
             )
             self._check_extends(head, body, {"field": "time"})
-            event = _sign_step(body, signer)
+            event = sign_event(body, signer)
+            _check_own_signature(event, signer)
             self._insert(conn, event, head)
         return event
 
-    def add_steps(self, batch_id: bytes, signer: Signer, steps: Iterable[NewStep], *, chunk: int = 512) -> ChainHead:
+    def add_steps(
+        self,
+        batch_id: bytes,
+        signer: Signer,
+        steps: Iterable[NewStep],
+        *,
+        chunk: int = 512,
+        workers: int | str | None = None,
+    ) -> ChainHead:
         """Sign and store many steps of one batch in one transaction (bulk mode): all of them, or none.
 
         The fast way to record a long run of steps: rows are written ``chunk`` at a time and committed (with one
-        sync) at the end; memory is bounded by ``chunk``, not by the number of steps. Signatures made by a
-        :class:`PrivateKey` are trusted as made; any other signer's are checked.
+        sync) at the end; memory is bounded by ``chunk`` (and the read-ahead below), not by the number of steps.
+        Signatures made by a :class:`PrivateKey` are trusted as made; any other signer's are checked.
+
+        With ``workers``, a :class:`PrivateKey`'s signatures are made by signing processes while this process
+        builds, encodes and stores the steps (docs/adr/0014-parallel-bulk-signing.md): the key's seed is sent to
+        each signing process, which holds it until the call returns. The events, the stored chain and every
+        error are those of the sequential path (Ed25519 is deterministic).
 
         Args:
             batch_id: The batch.
             signer: The key of whoever performed the steps (its public key is added to the ledger).
             steps: The steps, in chain order.
-            chunk: Rows written per round.
+            chunk: Rows written per round (and messages per chunk sent to a signing process).
+            workers: Processes to use: None or 1 (the default) signs in this process, so the library never
+                starts processes unless asked; ``"auto"`` or 0 uses every CPU this process may run on (this
+                process and one signing process per other CPU, at least one); ``n`` uses this process and
+                ``n - 1`` signing processes. Runs of at most ``chunk`` steps (with ``"auto"``, fewer than
+                32,768 steps, read ahead to decide) and signers that are not a :class:`PrivateKey` (a token, a
+                KMS) are signed in this process.
 
         Returns:
             The batch's new head.
 
         Raises:
             As for :meth:`add_step`; a :class:`FormatError` or :class:`ChainError` carries the step's position in
-            ``steps`` as ``index``.
+            ``steps`` as ``index``. ``SignatureError`` ``E_SIGNER`` if a signing process fails.
         """
         if chunk < 1:
             raise ValueError("chunk must be at least 1")
+        processes = resolve_workers(workers)
+        specs: Iterator[NewStep] = iter(steps)
+        parallel = False
+        if processes > 1 and type(signer) is PrivateKey:
+            threshold = min_parallel_events(workers, chunk)
+            ahead = list(itertools.islice(specs, threshold))
+            parallel = len(ahead) >= threshold
+            specs = itertools.chain(ahead, specs)
         with self._write("adding steps") as conn:
             head = self._head(conn, batch_id)
             if head is None:
                 raise _not_found(batch_id)
             self._add_key(conn, signer.public_key)
-            public = signer.public_key
-            key_id = public.key_id
-            protected = protected_header(key_id, EVENT_TYP)
-            envelope = b"\xd2\x84" + _cbor.encode_bstr_head(len(protected)) + protected + b"\xa0"
-            tbs_prefix = to_be_signed(protected, b"")[:-1]  # the Sig_structure up to the payload's own head
-            check = type(signer) is not PrivateKey
-            sign = signer.sign
-            sha256 = hashlib.sha256
-            bstr_head = _cbor.encode_bstr_head
-            rows: list[tuple[object, ...]] = []
-            input_rows: list[tuple[object, ...]] = []
-            seq, prev, prev_time = head.seq, head.event_id, head.time
-            for index, spec in enumerate(steps):
-                body, payload, time_text = self._prepare(conn, batch_id, seq + 1, prev, prev_time, spec, index)
-                length_head = bstr_head(len(payload))
-                tbs = tbs_prefix + length_head + payload
+            state = _BulkState(batch_id, signer.public_key.key_id, head.seq, head.event_id, head.time)
+            chunks = self._prepare_chunks(conn, state, specs, chunk)
+            if parallel:
+                assert isinstance(signer, PrivateKey)
+                self._sign_in_processes(conn, state, chunks, signer, max(1, processes - 1))
+            else:
+                self._sign_here(conn, state, chunks, signer)
+            head = ChainHead(batch_id=batch_id, seq=state.seq, event_id=state.prev, time=state.prev_time)
+            self._heads[batch_id] = head
+        return head
+
+    def _prepare_chunks(
+        self, conn: sqlite3.Connection, state: _BulkState, specs: Iterator[NewStep], size: int
+    ) -> Iterator[_Chunk]:
+        """Build, check and encode the steps, ``size`` at a time: everything but the signatures.
+
+        An event's id does not depend on its signature, so each step links to the previous one without waiting
+        for it. An error is not raised here: the chunk that holds the failing step is cut before it and carries
+        the error, so that the caller first signs (and, for earlier chunks, stores) what precedes it, exactly as
+        if each step were signed as soon as it was built.
+        """
+        protected = protected_header(state.key_id, EVENT_TYP)
+        sha256 = hashlib.sha256
+        index = 0
+        while True:
+            current = _Chunk(index)
+            for spec in itertools.islice(specs, size):
+                try:
+                    body, payload, time_text = self._prepare(conn, state, spec, index)
+                except Exception as e:  # noqa: BLE001 - handed to the caller, raised after what precedes it
+                    current.error = e
+                    yield current
+                    return
+                tbs, unsigned = unsigned_sign1(protected, payload)
+                event_id = sha256(tbs).digest()
+                state.seq, state.prev, state.prev_time = body.seq, event_id, body.time
+                current.tbs.append(tbs)
+                current.rows.append(
+                    (state.batch_id, body.seq, event_id, body.prev, state.key_id, time_text, body.step, unsigned)
+                )
+                if body.inputs:
+                    current.input_rows.extend(
+                        (state.batch_id, body.seq, r.batch_id, r.seq, r.head) for r in body.inputs
+                    )
+                index += 1
+            if not current.tbs:
+                return
+            yield current
+
+    def _sign_here(self, conn: sqlite3.Connection, state: _BulkState, chunks: Iterator[_Chunk], signer: Signer) -> None:
+        public = signer.public_key
+        check = type(signer) is not PrivateKey
+        sign = signer.sign
+        for current in chunks:
+            signatures = []
+            for offset, tbs in enumerate(current.tbs):
                 signature = sign(tbs)
                 if (
                     not isinstance(signature, bytes)
                     or len(signature) != 64
                     or (check and not public.verify(signature, tbs))
                 ):
-                    raise SignatureError("the signer returned an invalid signature", code="E_SIGNER", index=index)
-                seq, prev, prev_time = body.seq, sha256(tbs).digest(), body.time
-                rows.append(
-                    (
-                        batch_id,
-                        seq,
-                        prev,
-                        body.prev,
-                        key_id,
-                        time_text,
-                        body.step,
-                        b"".join((envelope, length_head, payload, b"\x58\x40", signature)),
+                    raise SignatureError(
+                        "the signer returned an invalid signature", code="E_SIGNER", index=current.first + offset
                     )
-                )
-                if body.inputs:
-                    input_rows.extend((batch_id, seq, r.batch_id, r.seq, r.head) for r in body.inputs)
-                if len(rows) >= chunk:
-                    _write_rows(conn, rows, input_rows)
-            _write_rows(conn, rows, input_rows)
-            head = ChainHead(batch_id=batch_id, seq=seq, event_id=prev, time=prev_time)
-            self._heads[batch_id] = head
-        return head
+                signatures.append(signature)
+            if current.error is not None:
+                raise current.error
+            current.write(conn, signatures)
 
-    def _prepare(  # noqa: PLR0917 - the hot loop's state, passed flat for speed
+    def _sign_in_processes(
         self,
         conn: sqlite3.Connection,
-        batch_id: bytes,
-        seq: int,
-        prev: bytes,
-        prev_time: datetime,
+        state: _BulkState,
+        chunks: Iterator[_Chunk],
+        signer: PrivateKey,
+        processes: int,
+    ) -> None:
+        failed: list[Exception] = []
+
+        def to_sign() -> Iterator[tuple[_Chunk, list[bytes]]]:
+            for current in chunks:
+                if current.error is not None:  # a PrivateKey cannot fail on what precedes it
+                    failed.append(current.error)
+                    return
+                yield current, current.tbs
+
+        def sign_here(messages: list[bytes]) -> bytes:
+            return b"".join([signer.sign(m) for m in messages])
+
+        public = signer.public_key
+        try:
+            with SigningPool[_Chunk](processes, signer) as pool:
+                for current, tbs, signatures in pool.run(to_sign(), helper=sign_here):
+                    # Spot check: a signing process that holds another key, or returns garbage, is caught at once.
+                    if len(signatures) != 64 * len(tbs) or not public.verify(signatures[:64], tbs[0]):
+                        raise SignatureError(
+                            "a signing process returned an invalid signature", code="E_SIGNER", index=current.first
+                        )
+                    current.write(conn, [signatures[i : i + 64] for i in range(0, len(signatures), 64)])
+        except BrokenProcessPool as e:
+            raise SignatureError("a signing process ended unexpectedly", code="E_SIGNER") from e
+        if failed:
+            raise failed[0]
+
+    def _prepare(
+        self,
+        conn: sqlite3.Connection,
+        state: _BulkState,
         spec: NewStep,
         index: int,
     ) -> tuple[Step, bytes, str]:
         if type(spec) is not NewStep:
             raise TypeError("add_steps takes NewStep values")
+        seq, prev, prev_time = state.seq + 1, state.prev, state.prev_time
         try:
             refs: tuple[InputRef, ...] = ()
             if spec.inputs:
                 refs = tuple(self._input_ref(conn, input_id) for input_id in spec.inputs)
             body = Step(
-                batch_id=batch_id,
+                batch_id=state.batch_id,
                 seq=seq,
                 prev=prev,
                 time=spec.time,
@@ -972,19 +1050,18 @@ class Ledger:
                 attachments=spec.attachments,
                 data=spec.data or {},
             )
-            if body.time < prev_time - self._tolerance:
-                head = ChainHead(batch_id=batch_id, seq=seq - 1, event_id=prev, time=prev_time)
+            if not in_time_order(seq - 1, prev_time, body.time, self._tolerance):
+                head = ChainHead(batch_id=state.batch_id, seq=seq - 1, event_id=prev, time=prev_time)
                 self._check_extends(head, body, {"field": "time"})
             if refs:
                 self._check_inputs(conn, body, {})
-            time_text = _time_text(body.time)
-            payload = _encode_step(body, time_text)
+            payload = encode_body(body)
             if len(payload) > MAX_EVENT_SIZE - 256:
                 raise FormatError(f"event payload of {len(payload)} bytes is too large", code="E_SIZE")
         except ProvenanceError as e:
             e.index = index
             raise
-        return body, payload, time_text
+        return body, payload, _time_text(body.time)
 
     def _input_ref(self, conn: sqlite3.Connection, input_id: bytes) -> InputRef:
         input_head = self._head(conn, input_id)
@@ -1296,102 +1373,35 @@ class Ledger:
         return stored
 
 
-def _write_rows(conn: sqlite3.Connection, rows: list[tuple[object, ...]], input_rows: list[tuple[object, ...]]) -> None:
-    if rows:
-        conn.executemany(_INSERT_EVENT, rows)
-        rows.clear()
-    if input_rows:
-        conn.executemany(_INSERT_INPUT, input_rows)
-        input_rows.clear()
+@dataclass(slots=True)
+class _BulkState:
+    """Where a bulk run stands: the batch, the signer's key id, and the last event prepared."""
+
+    batch_id: bytes
+    key_id: bytes
+    seq: int
+    prev: bytes
+    prev_time: datetime
 
 
-# ---- the store's step encoder: encode_body's exact bytes, without the generic canonicalising walk ---------------
-# A step payload is a map with the one-byte keys 0..9 in ascending order (their bytewise order); the location is
-# encoded once per Location object. tests/unit/test_store.py checks it against encode_body on random steps.
+@dataclass(slots=True)
+class _Chunk:
+    """Consecutive prepared steps: their ToBeSigned bytes and their rows, each lacking only its signature."""
 
+    first: int
+    tbs: list[bytes] = field(default_factory=list)
+    rows: list[tuple[bytes, int, bytes, bytes, bytes, str, str, bytes]] = field(default_factory=list)
+    input_rows: list[tuple[bytes, int, bytes, int, bytes]] = field(default_factory=list)
+    error: Exception | None = None
 
-def _cbor_head(major: int, n: int) -> bytes:
-    if n < 24:
-        return bytes((major << 5 | n,))
-    if n < 0x100:
-        return bytes((major << 5 | 24, n))
-    if n < 0x10000:
-        return bytes((major << 5 | 25,)) + n.to_bytes(2, "big")
-    if n < 0x100000000:
-        return bytes((major << 5 | 26,)) + n.to_bytes(4, "big")
-    return bytes((major << 5 | 27,)) + n.to_bytes(8, "big")
-
-
-_TEXT_CACHE: dict[str, bytes] = {}
-_TEXT_CACHE_LIMIT = 4096
-
-
-def _cbor_text(text: str) -> bytes:
-    encoded = _TEXT_CACHE.get(text)
-    if encoded is None:
-        data = text.encode("utf-8")
-        encoded = _cbor_head(3, len(data)) + data
-        if len(text) <= 64:
-            if len(_TEXT_CACHE) >= _TEXT_CACHE_LIMIT:
-                _TEXT_CACHE.clear()
-            _TEXT_CACHE[text] = encoded
-    return encoded
-
-
-def _cbor_value(value: DataValue) -> bytes:
-    if value is True:
-        return b"\xf5"
-    if value is False:
-        return b"\xf4"
-    if isinstance(value, int):
-        return _cbor_head(0, value) if value >= 0 else _cbor_head(1, -1 - value)
-    return _cbor_text(value)
-
-
-_LOCATION_CACHE: dict[int, tuple[Location, bytes]] = {}
-_LOCATION_CACHE_LIMIT = 256
-
-
-def _encode_location(location: Location) -> bytes:
-    cached = _LOCATION_CACHE.get(id(location))
-    if cached is not None and cached[0] is location:
-        return cached[1]
-    encoded = _cbor.encode(_record(location, _LOCATION))
-    if len(_LOCATION_CACHE) >= _LOCATION_CACHE_LIMIT:
-        _LOCATION_CACHE.clear()
-    _LOCATION_CACHE[id(location)] = (location, encoded)
-    return encoded
-
-
-def _encode_step(body: Step, time_text: str) -> bytes:
-    parts = [
-        b"",
-        b"\x00\x01\x01\x58\x20",
-        body.batch_id,
-        b"\x02",
-        _cbor_head(0, body.seq),
-        b"\x03\x58\x20",
-        body.prev,
-        b"\x04",
-        _cbor_text(time_text) if len(time_text) < 24 else _cbor_head(3, len(time_text)) + time_text.encode("ascii"),
-        b"\x05",
-        _cbor_text(body.step),
-        b"\x06",
-        _encode_location(body.location),
-    ]
-    count = 7
-    if body.inputs:
-        parts += (b"\x07", _cbor.encode([_record(i, _INPUT) for i in body.inputs]))
-        count += 1
-    if body.attachments:
-        parts += (b"\x08", _cbor.encode([_record(a, _ATTACHMENT) for a in body.attachments]))
-        count += 1
-    if body.data:
-        items = sorted((_cbor_text(k), _cbor_value(v)) for k, v in body.data.items())
-        parts += (b"\x09", _cbor_head(5, len(items)), *(k + v for k, v in items))
-        count += 1
-    parts[0] = bytes((0xA0 | count,))
-    return b"".join(parts)
+    def write(self, conn: sqlite3.Connection, signatures: list[bytes]) -> None:
+        """Insert the rows, each with its signature appended to its COSE bytes."""
+        conn.executemany(
+            _INSERT_EVENT,
+            [(*row[:7], row[7] + signature) for row, signature in zip(self.rows, signatures, strict=True)],
+        )
+        if self.input_rows:
+            conn.executemany(_INSERT_INPUT, self.input_rows)
 
 
 def _not_found(batch_id: bytes, *, field: str = "batch") -> NotFoundError:
@@ -1415,50 +1425,6 @@ def _check_own_signature(event: SignedEvent, signer: Signer) -> None:
         return
     if not signer.public_key.verify(event.signature, event.to_be_signed):
         raise SignatureError("the signer returned a signature that does not verify", code="E_SIGNER")
-
-
-_PROTECTED_CACHE: dict[bytes, bytes] = {}
-
-
-def _sign_step(body: Step, signer: Signer) -> SignedEvent:
-    """Sign a step: :func:`sign_event`'s bytes, with the store's step encoder (tested equal to ``encode_body``)."""
-    key_id = signer.public_key.key_id
-    protected = _PROTECTED_CACHE.get(key_id)
-    if protected is None:
-        if len(_PROTECTED_CACHE) >= 256:
-            _PROTECTED_CACHE.clear()
-        protected = _PROTECTED_CACHE[key_id] = protected_header(key_id, EVENT_TYP)
-    payload = _encode_step(body, _time_text(body.time))
-    if len(payload) > MAX_EVENT_SIZE - 256:
-        raise FormatError(f"event payload of {len(payload)} bytes is too large", code="E_SIZE")
-    tbs = to_be_signed(protected, payload)
-    signature = signer.sign(tbs)
-    if not isinstance(signature, bytes) or len(signature) != 64:
-        raise SignatureError("the signer did not return a 64-byte Ed25519 signature", code="E_SIGNER")
-    raw = b"".join(
-        (
-            b"\xd2\x84",
-            _cbor.encode_bstr_head(len(protected)),
-            protected,
-            b"\xa0",
-            _cbor.encode_bstr_head(len(payload)),
-            payload,
-            b"\x58\x40",
-            signature,
-        )
-    )
-    event = SignedEvent(
-        raw=raw,
-        protected=protected,
-        payload=payload,
-        signature=signature,
-        key_id=key_id,
-        event_id=hashlib.sha256(tbs).digest(),
-        to_be_signed=tbs,
-        body=body,
-    )
-    _check_own_signature(event, signer)
-    return event
 
 
 @contextlib.contextmanager

@@ -106,6 +106,36 @@ def _data_order(key: str) -> bytes:
     return _cbor.key_order(key)
 
 
+# Small bounded caches for the encoder (a run of steps repeats its location and its data keys): a location's
+# record by object identity (the entry holds the object, so its id cannot be reused while cached; models are
+# frozen), and the deterministic order of a tuple of data keys.
+_ENCODER_CACHE_LIMIT = 256
+_location_records: dict[int, tuple[Location, dict[int, Any]]] = {}
+_key_orders: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
+def _location_record(location: Location) -> dict[int, Any]:
+    cached = _location_records.get(id(location))
+    if cached is not None and cached[0] is location:
+        return cached[1]
+    record = _record(location, _LOCATION)
+    if len(_location_records) >= _ENCODER_CACHE_LIMIT:
+        _location_records.clear()
+    _location_records[id(location)] = (location, record)
+    return record
+
+
+def _data_map(data: Mapping[str, Any]) -> dict[str, Any]:
+    keys = tuple(data)
+    order = _key_orders.get(keys)
+    if order is None:
+        order = tuple(sorted(keys, key=_data_order))
+        if len(_key_orders) >= _ENCODER_CACHE_LIMIT:
+            _key_orders.clear()
+        _key_orders[keys] = order
+    return {k: data[k] for k in order}
+
+
 def encode_body(body: Genesis | Step) -> bytes:
     """Return the deterministic CBOR payload of an event body."""
     # Every map is built in deterministic key order (labels ascending; data keys by their encoding) from
@@ -122,14 +152,13 @@ def encode_body(body: Genesis | Step) -> bytes:
         m[PREV] = body.prev
         m[TIME] = _time_text(body.time)
         m[STEP] = body.step
-        m[WHERE] = _record(body.location, _LOCATION)
+        m[WHERE] = _location_record(body.location)
         if body.inputs:
             m[INPUTS] = [_record(i, _INPUT) for i in body.inputs]
     if body.attachments:
         m[ATTACHMENTS] = [_record(a, _ATTACHMENT) for a in body.attachments]
     if body.data:
-        data = body.data
-        m[DATA] = {k: data[k] for k in sorted(data, key=_data_order)}
+        m[DATA] = _data_map(body.data)
     if isinstance(body, Genesis):
         m[PRODUCT] = _record(body.product, _PRODUCT)
         m[PRODUCER] = _record(body.producer, _PRODUCER)

@@ -36,9 +36,7 @@ def _flow(env: Env) -> dict[str, str]:
         "kg",
         "--where",
         PLACE,
-        "--at",
-        "2024-11-01T08:00:00+07:00",
-    ).stdout
+    ).stdout  # no --at, exactly as the issue writes it: the batch opens "now", its harvest step is dated 2024
     assert re.fullmatch(r"[0-9a-f]{64}\n", batch)
     other = env.new_batch("coop", FRESH, "T2411-01")
     event = step(

@@ -11,10 +11,6 @@ from pathlib import Path
 
 import ocop_provenance as op
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from ocop_provenance._store import _encode_step
-from ocop_provenance._wire import _time_text, encode_body
 
 from tests.conftest import ICT, key, sample_genesis
 
@@ -631,62 +627,7 @@ def test_sqlite_errors_never_escape(tmp_path: Path) -> None:
     assert info.value.code == "E_NOT_LEDGER"
 
 
-# ---- the store's step encoder ----------------------------------------------------------------------------------
-
-_text = st.text(st.characters(blacklist_categories=("Cc", "Cs")), min_size=1, max_size=30).filter(str.strip)
-
-
-@settings(max_examples=150, deadline=None)
-@given(
-    seq=st.integers(1, 2**63 - 1),
-    minutes=st.integers(0, 10**7),
-    offset=st.integers(-12 * 60, 14 * 60),
-    micro=st.integers(0, 999_999),
-    step=st.sampled_from(["packing", "ocop:drying", "commissioning", "x-y:z_1"]),
-    name=_text,
-    data=st.dictionaries(
-        st.from_regex(r"[A-Za-z][A-Za-z0-9_.:-]{0,30}", fullmatch=True),
-        st.one_of(
-            st.booleans(), st.integers(-(2**63), 2**63 - 1), st.text(max_size=40).filter(lambda s: "\x00" not in s)
-        ),
-        max_size=6,
-    ).filter(lambda d: all(not isinstance(v, str) or v.isprintable() for v in d.values())),
-    attach=st.booleans(),
-    coords=st.booleans(),
-)
-def test_step_encoder_matches_encode_body(
-    seq: int,
-    minutes: int,
-    offset: int,
-    micro: int,
-    step: str,
-    name: str,
-    data: dict[str, op.DataValue],
-    attach: bool,
-    coords: bool,
-) -> None:
-    from datetime import timezone
-
-    time = datetime(2000, 1, 1, tzinfo=timezone(timedelta(minutes=offset))) + timedelta(
-        minutes=minutes, microseconds=micro
-    )
-    where = op.Location(
-        name=name, admin_code="38", lat_e6=19_000_000 if coords else None, lon_e6=-5 if coords else None
-    )
-    body = op.Step(
-        batch_id=bytes(range(32)),
-        seq=seq,
-        prev=bytes(32),
-        time=time,
-        step=step,
-        location=where,
-        inputs=(op.InputRef(batch_id=b"\x07" * 32, seq=3, head=b"\x08" * 32),) if attach else (),
-        attachments=(op.Attachment(name="lab.pdf", media_type="application/pdf", size=10, sha256=bytes(32)),)
-        if attach
-        else (),
-        data=data,
-    )
-    assert _encode_step(body, _time_text(body.time)) == encode_body(body)
+# ---- signing ---------------------------------------------------------------------------------------------------
 
 
 def test_store_signing_equals_sign_event(ledger: op.Ledger, coop: op.PrivateKey) -> None:
