@@ -422,9 +422,12 @@ def verify_trust_file(ctx: Context, path: Path, anchor: AnchorOptions, now: date
     cached = _cached(cache_file) if anchor.use_cache else None
     via = [read_input(p, "intermediate trust list") for p in anchor.via]
     # from the cache, only the lists newer than the cached one lead forward
-    after_cache = (
-        via if cached is None else [r for r in via if op.TrustList.parse_unverified(r).version > cached.version]
-    )
+    try:
+        after_cache = (
+            via if cached is None else [r for r in via if op.TrustList.parse_unverified(r).version > cached.version]
+        )
+    except op.ProvenanceError as e:  # a damaged intermediate list: the same verdict as without the cache
+        raise DocumentFailure("trust list", path, e) from e
     base: op.TrustList | op.AuthorityPin
     if anchor.authority:
         keys = tuple(resolve_public_key(ctx, spec) for spec in anchor.authority)
