@@ -388,7 +388,10 @@ def make_anchor(
 
 
 def cache_path(ctx: Context, issuer: str) -> Path:
-    """Where the latest verified list of ``issuer`` is cached: ``$OCOP_HOME/trust/<sha256(issuer)[:16]>.trust``."""
+    """Where the latest verified list of ``issuer`` is cached.
+
+    ``$OCOP_HOME/trust/<the first 32 hex digits of SHA-256(issuer)>.trust`` (docs/cli.md §Trust lists).
+    """
     return ctx.home / "trust" / f"{hashlib.sha256(issuer.encode('utf-8')).hexdigest()[:32]}.trust"
 
 
@@ -408,8 +411,9 @@ def verify_trust_file(ctx: Context, path: Path, anchor: AnchorOptions, now: date
     """Verify a signed trust list against the anchor and the cache, and update the cache.
 
     Raises:
-        DocumentFailure: The list does not verify (exit 1).
-        CliError: A file cannot be read (exit 3); no anchor at all (exit 2).
+        DocumentFailure: The list (or a ``--via`` list) does not verify (exit 1).
+        CliError: A file cannot be read, or it is a draft (exit 3).
+        click.UsageError: No anchor at all: no authority key, pinned list or cached list (exit 2).
     """
     data = read_input(path, "trust list")
     if is_draft(data):
