@@ -22,6 +22,8 @@ from .render import PolicyVerified, Renderer
 from .trust import (
     DocumentFailure,
     anchor_options,
+    draft_members,
+    draft_time,
     dump_json,
     is_draft,
     load_json,
@@ -43,36 +45,17 @@ _TOP_ALL = _TOP | {"closed"}
 _RULE = {"step", "label", "roles", "data", "attachments", "fields", "min_signers"}
 
 
-def _utc(value: object, where: str) -> datetime:
-    if not isinstance(value, str):
-        raise TypeError(f"{where}: expected a time text such as 2026-01-01T00:00:00Z")
-    t = datetime.fromisoformat(value)
-    if t.utcoffset() is None:
-        raise ValueError(f"{where}: {value!r} has no UTC offset")
-    return t.astimezone(UTC)
-
-
 def _rule(obj: object, where: str, step: str | None = None) -> op.StepRule:
-    if not isinstance(obj, dict):
-        raise TypeError(f"{where}: expected an object")
-    unknown = sorted(set(obj) - _RULE)
-    if unknown:
-        raise ValueError(f"{where}: unknown members {unknown}")
+    rule = draft_members(obj, _RULE, where)
     return op.StepRule(
-        step=step or obj["step"],
-        label=obj.get("label"),
-        roles=tuple(obj.get("roles", ())),
-        data=tuple(obj.get("data", ())),
-        attachments=tuple(obj.get("attachments", ())),
-        fields=tuple(obj.get("fields", ())),
-        min_signers=obj.get("min_signers", 1),
+        step=step or rule["step"],
+        label=rule.get("label"),
+        roles=tuple(rule.get("roles", ())),
+        data=tuple(rule.get("data", ())),
+        attachments=tuple(rule.get("attachments", ())),
+        fields=tuple(rule.get("fields", ())),
+        min_signers=rule.get("min_signers", 1),
     )
-
-
-def _no_unknown(doc: Mapping[str, Any]) -> None:
-    unknown = sorted(set(doc) - _TOP_ALL)
-    if unknown:
-        raise ValueError(f"unknown members {unknown}")
 
 
 def policy_from_draft(data: bytes, path: Path) -> op.Policy:
@@ -83,13 +66,13 @@ def policy_from_draft(data: bytes, path: Path) -> op.Policy:
     """
     doc = load_json(data, path, POLICY_DRAFT_FORMAT)
     try:
-        _no_unknown(doc)
+        draft_members(doc, _TOP_ALL, "draft")
         every = doc.get("every")
         return op.Policy(
             name=doc["name"],
             version=doc["version"],
-            issued_at=_utc(doc["issued_at"], "issued_at"),
-            expires=None if doc.get("expires") is None else _utc(doc["expires"], "expires"),
+            issued_at=draft_time(doc["issued_at"], "issued_at"),
+            expires=None if doc.get("expires") is None else draft_time(doc["expires"], "expires"),
             kind=doc["kind"],
             steps=tuple(_rule(r, f"steps[{i}]") for i, r in enumerate(doc["steps"])),
             gtins=tuple(doc.get("gtins", ())),

@@ -39,6 +39,8 @@ __all__ = [
     "AnchorOptions",
     "DocumentFailure",
     "anchor_options",
+    "draft_members",
+    "draft_time",
     "group",
     "read_input",
     "resolve_public_key",
@@ -174,7 +176,12 @@ def _threshold(keys: Sequence[op.PublicKey], threshold: int | None, option: str)
 # ---- drafts -------------------------------------------------------------------------------------------------
 
 
-def _utc(value: object, where: str) -> datetime:
+def draft_time(value: object, where: str) -> datetime:
+    """Read a draft's time member (ISO 8601 text with an offset), in UTC.
+
+    Raises:
+        TypeError, ValueError: Not such a text (``trust_from_draft`` and ``policy_from_draft`` report E_DRAFT).
+    """
     if not isinstance(value, str):
         raise TypeError(f"{where}: expected a time text such as 2026-01-01T00:00:00Z")
     try:
@@ -187,7 +194,7 @@ def _utc(value: object, where: str) -> datetime:
 
 
 def _opt_utc(value: object, where: str) -> datetime | None:
-    return None if value is None else _utc(value, where)
+    return None if value is None else draft_time(value, where)
 
 
 def _raw_key(entry: Mapping[str, Any], where: str) -> op.PublicKey:
@@ -201,7 +208,12 @@ def _raw_key(entry: Mapping[str, Any], where: str) -> op.PublicKey:
     return key
 
 
-def _members(obj: object, allowed: set[str], where: str) -> Mapping[str, Any]:
+def draft_members(obj: object, allowed: set[str], where: str) -> Mapping[str, Any]:
+    """Return ``obj`` if it is a JSON object holding only ``allowed`` members.
+
+    Raises:
+        TypeError, ValueError: It is not, naming ``where`` (reported as E_DRAFT by the draft readers).
+    """
     if not isinstance(obj, dict):
         raise TypeError(f"{where}: expected an object")
     unknown = sorted(set(obj) - allowed)
@@ -223,22 +235,22 @@ def trust_from_draft(data: bytes, path: Path) -> op.TrustList:
     """
     doc = load_json(data, path, TRUST_DRAFT_FORMAT)
     try:
-        top = _members(doc, _DRAFT_TOP, "draft")
-        auth = _members(top["authority"], {"threshold", "keys"}, "authority")
+        top = draft_members(doc, _DRAFT_TOP, "draft")
+        auth = draft_members(top["authority"], {"threshold", "keys"}, "authority")
         keys = tuple(_raw_key(k, f"authority.keys[{i}]") for i, k in enumerate(auth["keys"]))
         participants = []
         for i, p in enumerate(top["participants"]):
             where = f"participants[{i}]"
-            pm = _members(p, _DRAFT_PARTICIPANT, where)
+            pm = draft_members(p, _DRAFT_PARTICIPANT, where)
             pkeys = []
             for j, k in enumerate(pm["keys"]):
                 kw = f"{where}.keys[{j}]"
-                km = _members(k, _DRAFT_KEY, kw)
+                km = draft_members(k, _DRAFT_KEY, kw)
                 pkeys.append(
                     op.ParticipantKey(
                         key=_raw_key(km, kw),
-                        not_before=_utc(km["not_before"], f"{kw}.not_before"),
-                        not_after=_utc(km["not_after"], f"{kw}.not_after"),
+                        not_before=draft_time(km["not_before"], f"{kw}.not_before"),
+                        not_after=draft_time(km["not_after"], f"{kw}.not_after"),
                         status=km.get("status", "active"),
                         status_time=_opt_utc(km.get("status_time"), f"{kw}.status_time"),
                     )
@@ -256,8 +268,8 @@ def trust_from_draft(data: bytes, path: Path) -> op.TrustList:
         return op.TrustList(
             issuer=top["issuer"],
             version=top["version"],
-            issued_at=_utc(top["issued_at"], "issued_at"),
-            expires=_utc(top["expires"], "expires"),
+            issued_at=draft_time(top["issued_at"], "issued_at"),
+            expires=draft_time(top["expires"], "expires"),
             authority=op.AuthorityPin(keys, auth["threshold"]),
             participants=tuple(participants),
         )
