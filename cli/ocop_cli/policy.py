@@ -120,10 +120,6 @@ def verify_policy_file(path: Path, trust: op.TrustList, now: datetime) -> op.Pol
         ) from e
 
 
-def _now(ctx: Context) -> datetime:
-    return ctx.clock().astimezone(UTC).replace(microsecond=0)
-
-
 @click.group("policy", cls=OcopGroup)
 def group() -> None:
     """Process policies: what a complete record of a kind of product looks like.
@@ -147,7 +143,7 @@ def starter(  # noqa: PLR0917 - click passes options as arguments
 ) -> None:
     """Write the starter policy KIND as a draft: dried-cordyceps, or circular-02-2024 (minimum data elements)."""
     policy = STARTERS[kind](
-        issued_at=_now(ctx), version=policy_version, expires=None if expires is None else expires.astimezone(UTC)
+        issued_at=ctx.utc_now(), version=policy_version, expires=None if expires is None else expires.astimezone(UTC)
     )
     write_file(output, policy_to_draft(policy), overwrite=force)
     Renderer(ctx).policy_draft(str(output), policy)
@@ -209,7 +205,7 @@ def inspect(ctx: Context, source: Path) -> None:
 def verify(ctx: Context, source: Path, trust_path: Path, **options: Mapping[str, Any]) -> None:
     """Verify a signed policy: the trust list first, then the policy against its authority."""
     anchor = make_anchor(**options)  # type: ignore[arg-type]
-    now = _now(ctx)
+    now = ctx.utc_now()
     out = Renderer(ctx)
     try:
         trust = verify_trust_file(ctx, trust_path, anchor, now)

@@ -15,7 +15,6 @@ import re
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -424,8 +423,7 @@ def load_trust(ctx: Context, path: Path, anchor: trust_commands.AnchorOptions) -
         DocumentFailure: The list does not verify (exit 1: no seal can be trusted through it).
         CliError: A file cannot be read (exit 3).
     """
-    now = ctx.clock().astimezone(UTC).replace(microsecond=0)
-    return trust_commands.verify_trust_file(ctx, path, anchor, now).trust
+    return trust_commands.verify_trust_file(ctx, path, anchor, ctx.utc_now()).trust
 
 
 @group.command("verify", short_help="Verify a sealed code offline, from its text or a photo.")

@@ -494,10 +494,6 @@ def verify_trust_file(ctx: Context, path: Path, anchor: AnchorOptions, now: date
 # ---- commands -----------------------------------------------------------------------------------------------
 
 
-def _now(ctx: Context) -> datetime:
-    return ctx.clock().astimezone(UTC).replace(microsecond=0)
-
-
 @click.group("trust", cls=OcopGroup)
 def group() -> None:
     """Build, sign, inspect and verify trust lists (who holds which key, in which role).
@@ -541,7 +537,7 @@ def init(  # noqa: PLR0917 - click passes options as arguments
     trust = op.TrustList(
         issuer=issuer,
         version=list_version,
-        issued_at=_now(ctx),
+        issued_at=ctx.utc_now(),
         expires=expires.astimezone(UTC),
         authority=op.AuthorityPin(keys, _threshold(keys, threshold, "--threshold")),
         participants=(),
@@ -684,7 +680,7 @@ def retire(ctx: Context, draft: Path, key_spec: str, at: datetime) -> None:
 @pass_context
 def revoke(ctx: Context, draft: Path, key_spec: str, at: datetime | None) -> None:
     """Revoke a lost or stolen key: EVERY step it signed is refused, whatever time it claims."""
-    _set_status(ctx, draft, key_spec, op.KeyStatus.REVOKED, at or _now(ctx))
+    _set_status(ctx, draft, key_spec, op.KeyStatus.REVOKED, at or ctx.utc_now())
 
 
 @group.command("bump")
@@ -715,7 +711,7 @@ def bump(  # noqa: PLR0917 - click passes options as arguments
         pin = op.AuthorityPin(keys, _threshold(keys, threshold, "--threshold"))
     elif threshold is not None:
         pin = op.AuthorityPin(trust.authority.keys, threshold)
-    new = trust.next_version(issued_at=_now(ctx), expires=expires.astimezone(UTC), authority=pin)
+    new = trust.next_version(issued_at=ctx.utc_now(), expires=expires.astimezone(UTC), authority=pin)
     write_file(output, trust_to_draft(new), overwrite=force)
     Renderer(ctx).trust_draft(str(output), new, f"version {new.version} drafted from {source}")
 
@@ -785,7 +781,7 @@ def verify(ctx: Context, source: Path, **options: Any) -> None:
     anchor = make_anchor(**options)
     out = Renderer(ctx)
     try:
-        result = verify_trust_file(ctx, source, anchor, _now(ctx))
+        result = verify_trust_file(ctx, source, anchor, ctx.utc_now())
     except DocumentFailure as f:
         out.document_failed(f.what, str(f.path), f.error, f.against)
         click.get_current_context().exit(ExitCode.VERIFY_FAILED)
