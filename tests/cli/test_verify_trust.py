@@ -96,7 +96,12 @@ def test_wrong_role_and_unknown_key(env: Env) -> None:
     # a key outside the trust list cannot even have its signature checked: the audit stops there
     assert report["failure"]["code"] == "E_UNKNOWN_KEY"
     assert doc_of(result)["audits"][0]["where"]["seq"] == 3
-    assert "not in the trust list" in env.run("verify", str(other), "--trust", str(auth.signed), *PINS).stdout
+    text = env.run("verify", str(other), "--trust", str(auth.signed), *PINS).stdout
+    assert "not in the trust list" in text
+    where = next(line for line in text.splitlines() if line.lstrip().startswith("where"))
+    assert "the root batch" in where
+    assert "step #3" in where
+    assert "[E_UNKNOWN_KEY]" in text
 
 
 def test_revoked_key_in_a_newer_list(env: Env) -> None:
