@@ -200,16 +200,16 @@ def test_tampered_bundle_and_expect_batch(env: Env) -> None:
     auth = make_trust(env)
     bundle, batch = make_bundle(env)
     data = bytearray(bundle.read_bytes())
-    offset = data.find("Phòng".encode())
+    offset = data.find("Thanh Hóa".encode())  # a signed place name (--where) inside an event
+    assert offset > 0
     bad = env.tmp / "bad.ocop"
-    if offset < 0:
-        offset = len(data) - 10
-    data[offset] ^= 1
+    data[offset] ^= 1  # "T" -> "U": still valid text, but not what was signed
     bad.write_bytes(bytes(data))
     result = env.run("verify", str(bad), "--trust", str(auth.signed), *PINS, "--json")
     assert result.exit_code == 1
     audit = doc_of(result)["audits"][0]
-    assert audit["report"]["failure"]["code"]
+    assert audit["report"]["failure"]["code"] == "E_SIGNATURE"
+    assert audit["where"]["bundle_index"] is not None
     text = env.run("verify", str(bad), "--trust", str(auth.signed), *PINS).stdout
     assert text.startswith("NOT VERIFIED")
     assert "Do not rely" in text
