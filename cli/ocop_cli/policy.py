@@ -8,7 +8,6 @@ trust list's authority keys signed it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -202,9 +201,9 @@ def inspect(ctx: Context, source: Path) -> None:
 @anchor_options
 @json_option
 @pass_context
-def verify(ctx: Context, source: Path, trust_path: Path, **options: Mapping[str, Any]) -> None:
+def verify(ctx: Context, source: Path, trust_path: Path, **options: Any) -> None:
     """Verify a signed policy: the trust list first, then the policy against its authority."""
-    anchor = make_anchor(**options)  # type: ignore[arg-type]
+    anchor = make_anchor(**options)
     now = ctx.utc_now()
     out = Renderer(ctx)
     try:
