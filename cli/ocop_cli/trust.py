@@ -16,6 +16,7 @@ later verification must also verify from it, so an older list (rollback) is refu
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -636,16 +637,7 @@ def add_key(  # noqa: PLR0917 - click passes options as arguments
     except KeyError as e:
         raise CliError(f"no participant {participant_id} in {draft}", code="E_NOT_FOUND") from e
     new = (*participant.keys, *_key_entries(ctx, keys, not_before, not_after))
-    trust = trust.with_participant(
-        op.Participant(
-            id=participant.id,
-            name=participant.name,
-            role=participant.role,
-            admin_code=participant.admin_code,
-            gln=participant.gln,
-            keys=new,
-        )
-    )
+    trust = trust.with_participant(dataclasses.replace(participant, keys=new))
     write_file(draft, trust_to_draft(trust))
     Renderer(ctx).trust_draft(str(draft), trust, f"added {len(keys)} key(s) to {participant_id}")
 

@@ -269,3 +269,18 @@ def test_a_damaged_intermediate_list_fails_verification_with_or_without_the_cach
         result = env.run("trust", "verify", str(auth.signed), *extra, "--via", str(junk), "--json")
         assert result.exit_code == 1, result.stderr
         assert doc_of(result)["error"]["code"] == code
+
+
+def test_add_key_keeps_the_participant_and_adds_the_key(env: Env) -> None:
+    auth = make_trust(env)
+    env.new_key("coop2")
+    doc = env.json("trust", "add-key", str(auth.draft), "--id", "htx-nghi-son", "--key", "coop2", *WINDOW)
+    coop = next(p for p in doc["list"]["participants"] if p["id"] == "htx-nghi-son")
+    assert (coop["name"], coop["role"], coop["admin_code"], coop["gln"]) == (COOP, "producer", "38", None)
+    assert len(coop["keys"]) == 2
+    assert coop["keys"][1]["status"] == "active"
+    assert coop["keys"][1]["not_before"] == "2024-01-01T00:00:00Z"
+    # the draft on disk says the same, and the other participants are untouched
+    on_disk = json.loads(auth.draft.read_text(encoding="utf-8"))
+    assert on_disk["participants"] == doc["list"]["participants"]
+    assert len(on_disk["participants"]) == 3
