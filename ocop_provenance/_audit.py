@@ -550,14 +550,14 @@ class _Auditor:
                 if f.index is not None:
                     by_seq.setdefault(f.index, []).append(f.code)
             root.steps = [
-                _with(s, rule=rules.get(s.step), findings=(*s.findings, *by_seq.get(s.seq, ()))) for s in root.steps
+                replace(s, rule=rules.get(s.step), findings=(*s.findings, *by_seq.get(s.seq, ()))) for s in root.steps
             ]
         for batch_id, b in self.batches.items():
             codes: dict[int, list[str]] = {}
             for f in self.findings:
                 if f.batch_id == batch_id and f.index is not None and not f.code.startswith("E_POLICY"):
                     codes.setdefault(f.index, []).append(f.code)
-            b.steps = [_with(s, findings=(*codes.get(s.seq, ()), *s.findings)) for s in b.steps]
+            b.steps = [replace(s, findings=(*codes.get(s.seq, ()), *s.findings)) for s in b.steps]
 
     def batch_audits(self) -> tuple[BatchAudit, ...]:
         out = []
@@ -586,10 +586,6 @@ class _Auditor:
                 )
             )
         return tuple(out)
-
-
-def _with(s: StepAudit, **changes: Any) -> StepAudit:
-    return replace(s, **changes)
 
 
 def _run(  # noqa: PLR0917 - private; the public wrappers take keywords
@@ -621,7 +617,7 @@ def _run(  # noqa: PLR0917 - private; the public wrappers take keywords
         header = summary.header
     except ProvenanceError as e:
         failure = e
-    if failure is not None and isinstance(failure, ChainError) and failure.code == "E_FORK":
+    if isinstance(failure, ChainError) and failure.code == "E_FORK":
         proof = getattr(failure, "proof", None)
         if isinstance(proof, EquivocationProof):
             auditor.forks.append(proof)

@@ -11,7 +11,7 @@ import enum
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +107,10 @@ class Context:
     def ledger_path(self) -> Path:
         """The SQLite ledger."""
         return self.home / "ledger.sqlite"
+
+    def utc_now(self) -> datetime:
+        """The clock's time in UTC, to the second: what trust lists and policies record and are checked at."""
+        return self.clock().astimezone(UTC).replace(microsecond=0)
 
     @classmethod
     def from_environment(cls, home: str | None) -> Context:

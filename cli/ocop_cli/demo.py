@@ -276,7 +276,7 @@ def _authority(
     demo: Context, work: Path, passphrase: bytes, keys: dict[str, op.PublicKey]
 ) -> tuple[Path, Path, dict[str, Path]]:
     """The provincial office: three keys (threshold 2), the trust list and the dried-cordyceps policy."""
-    now = demo.clock().astimezone(UTC).replace(microsecond=0)
+    now = demo.utc_now()
     pems: dict[str, Path] = {}
     authority_signers = []
     for i in (1, 2, 3):

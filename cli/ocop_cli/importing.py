@@ -11,20 +11,12 @@ from .context import Context, ExitCode, OcopCommand, pass_context
 from .ledger import open_ledger
 from .params import json_option
 from .render import Renderer, VerifyFailure
-from .verify import load_trusted_keys, locate, verify_file
+from .verify import load_trusted_keys, locate, trusted_key_option, verify_file
 
 
 @click.command("import", cls=OcopCommand)
 @click.argument("bundle", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--trusted-key",
-    "trusted",
-    multiple=True,
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="PEM",
-    help="A public key you trust (PEM), obtained from its owner. Repeatable.",
-)
+@trusted_key_option("A public key you trust (PEM), obtained from its owner. Repeatable.", required=True)
 @json_option
 @pass_context
 def command(ctx: Context, bundle: Path, trusted: tuple[Path, ...]) -> None:
@@ -40,10 +32,10 @@ def command(ctx: Context, bundle: Path, trusted: tuple[Path, ...]) -> None:
     if isinstance(result, VerifyFailure):
         out.verify_failed(result)
         click.get_current_context().exit(ExitCode.VERIFY_FAILED)
-    keys, _ = load_trusted_keys(trusted)
+    ring, _ = load_trusted_keys(trusted)
     with open_ledger(ctx) as ledger, bundle.open("rb") as src:
         try:
-            added = ledger.import_bundle(src, op.KeyRing.of(keys))
+            added = ledger.import_bundle(src, ring)
         except (op.FormatError, op.VerificationError) as e:
             # The file changed since it was verified, or it forks what the ledger holds (E_FORK).
             out.verify_failed(locate(src, e, str(bundle)))

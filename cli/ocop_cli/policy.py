@@ -8,7 +8,6 @@ trust list's authority keys signed it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,8 @@ from .render import PolicyVerified, Renderer
 from .trust import (
     DocumentFailure,
     anchor_options,
+    draft_members,
+    draft_time,
     dump_json,
     is_draft,
     load_json,
@@ -43,36 +44,17 @@ _TOP_ALL = _TOP | {"closed"}
 _RULE = {"step", "label", "roles", "data", "attachments", "fields", "min_signers"}
 
 
-def _utc(value: object, where: str) -> datetime:
-    if not isinstance(value, str):
-        raise TypeError(f"{where}: expected a time text such as 2026-01-01T00:00:00Z")
-    t = datetime.fromisoformat(value)
-    if t.utcoffset() is None:
-        raise ValueError(f"{where}: {value!r} has no UTC offset")
-    return t.astimezone(UTC)
-
-
 def _rule(obj: object, where: str, step: str | None = None) -> op.StepRule:
-    if not isinstance(obj, dict):
-        raise TypeError(f"{where}: expected an object")
-    unknown = sorted(set(obj) - _RULE)
-    if unknown:
-        raise ValueError(f"{where}: unknown members {unknown}")
+    rule = draft_members(obj, _RULE, where)
     return op.StepRule(
-        step=step or obj["step"],
-        label=obj.get("label"),
-        roles=tuple(obj.get("roles", ())),
-        data=tuple(obj.get("data", ())),
-        attachments=tuple(obj.get("attachments", ())),
-        fields=tuple(obj.get("fields", ())),
-        min_signers=obj.get("min_signers", 1),
+        step=step or rule["step"],
+        label=rule.get("label"),
+        roles=tuple(rule.get("roles", ())),
+        data=tuple(rule.get("data", ())),
+        attachments=tuple(rule.get("attachments", ())),
+        fields=tuple(rule.get("fields", ())),
+        min_signers=rule.get("min_signers", 1),
     )
-
-
-def _no_unknown(doc: Mapping[str, Any]) -> None:
-    unknown = sorted(set(doc) - _TOP_ALL)
-    if unknown:
-        raise ValueError(f"unknown members {unknown}")
 
 
 def policy_from_draft(data: bytes, path: Path) -> op.Policy:
@@ -83,13 +65,13 @@ def policy_from_draft(data: bytes, path: Path) -> op.Policy:
     """
     doc = load_json(data, path, POLICY_DRAFT_FORMAT)
     try:
-        _no_unknown(doc)
+        draft_members(doc, _TOP_ALL, "draft")
         every = doc.get("every")
         return op.Policy(
             name=doc["name"],
             version=doc["version"],
-            issued_at=_utc(doc["issued_at"], "issued_at"),
-            expires=None if doc.get("expires") is None else _utc(doc["expires"], "expires"),
+            issued_at=draft_time(doc["issued_at"], "issued_at"),
+            expires=None if doc.get("expires") is None else draft_time(doc["expires"], "expires"),
             kind=doc["kind"],
             steps=tuple(_rule(r, f"steps[{i}]") for i, r in enumerate(doc["steps"])),
             gtins=tuple(doc.get("gtins", ())),
@@ -137,10 +119,6 @@ def verify_policy_file(path: Path, trust: op.TrustList, now: datetime) -> op.Pol
         ) from e
 
 
-def _now(ctx: Context) -> datetime:
-    return ctx.clock().astimezone(UTC).replace(microsecond=0)
-
-
 @click.group("policy", cls=OcopGroup)
 def group() -> None:
     """Process policies: what a complete record of a kind of product looks like.
@@ -164,7 +142,7 @@ def starter(  # noqa: PLR0917 - click passes options as arguments
 ) -> None:
     """Write the starter policy KIND as a draft: dried-cordyceps, or circular-02-2024 (minimum data elements)."""
     policy = STARTERS[kind](
-        issued_at=_now(ctx), version=policy_version, expires=None if expires is None else expires.astimezone(UTC)
+        issued_at=ctx.utc_now(), version=policy_version, expires=None if expires is None else expires.astimezone(UTC)
     )
     write_file(output, policy_to_draft(policy), overwrite=force)
     Renderer(ctx).policy_draft(str(output), policy)
@@ -223,10 +201,10 @@ def inspect(ctx: Context, source: Path) -> None:
 @anchor_options
 @json_option
 @pass_context
-def verify(ctx: Context, source: Path, trust_path: Path, **options: Mapping[str, Any]) -> None:
+def verify(ctx: Context, source: Path, trust_path: Path, **options: Any) -> None:
     """Verify a signed policy: the trust list first, then the policy against its authority."""
-    anchor = make_anchor(**options)  # type: ignore[arg-type]
-    now = _now(ctx)
+    anchor = make_anchor(**options)
+    now = ctx.utc_now()
     out = Renderer(ctx)
     try:
         trust = verify_trust_file(ctx, trust_path, anchor, now)

@@ -15,7 +15,6 @@ import re
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,7 @@ from .export import atomic_output
 from .ledger import open_ledger
 from .params import TEXT, json_option, passphrase_file_option
 from .render import Renderer, SealFailure, SealMade, SealSheet, SealVerified
-from .verify import load_trusted_keys
+from .verify import load_trusted_keys, trust_list_option, trusted_key_option
 
 __all__ = ["group"]
 
@@ -424,8 +423,7 @@ def load_trust(ctx: Context, path: Path, anchor: trust_commands.AnchorOptions) -
         DocumentFailure: The list does not verify (exit 1: no seal can be trusted through it).
         CliError: A file cannot be read (exit 3).
     """
-    now = ctx.clock().astimezone(UTC).replace(microsecond=0)
-    return trust_commands.verify_trust_file(ctx, path, anchor, now).trust
+    return trust_commands.verify_trust_file(ctx, path, anchor, ctx.utc_now()).trust
 
 
 @group.command("verify", short_help="Verify a sealed code offline, from its text or a photo.")
@@ -437,21 +435,9 @@ def load_trust(ctx: Context, path: Path, anchor: trust_commands.AnchorOptions) -
     metavar="FILE",
     help="Read the code from a photo or scan (PNG or JPEG) instead of TEXT.",
 )
-@click.option(
-    "--trusted-key",
-    "trusted",
-    multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="PEM",
-    help="A producer's public key you trust (PEM, from ocop key export). Repeatable.",
-)
-@click.option(
-    "--trust",
-    "trust_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    metavar="LIST",
-    help="A signed trust list: verified first, as by ocop trust verify (options below), then its keys are used.",
+@trusted_key_option("A producer's public key you trust (PEM, from ocop key export). Repeatable.")
+@trust_list_option(
+    "A signed trust list: verified first, as by ocop trust verify (options below), then its keys are used."
 )
 @trust_commands.anchor_options
 @click.option(
@@ -468,7 +454,7 @@ def verify(  # noqa: PLR0917 - click passes options as arguments
     text: str | None,
     image: Path | None,
     trusted: tuple[Path, ...],
-    trust_file: Path | None,
+    trust_path: Path | None,
     bundle: Path | None,
     **anchor: Any,
 ) -> None:
@@ -481,9 +467,9 @@ def verify(  # noqa: PLR0917 - click passes options as arguments
     """
     if (text is None) == (image is None):
         raise click.UsageError("give the code's TEXT or --image FILE (one of them)")
-    if bool(trusted) == (trust_file is not None):
+    if bool(trusted) == (trust_path is not None):
         raise click.UsageError("give --trusted-key PEM (repeatable) or --trust LIST (one of them)")
-    if trust_file is None and any(anchor.values()):
+    if trust_path is None and any(anchor.values()):
         raise click.UsageError("--authority-key, --threshold, --pinned-list, --via and --no-cache go with --trust")
     now = ctx.clock()
     out = Renderer(ctx)
@@ -491,15 +477,14 @@ def verify(  # noqa: PLR0917 - click passes options as arguments
     labels: dict[bytes, str] = {}
     ring: op.KeyRing | None = None
     trust: op.TrustList | None = None
-    if trust_file is not None:
+    if trust_path is not None:
         try:
-            trust = load_trust(ctx, trust_file, trust_commands.make_anchor(**anchor))
+            trust = load_trust(ctx, trust_path, trust_commands.make_anchor(**anchor))
         except trust_commands.DocumentFailure as f:
             out.document_failed(f.what, str(f.path), f.error, f.against)
             click.get_current_context().exit(ExitCode.VERIFY_FAILED)
     else:
-        keys, labels = load_trusted_keys(trusted)
-        ring = op.KeyRing.of(keys)
+        ring, labels = load_trusted_keys(trusted)
     if bundle is not None:
         with bundle.open("rb"):
             pass  # an unreadable bundle is an I/O problem (exit 3), not a failed verification

@@ -506,42 +506,30 @@ class Renderer:
         lines.append("  that the records are true, nor that a given physical package is genuine.")
         self.out("\n".join(lines))
 
+    def _failed(self, e: op.ProvenanceError, fields: Mapping[str, Any], error: Mapping[str, Any]) -> None:
+        """The JSON document of a verdict that is not verified (exit 1): ``fields``, then the error with ``error``."""
+        self._doc(
+            {
+                "ok": False,
+                "verified": False,
+                **fields,
+                "exit_code": int(ExitCode.VERIFY_FAILED),
+                "error": {**e.to_dict(), **error},
+            }
+        )
+
     def verify_failed(self, f: VerifyFailure) -> None:
         e = f.error
         if self.json:
-            err = e.to_dict()
-            err["explanation"] = EXPLAIN.get(e.code)
-            err["batch_id"] = _hex(f.batch_id)
-            err["batch_position"] = f.batch_position
-            err["seq"] = f.seq
-            err["bundle_index"] = f.bundle_index
-            self._doc(
-                {
-                    "ok": False,
-                    "verified": False,
-                    "bundle": f.path,
-                    "exit_code": int(ExitCode.VERIFY_FAILED),
-                    "error": err,
-                }
-            )
+            self._failed(e, {"bundle": f.path}, _where_json(f))
             return
         lines = [f"NOT VERIFIED  {f.path}"]
-        where = []
-        if f.bundle_index is not None:
-            where.append(f"event {f.bundle_index + 1} of the bundle")
-        if f.batch_id is not None:
-            pos = "the root batch" if f.batch_position == 0 else "an input batch"
-            where.append(f"{pos} {_short(f.batch_id)}")
-        if f.seq is not None:
-            where.append(f"step #{f.seq}")
-        if e.event_id:
-            where.append(f"event id {e.event_id[:16]}")
+        where = _where_text(f)
         if e.key_id:
             where.append(f"signed by key {e.key_id[:16]}")
         if where:
             lines.append(f"  where     {', '.join(where)}")
-        lines.append(f"  problem   {EXPLAIN.get(e.code, e.message)}")
-        lines.append(f"  detail    {e.message} [{e.code}]")
+        lines.extend(_problem_lines(e, EXPLAIN.get(e.code), "  problem   ", "  detail    "))
         lines.append("  Do not rely on any record in this bundle.")
         self.out("\n".join(lines))
 
@@ -681,22 +669,10 @@ class Renderer:
             # The seal verified; a step of the bundle did not pass the trust list (its key, at the step's time).
             explanation = "a step of the bundle fails the trust list: " + (EXPLAIN.get(e.code) or e.message)
         if self.json:
-            err = e.to_dict()
-            err["explanation"] = explanation
-            self._doc(
-                {
-                    "ok": False,
-                    "verified": False,
-                    "source": f.source,
-                    "text": f.text,
-                    "exit_code": int(ExitCode.VERIFY_FAILED),
-                    "error": err,
-                }
-            )
+            self._failed(e, {"source": f.source, "text": f.text}, {"explanation": explanation})
             return
         lines = ["NOT VERIFIED · KHÔNG XÁC MINH ĐƯỢC"]
-        lines.append(f"  problem   {explanation or e.message}")
-        lines.append(f"  detail    {e.message} [{e.code}]")
+        lines.extend(_problem_lines(e, explanation, "  problem   ", "  detail    "))
         lines.append("  Do not rely on this code's record.")
         self.out("\n".join(lines))
 
@@ -816,25 +792,12 @@ class Renderer:
 
     def document_failed(self, what: str, path: str, e: op.ProvenanceError, against: str | None) -> None:
         if self.json:
-            err = e.to_dict()
-            err["explanation"] = EXPLAIN.get(e.code)
-            self._doc(
-                {
-                    "ok": False,
-                    "verified": False,
-                    "document": what,
-                    "path": path,
-                    "against": against,
-                    "exit_code": int(ExitCode.VERIFY_FAILED),
-                    "error": err,
-                }
-            )
+            self._failed(e, {"document": what, "path": path, "against": against}, {"explanation": EXPLAIN.get(e.code)})
             return
         lines = [f"NOT VERIFIED  {path}  (the {what})"]
         if against:
             lines.append(f"  checked   against {against}")
-        lines.append(f"  problem   {EXPLAIN.get(e.code, e.message)}")
-        lines.append(f"  detail    {e.message} [{e.code}]")
+        lines.extend(_problem_lines(e, EXPLAIN.get(e.code), "  problem   ", "  detail    "))
         lines.append(f"  Do not rely on this {what}, nor on an audit made with it.")
         self.out("\n".join(lines))
 
@@ -921,7 +884,7 @@ class Renderer:
                 },
                 "pinned": None if a.pinned is None else {"path": a.pinned, "updated": a.pinned_updated},
                 "audits": [
-                    {"bundle": path, "where": _where_json(f), "report": r.to_dict()}
+                    {"bundle": path, "where": None if f is None else _where_json(f), "report": r.to_dict()}
                     for path, r, f in zip(a.bundles, a.reports, a.failures, strict=True)
                 ],
                 "forks": [base64.b64encode(p.to_bytes()).decode("ascii") for p in a.forks],
@@ -1216,9 +1179,7 @@ def _trust_json(r: TrustVerified) -> JsonDict:
     }
 
 
-def _where_json(f: VerifyFailure | None) -> JsonDict | None:
-    if f is None:
-        return None
+def _where_json(f: VerifyFailure) -> JsonDict:
     return {
         "explanation": EXPLAIN.get(f.error.code),
         "batch_id": _hex(f.batch_id),
@@ -1226,6 +1187,25 @@ def _where_json(f: VerifyFailure | None) -> JsonDict | None:
         "seq": f.seq,
         "bundle_index": f.bundle_index,
     }
+
+
+def _where_text(f: VerifyFailure) -> list[str]:
+    """Where a failure is, in words: its position in the bundle, its batch, step and event id (as far as known)."""
+    where = []
+    if f.bundle_index is not None:
+        where.append(f"event {f.bundle_index + 1} of the bundle")
+    if f.batch_id is not None:
+        where.append(f"{'the root batch' if f.batch_position == 0 else 'an input batch'} {_short(f.batch_id)}")
+    if f.seq is not None:
+        where.append(f"step #{f.seq}")
+    if f.error.event_id:
+        where.append(f"event id {f.error.event_id[:16]}")
+    return where
+
+
+def _problem_lines(e: op.ProvenanceError, explanation: str | None, problem: str, detail: str) -> list[str]:
+    """The ``problem`` (plain words, else the message) and ``detail`` (message and code) lines of a failure."""
+    return [f"{problem}{explanation or e.message}", f"{detail}{e.message} [{e.code}]"]
 
 
 def _requirements(rule: op.StepRule) -> str:
@@ -1266,20 +1246,10 @@ def _audit_lines(path: str, r: op.AuditReport, f: VerifyFailure | None, a: Audit
     if a.policy is not None:
         lines.append(f"  policy      {a.policy.name} version {a.policy.version} ({a.policy.kind}), for the root batch")
     if f is not None:
-        e = f.error
-        where = []
-        if f.bundle_index is not None:
-            where.append(f"event {f.bundle_index + 1} of the bundle")
-        if f.batch_id is not None:
-            where.append(f"{'the root batch' if f.batch_position == 0 else 'an input batch'} {_short(f.batch_id)}")
-        if f.seq is not None:
-            where.append(f"step #{f.seq}")
-        if e.event_id:
-            where.append(f"event id {e.event_id[:16]}")
+        where = _where_text(f)
         if where:
             lines.append(f"  where       {', '.join(where)}")
-        lines.append(f"  problem     {EXPLAIN.get(e.code, e.message)}")
-        lines.append(f"  detail      {e.message} [{e.code}]")
+        lines.extend(_problem_lines(f.error, EXPLAIN.get(f.error.code), "  problem     ", "  detail      "))
         lines.append("  Do not rely on any record in this bundle.")
     by_event: dict[tuple[bytes | None, int | None], list[op.Finding]] = {}
     for finding in r.findings:

@@ -16,6 +16,7 @@ later verification must also verify from it, so an older list (rollback) is refu
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -39,6 +40,8 @@ __all__ = [
     "AnchorOptions",
     "DocumentFailure",
     "anchor_options",
+    "draft_members",
+    "draft_time",
     "group",
     "read_input",
     "resolve_public_key",
@@ -174,7 +177,12 @@ def _threshold(keys: Sequence[op.PublicKey], threshold: int | None, option: str)
 # ---- drafts -------------------------------------------------------------------------------------------------
 
 
-def _utc(value: object, where: str) -> datetime:
+def draft_time(value: object, where: str) -> datetime:
+    """Read a draft's time member (ISO 8601 text with an offset), in UTC.
+
+    Raises:
+        TypeError, ValueError: Not such a text (``trust_from_draft`` and ``policy_from_draft`` report E_DRAFT).
+    """
     if not isinstance(value, str):
         raise TypeError(f"{where}: expected a time text such as 2026-01-01T00:00:00Z")
     try:
@@ -187,7 +195,7 @@ def _utc(value: object, where: str) -> datetime:
 
 
 def _opt_utc(value: object, where: str) -> datetime | None:
-    return None if value is None else _utc(value, where)
+    return None if value is None else draft_time(value, where)
 
 
 def _raw_key(entry: Mapping[str, Any], where: str) -> op.PublicKey:
@@ -201,7 +209,12 @@ def _raw_key(entry: Mapping[str, Any], where: str) -> op.PublicKey:
     return key
 
 
-def _members(obj: object, allowed: set[str], where: str) -> Mapping[str, Any]:
+def draft_members(obj: object, allowed: set[str], where: str) -> Mapping[str, Any]:
+    """Return ``obj`` if it is a JSON object holding only ``allowed`` members.
+
+    Raises:
+        TypeError, ValueError: It is not, naming ``where`` (reported as E_DRAFT by the draft readers).
+    """
     if not isinstance(obj, dict):
         raise TypeError(f"{where}: expected an object")
     unknown = sorted(set(obj) - allowed)
@@ -223,22 +236,22 @@ def trust_from_draft(data: bytes, path: Path) -> op.TrustList:
     """
     doc = load_json(data, path, TRUST_DRAFT_FORMAT)
     try:
-        top = _members(doc, _DRAFT_TOP, "draft")
-        auth = _members(top["authority"], {"threshold", "keys"}, "authority")
+        top = draft_members(doc, _DRAFT_TOP, "draft")
+        auth = draft_members(top["authority"], {"threshold", "keys"}, "authority")
         keys = tuple(_raw_key(k, f"authority.keys[{i}]") for i, k in enumerate(auth["keys"]))
         participants = []
         for i, p in enumerate(top["participants"]):
             where = f"participants[{i}]"
-            pm = _members(p, _DRAFT_PARTICIPANT, where)
+            pm = draft_members(p, _DRAFT_PARTICIPANT, where)
             pkeys = []
             for j, k in enumerate(pm["keys"]):
                 kw = f"{where}.keys[{j}]"
-                km = _members(k, _DRAFT_KEY, kw)
+                km = draft_members(k, _DRAFT_KEY, kw)
                 pkeys.append(
                     op.ParticipantKey(
                         key=_raw_key(km, kw),
-                        not_before=_utc(km["not_before"], f"{kw}.not_before"),
-                        not_after=_utc(km["not_after"], f"{kw}.not_after"),
+                        not_before=draft_time(km["not_before"], f"{kw}.not_before"),
+                        not_after=draft_time(km["not_after"], f"{kw}.not_after"),
                         status=km.get("status", "active"),
                         status_time=_opt_utc(km.get("status_time"), f"{kw}.status_time"),
                     )
@@ -256,8 +269,8 @@ def trust_from_draft(data: bytes, path: Path) -> op.TrustList:
         return op.TrustList(
             issuer=top["issuer"],
             version=top["version"],
-            issued_at=_utc(top["issued_at"], "issued_at"),
-            expires=_utc(top["expires"], "expires"),
+            issued_at=draft_time(top["issued_at"], "issued_at"),
+            expires=draft_time(top["expires"], "expires"),
             authority=op.AuthorityPin(keys, auth["threshold"]),
             participants=tuple(participants),
         )
@@ -388,7 +401,10 @@ def make_anchor(
 
 
 def cache_path(ctx: Context, issuer: str) -> Path:
-    """Where the latest verified list of ``issuer`` is cached: ``$OCOP_HOME/trust/<sha256(issuer)[:16]>.trust``."""
+    """Where the latest verified list of ``issuer`` is cached.
+
+    ``$OCOP_HOME/trust/<the first 32 hex digits of SHA-256(issuer)>.trust`` (docs/cli.md §Trust lists).
+    """
     return ctx.home / "trust" / f"{hashlib.sha256(issuer.encode('utf-8')).hexdigest()[:32]}.trust"
 
 
@@ -408,8 +424,9 @@ def verify_trust_file(ctx: Context, path: Path, anchor: AnchorOptions, now: date
     """Verify a signed trust list against the anchor and the cache, and update the cache.
 
     Raises:
-        DocumentFailure: The list does not verify (exit 1).
-        CliError: A file cannot be read (exit 3); no anchor at all (exit 2).
+        DocumentFailure: The list (or a ``--via`` list) does not verify (exit 1).
+        CliError: A file cannot be read, or it is a draft (exit 3).
+        click.UsageError: No anchor at all: no authority key, pinned list or cached list (exit 2).
     """
     data = read_input(path, "trust list")
     if is_draft(data):
@@ -422,9 +439,12 @@ def verify_trust_file(ctx: Context, path: Path, anchor: AnchorOptions, now: date
     cached = _cached(cache_file) if anchor.use_cache else None
     via = [read_input(p, "intermediate trust list") for p in anchor.via]
     # from the cache, only the lists newer than the cached one lead forward
-    after_cache = (
-        via if cached is None else [r for r in via if op.TrustList.parse_unverified(r).version > cached.version]
-    )
+    try:
+        after_cache = (
+            via if cached is None else [r for r in via if op.TrustList.parse_unverified(r).version > cached.version]
+        )
+    except op.ProvenanceError as e:  # a damaged intermediate list: the same verdict as without the cache
+        raise DocumentFailure("trust list", path, e) from e
     base: op.TrustList | op.AuthorityPin
     if anchor.authority:
         keys = tuple(resolve_public_key(ctx, spec) for spec in anchor.authority)
@@ -475,10 +495,6 @@ def verify_trust_file(ctx: Context, path: Path, anchor: AnchorOptions, now: date
 # ---- commands -----------------------------------------------------------------------------------------------
 
 
-def _now(ctx: Context) -> datetime:
-    return ctx.clock().astimezone(UTC).replace(microsecond=0)
-
-
 @click.group("trust", cls=OcopGroup)
 def group() -> None:
     """Build, sign, inspect and verify trust lists (who holds which key, in which role).
@@ -522,7 +538,7 @@ def init(  # noqa: PLR0917 - click passes options as arguments
     trust = op.TrustList(
         issuer=issuer,
         version=list_version,
-        issued_at=_now(ctx),
+        issued_at=ctx.utc_now(),
         expires=expires.astimezone(UTC),
         authority=op.AuthorityPin(keys, _threshold(keys, threshold, "--threshold")),
         participants=(),
@@ -621,16 +637,7 @@ def add_key(  # noqa: PLR0917 - click passes options as arguments
     except KeyError as e:
         raise CliError(f"no participant {participant_id} in {draft}", code="E_NOT_FOUND") from e
     new = (*participant.keys, *_key_entries(ctx, keys, not_before, not_after))
-    trust = trust.with_participant(
-        op.Participant(
-            id=participant.id,
-            name=participant.name,
-            role=participant.role,
-            admin_code=participant.admin_code,
-            gln=participant.gln,
-            keys=new,
-        )
-    )
+    trust = trust.with_participant(dataclasses.replace(participant, keys=new))
     write_file(draft, trust_to_draft(trust))
     Renderer(ctx).trust_draft(str(draft), trust, f"added {len(keys)} key(s) to {participant_id}")
 
@@ -665,7 +672,7 @@ def retire(ctx: Context, draft: Path, key_spec: str, at: datetime) -> None:
 @pass_context
 def revoke(ctx: Context, draft: Path, key_spec: str, at: datetime | None) -> None:
     """Revoke a lost or stolen key: EVERY step it signed is refused, whatever time it claims."""
-    _set_status(ctx, draft, key_spec, op.KeyStatus.REVOKED, at or _now(ctx))
+    _set_status(ctx, draft, key_spec, op.KeyStatus.REVOKED, at or ctx.utc_now())
 
 
 @group.command("bump")
@@ -696,7 +703,7 @@ def bump(  # noqa: PLR0917 - click passes options as arguments
         pin = op.AuthorityPin(keys, _threshold(keys, threshold, "--threshold"))
     elif threshold is not None:
         pin = op.AuthorityPin(trust.authority.keys, threshold)
-    new = trust.next_version(issued_at=_now(ctx), expires=expires.astimezone(UTC), authority=pin)
+    new = trust.next_version(issued_at=ctx.utc_now(), expires=expires.astimezone(UTC), authority=pin)
     write_file(output, trust_to_draft(new), overwrite=force)
     Renderer(ctx).trust_draft(str(output), new, f"version {new.version} drafted from {source}")
 
@@ -766,7 +773,7 @@ def verify(ctx: Context, source: Path, **options: Any) -> None:
     anchor = make_anchor(**options)
     out = Renderer(ctx)
     try:
-        result = verify_trust_file(ctx, source, anchor, _now(ctx))
+        result = verify_trust_file(ctx, source, anchor, ctx.utc_now())
     except DocumentFailure as f:
         out.document_failed(f.what, str(f.path), f.error, f.against)
         click.get_current_context().exit(ExitCode.VERIFY_FAILED)

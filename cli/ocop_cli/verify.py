@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 import click
 import ocop_provenance as op
@@ -26,9 +26,36 @@ from .trust import (
 
 MAX_TRUSTED_KEY_FILE = 4096
 
+F = TypeVar("F", bound=Callable[..., Any])
 
-def load_trusted_keys(paths: Sequence[Path]) -> tuple[list[op.PublicKey], dict[bytes, str]]:
-    """Read PEM public keys; return them and a key id -> file name map.
+
+def trusted_key_option(help_text: str, *, required: bool = False) -> Callable[[F], F]:
+    """``--trusted-key PEM`` (repeatable, passed as ``trusted``): keys ``verify``, ``import``, ``qr verify`` trust."""
+    return click.option(
+        "--trusted-key",
+        "trusted",
+        multiple=True,
+        required=required,
+        type=click.Path(dir_okay=False, path_type=Path),
+        metavar="PEM",
+        help=help_text,
+    )
+
+
+def trust_list_option(help_text: str) -> Callable[[F], F]:
+    """``--trust LIST`` (passed as ``trust_path``): audit against a signed trust list instead of trusted keys."""
+    return click.option(
+        "--trust",
+        "trust_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        metavar="LIST",
+        help=help_text,
+    )
+
+
+def load_trusted_keys(paths: Sequence[Path]) -> tuple[op.KeyRing, dict[bytes, str]]:
+    """Read PEM public keys; return the ring of them and a key id -> file name map.
 
     Raises:
         CliError: A file cannot be read or is not an Ed25519 public key (exit 3).
@@ -47,7 +74,7 @@ def load_trusted_keys(paths: Sequence[Path]) -> tuple[list[op.PublicKey], dict[b
             raise CliError(f"the trusted key {p} is not usable: {e.message}", code=e.code) from e
         keys.append(key)
         labels.setdefault(key.key_id, str(p))
-    return keys, labels
+    return op.KeyRing.of(keys), labels
 
 
 def locate(src: BinaryIO, error: op.ProvenanceError, path: str) -> VerifyFailure:
@@ -89,8 +116,7 @@ def verify_file(
         CliError: A trusted key is unusable (exit 3).
         OSError: The bundle cannot be opened (exit 3).
     """
-    keys, labels = load_trusted_keys(trusted)
-    ring = op.KeyRing.of(keys)
+    ring, labels = load_trusted_keys(trusted)
     out = renderer or Renderer(ctx)
     with bundle.open("rb") as src:
         try:
@@ -118,22 +144,8 @@ def _hex_batch(_ctx: click.Context, _param: click.Parameter, value: str | None) 
 @click.argument(
     "bundles", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path), metavar="BUNDLE..."
 )
-@click.option(
-    "--trusted-key",
-    "trusted",
-    multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="PEM",
-    help="A public key you trust (PEM, from ocop key export), obtained from its owner. Repeatable.",
-)
-@click.option(
-    "--trust",
-    "trust_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    metavar="LIST",
-    help="Audit against a signed trust list instead: who holds each key, in which role, when.",
-)
+@trusted_key_option("A public key you trust (PEM, from ocop key export), obtained from its owner. Repeatable.")
+@trust_list_option("Audit against a signed trust list instead: who holds each key, in which role, when.")
 @click.option(
     "--policy",
     "policy_path",

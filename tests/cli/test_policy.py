@@ -133,3 +133,30 @@ def test_hand_written_policy_draft(env: Env) -> None:
     assert doc["policy"]["kind"] == "Mật ong rừng"
     assert doc["policy"]["steps"][1]["min_signers"] == 2
     assert doc["policy"]["closed"] is True
+
+
+@pytest.mark.parametrize(
+    ("member", "value", "named"),
+    [
+        ("issued_at", "garbage", "issued_at"),
+        ("issued_at", "2026-01-01T00:00:00", "issued_at"),
+        ("expires", 20260101, "expires"),
+        ("steps", ["genesis"], "steps[0]"),
+        ("steps", [{"step": "genesis", "colour": "blue"}], "steps[0]"),
+        ("every", {"roles": ["lab"], "colour": "blue"}, "every"),
+    ],
+)
+def test_malformed_policy_draft_names_the_member(env: Env, member: str, value: object, named: str) -> None:
+    make_trust(env)  # the authority keys a1-a3
+    draft = env.tmp / "p.json"
+    env.ok("policy", "starter", "dried-cordyceps", "-o", str(draft))
+    content = json.loads(draft.read_text(encoding="utf-8"))
+    content[member] = value
+    draft.write_text(json.dumps(content, ensure_ascii=False), encoding="utf-8")
+    for args in (("inspect", str(draft)), ("sign", str(draft), "--key", "a1")):
+        result = env.run("policy", *args, "--json")
+        assert result.exit_code == 3, result.stderr
+        error = doc_of(result)["error"]
+        assert error["code"] == "E_DRAFT"
+        assert named in error["message"]
+    assert not (env.tmp / "p.policy").exists()  # nothing was signed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -306,6 +307,10 @@ def test_verify_reads_stdin(env: Env, code: tuple[str, str, Path, Path]) -> None
     url, _, pem, _ = code
     result = env.run("qr", "verify", "-", "--trusted-key", str(pem), input=url + "\n")
     assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("VALID SEAL")
+    result = env.run("qr", "verify", "-", "--trusted-key", str(pem), "--json", input=url + "\n")
+    doc = json.loads(result.stdout)
+    assert (doc["verified"], doc["source"], doc["text"]) == (True, "stdin", url)
 
 
 def test_verify_with_the_bundle_shows_product_producer_stars_and_steps(

@@ -252,3 +252,35 @@ def test_authority_rotation_needs_the_lists_in_between(env: Env) -> None:
     result = env.run("trust", "verify", str(env.tmp / "v2.trust"), *PINS, "--json")
     assert result.exit_code == 1
     assert doc_of(result)["error"]["code"] == "E_TRUST_ROLLBACK"
+
+
+def test_a_damaged_intermediate_list_fails_verification_with_or_without_the_cache(env: Env) -> None:
+    auth = make_trust(env)
+    junk = env.tmp / "junk.trust"
+    junk.write_bytes(b"\x82\x41\x00\x41\x01")
+    # nothing cached yet: the intermediate is checked against the pinned keys
+    result = env.run("trust", "verify", str(auth.signed), *PINS, "--via", str(junk), "--json")
+    assert result.exit_code == 1
+    code = doc_of(result)["error"]["code"]
+    assert code == "E_COSE"
+    env.ok("trust", "verify", str(auth.signed), *PINS)  # caches version 1
+    # with a cached list the same damaged bytes are the same verdict (it was exit 3, an I/O-style error)
+    for extra in ((), PINS):
+        result = env.run("trust", "verify", str(auth.signed), *extra, "--via", str(junk), "--json")
+        assert result.exit_code == 1, result.stderr
+        assert doc_of(result)["error"]["code"] == code
+
+
+def test_add_key_keeps_the_participant_and_adds_the_key(env: Env) -> None:
+    auth = make_trust(env)
+    env.new_key("coop2")
+    doc = env.json("trust", "add-key", str(auth.draft), "--id", "htx-nghi-son", "--key", "coop2", *WINDOW)
+    coop = next(p for p in doc["list"]["participants"] if p["id"] == "htx-nghi-son")
+    assert (coop["name"], coop["role"], coop["admin_code"], coop["gln"]) == (COOP, "producer", "38", None)
+    assert len(coop["keys"]) == 2
+    assert coop["keys"][1]["status"] == "active"
+    assert coop["keys"][1]["not_before"] == "2024-01-01T00:00:00Z"
+    # the draft on disk says the same, and the other participants are untouched
+    on_disk = json.loads(auth.draft.read_text(encoding="utf-8"))
+    assert on_disk["participants"] == doc["list"]["participants"]
+    assert len(on_disk["participants"]) == 3

@@ -96,7 +96,12 @@ def test_wrong_role_and_unknown_key(env: Env) -> None:
     # a key outside the trust list cannot even have its signature checked: the audit stops there
     assert report["failure"]["code"] == "E_UNKNOWN_KEY"
     assert doc_of(result)["audits"][0]["where"]["seq"] == 3
-    assert "not in the trust list" in env.run("verify", str(other), "--trust", str(auth.signed), *PINS).stdout
+    text = env.run("verify", str(other), "--trust", str(auth.signed), *PINS).stdout
+    assert "not in the trust list" in text
+    where = next(line for line in text.splitlines() if line.lstrip().startswith("where"))
+    assert "the root batch" in where
+    assert "step #3" in where
+    assert "[E_UNKNOWN_KEY]" in text
 
 
 def test_revoked_key_in_a_newer_list(env: Env) -> None:
@@ -195,16 +200,16 @@ def test_tampered_bundle_and_expect_batch(env: Env) -> None:
     auth = make_trust(env)
     bundle, batch = make_bundle(env)
     data = bytearray(bundle.read_bytes())
-    offset = data.find("Phòng".encode())
+    offset = data.find("Thanh Hóa".encode())  # a signed place name (--where) inside an event
+    assert offset > 0
     bad = env.tmp / "bad.ocop"
-    if offset < 0:
-        offset = len(data) - 10
-    data[offset] ^= 1
+    data[offset] ^= 1  # "T" -> "U": still valid text, but not what was signed
     bad.write_bytes(bytes(data))
     result = env.run("verify", str(bad), "--trust", str(auth.signed), *PINS, "--json")
     assert result.exit_code == 1
     audit = doc_of(result)["audits"][0]
-    assert audit["report"]["failure"]["code"]
+    assert audit["report"]["failure"]["code"] == "E_SIGNATURE"
+    assert audit["where"]["bundle_index"] is not None
     text = env.run("verify", str(bad), "--trust", str(auth.signed), *PINS).stdout
     assert text.startswith("NOT VERIFIED")
     assert "Do not rely" in text

@@ -180,18 +180,35 @@ def test_pinned_state_round_trip_fork_and_rollback() -> None:
         op.PinnedState().updated(forked)
 
 
+_HEX = "00" * 32
+
+
 @pytest.mark.parametrize(
-    "text",
+    ("text", "code"),
     [
-        "[]",
-        "not json",
-        '{"format": "ocop-pinned-state", "version": 2, "batches": {}}',
-        '{"format": "ocop-pinned-state", "version": 1, "batches": {"00": {"seq": 1, "event_id": "00"}}}',
+        ("[]", "E_PINNED_FORMAT"),
+        ("not json", "E_PINNED_FORMAT"),
+        ('{"format": "ocop-pinned-state", "version": 2, "batches": {}}', "E_VERSION"),
+        (
+            '{"format": "ocop-pinned-state", "version": 1, "batches": {"00": {"seq": 1, "event_id": "00"}}}',
+            "E_PINNED_FORMAT",
+        ),
+        (
+            json.dumps(
+                {
+                    "format": "ocop-pinned-state",
+                    "version": 1,
+                    "batches": {_HEX: {"seq": 1, "event_id": _HEX, "event": 5}},
+                }
+            ),
+            "E_PINNED_FORMAT",
+        ),
     ],
 )
-def test_malformed_pinned_state(text: str) -> None:
-    with pytest.raises(op.FormatError):
+def test_malformed_pinned_state(text: str, code: str) -> None:
+    with pytest.raises(op.FormatError) as info:
         op.PinnedState.from_json(text)
+    assert info.value.code == code
 
 
 def test_forks_across_bundles_come_with_a_proof() -> None:

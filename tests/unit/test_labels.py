@@ -55,7 +55,7 @@ def test_every_label_decodes_and_verifies(tmp_path: Path) -> None:
     assert [len(p) for p in pages] == [layout.per_page, 40 - layout.per_page]
     assert sorted(t for p in pages for t in p) == sorted(s.to_url() for s in seals)
     ring = op.KeyRing.of([key(1).public_key])
-    for text in pages[1]:
+    for text in (t for p in pages for t in p):
         assert op.verify_seal(text, ring).code == "SEAL_OK"
 
 

@@ -212,12 +212,20 @@ def test_a_policy_is_not_a_trust_list() -> None:
 
 
 @pytest.mark.parametrize(
-    "data",
-    [b"", b"\x80", b"\x81\x01", cbor2.dumps([b"\xd2"]), cbor2.dumps({1: 2}), b"\xff" * 10],
+    ("data", "code"),
+    [
+        (b"", "E_CBOR"),
+        (b"\x80", "E_ENVELOPE"),
+        (b"\x81\x01", "E_ENVELOPE"),
+        (cbor2.dumps([b"\xd2"]), "E_COSE"),
+        (cbor2.dumps({1: 2}), "E_ENVELOPE"),
+        (b"\xff" * 10, "E_CBOR"),
+    ],
 )
-def test_malformed_envelopes_give_format_errors(data: bytes) -> None:
-    with pytest.raises(op.FormatError):
+def test_malformed_envelopes_give_format_errors(data: bytes, code: str) -> None:
+    with pytest.raises(op.FormatError) as info:
         op.TrustList.parse_unverified(data)
+    assert info.value.code == code
 
 
 def test_editing_helpers_make_new_drafts() -> None:
