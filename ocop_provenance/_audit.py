@@ -599,6 +599,7 @@ def _run(  # noqa: PLR0917 - private; the public wrappers take keywords
     max_depth: int,
     max_batches: int,
     seen: dict[tuple[bytes, int], SignedEvent] | None,
+    root: bytes | None = None,
 ) -> AuditReport:
     if now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
@@ -609,6 +610,7 @@ def _run(  # noqa: PLR0917 - private; the public wrappers take keywords
         summary = verify_bundle(
             source,
             trust.key_ring(),
+            root=root,
             time_tolerance=time_tolerance,
             now=now,
             backend=backend,
@@ -651,6 +653,7 @@ def audit_bundle(
     backend: str | None = None,
     max_depth: int = DEFAULT_MAX_LINEAGE_DEPTH,
     max_batches: int = DEFAULT_MAX_LINEAGE_BATCHES,
+    root: bytes | None = None,
 ) -> AuditReport:
     """Audit a bundle: signatures, chains and lineage, then keys, roles, policy and pinned state.
 
@@ -668,6 +671,7 @@ def audit_bundle(
         backend: Ed25519 backend, or None.
         max_depth: Deepest lineage accepted (``E_LINEAGE_DEPTH``).
         max_batches: Most batches accepted (``E_LINEAGE_SIZE``).
+        root: The batch the auditor expects the bundle to be about; another batch fails with ``E_BATCH``.
 
     Returns:
         The report; ``report.ok`` is True only if nothing failed and nothing was found. Finding codes:
@@ -678,7 +682,7 @@ def audit_bundle(
     Raises:
         ValueError: ``now`` is naive.
     """
-    return _run(source, trust, policy, pinned, now, time_tolerance, backend, max_depth, max_batches, None)
+    return _run(source, trust, policy, pinned, now, time_tolerance, backend, max_depth, max_batches, None, root)
 
 
 def require_trusted_bundle(
@@ -692,6 +696,7 @@ def require_trusted_bundle(
     backend: str | None = None,
     max_depth: int = DEFAULT_MAX_LINEAGE_DEPTH,
     max_batches: int = DEFAULT_MAX_LINEAGE_BATCHES,
+    root: bytes | None = None,
 ) -> AuditReport:
     """Fail-closed :func:`audit_bundle`: return the report only if it is clean.
 
@@ -699,7 +704,7 @@ def require_trusted_bundle(
         AuditError: The audit failed or found something; its code is the first failure's or finding's code and
             ``report`` holds everything.
     """
-    report = _run(source, trust, policy, pinned, now, time_tolerance, backend, max_depth, max_batches, None)
+    report = _run(source, trust, policy, pinned, now, time_tolerance, backend, max_depth, max_batches, None, root)
     if report.ok:
         return report
     if report.failure is not None:
@@ -764,15 +769,18 @@ def audit_bundles(
     backend: str | None = None,
     max_depth: int = DEFAULT_MAX_LINEAGE_DEPTH,
     max_batches: int = DEFAULT_MAX_LINEAGE_BATCHES,
+    root: bytes | None = None,
 ) -> CrossCheck:
     """Audit several bundles and find forks across them (two different events at one batch and seq).
 
     Every bundle is compared with ``pinned`` (if given); a fork between two bundles is reported as ``E_FORK`` in
-    the later bundle's report, with a portable proof. Memory holds every event of every bundle.
+    the later bundle's report, with a portable proof. Memory holds every event of every bundle. Takes the keyword
+    arguments of :func:`audit_bundle`; ``root``, if given, is expected of every bundle.
     """
     seen: dict[tuple[bytes, int], SignedEvent] = {}
     reports = tuple(
-        _run(s, trust, policy, pinned, now, time_tolerance, backend, max_depth, max_batches, seen) for s in sources
+        _run(s, trust, policy, pinned, now, time_tolerance, backend, max_depth, max_batches, seen, root)
+        for s in sources
     )
     forks: list[EquivocationProof] = []
     for r in reports:

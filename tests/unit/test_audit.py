@@ -243,3 +243,16 @@ def test_fork_inside_one_bundle_is_a_failure_with_proof() -> None:
 def test_naive_now_is_refused() -> None:
     with pytest.raises(ValueError, match="timezone"):
         op.audit_bundle(io.BytesIO(bundle(cordyceps_batch())), trusted(), now=NOW.replace(tzinfo=None))
+
+
+def test_root_the_auditor_expects() -> None:
+    dried, fresh = lineage()
+    data = bundle(dried, fresh)
+    assert audit(data, root=dried[0].event_id).ok
+    report = audit(data, root=fresh[0].event_id)
+    assert not report.ok
+    assert report.failure is not None
+    assert report.failure.code == "E_BATCH"
+    cross = op.audit_bundles([io.BytesIO(data)], trusted(), now=NOW, root=fresh[0].event_id)
+    assert cross.reports[0].failure is not None
+    assert cross.reports[0].failure.code == "E_BATCH"
