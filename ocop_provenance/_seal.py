@@ -25,11 +25,10 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from . import _cbor
-from ._bundle import BundleReader, verify_bundle
+from ._bundle import verify_bundle
 from ._chain import ChainHead
 from ._cose import parse_sign1, protected_header, sign1, to_be_signed
 from ._digitallink import BATCH_REF_SIZE, DigitalLink, is_gs1_82, parse_digital_link
@@ -37,7 +36,6 @@ from ._errors import FormatError, SignatureError, UntrustedKeyError, Verificatio
 from ._keys import PublicKey, Signer
 from ._model import Genesis, SignedEvent
 from ._verify import DEFAULT_TIME_TOLERANCE, ChainVerifier, KeyRing
-from ._wire import decode_event
 
 __all__ = [
     "DOES_NOT_PROVE",
@@ -718,84 +716,80 @@ def _check_signature(
     raise SignatureError("the seal's signature does not verify: altered or not this signer's", key_id=hint.hex())
 
 
-def _events_of_root(bundle: str | os.PathLike[str] | bytes) -> Iterator[bytes]:
-    src = io.BytesIO(bundle) if isinstance(bundle, bytes) else Path(bundle).open("rb")  # noqa: SIM115
-    with src:
-        for index, raw in BundleReader(src).events():
-            if index != 0:
-                return
-            yield raw
+class _SealChainCheck:
+    """Checks a seal against its batch's verified events, fed one at a time in chain order (constant memory)."""
 
+    def __init__(self, seal: Seal) -> None:
+        self._seal = seal
+        self._genesis: SignedEvent | None = None
+        self._steps: list[SealedStep] = []
+        self._signers: set[bytes] = set()
+        self._sealed: SignedEvent | None = None
+        self._total = 0
 
-def _check_chain(
-    seal: Seal,
-    events: Iterable[bytes | SignedEvent],
-    ring: KeyRing,
-    *,
-    now: datetime | None,
-    verified: bool,
-    backend: str | None,
-) -> SealChainInfo:
-    st = seal.statement
-    verifier = ChainVerifier(ring, now=now, backend=backend, time_tolerance=DEFAULT_TIME_TOLERANCE)
-    genesis: SignedEvent | None = None
-    steps: list[SealedStep] = []
-    signers: set[bytes] = set()
-    sealed_event: SignedEvent | None = None
-    total = 0
-    for item in events:
-        event = (decode_event(item) if isinstance(item, bytes) else item) if verified else verifier.feed(item)
-        total += 1
-        if genesis is None:
-            genesis = event
+    def feed(self, event: SignedEvent) -> None:
+        st = self._seal.statement
+        self._total += 1
+        if self._genesis is None:
+            self._genesis = event
             # 1. same product and batch: GTIN and lot (or the batch reference) must be the genesis event's.
-            assert isinstance(event.body, Genesis)
-            product = event.body.product
-            same = product.lot == st.lot and (
-                product.gtin == st.gtin if st.gtin is not None else event.event_id[:BATCH_REF_SIZE] == st.batch_ref
+            body = event.body
+            same = (
+                isinstance(body, Genesis)
+                and body.product.lot == st.lot
+                and (
+                    body.product.gtin == st.gtin
+                    if st.gtin is not None
+                    else event.event_id[:BATCH_REF_SIZE] == st.batch_ref
+                )
             )
             if not same:
                 raise SealMismatchError("the seal is for another batch or product", code="E_SEAL_BATCH")
         if event.seq <= st.seq:
-            steps.append(SealedStep(event.seq, event.step, event.time))
-            signers.add(event.key_id)
+            self._steps.append(SealedStep(event.seq, event.step, event.time))
+            self._signers.add(event.key_id)
             if event.seq == st.seq:
-                sealed_event = event
-    if not verified:
-        verifier.finish()
-    if genesis is None:
-        raise SealMismatchError("the chain has no events", code="E_SEAL_ROLLBACK")
-    # 2. the chain must reach the sealed seq: a shorter chain was truncated or rolled back.
-    if sealed_event is None:
-        raise SealMismatchError(
-            f"the seal covers seq {st.seq} but the chain ends at seq {total - 1}: truncated or rolled back",
-            code="E_SEAL_ROLLBACK",
+                self._sealed = event
+
+    def finish(self) -> SealChainInfo:
+        st, genesis, sealed_event = self._seal.statement, self._genesis, self._sealed
+        if genesis is None:
+            raise SealMismatchError("the chain has no events", code="E_SEAL_ROLLBACK")
+        # 2. the chain must reach the sealed seq: a shorter chain was truncated or rolled back.
+        if sealed_event is None:
+            raise SealMismatchError(
+                f"the seal covers seq {st.seq} but the chain ends at seq {self._total - 1}: truncated or rolled back",
+                code="E_SEAL_ROLLBACK",
+            )
+        # 3. the event at the sealed seq must be the sealed head (else history was rewritten, or another batch).
+        if sealed_event.event_id[:HEAD_REF_SIZE] != st.head:
+            raise SealMismatchError(
+                f"the event at seq {st.seq} is not the one sealed",
+                code="E_SEAL_HEAD",
+                event_id=sealed_event.event_id_hex,
+            )
+        # 4. the seal's signer must be one who signed the sealed events (the producer, usually the genesis signer).
+        if self._seal.key_id not in self._signers:
+            raise SealMismatchError(
+                "the seal's signer signed none of the sealed events",
+                code="E_SEAL_SIGNER",
+                key_id=self._seal.key_id.hex(),
+            )
+        # 5. a seal cannot predate the head it seals (one day of slack for time zones).
+        if st.sealed_on < sealed_event.time.date() - timedelta(days=1):
+            raise SealMismatchError("the seal is dated before the head it seals", code="E_SEAL_TIME")
+        body = genesis.body
+        assert isinstance(body, Genesis)  # checked in feed
+        return SealChainInfo(
+            batch_id=genesis.event_id,
+            product_name=body.product.name,
+            producer_name=body.producer.name,
+            province=body.producer.province,
+            ocop_stars=body.certificate.stars if body.certificate is not None else None,
+            covered=st.seq + 1,
+            total=self._total,
+            steps=tuple(self._steps),
         )
-    # 3. the event at the sealed seq must be the sealed head (else history was rewritten, or another batch).
-    if sealed_event.event_id[:HEAD_REF_SIZE] != st.head:
-        raise SealMismatchError(
-            f"the event at seq {st.seq} is not the one sealed", code="E_SEAL_HEAD", event_id=sealed_event.event_id_hex
-        )
-    # 4. the seal's signer must be one who signed the sealed events (the producer, usually the genesis signer).
-    if seal.key_id not in signers:
-        raise SealMismatchError(
-            "the seal's signer signed none of the sealed events", code="E_SEAL_SIGNER", key_id=seal.key_id.hex()
-        )
-    # 5. a seal cannot predate the head it seals (one day of slack for time zones).
-    if st.sealed_on < sealed_event.time.date() - timedelta(days=1):
-        raise SealMismatchError("the seal is dated before the head it seals", code="E_SEAL_TIME")
-    body = genesis.body
-    assert isinstance(body, Genesis)
-    return SealChainInfo(
-        batch_id=genesis.event_id,
-        product_name=body.product.name,
-        producer_name=body.producer.name,
-        province=body.producer.province,
-        ocop_stars=body.certificate.stars if body.certificate is not None else None,
-        covered=st.seq + 1,
-        total=total,
-        steps=tuple(steps),
-    )
 
 
 def verify_seal(
@@ -848,11 +842,23 @@ def verify_seal(
     if chain is not None and bundle is not None:
         raise ValueError("pass a chain or a bundle, not both")
     if chain is not None:
-        info = _check_chain(checked, chain, _as_ring(keys), now=now, verified=False, backend=backend)
+        check = _SealChainCheck(checked)
+        verifier = ChainVerifier(_as_ring(keys), now=now, backend=backend, time_tolerance=DEFAULT_TIME_TOLERANCE)
+        for item in chain:
+            check.feed(verifier.feed(item))
+        verifier.finish()
+        info = check.finish()
     elif bundle is not None:
-        ring = _as_ring(keys)
+        # One pass: the root batch's events reach the seal check as the bundle verifier accepts them.
+        check = _SealChainCheck(checked)
         source = io.BytesIO(bundle) if isinstance(bundle, bytes) else bundle
-        verify_bundle(source, ring, now=now, backend=backend)
-        info = _check_chain(checked, _events_of_root(bundle), ring, now=now, verified=True, backend=backend)
+        verify_bundle(
+            source,
+            _as_ring(keys),
+            now=now,
+            backend=backend,
+            on_event=lambda batch, event: check.feed(event) if batch == 0 else None,
+        )
+        info = check.finish()
     code = "SEAL_OLDER_HEAD" if info is not None and info.covered < info.total else "SEAL_OK"
     return SealVerification(code=code, seal=checked, key=key, chain=info)
