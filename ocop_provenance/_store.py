@@ -681,7 +681,7 @@ class Ledger:
                 **where,
             )
         self._check_extends(head, event.body, where)
-        self._insert(conn, event, head, deferred=deferred)
+        self._insert(conn, event, head, deferred=deferred, where=where)
         return 1
 
     def _check_extends(self, head: ChainHead, body: Genesis | Step, where: Mapping[str, Any]) -> None:
@@ -744,12 +744,14 @@ class Ledger:
         head: ChainHead | None,
         *,
         deferred: list[SignedEvent] | None = None,
+        where: Mapping[str, Any] | None = None,
     ) -> None:
         body = event.body
         if isinstance(body, Step) and body.inputs and deferred is not None:
             deferred.append(event)  # a bundle carries inputs after their consumers: checked at the end
         elif isinstance(body, Step) and body.inputs:
-            where: dict[str, Any] = {"event_id": event.event_id.hex(), "key_id": event.key_id.hex()}
+            if where is None:
+                where = {"event_id": event.event_id.hex(), "key_id": event.key_id.hex()}
             self._check_inputs(conn, body, where)
         conn.execute(
             _INSERT_EVENT,
