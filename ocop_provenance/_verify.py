@@ -323,9 +323,10 @@ class ChainVerifier:
         ):
             pass  # the common case, checked at once; any failure is named below in the specified order
         else:
-            assert self._genesis is not None
             where = _where(event, index)
-            if event.batch_id != self._genesis.event_id:
+            # Without a genesis (only in a report, which goes on after E_GENESIS), the caller's batch if given.
+            batch = self._genesis.event_id if self._genesis is not None else self._expect
+            if batch is not None and event.batch_id != batch:
                 raise ChainError("event belongs to another batch", code="E_BATCH", **where)  # type: ignore[arg-type]
             if event.seq == last.seq:
                 if event.event_id == last.event_id:
@@ -358,7 +359,7 @@ class ChainVerifier:
             )
 
     def _advance(self, event: SignedEvent) -> None:
-        if self._genesis is None:
+        if self._genesis is None and event.is_genesis:
             self._genesis = event
         self._last = event
         self._count += 1

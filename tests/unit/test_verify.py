@@ -340,6 +340,20 @@ def test_report_lists_failures_in_order(ring: op.KeyRing) -> None:
     assert report.batch_id == events[0].event_id
 
 
+def test_report_of_a_chain_without_its_genesis(chain: list[op.SignedEvent], ring: op.KeyRing) -> None:
+    """The missing genesis is reported once; the steps that link are not blamed, and no batch id is claimed."""
+    report = op.report_chain(raws(chain[1:]), ring)
+    assert not report.ok
+    assert [(f.code, f.index) for f in report.failures] == [("E_GENESIS", 0)]
+    assert report.count == 3
+    assert report.batch_id is None
+    assert report.head == chain[-1]
+    expected = op.report_chain(raws(chain[1:]), ring, batch_id=chain[0].event_id)
+    assert [(f.code, f.index) for f in expected.failures] == [("E_GENESIS", 0)]
+    other = op.report_chain(raws(chain[1:]), ring, batch_id=bytes(32))
+    assert [(f.code, f.index) for f in other.failures] == [("E_GENESIS", 0), ("E_BATCH", 1), ("E_BATCH", 2)]
+
+
 def test_report_ok(chain: list[op.SignedEvent], ring: op.KeyRing) -> None:
     report = op.report_chain(raws(chain), ring)
     assert report.ok
