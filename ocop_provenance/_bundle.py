@@ -100,7 +100,7 @@ class BundleHeader:
         m = _cbor.decode(data, max_size=MAX_HEADER_SIZE, max_depth=3)
         if not isinstance(m, dict) or m.get(0) != BUNDLE_MAGIC:
             raise FormatError("not an ocop bundle", code="E_BUNDLE")
-        if m.get(1) != BUNDLE_VERSION:
+        if m.get(1) != BUNDLE_VERSION or isinstance(m.get(1), bool):
             raise FormatError(f"unsupported bundle version {m.get(1)!r}", code="E_VERSION")
         if set(m) != {0, 1, 2, 3, 4}:
             raise FormatError("bundle header has unknown or missing labels", code="E_BUNDLE")
