@@ -93,6 +93,12 @@ class BundleHeader:
     def from_bytes(cls, data: bytes) -> BundleHeader:
         """Parse a header.
 
+        Args:
+            data: The header's deterministic CBOR (the bundle's first item).
+
+        Returns:
+            The header, its claims not yet checked against the events.
+
         Raises:
             FormatError: Not a bundle header of a supported version (``E_BUNDLE``, ``E_VERSION``).
             KeyFormatError: A shipped key is malformed or weak.
@@ -412,6 +418,9 @@ def verify_bundle(
         FormatError: A malformed bundle or event (``E_BUNDLE``, ``E_TRUNCATED``, ``E_TRAILING``, …).
         VerificationError: The first failed check, naming the event; lineage failures are ``E_INPUT_MISSING``
             and ``E_INPUT_HEAD``; header claims that the events contradict are ``E_HEADER_MISMATCH``.
+        ValueError: ``now`` is naive, ``workers`` is not None, ``"auto"`` or a non-negative integer, or
+            ``chunk_size`` is below 1 when processes are used (a programming error, never the bundle's fault).
+        TypeError: ``workers`` is a boolean.
     """
     src, close = _open(source)
     try:

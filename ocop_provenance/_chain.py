@@ -35,7 +35,14 @@ class ChainHead:
 
 
 def head_of(event: SignedEvent) -> ChainHead:
-    """Return the chain head that ``event`` forms."""
+    """Return the chain head that ``event`` forms.
+
+    Args:
+        event: A batch's latest event.
+
+    Returns:
+        Its head, what :func:`append_step` extends.
+    """
     return ChainHead(batch_id=event.batch_id, seq=event.seq, event_id=event.event_id, time=event.time)
 
 

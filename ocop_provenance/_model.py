@@ -193,6 +193,13 @@ class Product:
 def canonical_quantity(value: object, field_name: str = "quantity") -> str:
     """Return ``value`` (int, Decimal or decimal text) as canonical decimal text: no exponent, no trailing zeros.
 
+    Args:
+        value: The quantity.
+        field_name: The field named in the error.
+
+    Returns:
+        The canonical text, e.g. ``"12.5"`` for ``Decimal("12.50")``.
+
     Raises:
         FormatError: Negative, not a number, or more than 18 integer / 9 fractional digits (``E_FIELD``).
     """

@@ -425,6 +425,7 @@ class Ledger:
             label: A name for people (kept; a later call with another label replaces it).
 
         Raises:
+            TypeError: ``key`` is not a :class:`PublicKey`.
             StoreError: The ledger cannot be written.
         """
         if not isinstance(key, PublicKey):
@@ -905,7 +906,9 @@ class Ledger:
 
         Raises:
             As for :meth:`add_step`; a :class:`FormatError` or :class:`ChainError` carries the step's position in
-            ``steps`` as ``index``. ``SignatureError`` ``E_SIGNER`` if a signing process fails.
+            ``steps`` as ``index``. ``SignatureError`` ``E_SIGNER`` if a signing process fails. ``ValueError``
+            if ``chunk`` is below 1 or ``workers`` is not an accepted value; ``TypeError`` for an item of
+            ``steps`` that is not a :class:`NewStep`.
         """
         if chunk < 1:
             raise ValueError("chunk must be at least 1")

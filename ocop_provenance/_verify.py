@@ -68,7 +68,17 @@ class KeyRing:
 
     @classmethod
     def of(cls, keys: Iterable[PublicKey]) -> KeyRing:
-        """Return a ring of ``keys`` (duplicates collapse)."""
+        """Return a ring of ``keys`` (duplicates collapse).
+
+        Args:
+            keys: The trusted public keys.
+
+        Returns:
+            The ring.
+
+        Raises:
+            TypeError: An item is not a :class:`PublicKey`.
+        """
         by_id: dict[bytes, tuple[PublicKey, ...]] = {}
         for key in keys:
             if not isinstance(key, PublicKey):
@@ -132,6 +142,12 @@ class EquivocationProof:
     def from_bytes(cls, data: bytes) -> EquivocationProof:
         """Parse a proof (unverified).
 
+        Args:
+            data: The proof's bytes (:meth:`to_bytes`).
+
+        Returns:
+            The proof; check it with :meth:`verify`.
+
         Raises:
             FormatError: Not an equivocation proof.
         """
@@ -175,6 +191,12 @@ def find_forks(events: Iterable[SignedEvent]) -> list[EquivocationProof]:
     """Group events by (batch, seq) and return a proof for each pair that differs.
 
     Signatures are not checked here; check each proof with :meth:`EquivocationProof.verify`.
+
+    Args:
+        events: Parsed events, of any batches, in any order.
+
+    Returns:
+        One proof for each event whose (batch, seq) an earlier event with another id already holds.
     """
     seen: dict[tuple[bytes, int], SignedEvent] = {}
     proofs = []
@@ -247,6 +269,9 @@ class ChainVerifier:
             time_tolerance: See :data:`DEFAULT_TIME_TOLERANCE`.
             now: The verifier's clock; events claiming a later time (beyond the tolerance) fail. None skips it.
             backend: Ed25519 backend, or None for the fastest installed.
+
+        Raises:
+            ValueError: ``now`` is a naive datetime.
         """
         if now is not None and now.utcoffset() is None:
             raise ValueError("now must be timezone-aware")
@@ -440,6 +465,9 @@ def verify_chain(
         VerificationError: The first failed check: ``E_UNKNOWN_KEY``, ``E_SIGNATURE``, ``E_GENESIS``,
             ``E_BATCH``, ``E_SEQ``, ``E_DUPLICATE``, ``E_FORK`` (:class:`ForkError` with the proof), ``E_LINK``,
             ``E_TIME``, ``E_FUTURE``, ``E_EMPTY``.
+        ValueError: ``now`` is naive, ``workers`` is not None, ``"auto"`` or a non-negative integer, or
+            ``chunk_size`` is below 1 when processes are used (a programming error, never the events' fault).
+        TypeError: ``workers`` is a boolean.
     """
     verifier = ChainVerifier(keys, batch_id=batch_id, time_tolerance=time_tolerance, now=now, backend=backend)
     n = resolve_workers(workers)
