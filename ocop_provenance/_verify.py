@@ -174,10 +174,10 @@ class EquivocationProof:
             The forked batch id and seq.
 
         Raises:
-            FormatError: An event is malformed.
+            FormatError: An event is malformed (``index`` 0 names ``event_a``, 1 ``event_b``).
             VerificationError: A signature fails, or the events are not a fork (``E_NOT_A_FORK``).
         """
-        a, b = decode_event(self.event_a), decode_event(self.event_b)
+        a, b = _decode_at(self.event_a, 0), _decode_at(self.event_b, 1)
         _check_signature(a, keys, backend, 0)
         _check_signature(b, keys, backend, 1)
         if a.event_id == b.event_id:
@@ -185,6 +185,14 @@ class EquivocationProof:
         if a.batch_id != b.batch_id or a.seq != b.seq:
             raise VerificationError("the events are at different places", code="E_NOT_A_FORK")
         return a.batch_id, a.seq
+
+
+def _decode_at(raw: bytes, index: int) -> SignedEvent:
+    try:
+        return decode_event(raw)
+    except ProvenanceError as e:
+        e.index = index
+        raise
 
 
 def find_forks(events: Iterable[SignedEvent]) -> list[EquivocationProof]:
@@ -317,12 +325,7 @@ class ChainVerifier:
 
     def _parse(self, data: bytes | SignedEvent, index: int) -> SignedEvent:
         # Verify the bytes, never a decoded object: a SignedEvent's fields can be replaced after parsing.
-        raw = data.raw if isinstance(data, SignedEvent) else data
-        try:
-            return decode_event(raw)
-        except ProvenanceError as e:
-            e.index = index
-            raise
+        return _decode_at(data.raw if isinstance(data, SignedEvent) else data, index)
 
     def _check(self, event: SignedEvent, index: int, *, verify_signature: bool) -> None:
         if verify_signature:

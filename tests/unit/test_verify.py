@@ -194,6 +194,19 @@ def test_fork_proof_needs_trusted_valid_signatures(chain: list[op.SignedEvent], 
     with pytest.raises(op.SignatureError) as info:
         bad.verify(ring)
     assert info.value.code == "E_SIGNATURE"
+    assert info.value.index == 0
+
+
+def test_fork_proof_names_the_malformed_half(chain: list[op.SignedEvent], ring: op.KeyRing) -> None:
+    """A proof's error names which of its two events (index 0 or 1) is wrong, whatever the check."""
+    for proof, index in (
+        (op.EquivocationProof(b"\xd2\x80", chain[2].raw), 0),
+        (op.EquivocationProof(chain[2].raw, b"\xd2\x80"), 1),
+    ):
+        with pytest.raises(op.FormatError) as info:
+            proof.verify(ring)
+        assert info.value.code == "E_COSE"
+        assert info.value.index == index
 
 
 def test_fork_by_two_signers(chain: list[op.SignedEvent]) -> None:
