@@ -485,7 +485,7 @@ def _check_header_keys(header: BundleHeader, chains: list[ChainSummary]) -> None
         )
 
 
-def _finish(verifier: ChainVerifier, declared: BundleBatch, lineage: _Lineage) -> ChainSummary:
+def _finish(verifier: ChainVerifier | LiteChain, declared: BundleBatch, lineage: _Lineage) -> ChainSummary:
     summary = verifier.finish()
     if summary.head.event_id != declared.head:
         raise ChainError("the header names another head than the chain ends with", code="E_HEADER_MISMATCH")
@@ -529,7 +529,7 @@ def _verify_parallel(
         for (batch_index, first), raws, result in pool.run(_bundle_chunks(reader, chunk_size)):
             if batch_index != current:
                 if lite is not None:
-                    chains.append(_finish_lite(lite, header.batches[current], lineage))
+                    chains.append(_finish(lite, header.batches[current], lineage))
                 current = batch_index
                 batch_id = header.batches[current].batch_id
                 lineage.start(batch_id)
@@ -552,18 +552,10 @@ def _verify_parallel(
             if progress is not None and done == total:
                 progress(done, total)
         assert lite is not None
-        chains.append(_finish_lite(lite, header.batches[current], lineage))
+        chains.append(_finish(lite, header.batches[current], lineage))
     _check_header_keys(header, chains)
     return BundleSummary(header=header, chains=tuple(chains), lineage=tuple(lineage.links))
 
 
 def _every(result: ChunkResult, start: int) -> range:
     return range(start, result.good)
-
-
-def _finish_lite(lite: LiteChain, declared: BundleBatch, lineage: _Lineage) -> ChainSummary:
-    summary = lite.finish()
-    if summary.head.event_id != declared.head:
-        raise ChainError("the header names another head than the chain ends with", code="E_HEADER_MISMATCH")
-    lineage.finish_batch(declared.batch_id)
-    return summary
