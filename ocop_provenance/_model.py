@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from types import MappingProxyType
+from typing import TypeVar, cast
 
 from ._errors import FormatError
 
@@ -423,7 +424,10 @@ def _data(value: object, field_name: str) -> Mapping[str, DataValue]:
     return MappingProxyType(dict(sorted(out.items())))
 
 
-def _tuple_of(value: object, kind: type, limit: int, field_name: str) -> tuple[object, ...]:
+_Item = TypeVar("_Item")
+
+
+def _tuple_of(value: object, kind: type[_Item], limit: int, field_name: str) -> tuple[_Item, ...]:
     if type(value) is tuple and not value:
         return ()
     if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
@@ -434,7 +438,7 @@ def _tuple_of(value: object, kind: type, limit: int, field_name: str) -> tuple[o
     for item in items:
         if not isinstance(item, kind):
             raise _err(f"expected {kind.__name__} items", field_name)
-    return items
+    return cast("tuple[_Item, ...]", items)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -519,7 +523,6 @@ class Step:
         inputs = _tuple_of(self.inputs, InputRef, MAX_INPUTS, "inputs")
         seen = set()
         for ref in inputs:
-            assert isinstance(ref, InputRef)
             if ref.batch_id == self.batch_id:
                 raise _err("a batch cannot consume itself", "inputs")
             if ref.batch_id in seen:
