@@ -57,7 +57,8 @@ def open_batch(genesis: Genesis, signer: Signer) -> SignedEvent:
         The signed genesis event.
 
     Raises:
-        FormatError: The event would be too large.
+        FormatError: The event would be too large (``E_SIZE``).
+        SignatureError: The signer did not return a 64-byte signature (``E_SIGNER``).
     """
     return sign_event(genesis, signer)
 
@@ -92,7 +93,8 @@ def append_step(
         The signed step event.
 
     Raises:
-        FormatError: A field is invalid (``E_FIELD``, with the field) or the event is too large.
+        FormatError: A field is invalid (``E_FIELD``, with the field) or the event is too large (``E_SIZE``).
+        SignatureError: The signer did not return a 64-byte signature (``E_SIGNER``).
     """
     if isinstance(head, SignedEvent):
         head = head_of(head)
