@@ -51,7 +51,7 @@ from ._keys import PrivateKey, PublicKey, Signer
 from ._model import Attachment, DataValue, Genesis, InputRef, Location, SignedEvent, Step, in_time_order
 from ._parallel import SigningPool, min_parallel_events, resolve_workers
 from ._verify import DEFAULT_TIME_TOLERANCE, ChainSummary, ChainVerifier, EquivocationProof, KeyRing
-from ._wire import EVENT_TYP, MAX_EVENT_SIZE, _time_text, decode_event, encode_body, sign_event
+from ._wire import EVENT_TYP, _encode_signable, _time_text, decode_event, sign_event
 
 __all__ = ["SCHEMA_VERSION", "BatchInfo", "Ledger", "NewStep"]
 
@@ -1060,9 +1060,7 @@ class Ledger:
                 self._check_extends(head, body, {"field": "time"})
             if refs:
                 self._check_inputs(conn, body, {})
-            payload = encode_body(body)
-            if len(payload) > MAX_EVENT_SIZE - 256:
-                raise FormatError(f"event payload of {len(payload)} bytes is too large", code="E_SIZE")
+            payload = _encode_signable(body)
         except ProvenanceError as e:
             e.index = index
             raise

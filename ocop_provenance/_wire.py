@@ -519,6 +519,14 @@ def _decode_body_general(payload: bytes) -> Genesis | Step:
     return body
 
 
+def _encode_signable(body: Genesis | Step) -> bytes:
+    """Return :func:`encode_body` of ``body``, refusing a payload whose signed event would exceed the limit."""
+    payload = encode_body(body)
+    if len(payload) > MAX_EVENT_SIZE - 256:  # room for the COSE envelope
+        raise FormatError(f"event payload of {len(payload)} bytes is too large", code="E_SIZE")
+    return payload
+
+
 def sign_event(body: Genesis | Step, signer: Signer) -> SignedEvent:
     """Sign an event body.
 
@@ -533,9 +541,7 @@ def sign_event(body: Genesis | Step, signer: Signer) -> SignedEvent:
         FormatError: The encoded event would exceed :data:`MAX_EVENT_SIZE` (``E_SIZE``).
         SignatureError: The signer misbehaved (``E_SIGNER``).
     """
-    payload = encode_body(body)
-    if len(payload) > MAX_EVENT_SIZE - 256:
-        raise FormatError(f"event payload of {len(payload)} bytes is too large", code="E_SIZE")
+    payload = _encode_signable(body)
     raw, protected, signature, key_id, tbs, event_id = sign_parts(payload, signer, EVENT_TYP)
     return SignedEvent(
         raw=raw,
