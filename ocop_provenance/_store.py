@@ -845,12 +845,7 @@ class Ledger:
             head = self._head(conn, batch_id)
             if head is None:
                 raise _not_found(batch_id)
-            refs = []
-            for input_id in inputs:
-                input_head = self._head(conn, input_id)
-                if input_head is None:
-                    raise _not_found(input_id, field="inputs")
-                refs.append(input_head.as_input())
+            refs = [self._input_ref(conn, input_id) for input_id in inputs]
             self._add_key(conn, signer.public_key)
             body = Step(
                 batch_id=batch_id,
