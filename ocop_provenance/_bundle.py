@@ -93,6 +93,12 @@ class BundleHeader:
     def from_bytes(cls, data: bytes) -> BundleHeader:
         """Parse a header.
 
+        Args:
+            data: The header's deterministic CBOR (the bundle's first item).
+
+        Returns:
+            The header, its claims not yet checked against the events.
+
         Raises:
             FormatError: Not a bundle header of a supported version (``E_BUNDLE``, ``E_VERSION``).
             KeyFormatError: A shipped key is malformed or weak.
@@ -100,7 +106,7 @@ class BundleHeader:
         m = _cbor.decode(data, max_size=MAX_HEADER_SIZE, max_depth=3)
         if not isinstance(m, dict) or m.get(0) != BUNDLE_MAGIC:
             raise FormatError("not an ocop bundle", code="E_BUNDLE")
-        if m.get(1) != BUNDLE_VERSION:
+        if m.get(1) != BUNDLE_VERSION or isinstance(m.get(1), bool):
             raise FormatError(f"unsupported bundle version {m.get(1)!r}", code="E_VERSION")
         if set(m) != {0, 1, 2, 3, 4}:
             raise FormatError("bundle header has unknown or missing labels", code="E_BUNDLE")
@@ -412,6 +418,9 @@ def verify_bundle(
         FormatError: A malformed bundle or event (``E_BUNDLE``, ``E_TRUNCATED``, ``E_TRAILING``, …).
         VerificationError: The first failed check, naming the event; lineage failures are ``E_INPUT_MISSING``
             and ``E_INPUT_HEAD``; header claims that the events contradict are ``E_HEADER_MISMATCH``.
+        ValueError: ``now`` is naive, ``workers`` is not None, ``"auto"`` or a non-negative integer, or
+            ``chunk_size`` is below 1 when processes are used (a programming error, never the bundle's fault).
+        TypeError: ``workers`` is a boolean.
     """
     src, close = _open(source)
     try:
@@ -476,7 +485,7 @@ def _check_header_keys(header: BundleHeader, chains: list[ChainSummary]) -> None
         )
 
 
-def _finish(verifier: ChainVerifier, declared: BundleBatch, lineage: _Lineage) -> ChainSummary:
+def _finish(verifier: ChainVerifier | LiteChain, declared: BundleBatch, lineage: _Lineage) -> ChainSummary:
     summary = verifier.finish()
     if summary.head.event_id != declared.head:
         raise ChainError("the header names another head than the chain ends with", code="E_HEADER_MISMATCH")
@@ -520,7 +529,7 @@ def _verify_parallel(
         for (batch_index, first), raws, result in pool.run(_bundle_chunks(reader, chunk_size)):
             if batch_index != current:
                 if lite is not None:
-                    chains.append(_finish_lite(lite, header.batches[current], lineage))
+                    chains.append(_finish(lite, header.batches[current], lineage))
                 current = batch_index
                 batch_id = header.batches[current].batch_id
                 lineage.start(batch_id)
@@ -543,18 +552,10 @@ def _verify_parallel(
             if progress is not None and done == total:
                 progress(done, total)
         assert lite is not None
-        chains.append(_finish_lite(lite, header.batches[current], lineage))
+        chains.append(_finish(lite, header.batches[current], lineage))
     _check_header_keys(header, chains)
     return BundleSummary(header=header, chains=tuple(chains), lineage=tuple(lineage.links))
 
 
 def _every(result: ChunkResult, start: int) -> range:
     return range(start, result.good)
-
-
-def _finish_lite(lite: LiteChain, declared: BundleBatch, lineage: _Lineage) -> ChainSummary:
-    summary = lite.finish()
-    if summary.head.event_id != declared.head:
-        raise ChainError("the header names another head than the chain ends with", code="E_HEADER_MISMATCH")
-    lineage.finish_batch(declared.batch_id)
-    return summary

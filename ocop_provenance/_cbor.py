@@ -145,8 +145,8 @@ def _check_nfc(text: str) -> None:
         raise FormatError("text is not NFC-normalised", code="E_NONCANONICAL")
 
 
-def _check(value: CborValue, depth: int) -> None:
-    # cbor2 already bounds depth; this walk whitelists types and map key order.
+def _check(value: CborValue) -> None:
+    # cbor2 already bounds depth (max_depth); this walk whitelists types and map key order.
     if value is None or isinstance(value, (bool, bytes)):
         return
     if isinstance(value, int):
@@ -158,19 +158,19 @@ def _check(value: CborValue, depth: int) -> None:
         return
     if isinstance(value, list):
         for item in value:
-            _check(item, depth + 1)
+            _check(item)
         return
     if isinstance(value, dict):
         previous: bytes | None = None
         for k, v in value.items():
             if isinstance(k, bool) or not isinstance(k, (int, str)):
                 raise FormatError("map key is neither an integer nor text", code="E_TYPE")
-            _check(k, depth + 1)
+            _check(k)
             order = key_order(k)
             if previous is not None and order <= previous:
                 raise FormatError("map keys are not in deterministic order", code="E_NONCANONICAL")
             previous = order
-            _check(v, depth + 1)
+            _check(v)
         return
     raise FormatError(f"unsupported CBOR item ({type(value).__name__})", code="E_TYPE")
 
@@ -193,7 +193,7 @@ def decode(data: bytes, *, max_size: int, max_depth: int = DEFAULT_MAX_DEPTH) ->
             deterministic one, and for text that is not NFC.
     """
     value = _loads(data, max_size=max_size, max_depth=max_depth)
-    _check(value, 0)
+    _check(value)
     _compare(value, bytes(data))
     return value
 

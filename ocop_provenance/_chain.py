@@ -35,7 +35,14 @@ class ChainHead:
 
 
 def head_of(event: SignedEvent) -> ChainHead:
-    """Return the chain head that ``event`` forms."""
+    """Return the chain head that ``event`` forms.
+
+    Args:
+        event: A batch's latest event.
+
+    Returns:
+        Its head, what :func:`append_step` extends.
+    """
     return ChainHead(batch_id=event.batch_id, seq=event.seq, event_id=event.event_id, time=event.time)
 
 
@@ -50,7 +57,8 @@ def open_batch(genesis: Genesis, signer: Signer) -> SignedEvent:
         The signed genesis event.
 
     Raises:
-        FormatError: The event would be too large.
+        FormatError: The event would be too large (``E_SIZE``).
+        SignatureError: The signer did not return a 64-byte signature (``E_SIGNER``).
     """
     return sign_event(genesis, signer)
 
@@ -85,7 +93,8 @@ def append_step(
         The signed step event.
 
     Raises:
-        FormatError: A field is invalid (``E_FIELD``, with the field) or the event is too large.
+        FormatError: A field is invalid (``E_FIELD``, with the field) or the event is too large (``E_SIZE``).
+        SignatureError: The signer did not return a 64-byte signature (``E_SIGNER``).
     """
     if isinstance(head, SignedEvent):
         head = head_of(head)

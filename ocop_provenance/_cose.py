@@ -280,16 +280,19 @@ def parse_sign1_parts(
     if len(data) > max_size:
         raise FormatError(f"{len(data)} bytes exceeds the limit of {max_size}", code="E_SIZE")
     parts = split_sign1(data)
-    if parts is not None:
-        protected, payload, signature, tbs = parts
-        kid, got_typ = _parse_protected(protected)
-        if got_typ != typ:
-            raise SignatureError(
-                f"this is a {got_typ!r} object, not a {typ!r}",
-                code="E_CONTENT_TYPE",
-                field="protected.typ",
-            )
-        return data, protected, payload, signature, kid, tbs, hashlib.sha256(tbs).digest()
+    protected, payload, signature, tbs = parts if parts is not None else _split_general(data, max_size)
+    kid, got_typ = _parse_protected(protected)
+    if got_typ != typ:
+        raise SignatureError(
+            f"this is a {got_typ!r} object, not a {typ!r}",
+            code="E_CONTENT_TYPE",
+            field="protected.typ",
+        )
+    return data, protected, payload, signature, kid, tbs, hashlib.sha256(tbs).digest()
+
+
+def _split_general(data: bytes, max_size: int) -> tuple[bytes, bytes, bytes, bytes]:
+    """Split as :func:`split_sign1` with the strict decoder, naming what is wrong with any other encoding."""
     if len(data) < 2 or data[0] != _TAG18:
         raise FormatError("not a tagged COSE_Sign1 (tag 18)", code="E_COSE")
     items = _cbor.decode(data[1:], max_size=max_size, max_depth=2)
@@ -308,12 +311,4 @@ def parse_sign1_parts(
         raise FormatError("payload must be attached as a byte string", code="E_COSE", field="payload")
     if not isinstance(signature, bytes) or len(signature) != 64:
         raise FormatError("signature must be 64 bytes", code="E_COSE", field="signature")
-    kid, got_typ = _parse_protected(protected)
-    if got_typ != typ:
-        raise SignatureError(
-            f"this is a {got_typ!r} object, not a {typ!r}",
-            code="E_CONTENT_TYPE",
-            field="protected.typ",
-        )
-    tbs = to_be_signed(protected, payload)
-    return data, protected, payload, signature, kid, tbs, hashlib.sha256(tbs).digest()
+    return protected, payload, signature, to_be_signed(protected, payload)

@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from types import MappingProxyType
+from typing import TypeVar, cast
 
 from ._errors import FormatError
 
@@ -192,6 +193,13 @@ class Product:
 
 def canonical_quantity(value: object, field_name: str = "quantity") -> str:
     """Return ``value`` (int, Decimal or decimal text) as canonical decimal text: no exponent, no trailing zeros.
+
+    Args:
+        value: The quantity.
+        field_name: The field named in the error.
+
+    Returns:
+        The canonical text, e.g. ``"12.5"`` for ``Decimal("12.50")``.
 
     Raises:
         FormatError: Negative, not a number, or more than 18 integer / 9 fractional digits (``E_FIELD``).
@@ -416,7 +424,10 @@ def _data(value: object, field_name: str) -> Mapping[str, DataValue]:
     return MappingProxyType(dict(sorted(out.items())))
 
 
-def _tuple_of(value: object, kind: type, limit: int, field_name: str) -> tuple[object, ...]:
+_Item = TypeVar("_Item")
+
+
+def _tuple_of(value: object, kind: type[_Item], limit: int, field_name: str) -> tuple[_Item, ...]:
     if type(value) is tuple and not value:
         return ()
     if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
@@ -427,7 +438,7 @@ def _tuple_of(value: object, kind: type, limit: int, field_name: str) -> tuple[o
     for item in items:
         if not isinstance(item, kind):
             raise _err(f"expected {kind.__name__} items", field_name)
-    return items
+    return cast("tuple[_Item, ...]", items)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -512,7 +523,6 @@ class Step:
         inputs = _tuple_of(self.inputs, InputRef, MAX_INPUTS, "inputs")
         seen = set()
         for ref in inputs:
-            assert isinstance(ref, InputRef)
             if ref.batch_id == self.batch_id:
                 raise _err("a batch cannot consume itself", "inputs")
             if ref.batch_id in seen:

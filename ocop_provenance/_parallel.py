@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Generic, TypeVar
+from typing import Generic, Self, TypeVar
 
 from ._errors import ProvenanceError
 from ._keys import PrivateKey, PublicKey
@@ -227,6 +227,12 @@ class _OrderedPool(Generic[T, R]):
         """Stop the workers, dropping any chunk not yet done, and wait for them to exit."""
         self._executor.shutdown(wait=True, cancel_futures=True)
 
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def run(
         self,
         chunks: Iterable[tuple[T, list[bytes]]],
@@ -306,12 +312,6 @@ class ChunkPool(_OrderedPool[T, ChunkResult]):
             max_in_flight or 2 * workers + 1,
         )
 
-    def __enter__(self) -> ChunkPool[T]:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
 
 # ---- signing (docs/adr/0014-parallel-bulk-signing.md) ----------------------------------------------------------
 # A signing process holds one Ed25519 key, received once (its 32-byte seed, pickled over the pipe that starts
@@ -350,9 +350,3 @@ class SigningPool(_OrderedPool[T, bytes]):
                 while the processes start, about 0.1 s, the time to import the library).
         """
         super().__init__(workers, _sign_chunk, _init_signer, (key._seed(),), max_in_flight or 2 * workers + 8)
-
-    def __enter__(self) -> SigningPool[T]:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

@@ -51,7 +51,7 @@ from ._keys import PrivateKey, PublicKey, Signer
 from ._model import Attachment, DataValue, Genesis, InputRef, Location, SignedEvent, Step, in_time_order
 from ._parallel import SigningPool, min_parallel_events, resolve_workers
 from ._verify import DEFAULT_TIME_TOLERANCE, ChainSummary, ChainVerifier, EquivocationProof, KeyRing
-from ._wire import EVENT_TYP, MAX_EVENT_SIZE, _time_text, decode_event, encode_body, sign_event
+from ._wire import EVENT_TYP, _encode_signable, _time_text, decode_event, sign_event
 
 __all__ = ["SCHEMA_VERSION", "BatchInfo", "Ledger", "NewStep"]
 
@@ -425,6 +425,7 @@ class Ledger:
             label: A name for people (kept; a later call with another label replaces it).
 
         Raises:
+            TypeError: ``key`` is not a :class:`PublicKey`.
             StoreError: The ledger cannot be written.
         """
         if not isinstance(key, PublicKey):
@@ -681,7 +682,7 @@ class Ledger:
                 **where,
             )
         self._check_extends(head, event.body, where)
-        self._insert(conn, event, head, deferred=deferred)
+        self._insert(conn, event, head, deferred=deferred, where=where)
         return 1
 
     def _check_extends(self, head: ChainHead, body: Genesis | Step, where: Mapping[str, Any]) -> None:
@@ -744,12 +745,14 @@ class Ledger:
         head: ChainHead | None,
         *,
         deferred: list[SignedEvent] | None = None,
+        where: Mapping[str, Any] | None = None,
     ) -> None:
         body = event.body
         if isinstance(body, Step) and body.inputs and deferred is not None:
             deferred.append(event)  # a bundle carries inputs after their consumers: checked at the end
         elif isinstance(body, Step) and body.inputs:
-            where: dict[str, Any] = {"event_id": event.event_id.hex(), "key_id": event.key_id.hex()}
+            if where is None:
+                where = {"event_id": event.event_id.hex(), "key_id": event.key_id.hex()}
             self._check_inputs(conn, body, where)
         conn.execute(
             _INSERT_EVENT,
@@ -842,12 +845,7 @@ class Ledger:
             head = self._head(conn, batch_id)
             if head is None:
                 raise _not_found(batch_id)
-            refs = []
-            for input_id in inputs:
-                input_head = self._head(conn, input_id)
-                if input_head is None:
-                    raise _not_found(input_id, field="inputs")
-                refs.append(input_head.as_input())
+            refs = [self._input_ref(conn, input_id) for input_id in inputs]
             self._add_key(conn, signer.public_key)
             body = Step(
                 batch_id=batch_id,
@@ -903,7 +901,9 @@ class Ledger:
 
         Raises:
             As for :meth:`add_step`; a :class:`FormatError` or :class:`ChainError` carries the step's position in
-            ``steps`` as ``index``. ``SignatureError`` ``E_SIGNER`` if a signing process fails.
+            ``steps`` as ``index``. ``SignatureError`` ``E_SIGNER`` if a signing process fails. ``ValueError``
+            if ``chunk`` is below 1 or ``workers`` is not an accepted value; ``TypeError`` for an item of
+            ``steps`` that is not a :class:`NewStep`.
         """
         if chunk < 1:
             raise ValueError("chunk must be at least 1")
@@ -1055,9 +1055,7 @@ class Ledger:
                 self._check_extends(head, body, {"field": "time"})
             if refs:
                 self._check_inputs(conn, body, {})
-            payload = encode_body(body)
-            if len(payload) > MAX_EVENT_SIZE - 256:
-                raise FormatError(f"event payload of {len(payload)} bytes is too large", code="E_SIZE")
+            payload = _encode_signable(body)
         except ProvenanceError as e:
             e.index = index
             raise

@@ -68,7 +68,17 @@ class KeyRing:
 
     @classmethod
     def of(cls, keys: Iterable[PublicKey]) -> KeyRing:
-        """Return a ring of ``keys`` (duplicates collapse)."""
+        """Return a ring of ``keys`` (duplicates collapse).
+
+        Args:
+            keys: The trusted public keys.
+
+        Returns:
+            The ring.
+
+        Raises:
+            TypeError: An item is not a :class:`PublicKey`.
+        """
         by_id: dict[bytes, tuple[PublicKey, ...]] = {}
         for key in keys:
             if not isinstance(key, PublicKey):
@@ -132,6 +142,12 @@ class EquivocationProof:
     def from_bytes(cls, data: bytes) -> EquivocationProof:
         """Parse a proof (unverified).
 
+        Args:
+            data: The proof's bytes (:meth:`to_bytes`).
+
+        Returns:
+            The proof; check it with :meth:`verify`.
+
         Raises:
             FormatError: Not an equivocation proof.
         """
@@ -158,10 +174,10 @@ class EquivocationProof:
             The forked batch id and seq.
 
         Raises:
-            FormatError: An event is malformed.
+            FormatError: An event is malformed (``index`` 0 names ``event_a``, 1 ``event_b``).
             VerificationError: A signature fails, or the events are not a fork (``E_NOT_A_FORK``).
         """
-        a, b = decode_event(self.event_a), decode_event(self.event_b)
+        a, b = _decode_at(self.event_a, 0), _decode_at(self.event_b, 1)
         _check_signature(a, keys, backend, 0)
         _check_signature(b, keys, backend, 1)
         if a.event_id == b.event_id:
@@ -171,10 +187,24 @@ class EquivocationProof:
         return a.batch_id, a.seq
 
 
+def _decode_at(raw: bytes, index: int) -> SignedEvent:
+    try:
+        return decode_event(raw)
+    except ProvenanceError as e:
+        e.index = index
+        raise
+
+
 def find_forks(events: Iterable[SignedEvent]) -> list[EquivocationProof]:
     """Group events by (batch, seq) and return a proof for each pair that differs.
 
     Signatures are not checked here; check each proof with :meth:`EquivocationProof.verify`.
+
+    Args:
+        events: Parsed events, of any batches, in any order.
+
+    Returns:
+        One proof for each event whose (batch, seq) an earlier event with another id already holds.
     """
     seen: dict[tuple[bytes, int], SignedEvent] = {}
     proofs = []
@@ -247,6 +277,9 @@ class ChainVerifier:
             time_tolerance: See :data:`DEFAULT_TIME_TOLERANCE`.
             now: The verifier's clock; events claiming a later time (beyond the tolerance) fail. None skips it.
             backend: Ed25519 backend, or None for the fastest installed.
+
+        Raises:
+            ValueError: ``now`` is a naive datetime.
         """
         if now is not None and now.utcoffset() is None:
             raise ValueError("now must be timezone-aware")
@@ -292,12 +325,7 @@ class ChainVerifier:
 
     def _parse(self, data: bytes | SignedEvent, index: int) -> SignedEvent:
         # Verify the bytes, never a decoded object: a SignedEvent's fields can be replaced after parsing.
-        raw = data.raw if isinstance(data, SignedEvent) else data
-        try:
-            return decode_event(raw)
-        except ProvenanceError as e:
-            e.index = index
-            raise
+        return _decode_at(data.raw if isinstance(data, SignedEvent) else data, index)
 
     def _check(self, event: SignedEvent, index: int, *, verify_signature: bool) -> None:
         if verify_signature:
@@ -323,9 +351,10 @@ class ChainVerifier:
         ):
             pass  # the common case, checked at once; any failure is named below in the specified order
         else:
-            assert self._genesis is not None
             where = _where(event, index)
-            if event.batch_id != self._genesis.event_id:
+            # Without a genesis (only in a report, which goes on after E_GENESIS), the caller's batch if given.
+            batch = self._genesis.event_id if self._genesis is not None else self._expect
+            if batch is not None and event.batch_id != batch:
                 raise ChainError("event belongs to another batch", code="E_BATCH", **where)  # type: ignore[arg-type]
             if event.seq == last.seq:
                 if event.event_id == last.event_id:
@@ -358,7 +387,7 @@ class ChainVerifier:
             )
 
     def _advance(self, event: SignedEvent) -> None:
-        if self._genesis is None:
+        if self._genesis is None and event.is_genesis:
             self._genesis = event
         self._last = event
         self._count += 1
@@ -439,6 +468,9 @@ def verify_chain(
         VerificationError: The first failed check: ``E_UNKNOWN_KEY``, ``E_SIGNATURE``, ``E_GENESIS``,
             ``E_BATCH``, ``E_SEQ``, ``E_DUPLICATE``, ``E_FORK`` (:class:`ForkError` with the proof), ``E_LINK``,
             ``E_TIME``, ``E_FUTURE``, ``E_EMPTY``.
+        ValueError: ``now`` is naive, ``workers`` is not None, ``"auto"`` or a non-negative integer, or
+            ``chunk_size`` is below 1 when processes are used (a programming error, never the events' fault).
+        TypeError: ``workers`` is a boolean.
     """
     verifier = ChainVerifier(keys, batch_id=batch_id, time_tolerance=time_tolerance, now=now, backend=backend)
     n = resolve_workers(workers)

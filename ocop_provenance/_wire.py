@@ -21,6 +21,9 @@ from ._errors import FormatError
 from ._keys import Signer
 from ._model import (
     _ADMIN_CODE,
+    _CACHE_LIMIT,
+    _CACHE_MAX_TEXT,
+    _CONTROL,
     _CUSTOM_STEP,
     _DATA_KEY,
     _MEDIA_TYPE,
@@ -102,10 +105,6 @@ def _record(obj: object, names: tuple[str, ...]) -> dict[int, Any]:
     return out
 
 
-def _data_order(key: str) -> bytes:
-    return _cbor.key_order(key)
-
-
 # Small bounded caches for the encoder (a run of steps repeats its location and its data keys): a location's
 # record by object identity (the entry holds the object, so its id cannot be reused while cached; models are
 # frozen), and the deterministic order of a tuple of data keys.
@@ -129,7 +128,7 @@ def _data_map(data: Mapping[str, Any]) -> dict[str, Any]:
     keys = tuple(data)
     order = _key_orders.get(keys)
     if order is None:
-        order = tuple(sorted(keys, key=_data_order))
+        order = tuple(sorted(keys, key=_cbor.key_order))
         if len(_key_orders) >= _ENCODER_CACHE_LIMIT:
             _key_orders.clear()
         _key_orders[keys] = order
@@ -232,16 +231,12 @@ def _attachments(value: object) -> tuple[Attachment, ...]:
 # canonical form (so normalising it would change nothing, and re-encoding the model would give the received
 # bytes). Anything else, valid or not, returns None and goes through the general path, which names the error.
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # Unicode general category Cc, which is stable
 _TIME_FORM = re.compile(r"(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]")
 _OFFSET_FORM = re.compile(r"(\.(?!000000)[0-9]{6})?[+-]([01][0-9]|2[0-3]):[0-5][0-9]")
 _MAX_SEQ = 2**63
 _set = object.__setattr__
 _new = object.__new__
 
-
-_CACHE_LIMIT = 4096
-_CACHE_MAX_TEXT = 64
 _good_text: dict[str, bool] = {}  # text -> whether it is non-blank; only NFC text without controls is kept
 _good_data_keys: set[str] = set()
 _good_locations: dict[tuple[tuple[int, object], ...], Location] = {}
@@ -524,6 +519,14 @@ def _decode_body_general(payload: bytes) -> Genesis | Step:
     return body
 
 
+def _encode_signable(body: Genesis | Step) -> bytes:
+    """Return :func:`encode_body` of ``body``, refusing a payload whose signed event would exceed the limit."""
+    payload = encode_body(body)
+    if len(payload) > MAX_EVENT_SIZE - 256:  # room for the COSE envelope
+        raise FormatError(f"event payload of {len(payload)} bytes is too large", code="E_SIZE")
+    return payload
+
+
 def sign_event(body: Genesis | Step, signer: Signer) -> SignedEvent:
     """Sign an event body.
 
@@ -538,9 +541,7 @@ def sign_event(body: Genesis | Step, signer: Signer) -> SignedEvent:
         FormatError: The encoded event would exceed :data:`MAX_EVENT_SIZE` (``E_SIZE``).
         SignatureError: The signer misbehaved (``E_SIGNER``).
     """
-    payload = encode_body(body)
-    if len(payload) > MAX_EVENT_SIZE - 256:
-        raise FormatError(f"event payload of {len(payload)} bytes is too large", code="E_SIZE")
+    payload = _encode_signable(body)
     raw, protected, signature, key_id, tbs, event_id = sign_parts(payload, signer, EVENT_TYP)
     return SignedEvent(
         raw=raw,

@@ -280,6 +280,24 @@ def test_append_many_is_all_or_nothing(ledger: op.Ledger, chain: list[op.SignedE
     assert ledger.append_many(chain) == 0
 
 
+def test_append_many_input_errors_carry_the_index(
+    ledger: op.Ledger, chain: list[op.SignedEvent], coop: op.PrivateKey
+) -> None:
+    """An input that names no stored event fails with the event's position in ``events``, as every other rule."""
+    ledger.add_key(coop.public_key)
+    elsewhere = op.open_batch(sample_genesis(time=datetime(2024, 1, 1, tzinfo=ICT)), key(2))
+    consuming = op.append_step(
+        chain[0], coop, step="receiving", time=T1, location=WHERE, inputs=[op.head_of(elsewhere).as_input()]
+    )
+    with pytest.raises(op.NotFoundError) as info:
+        ledger.append_many([chain[0], consuming])
+    assert info.value.code == "E_NOT_FOUND"
+    assert info.value.index == 1
+    assert info.value.event_id == consuming.event_id_hex
+    assert info.value.field == "inputs"
+    assert ledger.batches() == []
+
+
 def test_bulk_block_commits_once_or_not_at_all(ledger: op.Ledger, coop: op.PrivateKey) -> None:
     batch = ledger.open_batch(sample_genesis(), coop).event_id
 

@@ -112,9 +112,11 @@ def _oversized(steps: list[op.NewStep]) -> list[op.NewStep]:
     return steps
 
 
-@pytest.mark.parametrize("spoil", [_bad_step, _missing_input, _time_reversal, _bad_data, _oversized])
+@pytest.mark.parametrize(
+    ("spoil", "index"), [(_bad_step, 11), (_missing_input, 13), (_time_reversal, 17), (_bad_data, 9), (_oversized, 15)]
+)
 def test_errors_in_the_middle_leave_the_ledger_unchanged(
-    tmp_path: Path, spoil: Callable[[list[op.NewStep]], list[op.NewStep]]
+    tmp_path: Path, spoil: Callable[[list[op.NewStep]], list[op.NewStep]], index: int
 ) -> None:
     coop = key(1)
     outcomes = []
@@ -131,7 +133,7 @@ def test_errors_in_the_middle_leave_the_ledger_unchanged(
         assert _no_children()
         outcomes.append((type(info.value), info.value.code, info.value.index, info.value.field))
     assert outcomes[0] == outcomes[1]
-    assert outcomes[0][2] is not None
+    assert outcomes[0][2] == index  # the spoilt step's position in ``steps``
 
 
 def test_not_a_newstep_is_refused_the_same_way(tmp_path: Path) -> None:

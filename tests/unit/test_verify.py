@@ -194,6 +194,19 @@ def test_fork_proof_needs_trusted_valid_signatures(chain: list[op.SignedEvent], 
     with pytest.raises(op.SignatureError) as info:
         bad.verify(ring)
     assert info.value.code == "E_SIGNATURE"
+    assert info.value.index == 0
+
+
+def test_fork_proof_names_the_malformed_half(chain: list[op.SignedEvent], ring: op.KeyRing) -> None:
+    """A proof's error names which of its two events (index 0 or 1) is wrong, whatever the check."""
+    for proof, index in (
+        (op.EquivocationProof(b"\xd2\x80", chain[2].raw), 0),
+        (op.EquivocationProof(chain[2].raw, b"\xd2\x80"), 1),
+    ):
+        with pytest.raises(op.FormatError) as info:
+            proof.verify(ring)
+        assert info.value.code == "E_COSE"
+        assert info.value.index == index
 
 
 def test_fork_by_two_signers(chain: list[op.SignedEvent]) -> None:
@@ -338,6 +351,20 @@ def test_report_lists_failures_in_order(ring: op.KeyRing) -> None:
     ]
     assert report.count == 8
     assert report.batch_id == events[0].event_id
+
+
+def test_report_of_a_chain_without_its_genesis(chain: list[op.SignedEvent], ring: op.KeyRing) -> None:
+    """The missing genesis is reported once; the steps that link are not blamed, and no batch id is claimed."""
+    report = op.report_chain(raws(chain[1:]), ring)
+    assert not report.ok
+    assert [(f.code, f.index) for f in report.failures] == [("E_GENESIS", 0)]
+    assert report.count == 3
+    assert report.batch_id is None
+    assert report.head == chain[-1]
+    expected = op.report_chain(raws(chain[1:]), ring, batch_id=chain[0].event_id)
+    assert [(f.code, f.index) for f in expected.failures] == [("E_GENESIS", 0)]
+    other = op.report_chain(raws(chain[1:]), ring, batch_id=bytes(32))
+    assert [(f.code, f.index) for f in other.failures] == [("E_GENESIS", 0), ("E_BATCH", 1), ("E_BATCH", 2)]
 
 
 def test_report_ok(chain: list[op.SignedEvent], ring: op.KeyRing) -> None:
