@@ -411,6 +411,7 @@ class PrivateKey:
             not isinstance(fields, dict)
             or set(fields) != {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}
             or fields[0] != _KEY_FILE_MAGIC
+            or type(fields[1]) is not int
             or fields[1] != 1
             or fields[2] != "scrypt"
         ):
@@ -424,9 +425,11 @@ class PrivateKey:
             and isinstance(sealed, bytes)
             and len(sealed) == 48
             and isinstance(pub, bytes)
-            and isinstance(log2n, int)
+            and type(log2n) is int
             and _KDF_LOG2_N_MIN <= log2n <= _KDF_LOG2_N_MAX
+            and type(r) is int
             and r == _KDF_R
+            and type(p) is int
             and p == _KDF_P
         ):
             raise KeyFormatError("key file fields are out of range", code="E_KEY_FORMAT")

@@ -253,6 +253,8 @@ def test_key_file_tampered(label: int) -> None:
         (6, 2),
         (0, "other"),
         (1, 2),
+        (1, True),  # CBOR true is not the integer 1
+        (6, True),
         (2, "argon2"),
         (3, b"short"),
         (8, b"\x00" * 47),
