@@ -1,0 +1,1 @@
+"""Alembic migrations of the portal database (run by ``ocop serve``; ``--migrate-only`` for operators)."""
