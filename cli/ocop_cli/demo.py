@@ -49,9 +49,18 @@ def _short(b: bytes) -> str:
 
 @click.command("demo", cls=OcopCommand)
 @click.option("--keep", is_flag=True, help="Keep the temporary directory (its path is printed) instead of deleting it.")
+@click.option(
+    "--serve",
+    is_flag=True,
+    help="Then publish the batches to a local origin portal, print a product page's URL and serve until Ctrl-C "
+    "(needs the portal extra).",
+)
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=0, help="The portal's port with --serve [default: a free one]."
+)
 @json_option
 @pass_context
-def command(ctx: Context, keep: bool) -> None:
+def command(ctx: Context, keep: bool, serve: bool, port: int) -> None:
     """Run the whole job in a temporary directory and narrate it.
 
     \b
@@ -66,6 +75,11 @@ def command(ctx: Context, keep: bool) -> None:
     work = Path(tempfile.mkdtemp(prefix="ocop-demo-"))
     try:
         summary = _run(ctx, work, out)
+        if serve:
+            from .demo_portal import serve_demo  # noqa: PLC0415 - the portal is an optional extra
+
+            serve_demo(ctx, work, out, summary, port=port or None)
+            return
     finally:
         if keep:
             out.note(f"kept {work}")

@@ -687,6 +687,45 @@ class Renderer:
         if self.json:
             self._doc(payload)
 
+    # --- the portal (ocop publish, ocop serve) ---------------------------------------------------------------
+
+    def published(
+        self, base: str, batch_id: bytes, events: int, answer: Mapping[str, Any], files: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """The portal's answer to ``ocop publish`` (its JSON embedded as ``portal``)."""
+        accepted = bool(answer.get("accepted"))
+        if self.json:
+            doc = {"ok": accepted, "portal": base, "batch": batch_id.hex(), "events": events, "answer": answer}
+            self._doc(doc | {"files": list(files)})
+            return
+        if accepted:
+            self.out(f"published {_short(batch_id)} to {base}: {_plural(int(answer.get('added', 0)), 'event')} added")
+            for b in answer.get("batches", []):
+                self.out(f"  {b['batch_id'][:16]}  {b['status']:<9}  {b['count']} events held")
+            if answer.get("page"):
+                self.out(f"  page: {answer['page']}")
+        else:
+            self.out(f"REFUSED by {base}: {answer.get('message')} [{answer.get('code')}]")
+            for f in answer.get("findings") or []:
+                self.out(f"  {f.get('code')}: {f.get('message')}")
+        for f in files:
+            ok = f.get("http_status", 500) < 300
+            self.out(f"  file {f['file']}: {'published' if ok else 'refused'} ({f.get('code', 'ok')})")
+
+    def migrated(self, db_url: str) -> None:
+        """``ocop serve --migrate-only`` finished."""
+        if self.json:
+            self._doc({"ok": True, "migrated": True})
+        else:
+            self.out(f"the database is at the newest schema ({db_url.split('://', 1)[0]})")
+
+    def serving(self, url: str, extra: Mapping[str, Any] | None = None) -> None:
+        """``ocop serve`` / ``ocop demo --serve`` is listening."""
+        if self.json:
+            self._doc({"ok": True, "url": url, **(extra or {})})
+        else:
+            self.out(f"serving the portal at {url} (Ctrl-C stops it)")
+
     # --- trust lists, policies and audits (ocop trust, ocop policy, ocop verify --trust) ----------------------
 
     def trust_draft(self, path: str, trust: op.TrustList, action: str) -> None:
