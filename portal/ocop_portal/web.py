@@ -122,7 +122,9 @@ def attachment(request: Request, sha256: str) -> Response:
 
 @router.get("/static/{digest}/{rel:path}")
 def static_hashed(request: Request, digest: str, rel: str) -> Response:
-    return _portal(request).static_response(rel, digest)
+    if len(digest) == 12 and all(c in "0123456789abcdef" for c in digest):
+        return _portal(request).static_response(rel, digest)
+    return _portal(request).static_response(f"{digest}/{rel}", None)
 
 
 @router.get("/static/{rel:path}")

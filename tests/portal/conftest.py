@@ -1,0 +1,122 @@
+"""Fixtures of the portal's tests: both databases, a world of keys and batches, a portal served on loopback.
+
+Every test that takes ``db_url`` runs on SQLite and on PostgreSQL. PostgreSQL comes from a throwaway cluster
+(:mod:`tests.portal.pg`) when its server binaries are installed. Without them the PostgreSQL runs are skipped on a
+developer's machine, and fail in CI (``OCOP_CI=1``, set by ``.ci/run``, which installs them).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+pytest.importorskip("ocop_portal", reason="the portal extra is not installed")
+
+from ocop_cli.serve import Server, free_port  # noqa: E402
+from ocop_portal import Limits, Settings, create_app  # noqa: E402
+from ocop_portal.db import Database  # noqa: E402
+
+from .pg import Cluster, find_bin, running_cluster  # noqa: E402
+from .world import NOW, World  # noqa: E402
+
+PUBLIC = "https://id.thanhhoa.example.vn"
+IN_CI = os.environ.get("OCOP_CI", "").lower() in ("1", "true", "yes")
+
+
+def require(what: str, reason: str) -> None:
+    """Skip on a developer's machine, fail in CI, when something the test needs is missing."""
+    if IN_CI:
+        pytest.fail(f"{what} is missing in CI: {reason}")
+    pytest.skip(f"{what} is not installed here ({reason}); .ci/run installs it")
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster | None]:
+    bin_dir = find_bin()
+    if bin_dir is None:
+        yield None
+        return
+    with running_cluster(bin_dir) as cluster:
+        yield cluster
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return str(tmp_path / "portal.sqlite")
+    cluster: Cluster | None = request.getfixturevalue("pg_cluster")
+    if cluster is None:
+        require("PostgreSQL", "no server binaries under /usr/lib/postgresql (apt-get install postgresql-15)")
+    assert cluster is not None
+    return cluster.new_database()
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> World:
+    home = tmp_path / "home"
+    home.mkdir()
+    return World(home, PUBLIC)
+
+
+@dataclass
+class Live:
+    """A portal served on loopback whose public URL is ``PUBLIC`` (as behind a reverse proxy)."""
+
+    url: str
+    app: Any
+    db: Database
+    client: httpx.Client
+    settings: Settings
+
+    def path(self, seal_url: str) -> str:
+        """The path and query of a sealed URL (what the proxy forwards)."""
+        assert seal_url.startswith(PUBLIC)
+        return seal_url[len(PUBLIC) :]
+
+    def publish(self, bundle: bytes) -> httpx.Response:
+        return self.client.post("/api/v1/bundles", content=bundle)
+
+
+def serve(db_url: str, world: World, **settings: Any) -> Iterator[Live]:
+    s = Settings(db_url=db_url, public_url=PUBLIC, authority=world.pin, clock=lambda: NOW, **settings)
+    database = Database(s.db_url)
+    database.migrate()
+    app = create_app(s, database=database)
+    port = free_port()
+    server = Server(app, "127.0.0.1", port).start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=60) as client:
+            yield Live(server.url, app, database, client, s)
+    finally:
+        server.stop()
+        database.dispose()
+
+
+@pytest.fixture
+def live(db_url: str, world: World) -> Iterator[Live]:
+    yield from serve(db_url, world)
+
+
+@pytest.fixture
+def ready(live: Live, world: World) -> Live:
+    """A portal with the trust list and the dried-cordyceps policy installed."""
+    assert live.client.put("/api/v1/trust-list", content=world.trust_v1).status_code == 200
+    assert live.client.put("/api/v1/policies/vn.ocop/dried-cordyceps", content=world.policy).status_code == 200
+    return live
+
+
+@pytest.fixture
+def published(ready: Live, world: World) -> Live:
+    """A portal holding the dried batch (and the fresh batch it was made from)."""
+    r = ready.publish(world.bundle())
+    assert r.status_code == 201, r.text
+    return ready
+
+
+__all__ = ["IN_CI", "PUBLIC", "Limits", "Live", "require", "serve"]
