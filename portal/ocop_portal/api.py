@@ -40,7 +40,10 @@ from .trust import policy_for
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1")
-_REFUSALS: dict[int | str, dict[str, Any]] = {status: {"model": Refusal} for status in (404, 408, 409, 413, 422, 503)}
+
+
+def _refusals(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {status: {"model": Refusal} for status in statuses}
 
 
 def _portal(request: Request) -> Portal:
@@ -102,7 +105,7 @@ async def _small_body(request: Request, limit: int) -> bytes:
     "/bundles",
     response_model=PublishAccepted,
     status_code=201,
-    responses=_REFUSALS,
+    responses={200: {"model": PublishAccepted, "description": "Nothing new"}} | _refusals(408, 409, 413, 422, 503),
     summary="Publish a bundle (the body is the bundle's bytes)",
     openapi_extra={
         "requestBody": {
@@ -132,7 +135,9 @@ async def publish(request: Request) -> Any:
     return JSONResponse(body, status_code=status)
 
 
-@router.put("/files/{sha256}", status_code=201, responses=_REFUSALS, summary="Publish an attachment's file")
+@router.put(
+    "/files/{sha256}", status_code=201, responses=_refusals(404, 413, 422), summary="Publish an attachment's file"
+)
 async def put_file(request: Request, sha256: str) -> Any:
     """Store the file of an attachment that a published event names (by SHA-256 and size); others are refused."""
     portal = _portal(request)
@@ -147,7 +152,7 @@ async def put_file(request: Request, sha256: str) -> Any:
     return JSONResponse({"stored": new, "sha256": sha256}, status_code=201 if new else 200)
 
 
-@router.get("/trust-list", summary="The current signed trust list (its bytes)")
+@router.get("/trust-list", responses=_refusals(404), summary="The current signed trust list (its bytes)")
 def get_trust_list(request: Request) -> Response:
     """The signed trust list the portal verifies against (``application/cbor``)."""
     state = _portal(request).registry.state()
@@ -156,7 +161,12 @@ def get_trust_list(request: Request) -> Response:
     return Response(state.trust.raw, media_type="application/cbor")
 
 
-@router.put("/trust-list", response_model=DocumentInstalled, responses=_REFUSALS, summary="Replace the trust list")
+@router.put(
+    "/trust-list",
+    response_model=DocumentInstalled,
+    responses=_refusals(409, 413, 422),
+    summary="Replace the trust list",
+)
 async def put_trust_list(request: Request) -> Any:
     """Install a newer signed trust list; it must verify against the one held (or the pinned authority keys)."""
     portal = _portal(request)
@@ -176,7 +186,7 @@ def get_policies(request: Request) -> list[dict[str, Any]]:
     return [p.to_dict() for _, p in sorted(_portal(request).registry.state().policies.items())]
 
 
-@router.get("/policies/{kind:path}", summary="A policy's signed bytes")
+@router.get("/policies/{kind:path}", responses=_refusals(404), summary="A policy's signed bytes")
 def get_policy(request: Request, kind: str) -> Response:
     """The signed policy of a kind (``application/cbor``)."""
     policy = _portal(request).registry.state().policies.get(kind)
@@ -185,7 +195,12 @@ def get_policy(request: Request, kind: str) -> Response:
     return Response(policy.raw, media_type="application/cbor")
 
 
-@router.put("/policies/{kind:path}", response_model=DocumentInstalled, responses=_REFUSALS, summary="Install a policy")
+@router.put(
+    "/policies/{kind:path}",
+    response_model=DocumentInstalled,
+    responses=_refusals(409, 413, 422),
+    summary="Install a policy",
+)
 async def put_policy(request: Request, kind: str) -> Any:
     """Install a signed policy for a kind (its name); it must be signed by the trust list's authority."""
     portal = _portal(request)
@@ -256,7 +271,7 @@ def _view(request: Request, batch_id: str) -> Any:
 _NOT_FOUND = PublishError("no such batch on this portal", code="E_NOT_FOUND", status=404)
 
 
-@router.get("/batches/{batch_id}", response_model=BatchDetail, responses=_REFUSALS, summary="A published batch")
+@router.get("/batches/{batch_id}", response_model=BatchDetail, responses=_refusals(404), summary="A published batch")
 def get_batch(request: Request, batch_id: str) -> Any:
     """Who made it (from the trust list), what the record says, every step, lineage one step each way, forks."""
     view = _view(request, batch_id)
@@ -265,7 +280,7 @@ def get_batch(request: Request, batch_id: str) -> Any:
     return batch_detail(_portal(request).settings.public_url, view)
 
 
-@router.get("/batches/{batch_id}/bundle", responses=_REFUSALS, summary="Download the batch's bundle")
+@router.get("/batches/{batch_id}/bundle", responses=_refusals(404), summary="Download the batch's bundle")
 def get_bundle(request: Request, batch_id: str) -> Response:
     """The bundle of the batch and its lineage as held, for ``ocop verify`` (``application/octet-stream``)."""
     portal = _portal(request)
@@ -284,7 +299,12 @@ def get_bundle(request: Request, batch_id: str) -> Response:
     )
 
 
-@router.get("/batches/{batch_id}/material", response_model=Material, responses=_REFUSALS)
+@router.get(
+    "/batches/{batch_id}/material",
+    response_model=Material,
+    responses=_refusals(404),
+    summary="The raw material for an independent verifier",
+)
 def get_material(request: Request, batch_id: str, seal: Annotated[str | None, Query(max_length=1400)] = None) -> Any:
     """The raw material for an independent (in-browser) verifier: bundle, trust list and policy as signed."""
     portal = _portal(request)
@@ -351,7 +371,12 @@ def list_producers(request: Request, q: Annotated[str | None, Query(max_length=2
     ]
 
 
-@router.get("/seals/verify", response_model=SealVerdict, summary="Verify a seal (a scanned Digital Link URL)")
+@router.get(
+    "/seals/verify",
+    response_model=SealVerdict,
+    responses={s: {"model": SealVerdict} for s in (400, 404, 422, 503)},
+    summary="Verify a seal (a scanned Digital Link URL)",
+)
 def verify_seal(request: Request, url: Annotated[str, Query(max_length=2048)]) -> Any:
     """The verdict on a sealed URL of this portal, as the consumer page gives it (no look-up is counted)."""
     portal = _portal(request)

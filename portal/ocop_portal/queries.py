@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from . import db
-from .search import like_pattern
+from .search import like_patterns
 
 __all__ = [
     "batch_row",
@@ -150,8 +150,7 @@ def scan_of(conn: Connection, link: str) -> Any:
 def catalogue(conn: Connection, query: str | None, *, limit: int = 50, offset: int = 0) -> Sequence[Any]:
     """Published batches, newest first, optionally matching ``query`` with or without diacritics."""
     stmt = _with_participant(sa.select(*_BATCH_COLUMNS))
-    if query and query.strip():
-        pattern = like_pattern(query)
+    for pattern in like_patterns(query or ""):
         stmt = stmt.where(
             sa.or_(
                 db.batches.c.search_text.like(pattern, escape="\\"),
@@ -187,8 +186,8 @@ def producers(conn: Connection, query: str | None = None) -> Sequence[Any]:
         )
         .order_by(db.participants.c.name)
     )
-    if query and query.strip():
-        stmt = stmt.where(db.participants.c.search_text.like(like_pattern(query), escape="\\"))
+    for pattern in like_patterns(query or ""):
+        stmt = stmt.where(db.participants.c.search_text.like(pattern, escape="\\"))
     return conn.execute(stmt).all()
 
 

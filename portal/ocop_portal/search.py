@@ -1,15 +1,15 @@
 """Vietnamese search that matches with or without diacritics ("dong trung" finds "Đông trùng").
 
 Text is folded once when stored and the query is folded the same way: Unicode NFD, combining marks dropped, ``đ``
-made ``d``, case folded, runs of white space made one space. Matching is a substring test (``LIKE``) on the folded
-text, the same on SQLite and PostgreSQL.
+made ``d``, case folded, runs of white space made one space. Matching is a substring test (``LIKE``) of each query word on the
+folded text, the same on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
 
 import unicodedata
 
-__all__ = ["fold", "like_pattern"]
+__all__ = ["fold", "like_patterns"]
 
 _D = str.maketrans({"đ": "d", "Đ": "D"})
 
@@ -22,7 +22,7 @@ def fold(*parts: str | None) -> str:
     return " ".join(bare.casefold().split())
 
 
-def like_pattern(query: str) -> str:
-    r"""Return a ``LIKE`` pattern (escape character ``\``) matching folded text that contains ``query`` folded."""
-    folded = fold(query).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{folded}%"
+def like_patterns(query: str) -> list[str]:
+    r"""Return one ``LIKE`` pattern (escape ``\``) per word of ``query``, folded: a match contains every word."""
+    words = fold(query).split()[:8]
+    return ["%" + w.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%" for w in words]

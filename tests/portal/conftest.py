@@ -18,12 +18,12 @@ import pytest
 
 pytest.importorskip("ocop_portal", reason="the portal extra is not installed")
 
-from ocop_cli.serve import Server, free_port  # noqa: E402
-from ocop_portal import Limits, Settings, create_app  # noqa: E402
-from ocop_portal.db import Database  # noqa: E402
+from ocop_cli.serve import Server, free_port
+from ocop_portal import Limits, Settings, create_app
+from ocop_portal.db import Database
 
-from .pg import Cluster, find_bin, running_cluster  # noqa: E402
-from .world import NOW, World  # noqa: E402
+from .pg import Cluster, find_bin, running_cluster
+from .world import NOW, World
 
 PUBLIC = "https://id.thanhhoa.example.vn"
 IN_CI = os.environ.get("OCOP_CI", "").lower() in ("1", "true", "yes")

@@ -7,7 +7,6 @@ under ``runuser -u postgres``. The cluster is stopped (and its files removed) wh
 from __future__ import annotations
 
 import contextlib
-import glob
 import os
 import shutil
 import subprocess
@@ -24,8 +23,8 @@ def find_bin() -> Path | None:
     explicit = os.environ.get("OCOP_PG_BIN")
     if explicit:
         return Path(explicit) if (Path(explicit) / "initdb").exists() else None
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(Path(p).parts[-3]))
-    return Path(found[-1]).parent if found else None
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))
+    return found[-1].parent if found else None
 
 
 class Cluster:

@@ -13,6 +13,7 @@ from pathlib import Path
 import ocop_provenance as op
 import sqlalchemy as sa
 from click.testing import CliRunner
+
 from ocop_cli.main import cli
 from ocop_portal import db
 
