@@ -105,7 +105,7 @@ async def _small_body(request: Request, limit: int) -> bytes:
     "/bundles",
     response_model=PublishAccepted,
     status_code=201,
-    responses={200: {"model": PublishAccepted, "description": "Nothing new"}} | _refusals(408, 409, 413, 422, 503),
+    responses=_refusals(408, 409, 413, 422, 503) | {200: {"model": PublishAccepted, "description": "Nothing new"}},
     summary="Publish a bundle (the body is the bundle's bytes)",
     openapi_extra={
         "requestBody": {

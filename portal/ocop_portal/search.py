@@ -1,8 +1,8 @@
 """Vietnamese search that matches with or without diacritics ("dong trung" finds "Đông trùng").
 
 Text is folded once when stored and the query is folded the same way: Unicode NFD, combining marks dropped, ``đ``
-made ``d``, case folded, runs of white space made one space. Matching is a substring test (``LIKE``) of each query word on the
-folded text, the same on SQLite and PostgreSQL.
+made ``d``, case folded, runs of white space made one space. Matching is a substring test (``LIKE``) of each
+query word on the folded text, the same on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
