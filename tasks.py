@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Set up and run the project with nothing but Python 3.11+.
 
-python3 tasks.py demo    create .venv, install, run `ocop demo`
+python3 tasks.py demo    create .venv, install, run `ocop demo`; in a terminal, `ocop demo --serve` (the demo's
+                         batches published to a local origin portal, whose product page URL is printed; Ctrl-C
+                         stops it)
 python3 tasks.py check   create .venv, install with dev tools, run format check, lint, types,
                          import contracts and the whole test suite
 python3 tasks.py bench   run the benchmarks (see docs/performance.md)
@@ -59,8 +61,9 @@ def main() -> None:
     """Run the task named on the command line."""
     task = sys.argv[1] if len(sys.argv) > 1 else "help"
     if task == "demo":
-        _setup("cli,fast")
-        _run(BIN / "ocop", "demo")
+        _setup("cli,fast,portal")
+        # In a terminal the demo goes on to serve the portal until Ctrl-C; a script gets the demo alone.
+        _run(BIN / "ocop", "demo", *(["--serve"] if sys.stdin.isatty() else []), *sys.argv[2:])
     elif task == "check":
         _setup("dev")
         py = BIN / "python"
@@ -83,3 +86,5 @@ if __name__ == "__main__":
         main()
     except subprocess.CalledProcessError as e:
         sys.exit(e.returncode or 1)
+    except KeyboardInterrupt:  # Ctrl-C stops `ocop demo --serve`, which reports it itself
+        sys.exit(130)
