@@ -23,7 +23,7 @@ from .db import Database
 from .registry import Registry
 from .resolver import Resolver
 from .settings import Settings
-from .views import ROLE_LABELS, SEAL_TEXTS
+from .views import ROLE_LABELS, SEAL_TEXTS, LruCache
 
 __all__ = ["CSP", "Portal", "create_app"]
 
@@ -112,6 +112,8 @@ class Portal:
         self.registry = Registry(self.db, settings)
         self.resolver = Resolver(self.registry, memo_size=settings.seal_memo)
         self.static = _static_files()
+        # Digital Link answers as sent (web.digital_link): (path, s, linkType or linkset, language) -> answer.
+        self.answers: LruCache[tuple[str, str | None, str | None, str], Any] = LruCache(4096)
         self._envs = {lang: self._environment(lang) for lang in i18n.LANGUAGES}
 
     def static_url(self, rel: str) -> str:
@@ -156,6 +158,10 @@ class Portal:
             status_code=status,
             headers={"content-language": lang, "vary": "Accept, Accept-Language"},
         )
+
+    def fragment(self, lang: str, template: str, **context: Any) -> str:
+        """Render a template fragment in ``lang``."""
+        return self._envs[lang].get_template(template).render(**context)
 
     def static_response(self, rel: str, digest: str | None) -> Response:
         """Serve a static file: hashed URLs for a year (immutable), plain ones revalidated."""

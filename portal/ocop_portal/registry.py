@@ -215,6 +215,13 @@ class Registry:
             self._state = state
         return state
 
+    def fresh_state(self) -> TrustState | None:
+        """The trust state if it is younger than the refresh interval, else None (never touches the database)."""
+        state = self._state
+        if state is None or time.monotonic() - state.loaded_at > self.settings.trust_refresh_seconds:
+            return None
+        return state
+
     def _load(self) -> TrustState:
         now = self.settings.clock()
         with self.db.read() as conn:

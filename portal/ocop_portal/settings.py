@@ -53,6 +53,9 @@ class Settings:
         trust_refresh_seconds: How often an app server re-reads the current trust list and policies, so that an
             update made through another server reaches it.
         seal_memo: How many seal verdicts each app server memoises (0: verify every request from scratch).
+        page_cache_seconds: How long an app server may answer a Digital Link URL from its rendered copy of the
+            answer (0: never). The copy is dropped at once when the trust list changes; a serialised unit's look-up
+            is still counted, and its count shown, on every request.
     """
 
     db_url: str
@@ -63,6 +66,7 @@ class Settings:
     read_db_url: str | None = None
     trust_refresh_seconds: float = 5.0
     seal_memo: int = 4096
+    page_cache_seconds: float = 1.0
 
     def __post_init__(self) -> None:
         url = self.public_url.rstrip("/")

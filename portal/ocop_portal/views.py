@@ -94,6 +94,21 @@ class LruCache(Generic[K, V]):
         self._items: OrderedDict[K, V] = OrderedDict()
         self._lock = threading.Lock()
 
+    def get(self, key: K) -> V | None:
+        """The cached value of ``key``, or None."""
+        with self._lock:
+            return self._items.get(key)
+
+    def put(self, key: K, value: V) -> None:
+        """Keep ``value`` for ``key`` (nothing when the cache is disabled)."""
+        if self._size <= 0:
+            return
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
     def get_or_make(self, key: K, make: Callable[[], V]) -> V:
         """Return the cached value of ``key``, making and keeping it when absent."""
         if self._size <= 0:
@@ -103,10 +118,7 @@ class LruCache(Generic[K, V]):
                 self._items.move_to_end(key)
                 return self._items[key]
         value = make()
-        with self._lock:
-            self._items[key] = value
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
+        self.put(key, value)
         return value
 
 

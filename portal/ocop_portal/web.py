@@ -9,12 +9,18 @@ batch not published is 404, a seal that does not verify is 422 (the page says wh
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+import re
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.routing import Route
 
-from . import queries
+from . import i18n, queries
 from .app import Portal
 from .resolver import GS1_VOC, LINK_TYPES, Resolved, linkset
 
@@ -148,47 +154,108 @@ def resolver_description(request: Request) -> JSONResponse:
     )
 
 
-@router.api_route("/01/{rest:path}", methods=["GET", "HEAD"])
-@router.api_route("/ocop/{rest:path}", methods=["GET", "HEAD"])
-def digital_link(
-    request: Request,
-    rest: str,
-    s: Annotated[str | None, Query(max_length=400)] = None,
-    link_type: Annotated[str | None, Query(alias="linkType", max_length=200)] = None,
-) -> Response:
+@dataclass(frozen=True, slots=True)
+class CachedAnswer:
+    """A Digital Link answer as sent, kept for ``Settings.page_cache_seconds`` (see :func:`digital_link`)."""
+
+    expires: float
+    trust_id: bytes
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    scans: tuple[bytes, bytes] | None  # the page around its look-up count (a serialised unit's page)
+    scan_link: str | None
+
+
+_SCANS = re.compile(rb"<!--scans-->.*?<!--/scans-->", re.S)
+
+
+async def digital_link(request: Request) -> Response:
+    """Answer a Digital Link URL (see the module docstring).
+
+    An answer is kept for ``Settings.page_cache_seconds`` and served again, without verifying or rendering, to
+    the same URL asked in the same way (HTML or linkset, language) while the trust list is unchanged; a serialised
+    unit's look-up is counted, and its count rendered, on every request.
+    """
     portal = _portal(request)
     raw_path = request.scope.get("raw_path") or request.url.path.encode()
     path = raw_path.decode("ascii", "replace").split("?", 1)[0]
+    query = request.query_params
+    s, link_type = query.get("s"), query.get("linkType")
+    if len(path) > 2048 or (s is not None and len(s) > 400) or (link_type is not None and len(link_type) > 200):
+        return JSONResponse({"code": "E_DL_SYNTAX", "title": "too long", "status": 400}, status_code=400)
+    lang = i18n.choose(query.get("lang"), request.headers.get("accept-language"))
+    wants = link_type or ("all" if _wants_linkset(request.headers.get("accept")) else None)
+    key = (path, s, wants, lang)
+    state = portal.registry.fresh_state()
+    cached = portal.answers.get(key)
+    if (
+        cached is not None
+        and state is not None
+        and cached.trust_id == state.trust_id
+        and time.monotonic() < cached.expires
+    ):
+        body = cached.body
+        if cached.scans is not None and cached.scan_link is not None:
+            scans = (0, datetime.min)
+            if request.method == "GET":
+                scans = await run_in_threadpool(portal.registry.count_scan, cached.scan_link)
+            fragment = portal.fragment(lang, "_scans.html", verdict={"scans": scans})
+            body = cached.scans[0] + fragment.encode() + cached.scans[1] if request.method == "GET" else body
+        return Response(body, status_code=cached.status, headers=dict(cached.headers))
+    response, resolved = await run_in_threadpool(_answer, portal, request, path, s, wants)
+    verdict = resolved.verdict
+    serial = verdict.statement.link().path if verdict.ok and verdict.statement and verdict.statement.serial else None
+    if portal.settings.page_cache_seconds > 0 and request.method == "GET":
+        body = bytes(response.body)
+        split = _SCANS.search(body) if serial is not None else None
+        portal.answers.put(
+            key,
+            CachedAnswer(
+                expires=time.monotonic() + portal.settings.page_cache_seconds,
+                trust_id=portal.registry.state().trust_id,
+                status=response.status_code,
+                headers=tuple((k, v) for k, v in response.headers.items() if k != "content-length"),
+                body=body,
+                scans=None if split is None else (body[: split.start()], body[split.end() :]),
+                scan_link=serial,
+            ),
+        )
+    return response
+
+
+# A plain Starlette route (no parameter models to solve): the resolver is the hottest path, and it is described
+# in docs/api.md rather than in the OpenAPI document.
+for _prefix in ("/01/", "/ocop/"):
+    router.routes.append(Route(_prefix + "{rest:path}", digital_link, methods=["GET", "HEAD"]))
+
+
+def _answer(portal: Portal, request: Request, path: str, s: str | None, wants: str | None) -> tuple[Response, Resolved]:
     resolved = portal.resolver.resolve(path, s, count=request.method == "GET")
     verdict = resolved.verdict
     view = verdict.batch
-    wants = link_type or ("all" if _wants_linkset(request.headers.get("accept")) else None)
     headers = {"vary": "Accept, Accept-Language"}
     if wants is not None:
         if verdict.status != 200 or view is None or resolved.anchor is None:
-            return _problem(resolved)
+            return _problem(resolved), resolved
         title = f"{view.product.name} — {view.product.lot}"
         links = linkset(portal.settings.public_url, resolved.anchor, resolved.seal_url, view, title)
         if wants in ("all", "linkset"):
-            return Response(
+            response = Response(
                 json.dumps(links, ensure_ascii=False),
                 media_type=_LINKSET,
                 headers={**headers, "link": f'<{resolved.anchor}>; rel="describedby"'},
             )
+            return response, resolved
         name = wants.removeprefix("gs1:").removeprefix(GS1_VOC)
         targets: list[dict[str, Any]] = links["linkset"][0].get(f"{GS1_VOC}{name}", [])
         if name not in LINK_TYPES or not targets:
-            return JSONResponse(
-                {
-                    "type": "about:blank",
-                    "title": "no such link type for this item",
-                    "status": 404,
-                    "code": "E_LINK_TYPE",
-                },
-                status_code=404,
-                media_type="application/problem+json",
+            problem = {"type": "about:blank", "title": "no such link type for this item", "status": 404}
+            return (
+                JSONResponse(problem | {"code": "E_LINK_TYPE"}, status_code=404, media_type="application/problem+json"),
+                resolved,
             )
-        return RedirectResponse(targets[0]["href"], status_code=307, headers=headers)
+        return RedirectResponse(targets[0]["href"], status_code=307, headers=headers), resolved
     page = portal.render(
         request,
         "product.html" if view is not None else "error.html",
@@ -201,4 +268,4 @@ def digital_link(
     if resolved.anchor is not None:
         linkset_url = f"{resolved.seal_url or resolved.anchor}{'&' if resolved.seal_url else '?'}linkType=all"
         page.headers["link"] = f'<{linkset_url}>; rel="linkset"; type="{_LINKSET}"'
-    return page
+    return page, resolved

@@ -1,0 +1,301 @@
+"""Portal benchmark: requests per second of the consumer page and the linkset, and publishing a 10,000-event bundle.
+
+    python -m benchmarks.bench_portal [--quick] [--seconds 5] [--connections 8] [--events 10000]
+
+Prints, in one run:
+1. with ``wrk`` (the HTTP load generator; ``apt-get install wrk``) against one uvicorn process on loopback:
+   requests per second of a trivial endpoint of the same framework (FastAPI, ``async def`` returning "ok") — the
+   floor — and of the consumer page (HTML) and the linkset of a sealed lot, as ratios to it (goals: page >= 0.5,
+   linkset >= 0.7). Verdicts are memoised by everything they depend on (the seal text, the trust list, the batch's
+   head, the date); a second server with the memo off shows the cost of verifying the seal and the chain (six
+   events) from scratch on every request. A serialised unit's page is measured too: it writes the look-up count.
+   Without wrk this part is skipped with a message;
+2. publishing a bundle of one batch of ``--events`` events (realistic drying steps with Vietnamese text) into a
+   fresh SQLite registry (verify against the trust list, then store in one transaction), as a ratio to
+   ``verify_bundle`` of the same file (the floor; goal >= 0.8).
+Absolute rates vary with the machine and its load (2 shared cores here); compare the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
+
+import ocop_provenance as op
+
+ICT = timezone(timedelta(hours=7))
+PUBLIC = "https://id.thanhhoa.example.vn"
+T0 = datetime(2024, 11, 1, 8, 0, tzinfo=ICT)
+NOW = datetime(2024, 12, 1, tzinfo=UTC)
+WHERE = op.Location(name="Xưởng sấy Nghi Sơn, Thanh Hóa", admin_code="38")
+
+
+def _key(n: int) -> op.PrivateKey:
+    return op.PrivateKey.from_seed(bytes([n]) * 32)
+
+
+def _trust(keys: list[op.PrivateKey], authority: list[op.PrivateKey]) -> bytes:
+    pin = op.AuthorityPin(tuple(k.public_key for k in authority), 1)
+    start, end = datetime(2024, 1, 1, tzinfo=UTC), datetime(2030, 1, 1, tzinfo=UTC)
+    participants = tuple(
+        op.Participant(
+            id=f"p{i}",
+            name=name,
+            role=role,
+            admin_code="38",
+            keys=(op.ParticipantKey(key=k.public_key, not_before=start, not_after=end),),
+        )
+        for i, (k, name, role) in enumerate(
+            zip(
+                keys,
+                ("HTX Đông trùng hạ thảo Nghi Sơn", "Phòng thử nghiệm Thanh Hóa"),
+                ("producer", "lab"),
+                strict=True,
+            )
+        )
+    )
+    tl = op.TrustList(
+        issuer="Văn phòng Điều phối OCOP tỉnh Thanh Hóa",
+        version=1,
+        issued_at=datetime(2024, 11, 1, tzinfo=UTC),
+        expires=datetime(2029, 1, 1, tzinfo=UTC),
+        authority=pin,
+        participants=participants,
+    )
+    return op.sign_trust_list(tl, authority)
+
+
+def _genesis(lot: str) -> op.Genesis:
+    return op.Genesis(
+        time=T0,
+        product=op.Product(
+            name="Đông trùng hạ thảo sấy khô", lot=lot, quantity="120", unit="kg", gtin="08931234567897"
+        ),
+        producer=op.Producer(
+            name="HTX Nông nghiệp Nghi Sơn", admin_code="38", commune="Nghi Sơn", province="Thanh Hóa"
+        ),
+        location=WHERE,
+        certificate=op.Certificate(stars=4, number="148/QĐ-UBND", issued=date(2023, 5, 1)),
+    )
+
+
+def _world(work: Path, events: int) -> dict[str, object]:
+    coop, lab = _key(1), _key(2)
+    trust = _trust([coop, lab], [_key(100)])
+    with op.Ledger.open(work / "ledger.sqlite", durable=False) as ledger:
+        page = ledger.open_batch(_genesis("L2411-01"), coop)
+        for i, (step, who, data) in enumerate(
+            (
+                ("commissioning", coop, {"weight_kg": 40}),
+                ("ocop:drying", coop, {"moisture": "12.4", "temperature_c": 55}),
+                ("inspecting", lab, {"moisture_pct": "11.8", "result": "Đạt"}),
+                ("packing", coop, {"boxes": 40}),
+                ("shipping", coop, {}),
+            ),
+            1,
+        ):
+            ledger.add_step(page.batch_id, who, step=step, time=T0 + timedelta(hours=i), location=WHERE, data=data)
+        big = ledger.open_batch(_genesis("L2411-99"), coop)
+        ledger.add_steps(
+            big.batch_id,
+            coop,
+            (
+                op.NewStep(
+                    step="ocop:drying",
+                    time=T0 + timedelta(seconds=i),
+                    location=WHERE,
+                    data={"moisture": "12.5", "temperature_c": 55, "tray": f"T-{i % 40:02d}", "operator": "Lê Thị Hoa"},
+                )
+                for i in range(1, events)
+            ),
+        )
+        small = io.BytesIO()
+        ledger.export_bundle(page.batch_id, small)
+        with (work / "big.ocop").open("wb") as f:
+            ledger.export_bundle(big.batch_id, f)
+        chain = list(ledger.events(page.batch_id))
+    seal = op.make_seal(chain[0], chain[-1], coop, resolver=PUBLIC, sealed_on=date(2024, 11, 2))
+    unit = op.make_seal(chain[0], chain[-1], coop, resolver=PUBLIC, sealed_on=date(2024, 11, 2), serial="000123")
+    return {"trust": trust, "small": small.getvalue(), "seal": seal.to_url(), "unit": unit.to_url()}
+
+
+def _settings(db: str, memo: int) -> object:
+    from ocop_portal import Settings
+
+    # memo 0: no verdict memo and no answer cache (every request verifies and renders from scratch).
+    return Settings(
+        db_url=db, public_url=PUBLIC, clock=lambda: NOW, seal_memo=memo, page_cache_seconds=1.0 if memo else 0
+    )
+
+
+def serve(db: str, port: int, memo: int) -> None:
+    """The server process: the portal plus a trivial endpoint of the same framework (the floor)."""
+    import uvicorn
+    from fastapi.responses import PlainTextResponse
+
+    from ocop_portal import create_app
+
+    app = create_app(_settings(db, memo))  # type: ignore[arg-type]
+
+    @app.get("/bench/trivial")
+    async def trivial() -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+def _wrk(url: str, seconds: float, connections: int, accept: str) -> float:
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "-H", f"Accept: {accept}", url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    m = re.search(r"Requests/sec:\s*([0-9.]+)", out)
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s*(\d+)", out)
+    if m is None or non2xx is not None:
+        raise RuntimeError(f"wrk failed or saw errors:\n{out}")
+    return float(m.group(1))
+
+
+def _http_part(work: Path, world: dict[str, object], seconds: float, connections: int, rounds: int) -> None:
+    if shutil.which("wrk") is None:
+        print("HTTP: skipped — wrk is not installed (apt-get install wrk; .ci/run installs it)")
+        return
+    from ocop_cli.serve import free_port
+
+    seal, unit = str(world["seal"]), str(world["unit"])
+    rows = []
+    for memo in (4096, 0):
+        port = free_port()
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.bench_portal",
+                "--serve",
+                str(work / "portal.sqlite"),
+                str(port),
+                str(memo),
+            ]
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            _wait(base)
+            targets = {
+                "trivial": (f"{base}/bench/trivial", "*/*"),
+                "page": (base + seal[len(PUBLIC) :], "text/html"),
+                "linkset": (base + seal[len(PUBLIC) :], "application/linkset+json"),
+                "unit page": (base + unit[len(PUBLIC) :], "text/html"),
+            }
+            rates = dict.fromkeys(targets, 0.0)
+            # Interleaved rounds, best of each: the machine is shared, so a slow moment hits every endpoint alike.
+            for _ in range(rounds):
+                for name, (url, accept) in targets.items():
+                    rates[name] = max(rates[name], _wrk(url, seconds, connections, accept))
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        rows.append((memo, rates))
+    print(f"HTTP on loopback: one uvicorn process, wrk -t1 -c{connections} -d{seconds:.0f}s, best of {rounds} rounds")
+    print(f"{'endpoint':<34}{'req/s':>10}{'x trivial':>11}  goal")
+    for memo, rates in rows:
+        label = "answer cache (1 s) and verdict memo on" if memo else "both off (verify and render every request)"
+        print(f"-- {label}")
+        for name, rate in rates.items():
+            goal = {"page": ">= 0.5", "linkset": ">= 0.7"}.get(name, "") if memo else ""
+            print(f"{name:<34}{rate:>10.0f}{rate / rates['trivial']:>11.2f}  {goal}")
+
+
+def _wait(base: str) -> None:
+    import httpx
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/bench/trivial", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise RuntimeError("the benchmark server did not start")
+
+
+def _publish_part(work: Path, world: dict[str, object], events: int, repeats: int) -> None:
+    from ocop_portal import Settings
+    from ocop_portal.db import Database
+    from ocop_portal.registry import Registry
+
+    trust = op.verify_trust_list(bytes(world["trust"]), op.TrustList.parse_unverified(bytes(world["trust"])), now=NOW)  # type: ignore[arg-type]
+    ring = trust.key_ring()
+    big = work / "big.ocop"
+    verify, publish = [], []
+    for i in range(repeats):
+        t = time.perf_counter()
+        op.verify_bundle(big, ring, now=NOW)
+        verify.append(time.perf_counter() - t)
+        db = work / f"publish-{i}.sqlite"
+        settings = Settings(db_url=str(db), public_url=PUBLIC, authority=trust.authority, clock=lambda: NOW)
+        database = Database(settings.db_url)
+        database.migrate()
+        registry = Registry(database, settings)
+        registry.install_trust_list(bytes(world["trust"]))  # type: ignore[arg-type]
+        t = time.perf_counter()
+        result = registry.publish(big)
+        publish.append(time.perf_counter() - t)
+        assert result.added == events
+        database.dispose()
+    v, p = min(verify), min(publish)
+    size = big.stat().st_size
+    print(f"\nPublishing one batch of {events} events ({size / 1e6:.1f} MB), best of {repeats}, SQLite")
+    print(f"{'':<34}{'events/s':>10}{'x verify':>11}  goal")
+    print(f"{'verify_bundle (the floor)':<34}{events / v:>10.0f}{1.0:>11.2f}")
+    print(f"{'publish (verify + store)':<34}{events / p:>10.0f}{v / p:>11.2f}  >= 0.8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--events", type=int, default=10_000)
+    parser.add_argument("--serve", nargs=3, metavar=("DB", "PORT", "MEMO"))
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve[0], int(args.serve[1]), int(args.serve[2]))
+        return
+    seconds = 2.0 if args.quick else args.seconds
+    events = 2_000 if args.quick else args.events
+    print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, Ed25519 backend {op.ed25519_backend()}")
+    with tempfile.TemporaryDirectory(prefix="ocop-bench-portal-") as tmp:
+        work = Path(tmp)
+        world = _world(work, events)
+        from ocop_portal import Settings
+        from ocop_portal.db import Database
+        from ocop_portal.registry import Registry
+
+        trust = op.TrustList.parse_unverified(bytes(world["trust"]))  # type: ignore[arg-type]
+        settings = Settings(
+            db_url=str(work / "portal.sqlite"), public_url=PUBLIC, authority=trust.authority, clock=lambda: NOW
+        )
+        database = Database(settings.db_url)
+        database.migrate()
+        registry = Registry(database, settings)
+        registry.install_trust_list(bytes(world["trust"]))  # type: ignore[arg-type]
+        (work / "small.ocop").write_bytes(bytes(world["small"]))  # type: ignore[arg-type]
+        registry.publish(work / "small.ocop")
+        database.dispose()
+        _http_part(work, world, seconds, args.connections, 1 if args.quick else 3)
+        _publish_part(work, world, events, 2 if args.quick else 3)
+
+
+if __name__ == "__main__":
+    main()
