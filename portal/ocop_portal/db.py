@@ -72,7 +72,7 @@ batches = sa.Table(
 events = sa.Table(
     "events",
     METADATA,
-    sa.Column("batch_id", _ID, sa.ForeignKey("batches.batch_id"), primary_key=True),
+    sa.Column("batch_id", _ID, primary_key=True),
     sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("event_id", _ID, nullable=False, unique=True),
     sa.Column("key_id", _ID, nullable=False),
@@ -270,6 +270,20 @@ class Database:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
             conn.commit()
+
+    def insert_many(self, conn: Connection, table: sa.Table, rows: list[tuple[Any, ...]]) -> None:
+        """Insert rows (tuples in the table's column order) through the driver's ``executemany``.
+
+        The bulk path of publishing: the values are bytes, integers, text and None, which both drivers take as they
+        are, so SQLAlchemy's per-value processing is skipped. The statement is the same on both databases but for
+        the driver's placeholder (``?`` for sqlite3, ``%s`` for psycopg).
+        """
+        if not rows:
+            return
+        mark = "?" if self.dialect == "sqlite" else "%s"
+        names = ", ".join(c.name for c in table.columns)
+        sql = f"INSERT INTO {table.name} ({names}) VALUES ({', '.join([mark] * len(table.columns))})"  # noqa: S608 - names from the schema
+        conn.exec_driver_sql(sql, rows)
 
     def dispose(self) -> None:
         """Close every pooled connection."""

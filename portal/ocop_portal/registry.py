@@ -150,26 +150,20 @@ class _Collector:
         if time.monotonic() > self.deadline:
             raise _OverBudgetError
         # Every signer must be in the list with a key usable at the time the event claims (revoked: never).
-        participant, _ = self.trust.check_signer(event.key_id, event.time, index=event.seq, event_id=event.event_id_hex)
+        found = self.trust.lookup(event.key_id)
+        if found is None or found[1].problem_at(event.time) is not None:
+            self.trust.check_signer(event.key_id, event.time, index=event.seq, event_id=event.event_id_hex)  # raises
+        assert found is not None
         body = event.body
+        refs: tuple[tuple[bytes, int, bytes], ...] = ()
         if isinstance(body, op.Genesis):
             self.genesis[event.event_id] = _genesis_columns(body, event.key_id)
-            refs: tuple[tuple[bytes, int, bytes], ...] = ()
-        else:
+        elif body.inputs:
             refs = tuple((r.batch_id, r.seq, r.head) for r in body.inputs)
-        self.records.append(
-            _Record(
-                batch_index,
-                event.batch_id,
-                event.seq,
-                event.event_id,
-                event.key_id,
-                refs,
-                tuple((a.sha256, a.size) for a in body.attachments),
-            )
-        )
+        files = tuple((a.sha256, a.size) for a in body.attachments) if body.attachments else ()
+        self.records.append(_Record(batch_index, event.batch_id, event.seq, event.event_id, event.key_id, refs, files))
         if self.keep_root and batch_index == 0:
-            self.root_events.append((event, participant))
+            self.root_events.append((event, found[0]))
 
 
 def _genesis_columns(body: op.Genesis, key_id: bytes) -> dict[str, Any]:
@@ -483,30 +477,29 @@ class Registry:
                 if index == 0:
                     values["is_root"] = True
                 conn.execute(db.batches.update().where(db.batches.c.batch_id == batch.batch_id).values(**values))
-        rows: list[dict[str, Any]] = []
-        refs: list[dict[str, Any]] = []
-        attachments: list[dict[str, Any]] = []
+        rows: list[tuple[Any, ...]] = []
+        refs: list[tuple[Any, ...]] = []
+        attachments: list[tuple[Any, ...]] = []
         added = 0
         for record, raw in _new_events(path, checked.records, held):
             if time.monotonic() > deadline:
                 raise PublishError("storing took longer than the upload budget", code="E_TIMEOUT", status=408)
-            rows.append(
-                {"batch_id": record.batch_id, "seq": record.seq, "event_id": record.event_id, "key_id": record.key_id}
-                | {"raw": raw}
-            )
-            refs += [
-                {"batch_id": record.batch_id, "seq": record.seq, "input_batch_id": b, "input_seq": s, "input_head": h}
-                for b, s, h in record.inputs
-            ]
+            rows.append((record.batch_id, record.seq, record.event_id, record.key_id, raw))
+            refs += [(record.batch_id, record.seq, b, s, h) for b, s, h in record.inputs]
             attachments += [
-                {"batch_id": record.batch_id, "seq": record.seq, "position": i, "sha256": sha, "size": size}
-                for i, (sha, size) in enumerate(record.attachments)
+                (record.batch_id, record.seq, i, sha, size) for i, (sha, size) in enumerate(record.attachments)
             ]
             added += 1
             if len(rows) >= _INSERT_CHUNK:
-                _flush(conn, rows, refs, attachments)
-        _flush(conn, rows, refs, attachments)
+                self._flush(conn, rows, refs, attachments)
+        self._flush(conn, rows, refs, attachments)
         return added
+
+    def _flush(self, conn: sa.Connection, *batches: list[tuple[Any, ...]]) -> None:
+        # The tuples follow the column order of db.events, db.inputs and db.attachment_refs.
+        for table, items in zip((db.events, db.inputs, db.attachment_refs), batches, strict=True):
+            self.db.insert_many(conn, table, items)
+            items.clear()
 
     # ---- files and scans -------------------------------------------------------------------------------------
 
@@ -555,15 +548,6 @@ class Registry:
         with self.db.write() as conn:
             count, first = conn.execute(stmt).one()
         return int(count), first
-
-
-def _flush(
-    conn: sa.Connection, rows: list[dict[str, Any]], refs: list[dict[str, Any]], atts: list[dict[str, Any]]
-) -> None:
-    for table, items in ((db.events, rows), (db.inputs, refs), (db.attachment_refs, atts)):
-        if items:
-            conn.execute(table.insert(), items)
-            items.clear()
 
 
 def _batch_starts(records: list[_Record]) -> list[int]:

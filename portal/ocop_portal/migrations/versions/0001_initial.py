@@ -43,7 +43,7 @@ def upgrade() -> None:
     op.create_index("ix_batches_genesis_key", "batches", ["genesis_key_id"])
     op.create_table(
         "events",
-        sa.Column("batch_id", _ID, sa.ForeignKey("batches.batch_id"), primary_key=True),
+        sa.Column("batch_id", _ID, primary_key=True),
         sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
         sa.Column("event_id", _ID, nullable=False, unique=True),
         sa.Column("key_id", _ID, nullable=False),
