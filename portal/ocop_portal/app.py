@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
+from urllib.parse import urlencode
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -149,7 +150,7 @@ class Portal:
         path = request.url.path
         other = "en" if lang == "vi" else "vi"
         query = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
-        switch = path + "?" + "&".join(f"{k}={v}" for k, v in [*query, ("lang", other)])
+        switch = path + "?" + urlencode([*query, ("lang", other)], safe=":/")
         html = (
             self._envs[lang].get_template(template).render(request_path=path, switch_url=switch, other=other, **context)
         )

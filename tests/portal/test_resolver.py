@@ -242,3 +242,32 @@ def test_security_headers(published: Live, world: World) -> None:
     assert published.client.get(css.replace(css.split("/")[2], "0" * 12)).status_code == 404
     assert published.client.get("/static/css/portal.css").headers["cache-control"] == "no-cache"
     assert published.client.get("/static/../pyproject.toml").status_code == 404
+
+
+def test_cli_publish_then_scan_html_and_linkset(ready: Live, world: World) -> None:
+    from click.testing import CliRunner
+    from ocop_cli.main import cli
+
+    result = CliRunner().invoke(cli, ["--home", str(world.home), "publish", world.dried.hex(), "--to", ready.url])
+    assert result.exit_code == 0, result.output
+    assert "new" in result.output
+    url = world.seal(serial="0201")
+    page = ready.client.get(ready.path(url), headers=HTML)
+    assert (page.status_code, _verdict(page.text)) == (200, "SEAL_OK")
+    assert "HTX Đông trùng hạ thảo Nghi Sơn</strong></a>" in page.text  # the producer, from the trust list
+    assert "<h3>Kiểm nghiệm " in page.text and "<td>11.8</td>" in page.text  # a step and its data
+    assert f"/batches/{world.fresh.hex()}" in page.text  # lineage, one step back
+    links = ready.client.get(ready.path(url), headers=LINKSET)
+    assert links.status_code == 200
+    assert links.json()["linkset"][0]["anchor"].endswith("/21/0201")
+
+
+def test_ocop_form_without_gtin(published: Live, world: World) -> None:
+    url = world.seal(batch_id=world.fresh, serial="T1")
+    assert "/ocop/" in url
+    r = published.client.get(published.path(url), headers=HTML)
+    assert (r.status_code, _verdict(r.text)) == (200, "SEAL_OK")
+    assert "Đông trùng hạ thảo tươi" in r.text
+    assert f"/batches/{world.dried.hex()}" in r.text  # one step forward: the dried batch made from it
+    r = published.client.get(published.path(url), headers=LINKSET)
+    assert r.json()["linkset"][0]["anchor"] == f"{PUBLIC}/ocop/{world.fresh[:8].hex()}/T2411-01/T1"
