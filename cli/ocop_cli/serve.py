@@ -59,7 +59,7 @@ def portal_settings(
         pin = op.AuthorityPin(keys, threshold or 1)
     try:
         settings: Settings = portal.Settings(
-            db_url=db or str(ctx.home / "portal.sqlite"), public_url=public_url, authority=pin, **kw
+            db_url=db or str(ctx.home / "portal.sqlite"), public_url=public_url, authority=pin, clock=ctx.utc_now, **kw
         )
     except ValueError as e:
         raise click.BadParameter(str(e)) from e

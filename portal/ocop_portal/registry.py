@@ -56,7 +56,7 @@ class PublishError(Exception):
     @classmethod
     def of(cls, error: op.ProvenanceError, status: int = 422) -> PublishError:
         """Wrap a library error (its code and location kept)."""
-        return cls(str(error), code=error.code, status=status, details={"error": error.to_dict()})
+        return cls(error.message, code=error.code, status=status, details={"error": error.to_dict()})
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON body of the refusal."""

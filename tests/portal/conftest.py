@@ -84,7 +84,7 @@ class Live:
 
 
 def serve(db_url: str, world: World, **settings: Any) -> Iterator[Live]:
-    s = Settings(db_url=db_url, public_url=PUBLIC, authority=world.pin, clock=lambda: NOW, **settings)
+    s = Settings(**({"db_url": db_url, "public_url": PUBLIC, "authority": world.pin, "clock": lambda: NOW} | settings))
     database = Database(s.db_url)
     database.migrate()
     app = create_app(s, database=database)
