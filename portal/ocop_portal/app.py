@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
-from urllib.parse import urlencode
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import jinja2
 from fastapi import FastAPI, Request

@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from click.testing import CliRunner
+
 from ocop_cli.context import Context
 from ocop_cli.main import cli
 from ocop_portal import Limits

@@ -246,6 +246,7 @@ def test_security_headers(published: Live, world: World) -> None:
 
 def test_cli_publish_then_scan_html_and_linkset(ready: Live, world: World) -> None:
     from click.testing import CliRunner
+
     from ocop_cli.main import cli
 
     result = CliRunner().invoke(cli, ["--home", str(world.home), "publish", world.dried.hex(), "--to", ready.url])
@@ -255,7 +256,8 @@ def test_cli_publish_then_scan_html_and_linkset(ready: Live, world: World) -> No
     page = ready.client.get(ready.path(url), headers=HTML)
     assert (page.status_code, _verdict(page.text)) == (200, "SEAL_OK")
     assert "HTX Đông trùng hạ thảo Nghi Sơn</strong></a>" in page.text  # the producer, from the trust list
-    assert "<h3>Kiểm nghiệm " in page.text and "<td>11.8</td>" in page.text  # a step and its data
+    assert "<h3>Kiểm nghiệm " in page.text
+    assert "<td>11.8</td>" in page.text
     assert f"/batches/{world.fresh.hex()}" in page.text  # lineage, one step back
     links = ready.client.get(ready.path(url), headers=LINKSET)
     assert links.status_code == 200
