@@ -252,8 +252,7 @@ def list_batches(  # noqa: PLR0917 - FastAPI passes query parameters as argument
                 full = op.normalise_gtin(gtin)
             except op.FormatError:
                 return []
-            rows = [r for r in queries.catalogue(conn, full, limit=1000) if r.gtin == full and lot in (None, r.lot)]
-            rows = rows[offset : offset + limit]
+            rows = list(queries.by_gtin(conn, full, lot, limit=limit, offset=offset))
         else:
             rows = list(queries.catalogue(conn, q, limit=limit, offset=offset))
     return [_summary(portal.settings.public_url, r) for r in rows]

@@ -16,6 +16,7 @@ from .search import like_patterns
 
 __all__ = [
     "batch_row",
+    "by_gtin",
     "catalogue",
     "consumers_of",
     "event_raws",
@@ -157,6 +158,16 @@ def catalogue(conn: Connection, query: str | None, *, limit: int = 50, offset: i
                 db.participants.c.search_text.like(pattern, escape="\\"),
             )
         )
+    return conn.execute(
+        stmt.order_by(db.batches.c.last_published.desc(), db.batches.c.batch_id).limit(limit).offset(offset)
+    ).all()
+
+
+def by_gtin(conn: Connection, gtin: str, lot: str | None, *, limit: int = 50, offset: int = 0) -> Sequence[Any]:
+    """Published batches of one GTIN (and lot), newest first (an online shop's look-up)."""
+    stmt = _with_participant(sa.select(*_BATCH_COLUMNS)).where(db.batches.c.gtin == gtin)
+    if lot is not None:
+        stmt = stmt.where(db.batches.c.lot == lot)
     return conn.execute(
         stmt.order_by(db.batches.c.last_published.desc(), db.batches.c.batch_id).limit(limit).offset(offset)
     ).all()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from .views import BatchView, StepView
 
@@ -24,8 +24,13 @@ __all__ = [
 
 
 class Refusal(BaseModel):
-    """A refused request: a stable code and the reason (the library's error location in ``error``)."""
+    """A refused request: a stable code and the reason (the library's error location in ``error``).
 
+    Some refusals carry more members: ``held`` and ``bundle`` (E_ROLLBACK), ``batch_id`` and ``seq`` (E_FORK),
+    ``policy`` (policy findings).
+    """
+
+    model_config = ConfigDict(extra="allow")
     accepted: bool = False
     code: str = Field(examples=["E_FORK"])
     message: str
