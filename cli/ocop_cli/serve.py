@@ -159,6 +159,9 @@ def start(app: Any, host: str, port: int) -> Iterator[Server]:
 )
 @click.option("--publish-seconds", type=click.FloatRange(1), default=300.0, show_default=True, help="Upload budget.")
 @click.option("--migrate-only", is_flag=True, help="Migrate the database to the newest schema and exit.")
+@click.option(
+    "--access-log", is_flag=True, help="Log every request with the client's address (off: scans stay anonymous)."
+)
 @json_option
 @pass_context
 def command(  # noqa: PLR0917 - click passes options as arguments
@@ -176,6 +179,7 @@ def command(  # noqa: PLR0917 - click passes options as arguments
     max_events: int,
     publish_seconds: float,
     migrate_only: bool,
+    access_log: bool,
 ) -> None:
     """Run the origin portal: the registry producers publish to, and the page a shopper's scan opens.
 
@@ -205,4 +209,4 @@ def command(  # noqa: PLR0917 - click passes options as arguments
     import uvicorn  # noqa: PLC0415
 
     out.serving(settings.public_url)
-    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True, lifespan="off")
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=access_log, proxy_headers=True, lifespan="off")

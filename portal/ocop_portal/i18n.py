@@ -11,6 +11,7 @@ import gettext
 import io
 from functools import cache
 from importlib import resources
+from pathlib import Path
 
 __all__ = ["DEFAULT", "LANGUAGES", "N_", "choose", "translations"]
 
@@ -26,13 +27,12 @@ def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark fo
 
 @cache
 def translations(lang: str) -> gettext.GNUTranslations | gettext.NullTranslations:
-    """The catalogue of ``lang`` (compiled .mo; compiled from the .po on the fly when the build did not run)."""
-    folder = resources.files("ocop_portal") / "locale" / lang / "LC_MESSAGES"
-    mo = folder / f"{DOMAIN}.mo"
-    if mo.is_file():
+    """The catalogue of ``lang``: the .mo the build compiled, or the .po compiled now if it is missing or older."""
+    folder = Path(str(resources.files("ocop_portal") / "locale" / lang / "LC_MESSAGES"))
+    mo, po = folder / f"{DOMAIN}.mo", folder / f"{DOMAIN}.po"
+    if mo.is_file() and not (po.is_file() and po.stat().st_mtime > mo.stat().st_mtime):
         return gettext.GNUTranslations(io.BytesIO(mo.read_bytes()))
-    po = folder / f"{DOMAIN}.po"
-    if po.is_file():  # a source checkout used without installing: compile in memory
+    if po.is_file():  # not built, or the catalogue was edited since (an editable install): compile in memory
         from babel.messages.mofile import write_mo  # noqa: PLC0415
         from babel.messages.pofile import read_po  # noqa: PLC0415
 
