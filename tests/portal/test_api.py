@@ -5,12 +5,13 @@ from __future__ import annotations
 import base64
 import io
 import re
+from datetime import date
 from pathlib import Path
 
 import ocop_provenance as op
 
 from .conftest import PUBLIC, Live
-from .world import World
+from .world import NOW, World
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "api.md"
 
@@ -61,7 +62,7 @@ def test_batch_detail_and_bundle_download(published: Live, world: World) -> None
 
     r = published.client.get(f"/api/v1/batches/{world.dried.hex()}/bundle")
     assert r.status_code == 200
-    trust = op.verify_trust_list(world.trust_v1, world.pin, now=__import__("tests.portal.world", fromlist=["NOW"]).NOW)
+    trust = op.verify_trust_list(world.trust_v1, world.pin, now=NOW)
     summary = op.verify_bundle(io.BytesIO(r.content), trust.key_ring(), root=world.dried)
     assert [c.count for c in summary.chains] == [6, 2]
     assert r.content == world.bundle()  # the same bytes the ledger exports
@@ -78,9 +79,7 @@ def test_material_for_an_independent_verifier(published: Live, world: World) -> 
     assert base64.b64decode(m["policy"]) == world.policy
     assert m["seal"] == seal
     trust = op.TrustList.parse_unverified(base64.b64decode(m["trust_list"]))
-    result = op.verify_seal(
-        seal, trust.seal_keys(__import__("datetime").date(2024, 11, 7)), bundle=base64.b64decode(m["bundle"])
-    )
+    result = op.verify_seal(seal, trust.seal_keys(date(2024, 11, 7)), bundle=base64.b64decode(m["bundle"]))
     assert result.code == "SEAL_OK"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -88,7 +89,7 @@ class World:
                         name="ket-qua.pdf",
                         media_type="application/pdf",
                         size=len(self.report),
-                        sha256=__import__("hashlib").sha256(self.report).digest(),
+                        sha256=hashlib.sha256(self.report).digest(),
                     )
                 ],
                 data={"moisture_pct": "11.8", "result": "Đạt"},
