@@ -31,8 +31,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, BinaryIO
 
+from . import _fields
 from ._bundle import BundleBatch, BundleHeader, BundleReader, verify_bundle, write_bundle
-from ._chain import ChainHead
+from ._chain import ChainHead, in_time_order, link_problem
 from ._cose import protected_header, unsigned_sign1
 from ._errors import (
     ChainError,
@@ -48,10 +49,20 @@ from ._errors import (
     UntrustedKeyError,
 )
 from ._keys import PrivateKey, PublicKey, Signer
-from ._model import Attachment, DataValue, Genesis, InputRef, Location, SignedEvent, Step, in_time_order
+from ._model import Attachment, DataValue, Genesis, InputRef, Location, Step
 from ._parallel import SigningPool, min_parallel_events, resolve_workers
-from ._verify import DEFAULT_TIME_TOLERANCE, ChainSummary, ChainVerifier, EquivocationProof, KeyRing
-from ._wire import EVENT_TYP, _encode_signable, _time_text, decode_event, sign_event
+from ._verify import (
+    ANY_BATCH,
+    DEFAULT_TIME_TOLERANCE,
+    NO_CLOCK,
+    ChainSummary,
+    ChainVerifier,
+    EquivocationProof,
+    KeyRing,
+    KeySource,
+    VerifyOptions,
+)
+from ._wire import EVENT_TYP, SignedEvent, encode_signable, parse_unverified_event, sign_event
 
 __all__ = ["SCHEMA_VERSION", "BatchInfo", "Ledger", "NewStep"]
 
@@ -200,8 +211,8 @@ def _tampered(message: str, *, seq: int | None = None, event_id: bytes | None = 
     return TamperError(
         f"{message}: the ledger was changed outside this library",
         code="E_TAMPERED",
-        index=seq,
-        event_id=event_id.hex() if event_id is not None else None,
+        seq=seq,
+        event_id=event_id,
     )
 
 
@@ -477,13 +488,13 @@ class Ledger:
         """Parse one stored row and check it against its columns and its signature."""
         batch_id, seq, event_id, key_id, raw = row
         try:
-            event = decode_event(bytes(raw))
+            event = parse_unverified_event(bytes(raw))
         except ProvenanceError as e:
             raise _tampered("stored bytes no longer parse", seq=seq, event_id=event_id) from e
         if event.event_id != event_id or event.batch_id != batch_id or event.seq != seq or event.key_id != key_id:
             raise _tampered("stored bytes do not match their indexed columns", seq=seq, event_id=event_id)
         key = self._key(conn, key_id)
-        if key is None or not key.verify(event.signature, event.to_be_signed):
+        if key is None or not key._valid(event.signature, event.to_be_signed):
             raise _tampered("stored signature does not verify", seq=seq, event_id=event_id)
         return event
 
@@ -648,11 +659,17 @@ class Ledger:
         import_mode: bool,
         deferred: list[SignedEvent] | None = None,
     ) -> int:
-        where: dict[str, Any] = {"index": index, "event_id": event.event_id.hex(), "key_id": event.key_id.hex()}
+        where: dict[str, Any] = {
+            "position": index,
+            "batch_id": event.batch_id,
+            "seq": event.seq,
+            "event_id": event.event_id,
+            "key_id": event.key_id,
+        }
         key = self._key(conn, event.key_id)
         if key is None:
             raise UntrustedKeyError("the signer's key is not in the ledger: add it first", **where)
-        if not key.verify(event.signature, event.to_be_signed):
+        if not key._valid(event.signature, event.to_be_signed):
             raise SignatureError("signature does not verify", **where)
         existing = conn.execute(
             "SELECT event_id FROM events WHERE batch_id = ? AND seq = ?", (event.batch_id, event.seq)
@@ -670,7 +687,7 @@ class Ledger:
                 "SELECT raw FROM events WHERE batch_id = ? AND seq = ?", (event.batch_id, event.seq)
             ).fetchone()
             if import_mode and rival is not None:
-                other = decode_event(bytes(rival[0]))
+                other = parse_unverified_event(bytes(rival[0]))
                 raise ForkError(
                     f"the ledger holds another signed event at seq {event.seq}",
                     proof=EquivocationProof.of(other, event),
@@ -687,17 +704,21 @@ class Ledger:
 
     def _check_extends(self, head: ChainHead, body: Genesis | Step, where: Mapping[str, Any]) -> None:
         assert isinstance(body, Step)
-        if body.seq != head.seq + 1:
+        link = ChainHead(batch_id=body.batch_id, seq=body.seq, event_id=b"", time=body.time, prev=body.prev)
+        code = link_problem(head, link, batch_id=head.batch_id, tolerance=self._tolerance)
+        if code == "E_SEQ":
             raise ChainError(f"seq {body.seq} does not follow the head's seq {head.seq}", code="E_SEQ", **where)
-        if body.prev != head.event_id:
+        if code == "E_LINK":
             raise ChainError("prev is not the head's event id", code="E_LINK", **where)
-        if not in_time_order(head.seq, head.time, body.time, self._tolerance):
+        if code == "E_TIME":
             raise ChainError(
                 f"time {body.time.isoformat()} is earlier than the head's {head.time.isoformat()} "
                 f"(tolerance {self._tolerance})",
                 code="E_TIME",
                 **where,
             )
+        if code is not None:
+            raise ChainError(f"the event does not extend the head ({code})", code=code, **where)
 
     def _check_inputs(self, conn: sqlite3.Connection, body: Step, where: Mapping[str, Any]) -> None:
         for ref in body.inputs:
@@ -762,7 +783,7 @@ class Ledger:
                 event.event_id,
                 event.prev,
                 event.key_id,
-                _time_text(body.time),
+                _fields.event_time_text(body.time),
                 event.step,
                 event.raw,
             ),
@@ -980,10 +1001,10 @@ class Ledger:
                 if (
                     not isinstance(signature, bytes)
                     or len(signature) != 64
-                    or (check and not public.verify(signature, tbs))
+                    or (check and not public._valid(signature, tbs))
                 ):
                     raise SignatureError(
-                        "the signer returned an invalid signature", code="E_SIGNER", index=current.first + offset
+                        "the signer returned an invalid signature", code="E_SIGNER", position=current.first + offset
                     )
                 signatures.append(signature)
             if current.error is not None:
@@ -1015,9 +1036,9 @@ class Ledger:
             with SigningPool[_Chunk](processes, signer) as pool:
                 for current, tbs, signatures in pool.run(to_sign(), helper=sign_here):
                     # Spot check: a signing process that holds another key, or returns garbage, is caught at once.
-                    if len(signatures) != 64 * len(tbs) or not public.verify(signatures[:64], tbs[0]):
+                    if len(signatures) != 64 * len(tbs) or not public._valid(signatures[:64], tbs[0]):
                         raise SignatureError(
-                            "a signing process returned an invalid signature", code="E_SIGNER", index=current.first
+                            "a signing process returned an invalid signature", code="E_SIGNER", position=current.first
                         )
                     current.write(conn, [signatures[i : i + 64] for i in range(0, len(signatures), 64)])
         except BrokenProcessPool as e:
@@ -1055,11 +1076,10 @@ class Ledger:
                 self._check_extends(head, body, {"field": "time"})
             if refs:
                 self._check_inputs(conn, body, {})
-            payload = _encode_signable(body)
+            payload = encode_signable(body)
         except ProvenanceError as e:
-            e.index = index
-            raise
-        return body, payload, _time_text(body.time)
+            raise e.locate(position=index) from None
+        return body, payload, _fields.event_time_text(body.time)
 
     def _input_ref(self, conn: sqlite3.Connection, input_id: bytes) -> InputRef:
         input_head = self._head(conn, input_id)
@@ -1097,7 +1117,9 @@ class Ledger:
     ) -> Iterator[SignedEvent]:
         conn = self._db()
         ring = self.key_ring()
-        verifier = ChainVerifier(ring, batch_id=batch_id, time_tolerance=self._tolerance)
+        # The ledger's own events: their times are judged when they are exported and verified, not here.
+        options = VerifyOptions(keys=ring, now=NO_CLOCK, time_tolerance=self._tolerance)
+        verifier = ChainVerifier(options, batch=batch_id)
         with _sql("reading events"):
             cursor = conn.execute(
                 "SELECT batch_id, seq, event_id, key_id, prev, raw FROM events WHERE batch_id = ? ORDER BY seq",
@@ -1318,7 +1340,7 @@ class Ledger:
             n += 1
         return n
 
-    def import_bundle(self, source: BinaryIO | str | os.PathLike[str], keys: KeyRing) -> int:
+    def import_bundle(self, source: BinaryIO | str | os.PathLike[str], options: VerifyOptions[KeySource]) -> int:
         """Verify a bundle against ``keys`` and store its events (idempotent: events already held are skipped).
 
         The bundle is verified in full first; then its events are appended in one transaction, each checked
@@ -1326,7 +1348,7 @@ class Ledger:
 
         Args:
             source: A path or a binary file (read twice: non-seekable streams are spooled to a temporary file).
-            keys: Keys trusted to have signed the bundle's events.
+            options: Keys trusted to have signed the bundle's events, and the clock to judge them by.
 
         Returns:
             The number of events newly stored.
@@ -1338,14 +1360,14 @@ class Ledger:
             StoreError: The ledger cannot be written.
         """
         if isinstance(source, (str, os.PathLike)):
-            summary = verify_bundle(source, keys)
+            summary = verify_bundle(source, options, root=ANY_BATCH)
             with _open_for_import(source) as src:
-                return self._import(src, keys, summary.chains)
+                return self._import(src, options.ring, summary.chains)
         with _rewindable(source) as src:
             start = src.tell()
-            summary = verify_bundle(src, keys)
+            summary = verify_bundle(src, options, root=ANY_BATCH)
             src.seek(start)
-            return self._import(src, keys, summary.chains)
+            return self._import(src, options.ring, summary.chains)
 
     def _import(self, src: BinaryIO, keys: KeyRing, chains: tuple[ChainSummary, ...]) -> int:
         signers: set[bytes] = set()
@@ -1360,10 +1382,9 @@ class Ledger:
             deferred: list[SignedEvent] = []
             for index, (_, raw) in enumerate(reader.events()):
                 try:
-                    event = decode_event(raw)
+                    event = parse_unverified_event(raw)
                 except ProvenanceError as e:
-                    e.index = index
-                    raise
+                    raise e.locate(position=index) from None
                 stored += self._append(conn, event, index=index, import_mode=True, deferred=deferred)
             for event in deferred:
                 assert isinstance(event.body, Step)
@@ -1411,17 +1432,16 @@ def _reparse(event: SignedEvent, index: int | None = None) -> SignedEvent:
     if not isinstance(event, SignedEvent):
         raise TypeError("expected a SignedEvent")
     try:
-        return decode_event(event.raw)
+        return parse_unverified_event(event.raw)
     except ProvenanceError as e:
-        e.index = index
-        raise
+        raise e.locate(position=index) from None
 
 
 def _check_own_signature(event: SignedEvent, signer: Signer) -> None:
     # A PrivateKey is this library's own Ed25519 implementation; any other Signer (a token, a KMS) is checked.
     if type(signer) is PrivateKey:
         return
-    if not signer.public_key.verify(event.signature, event.to_be_signed):
+    if not signer.public_key._valid(event.signature, event.to_be_signed):
         raise SignatureError("the signer returned a signature that does not verify", code="E_SIGNER")
 
 

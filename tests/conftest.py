@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import ocop_provenance as op
 import pytest
+from ocop_provenance.events import append_step, open_batch
 
 ICT = timezone(timedelta(hours=7))
 SHARED_VECTORS = Path(__file__).resolve().parents[1].parent / "shared" / "vectors"
@@ -30,11 +32,11 @@ def sample_genesis(**overrides: object) -> op.Genesis:
 
 
 def sample_chain(signer: op.PrivateKey, length: int = 4) -> list[op.SignedEvent]:
-    events = [op.open_batch(sample_genesis(), signer)]
+    events = [open_batch(sample_genesis(), signer)]
     where = op.Location(name="Nghi Sơn, Thanh Hóa", admin_code="38")
     for i in range(1, length):
         events.append(
-            op.append_step(
+            append_step(
                 events[-1],
                 signer,
                 step="commissioning" if i == 1 else "ocop:drying",
@@ -59,3 +61,13 @@ def chain(coop: op.PrivateKey) -> list[op.SignedEvent]:
 @pytest.fixture
 def ring(coop: op.PrivateKey) -> op.KeyRing:
     return op.KeyRing.of([coop.public_key])
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _both_decoders() -> Iterator[None]:
+    """Run the fast and the general payload decoder on every decode in the suite, and fail if they disagree."""
+    from ocop_provenance import _wire
+
+    _wire.DIFFERENTIAL = True
+    yield
+    _wire.DIFFERENTIAL = False

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 import ocop_provenance as op
+from ocop_provenance.events import DEFAULT_TIME_TOLERANCE
 
 from . import keystore
 from .context import CliError, Context, ExitCode, OcopGroup, pass_context
@@ -101,7 +102,7 @@ def new(  # noqa: PLR0917 - click passes options as arguments
         raise click.UsageError("--where-code needs --where")
     keystore.validate_name(key_name)
     genesis = op.Genesis(
-        time=not_in_future(at, ctx.clock(), op.DEFAULT_TIME_TOLERANCE),
+        time=not_in_future(at, ctx.clock(), DEFAULT_TIME_TOLERANCE),
         product=op.Product(name=product, lot=lot, quantity=quantity, unit=unit, gtin=gtin),
         producer=op.Producer(
             name=producer or key_name, admin_code=admin_code, commune=commune, province=province, gln=gln

@@ -12,6 +12,15 @@ from typing import Any
 
 import click
 import ocop_provenance as op
+from ocop_provenance.trust import (
+    AuthorityPin,
+    Participant,
+    ParticipantKey,
+    TrustList,
+    dried_cordyceps_policy,
+    sign_policy,
+    sign_trust_list,
+)
 
 from . import keystore
 from .context import CliError, Context, ExitCode, OcopCommand, pass_context
@@ -37,6 +46,8 @@ PARTICIPANTS = {
     "workshop": ("xuong-say-tinh-gia", "Xưởng sấy Tĩnh Gia", "processor"),
     "lab": ("phong-thu-nghiem-th", "Phòng thử nghiệm Thanh Hóa", "lab"),
 }
+#: The cooperative's GS1 Company Prefix (GS1 Vietnam, 893): the demo's GTINs are its own.
+COOP_PREFIX = "8931234"
 
 
 def _at(day: int, hour: int, minute: int = 0) -> datetime:
@@ -287,27 +298,29 @@ def _authority(
         if i < 3:  # the third key holder is away: two of three suffice
             authority_signers.append(keystore.load_signer(demo, name, work / "passphrase"))
     start, end = datetime(2024, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC)
-    trust = op.TrustList(
+    trust = TrustList(
         issuer=AUTHORITY,
         version=1,
         issued_at=now,
         expires=now + timedelta(days=365),
-        authority=op.AuthorityPin(tuple(op.PublicKey.from_pem(p.read_bytes()) for p in pems.values()), 2),
+        authority=AuthorityPin(tuple(op.PublicKey.from_pem(p.read_bytes()) for p in pems.values()), 2),
         participants=tuple(
-            op.Participant(
+            Participant(
                 id=pid,
                 name=who,
                 role=role,
                 admin_code=THANH_HOA,
-                keys=(op.ParticipantKey(key=keys[name], not_before=start, not_after=end),),
+                province="Thanh Hóa",
+                gs1_prefixes=(COOP_PREFIX,) if role == "producer" else (),
+                keys=(ParticipantKey(key=keys[name], not_before=start, not_after=end),),
             )
             for name, (pid, who, role) in PARTICIPANTS.items()
         ),
     )
     trust_path = work / "thanh-hoa.trust"
-    trust_path.write_bytes(op.sign_trust_list(trust, authority_signers))
+    trust_path.write_bytes(sign_trust_list(trust, authority_signers))
     policy_path = work / "dried-cordyceps.policy"
-    policy_path.write_bytes(op.sign_policy(op.dried_cordyceps_policy(issued_at=now), authority_signers))
+    policy_path.write_bytes(sign_policy(dried_cordyceps_policy(issued_at=now), authority_signers))
     return trust_path, policy_path, pems
 
 

@@ -35,7 +35,7 @@ def command(ctx: Context, bundle: Path, trusted: tuple[Path, ...]) -> None:
     ring, _ = load_trusted_keys(trusted)
     with open_ledger(ctx) as ledger, bundle.open("rb") as src:
         try:
-            added = ledger.import_bundle(src, ring)
+            added = ledger.import_bundle(src, op.VerifyOptions(keys=ring, now=ctx.clock()))
         except (op.FormatError, op.VerificationError) as e:
             # The file changed since it was verified, or it forks what the ledger holds (E_FORK).
             out.verify_failed(locate(src, e, str(bundle)))

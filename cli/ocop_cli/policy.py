@@ -14,6 +14,19 @@ from typing import Any
 
 import click
 import ocop_provenance as op
+from ocop_provenance.trust import (
+    POLICY_TYP,
+    DataRequirement,
+    Policy,
+    StepRule,
+    VerifiedPolicy,
+    VerifiedTrustList,
+    add_signatures,
+    circular_02_2024_policy,
+    dried_cordyceps_policy,
+    sign_policy,
+    verify_policy,
+)
 
 from .context import CliError, Context, ExitCode, OcopGroup, pass_context
 from .params import TIME, json_option, passphrase_file_option
@@ -37,27 +50,38 @@ from .trust import (
 __all__ = ["POLICY_DRAFT_FORMAT", "STARTERS", "group", "load_policy", "verify_policy_file"]
 
 POLICY_DRAFT_FORMAT = "ocop-policy-draft/1"
-STARTERS = {"dried-cordyceps": op.dried_cordyceps_policy, "circular-02-2024": op.circular_02_2024_policy}
+STARTERS = {"dried-cordyceps": dried_cordyceps_policy, "circular-02-2024": circular_02_2024_policy}
 
 _TOP = {"format", "name", "version", "id", "kind", "issued_at", "expires", "gtins", "steps", "every", "batch_data"}
-_TOP_ALL = _TOP | {"closed"}
+_TOP_ALL = _TOP | {"closed", "sealers"}
 _RULE = {"step", "label", "roles", "data", "attachments", "fields", "min_signers"}
+_REQUIREMENT = {"key", "kind", "min", "max", "unit"}
 
 
-def _rule(obj: object, where: str, step: str | None = None) -> op.StepRule:
+def _requirement(obj: object, where: str) -> DataRequirement:
+    """A data requirement: a bare name, or ``{"key", "kind", "min", "max", "unit"}`` (docs/trust.md)."""
+    if isinstance(obj, str):
+        return DataRequirement(key=obj)
+    r = draft_members(obj, _REQUIREMENT, where)
+    return DataRequirement(
+        key=r["key"], kind=r.get("kind"), minimum=r.get("min"), maximum=r.get("max"), unit=r.get("unit")
+    )
+
+
+def _rule(obj: object, where: str, step: str | None = None) -> StepRule:
     rule = draft_members(obj, _RULE, where)
-    return op.StepRule(
+    return StepRule(
         step=step or rule["step"],
         label=rule.get("label"),
         roles=tuple(rule.get("roles", ())),
-        data=tuple(rule.get("data", ())),
+        data=tuple(_requirement(d, f"{where}.data[{i}]") for i, d in enumerate(rule.get("data", ()))),
         attachments=tuple(rule.get("attachments", ())),
         fields=tuple(rule.get("fields", ())),
         min_signers=rule.get("min_signers", 1),
     )
 
 
-def policy_from_draft(data: bytes, path: Path) -> op.Policy:
+def policy_from_draft(data: bytes, path: Path) -> Policy:
     """Build the (unsigned) policy a draft describes.
 
     Raises:
@@ -67,7 +91,7 @@ def policy_from_draft(data: bytes, path: Path) -> op.Policy:
     try:
         draft_members(doc, _TOP_ALL, "draft")
         every = doc.get("every")
-        return op.Policy(
+        return Policy(
             name=doc["name"],
             version=doc["version"],
             issued_at=draft_time(doc["issued_at"], "issued_at"),
@@ -78,6 +102,7 @@ def policy_from_draft(data: bytes, path: Path) -> op.Policy:
             every=None if every is None else _rule(every, "every", step="other"),
             batch_data=tuple(doc.get("batch_data", ())),
             closed=doc.get("closed", False),
+            sealers=tuple(doc.get("sealers", ())),
         )
     except op.ProvenanceError:
         raise
@@ -86,22 +111,22 @@ def policy_from_draft(data: bytes, path: Path) -> op.Policy:
         raise CliError(f"{path}: {detail}", code="E_DRAFT") from e
 
 
-def policy_to_draft(policy: op.Policy) -> bytes:
+def policy_to_draft(policy: Policy) -> bytes:
     """The draft JSON of a policy (its ``id`` dropped)."""
     d: dict[str, Any] = policy.to_dict()
     d.pop("id", None)
     return dump_json({"format": POLICY_DRAFT_FORMAT, **d})
 
 
-def load_policy(path: Path) -> tuple[op.Policy, bytes | None]:
+def load_policy(path: Path) -> tuple[Policy, bytes | None]:
     """Read a draft or a signed policy (signatures NOT checked); return it and the signed bytes (None for a draft)."""
     data = read_input(path, "policy")
     if is_draft(data):
         return policy_from_draft(data, path), None
-    return op.Policy.parse_unverified(data), data
+    return Policy.parse_unverified(data), data
 
 
-def verify_policy_file(path: Path, trust: op.TrustList, now: datetime) -> op.Policy:
+def verify_policy_file(path: Path, trust: VerifiedTrustList, now: datetime) -> VerifiedPolicy:
     """Verify a signed policy against a verified trust list's authority.
 
     Raises:
@@ -112,7 +137,7 @@ def verify_policy_file(path: Path, trust: op.TrustList, now: datetime) -> op.Pol
     if is_draft(data):
         raise CliError(f"{path} is a draft, not a signed policy: sign it with ocop policy sign", code="E_NOT_SIGNED")
     try:
-        return op.verify_policy(data, trust, now=now)
+        return verify_policy(data, trust, now=now)
     except op.ProvenanceError as e:
         raise DocumentFailure(
             "policy", path, e, f"the authority of {trust.issuer} (trust list v{trust.version})"
@@ -168,13 +193,13 @@ def sign(ctx: Context, source: Path, keys: tuple[str, ...], output: Path | None,
     policy, signed = load_policy(source)
     signers = signers_from_names(ctx, keys, passphrase_file)
     if signed is None:
-        data = op.sign_policy(policy, signers)
+        data = sign_policy(policy, signers)
         target = output or source.with_suffix(".policy")
     else:
-        data = op.add_signatures(signed, signers, typ=op.POLICY_TYP)
+        data = add_signatures(signed, signers, typ=POLICY_TYP)
         target = output or source
     write_file(target, data)
-    Renderer(ctx).signed_document("policy", signed_summary(target, data, op.POLICY_TYP, None), policy.version)
+    Renderer(ctx).signed_document("policy", signed_summary(target, data, POLICY_TYP, None), policy.version)
 
 
 @group.command("inspect")
@@ -184,7 +209,7 @@ def sign(ctx: Context, source: Path, keys: tuple[str, ...], output: Path | None,
 def inspect(ctx: Context, source: Path) -> None:
     """Show a draft or a signed policy (NOT a verification: use ocop policy verify)."""
     policy, signed = load_policy(source)
-    summary = None if signed is None else signed_summary(source, signed, op.POLICY_TYP, None)
+    summary = None if signed is None else signed_summary(source, signed, POLICY_TYP, None)
     Renderer(ctx).policy_inspect(str(source), policy, summary)
 
 

@@ -20,6 +20,19 @@ from typing import Any
 
 import click
 import ocop_provenance as op
+from ocop_provenance.events import BundleSummary, ChainSummary, EquivocationProof
+from ocop_provenance.seals import QrCode, Seal, SealVerification
+from ocop_provenance.trust import (
+    AuditReport,
+    DataRequirement,
+    Finding,
+    Policy,
+    StepAudit,
+    StepRule,
+    TrustList,
+    VerifiedPolicy,
+    VerifiedTrustList,
+)
 
 from .context import SCHEMA, CliError, Context, ExitCode
 
@@ -132,6 +145,12 @@ EXPLAIN_SEAL: Mapping[str, str] = {
 }
 
 
+_NOT_CHECKED_HINT = (
+    " (signer-role/gtin-owner need --trust LIST; chain needs --bundle FILE: without it the record the seal names"
+    " was not seen)"
+)
+
+
 def ensure_utf8_streams() -> None:
     """Make stdout and stderr write UTF-8 whatever the locale (``LANG=C``, a Latin-1 terminal, ``PYTHONIOENCODING``).
 
@@ -165,7 +184,7 @@ class VerifyResult:
     """What ``ocop verify`` checked (successful case)."""
 
     path: str
-    summary: op.BundleSummary
+    summary: BundleSummary
     trusted: Mapping[bytes, str]
     backend: str
 
@@ -187,10 +206,10 @@ class SealMade:
     """What ``ocop qr make`` made."""
 
     batch_id: bytes
-    seal: op.Seal
+    seal: Seal
     text: str
     form: str
-    qr: op.QrCode
+    qr: QrCode
     output: str
     kind: str
     size: int
@@ -207,8 +226,8 @@ class SealSheet:
     labels: int
     pages: int
     size: int
-    first: op.Seal
-    last: op.Seal
+    first: Seal
+    last: Seal
     manifest: str | None
     key_name: str
 
@@ -219,7 +238,7 @@ class SealVerified:
 
     text: str
     source: str
-    result: op.SealVerification
+    result: SealVerification
     signer: Mapping[str, Any]
     bundle: str | None
     audited: bool
@@ -634,19 +653,25 @@ class Renderer:
         if st.serial:
             ident.append(f"số/serial {st.serial}")
         c = r.chain
+        participant = v.signer.get("participant")
         if c is not None:
             lines.append(f"  product   {c.product_name} · " + " · ".join(ident))
-            stars = f" · OCOP {'★' * c.ocop_stars} ({c.ocop_stars} stars)" if c.ocop_stars else ""
-            lines.append(f"  producer  {c.producer_name}" + (f" ({c.province})" if c.province else "") + stars)
+            stars = f" · OCOP {'★' * c.ocop_stars} ({c.ocop_stars} stars, as declared)" if c.ocop_stars else ""
+            place = f" ({c.province})" if c.province else ""
+            if participant:
+                lines.append(f"  producer  {participant['name']} ({participant['role']}, per the trust list)")
+            lines.append(f"  declared  {c.declared_producer}{place}{stars}: the record's own words about its producer")
         else:
             lines.append("  product   " + " · ".join(ident))
-        participant = v.signer.get("participant")
         who = (
             f"{participant['name']} ({participant['role']}, trust list of {participant['trust_list']})"
             if participant
             else f"trusted key {v.signer.get('trusted_key')}"
         )
         lines.append(f"  signed by {who}, key {r.key.key_id_hex[:16]}")
+        lines.append(f"  checked   {', '.join(r.checked)}")
+        if r.not_checked:
+            lines.append(f"  NOT checked {', '.join(r.not_checked)}" + _NOT_CHECKED_HINT)
         lines.append(f"  sealed    {st.sealed_on.isoformat()}: {_plural(st.seq + 1, 'step')} (#0 … #{st.seq})")
         if c is not None:
             lines.append(f"  steps     checked against the bundle {v.bundle}:")
@@ -665,9 +690,9 @@ class Renderer:
     def seal_failed(self, f: SealFailure) -> None:
         e = f.error
         explanation = EXPLAIN_SEAL.get(e.code) or EXPLAIN.get(e.code)
-        if isinstance(e, op.AuditError):
-            # The seal verified; a step of the bundle did not pass the trust list (its key, at the step's time).
-            explanation = "a step of the bundle fails the trust list: " + (EXPLAIN.get(e.code) or e.message)
+        if e.position is not None:
+            # The error is about an event of the bundle (it has a place in it), not about the seal itself.
+            explanation = "a step of the bundle fails verification: " + (EXPLAIN.get(e.code) or e.message)
         if self.json:
             self._failed(e, {"source": f.source, "text": f.text}, {"explanation": explanation})
             return
@@ -689,7 +714,7 @@ class Renderer:
 
     # --- trust lists, policies and audits (ocop trust, ocop policy, ocop verify --trust) ----------------------
 
-    def trust_draft(self, path: str, trust: op.TrustList, action: str) -> None:
+    def trust_draft(self, path: str, trust: TrustList, action: str) -> None:
         if self.json:
             listed = trust.to_dict()
             listed.pop("id", None)
@@ -730,7 +755,7 @@ class Renderer:
                 text += f": needs {s.threshold - s.valid_authority} more (ocop trust sign {s.path} --key NAME)"
         self.note(text)
 
-    def trust_inspect(self, path: str, trust: op.TrustList, s: SignedSummary | None) -> None:
+    def trust_inspect(self, path: str, trust: TrustList, s: SignedSummary | None) -> None:
         if self.json:
             listed = trust.to_dict()
             if s is None:
@@ -801,7 +826,7 @@ class Renderer:
         lines.append(f"  Do not rely on this {what}, nor on an audit made with it.")
         self.out("\n".join(lines))
 
-    def policy_draft(self, path: str, policy: op.Policy) -> None:
+    def policy_draft(self, path: str, policy: Policy) -> None:
         if self.json:
             d = policy.to_dict()
             d.pop("id", None)
@@ -814,7 +839,7 @@ class Renderer:
             f" (not signed yet: ocop policy sign {path} --key NAME)"
         )
 
-    def policy_inspect(self, path: str, policy: op.Policy, s: SignedSummary | None) -> None:
+    def policy_inspect(self, path: str, policy: Policy, s: SignedSummary | None) -> None:
         if self.json:
             d = policy.to_dict()
             if s is None:
@@ -1019,7 +1044,7 @@ def event_json(e: op.SignedEvent, names: Mapping[bytes, str] | None = None) -> J
     return out
 
 
-def _chain_json(c: op.ChainSummary, position: int) -> JsonDict:
+def _chain_json(c: ChainSummary, position: int) -> JsonDict:
     g = c.genesis.body
     assert isinstance(g, op.Genesis)
     return {
@@ -1043,7 +1068,7 @@ def keyed(items: Iterable[tuple[bytes, str]]) -> dict[bytes, str]:
     return out
 
 
-def _seal_json(batch_id: bytes, seal: op.Seal) -> JsonDict:
+def _seal_json(batch_id: bytes, seal: Seal) -> JsonDict:
     st = seal.statement
     return {
         "batch_id": batch_id.hex(),
@@ -1114,7 +1139,7 @@ class TrustVerified:
     """A verified trust list, what it was verified against, and what happened to the cache."""
 
     path: str
-    trust: op.TrustList
+    trust: VerifiedTrustList
     against: str
     cache: str | None
     cache_updated: bool
@@ -1126,7 +1151,7 @@ class PolicyVerified:
     """A verified policy and the trust list whose authority signed it."""
 
     path: str
-    policy: op.Policy
+    policy: VerifiedPolicy
     trust: TrustVerified
 
 
@@ -1136,11 +1161,11 @@ class AuditResult:
 
     bundles: tuple[str, ...]
     trust: TrustVerified
-    policy: op.Policy | None
+    policy: VerifiedPolicy | None
     policy_path: str | None
-    reports: tuple[op.AuditReport, ...]
+    reports: tuple[AuditReport, ...]
     failures: tuple[VerifyFailure | None, ...]
-    forks: tuple[op.EquivocationProof, ...]
+    forks: tuple[EquivocationProof, ...]
     pinned: str | None
     pinned_updated: bool
     proof_files: tuple[str, ...] = ()
@@ -1208,14 +1233,24 @@ def _problem_lines(e: op.ProvenanceError, explanation: str | None, problem: str,
     return [f"{problem}{explanation or e.message}", f"{detail}{e.message} [{e.code}]"]
 
 
-def _requirements(rule: op.StepRule) -> str:
+def _requirement_text(r: DataRequirement) -> str:
+    if r.kind is None:
+        return r.key
+    bounds = ""
+    if r.minimum is not None or r.maximum is not None:
+        bounds = f" {r.minimum if r.minimum is not None else '…'}-{r.maximum if r.maximum is not None else '…'}"
+    unit = f" {r.unit}" if r.unit else ""
+    return f"{r.key} ({r.kind}{bounds}{unit})"
+
+
+def _requirements(rule: StepRule) -> str:
     parts = []
     if rule.roles:
         parts.append("signed by a " + " or ".join(rule.roles))
     if rule.min_signers > 1:
         parts.append(f"by {rule.min_signers} distinct participants")
     if rule.data:
-        parts.append("data " + ", ".join(rule.data))
+        parts.append("data " + ", ".join(_requirement_text(r) for r in rule.data))
     if rule.attachments:
         parts.append("attachment " + ", ".join(rule.attachments))
     if rule.fields:
@@ -1223,13 +1258,13 @@ def _requirements(rule: op.StepRule) -> str:
     return "; ".join(parts)
 
 
-def _rule_text(rule: op.StepRule) -> str:
+def _rule_text(rule: StepRule) -> str:
     label = f" ({rule.label})" if rule.label else ""
     req = _requirements(rule)
     return f"{rule.step}{label}" + (f": {req}" if req else "")
 
 
-def _signer_text(s: op.StepAudit) -> str:
+def _signer_text(s: StepAudit) -> str:
     p = s.participant
     if p is None:
         return f"key {_short(s.key_id)}, which is NOT in the trust list"
@@ -1239,7 +1274,7 @@ def _signer_text(s: op.StepAudit) -> str:
     return who
 
 
-def _audit_lines(path: str, r: op.AuditReport, f: VerifyFailure | None, a: AuditResult) -> list[str]:
+def _audit_lines(path: str, r: AuditReport, f: VerifyFailure | None, a: AuditResult) -> list[str]:
     lines = [f"{'VERIFIED' if r.ok else 'NOT VERIFIED'}  {path}"]
     t = a.trust.trust
     lines.append(f"  trust list  {t.issuer}, version {t.version}, checked against {a.trust.against}")
@@ -1251,16 +1286,20 @@ def _audit_lines(path: str, r: op.AuditReport, f: VerifyFailure | None, a: Audit
             lines.append(f"  where       {', '.join(where)}")
         lines.extend(_problem_lines(f.error, EXPLAIN.get(f.error.code), "  problem     ", "  detail      "))
         lines.append("  Do not rely on any record in this bundle.")
-    by_event: dict[tuple[bytes | None, int | None], list[op.Finding]] = {}
+    by_event: dict[tuple[bytes | None, int | None], list[Finding]] = {}
     for finding in r.findings:
-        by_event.setdefault((finding.batch_id, finding.index), []).append(finding)
+        by_event.setdefault((finding.batch_id, finding.seq), []).append(finding)
     for b in r.batches:
         role = "root batch" if b.depth == 0 and b.batch_id == r.root else f"input batch (depth {b.depth})"
         lines.append("")
         lines.append(
             f"  {role} {_short(b.batch_id)}  {b.product} · lot {b.lot}" + (f" · GTIN {b.gtin}" if b.gtin else "")
         )
-        lines.append(f"    producer  {b.producer}")
+        if b.producer is not None:
+            lines.append(f"    producer  {b.producer.name} ({b.producer.role}, per the trust list)")
+        else:
+            lines.append("    producer  not a usable participant of the trust list")
+        lines.append(f"    declared  {b.declared_producer}: the record's own words about its producer")
         for inp, seq, head, at in b.inputs:
             lines.append(
                 f"    back      step #{at} used batch {_short(inp)} as it was at #{seq} (event {_short(head)})"
@@ -1286,7 +1325,7 @@ def _audit_lines(path: str, r: op.AuditReport, f: VerifyFailure | None, a: Audit
             for finding in by_event.get((b.batch_id, s.seq), ()):
                 rule = f" (rule {finding.rule})" if finding.rule else ""
                 lines.append(f"         PROBLEM  {finding.message}{rule} [{finding.code}]")
-    rest = [x for x in r.findings if x.index is None]
+    rest = [x for x in r.findings if x.seq is None]
     if rest:
         lines.append("")
         lines.append("  for the batch as a whole")

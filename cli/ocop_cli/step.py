@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 import ocop_provenance as op
+from ocop_provenance.events import DEFAULT_TIME_TOLERANCE
 
 from . import keystore
 from .batch import at_option, attach_option, attachments, data_option
@@ -64,7 +65,7 @@ def add(  # noqa: PLR0917 - click passes options as arguments
     location = op.Location(name=where, admin_code=where_code)
     files = attachments(attach)
     values = parse_data(data)
-    time = not_in_future(at, ctx.clock(), op.DEFAULT_TIME_TOLERANCE)
+    time = not_in_future(at, ctx.clock(), DEFAULT_TIME_TOLERANCE)
     signer = keystore.load_signer(ctx, key_name, passphrase_file)
     with open_ledger(ctx, create=False) as ledger:
         batch_id = ledger.resolve(batch)

@@ -29,6 +29,20 @@ from typing import Any
 
 import click
 import ocop_provenance as op
+from ocop_provenance.trust import (
+    ROLES,
+    TRUST_TYP,
+    AuthorityPin,
+    KeyStatus,
+    Participant,
+    ParticipantKey,
+    TrustList,
+    VerifiedTrustList,
+    add_signatures,
+    load_trusted_root,
+    parse_unverified_document,
+    sign_trust_list,
+)
 
 from . import keystore
 from .context import CliError, Context, ExitCode, OcopGroup, pass_context
@@ -224,11 +238,23 @@ def draft_members(obj: object, allowed: set[str], where: str) -> Mapping[str, An
 
 
 _DRAFT_TOP = {"format", "issuer", "version", "issued_at", "expires", "authority", "participants", "id"}
-_DRAFT_PARTICIPANT = {"id", "name", "role", "admin_code", "gln", "keys"}
+_DRAFT_PARTICIPANT = {
+    "id",
+    "name",
+    "role",
+    "admin_code",
+    "gln",
+    "commune",
+    "province",
+    "gs1_prefixes",
+    "glns",
+    "admin_codes",
+    "keys",
+}
 _DRAFT_KEY = {"key_id", "public_key", "not_before", "not_after", "status", "status_time"}
 
 
-def trust_from_draft(data: bytes, path: Path) -> op.TrustList:
+def trust_from_draft(data: bytes, path: Path) -> TrustList:
     """Build the (unsigned) list a draft describes.
 
     Raises:
@@ -248,7 +274,7 @@ def trust_from_draft(data: bytes, path: Path) -> op.TrustList:
                 kw = f"{where}.keys[{j}]"
                 km = draft_members(k, _DRAFT_KEY, kw)
                 pkeys.append(
-                    op.ParticipantKey(
+                    ParticipantKey(
                         key=_raw_key(km, kw),
                         not_before=draft_time(km["not_before"], f"{kw}.not_before"),
                         not_after=draft_time(km["not_after"], f"{kw}.not_after"),
@@ -257,21 +283,26 @@ def trust_from_draft(data: bytes, path: Path) -> op.TrustList:
                     )
                 )
             participants.append(
-                op.Participant(
+                Participant(
                     id=pm["id"],
                     name=pm["name"],
                     role=pm["role"],
                     admin_code=pm.get("admin_code"),
                     gln=pm.get("gln"),
+                    commune=pm.get("commune"),
+                    province=pm.get("province"),
+                    gs1_prefixes=tuple(pm.get("gs1_prefixes", ())),
+                    glns=tuple(pm.get("glns", ())),
+                    admin_codes=tuple(pm.get("admin_codes", ())),
                     keys=tuple(pkeys),
                 )
             )
-        return op.TrustList(
+        return TrustList(
             issuer=top["issuer"],
             version=top["version"],
             issued_at=draft_time(top["issued_at"], "issued_at"),
             expires=draft_time(top["expires"], "expires"),
-            authority=op.AuthorityPin(keys, auth["threshold"]),
+            authority=AuthorityPin(keys, auth["threshold"]),
             participants=tuple(participants),
         )
     except op.ProvenanceError:
@@ -281,7 +312,7 @@ def trust_from_draft(data: bytes, path: Path) -> op.TrustList:
         raise CliError(f"{path}: {detail}", code="E_DRAFT") from e
 
 
-def trust_to_draft(trust: op.TrustList) -> bytes:
+def trust_to_draft(trust: TrustList) -> bytes:
     """The draft JSON of a list (its ``id`` dropped: a draft has none until signed)."""
     if trust.extensions or trust.critical:
         raise CliError("this list carries extension labels that ocop cannot edit as a draft", code="E_DRAFT")
@@ -290,15 +321,15 @@ def trust_to_draft(trust: op.TrustList) -> bytes:
     return dump_json({"format": TRUST_DRAFT_FORMAT, **d})
 
 
-def load_trust(path: Path) -> tuple[op.TrustList, bytes | None]:
+def load_trust(path: Path) -> tuple[TrustList, bytes | None]:
     """Read a draft or a signed list (signatures NOT checked); return it and the signed bytes (None for a draft)."""
     data = read_input(path, "trust list")
     if is_draft(data):
         return trust_from_draft(data, path), None
-    return op.TrustList.parse_unverified(data), data
+    return TrustList.parse_unverified(data), data
 
 
-def _load_draft(path: Path) -> op.TrustList:
+def _load_draft(path: Path) -> TrustList:
     trust, signed = load_trust(path)
     if signed is not None:
         raise CliError(
@@ -309,9 +340,9 @@ def _load_draft(path: Path) -> op.TrustList:
     return trust
 
 
-def signed_summary(path: Path, data: bytes, typ: str, authority: op.AuthorityPin | None) -> SignedSummary:
+def signed_summary(path: Path, data: bytes, typ: str, authority: AuthorityPin | None) -> SignedSummary:
     """Who signed a signed document, and how many of ``authority``'s keys did (informational, not a verification)."""
-    doc = op.parse_unverified_document(data, typ=typ)
+    doc = parse_unverified_document(data, typ=typ)
     good = doc.signed_by(authority.keys) if authority is not None else frozenset()
     auth_ids = {k.key_id for k in authority.keys} if authority is not None else set()
     return SignedSummary(
@@ -408,11 +439,11 @@ def cache_path(ctx: Context, issuer: str) -> Path:
     return ctx.home / "trust" / f"{hashlib.sha256(issuer.encode('utf-8')).hexdigest()[:32]}.trust"
 
 
-def _cached(path: Path) -> op.TrustList | None:
+def _cached(path: Path, now: datetime) -> VerifiedTrustList | None:
     if not path.exists():
         return None
     try:
-        return op.TrustList.parse_unverified(read_input(path, "cached trust list"))
+        return load_trusted_root(read_input(path, "cached trust list"), now=now)
     except op.ProvenanceError as e:
         raise CliError(
             f"the cached trust list {path} is damaged ({e.message}): remove it and verify against pinned keys",
@@ -432,27 +463,27 @@ def verify_trust_file(ctx: Context, path: Path, anchor: AnchorOptions, now: date
     if is_draft(data):
         raise CliError(f"{path} is a draft, not a signed list: sign it with ocop trust sign", code="E_NOT_SIGNED")
     try:
-        claimed = op.TrustList.parse_unverified(data)
+        claimed = TrustList.parse_unverified(data)
     except op.ProvenanceError as e:
         raise DocumentFailure("trust list", path, e) from e
     cache_file = cache_path(ctx, claimed.issuer)
-    cached = _cached(cache_file) if anchor.use_cache else None
+    cached = _cached(cache_file, now) if anchor.use_cache else None
     via = [read_input(p, "intermediate trust list") for p in anchor.via]
     # from the cache, only the lists newer than the cached one lead forward
     try:
         after_cache = (
-            via if cached is None else [r for r in via if op.TrustList.parse_unverified(r).version > cached.version]
+            via if cached is None else [r for r in via if TrustList.parse_unverified(r).version > cached.version]
         )
     except op.ProvenanceError as e:  # a damaged intermediate list: the same verdict as without the cache
         raise DocumentFailure("trust list", path, e) from e
-    base: op.TrustList | op.AuthorityPin
+    base: VerifiedTrustList | AuthorityPin
     if anchor.authority:
         keys = tuple(resolve_public_key(ctx, spec) for spec in anchor.authority)
-        base = op.AuthorityPin(keys, _threshold(keys, anchor.threshold, "--threshold"))
+        base = AuthorityPin(keys, _threshold(keys, anchor.threshold, "--threshold"))
         against = f"{len(base.keys)} pinned authority key(s), threshold {base.threshold}"
     elif anchor.pinned_list is not None:
         try:
-            base = op.TrustList.parse_unverified(read_input(anchor.pinned_list, "pinned trust list"))
+            base = load_trusted_root(read_input(anchor.pinned_list, "pinned trust list"), now=now)
         except op.ProvenanceError as e:
             raise CliError(f"the pinned list {anchor.pinned_list} is unusable: {e.message}", code=e.code) from e
         against = f"the pinned list {anchor.pinned_list} (version {base.version})"
@@ -535,12 +566,12 @@ def init(  # noqa: PLR0917 - click passes options as arguments
 ) -> None:
     """Start a draft trust list: issuer, authority keys, threshold and expiry."""
     keys = tuple(resolve_public_key(ctx, spec) for spec in authority)
-    trust = op.TrustList(
+    trust = TrustList(
         issuer=issuer,
         version=list_version,
         issued_at=ctx.utc_now(),
         expires=expires.astimezone(UTC),
-        authority=op.AuthorityPin(keys, _threshold(keys, threshold, "--threshold")),
+        authority=AuthorityPin(keys, _threshold(keys, threshold, "--threshold")),
         participants=(),
     )
     write_file(output, trust_to_draft(trust), overwrite=force)
@@ -549,9 +580,9 @@ def init(  # noqa: PLR0917 - click passes options as arguments
 
 def _key_entries(
     ctx: Context, specs: Sequence[str], not_before: datetime, not_after: datetime
-) -> tuple[op.ParticipantKey, ...]:
+) -> tuple[ParticipantKey, ...]:
     return tuple(
-        op.ParticipantKey(
+        ParticipantKey(
             key=resolve_public_key(ctx, spec),
             not_before=not_before.astimezone(UTC),
             not_after=not_after.astimezone(UTC),
@@ -584,9 +615,24 @@ def _window(f: Any) -> Any:
 @click.argument("draft", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--id", "participant_id", required=True, help="Stable id in the list (a-z 0-9 . _ -).")
 @click.option("--name", required=True, type=TEXT, help="Display name (Vietnamese welcome).")
-@click.option("--role", required=True, type=click.Choice(op.ROLES), help="The participant's role.")
-@click.option("--admin-code", default=None, help="Administrative-unit code (digits).")
-@click.option("--gln", default=None, help="GS1 Global Location Number (13 digits).")
+@click.option("--role", required=True, type=click.Choice(ROLES), help="The participant's role.")
+@click.option("--admin-code", default=None, help="Administrative-unit code of its commune (digits).")
+@click.option("--gln", default=None, help="GS1 Global Location Number of its main site (13 digits).")
+@click.option("--commune", default=None, type=TEXT, help="Commune or ward name, as registered.")
+@click.option("--province", default=None, type=TEXT, help="Province name, as registered.")
+@click.option(
+    "--gs1-prefix",
+    "gs1_prefixes",
+    multiple=True,
+    help="A GS1 Company Prefix it holds (4-12 digits): the GTINs it may claim. Repeatable.",
+)
+@click.option("--other-gln", "glns", multiple=True, help="Another GLN (site) it may claim. Repeatable.")
+@click.option(
+    "--other-admin-code",
+    "admin_codes",
+    multiple=True,
+    help="Another administrative-unit code it may claim. Repeatable.",
+)
 @_KEY_OPTION
 @_window
 @json_option
@@ -599,20 +645,35 @@ def add_participant(  # noqa: PLR0917 - click passes options as arguments
     role: str,
     admin_code: str | None,
     gln: str | None,
+    commune: str | None,
+    province: str | None,
+    gs1_prefixes: tuple[str, ...],
+    glns: tuple[str, ...],
+    admin_codes: tuple[str, ...],
     keys: tuple[str, ...],
     not_before: datetime,
     not_after: datetime,
 ) -> None:
-    """Add a participant and its keys to DRAFT."""
+    """Add a participant, what it may claim, and its keys to DRAFT.
+
+    \b
+    What it may claim is checked against every batch it opens: the GTINs (by GS1
+    Company Prefix), GLNs and administrative-unit codes its records name.
+    """
     trust = _load_draft(draft)
     if any(p.id == participant_id for p in trust.participants):
         raise CliError(f"{participant_id} is already in the list: add keys with ocop trust add-key", code="E_EXISTS")
-    participant = op.Participant(
+    participant = Participant(
         id=participant_id,
         name=name,
         role=role,
         admin_code=admin_code,
         gln=gln,
+        commune=commune,
+        province=province,
+        gs1_prefixes=gs1_prefixes,
+        glns=glns,
+        admin_codes=admin_codes,
         keys=_key_entries(ctx, keys, not_before, not_after),
     )
     trust = trust.with_participant(participant)
@@ -661,7 +722,7 @@ def _set_status(ctx: Context, draft: Path, spec: str, status: str, at: datetime 
 @pass_context
 def retire(ctx: Context, draft: Path, key_spec: str, at: datetime) -> None:
     """Retire a key that was NOT compromised: steps it signed before --at stay valid."""
-    _set_status(ctx, draft, key_spec, op.KeyStatus.RETIRED, at)
+    _set_status(ctx, draft, key_spec, KeyStatus.RETIRED, at)
 
 
 @group.command("revoke")
@@ -672,7 +733,7 @@ def retire(ctx: Context, draft: Path, key_spec: str, at: datetime) -> None:
 @pass_context
 def revoke(ctx: Context, draft: Path, key_spec: str, at: datetime | None) -> None:
     """Revoke a lost or stolen key: EVERY step it signed is refused, whatever time it claims."""
-    _set_status(ctx, draft, key_spec, op.KeyStatus.REVOKED, at or ctx.utc_now())
+    _set_status(ctx, draft, key_spec, KeyStatus.REVOKED, at or ctx.utc_now())
 
 
 @group.command("bump")
@@ -700,9 +761,9 @@ def bump(  # noqa: PLR0917 - click passes options as arguments
     pin = None
     if authority:
         keys = tuple(resolve_public_key(ctx, spec) for spec in authority)
-        pin = op.AuthorityPin(keys, _threshold(keys, threshold, "--threshold"))
+        pin = AuthorityPin(keys, _threshold(keys, threshold, "--threshold"))
     elif threshold is not None:
-        pin = op.AuthorityPin(trust.authority.keys, threshold)
+        pin = AuthorityPin(trust.authority.keys, threshold)
     new = trust.next_version(issued_at=ctx.utc_now(), expires=expires.astimezone(UTC), authority=pin)
     write_file(output, trust_to_draft(new), overwrite=force)
     Renderer(ctx).trust_draft(str(output), new, f"version {new.version} drafted from {source}")
@@ -737,13 +798,13 @@ def sign(ctx: Context, source: Path, keys: tuple[str, ...], output: Path | None,
     for s in outsiders:
         out.warn(f"key {s.public_key.key_id_hex[:16]} is not one of this list's authority keys")
     if signed is None:
-        data = op.sign_trust_list(trust, signers)
+        data = sign_trust_list(trust, signers)
         target = output or source.with_suffix(".trust")
     else:
-        data = op.add_signatures(signed, signers, typ=op.TRUST_TYP)
+        data = add_signatures(signed, signers, typ=TRUST_TYP)
         target = output or source
     write_file(target, data)
-    out.signed_document("trust list", signed_summary(target, data, op.TRUST_TYP, trust.authority), trust.version)
+    out.signed_document("trust list", signed_summary(target, data, TRUST_TYP, trust.authority), trust.version)
 
 
 @group.command("inspect")
@@ -753,7 +814,7 @@ def sign(ctx: Context, source: Path, keys: tuple[str, ...], output: Path | None,
 def inspect(ctx: Context, source: Path) -> None:
     """Show a draft or a signed list (NOT a verification: use ocop trust verify)."""
     trust, signed = load_trust(source)
-    summary = None if signed is None else signed_summary(source, signed, op.TRUST_TYP, trust.authority)
+    summary = None if signed is None else signed_summary(source, signed, TRUST_TYP, trust.authority)
     Renderer(ctx).trust_inspect(str(source), trust, summary)
 
 

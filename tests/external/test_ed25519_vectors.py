@@ -16,10 +16,12 @@ from typing import Any
 
 import ocop_provenance as op
 import pytest
+from ocop_provenance.events import available_backends
 
 from tests.conftest import SHARED_VECTORS
+from tests.verifying import verifies
 
-BACKENDS = op.available_backends()
+BACKENDS = available_backends()
 WEAK_FLAGS = {"low_order_A", "non_canonical_A"}
 
 
@@ -63,8 +65,8 @@ def test_rfc8032(seed: str, public: str, message: str, signature: str, backend: 
     msg = bytes.fromhex(message)
     assert key.sign(msg).hex() == signature
     pub = op.PublicKey.from_raw(bytes.fromhex(public))
-    assert pub.verify(bytes.fromhex(signature), msg, backend=backend)
-    assert not pub.verify(bytes.fromhex(signature), msg + b"\x00", backend=backend)
+    assert verifies(pub.verify, bytes.fromhex(signature), msg, backend=backend)
+    assert not verifies(pub.verify, bytes.fromhex(signature), msg + b"\x00", backend=backend)
 
 
 # ---- Wycheproof ---------------------------------------------------------------------------------------------------
@@ -90,7 +92,7 @@ def test_wycheproof(backend: str) -> None:
     for pk, msg, sig, result, name in wycheproof_cases():
         # Every Wycheproof public key is a valid, non-weak key: none is refused by the weak-key check.
         key = op.PublicKey.from_raw(bytes.fromhex(pk))
-        got = key.verify(bytes.fromhex(sig), bytes.fromhex(msg), backend=backend)
+        got = verifies(key.verify, bytes.fromhex(sig), bytes.fromhex(msg), backend=backend)
         assert result in ("valid", "invalid")
         if got != (result == "valid"):
             wrong.append(name)
@@ -128,7 +130,7 @@ def test_cctv_backends_agree() -> None:
             continue
         key = op.PublicKey.from_raw(bytes.fromhex(v["key"]))
         for b in BACKENDS:
-            if key.verify(bytes.fromhex(v["sig"]), v["msg"].encode(), backend=b):
+            if verifies(key.verify, bytes.fromhex(v["sig"]), v["msg"].encode(), backend=b):
                 accepted[b].add(v["number"])
     sets = list(accepted.values())
     assert all(s == sets[0] for s in sets)
@@ -149,7 +151,7 @@ def test_cctv_small_order_r_refused() -> None:
             continue
         key = op.PublicKey.from_raw(bytes.fromhex(v["key"]))
         for b in BACKENDS:
-            assert not key.verify(bytes.fromhex(v["sig"]), v["msg"].encode(), backend=b)
+            assert not verifies(key.verify, bytes.fromhex(v["sig"]), v["msg"].encode(), backend=b)
         count += 1
     assert count > 0
 
@@ -186,5 +188,5 @@ def test_speccheck(backend: str) -> None:
                 op.PublicKey.from_raw(bytes.fromhex(case["pub_key"]))
             continue
         key = op.PublicKey.from_raw(bytes.fromhex(case["pub_key"]))
-        got = key.verify(bytes.fromhex(case["signature"]), bytes.fromhex(case["message"]), backend=backend)
+        got = verifies(key.verify, bytes.fromhex(case["signature"]), bytes.fromhex(case["message"]), backend=backend)
         assert got is expected, i

@@ -14,6 +14,7 @@ import sys
 from datetime import datetime, timedelta, timezone
 
 import ocop_provenance as op
+from ocop_provenance.events import append_step, head_of
 
 ICT = timezone(timedelta(hours=7))
 WHERE = op.Location(name="Xưởng sấy Nghi Sơn, Thanh Hóa", admin_code="38")
@@ -62,9 +63,9 @@ def main() -> None:
                     events = []
                     for i in range(rng.randint(2, 50)):
                         events.append(
-                            op.append_step(head, signer, step="packing", time=when, location=WHERE, data={"i": i})
+                            append_step(head, signer, step="packing", time=when, location=WHERE, data={"i": i})
                         )
-                        head = op.head_of(events[-1])
+                        head = head_of(events[-1])
                     ledger.append_many(events)
                     acked = events
             for event in acked:
