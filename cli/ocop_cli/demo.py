@@ -17,7 +17,9 @@ from . import keystore
 from .context import CliError, Context, ExitCode, OcopCommand, pass_context
 from .ledger import open_ledger
 from .params import json_option
-from .render import EXPLAIN, AuditResult, Renderer
+from .render import Output, explain
+from .render.audit import AuditResult
+from .render.demo import DemoDone
 from .trust import AnchorOptions
 from .verify import audit_files
 
@@ -62,7 +64,7 @@ def command(ctx: Context, keep: bool) -> None:
     signed each step, in which role); then one byte is changed and the verifier
     catches it. Exit 0 when all of that went as expected.
     """
-    out = Renderer(ctx)
+    out = Output(ctx)
     work = Path(tempfile.mkdtemp(prefix="ocop-demo-"))
     try:
         summary = _run(ctx, work, out)
@@ -71,10 +73,10 @@ def command(ctx: Context, keep: bool) -> None:
             out.note(f"kept {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
-    out.demo_done({"ok": True, **summary})
+    out.emit(DemoDone(summary))
 
 
-def _run(ctx: Context, work: Path, out: Renderer) -> dict[str, Any]:
+def _run(ctx: Context, work: Path, out: Output) -> dict[str, Any]:
     home = work / "home"
     demo = Context(home=home, json=ctx.json, verbose=ctx.verbose, clock=ctx.clock, command=ctx.command)
     secret = work / "passphrase"
@@ -213,7 +215,7 @@ def _run(ctx: Context, work: Path, out: Renderer) -> dict[str, Any]:
         )
     if not ctx.json:
         say()
-        out.audited(good)
+        out.show(good)
 
     data = bytearray(bundle.read_bytes())
     offset = data.find(b"11.8")
@@ -230,7 +232,7 @@ def _run(ctx: Context, work: Path, out: Renderer) -> dict[str, Any]:
         raise CliError("the tampered bundle verified: the demo failed", code="E_DEMO", exit_code=ExitCode.INTERNAL)
     if not ctx.json:
         say()
-        out.audited(bad)
+        out.show(bad)
     say()
     say("The change was caught. What a signature does and does not prove: docs/threat-model.md.")
     return {
@@ -244,7 +246,7 @@ def _run(ctx: Context, work: Path, out: Renderer) -> dict[str, Any]:
             "offset": offset,
             "caught": True,
             "code": failure.code,
-            "explanation": EXPLAIN.get(failure.code),
+            "explanation": explain(failure.code),
         },
     }
 

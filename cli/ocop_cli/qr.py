@@ -23,11 +23,12 @@ import ocop_provenance as op
 
 from . import keystore
 from . import trust as trust_commands
-from .context import CliError, Context, ExitCode, OcopGroup, pass_context
+from .context import CliError, Context, OcopGroup, pass_context
 from .export import atomic_output
 from .ledger import open_ledger
 from .params import TEXT, json_option, passphrase_file_option
-from .render import Renderer, SealFailure, SealMade, SealSheet, SealVerified
+from .render import Output
+from .render.qr import SealFailure, SealMade, SealSheet, SealVerified
 from .verify import load_trusted_keys, trust_list_option, trusted_key_option
 
 __all__ = ["group"]
@@ -194,7 +195,7 @@ def make(  # noqa: PLR0917 - click passes options as arguments
         with atomic_output(output) as f:
             f.write(data)
         size = len(data)
-    Renderer(ctx).qr_made(
+    Output(ctx).emit(
         SealMade(
             batch_id=source.genesis.batch_id,
             seal=seal,
@@ -343,7 +344,7 @@ def labels(  # noqa: PLR0917 - click passes options as arguments
     )
     title = genesis_body.product.name
     ends: list[op.Seal] = []
-    out = Renderer(ctx)
+    out = Output(ctx)
     with contextlib.ExitStack() as stack:
         pdf = stack.enter_context(atomic_output(output))
         rows = None
@@ -372,7 +373,7 @@ def labels(  # noqa: PLR0917 - click passes options as arguments
             progress=lambda n: progress(n, total),
         )
         size = pdf.tell()
-    out.qr_labels(
+    out.emit(
         SealSheet(
             batch_id=source.genesis.batch_id,
             output=output,
@@ -472,7 +473,7 @@ def verify(  # noqa: PLR0917 - click passes options as arguments
     if trust_path is None and any(anchor.values()):
         raise click.UsageError("--authority-key, --threshold, --pinned-list, --via and --no-cache go with --trust")
     now = ctx.clock()
-    out = Renderer(ctx)
+    out = Output(ctx)
     code_text, origin = read_code(text, image)
     labels: dict[bytes, str] = {}
     ring: op.KeyRing | None = None
@@ -481,8 +482,8 @@ def verify(  # noqa: PLR0917 - click passes options as arguments
         try:
             trust = load_trust(ctx, trust_path, trust_commands.make_anchor(**anchor))
         except trust_commands.DocumentFailure as f:
-            out.document_failed(f.what, str(f.path), f.error, f.against)
-            click.get_current_context().exit(ExitCode.VERIFY_FAILED)
+            out.emit(f.result)
+            return
     else:
         ring, labels = load_trusted_keys(trusted)
     if bundle is not None:
@@ -501,10 +502,10 @@ def verify(  # noqa: PLR0917 - click passes options as arguments
     except op.ProvenanceError as e:
         if isinstance(e, op.MissingExtraError):
             raise
-        out.seal_failed(SealFailure(text=code_text, source=source, error=e))
-        click.get_current_context().exit(ExitCode.VERIFY_FAILED)
+        out.emit(SealFailure(text=code_text, source=source, error=e))
+        return
     signer = _signer(result.key, labels, trust)
-    out.seal_verified(
+    out.emit(
         SealVerified(
             text=code_text,
             source=source,

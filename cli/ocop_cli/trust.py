@@ -31,9 +31,18 @@ import click
 import ocop_provenance as op
 
 from . import keystore
-from .context import CliError, Context, ExitCode, OcopGroup, pass_context
+from .context import CliError, Context, OcopGroup, pass_context
 from .params import TEXT, TIME, json_option, passphrase_file_option
-from .render import Renderer, SignedSummary, TrustVerified
+from .render import Output
+from .render.trust import (
+    DocumentFailed,
+    DocumentSigned,
+    DraftEdit,
+    SignedSummary,
+    TrustDraft,
+    TrustInspected,
+    TrustVerified,
+)
 
 __all__ = [
     "TRUST_DRAFT_FORMAT",
@@ -71,6 +80,11 @@ class DocumentFailure(Exception):  # noqa: N818 - a verdict, not an error of oco
         self.path = path
         self.error = error
         self.against = against
+
+    @property
+    def result(self) -> DocumentFailed:
+        """The verdict to render."""
+        return DocumentFailed(what=self.what, path=str(self.path), error=self.error, against=self.against)
 
 
 # ---- files --------------------------------------------------------------------------------------------------
@@ -544,7 +558,7 @@ def init(  # noqa: PLR0917 - click passes options as arguments
         participants=(),
     )
     write_file(output, trust_to_draft(trust), overwrite=force)
-    Renderer(ctx).trust_draft(str(output), trust, "created")
+    Output(ctx).emit(TrustDraft(path=str(output), trust=trust, edit=DraftEdit.CREATED))
 
 
 def _key_entries(
@@ -617,7 +631,9 @@ def add_participant(  # noqa: PLR0917 - click passes options as arguments
     )
     trust = trust.with_participant(participant)
     write_file(draft, trust_to_draft(trust))
-    Renderer(ctx).trust_draft(str(draft), trust, f"added {participant_id}")
+    Output(ctx).emit(
+        TrustDraft(path=str(draft), trust=trust, edit=DraftEdit.PARTICIPANT_ADDED, participant=participant_id)
+    )
 
 
 @group.command("add-key")
@@ -639,7 +655,9 @@ def add_key(  # noqa: PLR0917 - click passes options as arguments
     new = (*participant.keys, *_key_entries(ctx, keys, not_before, not_after))
     trust = trust.with_participant(dataclasses.replace(participant, keys=new))
     write_file(draft, trust_to_draft(trust))
-    Renderer(ctx).trust_draft(str(draft), trust, f"added {len(keys)} key(s) to {participant_id}")
+    Output(ctx).emit(
+        TrustDraft(path=str(draft), trust=trust, edit=DraftEdit.KEYS_ADDED, participant=participant_id, count=len(keys))
+    )
 
 
 def _set_status(ctx: Context, draft: Path, spec: str, status: str, at: datetime | None) -> None:
@@ -650,7 +668,8 @@ def _set_status(ctx: Context, draft: Path, spec: str, status: str, at: datetime 
     except KeyError as e:
         raise CliError(f"no participant of {draft} holds key {key.key_id_hex[:16]}", code="E_NOT_FOUND") from e
     write_file(draft, trust_to_draft(trust))
-    Renderer(ctx).trust_draft(str(draft), trust, f"{status} key {key.key_id_hex[:16]}")
+    edit = DraftEdit.KEY_REVOKED if status == op.KeyStatus.REVOKED else DraftEdit.KEY_RETIRED
+    Output(ctx).emit(TrustDraft(path=str(draft), trust=trust, edit=edit, key_id=key.key_id_hex))
 
 
 @group.command("retire")
@@ -705,7 +724,7 @@ def bump(  # noqa: PLR0917 - click passes options as arguments
         pin = op.AuthorityPin(trust.authority.keys, threshold)
     new = trust.next_version(issued_at=ctx.utc_now(), expires=expires.astimezone(UTC), authority=pin)
     write_file(output, trust_to_draft(new), overwrite=force)
-    Renderer(ctx).trust_draft(str(output), new, f"version {new.version} drafted from {source}")
+    Output(ctx).emit(TrustDraft(path=str(output), trust=new, edit=DraftEdit.BUMPED, source=str(source)))
 
 
 @group.command("sign")
@@ -732,10 +751,7 @@ def sign(ctx: Context, source: Path, keys: tuple[str, ...], output: Path | None,
     """
     trust, signed = load_trust(source)
     signers = signers_from_names(ctx, keys, passphrase_file)
-    out = Renderer(ctx)
-    outsiders = [s for s in signers if s.public_key not in trust.authority.keys]
-    for s in outsiders:
-        out.warn(f"key {s.public_key.key_id_hex[:16]} is not one of this list's authority keys")
+    outsiders = tuple(s.public_key.key_id_hex for s in signers if s.public_key not in trust.authority.keys)
     if signed is None:
         data = op.sign_trust_list(trust, signers)
         target = output or source.with_suffix(".trust")
@@ -743,7 +759,8 @@ def sign(ctx: Context, source: Path, keys: tuple[str, ...], output: Path | None,
         data = op.add_signatures(signed, signers, typ=op.TRUST_TYP)
         target = output or source
     write_file(target, data)
-    out.signed_document("trust list", signed_summary(target, data, op.TRUST_TYP, trust.authority), trust.version)
+    summary = signed_summary(target, data, op.TRUST_TYP, trust.authority)
+    Output(ctx).emit(DocumentSigned(kind="trust list", summary=summary, version=trust.version, outsiders=outsiders))
 
 
 @group.command("inspect")
@@ -754,7 +771,7 @@ def inspect(ctx: Context, source: Path) -> None:
     """Show a draft or a signed list (NOT a verification: use ocop trust verify)."""
     trust, signed = load_trust(source)
     summary = None if signed is None else signed_summary(source, signed, op.TRUST_TYP, trust.authority)
-    Renderer(ctx).trust_inspect(str(source), trust, summary)
+    Output(ctx).emit(TrustInspected(path=str(source), trust=trust, summary=summary))
 
 
 @group.command("verify")
@@ -771,10 +788,10 @@ def verify(ctx: Context, source: Path, **options: Any) -> None:
     On success the list becomes the cached list of its issuer.
     """
     anchor = make_anchor(**options)
-    out = Renderer(ctx)
+    out = Output(ctx)
     try:
         result = verify_trust_file(ctx, source, anchor, ctx.utc_now())
     except DocumentFailure as f:
-        out.document_failed(f.what, str(f.path), f.error, f.against)
-        click.get_current_context().exit(ExitCode.VERIFY_FAILED)
-    out.trust_verified(result)
+        out.emit(f.result)
+        return
+    out.emit(result)

@@ -9,10 +9,12 @@ from typing import Any, BinaryIO, TypeVar
 import click
 import ocop_provenance as op
 
-from .context import CliError, Context, ExitCode, OcopCommand, pass_context
+from .context import CliError, Context, OcopCommand, pass_context
 from .params import json_option
 from .policy import verify_policy_file
-from .render import AuditResult, Renderer, VerifyFailure, VerifyResult
+from .render import Output
+from .render.audit import AuditResult
+from .render.verify import VerifyFailure, VerifyResult
 from .trust import (
     AnchorOptions,
     DocumentFailure,
@@ -104,7 +106,7 @@ def verify_file(
     trusted: Sequence[Path],
     *,
     expect: bytes | None = None,
-    renderer: Renderer | None = None,
+    output: Output | None = None,
 ) -> VerifyResult | VerifyFailure:
     """Verify ``bundle`` against the trusted key files.
 
@@ -116,7 +118,7 @@ def verify_file(
         OSError: The bundle cannot be opened (exit 3).
     """
     ring, labels = load_trusted_keys(trusted)
-    out = renderer or Renderer(ctx)
+    out = output or Output(ctx)
     with bundle.open("rb") as src:
         try:
             with out.progress("verifying") as progress:
@@ -210,7 +212,7 @@ def command(  # noqa: PLR0917 - click passes options as arguments
     """
     if bool(trusted) == (trust_path is not None):
         raise click.UsageError("give either --trusted-key PEM or --trust LIST")
-    out = Renderer(ctx)
+    out = Output(ctx)
     if trust_path is None:
         given = (("--policy", policy_path), ("--pinned", pinned_path), ("--proofs", proofs_dir))
         extra = [name for name, value in given if value is not None]
@@ -220,11 +222,7 @@ def command(  # noqa: PLR0917 - click passes options as arguments
             raise click.UsageError(f"{', '.join(extra)} go with --trust")
         if len(bundles) != 1:
             raise click.UsageError("with --trusted-key, give one bundle (use --trust to cross-check several)")
-        result = verify_file(ctx, bundles[0], trusted, expect=expect_batch, renderer=out)
-        if isinstance(result, VerifyFailure):
-            out.verify_failed(result)
-            click.get_current_context().exit(ExitCode.VERIFY_FAILED)
-        out.verified(result)
+        out.emit(verify_file(ctx, bundles[0], trusted, expect=expect_batch, output=out))
         return
     if update_pinned and pinned_path is None:
         raise click.UsageError("--update-pinned needs --pinned STATE")
@@ -241,11 +239,9 @@ def command(  # noqa: PLR0917 - click passes options as arguments
             proofs_dir=proofs_dir,
         )
     except DocumentFailure as f:
-        out.document_failed(f.what, str(f.path), f.error, f.against)
-        click.get_current_context().exit(ExitCode.VERIFY_FAILED)
-    out.audited(audit)
-    if not audit.ok:
-        click.get_current_context().exit(ExitCode.VERIFY_FAILED)
+        out.emit(f.result)
+        return
+    out.emit(audit)
 
 
 # ---- audit against a trust list (--trust) -------------------------------------------------------------------
