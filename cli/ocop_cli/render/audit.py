@@ -9,7 +9,7 @@ import ocop_provenance as op
 
 from .core import JsonDict, Result, Text
 from .explain import explain
-from .policy import requirements
+from .policy import requirements, rule_name
 from .trust import TrustVerified, trust_json
 from .verify import VerifyFailure, problem_lines, proves, where_json, where_text
 from .words import short, t, tn
@@ -206,9 +206,9 @@ def _step_lines(s: op.StepAudit, findings: list[op.Finding] | tuple[()]) -> list
         if finding.rule:
             rows.append(
                 t(
-                    "         PROBLEM  {message} (rule {rule}) [{code}]",
+                    "         PROBLEM  {message} ({rule}) [{code}]",
                     message=finding.message,
-                    rule=finding.rule,
+                    rule=rule_name(finding.rule),
                     code=finding.code,
                 )
             )
@@ -233,11 +233,11 @@ def _signer_text(s: op.StepAudit) -> str:
 
 
 def _whole_batch_line(finding: op.Finding) -> str:
-    fields = {"message": finding.message, "code": finding.code, "rule": finding.rule}
+    fields = {"message": finding.message, "code": finding.code, "rule": rule_name(finding.rule or "")}
     if finding.batch_id and finding.rule:
-        return t("    batch {batch}, rule {rule}: {message} [{code}]", batch=short(finding.batch_id), **fields)
+        return t("    batch {batch}, {rule}: {message} [{code}]", batch=short(finding.batch_id), **fields)
     if finding.batch_id:
         return t("    batch {batch}: {message} [{code}]", batch=short(finding.batch_id), **fields)
     if finding.rule:
-        return t("    bundle, rule {rule}: {message} [{code}]", **fields)
+        return t("    bundle, {rule}: {message} [{code}]", **fields)
     return t("    bundle: {message} [{code}]", **fields)

@@ -141,25 +141,55 @@ class ErrorReport(Result):
     def exit_code(self) -> ExitCode:
         return self.code
 
-    def to_json(self) -> JsonDict:
+    @property
+    def error_code(self) -> str:
+        """The error's stable code: the library's or the CLI's own, ``E_IO`` or ``E_INTERNAL``."""
         exc = self.error
+        if isinstance(exc, (op.ProvenanceError, CliError)):
+            return exc.code
+        return "E_IO" if isinstance(exc, OSError) else "E_INTERNAL"
+
+    def to_json(self) -> JsonDict:
+        """The ``error`` member: always ``code``, ``message``, ``index``, ``event_id``, ``key_id``, ``field`` and
+        ``explanation`` (null when unknown); an I/O error adds ``path``."""
+        exc = self.error
+        err: JsonDict = {"code": self.error_code, "index": None, "event_id": None, "key_id": None, "field": None}
         if isinstance(exc, op.ProvenanceError):
-            err: JsonDict = exc.to_dict()
+            err = exc.to_dict()
         elif isinstance(exc, CliError):
-            err = {"code": exc.code, "message": exc.message}
+            err["message"] = exc.message
         elif isinstance(exc, OSError):
-            err = {"code": "E_IO", "message": f"{exc.strerror or exc}", "path": str(exc.filename or "") or None}
+            err["message"] = f"{exc.strerror or exc}"
+            err["path"] = str(exc.filename or "") or None
         else:
-            err = {"code": "E_INTERNAL", "message": f"{type(exc).__name__}: {exc}"}
-        return {"error": err}
+            err["message"] = f"{type(exc).__name__}: {exc}"
+        return {
+            "error": {
+                "code": err.pop("code"),
+                "message": err.pop("message"),
+                **err,
+                "explanation": explain(self.error_code),
+            }
+        }
 
     def to_text(self) -> Text:
         exc = self.error
+        explanation = explain(self.error_code)
+        if isinstance(exc, op.ProvenanceError) and explanation:
+            return Text(err=(t("error: {error}\n       ({explanation})", error=exc, explanation=explanation),))
         if isinstance(exc, op.ProvenanceError):
-            explanation = explain(exc.code)
-            if explanation:
-                return Text(err=(t("error: {error}\n       ({explanation})", error=exc, explanation=explanation),))
             return Text(err=(t("error: {error}", error=exc),))
+        if isinstance(exc, CliError) and explanation:
+            return Text(
+                err=(
+                    t(
+                        "error: {message} [{code}]\n       ({explanation})",
+                        message=exc.message,
+                        code=exc.code,
+                        explanation=explanation,
+                    ),
+                )
+            )
         if isinstance(exc, CliError):
             return Text(err=(t("error: {message} [{code}]", message=exc.message, code=exc.code),))
         if isinstance(exc, OSError):

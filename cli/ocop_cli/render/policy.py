@@ -10,7 +10,7 @@ from .core import JsonDict, Result, Text, lines
 from .trust import SignedSummary, TrustVerified, trust_json
 from .words import t, tn, utc
 
-__all__ = ["PolicyDraft", "PolicyInspected", "PolicyVerified", "requirements", "rule_text"]
+__all__ = ["PolicyDraft", "PolicyInspected", "PolicyVerified", "requirements", "rule_name", "rule_text"]
 
 
 def _either(items: tuple[str, ...]) -> str:
@@ -43,6 +43,22 @@ def rule_text(rule: op.StepRule) -> str:
     if req:
         return t("{step}: {requirements}", step=rule.step, requirements=req)
     return rule.step
+
+
+def rule_name(rule: str) -> str:
+    """A policy rule as a person reads it: ``steps[3]`` (the library's path into the policy) is ``rule 4``.
+
+    Rules are numbered from 1, as ``ocop policy inspect`` lists them; the other rules are named.
+    """
+    if rule.startswith("steps[") and rule.endswith("]") and rule[6:-1].isdigit():
+        return t("rule {n}", n=int(rule[6:-1]) + 1)
+    if rule == "every":
+        return t("the rule for every step")
+    if rule == "batch_data":
+        return t("the rule for the whole batch")
+    if rule == "gtins":
+        return t("the rule for products")
+    return t("rule {rule}", rule=rule)
 
 
 def _expires(policy: op.Policy) -> str:

@@ -163,10 +163,14 @@ def where_json(f: VerifyFailure) -> JsonDict:
 
 
 def where_text(f: VerifyFailure) -> list[str]:
-    """Where a failure is, in words: its position in the bundle, its batch, step and event id (as far as known)."""
+    """Where a failure is, in words: its position in the bundle, its batch, step and event id (as far as known).
+
+    Positions written ``#N`` count from 0, like step numbers: ``event #3 of the bundle`` is ``bundle_index`` 3 (and
+    the error's ``index`` 3) in the JSON document.
+    """
     where = []
     if f.bundle_index is not None:
-        where.append(t("event {n} of the bundle", n=f.bundle_index + 1))
+        where.append(t("event #{n} of the bundle", n=f.bundle_index))
     if f.batch_id is not None and f.batch_position == 0:
         where.append(t("the root batch {batch}", batch=short(f.batch_id)))
     elif f.batch_id is not None:
