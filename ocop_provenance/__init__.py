@@ -125,6 +125,7 @@ from ._trust import (
     sign_trust_list,
     verify_trust_list,
 )
+from ._trust_store import StoredTrust, TrustAnchor, TrustStore, TrustStoreError, anchor_id
 from ._verify import (
     DEFAULT_TIME_TOLERANCE,
     ChainReport,
@@ -219,15 +220,20 @@ __all__ = [
     "StepAudit",
     "StepRule",
     "StoreError",
+    "StoredTrust",
     "TamperError",
+    "TrustAnchor",
     "TrustError",
     "TrustList",
+    "TrustStore",
+    "TrustStoreError",
     "UntrustedKeyError",
     "UnverifiedSeal",
     "VerificationError",
     "WeakKeyError",
     "__version__",
     "add_signatures",
+    "anchor_id",
     "append_step",
     "audit_bundle",
     "audit_bundles",
