@@ -19,7 +19,7 @@ from .context import CliError, Context, OcopGroup, pass_context
 from .params import TIME, json_option, passphrase_file_option
 from .render import Output
 from .render.policy import PolicyDraft, PolicyInspected, PolicyVerified
-from .render.trust import DocumentSigned
+from .render.trust import DocumentSigned, authority_text
 from .trust import (
     DocumentFailure,
     anchor_options,
@@ -116,9 +116,7 @@ def verify_policy_file(path: Path, trust: op.TrustList, now: datetime) -> op.Pol
     try:
         return op.verify_policy(data, trust, now=now)
     except op.ProvenanceError as e:
-        raise DocumentFailure(
-            "policy", path, e, f"the authority of {trust.issuer} (trust list v{trust.version})"
-        ) from e
+        raise DocumentFailure("policy", path, e, authority_text(trust)) from e
 
 
 @click.group("policy", cls=OcopGroup)

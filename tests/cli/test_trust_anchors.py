@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from .conftest import Env
 from .trust_setup import AUTHORITY, EXPIRES, PINS, WINDOW, doc_of, make_bundle, make_trust
 
@@ -31,7 +29,6 @@ def _forged(env: Env, version: int = 1) -> Path:
     return signed
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10 finding 8: reproduced, not fixed yet")
 def test_a_self_made_list_is_not_its_own_anchor(env: Env) -> None:
     make_trust(env)
     forged = _forged(env)
@@ -49,7 +46,6 @@ def test_a_self_made_list_is_not_its_own_anchor(env: Env) -> None:
     assert not list((env.home / "trust").glob("*.trust"))  # nothing was remembered
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10 finding 8: reproduced, not fixed yet")
 def test_a_list_pinned_by_mistake_does_not_block_the_real_one(env: Env) -> None:
     auth = make_trust(env)
     forged = _forged(env, version=9)
@@ -64,7 +60,6 @@ def test_a_list_pinned_by_mistake_does_not_block_the_real_one(env: Env) -> None:
     assert doc_of(result)["error"]["code"] == "E_TRUST_STORE_AMBIGUOUS"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10 finding 8: reproduced, not fixed yet")
 def test_a_pinned_list_verified_from_the_keys_anchors_a_later_version(env: Env) -> None:
     auth = make_trust(env)
     v2 = env.tmp / "v2.json"
@@ -75,7 +70,6 @@ def test_a_pinned_list_verified_from_the_keys_anchors_a_later_version(env: Env) 
     assert "pinned list" in doc["trust_list"]["against"]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10 finding 8: reproduced, not fixed yet")
 def test_a_damaged_store_entry_is_reported_not_trusted(env: Env) -> None:
     auth = make_trust(env)
     env.ok("trust", "verify", str(auth.signed), *PINS)

@@ -151,11 +151,13 @@ class ErrorReport(Result):
 
     def to_json(self) -> JsonDict:
         """The ``error`` member: always ``code``, ``message``, ``index``, ``event_id``, ``key_id``, ``field`` and
-        ``explanation`` (null when unknown); an I/O error adds ``path``."""
+        ``explanation`` (null when unknown); an I/O or trust store error adds ``path``."""
         exc = self.error
         err: JsonDict = {"code": self.error_code, "index": None, "event_id": None, "key_id": None, "field": None}
         if isinstance(exc, op.ProvenanceError):
             err = exc.to_dict()
+            if isinstance(exc, op.TrustStoreError) and exc.path is not None:
+                err["path"] = str(exc.path)
         elif isinstance(exc, CliError):
             err["message"] = exc.message
         elif isinstance(exc, OSError):

@@ -86,6 +86,12 @@ EXPLAIN: Mapping[str, str] = {
     "E_LINEAGE_DEPTH": "the chain of batches made from batches is deeper than allowed",
     "E_LINEAGE_SIZE": "the lineage holds more batches than allowed",
     "E_PINNED_FORMAT": "the pinned-state file is not valid",
+    "E_TRUST_STORE": "the trust store (the trust lists verified before, in $OCOP_HOME/trust) cannot be read or written",
+    "E_TRUST_STORE_DAMAGED": "a list remembered in the trust store is damaged: remove that file, then verify again "
+    "from the authority's pinned keys",
+    "E_TRUST_STORE_NO_ANCHOR": "no list of this authority was verified before: give the authority's public keys",
+    "E_TRUST_STORE_AMBIGUOUS": "lists of this name were verified from different keys: give the authority's public keys",
+    "E_PINNED_LIST_UNANCHORED": "a pinned list is checked against the authority's keys: a list cannot vouch for itself",
 }
 
 #: What each seal, QR and image code means (``ocop qr``), consulted before :data:`EXPLAIN`.

@@ -20,6 +20,8 @@ __all__ = [
     "TrustDraft",
     "TrustInspected",
     "TrustVerified",
+    "against_text",
+    "authority_text",
     "trust_json",
 ]
 
@@ -264,16 +266,60 @@ def _participant_line(p: op.Participant) -> str:
     return t("    {id}  {name}  ({facts})", id=p.id, name=p.name, facts=", ".join(facts))
 
 
+def against_text(
+    *,
+    pin: op.AuthorityPin | None,
+    pinned_list: str | None = None,
+    stored_version: int | None = None,
+    store_entry: str | None = None,
+) -> str:
+    """What a trust list was verified from, in words: the pinned keys, through a pinned list or the stored list."""
+    if pin is None:
+        return t("the stored list version {version} ({entry})", version=stored_version, entry=store_entry)
+    keys = {"keys": len(pin.keys), "threshold": pin.threshold}
+    if stored_version is not None:
+        return t(
+            "{keys} pinned authority key(s), threshold {threshold}, through the stored list version {version} "
+            "({entry})",
+            version=stored_version,
+            entry=store_entry,
+            **keys,
+        )
+    if pinned_list is not None:
+        return t(
+            "{keys} pinned authority key(s), threshold {threshold}, through the pinned list {path}",
+            path=pinned_list,
+            **keys,
+        )
+    return t("{keys} pinned authority key(s), threshold {threshold}", **keys)
+
+
+def authority_text(trust: op.TrustList) -> str:
+    """What a policy is verified against, in words: the authority of a verified trust list."""
+    return t("the authority of {issuer} (trust list v{version})", issuer=trust.issuer, version=trust.version)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TrustVerified(Result):
-    """A verified trust list, what it was verified against, and what happened to the cache."""
+    """A verified trust list, what it was verified against, and what the trust store did.
+
+    Attributes:
+        path: The list's file.
+        trust: The verified list.
+        against: What it was verified from, in words (:func:`against_text`).
+        anchor: The anchor id (hex) of the pinned keys or the store entry used, or None.
+        cache: The trust store entry, or None with ``--no-cache``.
+        cache_updated: True when the store now holds this list.
+        cached_version: The version the entry held before, or None.
+    """
 
     path: str
     trust: op.TrustList
     against: str
-    cache: str | None
-    cache_updated: bool
-    cached_version: int | None
+    anchor: str | None = None
+    cache: str | None = None
+    cache_updated: bool = False
+    cached_version: int | None = None
 
     def to_json(self) -> JsonDict:
         return {"verified": True, "trust_list": trust_json(self), "list": self.trust.to_dict()}
@@ -316,6 +362,7 @@ def trust_json(r: TrustVerified) -> JsonDict:
         "expires": utc(tl.expires),
         "participants": len(tl.participants),
         "against": r.against,
+        "anchor": r.anchor,
         "cache": r.cache,
         "cache_updated": r.cache_updated,
         "cached_version": r.cached_version,
