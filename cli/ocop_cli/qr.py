@@ -418,7 +418,7 @@ def read_code(text: str | None, image: Path | None) -> tuple[str, str]:
 
 
 def load_trust(ctx: Context, path: Path, anchor: trust_commands.AnchorOptions) -> op.TrustList:
-    """Verify a signed trust list exactly as ``ocop trust verify`` does (anchor, cache, rollback).
+    """Verify a signed trust list exactly as ``ocop trust verify`` does (pinned keys, trust store, rollback).
 
     Raises:
         DocumentFailure: The list does not verify (exit 1: no seal can be trusted through it).

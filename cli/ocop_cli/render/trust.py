@@ -335,17 +335,17 @@ class TrustVerified(Result):
             tn(len(tl.participants), "  lists       {n} participant", "  lists       {n} participants"),
         ]
         if self.cache is not None:
-            rows.append(self._cache_line())
+            rows.append(self._store_line())
         return lines(*rows)
 
-    def _cache_line(self) -> str:
+    def _store_line(self) -> str:
         if not self.cache_updated:
-            return t("  cache       {cache} holds version {version}", cache=self.cache, version=self.cached_version)
+            return t("  store       {entry} holds version {version}", entry=self.cache, version=self.cached_version)
         if self.cached_version is None:
-            return t("  cache       {cache} now holds this list", cache=self.cache)
+            return t("  store       {entry} now holds this list", entry=self.cache)
         return t(
-            "  cache       {cache} now holds this list (was version {version})",
-            cache=self.cache,
+            "  store       {entry} now holds this list (was version {version})",
+            entry=self.cache,
             version=self.cached_version,
         )
 
