@@ -53,6 +53,7 @@ from ._trust import (
     sign_trust_list,
     verify_trust_list,
 )
+from ._trust_store import StoredTrust, TrustAnchor, TrustStore, TrustStoreError, anchor_id
 
 __all__ = [
     "DATA_KINDS",
@@ -78,11 +79,16 @@ __all__ = [
     "SignedDocument",
     "StepAudit",
     "StepRule",
+    "StoredTrust",
+    "TrustAnchor",
     "TrustError",
     "TrustList",
+    "TrustStore",
+    "TrustStoreError",
     "VerifiedPolicy",
     "VerifiedTrustList",
     "add_signatures",
+    "anchor_id",
     "audit_bundle",
     "audit_bundles",
     "circular_02_2024_policy",

@@ -14,7 +14,8 @@ from . import keystore
 from .context import CliError, Context, ExitCode, OcopGroup, pass_context
 from .ledger import open_ledger
 from .params import DATA, DATE, TEXT, TIME, json_option, not_in_future, parse_data, passphrase_file_option
-from .render import Renderer
+from .render import Output
+from .render.batches import BatchCreated, BatchList, BatchTimeline
 
 
 @click.group("batch", cls=OcopGroup)
@@ -119,7 +120,7 @@ def new(  # noqa: PLR0917 - click passes options as arguments
     signer = keystore.load_signer(ctx, key_name, passphrase_file)
     with open_ledger(ctx) as ledger:
         event = ledger.open_batch(genesis, signer)
-    Renderer(ctx).batch_created(event, key_name)
+    Output(ctx).emit(BatchCreated(event=event, key_name=key_name))
 
 
 @group.command("list")
@@ -128,11 +129,11 @@ def new(  # noqa: PLR0917 - click passes options as arguments
 def list_(ctx: Context) -> None:
     """List the batches in the ledger."""
     if not ctx.ledger_path.exists():
-        Renderer(ctx).batch_list([])
+        Output(ctx).emit(BatchList(batches=()))
         return
     with open_ledger(ctx, create=False) as ledger:
         batches = ledger.batches()
-    Renderer(ctx).batch_list(batches)
+    Output(ctx).emit(BatchList(batches=batches))
 
 
 @group.command("show")
@@ -149,4 +150,4 @@ def show(ctx: Context, batch: str) -> None:
         events = list(ledger.events(batch_id))
     if not events:
         raise CliError(f"batch {batch} has no events", code="E_EMPTY", exit_code=ExitCode.BAD_INPUT)
-    Renderer(ctx).batch_show(events, keystore.key_names(ctx))
+    Output(ctx).emit(BatchTimeline(events=events, names=keystore.key_names(ctx)))

@@ -7,10 +7,11 @@ from pathlib import Path
 import click
 import ocop_provenance as op
 
-from .context import Context, ExitCode, OcopCommand, pass_context
+from .context import Context, OcopCommand, pass_context
 from .ledger import open_ledger
 from .params import json_option
-from .render import Renderer, VerifyFailure
+from .render import Output
+from .render.verify import Imported, VerifyFailure
 from .verify import load_trusted_keys, locate, trusted_key_option, verify_file
 
 
@@ -27,17 +28,17 @@ def command(ctx: Context, bundle: Path, trusted: tuple[Path, ...]) -> None:
     ledger before signing the next step. Nothing is stored unless the whole bundle
     verifies against the --trusted-key files (exit 1 otherwise, as ocop verify).
     """
-    out = Renderer(ctx)
-    result = verify_file(ctx, bundle, trusted, renderer=out)
+    out = Output(ctx)
+    result = verify_file(ctx, bundle, trusted, output=out)
     if isinstance(result, VerifyFailure):
-        out.verify_failed(result)
-        click.get_current_context().exit(ExitCode.VERIFY_FAILED)
+        out.emit(result)
+        return
     ring, _ = load_trusted_keys(trusted)
     with open_ledger(ctx) as ledger, bundle.open("rb") as src:
         try:
             added = ledger.import_bundle(src, op.VerifyOptions(keys=ring, now=ctx.clock()))
         except (op.FormatError, op.VerificationError) as e:
             # The file changed since it was verified, or it forks what the ledger holds (E_FORK).
-            out.verify_failed(locate(src, e, str(bundle)))
-            click.get_current_context().exit(ExitCode.VERIFY_FAILED)
-    out.imported(str(bundle), result, added)
+            out.emit(locate(src, e, str(bundle)))
+            return
+    out.emit(Imported(path=str(bundle), result=result, added=added))

@@ -28,9 +28,11 @@ from ocop_provenance.trust import (
     verify_policy,
 )
 
-from .context import CliError, Context, ExitCode, OcopGroup, pass_context
+from .context import CliError, Context, OcopGroup, pass_context
 from .params import TIME, json_option, passphrase_file_option
-from .render import PolicyVerified, Renderer
+from .render import Output
+from .render.policy import PolicyDraft, PolicyInspected, PolicyVerified
+from .render.trust import DocumentSigned, authority_text
 from .trust import (
     DocumentFailure,
     anchor_options,
@@ -139,9 +141,7 @@ def verify_policy_file(path: Path, trust: VerifiedTrustList, now: datetime) -> V
     try:
         return verify_policy(data, trust, now=now)
     except op.ProvenanceError as e:
-        raise DocumentFailure(
-            "policy", path, e, f"the authority of {trust.issuer} (trust list v{trust.version})"
-        ) from e
+        raise DocumentFailure("policy", path, e, authority_text(trust)) from e
 
 
 @click.group("policy", cls=OcopGroup)
@@ -170,7 +170,7 @@ def starter(  # noqa: PLR0917 - click passes options as arguments
         issued_at=ctx.utc_now(), version=policy_version, expires=None if expires is None else expires.astimezone(UTC)
     )
     write_file(output, policy_to_draft(policy), overwrite=force)
-    Renderer(ctx).policy_draft(str(output), policy)
+    Output(ctx).emit(PolicyDraft(path=str(output), policy=policy))
 
 
 @group.command("sign")
@@ -199,7 +199,8 @@ def sign(ctx: Context, source: Path, keys: tuple[str, ...], output: Path | None,
         data = add_signatures(signed, signers, typ=POLICY_TYP)
         target = output or source
     write_file(target, data)
-    Renderer(ctx).signed_document("policy", signed_summary(target, data, POLICY_TYP, None), policy.version)
+    summary = signed_summary(target, data, POLICY_TYP, None)
+    Output(ctx).emit(DocumentSigned(kind="policy", summary=summary, version=policy.version))
 
 
 @group.command("inspect")
@@ -210,7 +211,7 @@ def inspect(ctx: Context, source: Path) -> None:
     """Show a draft or a signed policy (NOT a verification: use ocop policy verify)."""
     policy, signed = load_policy(source)
     summary = None if signed is None else signed_summary(source, signed, POLICY_TYP, None)
-    Renderer(ctx).policy_inspect(str(source), policy, summary)
+    Output(ctx).emit(PolicyInspected(path=str(source), policy=policy, summary=summary))
 
 
 @group.command("verify")
@@ -230,11 +231,11 @@ def verify(ctx: Context, source: Path, trust_path: Path, **options: Any) -> None
     """Verify a signed policy: the trust list first, then the policy against its authority."""
     anchor = make_anchor(**options)
     now = ctx.utc_now()
-    out = Renderer(ctx)
+    out = Output(ctx)
     try:
         trust = verify_trust_file(ctx, trust_path, anchor, now)
         policy = verify_policy_file(source, trust.trust, now)
     except DocumentFailure as f:
-        out.document_failed(f.what, str(f.path), f.error, f.against)
-        click.get_current_context().exit(ExitCode.VERIFY_FAILED)
-    out.policy_verified(PolicyVerified(path=str(source), policy=policy, trust=trust))
+        out.emit(f.result)
+        return
+    out.emit(PolicyVerified(path=str(source), policy=policy, trust=trust))

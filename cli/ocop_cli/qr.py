@@ -39,11 +39,12 @@ from ocop_provenance.trust import VerifiedTrustList
 
 from . import keystore
 from . import trust as trust_commands
-from .context import CliError, Context, ExitCode, OcopGroup, pass_context
+from .context import CliError, Context, OcopGroup, pass_context
 from .export import atomic_output
 from .ledger import open_ledger
 from .params import TEXT, json_option, passphrase_file_option
-from .render import Renderer, SealFailure, SealMade, SealSheet, SealVerified
+from .render import Output
+from .render.qr import SealFailure, SealMade, SealSheet, SealVerified
 from .verify import load_trusted_keys, trust_list_option, trusted_key_option
 
 __all__ = ["group"]
@@ -210,7 +211,7 @@ def make(  # noqa: PLR0917 - click passes options as arguments
         with atomic_output(output) as f:
             f.write(data)
         size = len(data)
-    Renderer(ctx).qr_made(
+    Output(ctx).emit(
         SealMade(
             batch_id=source.genesis.batch_id,
             seal=seal,
@@ -359,7 +360,7 @@ def labels(  # noqa: PLR0917 - click passes options as arguments
     )
     title = genesis_body.product.name
     ends: list[Seal] = []
-    out = Renderer(ctx)
+    out = Output(ctx)
     with contextlib.ExitStack() as stack:
         pdf = stack.enter_context(atomic_output(output))
         rows = None
@@ -388,7 +389,7 @@ def labels(  # noqa: PLR0917 - click passes options as arguments
             progress=lambda n: progress(n, total),
         )
         size = pdf.tell()
-    out.qr_labels(
+    out.emit(
         SealSheet(
             batch_id=source.genesis.batch_id,
             output=output,
@@ -433,7 +434,7 @@ def read_code(text: str | None, image: Path | None) -> tuple[str, str]:
 
 
 def load_trust(ctx: Context, path: Path, anchor: trust_commands.AnchorOptions) -> VerifiedTrustList:
-    """Verify a signed trust list exactly as ``ocop trust verify`` does (anchor, cache, rollback).
+    """Verify a signed trust list exactly as ``ocop trust verify`` does (pinned keys, trust store, rollback).
 
     Raises:
         DocumentFailure: The list does not verify (exit 1: no seal can be trusted through it).
@@ -488,7 +489,7 @@ def verify(  # noqa: PLR0917 - click passes options as arguments
     if trust_path is None and any(anchor.values()):
         raise click.UsageError("--authority-key, --threshold, --pinned-list, --via and --no-cache go with --trust")
     now = ctx.clock()
-    out = Renderer(ctx)
+    out = Output(ctx)
     code_text, origin = read_code(text, image)
     labels: dict[bytes, str] = {}
     keys: op.KeyRing | VerifiedTrustList
@@ -497,8 +498,8 @@ def verify(  # noqa: PLR0917 - click passes options as arguments
         try:
             trust = load_trust(ctx, trust_path, trust_commands.make_anchor(**anchor))
         except trust_commands.DocumentFailure as f:
-            out.document_failed(f.what, str(f.path), f.error, f.against)
-            click.get_current_context().exit(ExitCode.VERIFY_FAILED)
+            out.emit(f.result)
+            return
         keys = trust
     else:
         keys, labels = load_trusted_keys(trusted)
@@ -514,10 +515,10 @@ def verify(  # noqa: PLR0917 - click passes options as arguments
     except op.ProvenanceError as e:
         if isinstance(e, MissingExtraError):
             raise
-        out.seal_failed(SealFailure(text=code_text, source=source, error=e))
-        click.get_current_context().exit(ExitCode.VERIFY_FAILED)
+        out.emit(SealFailure(text=code_text, source=source, error=e))
+        return
     signer = _signer(result.key, labels, trust)
-    out.seal_verified(
+    out.emit(
         SealVerified(
             text=code_text,
             source=source,

@@ -14,7 +14,8 @@ from .batch import at_option, attach_option, attachments, data_option
 from .context import Context, OcopGroup, pass_context
 from .ledger import open_ledger
 from .params import TEXT, json_option, not_in_future, parse_data, passphrase_file_option
-from .render import Renderer
+from .render import Output
+from .render.batches import StepAdded
 
 
 @click.group("step", cls=OcopGroup)
@@ -80,4 +81,4 @@ def add(  # noqa: PLR0917 - click passes options as arguments
             attachments=files,
             data=values,  # type: ignore[arg-type]
         )
-    Renderer(ctx).step_added(event, key_name)
+    Output(ctx).emit(StepAdded(event=event, key_name=key_name))

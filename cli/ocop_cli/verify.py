@@ -11,10 +11,12 @@ import ocop_provenance as op
 from ocop_provenance.events import BundleReader, EquivocationProof, Subject, ed25519_backend
 from ocop_provenance.trust import AuditReport, PinnedState, audit_bundles
 
-from .context import CliError, Context, ExitCode, OcopCommand, pass_context
+from .context import CliError, Context, OcopCommand, pass_context
 from .params import json_option
 from .policy import verify_policy_file
-from .render import AuditResult, Renderer, VerifyFailure, VerifyResult
+from .render import Output
+from .render.audit import AuditResult
+from .render.verify import VerifyFailure, VerifyResult
 from .trust import (
     AnchorOptions,
     DocumentFailure,
@@ -105,7 +107,7 @@ def verify_file(
     trusted: Sequence[Path],
     *,
     expect: bytes | None = None,
-    renderer: Renderer | None = None,
+    output: Output | None = None,
 ) -> VerifyResult | VerifyFailure:
     """Verify ``bundle`` against the trusted key files.
 
@@ -117,7 +119,7 @@ def verify_file(
         OSError: The bundle cannot be opened (exit 3).
     """
     ring, labels = load_trusted_keys(trusted)
-    out = renderer or Renderer(ctx)
+    out = output or Output(ctx)
     with bundle.open("rb") as src:
         try:
             with out.progress("verifying") as progress:
@@ -214,7 +216,7 @@ def command(  # noqa: PLR0917 - click passes options as arguments
     """
     if bool(trusted) == (trust_path is not None):
         raise click.UsageError("give either --trusted-key PEM or --trust LIST")
-    out = Renderer(ctx)
+    out = Output(ctx)
     if trust_path is None:
         given = (("--policy", policy_path), ("--pinned", pinned_path), ("--proofs", proofs_dir))
         extra = [name for name, value in given if value is not None]
@@ -224,11 +226,7 @@ def command(  # noqa: PLR0917 - click passes options as arguments
             raise click.UsageError(f"{', '.join(extra)} go with --trust")
         if len(bundles) != 1:
             raise click.UsageError("with --trusted-key, give one bundle (use --trust to cross-check several)")
-        result = verify_file(ctx, bundles[0], trusted, expect=expect_batch, renderer=out)
-        if isinstance(result, VerifyFailure):
-            out.verify_failed(result)
-            click.get_current_context().exit(ExitCode.VERIFY_FAILED)
-        out.verified(result)
+        out.emit(verify_file(ctx, bundles[0], trusted, expect=expect_batch, output=out))
         return
     if update_pinned and pinned_path is None:
         raise click.UsageError("--update-pinned needs --pinned STATE")
@@ -245,11 +243,9 @@ def command(  # noqa: PLR0917 - click passes options as arguments
             proofs_dir=proofs_dir,
         )
     except DocumentFailure as f:
-        out.document_failed(f.what, str(f.path), f.error, f.against)
-        click.get_current_context().exit(ExitCode.VERIFY_FAILED)
-    out.audited(audit)
-    if not audit.ok:
-        click.get_current_context().exit(ExitCode.VERIFY_FAILED)
+        out.emit(f.result)
+        return
+    out.emit(audit)
 
 
 # ---- audit against a trust list (--trust) -------------------------------------------------------------------

@@ -546,15 +546,15 @@ def test_labels_report_progress_per_page_against_the_total(
 ) -> None:
     import contextlib
 
-    from ocop_cli.render import Renderer
+    from ocop_cli.render import Output
 
     calls: list[tuple[str, int, int]] = []
 
     @contextlib.contextmanager
-    def progress(_self: Renderer, label: str):  # type: ignore[no-untyped-def]
+    def progress(_self: Output, label: str):  # type: ignore[no-untyped-def]
         yield lambda done, total: calls.append((label, done, total))
 
-    monkeypatch.setattr(Renderer, "progress", progress)
+    monkeypatch.setattr(Output, "progress", progress)
     batch, _ = sealed
     env.ok("qr", "labels", batch, "--key", "coop", "--count", "5", "--grid", "2x1", "-o", str(env.tmp / "s.pdf"))
     assert calls == [("labels", 2, 5), ("labels", 4, 5), ("labels", 5, 5)]
