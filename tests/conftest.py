@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 import ocop_provenance as op
 import pytest
 
 ICT = timezone(timedelta(hours=7))
-SHARED_VECTORS = Path(__file__).resolve().parents[1].parent / "shared" / "vectors"
+EXTERNAL_VECTORS = Path(__file__).resolve().parent / "external" / "vectors"
+
+
+@cache
+def external_vectors(name: str) -> Any:
+    """One vendored conformance vector file, parsed (tests/external/vectors/SOURCES.md). Missing fails the test."""
+    path = EXTERNAL_VECTORS / name
+    if not path.is_file():
+        pytest.fail(f"{path} is missing: the external vectors ship with the tests (see SOURCES.md there)")
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def key(n: int) -> op.PrivateKey:
