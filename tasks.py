@@ -38,30 +38,51 @@ STAMP = ".ocop-installed"
 PARALLEL = ("-n", "logical", "--dist", "worksteal")
 
 
+def _say(text: str) -> None:
+    """One line to stderr in one write, so that lines from the set-up thread do not interleave with others."""
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
+
+
 def _run(*args: str | Path, env: dict[str, str] | None = None) -> None:
-    print("+", " ".join(str(a) for a in args), file=sys.stderr, flush=True)
+    _say("+ " + " ".join(str(a) for a in args))
     start = time.monotonic()
     subprocess.run([str(a) for a in args], cwd=ROOT, check=True, env=env)  # noqa: S603
-    print(f"  ({time.monotonic() - start:.1f} s)", file=sys.stderr, flush=True)
+    _say(f"  ({time.monotonic() - start:.1f} s: {_label(args)})")
+
+
+def _label(args: tuple[str | Path, ...]) -> str:
+    """The short name of a command: the module of ``python -m module``, else the program's name."""
+    if len(args) > 2 and args[1] == "-m":
+        return str(args[2])
+    return Path(args[0]).name
 
 
 def _run_captured(*args: str | Path) -> tuple[str, subprocess.CompletedProcess[str]]:
     """Run a command with its output kept, so that commands run side by side do not interleave their output."""
     start = time.monotonic()
     done = subprocess.run([str(a) for a in args], cwd=ROOT, capture_output=True, text=True, check=False)  # noqa: S603
-    line = f"+ {' '.join(str(a) for a in args)}\n  ({time.monotonic() - start:.1f} s)"
+    line = f"+ {' '.join(str(a) for a in args)}\n  ({time.monotonic() - start:.1f} s: {_label(args)})"
     return line, done
 
 
-def _install(venv_dir: Path, what: tuple[str, ...]) -> Path:
-    """Create ``venv_dir`` if needed and pip-install ``what`` into it, unless its stamp says that is done."""
+def _stamp(what: tuple[str, ...]) -> str:
+    """What an install of ``what`` depends on: the Python version, the requirements and pyproject.toml."""
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    return hashlib.sha256("\n".join([sys.version, *what, pyproject]).encode()).hexdigest()
+
+
+def _install(venv_dir: Path, what: tuple[str, ...], *, or_: tuple[str, ...] = ()) -> Path:
+    """Create ``venv_dir`` if needed and pip-install ``what`` into it, unless its stamp says that is done.
+
+    ``or_``: another install (e.g. ``-e .[dev]``) that includes this one and, if done, is just as good.
+    """
     python = venv_dir / ("Scripts" if os.name == "nt" else "bin") / "python"
     stamp = venv_dir / STAMP
-    key = hashlib.sha256(
-        "\n".join([sys.version, *what, (ROOT / "pyproject.toml").read_text(encoding="utf-8")]).encode()
-    ).hexdigest()
-    if python.exists() and stamp.exists() and stamp.read_text(encoding="ascii") == key:
-        print(f"+ {venv_dir.name} is up to date (delete it to reinstall)", file=sys.stderr, flush=True)
+    key = _stamp(what)
+    good = {key, _stamp(or_)} if or_ else {key}
+    if python.exists() and stamp.exists() and stamp.read_text(encoding="ascii") in good:
+        _say(f"+ {venv_dir.name} is up to date (delete it to reinstall)")
         return python
     if not python.exists():
         venv.EnvBuilder(with_pip=True).create(venv_dir)
@@ -72,7 +93,8 @@ def _install(venv_dir: Path, what: tuple[str, ...]) -> Path:
 
 
 def _setup(extras: str) -> None:
-    _install(VENV, ("-e", f".[{extras}]"))
+    # The dev extra includes every other: a venv installed for `check` serves `demo` too.
+    _install(VENV, ("-e", f".[{extras}]"), or_=("-e", ".[dev]"))
 
 
 def _setup_interop() -> Path:
@@ -94,7 +116,7 @@ def _check(pytest_args: list[str]) -> None:
         failed = 0
         for future in checks:
             line, done = future.result()
-            print(line, file=sys.stderr)
+            _say(line)
             print(done.stdout, end="", flush=True)
             print(done.stderr, end="", file=sys.stderr, flush=True)
             failed = failed or done.returncode
