@@ -6,7 +6,6 @@ primitives are compared: the Sig_structure bytes and the signature.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import ocop_provenance as op
@@ -14,16 +13,13 @@ import pytest
 from ocop_provenance import _cbor, _cose
 from ocop_provenance.events import EVENT_TYP, available_backends
 
-from tests.conftest import SHARED_VECTORS
+from tests.conftest import external_vectors
 from tests.verifying import verifies
 
 
 @pytest.fixture(scope="module")
 def example() -> Any:
-    path = SHARED_VECTORS / "cose_eddsa-sig-01.json"
-    if not path.exists():
-        pytest.skip(f"{path} is absent")
-    return json.loads(path.read_text(encoding="utf-8"))
+    return external_vectors("cose_eddsa-sig-01.json")
 
 
 def parts(example: Any) -> tuple[bytes, bytes, bytes]:

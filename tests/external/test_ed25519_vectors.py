@@ -10,27 +10,17 @@ Findings pinned here (see also the report in the commit history):
 
 from __future__ import annotations
 
-import json
-from functools import cache
 from typing import Any
 
 import ocop_provenance as op
 import pytest
 from ocop_provenance.events import available_backends
 
-from tests.conftest import SHARED_VECTORS
+from tests.conftest import external_vectors
 from tests.verifying import verifies
 
 BACKENDS = available_backends()
 WEAK_FLAGS = {"low_order_A", "non_canonical_A"}
-
-
-@cache
-def load(name: str) -> Any:
-    path = SHARED_VECTORS / name
-    if not path.exists():
-        pytest.skip(f"{path} is absent")
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 # ---- RFC 8032 §7.1, tests 1-3 ------------------------------------------------------------------------------------
@@ -73,7 +63,7 @@ def test_rfc8032(seed: str, public: str, message: str, signature: str, backend: 
 
 
 def wycheproof_cases() -> list[tuple[str, str, str, str, str]]:
-    data = load("wycheproof_ed25519_test.json")
+    data = external_vectors("wycheproof_ed25519_test.json")
     return [
         (g["publicKey"]["pk"], t["msg"], t["sig"], t["result"], f"tc{t['tcId']}")
         for g in data["testGroups"]
@@ -83,7 +73,7 @@ def wycheproof_cases() -> list[tuple[str, str, str, str, str]]:
 
 def test_wycheproof_count() -> None:
     cases = wycheproof_cases()
-    assert len(cases) == load("wycheproof_ed25519_test.json")["numberOfTests"] == 151
+    assert len(cases) == external_vectors("wycheproof_ed25519_test.json")["numberOfTests"] == 151
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -103,7 +93,7 @@ def test_wycheproof(backend: str) -> None:
 
 
 def cctv() -> list[dict[str, Any]]:
-    return [dict(v, flags=set(v["flags"] or ())) for v in load("cctv_ed25519vectors.json")]
+    return [dict(v, flags=set(v["flags"] or ())) for v in external_vectors("cctv_ed25519vectors.json")]
 
 
 def test_cctv_weak_keys_rejected() -> None:
@@ -179,7 +169,7 @@ SPECCHECK: dict[int, str | bool] = {
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_speccheck(backend: str) -> None:
-    cases = load("speccheck_cases.json")
+    cases = external_vectors("speccheck_cases.json")
     assert len(cases) == len(SPECCHECK)
     for i, case in enumerate(cases):
         expected = SPECCHECK[i]

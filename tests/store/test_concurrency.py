@@ -7,9 +7,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import ocop_provenance as op
+import pytest
 from ocop_provenance.events import append_step
 
 from tests.conftest import ICT, key, sample_genesis
+
+pytestmark = pytest.mark.slow  # real processes, started with spawn
 
 WHERE = op.Location(name="Nghi Sơn, Thanh Hóa", admin_code="38")
 T0 = datetime(2024, 11, 2, 7, 0, tzinfo=ICT)
