@@ -55,6 +55,7 @@ from ._keys import (
     write_private_key,
 )
 from ._labels import Label, LabelLayout, write_label_sheet
+from ._ledger import BatchInfo, Ledger, NewStep
 from ._model import (
     CBV_BUSINESS_STEPS,
     Attachment,
@@ -107,7 +108,6 @@ from ._seal import (
     seal_units,
     verify_seal,
 )
-from ._store import BatchInfo, Ledger, NewStep
 from ._trust import (
     ROLES,
     TRUST_TYP,
