@@ -55,7 +55,7 @@ from ._keys import (
     write_private_key,
 )
 from ._labels import Label, LabelLayout, write_label_sheet
-from ._ledger import BatchInfo, Ledger, NewStep
+from ._ledger import BatchInfo, ImportResult, Ledger, NewStep
 from ._model import (
     CBV_BUSINESS_STEPS,
     Attachment,
@@ -180,6 +180,7 @@ __all__ = [
     "ForkError",
     "FormatError",
     "Genesis",
+    "ImportResult",
     "InputRef",
     "KeyFormatError",
     "KeyLookup",

@@ -36,6 +36,7 @@ PUBLIC = {
     "ForkError",
     "FormatError",
     "Genesis",
+    "ImportResult",
     "InputRef",
     "KeyFormatError",
     "KeyLookup",

@@ -10,8 +10,8 @@ import ocop_provenance as op
 from .context import Context, ExitCode, OcopCommand, pass_context
 from .ledger import open_ledger
 from .params import json_option
-from .render import Renderer, VerifyFailure
-from .verify import load_trusted_keys, locate, trusted_key_option, verify_file
+from .render import Renderer, VerifyResult
+from .verify import load_trusted_keys, locate, trusted_key_option
 
 
 @click.command("import", cls=OcopCommand)
@@ -28,16 +28,15 @@ def command(ctx: Context, bundle: Path, trusted: tuple[Path, ...]) -> None:
     verifies against the --trusted-key files (exit 1 otherwise, as ocop verify).
     """
     out = Renderer(ctx)
-    result = verify_file(ctx, bundle, trusted, renderer=out)
-    if isinstance(result, VerifyFailure):
-        out.verify_failed(result)
-        click.get_current_context().exit(ExitCode.VERIFY_FAILED)
-    ring, _ = load_trusted_keys(trusted)
-    with open_ledger(ctx) as ledger, bundle.open("rb") as src:
+    ring, labels = load_trusted_keys(trusted)
+    with bundle.open("rb") as src, open_ledger(ctx) as ledger:
         try:
-            added = ledger.import_bundle(src, ring)
+            with out.progress("verifying") as progress:
+                # One pass: each event is stored as it is verified; nothing is stored unless all of it verifies.
+                result = ledger.import_bundle(src, ring, now=ctx.clock(), progress=progress, workers="auto")
         except (op.FormatError, op.VerificationError) as e:
-            # The file changed since it was verified, or it forks what the ledger holds (E_FORK).
+            # The bundle does not verify, or it forks what the ledger holds (E_FORK): nothing was stored.
             out.verify_failed(locate(src, e, str(bundle)))
             click.get_current_context().exit(ExitCode.VERIFY_FAILED)
-    out.imported(str(bundle), result, added)
+    checked = VerifyResult(path=str(bundle), summary=result.summary, trusted=labels, backend=op.ed25519_backend())
+    out.imported(str(bundle), checked, result.stored)

@@ -6,7 +6,8 @@ This package is the only part of the library that touches the database, and only
 
 from ._bulk import NewStep
 from ._db import SCHEMA_VERSION
+from ._exchange import ImportResult
 from ._facade import Ledger
 from ._read import BatchInfo
 
-__all__ = ["SCHEMA_VERSION", "BatchInfo", "Ledger", "NewStep"]
+__all__ = ["SCHEMA_VERSION", "BatchInfo", "ImportResult", "Ledger", "NewStep"]

@@ -1,31 +1,48 @@
 """Export and import: the offline bundle of a batch's lineage, and the bundles of others brought in.
 
-Export reads in one snapshot and verifies every row it writes (as every read does). Import verifies the bundle
-against the caller's keys and stores what is new in one transaction; a different validly signed event where the
-ledger holds one is a fork (:class:`ForkError`, with its proof).
+Export reads in one snapshot and verifies every row it writes (as every read does). Import reads the bundle once:
+:func:`verify_bundle` hands each event over as soon as it is checked, and it is stored at once, in one write
+transaction that is rolled back if anything fails later (a later event, the header's claims, an input); a
+different validly signed event where the ledger holds one is a fork (:class:`ForkError`, with its proof).
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 from collections.abc import Callable, Iterator
-from pathlib import Path
+from dataclasses import dataclass
+from datetime import datetime
 from typing import BinaryIO
 
-from .._bundle import BundleBatch, BundleHeader, BundleReader, verify_bundle, write_bundle
-from .._errors import ProvenanceError, StoreError
+from .._bundle import BundleBatch, BundleHeader, BundleSummary, verify_bundle, write_bundle
 from .._model import SignedEvent, Step
-from .._verify import ChainSummary, KeyRing
-from .._wire import decode_event
+from .._verify import KeyRing
 from ._append import Appender
 from ._db import Database, sql, tampered
 from ._keyring import KeyStore
 from ._lineage import lineage
 from ._read import Reader
 
-__all__ = ["Exchange"]
+__all__ = ["Exchange", "ImportResult"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ImportResult:
+    """What :meth:`Ledger.import_bundle` verified and stored.
+
+    Attributes:
+        stored: Events newly stored (events the ledger already held are skipped).
+        summary: The verified bundle: its header, one summary per batch and its lineage links (what
+            :func:`~ocop_provenance.verify_bundle` returns), so a caller can report it without verifying again.
+    """
+
+    stored: int
+    summary: BundleSummary
+
+    @property
+    def total(self) -> int:
+        """Events the bundle holds (``stored`` of them were new)."""
+        return sum(chain.count for chain in self.summary.chains)
 
 
 class Exchange:
@@ -90,65 +107,46 @@ class Exchange:
             n += 1
         return n
 
-    def import_bundle(self, source: BinaryIO | str | os.PathLike[str], keys: KeyRing) -> int:
-        """Verify a bundle against ``keys`` and store what is new in one transaction; return how many."""
-        if isinstance(source, (str, os.PathLike)):
-            summary = verify_bundle(source, keys)
-            with _open_for_import(source) as src:
-                return self._import(src, keys, summary.chains)
-        with _rewindable(source) as src:
-            start = src.tell()
-            summary = verify_bundle(src, keys)
-            src.seek(start)
-            return self._import(src, keys, summary.chains)
-
-    def _import(self, src: BinaryIO, keys: KeyRing, chains: tuple[ChainSummary, ...]) -> int:
-        signers: set[bytes] = set()
-        for chain in chains:
-            signers.update(chain.signers)
-        stored = 0
-        appender = self._appender
+    def import_bundle(
+        self,
+        source: BinaryIO | str | os.PathLike[str],
+        keys: KeyRing,
+        *,
+        now: datetime | None,
+        progress: Callable[[int, int], None] | None,
+        workers: int | str | None,
+    ) -> ImportResult:
+        """Verify a bundle and store it in one pass and one transaction (see :meth:`Ledger.import_bundle`)."""
+        appender, store_key = self._appender, self._keys.add
+        deferred: list[SignedEvent] = []
         with self._db.write("importing a bundle") as conn:
-            for kid in sorted(signers):
-                for key in keys.candidates(kid):
-                    self._keys.add(conn, key)
-            reader = BundleReader(src)
-            deferred: list[SignedEvent] = []
-            for index, (_, raw) in enumerate(reader.events()):
-                try:
-                    event = decode_event(raw)
-                except ProvenanceError as e:
-                    e.index = index
-                    raise
-                stored += appender.append_one(conn, event, index=index, import_mode=True, deferred=deferred)
+            added_keys: set[bytes] = set()
+            stored = 0
+            index = 0
+
+            def store(_batch: int, event: SignedEvent) -> None:
+                # Called by verify_bundle once the event's signature, links and upstream head are checked.
+                nonlocal stored, index
+                if event.key_id not in added_keys:
+                    for key in keys.candidates(event.key_id):
+                        store_key(conn, key)
+                    added_keys.add(event.key_id)
+                stored += appender.append_one(
+                    conn, event, index=index, import_mode=True, deferred=deferred, verified=True
+                )
+                index += 1
+
+            summary = verify_bundle(
+                source,
+                keys,
+                time_tolerance=appender.tolerance,
+                now=now,
+                progress=progress,
+                on_event=store,
+                workers=workers,
+            )
             for event in deferred:
                 assert isinstance(event.body, Step)
-                appender.check_inputs(
-                    conn, event.body, {"event_id": event.event_id.hex(), "key_id": event.key_id.hex()}
-                )
-        return stored
-
-
-@contextlib.contextmanager
-def _open_for_import(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
-    try:
-        f = Path(path).open("rb")  # noqa: SIM115 - closed by the with below
-    except OSError as e:
-        raise StoreError(f"cannot read {path}: {e.strerror}", code="E_IO") from e
-    with f:
-        yield f
-
-
-@contextlib.contextmanager
-def _rewindable(source: BinaryIO) -> Iterator[BinaryIO]:
-    seekable = False
-    with contextlib.suppress(OSError, AttributeError, ValueError):
-        seekable = source.seekable()
-    if seekable:
-        yield source
-        return
-    with tempfile.SpooledTemporaryFile(max_size=8 << 20) as spool:
-        while chunk := source.read(1 << 16):
-            spool.write(chunk)
-        spool.seek(0)
-        yield spool  # type: ignore[misc]
+                where = {"event_id": event.event_id.hex(), "key_id": event.key_id.hex()}
+                appender.check_inputs(conn, event.body, where)
+        return ImportResult(stored=stored, summary=summary)

@@ -42,7 +42,7 @@ from .._verify import DEFAULT_TIME_TOLERANCE, KeyRing
 from ._append import Appender
 from ._bulk import BulkSigner, NewStep
 from ._db import Connection, Database
-from ._exchange import Exchange
+from ._exchange import Exchange, ImportResult
 from ._keyring import KeyStore
 from ._lineage import lineage
 from ._read import BatchInfo, Reader
@@ -452,23 +452,45 @@ class Ledger:
         """
         return self._exchange.export_cose_sequence(batch_id, out)
 
-    def import_bundle(self, source: BinaryIO | str | os.PathLike[str], keys: KeyRing) -> int:
+    def import_bundle(
+        self,
+        source: BinaryIO | str | os.PathLike[str],
+        keys: KeyRing,
+        *,
+        now: datetime | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        workers: int | str | None = None,
+    ) -> ImportResult:
         """Verify a bundle against ``keys`` and store its events (idempotent: events already held are skipped).
 
-        The bundle is verified in full first; then its events are appended in one transaction, each checked
-        again. The trusted keys that signed them are added to the ledger.
+        One pass: the bundle is read once, as :func:`~ocop_provenance.verify_bundle` reads it, and each event is
+        stored as soon as it has been checked (signature, chain links, upstream head), then checked against what
+        the ledger holds, all in one write transaction. If anything fails, a later event, the header's claims or
+        an input, the transaction is rolled back: nothing is stored and nothing stored is changed. Inputs are
+        checked at the end (a bundle carries inputs after their consumers). The trusted keys that signed the
+        events are added to the ledger. The write lock is held while the bundle is verified.
 
         Args:
-            source: A path or a binary file (read twice: non-seekable streams are spooled to a temporary file).
+            source: A path or a binary file, read once from its current position (a pipe is fine: nothing is
+                spooled).
             keys: Keys trusted to have signed the bundle's events.
+            now: The verifier's clock (events claiming a later time are refused), or None.
+            progress: Called with (events verified, total) as it goes.
+            workers: Processes that check signatures, as for :func:`~ocop_provenance.verify_bundle`; this process
+                still stores every event.
 
         Returns:
-            The number of events newly stored.
+            What was stored (``stored``) and the verified bundle (``summary``): what ``verify_bundle`` returns, so
+            the caller need not verify it again to report it.
 
         Raises:
-            FormatError: A malformed bundle.
+            FormatError: A malformed bundle (``E_IO`` if the path cannot be read).
             VerificationError: The bundle does not verify (see :func:`~ocop_provenance.verify_bundle`).
             ForkError: The bundle holds another signed event where the ledger already has one (``E_FORK``).
+            ChainError: An event does not extend what the ledger holds (``E_SEQ``, ``E_LINK``, ``E_TIME``), or
+                an input names an event the ledger does not hold (``E_INPUT_HEAD``).
+            NotFoundError: An input batch is neither in the bundle nor in the ledger (``E_NOT_FOUND``).
             StoreError: The ledger cannot be written.
+            ValueError: ``now`` is naive or ``workers`` is not an accepted value.
         """
-        return self._exchange.import_bundle(source, keys)
+        return self._exchange.import_bundle(source, keys, now=now, progress=progress, workers=workers)

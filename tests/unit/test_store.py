@@ -446,10 +446,10 @@ def test_export_bundle_verifies_offline(ledger: op.Ledger, tmp_path: Path) -> No
     # Import into a fresh ledger; a second import stores nothing.
     with op.Ledger.open(tmp_path / "auditor.ocop") as other:
         trusted = op.KeyRing.of([key(1).public_key, key(2).public_key])
-        assert other.import_bundle(io.BytesIO(out.getvalue()), trusted) == header.total_events
+        assert other.import_bundle(io.BytesIO(out.getvalue()), trusted).stored == header.total_events
         path = tmp_path / "b.ocop"
         path.write_bytes(out.getvalue())
-        assert other.import_bundle(path, trusted) == 0
+        assert other.import_bundle(path, trusted).stored == 0
         assert other.verify_stored() == header.total_events
         assert other.lineage(dried) == [dried, fresh, spores]
 
