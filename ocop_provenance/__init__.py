@@ -55,7 +55,7 @@ from ._keys import (
     write_private_key,
 )
 from ._labels import Label, LabelLayout, write_label_sheet
-from ._ledger import BatchInfo, ImportResult, Ledger, NewStep
+from ._ledger import BatchInfo, ImportResult, JournaledHead, JournalStatus, Ledger, NewStep
 from ._model import (
     CBV_BUSINESS_STEPS,
     Attachment,
@@ -182,6 +182,8 @@ __all__ = [
     "Genesis",
     "ImportResult",
     "InputRef",
+    "JournalStatus",
+    "JournaledHead",
     "KeyFormatError",
     "KeyLookup",
     "KeyRing",

@@ -38,6 +38,8 @@ PUBLIC = {
     "Genesis",
     "ImportResult",
     "InputRef",
+    "JournalStatus",
+    "JournaledHead",
     "KeyFormatError",
     "KeyLookup",
     "KeyRing",

@@ -25,7 +25,7 @@ from . import keystore
 from . import trust as trust_commands
 from .context import CliError, Context, ExitCode, OcopGroup, pass_context
 from .export import atomic_output
-from .ledger import open_ledger
+from .ledger import open_ledger, record_handout
 from .params import TEXT, json_option, passphrase_file_option
 from .render import Renderer, SealFailure, SealMade, SealSheet, SealVerified
 from .verify import load_trusted_keys, trust_list_option, trusted_key_option
@@ -180,6 +180,7 @@ def make(  # noqa: PLR0917 - click passes options as arguments
     op.ensure_qr_extra()  # fails early, before any passphrase, when the qr extra is missing
     source = load_batch(ctx, batch)
     signer = load_sealer(ctx, source, key_name, passphrase_file)
+    record_handout(ctx, source.head, "seal")  # journaled before the seal exists (docs/store.md)
     seal = op.make_seal(
         source.genesis, source.head, signer, resolver=resolver, sealed_on=ctx.clock().date(), serial=serial
     )
@@ -338,6 +339,7 @@ def labels(  # noqa: PLR0917 - click passes options as arguments
     genesis_body = source.genesis.body
     assert isinstance(genesis_body, op.Genesis)
     signer = load_sealer(ctx, source, key_name, passphrase_file)
+    record_handout(ctx, source.head, "seal")  # journaled before the seals exist (docs/store.md)
     seals = op.seal_units(
         source.genesis, source.head, signer, resolver=resolver, sealed_on=ctx.clock().date(), serials=serials
     )

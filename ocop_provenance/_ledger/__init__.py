@@ -8,6 +8,8 @@ from ._bulk import NewStep
 from ._db import SCHEMA_VERSION
 from ._exchange import ImportResult
 from ._facade import Ledger
+from ._guard import JournalStatus
+from ._journal import JournaledHead
 from ._read import BatchInfo
 
-__all__ = ["SCHEMA_VERSION", "BatchInfo", "ImportResult", "Ledger", "NewStep"]
+__all__ = ["SCHEMA_VERSION", "BatchInfo", "ImportResult", "JournalStatus", "JournaledHead", "Ledger", "NewStep"]

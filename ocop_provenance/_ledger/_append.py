@@ -27,6 +27,7 @@ from .._model import Attachment, DataValue, Genesis, InputRef, Location, SignedE
 from .._verify import EquivocationProof
 from .._wire import _time_text, decode_event, sign_event
 from ._db import INSERT_EVENT, INSERT_INPUT, Connection, Database, not_found
+from ._guard import RollbackGuard
 from ._keyring import KeyStore
 from ._lineage import upstream
 from ._read import Reader
@@ -41,11 +42,14 @@ class Appender:
         tolerance: How far a step may claim to be earlier than its predecessor.
     """
 
-    def __init__(self, db: Database, keys: KeyStore, reader: Reader, *, time_tolerance: timedelta) -> None:
-        """Write to ``db``; read keys and heads through ``keys`` and ``reader``."""
+    def __init__(
+        self, db: Database, keys: KeyStore, reader: Reader, guard: RollbackGuard, *, time_tolerance: timedelta
+    ) -> None:
+        """Write to ``db``; read keys and heads through ``keys`` and ``reader``; keep to what ``guard`` allows."""
         self._db = db
         self._keys = keys
         self._reader = reader
+        self._guard = guard
         self.tolerance = time_tolerance
 
     # ---- pre-signed events -----------------------------------------------------------------------------------
@@ -188,6 +192,7 @@ class Appender:
     ) -> None:
         """Insert a checked event (checking its inputs, or deferring them) and its input rows."""
         body = event.body
+        self._guard.note_insert(event.batch_id, event.seq)
         if isinstance(body, Step) and body.inputs and deferred is not None:
             deferred.append(event)  # a bundle carries inputs after their consumers: checked at the end
         elif isinstance(body, Step) and body.inputs:
@@ -249,6 +254,7 @@ class Appender:
             head = self._reader.head_of(conn, batch_id)
             if head is None:
                 raise not_found(batch_id)
+            self._guard.check_signing(conn, batch_id, head.seq + 1)
             refs = [self.input_ref(conn, input_id) for input_id in inputs]
             self._keys.add(conn, signer.public_key)
             body = Step(

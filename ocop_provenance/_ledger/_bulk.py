@@ -25,6 +25,7 @@ from .._parallel import SigningPool, min_parallel_events, resolve_workers
 from .._wire import EVENT_TYP, _encode_signable, _time_text
 from ._append import Appender
 from ._db import INSERT_EVENT, INSERT_INPUT, Connection, Database, not_found
+from ._guard import RollbackGuard
 from ._keyring import KeyStore
 from ._read import Reader
 
@@ -86,12 +87,13 @@ class _Chunk:
 class BulkSigner:
     """What :meth:`~ocop_provenance.Ledger.add_steps` does."""
 
-    def __init__(self, db: Database, keys: KeyStore, reader: Reader, appender: Appender) -> None:
-        """Write to ``db``, reading heads through ``reader`` and checking steps with ``appender``'s rules."""
+    def __init__(self, db: Database, keys: KeyStore, reader: Reader, appender: Appender, guard: RollbackGuard) -> None:
+        """Write to ``db``, reading heads through ``reader``, checking steps with ``appender``'s rules and ``guard``."""
         self._db = db
         self._keys = keys
         self._reader = reader
         self._rules = appender
+        self._guard = guard
 
     def add_steps(
         self,
@@ -117,6 +119,7 @@ class BulkSigner:
             head = self._reader.head_of(conn, batch_id)
             if head is None:
                 raise not_found(batch_id)
+            self._guard.check_signing(conn, batch_id, head.seq + 1)
             self._keys.add(conn, signer.public_key)
             state = _BulkState(batch_id, signer.public_key.key_id, head.seq, head.event_id, head.time)
             chunks = self._prepare_chunks(conn, state, specs, chunk)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .._chain import ChainHead
@@ -152,6 +152,9 @@ class Database:
         heads: Batch heads read or written in the current write transaction.
         known_keys: Key ids recorded in the current write transaction.
         keys: Verified public keys by key id.
+        before_commit: Checks run, in order, just before a write transaction commits; one that raises rolls it
+            back.
+        after_end: Called when a write transaction ends, with True if it committed.
     """
 
     def __init__(self, conn: Connection, path: Path) -> None:
@@ -162,6 +165,8 @@ class Database:
         self.heads: dict[bytes, ChainHead] = {}
         self.known_keys: set[bytes] = set()
         self.keys: dict[bytes, PublicKey] = {}
+        self.before_commit: list[Callable[[Connection], None]] = []
+        self.after_end: list[Callable[[bool], None]] = []
 
     # ---- opening and closing ---------------------------------------------------------------------------------
 
@@ -265,7 +270,8 @@ class Database:
     def write(self, what: str) -> Iterator[Connection]:
         """Run a write in one ``BEGIN IMMEDIATE`` transaction, or inside the one already open (a bulk block).
 
-        Committed when the block ends, rolled back if it raises; the transaction's caches are cleared either way.
+        Committed when the block ends (after the :attr:`before_commit` checks pass), rolled back if it raises; the
+        transaction's caches are cleared and :attr:`after_end` called either way.
 
         Args:
             what: What is being written, for error messages.
@@ -281,10 +287,14 @@ class Database:
         with sql(what):
             conn.execute("BEGIN IMMEDIATE")
         self.in_txn = True
+        committed = False
         try:
             with sql(what):
                 yield conn
+                for check in self.before_commit:
+                    check(conn)
                 conn.execute("COMMIT")
+            committed = True
         except BaseException:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
@@ -293,6 +303,8 @@ class Database:
             self.in_txn = False
             self.heads.clear()
             self.known_keys.clear()
+            for end in self.after_end:
+                end(committed)
 
     @contextlib.contextmanager
     def snapshot(self, what: str, *, nested: str) -> Iterator[Connection]:

@@ -18,7 +18,8 @@ from .._bundle import BundleBatch, BundleHeader, BundleSummary, verify_bundle, w
 from .._model import SignedEvent, Step
 from .._verify import KeyRing
 from ._append import Appender
-from ._db import Database, sql, tampered
+from ._db import Database, not_found, sql, tampered
+from ._guard import RollbackGuard
 from ._keyring import KeyStore
 from ._lineage import lineage
 from ._read import Reader
@@ -48,12 +49,13 @@ class ImportResult:
 class Exchange:
     """What ``export_bundle``, ``export_cose_sequence`` and ``import_bundle`` do."""
 
-    def __init__(self, db: Database, keys: KeyStore, reader: Reader, appender: Appender) -> None:
-        """Read through ``reader``; store imported events with ``appender``'s rules."""
+    def __init__(self, db: Database, keys: KeyStore, reader: Reader, appender: Appender, guard: RollbackGuard) -> None:
+        """Read through ``reader``; store imported events with ``appender``'s rules; journal exports in ``guard``."""
         self._db = db
         self._keys = keys
         self._reader = reader
         self._appender = appender
+        self._guard = guard
 
     def export_bundle(
         self, batch_id: bytes, out: BinaryIO, *, progress: Callable[[int, int], None] | None
@@ -62,13 +64,14 @@ class Exchange:
         with self._db.snapshot("an export", nested="cannot export inside a bulk block") as conn:
             order = lineage(conn, batch_id)
             batches = []
+            heads = []
             key_ids: set[bytes] = set()
             with sql("reading batch heads"):
                 for b in order:
-                    row = conn.execute(
-                        "SELECT seq, event_id FROM events WHERE batch_id = ? ORDER BY seq DESC LIMIT 1", (b,)
-                    ).fetchone()
-                    batches.append(BundleBatch(batch_id=b, count=row[0] + 1, head=bytes(row[1])))
+                    head = self._reader.head_of(conn, b)  # verified: a head that does not verify is not journaled
+                    assert head is not None  # lineage lists stored batches
+                    heads.append(head)
+                    batches.append(BundleBatch(batch_id=b, count=head.seq + 1, head=head.event_id))
                     key_ids.update(
                         bytes(r[0]) for r in conn.execute("SELECT DISTINCT key_id FROM events WHERE batch_id = ?", (b,))
                     )
@@ -79,6 +82,8 @@ class Exchange:
                     raise tampered("an event names a key the ledger does not hold")
                 keys.append(key)
             header = BundleHeader(root=batch_id, batches=tuple(batches), keys=tuple(keys))
+            # Journaled (and synced) before the first byte is written: a crash never hands out an unjournaled head.
+            self._guard.hand_out(conn, heads, "export")
             members = set(order)
 
             def check_inputs(event: SignedEvent) -> None:
@@ -100,11 +105,17 @@ class Exchange:
         return header
 
     def export_cose_sequence(self, batch_id: bytes, out: BinaryIO) -> int:
-        """Write a batch's verified events as a CBOR sequence; return how many."""
-        n = 0
-        for event in self._reader.events(batch_id):
-            out.write(event.raw)
-            n += 1
+        """Write a batch's verified events as a CBOR sequence, from one read snapshot; return how many."""
+        with self._db.snapshot("an export", nested="cannot export inside a bulk block") as conn:
+            with sql("reading a batch head"):
+                head = self._reader.head_of(conn, batch_id)
+            if head is None:
+                raise not_found(batch_id)
+            self._guard.hand_out(conn, [head], "export")
+            n = 0
+            for event in self._reader.stream(batch_id):
+                out.write(event.raw)
+                n += 1
         return n
 
     def import_bundle(

@@ -43,6 +43,7 @@ from ._append import Appender
 from ._bulk import BulkSigner, NewStep
 from ._db import Connection, Database
 from ._exchange import Exchange, ImportResult
+from ._guard import JournalStatus, RollbackGuard
 from ._keyring import KeyStore
 from ._lineage import lineage
 from ._read import BatchInfo, Reader
@@ -66,9 +67,10 @@ class Ledger:
         self._durable = durable
         self._keys = KeyStore(self._db)
         self._reader = Reader(self._db, self._keys, time_tolerance=time_tolerance)
-        self._appender = Appender(self._db, self._keys, self._reader, time_tolerance=time_tolerance)
-        self._bulk = BulkSigner(self._db, self._keys, self._reader, self._appender)
-        self._exchange = Exchange(self._db, self._keys, self._reader, self._appender)
+        self._guard = RollbackGuard(self._db, self._reader)
+        self._appender = Appender(self._db, self._keys, self._reader, self._guard, time_tolerance=time_tolerance)
+        self._bulk = BulkSigner(self._db, self._keys, self._reader, self._appender, self._guard)
+        self._exchange = Exchange(self._db, self._keys, self._reader, self._appender, self._guard)
 
     # ---- opening and closing ---------------------------------------------------------------------------------
 
@@ -80,8 +82,13 @@ class Ledger:
         durable: bool = True,
         timeout: float = 5.0,
         time_tolerance: timedelta = DEFAULT_TIME_TOLERANCE,
+        allow_rollback: bool = False,
     ) -> Ledger:
         """Open the ledger at ``path``, creating the file and its directory if absent.
+
+        The head journal beside it (``path`` + ``.heads``: every head that was exported, sealed or published) is
+        read and checked: the ledger must still hold each journaled head. A missing journal is started, holding
+        the current head of every batch (:meth:`journal_status` says so).
 
         Args:
             path: The ledger file.
@@ -89,14 +96,20 @@ class Ledger:
                 (survives a killed process, may lose the last commits on power loss).
             timeout: Seconds to wait for another process's write lock before :class:`ConflictError` ``E_BUSY``.
             time_tolerance: How far a step may claim to be earlier than its predecessor (as the verifier).
+            allow_rollback: Open even if the ledger lacks heads it handed out (deleted events, an old copy
+                restored), to read it and restore them by importing a bundle that holds them; signing at or below
+                a missing head stays refused (``E_HEAD_HANDED_OUT``), and :meth:`journal_status` lists them.
 
         Returns:
             The open ledger.
 
         Raises:
+            TamperError: The ledger lacks a head it handed out, or holds another event at its seq
+                (``E_LEDGER_ROLLBACK``, naming the seq and event id; see ``allow_rollback``), or the head journal
+                is malformed or its hash chain broken (``E_JOURNAL_BROKEN``).
             StoreError: The directory cannot be created or written (``E_CANT_OPEN``, ``E_READ_ONLY``), the file is
                 not a ledger (``E_NOT_LEDGER``), is corrupt (``E_CORRUPT``) or was made by a newer version
-                (``E_VERSION``).
+                (``E_VERSION``); the head journal cannot be read or written (``E_IO``, ``E_READ_ONLY``).
             ConflictError: Another process held the lock for longer than ``timeout`` (``E_BUSY``).
         """
         p = Path(path)
@@ -104,6 +117,7 @@ class Ledger:
         ledger = cls(conn, p, durable=durable, time_tolerance=time_tolerance)
         try:
             ledger._db.setup(timeout=timeout, durable=ledger._durable)
+            ledger._guard.open(allow_rollback=allow_rollback)
         except BaseException:
             conn.close()
             raise
@@ -408,6 +422,42 @@ class Ledger:
         """
         return lineage(self._db.connection(), batch_id)
 
+    # ---- hand-outs: the head journal --------------------------------------------------------------------------
+
+    def record_handout(self, batch_id: bytes, *, purpose: str = "seal", seq: int | None = None) -> ChainHead:
+        """Journal a head that is about to leave the ledger in a seal or a publication (exports journal themselves).
+
+        Call it before the seal or the publication leaves (it returns once the record is synced to disk): from then
+        on the ledger refuses to sign another event at or below that seq, and refuses to open if it loses that
+        event. A head is journaled once; a later call for it, or for an earlier seq, writes nothing.
+
+        Args:
+            batch_id: The batch.
+            purpose: ``"seal"`` (a QR seal or label sheet), ``"publish"`` (a public log) or ``"export"``.
+            seq: The seq of the event handed out; None for the batch's current head.
+
+        Returns:
+            The journaled head (verified): hand out exactly this one.
+
+        Raises:
+            NotFoundError: No such batch, or no event at ``seq`` (``E_NOT_FOUND``).
+            TamperError: The head's row does not verify (``E_TAMPERED``), or the journal names another event at
+                that seq (``E_LEDGER_ROLLBACK``) or is broken (``E_JOURNAL_BROKEN``).
+            StoreError: The journal cannot be written (``E_IO``, ``E_DISK_FULL``, ``E_READ_ONLY``); inside a bulk
+                block (``E_NESTED``: what it holds could still be rolled back).
+            ValueError: Another ``purpose``, or ``seq`` not a non-negative integer.
+        """
+        return self._guard.record_handout(batch_id, purpose=purpose, seq=seq)
+
+    def journal_status(self) -> JournalStatus:
+        """Return the state of the head journal: its file, how many records, and whether this open started it.
+
+        Raises:
+            TamperError: The journal is broken (``E_JOURNAL_BROKEN``).
+            StoreError: It cannot be read.
+        """
+        return self._guard.status()
+
     # ---- export and import -----------------------------------------------------------------------------------
 
     def export_bundle(
@@ -420,7 +470,8 @@ class Ledger:
         """Write the offline bundle of a batch and its whole lineage, streaming (memory does not grow).
 
         Everything written is verified as it is read from the ledger, in one read snapshot (concurrent appends
-        are not seen).
+        are not seen). The head of every batch in the bundle is written to the head journal (and synced) before
+        the first byte of the bundle (see :meth:`record_handout`).
 
         Args:
             batch_id: The root batch.
@@ -432,12 +483,16 @@ class Ledger:
 
         Raises:
             NotFoundError: No such batch.
-            TamperError: A stored row does not verify; the bundle written so far is incomplete.
+            TamperError: A stored row does not verify; the bundle written so far is incomplete. The journal names
+                another event at a head's seq (``E_LEDGER_ROLLBACK``) or is broken (``E_JOURNAL_BROKEN``).
+            StoreError: Inside a bulk block (``E_NESTED``); the journal cannot be written (``E_IO``, …).
         """
         return self._exchange.export_bundle(batch_id, out, progress=progress)
 
     def export_cose_sequence(self, batch_id: bytes, out: BinaryIO) -> int:
         """Write a batch's events, verified, as an RFC 8742 CBOR sequence of tagged COSE_Sign1, in chain order.
+
+        Read in one snapshot; the head is written to the head journal (and synced) before the first byte.
 
         Args:
             batch_id: The batch.
@@ -448,7 +503,9 @@ class Ledger:
 
         Raises:
             NotFoundError: No such batch.
-            TamperError: A stored row does not verify.
+            TamperError: A stored row does not verify; the journal is broken or names another event at the head's
+                seq (``E_JOURNAL_BROKEN``, ``E_LEDGER_ROLLBACK``).
+            StoreError: Inside a bulk block (``E_NESTED``); the journal cannot be written.
         """
         return self._exchange.export_cose_sequence(batch_id, out)
 
