@@ -24,6 +24,7 @@ import hashlib
 import os
 import re
 import sys
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -239,9 +240,11 @@ class HeadJournal:
             line = _line(number, "start", head, tip)
             lines.append(line)
             tip = hashlib.sha256(line).digest()
-        temp = self.path.with_name(f"{self.path.name}.{os.getpid()}.new")
+        # Unique to this process and thread; O_EXCL: never write through a file someone else put there.
+        temp = self.path.with_name(f"{self.path.name}.{os.getpid()}.{threading.get_ident()}.new")
         with _io(self.path, "creating the head journal"):
-            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            temp.unlink(missing_ok=True)  # left by a crash of this very process id
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             try:
                 os.write(fd, b"".join(lines))
                 os.fsync(fd)

@@ -436,3 +436,28 @@ def test_the_documented_example_is_a_valid_journal(tmp_path: Path) -> None:
         ledger.add_step(batch, COOP, step="packing", time=datetime(2024, 11, 2, 17, 0, tzinfo=ICT), location=WHERE)
         ledger.record_handout(batch, purpose="seal")
     assert _journal_path(tmp_path / "made.ocop").read_text(encoding="ascii") == block
+
+
+def test_a_journal_is_created_once_by_concurrent_openers(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.ocop"
+    _ledger_with_batch(path, steps=1)
+    _journal_path(path).unlink()
+    started: list[bool] = []
+    errors: list[BaseException] = []
+
+    def open_it() -> None:
+        try:
+            with op.Ledger.open(path, timeout=30) as ledger:
+                started.append(ledger.journal_status().started)
+        except BaseException as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=open_it) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sorted(started) == [False] * 5 + [True]
+    assert [r[1] for r in _records(path)] == ["start"]
+    assert sorted(p.name for p in tmp_path.iterdir() if ".heads" in p.name) == ["ledger.ocop.heads"]
