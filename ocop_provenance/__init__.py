@@ -37,9 +37,9 @@ from ._errors import (
     WeakKeyError,
 )
 from ._keys import PrivateKey, PublicKey, Signer, read_private_key, write_private_key
+from ._ledger import Ledger, NewStep
 from ._model import Attachment, Certificate, Genesis, InputRef, Location, Producer, Product, Step
 from ._seal import verify_seal
-from ._store import Ledger, NewStep
 from ._trust import VerifiedTrustList, verify_trust_list
 from ._verify import ANY_BATCH, NO_CLOCK, KeyRing, VerifyOptions, verify_chain
 from ._wire import SignedEvent

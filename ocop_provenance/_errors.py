@@ -186,6 +186,9 @@ class ErrorCode(enum.StrEnum):
     DISK_FULL = "E_DISK_FULL"
     CLOSED = "E_CLOSED"
     NESTED = "E_NESTED"
+    LEDGER_ROLLBACK = "E_LEDGER_ROLLBACK"
+    HEAD_HANDED_OUT = "E_HEAD_HANDED_OUT"
+    JOURNAL_BROKEN = "E_JOURNAL_BROKEN"
 
 
 class Where(TypedDict, total=False):

@@ -4,6 +4,6 @@ For co-op management apps and the ``ocop`` command: open batches, add steps (one
 verify what is stored, export bundles and import others' batches.
 """
 
-from ._store import BatchInfo, Ledger, NewStep
+from ._ledger import BatchInfo, ImportResult, JournaledHead, JournalStatus, Ledger, NewStep
 
-__all__ = ["BatchInfo", "Ledger", "NewStep"]
+__all__ = ["BatchInfo", "ImportResult", "JournalStatus", "JournaledHead", "Ledger", "NewStep"]

@@ -160,6 +160,9 @@ MODULES = {
     },
     "ledger": {
         "BatchInfo",
+        "ImportResult",
+        "JournalStatus",
+        "JournaledHead",
         "Ledger",
         "NewStep",
     },

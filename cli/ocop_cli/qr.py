@@ -41,7 +41,7 @@ from . import keystore
 from . import trust as trust_commands
 from .context import CliError, Context, OcopGroup, pass_context
 from .export import atomic_output
-from .ledger import open_ledger
+from .ledger import open_ledger, record_handout
 from .params import TEXT, json_option, passphrase_file_option
 from .render import Output
 from .render.qr import SealFailure, SealMade, SealSheet, SealVerified
@@ -197,6 +197,7 @@ def make(  # noqa: PLR0917 - click passes options as arguments
     ensure_qr_extra()  # fails early, before any passphrase, when the qr extra is missing
     source = load_batch(ctx, batch)
     signer = load_sealer(ctx, source, key_name, passphrase_file)
+    record_handout(ctx, source.head, "seal")  # journaled before the seal exists (docs/store.md)
     seal = make_seal(
         source.genesis, source.head, signer, resolver=resolver, sealed_on=ctx.clock().date(), serial=serial
     )
@@ -355,6 +356,7 @@ def labels(  # noqa: PLR0917 - click passes options as arguments
     genesis_body = source.genesis.body
     assert isinstance(genesis_body, op.Genesis)
     signer = load_sealer(ctx, source, key_name, passphrase_file)
+    record_handout(ctx, source.head, "seal")  # journaled before the seals exist (docs/store.md)
     seals = seal_units(
         source.genesis, source.head, signer, resolver=resolver, sealed_on=ctx.clock().date(), serials=serials
     )

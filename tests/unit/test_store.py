@@ -1,4 +1,4 @@
-"""The ledger (ocop_provenance._store): append rules, bulk mode, tamper detection, errors, export and import."""
+"""The ledger (ocop_provenance._ledger): append rules, bulk mode, tamper detection, errors, export and import."""
 
 from __future__ import annotations
 
@@ -51,13 +51,13 @@ def test_open_creates_directory_and_durable_wal(tmp_path: Path) -> None:
     path = tmp_path / "new" / "dir" / "ledger.ocop"
     with op.Ledger.open(path) as led:
         assert path.is_file()
-        conn = led._conn
+        conn = led._db.connection()
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
         assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     with op.Ledger.open(path, durable=False) as led:
         # Pragmas are per connection: a reopen sets them again, as asked.
-        assert led._conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+        assert led._db.connection().execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
         assert led.batches() == []
 
 
@@ -451,10 +451,10 @@ def test_export_bundle_verifies_offline(ledger: op.Ledger, tmp_path: Path) -> No
     # Import into a fresh ledger; a second import stores nothing.
     with op.Ledger.open(tmp_path / "auditor.ocop") as other:
         trusted = options(op.KeyRing.of([key(1).public_key, key(2).public_key]))
-        assert other.import_bundle(io.BytesIO(out.getvalue()), trusted) == header.total_events
+        assert other.import_bundle(io.BytesIO(out.getvalue()), trusted).stored == header.total_events
         path = tmp_path / "b.ocop"
         path.write_bytes(out.getvalue())
-        assert other.import_bundle(path, trusted) == 0
+        assert other.import_bundle(path, trusted).stored == 0
         assert other.verify_stored() == header.total_events
         assert other.lineage(dried) == [dried, fresh, spores]
 

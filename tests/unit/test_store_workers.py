@@ -248,9 +248,9 @@ class _FaultyPool:
 
 @pytest.mark.parametrize("dies", [False, True])
 def test_a_faulty_signing_process_stores_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dies: bool) -> None:
-    from ocop_provenance import _store
+    from ocop_provenance._ledger import _bulk
 
-    monkeypatch.setattr(_store, "SigningPool", type("Pool", (_FaultyPool,), {"dies": dies}))
+    monkeypatch.setattr(_bulk, "SigningPool", type("Pool", (_FaultyPool,), {"dies": dies}))
     coop = key(1)
     ledger, _, batch = _ledger_with_batches(tmp_path / "l.ocop", coop)
     with ledger:
