@@ -29,14 +29,26 @@ import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import ocop_provenance as op
+from ocop_provenance.events import ed25519_backend
+from ocop_provenance.seals import make_seal
+from ocop_provenance.trust import (
+    AuthorityPin,
+    Participant,
+    ParticipantKey,
+    TrustList,
+    load_trusted_root,
+    sign_trust_list,
+)
 
 ICT = timezone(timedelta(hours=7))
 PUBLIC = "https://id.thanhhoa.example.vn"
 T0 = datetime(2024, 11, 1, 8, 0, tzinfo=ICT)
 NOW = datetime(2024, 12, 1, tzinfo=UTC)
 WHERE = op.Location(name="Xưởng sấy Nghi Sơn, Thanh Hóa", admin_code="38")
+COOP = "HTX Đông trùng hạ thảo Nghi Sơn"
 
 
 def _key(n: int) -> op.PrivateKey:
@@ -44,26 +56,30 @@ def _key(n: int) -> op.PrivateKey:
 
 
 def _trust(keys: list[op.PrivateKey], authority: list[op.PrivateKey]) -> bytes:
-    pin = op.AuthorityPin(tuple(k.public_key for k in authority), 1)
+    pin = AuthorityPin(tuple(k.public_key for k in authority), 1)
     start, end = datetime(2024, 1, 1, tzinfo=UTC), datetime(2030, 1, 1, tzinfo=UTC)
     participants = tuple(
-        op.Participant(
+        Participant(
             id=f"p{i}",
             name=name,
             role=role,
             admin_code="38",
-            keys=(op.ParticipantKey(key=k.public_key, not_before=start, not_after=end),),
+            commune="Nghi Sơn",
+            province="Thanh Hóa",
+            gs1_prefixes=prefixes,
+            keys=(ParticipantKey(key=k.public_key, not_before=start, not_after=end),),
         )
-        for i, (k, name, role) in enumerate(
+        for i, (k, name, role, prefixes) in enumerate(
             zip(
                 keys,
-                ("HTX Đông trùng hạ thảo Nghi Sơn", "Phòng thử nghiệm Thanh Hóa"),
+                (COOP, "Phòng thử nghiệm Thanh Hóa"),
                 ("producer", "lab"),
+                (("8931234",), ()),  # the producer's GS1 Company Prefix: the GTIN below is its own
                 strict=True,
             )
         )
     )
-    tl = op.TrustList(
+    tl = TrustList(
         issuer="Văn phòng Điều phối OCOP tỉnh Thanh Hóa",
         version=1,
         issued_at=datetime(2024, 11, 1, tzinfo=UTC),
@@ -71,7 +87,7 @@ def _trust(keys: list[op.PrivateKey], authority: list[op.PrivateKey]) -> bytes:
         authority=pin,
         participants=participants,
     )
-    return op.sign_trust_list(tl, authority)
+    return sign_trust_list(tl, authority)
 
 
 def _genesis(lot: str) -> op.Genesis:
@@ -80,9 +96,7 @@ def _genesis(lot: str) -> op.Genesis:
         product=op.Product(
             name="Đông trùng hạ thảo sấy khô", lot=lot, quantity="120", unit="kg", gtin="08931234567897"
         ),
-        producer=op.Producer(
-            name="HTX Nông nghiệp Nghi Sơn", admin_code="38", commune="Nghi Sơn", province="Thanh Hóa"
-        ),
+        producer=op.Producer(name=COOP, admin_code="38", commune="Nghi Sơn", province="Thanh Hóa"),
         location=WHERE,
         certificate=op.Certificate(stars=4, number="148/QĐ-UBND", issued=date(2023, 5, 1)),
     )
@@ -123,8 +137,8 @@ def _world(work: Path, events: int) -> dict[str, object]:
         with (work / "big.ocop").open("wb") as f:
             ledger.export_bundle(big.batch_id, f)
         chain = list(ledger.events(page.batch_id))
-    seal = op.make_seal(chain[0], chain[-1], coop, resolver=PUBLIC, sealed_on=date(2024, 11, 2))
-    unit = op.make_seal(chain[0], chain[-1], coop, resolver=PUBLIC, sealed_on=date(2024, 11, 2), serial="000123")
+    seal = make_seal(chain[0], chain[-1], coop, resolver=PUBLIC, sealed_on=date(2024, 11, 2))
+    unit = make_seal(chain[0], chain[-1], coop, resolver=PUBLIC, sealed_on=date(2024, 11, 2), serial="000123")
     return {"trust": trust, "small": small.getvalue(), "seal": seal.to_url(), "unit": unit.to_url()}
 
 
@@ -229,25 +243,31 @@ def _wait(base: str) -> None:
     raise RuntimeError("the benchmark server did not start")
 
 
-def _publish_part(work: Path, world: dict[str, object], events: int, repeats: int) -> None:
+def _registry(db: Path, trust: bytes) -> tuple[Any, Any]:
+    """A fresh SQLite registry holding the trust list: (registry, database)."""
     from ocop_portal import Settings
     from ocop_portal.db import Database
     from ocop_portal.registry import Registry
 
-    trust = op.verify_trust_list(bytes(world["trust"]), op.TrustList.parse_unverified(bytes(world["trust"])), now=NOW)  # type: ignore[arg-type]
-    ring = trust.key_ring()
+    pin = TrustList.parse_unverified(trust).authority
+    settings = Settings(db_url=str(db), public_url=PUBLIC, authority=pin, clock=lambda: NOW)
+    database = Database(settings.db_url)
+    database.migrate()
+    registry = Registry(database, settings)
+    registry.install_trust_list(trust)
+    return registry, database
+
+
+def _publish_part(work: Path, world: dict[str, object], events: int, repeats: int) -> None:
+    trust = load_trusted_root(bytes(world["trust"]), now=NOW)  # type: ignore[arg-type]
+    options = op.VerifyOptions(keys=trust, now=NOW)
     big = work / "big.ocop"
     verify, publish = [], []
     for i in range(repeats):
         t = time.perf_counter()
-        op.verify_bundle(big, ring, now=NOW)
+        op.verify_bundle(big, options, root=op.ANY_BATCH)
         verify.append(time.perf_counter() - t)
-        db = work / f"publish-{i}.sqlite"
-        settings = Settings(db_url=str(db), public_url=PUBLIC, authority=trust.authority, clock=lambda: NOW)
-        database = Database(settings.db_url)
-        database.migrate()
-        registry = Registry(database, settings)
-        registry.install_trust_list(bytes(world["trust"]))  # type: ignore[arg-type]
+        registry, database = _registry(work / f"publish-{i}.sqlite", bytes(world["trust"]))  # type: ignore[arg-type]
         t = time.perf_counter()
         result = registry.publish(big)
         publish.append(time.perf_counter() - t)
@@ -274,22 +294,11 @@ def main() -> None:
         return
     seconds = 2.0 if args.quick else args.seconds
     events = 2_000 if args.quick else args.events
-    print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, Ed25519 backend {op.ed25519_backend()}")
+    print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, Ed25519 backend {ed25519_backend()}")
     with tempfile.TemporaryDirectory(prefix="ocop-bench-portal-") as tmp:
         work = Path(tmp)
         world = _world(work, events)
-        from ocop_portal import Settings
-        from ocop_portal.db import Database
-        from ocop_portal.registry import Registry
-
-        trust = op.TrustList.parse_unverified(bytes(world["trust"]))  # type: ignore[arg-type]
-        settings = Settings(
-            db_url=str(work / "portal.sqlite"), public_url=PUBLIC, authority=trust.authority, clock=lambda: NOW
-        )
-        database = Database(settings.db_url)
-        database.migrate()
-        registry = Registry(database, settings)
-        registry.install_trust_list(bytes(world["trust"]))  # type: ignore[arg-type]
+        registry, database = _registry(work / "portal.sqlite", bytes(world["trust"]))  # type: ignore[arg-type]
         (work / "small.ocop").write_bytes(bytes(world["small"]))  # type: ignore[arg-type]
         registry.publish(work / "small.ocop")
         database.dispose()

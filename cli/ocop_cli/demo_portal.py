@@ -6,19 +6,21 @@ import time
 from pathlib import Path
 from typing import Any
 
-import ocop_provenance as op
+from ocop_provenance.seals import make_seal
 
 from . import keystore
 from .context import CliError, Context, ExitCode
 from .ledger import open_ledger
 from .publish import upload_bundle, upload_file
-from .render import Renderer
+from .render import Output
+from .render.portal import Serving
+from .render.words import t
 from .serve import free_port, portal_settings, prepare, start
 
 __all__ = ["serve_demo"]
 
 
-def serve_demo(ctx: Context, work: Path, out: Renderer, summary: dict[str, Any], *, port: int | None) -> None:
+def serve_demo(ctx: Context, work: Path, out: Output, summary: dict[str, Any], *, port: int | None) -> None:
     """Start a portal on 127.0.0.1, install the demo authority's trust list and policy, publish, serve until Ctrl-C.
 
     Prints the Digital Link URL of a sealed unit (serial 0001) of the dried batch: the page a shopper's scan opens.
@@ -45,15 +47,15 @@ def serve_demo(ctx: Context, work: Path, out: Renderer, summary: dict[str, Any],
         coop = keystore.load_signer(demo, "coop", work / "passphrase")
         head = events[-1]
         # Sealed on the day the record ends (the key was valid then, whatever today's date).
-        seal = op.make_seal(events[0], head, coop, resolver=url, sealed_on=head.time.date(), serial="0001")
+        seal = make_seal(events[0], head, coop, resolver=url, sealed_on=head.time.date(), serial="0001")
         page = seal.to_url()
         out.say()
-        out.say("10. The batch is published to a provincial portal running on this machine; a shopper who")
-        out.say("    scans unit 0001's QR code opens this page (in a browser; Ctrl-C stops the portal):")
-        out.say(f"    {page}")
-        out.serving(url, {**summary, "page": page, "published": answer})
+        out.say(t("10. The batch is published to a provincial portal running on this machine; a shopper who"))
+        out.say(t("    scans unit 0001's QR code opens this page (in a browser; Ctrl-C stops the portal):"))
+        out.say(t("    {url}", url=page))
+        out.write(Serving(url=url, extra={**summary, "page": page, "published": answer}))
         try:
             while True:
                 time.sleep(3600)
         except KeyboardInterrupt:
-            out.note("stopping the portal")
+            out.note(t("stopping the portal"))

@@ -18,10 +18,11 @@ from typing import Any
 
 import click
 
-from .context import CliError, Context, ExitCode, OcopCommand, pass_context
+from .context import CliError, Context, OcopCommand, pass_context
 from .ledger import open_ledger
 from .params import json_option
-from .render import Renderer
+from .render import Output
+from .render.portal import Published
 
 __all__ = ["command", "post", "upload_bundle", "upload_file"]
 
@@ -102,7 +103,6 @@ def command(ctx: Context, batch: str, to: str, attach: tuple[Path, ...]) -> None
     safe; a fork or a shorter chain is refused. Exit 0 when accepted, 1 when refused.
     """
     base = _base(to)
-    out = Renderer(ctx)
     with tempfile.TemporaryDirectory(prefix="ocop-publish-") as tmp:
         bundle = Path(tmp) / "batch.ocop"
         with open_ledger(ctx, create=False) as ledger:
@@ -111,7 +111,4 @@ def command(ctx: Context, batch: str, to: str, attach: tuple[Path, ...]) -> None
                 header = ledger.export_bundle(batch_id, f)
         answer = upload_bundle(base, bundle)
     files = [upload_file(base, p) for p in attach] if answer.get("accepted") else []
-    out.published(base, batch_id, header.total_events, answer, files)
-    refused = [f for f in files if f.get("http_status", 500) >= 300]
-    if not answer.get("accepted") or refused:
-        raise click.exceptions.Exit(ExitCode.VERIFY_FAILED)
+    Output(ctx).emit(Published(portal=base, batch_id=batch_id, events=header.total_events, answer=answer, files=files))

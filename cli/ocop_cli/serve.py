@@ -15,11 +15,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-import ocop_provenance as op
+from ocop_provenance.trust import AuthorityPin, Policy
 
 from .context import CliError, Context, ExitCode, OcopCommand, pass_context
 from .params import json_option
-from .render import Renderer
+from .render import Output
+from .render.portal import Migrated, Serving
+from .render.words import t
 from .trust import read_input, resolve_public_key
 
 if TYPE_CHECKING:
@@ -56,7 +58,7 @@ def portal_settings(
         keys = tuple(resolve_public_key(ctx, spec) for spec in authority)
         if threshold is None and len({k.raw for k in keys}) > 1:
             raise click.BadParameter("give --threshold with several authority keys", param_hint="--threshold")
-        pin = op.AuthorityPin(keys, threshold or 1)
+        pin = AuthorityPin(keys, threshold or 1)
     try:
         settings: Settings = portal.Settings(
             db_url=db or str(ctx.home / "portal.sqlite"), public_url=public_url, authority=pin, clock=ctx.utc_now, **kw
@@ -66,7 +68,7 @@ def portal_settings(
     return settings
 
 
-def prepare(settings: Settings, *, trust: Path | None, policies: tuple[Path, ...], out: Renderer) -> Any:
+def prepare(settings: Settings, *, trust: Path | None, policies: tuple[Path, ...], out: Output) -> Any:
     """Migrate the database, install the trust list and policies given, and return the ASGI app."""
     portal = _import_portal()
     from ocop_portal.db import Database  # noqa: PLC0415
@@ -82,15 +84,23 @@ def prepare(settings: Settings, *, trust: Path | None, policies: tuple[Path, ...
     try:
         if trust is not None:
             tl, new = registry.install_trust_list(read_input(trust, "trust list"))
-            out.note(f"trust list {tl.issuer} version {tl.version}: {'installed' if new else 'already current'}")
+            if new:
+                out.note(t("trust list {issuer} version {version}: installed", issuer=tl.issuer, version=tl.version))
+            else:
+                out.note(
+                    t("trust list {issuer} version {version}: already current", issuer=tl.issuer, version=tl.version)
+                )
         for path in policies:
             data = read_input(path, "policy")
-            policy = op.Policy.parse_unverified(data)
+            policy = Policy.parse_unverified(data)
             installed, new = registry.install_policy(policy.name, data)
-            out.note(f"policy {installed.name} v{installed.version}: {'installed' if new else 'already current'}")
+            if new:
+                out.note(t("policy {name} v{version}: installed", name=installed.name, version=installed.version))
+            else:
+                out.note(t("policy {name} v{version}: already current", name=installed.name, version=installed.version))
     except PublishError as e:
         if e.code in ("E_TRUST_ROLLBACK", "E_POLICY_ROLLBACK"):
-            out.warn(f"{e.message}: keeping the newer one the portal holds")
+            out.warn(t("{reason}: keeping the newer one the portal holds", reason=e.message))
         else:
             raise CliError(e.message, code=e.code, exit_code=ExitCode.VERIFY_FAILED) from e
     return app
@@ -191,7 +201,7 @@ def command(  # noqa: PLR0917 - click passes options as arguments
     """
     portal = _import_portal()
     port = port or free_port(host)
-    out = Renderer(ctx)
+    out = Output(ctx)
     limits = portal.Limits(max_bundle_bytes=max_bundle_mb << 20, max_events=max_events, publish_seconds=publish_seconds)
     settings = portal_settings(
         ctx,
@@ -204,9 +214,9 @@ def command(  # noqa: PLR0917 - click passes options as arguments
     )
     app = prepare(settings, trust=trust, policies=policies, out=out)
     if migrate_only:
-        out.migrated(settings.db_url)
+        out.emit(Migrated(db_url=settings.db_url))
         return
     import uvicorn  # noqa: PLC0415
 
-    out.serving(settings.public_url)
+    out.write(Serving(url=settings.public_url))
     uvicorn.run(app, host=host, port=port, log_level="info", access_log=access_log, proxy_headers=True, lifespan="off")

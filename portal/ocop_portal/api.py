@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import ocop_provenance as op
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
+from ocop_provenance.gs1 import normalise_gtin
 from starlette.concurrency import run_in_threadpool
 
 from . import queries
@@ -28,6 +29,7 @@ from .schemas import (
     BatchSummary,
     DocumentInstalled,
     Material,
+    ParticipantOut,
     ProducerOut,
     PublishAccepted,
     Refusal,
@@ -35,7 +37,7 @@ from .schemas import (
     batch_detail,
     participant_out,
 )
-from .trust import policy_for
+from .trust import TrustState, policy_for
 
 __all__ = ["router"]
 
@@ -192,7 +194,7 @@ def get_policy(request: Request, kind: str) -> Response:
     policy = _portal(request).registry.state().policies.get(kind)
     if policy is None:
         return _refuse(PublishError("no such policy", code="E_NOT_FOUND", status=404))
-    return Response(policy.raw, media_type="application/cbor")
+    return Response(policy.policy.raw, media_type="application/cbor")
 
 
 @router.put(
@@ -214,11 +216,19 @@ async def put_policy(request: Request, kind: str) -> Any:
     )
 
 
-def _summary(public: str, r: Any) -> BatchSummary:
+def _summary(public: str, r: Any, state: TrustState) -> BatchSummary:
     producer = None
     if r.participant_id is not None:
-        producer = {"id": r.participant_id, "name": r.participant_name, "role": r.participant_role}
-        producer["admin_code"] = r.participant_admin_code
+        # The index row names the participant; where it is registered comes from the list itself.
+        listed = state.trust.lookup(bytes(r.genesis_key_id)) if state.trust is not None else None
+        producer = ParticipantOut(
+            id=r.participant_id,
+            name=r.participant_name,
+            role=r.participant_role,
+            admin_code=r.participant_admin_code,
+            commune=None if listed is None else listed[0].commune,
+            province=None if listed is None else listed[0].province,
+        )
     batch_id = bytes(r.batch_id).hex()
     return BatchSummary(
         batch_id=batch_id,
@@ -226,7 +236,7 @@ def _summary(public: str, r: Any) -> BatchSummary:
         lot=r.lot,
         gtin=r.gtin,
         stars=r.stars,
-        producer=producer,  # type: ignore[arg-type]
+        producer=producer,
         declared_producer=r.producer_name,
         declared_province=r.producer_province,
         events=int(r.head_seq) + 1,
@@ -249,13 +259,14 @@ def list_batches(  # noqa: PLR0917 - FastAPI passes query parameters as argument
     with portal.db.read() as conn:
         if gtin is not None:
             try:
-                full = op.normalise_gtin(gtin)
+                full = normalise_gtin(gtin)
             except op.FormatError:
                 return []
             rows = list(queries.by_gtin(conn, full, lot, limit=limit, offset=offset))
         else:
             rows = list(queries.catalogue(conn, q, limit=limit, offset=offset))
-    return [_summary(portal.settings.public_url, r) for r in rows]
+    state = portal.registry.state()
+    return [_summary(portal.settings.public_url, r, state) for r in rows]
 
 
 def _view(request: Request, batch_id: str) -> Any:
@@ -320,7 +331,7 @@ def get_material(request: Request, batch_id: str, seal: Annotated[str | None, Qu
         bundle=base64.b64encode(bundle).decode("ascii"),
         trust_list=base64.b64encode(state.trust.raw).decode("ascii"),
         trust_list_version=state.trust.version,
-        policy=None if policy is None else base64.b64encode(policy.raw).decode("ascii"),
+        policy=None if policy is None else base64.b64encode(policy.policy.raw).decode("ascii"),
         seal=seal,
     )
 

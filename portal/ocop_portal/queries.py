@@ -9,6 +9,7 @@ from typing import Any
 
 import ocop_provenance as op
 import sqlalchemy as sa
+from ocop_provenance.events import BundleBatch, BundleHeader, write_bundle
 from sqlalchemy.engine import Connection
 
 from . import db
@@ -264,7 +265,7 @@ def export_bundle(conn: Connection, root: bytes) -> bytes | None:
     if batch_row(conn, root) is None:
         return None
     order = lineage_order(conn, root)
-    entries: list[op.BundleBatch] = []
+    entries: list[BundleBatch] = []
     raws: list[bytes] = []
     signers: set[bytes] = set()
     for b in order:
@@ -273,7 +274,7 @@ def export_bundle(conn: Connection, root: bytes) -> bytes | None:
             .where(db.events.c.batch_id == b)
             .order_by(db.events.c.seq)
         ).all()
-        entries.append(op.BundleBatch(batch_id=b, count=len(rows), head=bytes(rows[-1].event_id)))
+        entries.append(BundleBatch(batch_id=b, count=len(rows), head=bytes(rows[-1].event_id)))
         raws += [bytes(r.raw) for r in rows]
         signers.update(bytes(r.key_id) for r in rows)
     keys = conn.execute(
@@ -281,9 +282,7 @@ def export_bundle(conn: Connection, root: bytes) -> bytes | None:
         .where(db.public_keys.c.key_id.in_(sorted(signers)))
         .order_by(db.public_keys.c.key_id)
     ).scalars()
-    header = op.BundleHeader(
-        root=root, batches=tuple(entries), keys=tuple(op.PublicKey.from_raw(bytes(k)) for k in keys)
-    )
+    header = BundleHeader(root=root, batches=tuple(entries), keys=tuple(op.PublicKey.from_raw(bytes(k)) for k in keys))
     out = io.BytesIO()
-    op.write_bundle(out, header, raws)
+    write_bundle(out, header, raws)
     return out.getvalue()

@@ -1,11 +1,14 @@
 """The registry: the only writer of the portal's database (publishing, trust lists, policies, files, scans).
 
 No accounts: signatures are the authorisation. A bundle is accepted only when it verifies against the current trust
-list (every signer in the list, its key usable at the time each event claims) and against the policy that governs
-its root batch, if any. Then, in one write transaction, each batch of the bundle is compared with what the portal
-holds: the same events are a no-op, more events extend the chain, a different event at a held seq is a fork
-(refused; the equivocation proof is kept and shown), and a root batch shorter than what is held is a rollback
-(refused). Nothing is written unless everything is accepted.
+list (the library enforces every key's window and status at the time each event claims:
+:func:`~ocop_provenance.verify_bundle` with the verified list as keys), when every genesis claims only what its
+signer may claim (name, administrative-unit code, GLN, a GTIN of its GS1 Company Prefixes:
+:func:`~ocop_provenance.trust.genesis_claims`), and when its root batch meets the policy that governs it, if any
+(:meth:`~ocop_provenance.trust.VerifiedPolicy.evaluate`). Then, in one write transaction, each batch of the bundle
+is compared with what the portal holds: the same events are a no-op, more events extend the chain, a different event
+at a held seq is a fork (refused; the equivocation proof is kept and shown), and a root batch shorter than what is
+held is a rollback (refused). Nothing is written unless everything is accepted.
 
 Upload bounds: the caller streams the body into a file with a size cap (:mod:`.api`); the header's event count is
 checked before any signature; verification and storing run under a wall-time budget.
@@ -24,12 +27,22 @@ from typing import Any
 
 import ocop_provenance as op
 import sqlalchemy as sa
+from ocop_provenance.events import BundleHeader, BundleReader, EquivocationProof, parse_unverified_event
+from ocop_provenance.trust import (
+    AuthorityPin,
+    Finding,
+    Participant,
+    TrustError,
+    VerifiedPolicy,
+    genesis_claims,
+    verify_policy,
+)
 
 from . import db
 from .db import Database
 from .search import fold
 from .settings import Settings
-from .trust import TrustState, policy_for
+from .trust import TrustState, load_state, policy_for
 
 __all__ = ["PublishError", "PublishResult", "Registry"]
 
@@ -120,7 +133,7 @@ class PublishResult:
     root: bytes
     batches: tuple[BatchOutcome, ...]
     added: int
-    policy: op.Policy | None
+    policy: VerifiedPolicy | None
     trust_version: int
 
     def to_dict(self) -> dict[str, Any]:
@@ -137,27 +150,43 @@ class PublishResult:
 
 @dataclass(slots=True)
 class _Collector:
-    """Receives each event as :func:`ocop_provenance.verify_bundle` accepts it: trust checks and the index rows."""
+    """Receives each event as :func:`ocop_provenance.verify_bundle` accepts it: claims, policy input, index rows.
 
-    trust: op.TrustList
+    The bundle verifier has already judged the event's key against the trust list at the time the event claims
+    (unknown, revoked, expired or not yet valid keys fail there), so the signer is in the list.
+    """
+
+    trust: op.VerifiedTrustList
     deadline: float
     keep_root: bool
     records: list[_Record] = field(default_factory=list)
     genesis: dict[bytes, dict[str, Any]] = field(default_factory=dict)
-    root_events: list[tuple[op.SignedEvent, op.Participant | None]] = field(default_factory=list)
+    claims: list[Finding] = field(default_factory=list)
+    root_events: list[tuple[op.SignedEvent, Participant | None]] = field(default_factory=list)
 
     def on_event(self, batch_index: int, event: op.SignedEvent) -> None:
         if time.monotonic() > self.deadline:
             raise _OverBudgetError
-        # Every signer must be in the list with a key usable at the time the event claims (revoked: never).
         found = self.trust.lookup(event.key_id)
-        if found is None or found[1].problem_at(event.time) is not None:
-            self.trust.check_signer(event.key_id, event.time, index=event.seq, event_id=event.event_id_hex)  # raises
-        assert found is not None
+        assert found is not None  # verify_bundle accepted the key from this list
         body = event.body
         refs: tuple[tuple[bytes, int, bytes], ...] = ()
         if isinstance(body, op.Genesis):
             self.genesis[event.event_id] = _genesis_columns(body, event.key_id)
+            # Who may claim what (issue 10, finding 1): a genesis claims only its signer's name, codes and GTINs.
+            self.claims += [
+                Finding(
+                    code=code,
+                    message=message,
+                    batch_id=event.batch_id,
+                    seq=event.seq,
+                    event_id=event.event_id,
+                    key_id=event.key_id,
+                    step=event.step,
+                    field=field_name,
+                )
+                for code, field_name, message in genesis_claims(found[0], body)
+            ]
         elif body.inputs:
             refs = tuple((r.batch_id, r.seq, r.head) for r in body.inputs)
         files = tuple((a.sha256, a.size) for a in body.attachments) if body.attachments else ()
@@ -184,10 +213,10 @@ def _genesis_columns(body: op.Genesis, key_id: bytes) -> dict[str, Any]:
 
 @dataclass(slots=True)
 class _Checked:
-    header: op.BundleHeader
+    header: BundleHeader
     records: list[_Record]
     genesis: dict[bytes, dict[str, Any]]
-    policy: op.Policy | None
+    policy: VerifiedPolicy | None
 
 
 class Registry:
@@ -217,36 +246,24 @@ class Registry:
         return state
 
     def _load(self) -> TrustState:
-        now = self.settings.clock()
         with self.db.read() as conn:
             lists = conn.execute(sa.select(db.trust_lists.c.raw).order_by(db.trust_lists.c.version)).scalars().all()
             rows = conn.execute(
                 sa.select(db.policies.c.name, db.policies.c.raw).order_by(db.policies.c.name, db.policies.c.version)
             ).all()
-        if not lists:
-            return TrustState(trust=None, loaded_at=time.monotonic())
-        newest = bytes(lists[-1])
-        problem: op.ProvenanceError | None = None
-        trust = op.TrustList.parse_unverified(newest)
-        try:
-            # From the pinned authority keys through every list held (authority rotation), else from itself.
-            anchor: op.TrustList | op.AuthorityPin = self.settings.authority or trust
-            older = [bytes(r) for r in lists[:-1]] if self.settings.authority is not None else []
-            trust = op.verify_trust_list(newest, anchor, now=now, intermediates=older)
-        except op.ProvenanceError as e:
-            problem = e
-        policies: dict[str, op.Policy] = {}
-        for name, raw in rows:
-            try:
-                policies[name] = op.verify_policy(bytes(raw), trust, now=now)
-            except op.ProvenanceError:
-                policies.pop(name, None)  # no longer signed by the list's authority, or expired: not in force
-        return TrustState(
-            trust=trust, ring=trust.key_ring(), policies=policies, problem=problem, loaded_at=time.monotonic()
+        return load_state(
+            [bytes(raw) for raw in lists],
+            [(name, bytes(raw)) for name, raw in rows],
+            authority=self.settings.authority,
+            now=self.settings.clock(),
+            loaded_at=time.monotonic(),
         )
 
-    def install_trust_list(self, data: bytes) -> tuple[op.TrustList, bool]:
+    def install_trust_list(self, data: bytes) -> tuple[op.VerifiedTrustList, bool]:
         """Verify a signed trust list against the one held (or the pinned authority keys) and make it current.
+
+        As the library's trust store does: from the held list when there is one (the trusted root, even expired:
+        it carries its authority forward), else from the pinned keys; an older list is a rollback.
 
         Returns:
             The verified list and whether it was new (False: the same list was already current).
@@ -255,7 +272,7 @@ class Registry:
             PublishError: It does not verify (``E_TRUST_*``, ``E_NO_AUTHORITY`` when there is no list and no pin).
         """
         state = self.state(refresh=True)
-        anchor: op.TrustList | op.AuthorityPin | None = state.trust or self.settings.authority
+        anchor: op.VerifiedTrustList | AuthorityPin | None = state.trust or self.settings.authority
         if anchor is None:
             raise PublishError(
                 "the portal holds no trust list and no authority keys are pinned (ocop serve --authority-key)",
@@ -264,7 +281,7 @@ class Registry:
             )
         try:
             trust = op.verify_trust_list(data, anchor, now=self.settings.clock())
-        except op.TrustError as e:
+        except TrustError as e:
             status = 409 if e.code in ("E_TRUST_ROLLBACK", "E_TRUST_CONFLICT") else 422
             raise PublishError.of(e, status) from e
         except op.ProvenanceError as e:
@@ -285,7 +302,7 @@ class Registry:
         self.state(refresh=True)
         return trust, True
 
-    def install_policy(self, name: str, data: bytes) -> tuple[op.Policy, bool]:
+    def install_policy(self, name: str, data: bytes) -> tuple[VerifiedPolicy, bool]:
         """Verify a signed policy against the current trust list's authority and make it current for ``name``.
 
         Returns:
@@ -299,7 +316,7 @@ class Registry:
         if state.trust is None:
             raise PublishError("install a trust list first", code="E_NO_TRUST_LIST", status=409)
         try:
-            policy = op.verify_policy(data, state.trust, now=self.settings.clock())
+            policy = verify_policy(data, state.trust, now=self.settings.clock())
         except op.ProvenanceError as e:
             raise PublishError.of(e) from e
         if policy.name != name:
@@ -372,7 +389,7 @@ class Registry:
         limits = self.settings.limits
         try:
             with path.open("rb") as f:
-                reader = op.BundleReader(f)
+                reader = BundleReader(f)
                 header = reader.header
                 if header.total_events > limits.max_events:
                     raise PublishError(
@@ -381,16 +398,26 @@ class Registry:
                         status=413,
                     )
                 first = next(iter(reader.events()))[1]
-            genesis = op.parse_unverified_event(first).body
+            genesis = parse_unverified_event(first).body
             # The root's genesis picks the policy; verification below checks that very event.
             policy = policy_for(state.policies, genesis.product) if isinstance(genesis, op.Genesis) else None
             collector = _Collector(trust=trust, deadline=deadline, keep_root=policy is not None)
             with path.open("rb") as f:
-                op.verify_bundle(f, state.ring, now=self.settings.clock(), on_event=collector.on_event)
+                # With the verified list as keys, every event's key must be usable at the time it claims.
+                op.verify_bundle(
+                    f, state.options(self.settings.clock()), root=op.ANY_BATCH, on_event=collector.on_event
+                )
         except _OverBudgetError as e:
             raise PublishError("verification took longer than the upload budget", code="E_TIMEOUT", status=408) from e
         except op.ProvenanceError as e:
             raise PublishError.of(e) from e
+        if collector.claims:
+            claim = collector.claims[0]
+            raise PublishError(
+                f"the record claims what its signer may not claim: {claim.message}",
+                code=claim.code,
+                details={"findings": [f.to_dict() for f in collector.claims]},
+            )
         if policy is not None:
             findings = policy.evaluate(collector.root_events, batch_id=header.root)
             if findings:
@@ -585,7 +612,7 @@ def _find_fork(
             sa.select(db.events.c.raw).where(db.events.c.batch_id == batch_id, db.events.c.seq == record.seq)
         ).scalar_one()
         theirs = _raw_at(path, batch_index, record.seq)
-        proof = op.EquivocationProof.of(op.parse_unverified_event(bytes(mine)), op.parse_unverified_event(theirs))
+        proof = EquivocationProof.of(parse_unverified_event(bytes(mine)), parse_unverified_event(theirs))
         proof_bytes = proof.to_bytes()
         proof_id = hashlib.sha256(proof_bytes).digest()
         if conn.execute(sa.select(db.forks.c.proof_id).where(db.forks.c.proof_id == proof_id)).first() is None:
@@ -610,13 +637,13 @@ def _find_fork(
 
 def _raw_at(path: Path, batch_index: int, seq: int) -> bytes:
     with path.open("rb") as f:
-        for index, raw in _numbered(op.BundleReader(f)):
+        for index, raw in _numbered(BundleReader(f)):
             if index == (batch_index, seq):
                 return raw
     raise AssertionError("the verified bundle lost an event")  # pragma: no cover
 
 
-def _numbered(reader: op.BundleReader) -> Iterator[tuple[tuple[int, int], bytes]]:
+def _numbered(reader: BundleReader) -> Iterator[tuple[tuple[int, int], bytes]]:
     seq, current = 0, -1
     for batch_index, raw in reader.events():
         seq = seq + 1 if batch_index == current else 0
@@ -627,13 +654,13 @@ def _numbered(reader: op.BundleReader) -> Iterator[tuple[tuple[int, int], bytes]
 def _new_events(path: Path, records: list[_Record], held: list[int]) -> Iterator[tuple[_Record, bytes]]:
     """The events beyond what is held, with their bytes exactly as verified (the same private file, read again)."""
     with path.open("rb") as f:
-        for record, ((batch_index, seq), raw) in zip(records, _numbered(op.BundleReader(f)), strict=True):
+        for record, ((batch_index, seq), raw) in zip(records, _numbered(BundleReader(f)), strict=True):
             assert (batch_index, seq) == (record.batch_index, record.seq)
             if seq >= held[batch_index]:
                 yield record, raw
 
 
-def _index_participants(conn: sa.Connection, trust: op.TrustList) -> None:
+def _index_participants(conn: sa.Connection, trust: op.VerifiedTrustList) -> None:
     """Rebuild the current list's participant and key index (for the catalogue's joins and search)."""
     conn.execute(db.participant_keys.delete())
     conn.execute(db.participants.delete())

@@ -3,8 +3,14 @@
 The URL a seal signs names the portal's *public* base (``Settings.public_url``): a request that reaches the app
 as ``http://127.0.0.1:8000/01/…`` behind a proxy is verified as ``https://id.example.vn/01/…``. Only the ``s``
 parameter belongs to the seal; other query parameters (``linkType``, ``lang``) pass through (GS1-Conformant
-Resolver). Every verdict is a pure function of the seal text, the trust list, the batch's head and the date, and is
-memoised on exactly those (:attr:`Resolver.memo`); a held chain never changes below its head.
+Resolver). Every verdict is a pure function of the seal text, the trust list, the governing policy, the batch's head
+and the date, and is memoised on exactly those (:attr:`Resolver.memo`); a held chain never changes below its head.
+
+The library decides: :func:`~ocop_provenance.verify_seal` with the verified trust list as keys and the batch's held
+chain checks the seal's signature, that its key was usable on the sealing date, that the sealer's role may seal
+(``E_SEAL_ROLE``; the governing policy's ``sealers``) and owns the sealed GTIN (``E_GTIN_NOT_OWNED``), every step's
+key at the time the step claims, what the genesis claims (``E_CLAIM_MISMATCH``) and that the chain reaches the sealed
+head; it names the sealer as the trust list does.
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ from typing import Any
 from urllib.parse import quote
 
 import ocop_provenance as op
+from ocop_provenance.gs1 import DigitalLink, parse_digital_link
+from ocop_provenance.seals import SealVerification, UnverifiedSeal, parse_unverified_seal, verify_seal
 
 from . import queries
 from .i18n import N_
@@ -42,6 +50,15 @@ _MESSAGES: dict[str, tuple[int, str]] = {
     "E_SEAL_SIGNER": (422, N_("The seal does not match the record held here.")),
     "E_SEAL_TIME": (422, N_("The seal does not match the record held here.")),
     "E_SEAL_FUTURE": (422, N_("The seal is dated in the future.")),
+    "E_SEAL_ROLE": (422, N_("The seal was made by a participant whose role may not seal products.")),
+    "E_GTIN_NOT_OWNED": (
+        422,
+        N_("The product code (GTIN) does not belong to the participant who signed: it is someone else's product."),
+    ),
+    "E_CLAIM_MISMATCH": (
+        422,
+        N_("The record claims a producer, place or code that its signer may not claim under the trust list."),
+    ),
     "E_SIGNER_NOT_ALLOWED": (
         422,
         N_(
@@ -85,7 +102,7 @@ class Resolver:
         self.registry = registry
         self.public = registry.settings.public_url
         self.decoded: LruCache[tuple[bytes, bytes], tuple[op.SignedEvent, ...]] = LruCache(256)
-        self.memo: LruCache[tuple[str, bytes, str, str, str], op.SealVerification | op.ProvenanceError] = LruCache(
+        self.memo: LruCache[tuple[str, bytes, bytes, str, str, str], SealVerification | op.ProvenanceError] = LruCache(
             memo_size
         )
 
@@ -112,7 +129,7 @@ class Resolver:
             return self._unsealed(url, state)
         text = f"{url}?s={seal}"
         try:
-            unverified = op.parse_unverified_seal(text)
+            unverified = parse_unverified_seal(text)
         except op.ProvenanceError as e:
             return Resolved(_error_verdict(e), None, None)
         st = unverified.statement
@@ -133,14 +150,16 @@ class Resolver:
                     break
             view = build_batch_view(conn, bytes(chosen), state, self.decoded)
         assert view is not None
-        key = (text, state.trust_id, view.batch_id, view.head_id, now.date().isoformat())
+        policy_id = b"" if view.policy is None else view.policy.object_id  # its sealers may seal
+        key = (text, state.trust_id, policy_id, view.batch_id, view.head_id, now.date().isoformat())
         result = self.memo.get_or_make(key, lambda: _verify(unverified, state, view, now))
+        if isinstance(result, op.UntrustedKeyError) and result.seq is not None:
+            # A step of the held chain (not the seal) was signed with a key the list does not allow at its time.
+            return Resolved(
+                _failure("E_SIGNER_NOT_ALLOWED", detail=str(result), statement=st, batch=view), anchor, text
+            )
         if isinstance(result, op.ProvenanceError):
             return Resolved(_error_verdict(result, statement=st, batch=view), anchor, text)
-        if view.signer_problems:
-            return Resolved(
-                _failure("E_SIGNER_NOT_ALLOWED", statement=st, verification=result, batch=view), anchor, text
-            )
         scans = self.registry.count_scan(st.link().path) if count and st.serial is not None else None
         verdict = Verdict(
             ok=True,
@@ -158,10 +177,10 @@ class Resolver:
 
     def _unsealed(self, url: str, state: TrustState) -> Resolved:
         try:
-            link = op.parse_digital_link(url)
+            link = parse_digital_link(url)
         except op.ProvenanceError as e:
             return Resolved(_error_verdict(e), None, None)
-        anchor = op.DigitalLink(
+        anchor = DigitalLink(
             resolver=link.resolver, gtin=link.gtin, batch_ref=link.batch_ref, lot=link.lot, serial=link.serial
         ).to_url()
         if link.lot is None:
@@ -182,13 +201,10 @@ class Resolver:
 
 
 def _verify(
-    unverified: op.UnverifiedSeal, state: TrustState, view: BatchView, now: datetime
-) -> op.SealVerification | op.ProvenanceError:
-    assert state.trust is not None
+    unverified: UnverifiedSeal, state: TrustState, view: BatchView, now: datetime
+) -> SealVerification | op.ProvenanceError:
     try:
-        # The seal's key must have been usable on its date; the held chain is verified again with it.
-        keys = state.trust.seal_keys(unverified.statement.sealed_on)
-        return op.verify_seal(unverified, keys, now=now, chain=view.events)
+        return verify_seal(unverified, state.options(now), chain=view.events, policy=view.policy)
     except op.ProvenanceError as e:
         return e
 

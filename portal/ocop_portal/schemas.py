@@ -61,12 +61,14 @@ class PublishAccepted(BaseModel):
 
 
 class ParticipantOut(BaseModel):
-    """A participant as the current trust list names it."""
+    """A participant as the current trust list names it (where it is registered, too)."""
 
     id: str
     name: str
     role: str
     admin_code: str | None
+    commune: str | None = None
+    province: str | None = None
 
 
 class BatchSummary(BaseModel):
@@ -204,7 +206,9 @@ def participant_out(p: Any) -> ParticipantOut | None:
     """A trust-list participant as JSON (None stays None)."""
     if p is None:
         return None
-    return ParticipantOut(id=p.id, name=p.name, role=p.role, admin_code=p.admin_code)
+    return ParticipantOut(
+        id=p.id, name=p.name, role=p.role, admin_code=p.admin_code, commune=p.commune, province=p.province
+    )
 
 
 def _step(public: str, s: StepView) -> StepOut:

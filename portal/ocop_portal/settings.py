@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-import ocop_provenance as op
+from ocop_provenance.trust import AuthorityPin
 
 __all__ = ["Limits", "Settings", "utc_now"]
 
@@ -60,7 +60,7 @@ class Settings:
 
     db_url: str
     public_url: str
-    authority: op.AuthorityPin | None = None
+    authority: AuthorityPin | None = None
     limits: Limits = field(default_factory=Limits)
     clock: Callable[[], datetime] = utc_now
     read_db_url: str | None = None

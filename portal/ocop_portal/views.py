@@ -18,6 +18,9 @@ from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 import ocop_provenance as op
+from ocop_provenance.events import EquivocationProof, parse_unverified_event
+from ocop_provenance.seals import SealStatement, SealVerification
+from ocop_provenance.trust import Participant, VerifiedPolicy
 from sqlalchemy.engine import Connection
 
 from . import queries
@@ -40,7 +43,7 @@ __all__ = [
 #: What a valid seal proves and what it does not: the library's bilingual sentences.
 SEAL_TEXTS: dict[str, str] = {
     f.name: f.default  # type: ignore[misc]
-    for f in dataclasses.fields(op.SealVerification)
+    for f in dataclasses.fields(SealVerification)
     if f.name in ("proves", "does_not_prove", "proves_vi", "does_not_prove_vi")
 }
 
@@ -155,7 +158,7 @@ class StepView:
     time: datetime
     location: str | None
     location_code: str | None
-    signer: op.Participant | None
+    signer: Participant | None
     signer_problem: str | None
     key_id: str
     event_id: str
@@ -184,7 +187,7 @@ class BatchView:
     product: op.Product
     declared: op.Producer
     certificate: op.Certificate | None
-    maker: op.Participant | None
+    maker: Participant | None
     maker_problem: str | None
     steps: tuple[StepView, ...]
     back: tuple[LinkView, ...]
@@ -194,13 +197,8 @@ class BatchView:
     head_id: str
     first_published: datetime
     last_published: datetime
-    policy: op.Policy | None
+    policy: VerifiedPolicy | None
     events: tuple[op.SignedEvent, ...]
-
-    @property
-    def signer_problems(self) -> tuple[str, ...]:
-        """Codes of the steps whose signer the current trust list does not allow at the time they claim."""
-        return tuple(s.signer_problem for s in self.steps if s.signer_problem is not None)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -224,13 +222,13 @@ class Verdict:
     status: int
     message: str
     detail: str | None = None
-    statement: op.SealStatement | None = None
-    verification: op.SealVerification | None = None
+    statement: SealStatement | None = None
+    verification: SealVerification | None = None
     batch: BatchView | None = None
     scans: tuple[int, datetime] | None = None
 
 
-def step_label(step: str, policy: op.Policy | None) -> str:
+def step_label(step: str, policy: VerifiedPolicy | None) -> str:
     """The plain-words name of a step: the governing policy's label, else a known name, else the step itself."""
     if policy is not None:
         for rule in policy.steps:
@@ -272,7 +270,7 @@ def build_batch_view(
     head_id = bytes(row.head_id)
     events = decoded.get_or_make(
         (batch_id, head_id),
-        lambda: tuple(op.parse_unverified_event(raw) for raw in queries.event_raws(conn, batch_id)),
+        lambda: tuple(parse_unverified_event(raw) for raw in queries.event_raws(conn, batch_id)),
     )
     genesis = events[0].body
     assert isinstance(genesis, op.Genesis)  # the registry stores chains from their verified genesis
@@ -312,14 +310,14 @@ def build_batch_view(
         )
     forks = []
     for f in queries.forks_of(conn, batch_id):
-        proof = op.EquivocationProof.from_bytes(bytes(f.proof))
+        proof = EquivocationProof.from_bytes(bytes(f.proof))
         forks.append(
             ForkView(
                 seq=int(f.seq),
                 detected_at=_utc(f.detected_at),
                 proof=base64.b64encode(bytes(f.proof)).decode("ascii"),
-                event_a=op.parse_unverified_event(proof.event_a).event_id_hex,
-                event_b=op.parse_unverified_event(proof.event_b).event_id_hex,
+                event_a=parse_unverified_event(proof.event_a).event_id_hex,
+                event_b=parse_unverified_event(proof.event_b).event_id_hex,
             )
         )
     forward = tuple(

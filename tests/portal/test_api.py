@@ -5,10 +5,10 @@ from __future__ import annotations
 import base64
 import io
 import re
-from datetime import date
 from pathlib import Path
 
 import ocop_provenance as op
+from ocop_provenance.trust import verify_policy
 
 from .conftest import PUBLIC, Live
 from .world import NOW, World
@@ -40,8 +40,10 @@ def test_batch_detail_and_bundle_download(published: Live, world: World) -> None
         "name": "HTX Đông trùng hạ thảo Nghi Sơn",
         "role": "producer",
         "admin_code": "38",
+        "commune": "Nghi Sơn",
+        "province": "Thanh Hóa",
     }
-    assert d["declared_producer"]["name"] == "HTX Nghi Sơn"
+    assert d["declared_producer"]["name"] == "HTX Đông trùng hạ thảo Nghi Sơn"
     assert [s["step"] for s in d["steps"]] == [
         "genesis",
         "commissioning",
@@ -63,7 +65,7 @@ def test_batch_detail_and_bundle_download(published: Live, world: World) -> None
     r = published.client.get(f"/api/v1/batches/{world.dried.hex()}/bundle")
     assert r.status_code == 200
     trust = op.verify_trust_list(world.trust_v1, world.pin, now=NOW)
-    summary = op.verify_bundle(io.BytesIO(r.content), trust.key_ring(), root=world.dried)
+    summary = op.verify_bundle(io.BytesIO(r.content), op.VerifyOptions(keys=trust, now=NOW), root=world.dried)
     assert [c.count for c in summary.chains] == [6, 2]
     assert r.content == world.bundle()  # the same bytes the ledger exports
     assert published.client.get(f"/api/v1/batches/{'00' * 32}").status_code == 404
@@ -78,9 +80,13 @@ def test_material_for_an_independent_verifier(published: Live, world: World) -> 
     assert base64.b64decode(m["trust_list"]) == world.trust_v1
     assert base64.b64decode(m["policy"]) == world.policy
     assert m["seal"] == seal
-    trust = op.TrustList.parse_unverified(base64.b64decode(m["trust_list"]))
-    result = op.verify_seal(seal, trust.seal_keys(date(2024, 11, 7)), bundle=base64.b64decode(m["bundle"]))
+    trust = op.verify_trust_list(base64.b64decode(m["trust_list"]), world.pin, now=NOW)
+    policy = verify_policy(base64.b64decode(m["policy"]), trust, now=NOW)
+    options = op.VerifyOptions(keys=trust, now=NOW)
+    result = op.verify_seal(seal, options, bundle=base64.b64decode(m["bundle"]), policy=policy)
     assert result.code == "SEAL_OK"
+    assert result.signer is not None
+    assert result.signer.name == "HTX Đông trùng hạ thảo Nghi Sơn"
 
 
 def test_search_with_and_without_diacritics(published: Live) -> None:
@@ -115,7 +121,13 @@ def test_products_and_producers(published: Live) -> None:
 def test_seal_verification_api(published: Live, world: World) -> None:
     r = published.client.get("/api/v1/seals/verify", params={"url": world.seal()})
     assert (r.status_code, r.json()["ok"]) == (200, True)
-    assert r.json()["verification"]["schema"] == "ocop-seal-verification/1"
+    verification = r.json()["verification"]
+    assert verification["schema"] == "ocop-seal-verification/2"
+    # The sealer as the trust list names it, and what the verification established.
+    assert verification["signer"]["name"] == "HTX Đông trùng hạ thảo Nghi Sơn"
+    assert verification["signer"]["role"] == "producer"
+    assert {"signature", "signer-trusted", "signer-role", "gtin-owner", "chain"} <= set(verification["checked"])
+    assert verification["not_checked"] == []
     r = published.client.get("/api/v1/seals/verify", params={"url": "https://elsewhere.example/01/x"})
     assert (r.status_code, r.json()["code"]) == (422, "E_OTHER_RESOLVER")
 

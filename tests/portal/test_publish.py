@@ -13,12 +13,14 @@ from pathlib import Path
 import ocop_provenance as op
 import sqlalchemy as sa
 from click.testing import CliRunner
+from ocop_provenance.events import EquivocationProof
+from ocop_provenance.trust import TrustList, dried_cordyceps_policy, sign_policy, sign_trust_list
 
 from ocop_cli.main import cli
 from ocop_portal import db
 
 from .conftest import Live, serve
-from .world import ICT, PLACE, World, key
+from .world import COOP, ICT, PLACE, World, key
 
 
 def _counts(live: Live) -> dict[str, int]:
@@ -118,7 +120,7 @@ def test_fork_is_refused_and_its_proof_kept_and_shown(ready: Live, world: World,
     body = r.json()
     assert body["code"] == "E_FORK"
     assert body["seq"] == 6
-    proof = op.EquivocationProof.from_bytes(base64.b64decode(body["proof"]))
+    proof = EquivocationProof.from_bytes(base64.b64decode(body["proof"]))
     assert proof.verify(op.KeyRing.of([world.coop.public_key])) == (world.dried, 6)
     after = _counts(ready)
     assert after == before | {"forks": 1}  # only the proof was written
@@ -167,7 +169,8 @@ def test_bundle_failing_at_its_last_event_leaves_no_row(ready: Live, world: Worl
     r = ready.publish(bytes(data))
     assert r.status_code == 422
     assert r.json()["code"] == "E_SIGNATURE"
-    assert r.json()["error"]["index"] == 1  # seq 1 of the fresh batch: the bundle's last event
+    error = r.json()["error"]
+    assert (error["batch_id"], error["seq"]) == (world.fresh.hex(), 1)  # seq 1 of the fresh batch: the last event
     assert _counts(ready) == dict.fromkeys(
         ("batches", "events", "inputs", "attachment_refs", "public_keys", "forks"), 0
     )
@@ -182,7 +185,7 @@ def test_policy_findings_refuse(ready: Live, tmp_path: Path) -> None:
             op.Genesis(
                 time=datetime(2024, 11, 2, 7, 0, tzinfo=ICT),
                 product=op.Product(name="Đông trùng hạ thảo sấy khô", lot="L9", quantity="1", unit="kg"),
-                producer=op.Producer(name="HTX Nghi Sơn", admin_code="38"),
+                producer=op.Producer(name=COOP, admin_code="38"),
                 location=PLACE,
             ),
             w.coop,
@@ -221,8 +224,8 @@ def test_trust_list_replacement(ready: Live, world: World) -> None:
     r = ready.client.put("/api/v1/trust-list", content=world.trust_v1)
     assert (r.status_code, r.json()["code"]) == (409, "E_TRUST_ROLLBACK")
     # Signed by one authority key only (two are required).
-    tl = op.TrustList.parse_unverified(world.trust_list(3))
-    r = ready.client.put("/api/v1/trust-list", content=op.sign_trust_list(tl, world.authority[:1]))
+    tl = TrustList.parse_unverified(world.trust_list(3))
+    r = ready.client.put("/api/v1/trust-list", content=sign_trust_list(tl, world.authority[:1]))
     assert (r.status_code, r.json()["code"]) == (422, "E_TRUST_THRESHOLD")
     assert ready.client.get("/api/v1/health").json()["trust_list"] == 2
     assert ready.client.get("/api/v1/trust-list").content == v2
@@ -233,7 +236,7 @@ def test_policy_replacement(ready: Live, world: World) -> None:
 
     r = ready.client.put("/api/v1/policies/vn.ocop/other", content=world.policy)
     assert (r.status_code, r.json()["code"]) == (422, "E_POLICY_NAME")
-    unsigned = op.sign_policy(op.dried_cordyceps_policy(issued_at=NOW, version=2), [key(9)])
+    unsigned = sign_policy(dried_cordyceps_policy(issued_at=NOW, version=2), [key(9)])
     r = ready.client.put("/api/v1/policies/vn.ocop/dried-cordyceps", content=unsigned)
     assert (r.status_code, r.json()["code"]) == (422, "E_POLICY_AUTHORITY")
     r = ready.client.get("/api/v1/policies")

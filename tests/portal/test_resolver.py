@@ -7,9 +7,10 @@ from datetime import date, datetime
 
 import ocop_provenance as op
 import pytest
+from ocop_provenance.seals import make_seal
 
 from .conftest import PUBLIC, Live
-from .world import ICT, PLACE, World
+from .world import COOP, ICT, PLACE, World
 
 HTML = {"accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"}
 LINKSET = {"accept": "application/linkset+json"}
@@ -33,7 +34,7 @@ def test_sealed_unit_as_html(published: Live, world: World) -> None:
     maker = page[page.index('class="maker"') :]
     assert "HTX Đông trùng hạ thảo Nghi Sơn" in maker[:400]
     assert "theo danh sách tin cậy của tỉnh" in maker[:600]
-    assert "Theo khai báo của nhà sản xuất:</span> HTX Nghi Sơn" in page
+    assert "Theo khai báo của nhà sản xuất:</span> HTX Đông trùng hạ thảo Nghi Sơn, Nghi Sơn, Thanh Hóa" in page
     # Product facts, steps, data, attachment and lineage.
     assert "Đông trùng hạ thảo sấy khô" in page
     assert "OCOP 4 sao" in page
@@ -129,7 +130,7 @@ def test_seal_of_another_batch(published: Live, world: World) -> None:
                 product=op.Product(
                     name="Đông trùng hạ thảo sấy khô", lot="L2411-02", quantity="2", unit="kg", gtin="08931234567897"
                 ),
-                producer=op.Producer(name="HTX Nghi Sơn"),
+                producer=op.Producer(name=COOP),
             ),
             world.coop,
         )
@@ -216,7 +217,7 @@ def test_seals_for_another_domain_do_not_verify_here(published: Live, world: Wor
     seal = world.seal()
     with op.Ledger.open(world.ledger_path) as ledger:
         events = list(ledger.events(world.dried))
-    elsewhere = op.make_seal(
+    elsewhere = make_seal(
         events[0], events[-1], world.coop, resolver="https://id.example.com", sealed_on=date(2024, 11, 7)
     ).to_url()
     # The same path and digits as another domain's seal, received here: the signed resolver differs.

@@ -9,6 +9,16 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import ocop_provenance as op
+from ocop_provenance.seals import make_seal
+from ocop_provenance.trust import (
+    AuthorityPin,
+    Participant,
+    ParticipantKey,
+    TrustList,
+    dried_cordyceps_policy,
+    sign_policy,
+    sign_trust_list,
+)
 
 ICT = timezone(timedelta(hours=7))
 NOW = datetime(2024, 11, 20, 3, 0, tzinfo=UTC)
@@ -16,6 +26,11 @@ GTIN = "08931234567897"
 FRESH = "Đông trùng hạ thảo tươi"
 DRIED = "Đông trùng hạ thảo sấy khô"
 PLACE = op.Location(name="Nghi Sơn, Thanh Hóa", admin_code="38")
+#: The cooperative as the trust list names it; its records declare the same name (genesis claims are checked).
+COOP = "HTX Đông trùng hạ thảo Nghi Sơn"
+#: The cooperative's GS1 Company Prefix: GTIN above is its own.
+COOP_PREFIX = "8931234"
+NEIGHBOUR = "HTX Mật ong Như Xuân"
 START, END = datetime(2024, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC)
 
 
@@ -38,18 +53,22 @@ class World:
     coop: op.PrivateKey = field(default_factory=lambda: key(1))
     workshop: op.PrivateKey = field(default_factory=lambda: key(2))
     lab: op.PrivateKey = field(default_factory=lambda: key(3))
+    #: Another producer of the province (its own GS1 Company Prefix) and a retailer: in the list, but neither may
+    #: claim or seal the cooperative's products (issue 10).
+    neighbour: op.PrivateKey = field(default_factory=lambda: key(4))
+    retailer: op.PrivateKey = field(default_factory=lambda: key(5))
 
     def __post_init__(self) -> None:
         self.ledger_path = self.home / "ledger.sqlite"
-        self.pin = op.AuthorityPin(tuple(k.public_key for k in self.authority), 2)
+        self.pin = AuthorityPin(tuple(k.public_key for k in self.authority), 2)
         self.trust_v1 = self.trust_list(1)
-        self.policy = op.sign_policy(op.dried_cordyceps_policy(issued_at=NOW - timedelta(days=1)), self.authority[:2])
+        self.policy = sign_policy(dried_cordyceps_policy(issued_at=NOW - timedelta(days=1)), self.authority[:2])
         with op.Ledger.open(self.ledger_path) as ledger:
             fresh = ledger.open_batch(
                 op.Genesis(
                     time=_at(1, 5),
                     product=op.Product(name=FRESH, lot="T2411-01", quantity="40", unit="kg"),
-                    producer=op.Producer(name="HTX Nghi Sơn", admin_code="38", province="Thanh Hóa"),
+                    producer=op.Producer(name=COOP, admin_code="38", province="Thanh Hóa"),
                     location=PLACE,
                 ),
                 self.coop,
@@ -59,9 +78,7 @@ class World:
                 op.Genesis(
                     time=_at(2, 7),
                     product=op.Product(name=self.product_name, lot="L2411-01", quantity="4", unit="kg", gtin=GTIN),
-                    producer=op.Producer(
-                        name="HTX Nghi Sơn", admin_code="38", commune="Nghi Sơn", province="Thanh Hóa"
-                    ),
+                    producer=op.Producer(name=COOP, admin_code="38", commune="Nghi Sơn", province="Thanh Hóa"),
                     location=PLACE,
                     certificate=op.Certificate(stars=4, number="5678/QĐ-UBND", issued=date(2023, 6, 15)),
                 ),
@@ -98,26 +115,30 @@ class World:
             ledger.add_step(dried.batch_id, self.coop, step="shipping", time=_at(6, 14), location=PLACE)
         self.fresh, self.dried = fresh.batch_id, dried.batch_id
 
-    def participants(self, revoked: tuple[op.PublicKey, ...] = ()) -> tuple[op.Participant, ...]:
+    def participants(self, revoked: tuple[op.PublicKey, ...] = ()) -> tuple[Participant, ...]:
         out = []
-        for pid, name, role, k in (
-            ("htx-nghi-son", "HTX Đông trùng hạ thảo Nghi Sơn", "producer", self.coop),
-            ("xuong-say", "Xưởng sấy Tĩnh Gia", "processor", self.workshop),
-            ("phong-thu-nghiem", "Phòng thử nghiệm Thanh Hóa", "lab", self.lab),
+        for pid, name, role, k, claims in (
+            ("htx-nghi-son", COOP, "producer", self.coop, {"gs1_prefixes": (COOP_PREFIX,), "commune": "Nghi Sơn"}),
+            ("xuong-say", "Xưởng sấy Tĩnh Gia", "processor", self.workshop, {}),
+            ("phong-thu-nghiem", "Phòng thử nghiệm Thanh Hóa", "lab", self.lab, {}),
+            ("htx-mat-ong", NEIGHBOUR, "producer", self.neighbour, {"gs1_prefixes": ("8939999",)}),
+            ("cua-hang-sam-son", "Cửa hàng OCOP Sầm Sơn", "retailer", self.retailer, {}),
         ):
             status = "revoked" if k.public_key in revoked else "active"
-            pk = op.ParticipantKey(
+            pk = ParticipantKey(
                 key=k.public_key,
                 not_before=START,
                 not_after=END,
                 status=status,
                 status_time=NOW if status == "revoked" else None,
             )
-            out.append(op.Participant(id=pid, name=name, role=role, admin_code="38", keys=(pk,)))
+            out.append(
+                Participant(id=pid, name=name, role=role, admin_code="38", province="Thanh Hóa", keys=(pk,), **claims)
+            )
         return tuple(out)
 
     def trust_list(self, version: int, *, revoked: tuple[op.PublicKey, ...] = ()) -> bytes:
-        tl = op.TrustList(
+        tl = TrustList(
             issuer="Văn phòng Điều phối OCOP tỉnh Thanh Hóa",
             version=version,
             issued_at=NOW - timedelta(days=2) + timedelta(hours=version),
@@ -125,7 +146,7 @@ class World:
             authority=self.pin,
             participants=self.participants(revoked),
         )
-        return op.sign_trust_list(tl, self.authority[:2])
+        return sign_trust_list(tl, self.authority[:2])
 
     def bundle(self, batch_id: bytes | None = None) -> bytes:
         out = io.BytesIO()
@@ -138,7 +159,7 @@ class World:
     ) -> str:
         with op.Ledger.open(self.ledger_path) as ledger:
             events = list(ledger.events(batch_id or self.dried))
-        return op.make_seal(
+        return make_seal(
             events[0],
             events[-1],
             signer or self.coop,
