@@ -10,11 +10,14 @@ Regenerate after a deliberate change of output (and read the diff before committ
     OCOP_UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/cli/test_golden.py -q
 
 Only what differs between machines is replaced: the run directory (``$RUN``), the demo's temporary directory
-(``ocop-demo-XXXXXXXX``) and the Ed25519 backend's name (``$BACKEND``).
+(``ocop-demo-XXXXXXXX``), the Ed25519 backend's name (``$BACKEND``) and the loopback address of the origin portal
+that ``ocop publish`` cases publish to (``$PORTAL``: a fresh portal for every run, when the portal extra is
+installed).
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import re
@@ -167,6 +170,7 @@ def _build(w: World) -> None:
         fresh=fresh,
         dried=dried,
         partial=partial,
+        alien=alien,
         seal=w.ok("qr", "make", dried, "--key", "coop", "--resolver", RESOLVER),
     )
 
@@ -188,10 +192,40 @@ class Case:
     name: str
     args: tuple[str, ...]
     before: tuple[tuple[str, ...], ...] = ()
+    portal: bool = False
 
 
-def case(name: str, *args: str, before: tuple[tuple[str, ...], ...] = ()) -> Case:
-    return Case(name, args, before)
+def case(name: str, *args: str, before: tuple[tuple[str, ...], ...] = (), portal: bool = False) -> Case:
+    return Case(name, args, before, portal)
+
+
+@contextlib.contextmanager
+def _portal(w: World) -> Iterator[None]:
+    """A fresh origin portal on loopback, holding the authority's trust list and policy, named ``{portal}``."""
+    pytest.importorskip("ocop_portal", reason="the portal extra is not installed")
+    from ocop_provenance.trust import AuthorityPin, Policy
+
+    from ocop_cli.serve import free_port, start
+    from ocop_portal import Settings, create_app
+    from ocop_portal.db import Database
+
+    pin = AuthorityPin(
+        tuple(op.PublicKey.from_pem((w.run / "pem" / f"{a}.pem").read_bytes()) for a in ("a1", "a2", "a3")), 2
+    )
+    settings = Settings(db_url=str(w.run / "portal.sqlite"), public_url=RESOLVER, authority=pin, clock=lambda: NOW)
+    database = Database(settings.db_url)
+    database.migrate()
+    app = create_app(settings, database=database)
+    registry = app.state.portal.registry
+    registry.install_trust_list((w.run / "tl.trust").read_bytes())
+    policy = (w.run / "policy.policy").read_bytes()
+    registry.install_policy(Policy.parse_unverified(policy).name, policy)
+    try:
+        with start(app, "127.0.0.1", free_port()) as server:
+            w.names["portal"] = server.url  # kept after the run: the transcript shows it (as $PORTAL)
+            yield
+    finally:
+        database.dispose()
 
 
 # fmt: off
@@ -301,6 +335,9 @@ CASES = [
     case("policy-verify", "policy", "verify", "{RUN}/policy.policy", *TRUST),
     case("policy-verify-bad", "policy", "verify", "{RUN}/bad.policy", *TRUST),
     case("demo", "demo"),
+    case("publish", "publish", "{dried}", "--to", "{portal}", portal=True),
+    case("publish-refused-policy", "publish", "{partial}", "--to", "{portal}", portal=True),
+    case("publish-refused-untrusted", "publish", "{alien}", "--to", "{portal}", portal=True),
 ]
 # fmt: on
 
@@ -308,6 +345,7 @@ CASES = [
 def _normalise(text: str, w: World) -> str:
     text = text.replace(str(w.run), "$RUN")
     text = re.sub(r"[^\s()\"']*ocop-demo-[A-Za-z0-9_]+", "$TMP/ocop-demo-XXXXXXXX", text)
+    text = re.sub(r"http://127\.0\.0\.1:[0-9]+", "$PORTAL", text)
     return re.sub(r'"backend": "[a-z0-9_-]+"', '"backend": "$BACKEND"', text)
 
 
@@ -326,7 +364,10 @@ def _run(w: World, c: Case, *extra: str) -> Result:
         w.seeds.reset(200)
         w.ok(*before)
     w.seeds.reset(101)
-    return w.invoke(*c.args, *extra)
+    if not c.portal:
+        return w.invoke(*c.args, *extra)
+    with _portal(w):
+        return w.invoke(*c.args, *extra)
 
 
 def _check(path: Path, actual: str) -> None:
