@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 import ocop_provenance as op
+import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 from ocop_provenance.events import EquivocationProof
@@ -20,7 +21,7 @@ from ocop_cli.main import cli
 from ocop_portal import db
 
 from .conftest import Live, serve
-from .world import COOP, ICT, PLACE, World, key
+from .world import COOP, GTIN, ICT, NEIGHBOUR, PLACE, World, key
 
 
 def _counts(live: Live) -> dict[str, int]:
@@ -103,6 +104,57 @@ def test_cli_publish_refused_is_exit_1(ready: Live, world: World) -> None:
     assert code == 1
     assert doc["answer"]["code"] == "E_UNKNOWN_KEY"  # type: ignore[index]
     assert _counts(ready)["batches"] == 0
+
+
+def _neighbours_batch(world: World, *, name: str, gtin: str | None, admin_code: str | None = "38") -> bytes:
+    """A batch the other producer of the province opens with what its record claims."""
+    with op.Ledger.open(world.ledger_path) as ledger:
+        batch = ledger.open_batch(
+            op.Genesis(
+                time=datetime(2024, 11, 3, 8, 0, tzinfo=ICT),
+                product=op.Product(name="Mật ong hoa nhãn", lot="MO-01", quantity="10", unit="lít", gtin=gtin),
+                producer=op.Producer(name=name, admin_code=admin_code),
+            ),
+            world.neighbour,
+        )
+    return world.bundle(batch.batch_id)
+
+
+@pytest.mark.parametrize(
+    ("claims", "code", "field"),
+    [
+        ({"name": COOP, "gtin": None}, "E_CLAIM_MISMATCH", "producer.name"),
+        ({"name": NEIGHBOUR, "gtin": None, "admin_code": "40"}, "E_CLAIM_MISMATCH", "producer.admin_code"),
+        ({"name": NEIGHBOUR, "gtin": GTIN}, "E_GTIN_NOT_OWNED", "product.gtin"),
+    ],
+    ids=["name", "admin-code", "gtin"],
+)
+def test_a_producer_claiming_anothers_name_code_or_gtin_is_refused(
+    ready: Live, world: World, claims: dict[str, str | None], code: str, field: str
+) -> None:
+    # Issue 10, finding 1: the neighbour's key is in the trust list and signs validly, but what its genesis claims
+    # (the cooperative's name, a commune code not its own, the cooperative's GTIN) is not the neighbour's to claim.
+    r = ready.publish(_neighbours_batch(world, **claims))  # type: ignore[arg-type]
+    assert r.status_code == 422, r.text
+    body = r.json()
+    assert body["code"] == code
+    assert [(f["code"], f["field"]) for f in body["findings"]] == [(code, field)]
+    assert _counts(ready)["batches"] == 0
+    # Its own name, codes and no foreign GTIN: accepted.
+    r = ready.publish(_neighbours_batch(world, name=NEIGHBOUR, gtin="08939999000017"))
+    assert r.status_code == 201, r.text
+
+
+def test_an_event_signed_by_a_revoked_key_is_refused(ready: Live, world: World) -> None:
+    v2 = world.trust_list(2, revoked=(world.lab.public_key,))
+    assert ready.client.put("/api/v1/trust-list", content=v2).status_code == 200
+    r = ready.publish(world.bundle())
+    assert r.status_code == 422
+    body = r.json()
+    assert body["code"] == "E_KEY_REVOKED"
+    error = body["error"]
+    assert (error["batch_id"], error["seq"], error["key_id"]) == (world.dried.hex(), 3, world.lab.public_key.key_id_hex)
+    assert _counts(ready)["events"] == 0
 
 
 def test_fork_is_refused_and_its_proof_kept_and_shown(ready: Live, world: World, tmp_path: Path) -> None:

@@ -174,6 +174,29 @@ def test_revoked_step_signer_fails_a_valid_seal(published: Live, world: World) -
     assert _verdict(r.text) == "E_SIGNER_NOT_ALLOWED"
 
 
+def test_a_retailer_sealing_is_refused(published: Live, world: World) -> None:
+    # Issue 10, finding 2: the retailer's key is in the trust list and signs validly, but retailers may not seal.
+    r = published.client.get(published.path(world.seal(serial="0101", signer=world.retailer)), headers=HTML)
+    assert (r.status_code, _verdict(r.text)) == (422, "E_SEAL_ROLE")
+    assert "vai trò không được phép đóng dấu" in r.text
+    api = published.client.get("/api/v1/seals/verify", params={"url": world.seal(signer=world.retailer)}).json()
+    assert (api["ok"], api["code"]) == (False, "E_SEAL_ROLE")
+
+
+def test_another_producer_sealing_this_producers_gtin_is_refused(published: Live, world: World) -> None:
+    # Issue 10, finding 1: a producer of the list seals the cooperative's GTIN (not one of its GS1 prefixes).
+    r = published.client.get(published.path(world.seal(serial="0102", signer=world.neighbour)), headers=HTML)
+    assert (r.status_code, _verdict(r.text)) == (422, "E_GTIN_NOT_OWNED")
+    assert "không thuộc về bên đã ký" in r.text
+
+
+def test_the_page_names_the_sealer_and_the_maker_from_the_trust_list(published: Live, world: World) -> None:
+    page = published.client.get(published.path(world.seal(serial="0103")), headers=HTML).text
+    assert "Đóng dấu bởi HTX Đông trùng hạ thảo Nghi Sơn, nhà sản xuất (theo danh sách tin cậy của tỉnh)." in page
+    maker = page[page.index('class="maker"') :]
+    assert "</a>,\n    nhà sản xuất, Nghi Sơn, Thanh Hóa (mã đơn vị hành chính 38)" in maker[:400]
+
+
 def test_unknown_sealer(published: Live, world: World) -> None:
     from .world import key
 
