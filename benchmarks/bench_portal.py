@@ -12,7 +12,11 @@ Prints, in one run:
    Without wrk this part is skipped with a message;
 2. publishing a bundle of one batch of ``--events`` events (realistic drying steps with Vietnamese text) into a
    fresh SQLite registry (verify against the trust list, then store in one transaction), as a ratio to
-   ``verify_bundle`` of the same file (the floor; goal >= 0.8).
+   ``verify_bundle`` of the same file (the floor; goal >= 0.8);
+3. the memory each way of checking that bundle needs, each in a fresh process (the peak of Python's allocations
+   while it runs, ``tracemalloc``): ``verify_bundle`` alone, the portal's publish (``verify_bundle`` with the
+   portal's per-event index rows and claims check, then storing), and the library's ``audit_bundle`` (a report line
+   per event), which the portal could call instead (docs/portal.md §Publishing).
 Absolute rates vary with the machine and its load (2 shared cores here); compare the ratios.
 """
 
@@ -27,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tracemalloc
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -39,6 +44,7 @@ from ocop_provenance.trust import (
     Participant,
     ParticipantKey,
     TrustList,
+    audit_bundle,
     load_trusted_root,
     sign_trust_list,
 )
@@ -281,6 +287,41 @@ def _publish_part(work: Path, world: dict[str, object], events: int, repeats: in
     print(f"{'publish (verify + store)':<34}{events / p:>10.0f}{v / p:>11.2f}  >= 0.8")
 
 
+def rss(variant: str, work: Path) -> None:
+    """A measuring process: check the big bundle one way and print the peak of Python's allocations, in bytes."""
+    raw = (work / "trust.bin").read_bytes()
+    options = op.VerifyOptions(keys=load_trusted_root(raw, now=NOW), now=NOW)
+    big = work / "big.ocop"
+    registry = _registry(work / f"rss-{variant}.sqlite", raw)[0] if variant == "publish" else None
+    tracemalloc.start()
+    if variant == "verify":
+        op.verify_bundle(big, options, root=op.ANY_BATCH)
+    elif variant == "publish":
+        registry.publish(big)
+    else:
+        assert audit_bundle(big, options, root=op.ANY_BATCH).ok
+    print(tracemalloc.get_traced_memory()[1])
+
+
+def _memory_part(work: Path, world: dict[str, object], events: int) -> None:
+    (work / "trust.bin").write_bytes(bytes(world["trust"]))  # type: ignore[arg-type]
+    print(f"\nMemory to check the same bundle ({events} events), each in a fresh process: peak of allocations")
+    print(f"{'':<34}{'MB':>10}{'B/event':>11}")
+    for variant, label in (
+        ("verify", "verify_bundle"),
+        ("publish", "the portal's publish"),
+        ("audit", "audit_bundle"),
+    ):
+        out = subprocess.run(
+            [sys.executable, "-m", "benchmarks.bench_portal", "--rss", variant, str(work)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        grown = int(out.split()[-1])
+        print(f"{label:<34}{grown / 1e6:>10.1f}{grown / events:>11.0f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
@@ -288,9 +329,13 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--events", type=int, default=10_000)
     parser.add_argument("--serve", nargs=3, metavar=("DB", "PORT", "MEMO"))
+    parser.add_argument("--rss", nargs=2, metavar=("VARIANT", "DIR"))
     args = parser.parse_args()
     if args.serve:
         serve(args.serve[0], int(args.serve[1]), int(args.serve[2]))
+        return
+    if args.rss:
+        rss(args.rss[0], Path(args.rss[1]))
         return
     seconds = 2.0 if args.quick else args.seconds
     events = 2_000 if args.quick else args.events
@@ -304,6 +349,7 @@ def main() -> None:
         database.dispose()
         _http_part(work, world, seconds, args.connections, 1 if args.quick else 3)
         _publish_part(work, world, events, 2 if args.quick else 3)
+        _memory_part(work, world, events)
 
 
 if __name__ == "__main__":
