@@ -118,20 +118,22 @@ def main() -> None:
     sign = _rate(
         lambda: make_seal(chain[0], chain[-1], signer, resolver=RESOLVER, sealed_on=date(2024, 11, 2)).to_url(), n
     )
-    ring = op.KeyRing.of([signer.public_key])
-    verify = _rate(lambda: op.verify_seal(url, ring), n)
+    options = op.VerifyOptions(keys=op.KeyRing.of([signer.public_key]), now=op.NO_CLOCK)
+    verify = _rate(lambda: op.verify_seal(url, options), n)
     print("\nRates (median of 3):")
     print(f"  zxing-cpp create_barcode, URL at Q (floor)   {floor:>9,.0f} codes/s")
     print(f"  make_qr (floor + matrix extraction)          {lib:>9,.0f} codes/s   {lib / floor:.2f} x floor")
     print(f"  make_seal + to_url                           {sign:>9,.0f} seals/s")
     print(f"  verify_seal (URL form, no chain)             {verify:>9,.0f} seals/s")
 
+    genesis = chain[0].body
+    assert isinstance(genesis, op.Genesis)
     serials = [f"SN{i:06d}" for i in range(count)]
     t = time.perf_counter()
     seals = list(
         seal_units(chain[0], chain[-1], signer, resolver=RESOLVER, sealed_on=date(2024, 11, 2), serials=serials)
     )
-    labels = [Label(code=s.to_url(), title=chain[0].body.product.name, lot="L2407-A1", serial=s.statement.serial)
+    labels = [Label(code=s.to_url(), title=genesis.product.name, lot="L2407-A1", serial=s.statement.serial)
               for s in seals]  # fmt: skip
     sealing = count / (time.perf_counter() - t)
     print(f"\nLabel sheet, {count:,} per-unit labels, A4 4x7, ECC Q (sealing alone: {sealing:,.0f} seals/s):")
