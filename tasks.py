@@ -21,9 +21,10 @@ if sys.version_info < (3, 11):  # noqa: UP036 - this script is what tells an old
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
-# pycose 1.1 decodes only with cbor2 < 6 and this library needs cbor2 >= 6: the interop peer gets its own venv.
+# pycose 1.1 decodes only with cbor2 < 6 and this library needs cbor2 >= 6: the interop peers get their own venv.
+# GS1's reference EPCIS event hash generator (MIT) brings Flask and PyLD, which the library has no use for.
 INTEROP_VENV = ROOT / ".venv-interop"
-INTEROP_REQUIREMENTS = ("pycose==1.1.0", "cbor2>=5.4,<6")
+INTEROP_REQUIREMENTS = ("pycose==1.1.0", "cbor2>=5.4,<6", "epcis-event-hash-generator==1.9.3")
 
 
 def _run(*args: str | Path, env: dict[str, str] | None = None) -> None:
