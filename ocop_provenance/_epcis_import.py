@@ -31,6 +31,7 @@ from ._epcis import (
 from ._epcis_hash import epcis_event_hash
 from ._errors import FormatError
 from ._model import (
+    _CUSTOM_STEP,
     CBV_BUSINESS_STEPS,
     Attachment,
     Certificate,
@@ -40,6 +41,7 @@ from ._model import (
     Location,
     Producer,
     Product,
+    Step,
     canonical_quantity,
     gs1_check_digit,
 )
@@ -249,6 +251,10 @@ def _step_name(r: _Reader, prefixes: Mapping[str, str]) -> str:
             return value[len(prefix) :]
     if value.startswith(OCOP_NS):
         value = "ocop:" + value[len(OCOP_NS) :]
+    if value not in CBV_BUSINESS_STEPS and not _CUSTOM_STEP.fullmatch(value):
+        raise r.error(
+            f"{value!r} is neither a CBV 2.0 business step nor a namespaced step", "E_EPCIS_FIELD", r.at("bizStep")
+        )
     prefix, sep, _ = value.partition(":")
     if sep and prefix != "ocop" and prefix in prefixes:
         raise r.error(
@@ -487,10 +493,50 @@ def _step(r: _Reader, prefixes: Mapping[str, str], kind: str) -> tuple[EpcisStep
             r.at("inputQuantityList"),
         )
     data = _data(r, genesis=False)
-    content = r.model(
-        EpcisStep, step=step, time=time, location=location, inputs=tuple(inputs), attachments=_attachments(r), data=data
+    step_content = _checked(
+        r, step=step, time=time, location=location, inputs=tuple(inputs), attachments=_attachments(r), data=data
     )
-    return content, classes[0]
+    return step_content, classes[0]
+
+
+_ZERO = bytes(32)
+_MODEL_FIELD = {"step": "bizStep", "time": "eventTime"}
+
+
+def _checked(
+    r: _Reader,
+    *,
+    step: str,
+    time: datetime,
+    location: Location,
+    inputs: tuple[InputRef, ...],
+    attachments: tuple[Attachment, ...],
+    data: Mapping[str, DataValue],
+) -> EpcisStep:
+    """Apply every rule of a step (docs/format.md §7) now, so what is read can be signed."""
+    try:
+        probe = Step(
+            batch_id=_ZERO,
+            seq=1,
+            prev=_ZERO,
+            time=time,
+            step=step,
+            location=location,
+            inputs=inputs,
+            attachments=attachments,
+            data=data,
+        )
+    except FormatError as e:
+        where = _MODEL_FIELD.get(e.field or "", f"({e.field})")
+        raise r.error(e.message, "E_EPCIS_FIELD", r.at(where)) from e
+    return EpcisStep(
+        step=probe.step,
+        time=probe.time,
+        location=probe.location,
+        inputs=probe.inputs,
+        attachments=probe.attachments,
+        data=probe.data,
+    )
 
 
 def _prefixes(doc: Mapping[str, Any]) -> dict[str, str]:
@@ -573,8 +619,8 @@ def _event(raw: object, index: int, prefixes: Mapping[str, str]) -> EpcisEvent:
             if "epcis_event_id" in data:
                 raise r.error("data element epcis_event_id is given twice", "E_EPCIS_FIELD", r.at("eventID"))
             data["epcis_event_id"] = event_id
-            content = r.model(
-                EpcisStep,
+            content = _checked(
+                r,
                 step=content.step,
                 time=content.time,
                 location=content.location,
