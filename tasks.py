@@ -13,8 +13,8 @@ import hashlib
 import os
 import shutil
 import subprocess
-import tarfile
 import sys
+import tarfile
 import venv
 from pathlib import Path
 
