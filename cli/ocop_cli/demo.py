@@ -15,6 +15,7 @@ import ocop_provenance as op
 
 from . import keystore
 from .context import CliError, Context, ExitCode, OcopCommand, pass_context
+from .epcis_io import epcis_export
 from .ledger import open_ledger
 from .params import json_option
 from .render import EXPLAIN, AuditResult, Renderer
@@ -65,7 +66,7 @@ def command(ctx: Context, keep: bool) -> None:
     out = Renderer(ctx)
     work = Path(tempfile.mkdtemp(prefix="ocop-demo-"))
     try:
-        summary = _run(ctx, work, out)
+        summary = _run(ctx, work, out, keep=keep)
     finally:
         if keep:
             out.note(f"kept {work}")
@@ -74,7 +75,7 @@ def command(ctx: Context, keep: bool) -> None:
     out.demo_done({"ok": True, **summary})
 
 
-def _run(ctx: Context, work: Path, out: Renderer) -> dict[str, Any]:
+def _run(ctx: Context, work: Path, out: Renderer, *, keep: bool) -> dict[str, Any]:
     home = work / "home"
     demo = Context(home=home, json=ctx.json, verbose=ctx.verbose, clock=ctx.clock, command=ctx.command)
     secret = work / "passphrase"
@@ -215,6 +216,16 @@ def _run(ctx: Context, work: Path, out: Renderer) -> dict[str, Any]:
         say()
         out.audited(good)
 
+    epcis_path = work / "dried.jsonld"
+    with open_ledger(demo) as ledger:
+        document, epcis_events, _ = epcis_export(ledger, dried.batch_id, created=demo.utc_now(), trust=good.trust.trust)
+    epcis_path.write_bytes(document)
+    say()
+    say("   For EPCIS repositories and provincial portals, the same events as GS1 EPCIS 2.0 JSON-LD")
+    say("   (each with its CBV event hash, the signed event's id and the signer the trust list names):")
+    say(f"   ocop export {_short(dried.batch_id)} --epcis -o {epcis_path.name}")
+    say(f"   EPCIS export: {epcis_path}{'' if keep else '  (kept with --keep)'}")
+
     data = bytearray(bundle.read_bytes())
     offset = data.find(b"11.8")
     if offset < 0 or data.find(b"11.8", offset + 1) >= 0:
@@ -237,6 +248,7 @@ def _run(ctx: Context, work: Path, out: Renderer) -> dict[str, Any]:
         "batches": {"fresh": fresh.batch_id.hex(), "dried": dried.batch_id.hex()},
         "keys": {name: s.public_key.key_id_hex for name, s in signers.items()},
         "bundle": {"events": header.total_events, "batches": len(header.batches), "bytes": size},
+        "epcis": {"path": str(epcis_path), "events": epcis_events},
         "authority": _authority_json(good, authority),
         "verified": True,
         "audit": {"ok": good.ok, "signers": _signers(good)},

@@ -369,6 +369,29 @@ class Renderer:
             self.out(event.event_id.hex())
             self.note(f"added {event.step} as #{event.seq} of batch {_short(event.batch_id)}, signed by {key_name}")
 
+    def steps_imported(self, path: str, events: Sequence[op.SignedEvent], read: Sequence[Any], key_name: str) -> None:
+        """``ocop step import``: the steps signed from an EPCIS document (docs/cli.md §step import)."""
+        if self.json:
+            self._doc(
+                {
+                    "ok": True,
+                    "source": path,
+                    "batch_id": events[0].batch_id.hex() if events else None,
+                    "imported": len(events),
+                    "events": [
+                        {**event_json(e), "epcis_event_hash": r.event_hash} for e, r in zip(events, read, strict=True)
+                    ],
+                }
+            )
+            return
+        for e in events:
+            self.out(e.event_id.hex())
+        if events:
+            self.note(
+                f"signed {_plural(len(events), 'step')} from {path} as #{events[0].seq}-#{events[-1].seq} of batch "
+                f"{_short(events[0].batch_id)}, signed by {key_name}"
+            )
+
     def batch_list(self, batches: Sequence[Any]) -> None:
         if self.json:
             self._doc(
@@ -437,7 +460,7 @@ class Renderer:
         if self.json:
             self._doc({"ok": True, "output": path, "format": kind, "events": events, "batches": batches, "bytes": size})
         else:
-            what = "bundle" if kind == "bundle" else "COSE sequence"
+            what = {"bundle": "bundle", "epcis": "EPCIS 2.0 JSON-LD document"}.get(kind, "COSE sequence")
             self.note(f"wrote {what} {path}: {_plural(events, 'event')} of {_plural(batches, 'batch')}, {size} bytes")
 
     # --- verify -----------------------------------------------------------------------------------------------
