@@ -178,3 +178,32 @@ def test_constants() -> None:
     assert op.BUNDLE_MAGIC == "ocop-bundle"
     assert op.MAX_EVENT_SIZE == 65536
     assert op.DEFAULT_TIME_TOLERANCE.total_seconds() == 300
+
+
+EPCIS = {
+    "CONTEXT_PREFIXES",
+    "EPCIS_CONTEXT",
+    "EVENT_HASH_VERSION",
+    "LOT_MASTER_DATA",
+    "MAX_EPCIS_SIZE",
+    "MEASUREMENTS",
+    "OCOP_NS",
+    "UNITS",
+    "EpcisEvent",
+    "EpcisStep",
+    "batch_class",
+    "epcis_document",
+    "epcis_event",
+    "epcis_event_hash",
+    "epcis_prehash",
+    "epcis_to_json",
+    "read_epcis",
+}
+
+
+def test_epcis_public_api_is_exactly_the_snapshot() -> None:
+    from ocop_provenance import epcis
+
+    assert set(epcis.__all__) == EPCIS
+    for name in epcis.__all__:
+        assert getattr(epcis, name) is not None
