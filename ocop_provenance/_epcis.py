@@ -22,7 +22,7 @@ from urllib.parse import quote
 from ._bundle import BundleSummary
 from ._digitallink import gs1_percent_encode
 from ._epcis_hash import epcis_event_hash
-from ._errors import FormatError
+from ._errors import ChainError, FormatError
 from ._model import Attachment, DataValue, Genesis, Location, SignedEvent, Step
 from ._trust import TrustList
 
@@ -262,7 +262,11 @@ def _step_event(
     if body.inputs:
         missing = [ref.batch_id.hex()[:16] for ref in body.inputs if ref.batch_id not in classes]
         if missing:
-            raise _err(f"input batch {missing[0]} is not among the events", "E_INPUT_MISSING", "inputs", event)
+            raise ChainError(
+                f"input batch {missing[0]} is not among the events",
+                code="E_INPUT_MISSING",
+                event_id=event.event_id.hex(),
+            )
         out = {"type": "TransformationEvent", **out}
         out["inputQuantityList"] = [{"epcClass": classes[ref.batch_id]} for ref in body.inputs]
         out["outputQuantityList"] = [{"epcClass": own}]
@@ -302,8 +306,8 @@ def epcis_event(event: SignedEvent, classes: Mapping[bytes, str], trust: TrustLi
         The event as JSON values (quantities and measurements as ``Decimal`` or ``int``).
 
     Raises:
-        FormatError: A UTC offset beyond 14:00 (``E_EPCIS_UNSUPPORTED``), an input batch without a class
-            (``E_INPUT_MISSING``).
+        FormatError: A UTC offset beyond 14:00 (``E_EPCIS_UNSUPPORTED``).
+        ChainError: An input batch without a class, its genesis not given (``E_INPUT_MISSING``).
     """
     body = event.body
     out = _genesis_event(event, body, trust) if isinstance(body, Genesis) else _step_event(event, body, classes, trust)
@@ -332,8 +336,9 @@ def epcis_document(
         The document as JSON values; write it with :func:`epcis_to_json`.
 
     Raises:
-        FormatError: An event EPCIS cannot carry (``E_EPCIS_UNSUPPORTED``, naming the field), or a batch that
-            does not start with its genesis (``E_GENESIS``).
+        FormatError: An event EPCIS cannot carry (``E_EPCIS_UNSUPPORTED``, naming the field).
+        ChainError: A batch that does not start with its genesis (``E_GENESIS``), or a step that consumes a batch
+            not among ``batches`` (``E_INPUT_MISSING``).
         ValueError: ``created`` is naive.
     """
     if created.utcoffset() is None:
@@ -342,7 +347,7 @@ def epcis_document(
     classes: dict[bytes, str] = {}
     for chain in chains:
         if not chain or not chain[0].is_genesis:
-            raise FormatError("each batch must start with its genesis", code="E_GENESIS")
+            raise ChainError("each batch must start with its genesis", code="E_GENESIS")
         classes[chain[0].batch_id] = batch_class(chain[0])
     events = [epcis_event(e, classes, trust) for chain in chains for e in chain]
     return {

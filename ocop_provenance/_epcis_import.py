@@ -373,7 +373,7 @@ def _classes(r: _Reader, key: str) -> list[str]:
     return out
 
 
-def _genesis(r: _Reader, prefixes: Mapping[str, str]) -> tuple[Genesis, str]:
+def _genesis(r: _Reader) -> tuple[Genesis, str]:
     time = _time(r)
     cert_uri = r.text("certificationInfo")
     quantities = r.items("quantityList")
@@ -610,7 +610,7 @@ def _event(raw: object, index: int, prefixes: Mapping[str, str]) -> EpcisEvent:
     kind = r.need("type")
     content: Genesis | EpcisStep
     if kind == "ObjectEvent" and r.obj.get("action") == "ADD":
-        content, epc_class = _genesis(r, prefixes)
+        content, epc_class = _genesis(r)
     elif kind in ("ObjectEvent", "TransformationEvent"):
         content, epc_class = _step(r, prefixes, str(kind))
         if event_id is not None and origin["ocop:eventId"] is None:

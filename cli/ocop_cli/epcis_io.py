@@ -51,8 +51,11 @@ def steps_to_import(
     events = epcis.read_epcis(data)
     if not events:
         raise CliError("the document holds no events", code="E_EPCIS_EMPTY")
-    genesis = next(iter(ledger.events(batch_id)))
-    own_class = epcis.batch_class(genesis)
+    chain = ledger.events(batch_id)
+    try:
+        own_class = epcis.batch_class(next(chain))
+    finally:
+        getattr(chain, "close", lambda: None)()  # release the read cursor before signing
     steps: list[op.NewStep] = []
     for event in events:
         content = event.content

@@ -263,6 +263,14 @@ def test_naive_creation_time_is_a_caller_error() -> None:
 
 def test_a_batch_must_start_with_its_genesis() -> None:
     batches, summary = verified([demo_chains()[1]], [PRODUCER.public_key])
-    with pytest.raises(op.FormatError) as e:
+    with pytest.raises(op.ChainError) as e:
         epcis.epcis_document([batches[0][1:]], summary, created=CREATED)
     assert e.value.code == "E_GENESIS"
+
+
+def test_every_input_batch_must_be_given() -> None:
+    batches, summary = verified(demo_chains(), KEYS)
+    with pytest.raises(op.ChainError) as e:
+        epcis.epcis_document(batches[:1], summary, created=CREATED)
+    assert e.value.code == "E_INPUT_MISSING"
+    assert e.value.event_id == batches[0][1].event_id.hex()
