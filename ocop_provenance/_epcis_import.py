@@ -10,7 +10,6 @@ within the limits. Each error names the JSON path (``epcisBody.eventList[2].read
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from ._epcis import (
     certificate_uri,
 )
 from ._epcis_hash import epcis_event_hash
+from ._epcis_json import MAX_EPCIS_SIZE, Reader, parse_json
 from ._errors import FormatError
 from ._model import (
     _CUSTOM_STEP,
@@ -48,8 +48,6 @@ from ._model import (
 
 __all__ = ["MAX_EPCIS_SIZE", "EpcisEvent", "EpcisStep", "read_epcis"]
 
-#: Largest EPCIS document read (bytes).
-MAX_EPCIS_SIZE = 16 << 20
 _MAX_EVENTS = 100_000
 _GEO = re.compile(r"geo:(-?\d{1,3}(?:\.\d{1,6})?),(-?\d{1,3}(?:\.\d{1,6})?)")
 _GLN_URI = re.compile(r"https://id\.gs1\.org/414/(\d{13})")
@@ -92,9 +90,11 @@ class EpcisEvent:
         index: Position in ``epcisBody.eventList``.
         event_hash: Its CBV 2.0 event hash (recomputed; equal to its ``eventID`` when that is a hash).
         epc_class: The class the event is about (its quantity list's, or the output of a transformation).
+        input_classes: A transformation's input classes (``inputQuantityList``), in order.
         content: A :class:`~ocop_provenance.Genesis` (an exported genesis) or an :class:`EpcisStep`.
         batch_id: ``ocop:batchId`` of an exported event (the signed original), else None.
         seq: ``ocop:seq`` of an exported event, else None.
+        prev: ``ocop:prev`` of an exported step, else None.
         signed_event_id: ``ocop:eventId`` of an exported event, else None.
         key_id: The original signer's key id (``ocop:signer``), else None.
     """
@@ -103,68 +103,12 @@ class EpcisEvent:
     event_hash: str
     epc_class: str
     content: Genesis | EpcisStep
+    input_classes: tuple[str, ...] = ()
     batch_id: bytes | None = None
     seq: int | None = None
+    prev: bytes | None = None
     signed_event_id: bytes | None = None
     key_id: bytes | None = None
-
-
-class _Reader:
-    """Reads one event, consuming its fields; whatever is left unread is refused by name."""
-
-    def __init__(self, obj: object, path: str, index: int) -> None:
-        self.path = path
-        self.index = index
-        if not isinstance(obj, dict):
-            raise self.error("expected a JSON object", "E_EPCIS_FIELD", path)
-        self.obj: dict[str, Any] = dict(obj)
-
-    def error(self, message: str, code: str, where: str) -> FormatError:
-        return FormatError(message, code=code, field=where, index=self.index)
-
-    def at(self, key: str) -> str:
-        return f"{self.path}.{key}"
-
-    def take(self, key: str) -> Any:
-        return self.obj.pop(key, None)
-
-    def text(self, key: str) -> str | None:
-        value = self.take(key)
-        if value is None:
-            return None
-        if not isinstance(value, str):
-            raise self.error("expected a string", "E_EPCIS_FIELD", self.at(key))
-        return value
-
-    def need(self, key: str) -> str:
-        value = self.take(key)
-        if not isinstance(value, str):
-            raise self.error("expected a string", "E_EPCIS_FIELD", self.at(key))
-        return value
-
-    def sub(self, key: str, *, required: bool = False) -> _Reader | None:
-        value = self.take(key)
-        if value is None and not required:
-            return None
-        return _Reader(value, self.at(key), self.index)
-
-    def items(self, key: str) -> list[_Reader]:
-        value = self.take(key)
-        if value is None:
-            return []
-        if not isinstance(value, list) or not value:
-            raise self.error("expected a non-empty list", "E_EPCIS_FIELD", self.at(key))
-        return [_Reader(v, f"{self.at(key)}[{i}]", self.index) for i, v in enumerate(value)]
-
-    def done(self) -> None:
-        for key in self.obj:
-            raise self.error(f"{key} cannot be represented in an ocop event", "E_EPCIS_UNSUPPORTED", self.at(key))
-
-    def model(self, factory: Any, **kwargs: Any) -> Any:
-        try:
-            return factory(**kwargs)
-        except FormatError as e:
-            raise self.error(e.message, "E_EPCIS_FIELD", f"{self.path} ({e.field})") from e
 
 
 def _decimal_e6(text: str) -> int:
@@ -172,7 +116,7 @@ def _decimal_e6(text: str) -> int:
     return int(value)
 
 
-def _time(r: _Reader) -> datetime:
+def _time(r: Reader) -> datetime:
     when = r.need("eventTime")
     offset = r.need("eventTimeZoneOffset")
     m = re.fullmatch(r"([+-])(\d{2}):(\d{2})", offset)
@@ -189,7 +133,7 @@ def _time(r: _Reader) -> datetime:
     return t.astimezone(zone)
 
 
-def _gln(r: _Reader, uri: str, where: str) -> str:
+def _gln(r: Reader, uri: str, where: str) -> str:
     m = _GLN_URI.fullmatch(uri)
     if m is not None:
         return m.group(1)
@@ -202,7 +146,7 @@ def _gln(r: _Reader, uri: str, where: str) -> str:
     )
 
 
-def _location(r: _Reader) -> Location:
+def _location(r: Reader) -> Location:
     where: dict[str, Any] = {}
     point = r.sub("readPoint")
     business = r.sub("bizLocation")
@@ -244,7 +188,7 @@ def _location(r: _Reader) -> Location:
     return location
 
 
-def _step_name(r: _Reader, prefixes: Mapping[str, str]) -> str:
+def _step_name(r: Reader, prefixes: Mapping[str, str]) -> str:
     value = r.need("bizStep")
     for prefix in (_CBV_STEP, _URN_STEP):
         if value.startswith(prefix) and value[len(prefix) :] in CBV_BUSINESS_STEPS:
@@ -263,7 +207,7 @@ def _step_name(r: _Reader, prefixes: Mapping[str, str]) -> str:
     return value
 
 
-def _quantity(r: _Reader, value: object, where: str) -> str:
+def _quantity(r: Reader, value: object, where: str) -> str:
     if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
         raise r.error("expected a number", "E_EPCIS_FIELD", where)
     try:
@@ -272,7 +216,7 @@ def _quantity(r: _Reader, value: object, where: str) -> str:
         raise r.error(e.message, "E_EPCIS_FIELD", where) from e
 
 
-def _data(r: _Reader, *, genesis: bool) -> dict[str, DataValue]:
+def _data(r: Reader, *, genesis: bool) -> dict[str, DataValue]:
     data: dict[str, DataValue] = {}
 
     def put(key: str, value: DataValue, where: str) -> None:
@@ -320,7 +264,7 @@ def _data(r: _Reader, *, genesis: bool) -> dict[str, DataValue]:
     return data
 
 
-def _measurement(r: _Reader, value: object, where: str) -> DataValue:
+def _measurement(r: Reader, value: object, where: str) -> DataValue:
     if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
         raise r.error("expected a number", "E_EPCIS_FIELD", where)
     if isinstance(value, int):
@@ -334,7 +278,7 @@ def _measurement(r: _Reader, value: object, where: str) -> DataValue:
         raise r.error(e.message, "E_EPCIS_FIELD", where) from e
 
 
-def _attachments(r: _Reader) -> tuple[Attachment, ...]:
+def _attachments(r: Reader) -> tuple[Attachment, ...]:
     out = []
     for a in r.items("ocop:attachment"):
         size = a.take("ocop:size")
@@ -354,13 +298,13 @@ def _attachments(r: _Reader) -> tuple[Attachment, ...]:
     return tuple(out)
 
 
-def _hex32(r: _Reader, value: object, where: str) -> bytes:
+def _hex32(r: Reader, value: object, where: str) -> bytes:
     if not isinstance(value, str) or not _HEX32.fullmatch(value):
         raise r.error("expected 64 lowercase hex digits", "E_EPCIS_FIELD", where)
     return bytes.fromhex(value)
 
 
-def _classes(r: _Reader, key: str) -> list[str]:
+def _classes(r: Reader, key: str) -> list[str]:
     out = []
     for q in r.items(key):
         cls = q.need("epcClass")
@@ -373,7 +317,7 @@ def _classes(r: _Reader, key: str) -> list[str]:
     return out
 
 
-def _genesis(r: _Reader) -> tuple[Genesis, str]:
+def _genesis(r: Reader) -> tuple[Genesis, str]:
     time = _time(r)
     cert_uri = r.text("certificationInfo")
     quantities = r.items("quantityList")
@@ -456,7 +400,7 @@ def _genesis(r: _Reader) -> tuple[Genesis, str]:
     return genesis, epc_class
 
 
-def _step(r: _Reader, prefixes: Mapping[str, str], kind: str) -> tuple[EpcisStep, str]:
+def _step(r: Reader, prefixes: Mapping[str, str], kind: str) -> tuple[EpcisStep, str, tuple[str, ...]]:
     time = _time(r)
     if kind == "ObjectEvent":
         if r.text("action") != "OBSERVE":
@@ -496,7 +440,7 @@ def _step(r: _Reader, prefixes: Mapping[str, str], kind: str) -> tuple[EpcisStep
     step_content = _checked(
         r, step=step, time=time, location=location, inputs=tuple(inputs), attachments=_attachments(r), data=data
     )
-    return step_content, classes[0]
+    return step_content, classes[0], tuple(inputs_cls)
 
 
 _ZERO = bytes(32)
@@ -504,7 +448,7 @@ _MODEL_FIELD = {"step": "bizStep", "time": "eventTime"}
 
 
 def _checked(
-    r: _Reader,
+    r: Reader,
     *,
     step: str,
     time: datetime,
@@ -552,27 +496,6 @@ def _prefixes(doc: Mapping[str, Any]) -> dict[str, str]:
     return prefixes
 
 
-def _parse(data: bytes | str) -> Any:
-    if len(data) > MAX_EPCIS_SIZE:
-        raise FormatError(f"an EPCIS document is at most {MAX_EPCIS_SIZE} bytes", code="E_EPCIS_JSON")
-
-    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
-        out = dict(items)
-        if len(out) != len(items):
-            raise FormatError("a JSON object has a duplicate key", code="E_EPCIS_JSON")
-        return out
-
-    def constant(name: str) -> Any:
-        raise FormatError(f"{name} is not JSON", code="E_EPCIS_JSON")
-
-    try:
-        return json.loads(data, parse_float=Decimal, parse_constant=constant, object_pairs_hook=pairs)
-    except (ValueError, RecursionError) as e:
-        if isinstance(e, FormatError):
-            raise
-        raise FormatError(f"not JSON: {e}", code="E_EPCIS_JSON") from e
-
-
 def read_epcis(data: bytes | str | Mapping[str, Any]) -> tuple[EpcisEvent, ...]:
     """Read the events of an EPCIS 2.0 JSON-LD document into our model.
 
@@ -588,7 +511,7 @@ def read_epcis(data: bytes | str | Mapping[str, Any]) -> tuple[EpcisEvent, ...]:
             an ocop event cannot carry), ``E_EPCIS_FIELD`` (a wrong value), ``E_EPCIS_HASH`` (an exported
             event whose ``eventID`` is not its event hash); each names the field path and the event index.
     """
-    doc = data if isinstance(data, Mapping) else _parse(data)
+    doc = data if isinstance(data, Mapping) else parse_json(data)
     if not isinstance(doc, Mapping) or doc.get("type") != "EPCISDocument":
         raise FormatError("not an EPCISDocument", code="E_EPCIS_FIELD", field="type")
     prefixes = _prefixes(doc)
@@ -600,7 +523,7 @@ def read_epcis(data: bytes | str | Mapping[str, Any]) -> tuple[EpcisEvent, ...]:
 
 
 def _event(raw: object, index: int, prefixes: Mapping[str, str]) -> EpcisEvent:
-    r = _Reader(raw, f"epcisBody.eventList[{index}]", index)
+    r = Reader(raw, f"epcisBody.eventList[{index}]", index)
     computed = epcis_event_hash(r.obj, prefixes)
     event_id = r.text("eventID")
     origin = {k: r.take(k) for k in _ORIGIN}
@@ -609,10 +532,11 @@ def _event(raw: object, index: int, prefixes: Mapping[str, str]) -> EpcisEvent:
         raise r.error("eventID is not the event's CBV 2.0 event hash", "E_EPCIS_HASH", r.at("eventID"))
     kind = r.need("type")
     content: Genesis | EpcisStep
+    input_classes: tuple[str, ...] = ()
     if kind == "ObjectEvent" and r.obj.get("action") == "ADD":
         content, epc_class = _genesis(r)
     elif kind in ("ObjectEvent", "TransformationEvent"):
-        content, epc_class = _step(r, prefixes, str(kind))
+        content, epc_class, input_classes = _step(r, prefixes, str(kind))
         if event_id is not None and origin["ocop:eventId"] is None:
             # A foreign event's own id is kept with the step (it has no field of its own).
             data = dict(content.data)
@@ -636,13 +560,18 @@ def _event(raw: object, index: int, prefixes: Mapping[str, str]) -> EpcisEvent:
     if isinstance(signer, dict) and isinstance(signer.get("ocop:keyId"), str):
         key_id = _hex32(r, signer["ocop:keyId"], r.at("ocop:signer.ocop:keyId"))
     seq = origin["ocop:seq"]
+    if seq is not None and (isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq < 2**63):
+        raise r.error("expected a seq (a non-negative integer)", "E_EPCIS_FIELD", r.at("ocop:seq"))
+    prev = origin["ocop:prev"]
     return EpcisEvent(
         index=index,
         event_hash=computed,
         epc_class=epc_class,
         content=content,
+        input_classes=input_classes,
         batch_id=None if origin["ocop:batchId"] is None else _hex32(r, origin["ocop:batchId"], r.at("ocop:batchId")),
-        seq=seq if isinstance(seq, int) and not isinstance(seq, bool) else None,
+        seq=seq,
+        prev=None if prev is None else _hex32(r, prev, r.at("ocop:prev")),
         signed_event_id=None
         if origin["ocop:eventId"] is None
         else _hex32(r, origin["ocop:eventId"], r.at("ocop:eventId")),

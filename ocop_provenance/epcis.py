@@ -12,6 +12,8 @@ Usage::
     for event in epcis.read_epcis(Path("events.jsonld").read_bytes()):
         ...  # event.content: a Genesis (an exported genesis) or an EpcisStep to sign as a step
 
+    epcis.check_epcis(Path("batch.jsonld").read_bytes(), batches.values())  # the copy says what was signed
+
 The mapping, what each direction loses and how to check an EPCIS file against the signed bundle: docs/epcis.md.
 """
 
@@ -27,6 +29,7 @@ from ._epcis import (
     epcis_event,
     epcis_to_json,
 )
+from ._epcis_check import check_epcis
 from ._epcis_hash import EVENT_HASH_VERSION, epcis_event_hash, epcis_prehash
 from ._epcis_import import MAX_EPCIS_SIZE, EpcisEvent, EpcisStep, read_epcis
 
@@ -42,6 +45,7 @@ __all__ = [
     "EpcisEvent",
     "EpcisStep",
     "batch_class",
+    "check_epcis",
     "epcis_document",
     "epcis_event",
     "epcis_event_hash",

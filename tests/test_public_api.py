@@ -192,6 +192,7 @@ EPCIS = {
     "EpcisEvent",
     "EpcisStep",
     "batch_class",
+    "check_epcis",
     "epcis_document",
     "epcis_event",
     "epcis_event_hash",

@@ -274,3 +274,60 @@ def test_every_input_batch_must_be_given() -> None:
         epcis.epcis_document(batches[:1], summary, created=CREATED)
     assert e.value.code == "E_INPUT_MISSING"
     assert e.value.event_id == batches[0][1].event_id.hex()
+
+
+def test_check_epcis_accepts_the_export_of_the_verified_events(document: bytes) -> None:
+    batches, _ = verified(demo_chains(), KEYS)
+    events = epcis.check_epcis(document, batches)
+    assert len(events) == 6
+    # Signer names are not compared: an export with a trust list checks against the same events.
+    assert len(epcis.check_epcis(export(demo_chains(), KEYS, trust=trusted()), batches)) == 6
+
+
+def _edited(document: bytes, index: int, key: str, value: object) -> dict[str, object]:
+    doc = json.loads(document, parse_float=Decimal)
+    event = doc["epcisBody"]["eventList"][index]
+    event[key] = value
+    del event["eventID"]
+    event["eventID"] = epcis.epcis_event_hash(event, epcis.CONTEXT_PREFIXES)  # a forger recomputes the hash
+    return doc  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize(
+    ("index", "key", "value", "code", "field"),
+    [
+        (2, "ocop:location", {"ocop:name": "Phòng thử nghiệm khác"}, "E_EPCIS_MISMATCH", "location"),
+        (2, "bizStep", "sampling", "E_EPCIS_MISMATCH", "step"),
+        (1, "ocop:seq", 2, "E_EPCIS_MISMATCH", "ocop:seq"),
+        (3, "ocop:signer", {"ocop:keyId": LAB.key_id.hex()}, "E_EPCIS_MISMATCH", "ocop:signer"),
+        (
+            1,
+            "inputQuantityList",
+            [{"epcClass": "https://id.gs1.org/01/08931234567897/10/KHAC"}],
+            "E_EPCIS_MISMATCH",
+            "inputQuantityList",
+        ),
+        (5, "eventTime", "2024-11-01T06:00:00.000001+07:00", "E_EPCIS_MISMATCH", "eventTime"),
+        (3, "ocop:eventId", "00" * 32, "E_EPCIS_UNSIGNED", "ocop:eventId"),
+    ],
+)
+def test_check_epcis_names_what_differs_from_the_signed_event(
+    document: bytes, index: int, key: str, value: object, code: str, field: str
+) -> None:
+    batches, _ = verified(demo_chains(), KEYS)
+    with pytest.raises(op.VerificationError) as e:
+        epcis.check_epcis(_edited(document, index, key, value), batches)
+    assert e.value.code == code
+    assert e.value.index == index
+    assert e.value.field == f"epcisBody.eventList[{index}].{field}"
+
+
+def test_check_epcis_refuses_an_event_without_a_signed_original(document: bytes) -> None:
+    batches, _ = verified(demo_chains(), KEYS)
+    doc = json.loads(document, parse_float=Decimal)
+    event = doc["epcisBody"]["eventList"][3]
+    for key in ("ocop:eventId", "ocop:batchId", "ocop:seq", "ocop:prev", "ocop:signer", "eventID"):
+        del event[key]
+    with pytest.raises(op.VerificationError) as e:
+        epcis.check_epcis(doc, batches)
+    assert e.value.code == "E_EPCIS_UNSIGNED"
