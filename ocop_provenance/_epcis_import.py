@@ -349,7 +349,10 @@ def _genesis(r: Reader) -> tuple[Genesis, str]:
         unit = _UNIT_OF[uom]
     gtin = None
     if epc_class.startswith("https://id.gs1.org/01/"):
-        link = parse_digital_link(epc_class)
+        try:
+            link = parse_digital_link(epc_class)
+        except FormatError as e:
+            raise r.error(f"not a GS1 Digital Link of a lot: {e.message}", "E_EPCIS_FIELD", q.at("epcClass")) from e
         gtin = link.gtin
         if link.lot != lot:
             raise r.error("the LGTIN's lot is not ilmd's lotNumber", "E_EPCIS_FIELD", q.at("epcClass"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Any
 
 import ocop_provenance as op
@@ -169,3 +170,14 @@ def test_too_large_is_refused_before_parsing() -> None:
 def test_not_an_epcis_document() -> None:
     assert refused(b'{"type": "Other"}', "E_EPCIS_FIELD").field == "type"
     assert refused(b'{"type": "EPCISDocument"}', "E_EPCIS_FIELD").field == "epcisBody.eventList"
+
+
+def test_a_genesis_lgtin_that_is_not_a_digital_link_is_a_field_error() -> None:
+    doc = json.loads(export(demo_chains(), KEYS), parse_float=Decimal)
+    event = doc["epcisBody"]["eventList"][0]
+    event["quantityList"][0]["epcClass"] = "https://id.gs1.org/01/08931234567890/10/L2411%2F01"  # check digit
+    event["eventID"] = epcis.epcis_event_hash(
+        {k: v for k, v in event.items() if k != "eventID"}, epcis.CONTEXT_PREFIXES
+    )
+    error = refused(epcis.epcis_to_json(doc), "E_EPCIS_FIELD")
+    assert error.field == "epcisBody.eventList[0].quantityList[0].epcClass"
