@@ -8,20 +8,23 @@ The input is one event of an EPCIS 2.0 JSON-LD document, as a mapping of JSON va
    value field is ``name=value``; a field with children is ``name`` followed by its children in their own order;
    repeated fields and list members are sorted as strings (code-point order) before they are joined.
 2. Then every other field of the event (``ilmd``, user extensions), except ``eventID``, ``recordTime``,
-   ``errorDeclaration`` and ``type``: ``{namespace}local=value`` for namespaced names, nested children appended,
-   sorted as strings. Extensions nested in ``readPoint``, ``bizLocation``, ``sensorElement``, ``sensorMetadata``
-   and ``sensorReport`` come at the end of that field, sorted the same way.
+   ``errorDeclaration``, ``type`` and comments: ``{namespace}local=value`` for namespaced names, nested children
+   appended, sorted as strings. Extensions nested in ``readPoint``, ``bizLocation``, ``sensorElement``,
+   ``sensorMetadata`` and ``sensorReport`` come at the end of that field, sorted the same way.
 3. Values: leading and trailing white space is removed; an empty value adds no ``=``, and a standard field with
    an empty value is left out. Times (standard fields whose name contains ``time``) become UTC with exactly three
-   fraction digits and ``Z``, the third rounded up when the fourth is 5-9. Bare CBV words of ``bizStep``,
-   ``disposition`` and sensor ``type`` become their GS1 Web URIs; ``urn:epcglobal:cbv:…`` URNs become web URIs;
-   a CURIE whose prefix the document declares inline is expanded. A value that reads as a number is written as
+   fraction digits and ``Z``, the third rounded up when the fourth is 5-9. Bare CBV words (``bizStep``,
+   dispositions, sensor ``type``, ``exception``, ``component``, business transaction and source/destination types)
+   become their GS1 Web URIs; ``urn:epcglobal:cbv:…`` URNs become web URIs; a CURIE whose prefix the document
+   declares inline is expanded; EPC URIs and GS1 Digital Links become the constrained canonical Digital Link
+   (:mod:`._epcis_gs1uri`). A value that reads as a number is written as
    GS1's reference implementation writes it: parsed as an IEEE 754 double, then its integer digits when it is
    integral, otherwise the shortest decimal that reads back as the same double (Python ``repr``).
 4. The pre-hash string is UTF-8 encoded and hashed with SHA-256.
 
 The reference implementation (``epcis-event-hash-generator``, GS1 Germany) is run against this module in
-``tests/interop``; docs/epcis.md lists where the two differ on purpose (a CBV rule the reference breaks).
+``tests/interop``, and its published examples in ``tests/external``; docs/epcis.md lists where the two differ on
+purpose (a CBV rule the reference breaks).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from ._epcis_gs1uri import canonical_gs1_uri
 from ._errors import FormatError
 
 __all__ = [
@@ -89,16 +93,19 @@ PROPERTY_ORDER: _Order = (
     ("persistentDisposition", (("set", None), ("unset", None))),
     ("readPoint", (("id", None),)),
     ("bizLocation", (("id", None),)),
+    # As GS1's reference implementation and its published examples order them (the CBV table lists sourceList
+    # before destinationList): business transactions, then destinations, then sources.
     ("bizTransactionList", (("bizTransaction", None),)),
-    ("sourceList", (("source", None),)),
     ("destinationList", (("destination", None),)),
+    ("sourceList", (("source", None),)),
     (
         "sensorElementList",
         (("sensorElement", (("sensorMetadata", _SENSOR_METADATA), ("sensorReport", _SENSOR_REPORT))),),
     ),
 )
 _QUANTITY_LISTS = {"quantityList", "childQuantityList", "inputQuantityList", "outputQuantityList"}
-_IGNORED = {"eventID", "recordTime", "errorDeclaration", "type", "@context"}
+# Not hashed: the id itself, the repository's receipt time, a later error declaration, and comments.
+_IGNORED = {"eventID", "recordTime", "errorDeclaration", "type", "@context", "rdfs:comment", "comment"}
 _TYPED_LISTS = {"bizTransactionList", "sourceList", "destinationList"}
 
 _CBV = "https://ref.gs1.org/cbv/"
@@ -171,17 +178,21 @@ class _Canon:
             if text.startswith(urn):
                 text = web + text[len(urn) :]
         number = _canonical_number(text)
-        return text if number is None else number
+        if number is not None:
+            return number
+        return canonical_gs1_uri(text) or text
 
     def standard(self, name: str, raw: object, field: str) -> str:
         if isinstance(raw, str) and _BARE_WORD.fullmatch(raw.strip()):
             word = raw.strip()
             if name == "bizStep":
                 return _CBV + "BizStep-" + word
-            if name == "disposition":
+            if name in ("disposition", "set", "unset"):  # persistentDisposition's members are dispositions too
                 return _CBV + "Disp-" + word
-            if name == "type":
+            if name in ("type", "exception"):
                 return _VOC + word
+            if name == "component":
+                return _CBV + "Comp-" + word
         text = self.value(raw, field)
         if "time" in name.lower() and "offset" not in name.lower():
             return _canonical_time(text)
@@ -213,6 +224,11 @@ def _ordered(obj: Mapping[str, object], order: _Order, canon: _Canon, path: str,
             continue
         value = obj[name]
         where = f"{path}.{name}"
+        if name in _TYPED_LISTS:
+            typed = sorted(s for s in (_typed(name, v, canon, where) for v in _as_list(value)) if s)
+            if typed:
+                parts.append(name + "".join(typed))
+            continue
         if name.endswith("List") or name == "childEPCs":
             members = (_element(m, v, _sub_order(sub, m), canon, where) for m, v in _members(name, value))
             inner = sorted(s for s in members if s)
@@ -226,6 +242,30 @@ def _ordered(obj: Mapping[str, object], order: _Order, canon: _Canon, path: str,
         if rest:
             parts.append(_generic(rest, canon, path))
     return "".join(parts)
+
+
+def _as_list(value: object) -> list[object]:
+    return value if isinstance(value, list) else [value]
+
+
+_TYPE_VOCABULARY = {"bizTransactionList": "BTT-", "sourceList": "SDT-", "destinationList": "SDT-"}
+
+
+def _typed(name: str, value: object, canon: _Canon, path: str) -> str:
+    """A business transaction, source or destination: its type (CBV URI) first, then its identifier."""
+    if not isinstance(value, Mapping):
+        raise FormatError("expected an object with a type", code="E_EPCIS_FIELD", field=path)
+    member = _member_name(name)
+    out = ""
+    kind = value.get("type")
+    if kind is not None:
+        text = canon.value(kind, f"{path}.type")
+        if _BARE_WORD.fullmatch(text):
+            text = _CBV + _TYPE_VOCABULARY[name] + text
+        out = f"type={text}"
+    if member in value:
+        out += f"{member}={canon.value(value[member], f'{path}.{member}')}"
+    return out
 
 
 def _sub_order(sub: _Order | None, member: str) -> _Order | None:
