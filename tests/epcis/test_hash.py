@@ -88,3 +88,26 @@ def test_an_event_without_type_is_refused() -> None:
         epcis.epcis_prehash({"eventTime": "2024-01-01T00:00:00Z"})
     assert e.value.code == "E_EPCIS_FIELD"
     assert e.value.field == "type"
+
+
+@pytest.mark.parametrize(
+    ("given", "want"),
+    [
+        ("urn:epc:id:sgln:893456.700001.0", "https://id.gs1.org/414/8934567000017"),
+        ("urn:epc:id:sgln:893456.700001.12", "https://id.gs1.org/414/8934567000017/254/12"),
+        ("urn:epc:id:sgtin:893123.0456789.L(1)", "https://id.gs1.org/01/08931234567897/21/L%281%29"),
+        ("urn:epc:class:lgtin:893123.0456789.L2411", "https://id.gs1.org/01/08931234567897/10/L2411"),
+        ("urn:epc:id:sscc:893123.01234567890", "https://id.gs1.org/00/089312312345678903"),
+        (
+            "https://qr.example.vn/shop/01/8931234567897/22/V1/10/L1/21/S9?s=abc",
+            "https://id.gs1.org/01/08931234567897/21/S9",
+        ),
+        ("https://qr.example.vn/gtin/08931234567897/lot/L1", "https://id.gs1.org/01/08931234567897/10/L1"),
+        # A lot outside GS1's set for the canonical form (percent-encoded) is left as written, as the reference does.
+        ("https://id.gs1.org/01/08931234567897/10/L2411%2F01", "https://id.gs1.org/01/08931234567897/10/L2411%2F01"),
+        ("urn:epc:id:cpi:4012345.ABC.123", "urn:epc:id:cpi:4012345.ABC.123"),
+        ("https://example.org/not/a/key", "https://example.org/not/a/key"),
+    ],
+)
+def test_gs1_identifiers_become_canonical_digital_links(given: str, want: str) -> None:
+    assert pre(epcList=[given]) == BASE + "epcListepc=" + want
