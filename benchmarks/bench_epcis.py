@@ -23,6 +23,15 @@ from typing import Any
 
 import ocop_provenance as op
 from ocop_provenance import epcis
+from ocop_provenance.events import (
+    BundleBatch,
+    BundleHeader,
+    BundleSummary,
+    append_step,
+    head_of,
+    open_batch,
+    write_bundle,
+)
 
 ICT = timezone(timedelta(hours=7))
 PLACE = op.Location(name="Xưởng sấy Tĩnh Gia, Thanh Hóa", admin_code="38", gln="8934567000017")
@@ -39,10 +48,10 @@ def _bundle(n: int) -> bytes:
         producer=op.Producer(name="HTX Nông nghiệp Nghi Sơn", province="Thanh Hóa"),
         data={"shelf_life": "24 tháng kể từ ngày sản xuất", "expiry_date": "2026-11-01"},
     )
-    events = [op.open_batch(genesis, signer)]
-    head = op.head_of(events[0])
+    events = [open_batch(genesis, signer)]
+    head = head_of(events[0])
     for i in range(1, n):
-        event = op.append_step(
+        event = append_step(
             head,
             signer,
             step=STEPS[i % len(STEPS)],
@@ -51,14 +60,14 @@ def _bundle(n: int) -> bytes:
             data={"temperature_c": 50 + i % 7, "moisture_pct": f"1{i % 10}.5", "ghi_chu": "Đạt yêu cầu, độ ẩm ổn định"},
         )
         events.append(event)
-        head = op.head_of(event)
-    header = op.BundleHeader(
+        head = head_of(event)
+    header = BundleHeader(
         root=events[0].batch_id,
-        batches=(op.BundleBatch(batch_id=events[0].batch_id, count=len(events), head=events[-1].event_id),),
+        batches=(BundleBatch(batch_id=events[0].batch_id, count=len(events), head=events[-1].event_id),),
         keys=(signer.public_key,),
     )
     buf = io.BytesIO()
-    op.write_bundle(buf, header, [e.raw for e in events])
+    write_bundle(buf, header, [e.raw for e in events])
     return buf.getvalue()
 
 
@@ -83,9 +92,14 @@ def main() -> None:
     signer_ring = op.KeyRing.of([op.PrivateKey.from_seed(b"\x07" * 32).public_key])
     created = datetime(2025, 1, 1, tzinfo=UTC)
 
-    def verify() -> tuple[list[op.SignedEvent], op.BundleSummary]:
+    def verify() -> tuple[list[op.SignedEvent], BundleSummary]:
         got: list[op.SignedEvent] = []
-        summary = op.verify_bundle(io.BytesIO(data), signer_ring, on_event=lambda _i, e: got.append(e))
+        summary = op.verify_bundle(
+            io.BytesIO(data),
+            op.VerifyOptions(keys=signer_ring, now=op.NO_CLOCK),
+            root=op.ANY_BATCH,
+            on_event=lambda _i, e: got.append(e),
+        )
         return got, summary
 
     t_verify, (events, summary) = _time(verify, repeats)

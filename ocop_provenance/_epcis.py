@@ -23,8 +23,9 @@ from ._bundle import BundleSummary
 from ._digitallink import gs1_percent_encode
 from ._epcis_hash import epcis_event_hash
 from ._errors import ChainError, FormatError
-from ._model import Attachment, DataValue, Genesis, Location, SignedEvent, Step
-from ._trust import TrustList
+from ._model import Attachment, DataValue, Genesis, Location, Step
+from ._trust import VerifiedTrustList
+from ._wire import SignedEvent
 
 __all__ = [
     "CONTEXT_PREFIXES",
@@ -83,7 +84,7 @@ _MAX_OFFSET = timedelta(hours=14)
 
 
 def _err(message: str, code: str, field: str, event: SignedEvent | None = None) -> FormatError:
-    return FormatError(message, code=code, field=field, event_id=None if event is None else event.event_id.hex())
+    return FormatError(message, code=code, field=field, event_id=None if event is None else event.event_id)
 
 
 def batch_class(genesis: SignedEvent) -> str:
@@ -186,16 +187,18 @@ def _lot_value_ok(key: str, value: str) -> bool:
         return False
 
 
-def _signer(event: SignedEvent, trust: TrustList | None) -> dict[str, Any]:
+def _signer(event: SignedEvent, trust: VerifiedTrustList | None) -> dict[str, Any]:
     out: dict[str, Any] = {"ocop:keyId": event.key_id.hex()}
     found = None if trust is None else trust.lookup(event.key_id)
     if found is not None:
-        participant = found[0]
-        out.update({"ocop:participant": participant.id, "ocop:name": participant.name, "ocop:role": participant.role})
+        p = found[0]
+        out.update({"ocop:participant": p.id, "ocop:name": p.name, "ocop:role": p.role})
+        # Where the list registers the participant (not where the event says it was).
+        out.update({k: v for k, v in (("ocop:commune", p.commune), ("ocop:province", p.province)) if v is not None})
     return out
 
 
-def _common(event: SignedEvent, trust: TrustList | None) -> dict[str, Any]:
+def _common(event: SignedEvent, trust: VerifiedTrustList | None) -> dict[str, Any]:
     ext: dict[str, Any] = {
         "ocop:eventId": event.event_id.hex(),
         "ocop:batchId": event.batch_id.hex(),
@@ -207,7 +210,7 @@ def _common(event: SignedEvent, trust: TrustList | None) -> dict[str, Any]:
     return ext
 
 
-def _genesis_event(event: SignedEvent, body: Genesis, trust: TrustList | None) -> dict[str, Any]:
+def _genesis_event(event: SignedEvent, body: Genesis, trust: VerifiedTrustList | None) -> dict[str, Any]:
     when, offset = _time(body.time, event)
     product = body.product
     quantity: dict[str, Any] = {"epcClass": batch_class(event), "quantity": Decimal(product.quantity)}
@@ -254,7 +257,7 @@ def _genesis_event(event: SignedEvent, body: Genesis, trust: TrustList | None) -
 
 
 def _step_event(
-    event: SignedEvent, body: Step, classes: Mapping[bytes, str], trust: TrustList | None
+    event: SignedEvent, body: Step, classes: Mapping[bytes, str], trust: VerifiedTrustList | None
 ) -> dict[str, Any]:
     when, offset = _time(body.time, event)
     own = classes[body.batch_id]
@@ -265,7 +268,7 @@ def _step_event(
             raise ChainError(
                 f"input batch {missing[0]} is not among the events",
                 code="E_INPUT_MISSING",
-                event_id=event.event_id.hex(),
+                event_id=event.event_id,
             )
         out = {"type": "TransformationEvent", **out}
         out["inputQuantityList"] = [{"epcClass": classes[ref.batch_id]} for ref in body.inputs]
@@ -294,7 +297,9 @@ def _step_event(
     return out
 
 
-def epcis_event(event: SignedEvent, classes: Mapping[bytes, str], trust: TrustList | None = None) -> dict[str, Any]:
+def epcis_event(
+    event: SignedEvent, classes: Mapping[bytes, str], trust: VerifiedTrustList | None = None
+) -> dict[str, Any]:
     """Return one verified event as an EPCIS 2.0 JSON-LD event, with its ``eventID`` (the CBV 2.0 event hash).
 
     Args:
@@ -320,7 +325,7 @@ def epcis_document(
     summary: BundleSummary,
     *,
     created: datetime,
-    trust: TrustList | None = None,
+    trust: VerifiedTrustList | None = None,
 ) -> dict[str, Any]:
     """Build the EPCIS 2.0 JSON-LD document of verified batches (every batch of a verified bundle).
 
@@ -329,8 +334,9 @@ def epcis_document(
             :func:`~ocop_provenance.verify_bundle` passes them to ``on_event``, grouped by batch).
         summary: The verified bundle's summary; the document names its root batch (``ocop:root``).
         created: The document's creation time (``creationDate``; timezone-aware).
-        trust: A verified trust list: each event's signer is named as the list names them (participant id, name,
-            role) under ``ocop:signer``; without one, the key id only.
+        trust: A verified trust list (:func:`~ocop_provenance.verify_trust_list`): each event's signer is named as
+            the list names them (participant id, name, role, and the commune and province it registers) under
+            ``ocop:signer``; without one, the key id only.
 
     Returns:
         The document as JSON values; write it with :func:`epcis_to_json`.

@@ -15,7 +15,8 @@ from typing import Any
 from ._epcis import batch_class
 from ._epcis_import import EpcisEvent, EpcisStep, read_epcis
 from ._errors import VerificationError
-from ._model import Genesis, SignedEvent, Step
+from ._model import Genesis, Step
+from ._wire import SignedEvent
 
 __all__ = ["check_epcis"]
 
@@ -24,8 +25,8 @@ def _mismatch(event: EpcisEvent, what: str, field: str, code: str = "E_EPCIS_MIS
     return VerificationError(
         f"the EPCIS event differs from the signed event: {what}",
         code=code,
-        index=event.index,
-        event_id=None if event.signed_event_id is None else event.signed_event_id.hex(),
+        position=event.index,
+        event_id=event.signed_event_id,
         field=f"epcisBody.eventList[{event.index}].{field}",
     )
 

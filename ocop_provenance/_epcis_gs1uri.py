@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from ._model import gs1_check_digit
+from ._fields import gs1_check_digit
 
 __all__ = ["canonical_gs1_uri"]
 

@@ -30,9 +30,8 @@ from ._epcis import (
 from ._epcis_hash import epcis_event_hash
 from ._epcis_json import MAX_EPCIS_SIZE, Reader, parse_json
 from ._errors import FormatError
+from ._fields import CBV_BUSINESS_STEPS, business_step, gs1_check_digit
 from ._model import (
-    _CUSTOM_STEP,
-    CBV_BUSINESS_STEPS,
     Attachment,
     Certificate,
     DataValue,
@@ -43,7 +42,6 @@ from ._model import (
     Product,
     Step,
     canonical_quantity,
-    gs1_check_digit,
 )
 
 __all__ = ["MAX_EPCIS_SIZE", "EpcisEvent", "EpcisStep", "read_epcis"]
@@ -195,10 +193,12 @@ def _step_name(r: Reader, prefixes: Mapping[str, str]) -> str:
             return value[len(prefix) :]
     if value.startswith(OCOP_NS):
         value = "ocop:" + value[len(OCOP_NS) :]
-    if value not in CBV_BUSINESS_STEPS and not _CUSTOM_STEP.fullmatch(value):
+    try:
+        business_step(value, "step")
+    except FormatError as e:
         raise r.error(
             f"{value!r} is neither a CBV 2.0 business step nor a namespaced step", "E_EPCIS_FIELD", r.at("bizStep")
-        )
+        ) from e
     prefix, sep, _ = value.partition(":")
     if sep and prefix != "ocop" and prefix in prefixes:
         raise r.error(

@@ -25,7 +25,7 @@ class Reader:
         self.obj: dict[str, Any] = dict(obj)
 
     def error(self, message: str, code: str, where: str) -> FormatError:
-        return FormatError(message, code=code, field=where, index=self.index)
+        return FormatError(message, code=code, field=where, position=self.index)
 
     def at(self, key: str) -> str:
         return f"{self.path}.{key}"

@@ -5,8 +5,9 @@ Usage::
     from ocop_provenance import epcis
 
     batches: dict[int, list[op.SignedEvent]] = {}
-    summary = op.verify_bundle(path, keys, on_event=lambda i, e: batches.setdefault(i, []).append(e))
-    document = epcis.epcis_document(batches.values(), summary, created=now, trust=trust_list)
+    options = op.VerifyOptions(keys=keys, now=now)
+    summary = op.verify_bundle(path, options, root=batch_id, on_event=lambda i, e: batches.setdefault(i, []).append(e))
+    document = epcis.epcis_document(batches.values(), summary, created=now, trust=verified_trust_list)
     Path("batch.jsonld").write_bytes(epcis.epcis_to_json(document))
 
     for event in epcis.read_epcis(Path("events.jsonld").read_bytes()):

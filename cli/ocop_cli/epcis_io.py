@@ -12,14 +12,18 @@ from datetime import datetime, timedelta
 
 import ocop_provenance as op
 from ocop_provenance import epcis
+from ocop_provenance.ledger import NewStep
 
 from .context import CliError
 
 
 def epcis_export(
-    ledger: op.Ledger, batch_id: bytes, *, created: datetime, trust: op.TrustList | None
+    ledger: op.Ledger, batch_id: bytes, *, now: datetime, created: datetime, trust: op.VerifiedTrustList | None
 ) -> tuple[bytes, int, int]:
     """The EPCIS document of ``batch_id`` and the batches it was made from, built from a verified bundle.
+
+    The bundle is verified with the ledger's keys at ``now`` (the command's clock), as being about ``batch_id``;
+    ``trust`` only names the signers.
 
     Returns:
         The JSON bytes, the number of events, the number of batches.
@@ -28,20 +32,25 @@ def epcis_export(
     ledger.export_bundle(batch_id, buf)
     buf.seek(0)
     batches: dict[int, list[op.SignedEvent]] = {}
-    summary = op.verify_bundle(buf, ledger.key_ring(), on_event=lambda i, e: batches.setdefault(i, []).append(e))
+    summary = op.verify_bundle(
+        buf,
+        op.VerifyOptions(keys=ledger.key_ring(), now=now),
+        root=batch_id,
+        on_event=lambda i, e: batches.setdefault(i, []).append(e),
+    )
     document = epcis.epcis_document(batches.values(), summary, created=created, trust=trust)
     return epcis.epcis_to_json(document), sum(len(b) for b in batches.values()), len(batches)
 
 
 def _refuse(message: str, code: str, event: epcis.EpcisEvent, field: str) -> op.FormatError:
     return op.FormatError(
-        message, code=code, index=event.index, field=f"epcisBody.eventList[{event.index}].{field}".rstrip(".")
+        message, code=code, position=event.index, field=f"epcisBody.eventList[{event.index}].{field}".rstrip(".")
     )
 
 
 def steps_to_import(
     ledger: op.Ledger, batch_id: bytes, data: bytes, *, now: datetime, tolerance: timedelta
-) -> tuple[list[op.NewStep], list[epcis.EpcisEvent]]:
+) -> tuple[list[NewStep], list[epcis.EpcisEvent]]:
     """Read an EPCIS document and check that each event may be signed as the next step of ``batch_id``.
 
     Refused (exit 3, the event and field named): a genesis (``E_EPCIS_UNSUPPORTED``); an event exported from
@@ -56,7 +65,7 @@ def steps_to_import(
         own_class = epcis.batch_class(next(chain))
     finally:
         getattr(chain, "close", lambda: None)()  # release the read cursor before signing
-    steps: list[op.NewStep] = []
+    steps: list[NewStep] = []
     for event in events:
         content = event.content
         if not isinstance(content, epcis.EpcisStep):
@@ -84,7 +93,7 @@ def steps_to_import(
                     f"ocop:input[{i}]",
                 )
         steps.append(
-            op.NewStep(
+            NewStep(
                 step=content.step,
                 time=content.time,
                 location=content.location,

@@ -16,8 +16,9 @@ from .context import CliError, Context, ExitCode, OcopCommand, pass_context
 from .epcis_io import epcis_export
 from .ledger import open_ledger
 from .params import json_option
-from .render import Renderer
-from .trust import anchor_options, make_anchor, verify_trust_file
+from .render import Output
+from .render.batches import EpcisExported, Exported
+from .trust import DocumentFailure, anchor_options, make_anchor, verify_trust_file
 from .verify import trust_list_option
 
 
@@ -91,16 +92,25 @@ def command(  # noqa: PLR0917 - click passes options as arguments
         raise click.UsageError("give either --cose-seq or --epcis")
     if trust_path is not None and not epcis:
         raise click.UsageError("--trust goes with --epcis")
-    out = Renderer(ctx)
+    out = Output(ctx)
     if epcis:
-        trust = None if trust_path is None else verify_trust_file(ctx, trust_path, make_anchor(**anchor), ctx.utc_now())
+        now = ctx.clock()
+        try:
+            trust = None if trust_path is None else verify_trust_file(ctx, trust_path, make_anchor(**anchor), now)
+        except DocumentFailure as failed:  # NOT VERIFIED, exit 1: no signer can be named through it
+            out.emit(failed.result)
+            return
         with open_ledger(ctx, create=False) as ledger:
             data, events, batches = epcis_export(
-                ledger, ledger.resolve(batch), created=ctx.utc_now(), trust=None if trust is None else trust.trust
+                ledger,
+                ledger.resolve(batch),
+                now=now,
+                created=ctx.utc_now(),
+                trust=None if trust is None else trust.trust,
             )
         with atomic_output(output) as f:
             f.write(data)
-        out.exported(output, kind="epcis", events=events, batches=batches, size=len(data))
+        out.emit(EpcisExported(path=output, events=events, batches=batches, size=len(data)))
         return
     with open_ledger(ctx, create=False) as ledger:
         batch_id = ledger.resolve(batch)
@@ -108,9 +118,9 @@ def command(  # noqa: PLR0917 - click passes options as arguments
             with atomic_output(output) as f:
                 count = ledger.export_cose_sequence(batch_id, f)
                 size = f.tell() if output != "-" else 0
-            out.exported(output, kind="cose-seq", events=count, batches=1, size=size)
+            out.emit(Exported(path=output, kind="cose-seq", events=count, batches=1, size=size))
             return
         with atomic_output(output) as f, out.progress("exporting") as progress:
             header = ledger.export_bundle(batch_id, f, progress=progress)
             size = f.tell() if output != "-" else 0
-    out.exported(output, kind="bundle", events=header.total_events, batches=len(header.batches), size=size)
+    out.emit(Exported(path=output, kind="bundle", events=header.total_events, batches=len(header.batches), size=size))

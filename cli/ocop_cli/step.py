@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 import ocop_provenance as op
 from ocop_provenance import epcis
+from ocop_provenance.events import DEFAULT_TIME_TOLERANCE
 
 from . import keystore
 from .batch import at_option, attach_option, attachments, data_option
@@ -15,7 +16,8 @@ from .context import Context, OcopGroup, pass_context
 from .epcis_io import new_events, steps_to_import
 from .ledger import open_ledger
 from .params import TEXT, json_option, not_in_future, parse_data, passphrase_file_option
-from .render import Renderer
+from .render import Output
+from .render.batches import StepAdded, StepsImported
 from .trust import read_input
 
 
@@ -67,7 +69,7 @@ def add(  # noqa: PLR0917 - click passes options as arguments
     location = op.Location(name=where, admin_code=where_code)
     files = attachments(attach)
     values = parse_data(data)
-    time = not_in_future(at, ctx.clock(), op.DEFAULT_TIME_TOLERANCE)
+    time = not_in_future(at, ctx.clock(), DEFAULT_TIME_TOLERANCE)
     signer = keystore.load_signer(ctx, key_name, passphrase_file)
     with open_ledger(ctx, create=False) as ledger:
         batch_id = ledger.resolve(batch)
@@ -82,7 +84,7 @@ def add(  # noqa: PLR0917 - click passes options as arguments
             attachments=files,
             data=values,  # type: ignore[arg-type]
         )
-    Renderer(ctx).step_added(event, key_name)
+    Output(ctx).emit(StepAdded(event=event, key_name=key_name))
 
 
 @group.command("import")
@@ -107,8 +109,8 @@ def import_epcis(ctx: Context, batch: str, source: Path, key_name: str, passphra
     signer = keystore.load_signer(ctx, key_name, passphrase_file)
     with open_ledger(ctx, create=False) as ledger:
         batch_id = ledger.resolve(batch)
-        steps, read = steps_to_import(ledger, batch_id, data, now=ctx.clock(), tolerance=op.DEFAULT_TIME_TOLERANCE)
+        steps, read = steps_to_import(ledger, batch_id, data, now=ctx.clock(), tolerance=DEFAULT_TIME_TOLERANCE)
         before = ledger.head(batch_id).seq
         ledger.add_steps(batch_id, signer, steps)
         events = new_events(ledger, batch_id, before)
-    Renderer(ctx).steps_imported(str(source), events, read, key_name)
+    Output(ctx).emit(StepsImported(source=str(source), events=events, read=read, key_name=key_name))

@@ -14,6 +14,9 @@ from typing import Any
 import ocop_provenance as op
 import pytest
 from ocop_provenance import epcis
+from ocop_provenance.events import BundleBatch, BundleHeader, BundleSummary, write_bundle
+
+from tests.verifying import options
 
 SCHEMA_ENV = "OCOP_EPCIS_SCHEMA"
 CREATED = datetime(2025, 1, 1, tzinfo=UTC)
@@ -21,18 +24,20 @@ CREATED = datetime(2025, 1, 1, tzinfo=UTC)
 
 def verified(
     chains: Sequence[Sequence[op.SignedEvent]], keys: Sequence[op.PublicKey]
-) -> tuple[list[list[op.SignedEvent]], op.BundleSummary]:
+) -> tuple[list[list[op.SignedEvent]], BundleSummary]:
     """Write ``chains`` (root first, then inputs) as a bundle, verify it, return the verified events and summary."""
-    header = op.BundleHeader(
+    header = BundleHeader(
         root=chains[0][0].batch_id,
-        batches=tuple(op.BundleBatch(batch_id=c[0].batch_id, count=len(c), head=c[-1].event_id) for c in chains),
+        batches=tuple(BundleBatch(batch_id=c[0].batch_id, count=len(c), head=c[-1].event_id) for c in chains),
         keys=tuple({k.key_id: k for k in keys if any(e.key_id == k.key_id for c in chains for e in c)}.values()),
     )
     buf = io.BytesIO()
-    op.write_bundle(buf, header, [e.raw for c in chains for e in c])
+    write_bundle(buf, header, [e.raw for c in chains for e in c])
     buf.seek(0)
     got: dict[int, list[op.SignedEvent]] = {}
-    summary = op.verify_bundle(buf, op.KeyRing.of(keys), on_event=lambda i, e: got.setdefault(i, []).append(e))
+    summary = op.verify_bundle(
+        buf, options(op.KeyRing.of(keys)), root=header.root, on_event=lambda i, e: got.setdefault(i, []).append(e)
+    )
     return [got[i] for i in sorted(got)], summary
 
 

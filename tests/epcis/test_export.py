@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import ocop_provenance as op
 import pytest
 from ocop_provenance import epcis
+from ocop_provenance.events import append_step, open_batch
+from ocop_provenance.trust import sign_trust_list
 
 from tests.conftest import ICT
 from tests.epcis.helpers import CREATED, export, same_genesis, same_step, schema_errors, verified
-from tests.unit.trust_helpers import LAB, PROCESSOR, PRODUCER, trusted
+from tests.unit.trust_helpers import AUTH, LAB, NOW, PROCESSOR, PRODUCER, pin, trust_draft, trusted
 
 FARM = op.Location(
     name="Trang trại Nghi Sơn, Thanh Hóa", admin_code="38", lat_e6=19_335_512, lon_e6=105_796_114, gln="8934567000017"
@@ -29,7 +32,7 @@ def at(day: int, hour: int, micro: int = 0) -> datetime:
 def demo_chains() -> tuple[list[op.SignedEvent], list[op.SignedEvent]]:
     """Fresh cordyceps (no GTIN, kg) and dried cordyceps made from it (GTIN, boxes), as the demo tells it."""
     fresh = [
-        op.open_batch(
+        open_batch(
             op.Genesis(
                 time=at(1, 5),
                 product=op.Product(name="Đông trùng hạ thảo tươi", lot="T2411-01", quantity="40", unit="kg"),
@@ -44,10 +47,10 @@ def demo_chains() -> tuple[list[op.SignedEvent], list[op.SignedEvent]]:
         )
     ]
     fresh.append(
-        op.append_step(fresh[-1], PRODUCER, step="commissioning", time=at(1, 6), location=FARM, data={"weight_kg": 40})
+        append_step(fresh[-1], PRODUCER, step="commissioning", time=at(1, 6), location=FARM, data={"weight_kg": 40})
     )
     dried = [
-        op.open_batch(
+        open_batch(
             op.Genesis(
                 time=at(2, 7),
                 product=op.Product(
@@ -61,7 +64,7 @@ def demo_chains() -> tuple[list[op.SignedEvent], list[op.SignedEvent]]:
         )
     ]
     dried.append(
-        op.append_step(
+        append_step(
             dried[-1],
             PROCESSOR,
             step="ocop:drying",
@@ -72,7 +75,7 @@ def demo_chains() -> tuple[list[op.SignedEvent], list[op.SignedEvent]]:
         )
     )
     dried.append(
-        op.append_step(
+        append_step(
             dried[-1],
             LAB,
             step="inspecting",
@@ -82,7 +85,7 @@ def demo_chains() -> tuple[list[op.SignedEvent], list[op.SignedEvent]]:
             data={"moisture_pct": "11.8", "result": "Đạt", "passed": True, "note": "", "code": "12.50"},
         )
     )
-    dried.append(op.append_step(dried[-1], PRODUCER, step="shipping", time=at(6, 14), location=FARM))
+    dried.append(append_step(dried[-1], PRODUCER, step="shipping", time=at(6, 14), location=FARM))
     return dried, fresh
 
 
@@ -215,6 +218,23 @@ def test_signers_are_named_as_the_trust_list_names_them() -> None:
     assert signers[2]["ocop:role"] == "lab"
 
 
+def test_signers_carry_the_commune_and_province_the_trust_list_registers() -> None:
+    draft = trust_draft()
+    registered = tuple(
+        replace(p, commune="Xã Hải Ninh", province="Thanh Hóa") if p.role == "processor" else p
+        for p in draft.participants
+    )
+    listed = op.verify_trust_list(sign_trust_list(replace(draft, participants=registered), AUTH), pin(), now=NOW)
+    document = export(demo_chains(), KEYS, trust=listed)
+    signers = [e["ocop:signer"] for e in json.loads(document)["epcisBody"]["eventList"]]
+    assert signers[1]["ocop:commune"] == "Xã Hải Ninh"
+    assert signers[1]["ocop:province"] == "Thanh Hóa"
+    assert "ocop:commune" not in signers[2]  # the lab's entry registers neither
+    assert "ocop:province" not in signers[2]
+    batches, _ = verified(demo_chains(), KEYS)
+    assert len(epcis.check_epcis(document, batches)) == 6
+
+
 def test_export_is_deterministic() -> None:
     assert export(demo_chains(), KEYS) == export(demo_chains(), KEYS)
 
@@ -239,7 +259,7 @@ def test_read_back_gives_the_same_content(document: bytes) -> None:
 
 def test_utc_offset_beyond_14_hours_is_refused() -> None:
     far = timezone(timedelta(hours=15))
-    genesis = op.open_batch(
+    genesis = open_batch(
         op.Genesis(
             time=datetime(2024, 1, 1, tzinfo=far),
             product=op.Product(name="Mật ong", lot="M1", quantity="1", unit="kg"),
@@ -318,7 +338,7 @@ def test_check_epcis_names_what_differs_from_the_signed_event(
     with pytest.raises(op.VerificationError) as e:
         epcis.check_epcis(_edited(document, index, key, value), batches)
     assert e.value.code == code
-    assert e.value.index == index
+    assert e.value.position == index
     assert e.value.field == f"epcisBody.eventList[{index}].{field}"
 
 

@@ -117,7 +117,7 @@ def test_what_cannot_be_represented_is_refused_with_its_field(change: dict[str, 
     assert error.field is not None
     assert error.field.startswith("epcisBody.eventList[0]")
     assert field in error.field
-    assert error.index == 0
+    assert error.position == 0
 
 
 def test_other_event_types_are_refused() -> None:
@@ -141,7 +141,7 @@ def test_an_exported_event_with_a_changed_value_fails_its_hash() -> None:
     doc["epcisBody"]["eventList"][2]["ocop:data"][3]["ocop:text"] = "Không đạt"
     error = refused(json.dumps(doc, ensure_ascii=False), "E_EPCIS_HASH")
     assert error.field == "epcisBody.eventList[2].eventID"
-    assert error.index == 2
+    assert error.position == 2
 
 
 def test_the_ocop_prefix_must_be_ours() -> None:

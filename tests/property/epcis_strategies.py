@@ -7,6 +7,7 @@ from datetime import timedelta
 import ocop_provenance as op
 from hypothesis import strategies as st
 from ocop_provenance import epcis
+from ocop_provenance.events import DataValue, append_step, open_batch
 
 from tests.conftest import key
 from tests.property.strategies import (
@@ -34,7 +35,7 @@ extra_data = st.dictionaries(
 
 
 @st.composite
-def data(draw: st.DrawFn) -> dict[str, op.DataValue]:
+def data(draw: st.DrawFn) -> dict[str, DataValue]:
     return {**draw(data_maps), **draw(extra_data)}
 
 
@@ -54,7 +55,7 @@ def chain(draw: st.DrawFn, tag: int, inputs: tuple[list[op.SignedEvent], ...] = 
         attachments=genesis.attachments,
         data={**draw(data()), "batch_tag": tag},
     )
-    events = [op.open_batch(body, draw(st.sampled_from(SIGNERS)))]
+    events = [open_batch(body, draw(st.sampled_from(SIGNERS)))]
     count = draw(st.integers(min_value=1 if inputs else 0, max_value=3))
     when = body.time
     for i in range(count):
@@ -63,7 +64,7 @@ def chain(draw: st.DrawFn, tag: int, inputs: tuple[list[op.SignedEvent], ...] = 
             [op.InputRef(batch_id=c[0].batch_id, seq=len(c) - 1, head=c[-1].event_id) for c in inputs] if i == 0 else []
         )
         events.append(
-            op.append_step(
+            append_step(
                 events[-1],
                 draw(st.sampled_from(SIGNERS)),
                 step=draw(steps),
