@@ -189,6 +189,13 @@ class ErrorCode(enum.StrEnum):
     LEDGER_ROLLBACK = "E_LEDGER_ROLLBACK"
     HEAD_HANDED_OUT = "E_HEAD_HANDED_OUT"
     JOURNAL_BROKEN = "E_JOURNAL_BROKEN"
+    # GS1 EPCIS 2.0 documents (docs/epcis.md; not part of the wire format)
+    EPCIS_JSON = "E_EPCIS_JSON"
+    EPCIS_FIELD = "E_EPCIS_FIELD"
+    EPCIS_UNSUPPORTED = "E_EPCIS_UNSUPPORTED"
+    EPCIS_HASH = "E_EPCIS_HASH"
+    EPCIS_UNSIGNED = "E_EPCIS_UNSIGNED"
+    EPCIS_MISMATCH = "E_EPCIS_MISMATCH"
 
 
 class Where(TypedDict, total=False):

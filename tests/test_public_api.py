@@ -207,6 +207,26 @@ MODULES = {
         "normalise_gtin",
         "parse_digital_link",
     },
+    "epcis": {
+        "CONTEXT_PREFIXES",
+        "EPCIS_CONTEXT",
+        "EVENT_HASH_VERSION",
+        "LOT_MASTER_DATA",
+        "MAX_EPCIS_SIZE",
+        "MEASUREMENTS",
+        "OCOP_NS",
+        "UNITS",
+        "EpcisEvent",
+        "EpcisStep",
+        "batch_class",
+        "check_epcis",
+        "epcis_document",
+        "epcis_event",
+        "epcis_event_hash",
+        "epcis_prehash",
+        "epcis_to_json",
+        "read_epcis",
+    },
 }
 
 
