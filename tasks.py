@@ -10,6 +10,7 @@ python3 tasks.py bench   run the benchmarks (see docs/performance.md)
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -55,6 +56,19 @@ def _setup_interop() -> Path:
     return python
 
 
+TLOG_INTEROP = ROOT / "tests" / "interop" / "tlog"
+
+
+def _setup_tlog_interop() -> dict[str, str]:
+    """Install sigstore-js from tests/interop/tlog/package-lock.json; return the environment naming node."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        print("warning: node/npm not found: the sigstore-js interop tests will skip", file=sys.stderr)
+        return {}
+    _run(npm, "ci", "--no-audit", "--no-fund", "--loglevel=error", "--prefix", TLOG_INTEROP)
+    return {"OCOP_TLOG_INTEROP_NODE": node}
+
+
 def main() -> None:
     """Run the task named on the command line."""
     task = sys.argv[1] if len(sys.argv) > 1 else "help"
@@ -69,7 +83,8 @@ def main() -> None:
         _run(py, "-m", "mypy")
         _run(BIN / "lint-imports")
         interop = _setup_interop()
-        _run(py, "-m", "pytest", *sys.argv[2:], env={**os.environ, "OCOP_INTEROP_PYTHON": str(interop)})
+        tlog_env = _setup_tlog_interop()
+        _run(py, "-m", "pytest", *sys.argv[2:], env={**os.environ, "OCOP_INTEROP_PYTHON": str(interop), **tlog_env})
     elif task == "bench":
         _setup("dev")
         _run(BIN / "python", "-m", "benchmarks", *sys.argv[2:])
