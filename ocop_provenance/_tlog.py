@@ -140,9 +140,20 @@ class LogLeaf:
         _id(self.batch_id, "batch_id")
         _uint(self.seq, "seq", _MAX_SEQ)
         _id(self.head_id, "head_id")
-        time_text(self.logged, "logged")  # timezone-aware, whole seconds
+        logged = time_text(self.logged, "logged")  # timezone-aware, whole seconds
         if not self.raw:
-            object.__setattr__(self, "raw", self._encode())
+            # Every value is validated above and the map is built in key order: the presorted encoder applies.
+            raw = _cbor.encode_presorted(
+                {
+                    _L_MAGIC: LEAF_MAGIC,
+                    _L_VERSION: _VERSION,
+                    _L_BATCH: self.batch_id,
+                    _L_SEQ: self.seq,
+                    _L_HEAD: self.head_id,
+                    _L_TIME: logged,
+                }
+            )
+            object.__setattr__(self, "raw", raw)
 
     @classmethod
     def for_head(cls, head: HeadLike, logged: datetime) -> LogLeaf:
@@ -153,18 +164,6 @@ class LogLeaf:
     def event_id(self) -> bytes:
         """The head event's id (so that a leaf is itself a :class:`HeadLike`)."""
         return self.head_id
-
-    def _encode(self) -> bytes:
-        return _cbor.encode(
-            {
-                _L_MAGIC: LEAF_MAGIC,
-                _L_VERSION: _VERSION,
-                _L_BATCH: self.batch_id,
-                _L_SEQ: self.seq,
-                _L_HEAD: self.head_id,
-                _L_TIME: time_text(self.logged, "logged"),
-            }
-        )
 
     def to_bytes(self) -> bytes:
         """Return the leaf's deterministic CBOR (docs/format.md §18.2)."""
