@@ -48,6 +48,7 @@ __all__ = [
     "SignedNote",
     "VerifiedSignature",
     "b64",
+    "keys_in_note",
     "unb64",
     "verify_note",
 ]
@@ -366,6 +367,34 @@ class Cosigner:
             raise FormatError("a note text ends with a newline", code="E_NOTE")
         sig = _checked_sign(self.signer, _cosigned_message(timestamp, text))
         return NoteSignature(self.name, self.key.key_hash, timestamp.to_bytes(8, "big") + sig)
+
+
+def keys_in_note(note: SignedNote, public_key: PublicKey, sig_type: int) -> tuple[NoteKey, ...]:
+    """Return the keys, named as the note's lines name them, whose key hash matches ``public_key`` and ``sig_type``.
+
+    For a verifier configured with a bare public key (a PEM file) and no key name: the key hash binds the name, and
+    the signature then binds the key, so a line that matches is that key's line whatever it calls itself. Count
+    witnesses by public key (as :func:`~ocop_provenance.tlog.open_checkpoint` does), never by the names found here.
+
+    Args:
+        note: The parsed note.
+        public_key: The trusted key.
+        sig_type: :data:`ED25519` or :data:`COSIGNATURE_V1`.
+
+    Returns:
+        One key per distinct name whose line matches (usually one, or none).
+    """
+    found: dict[str, NoteKey] = {}
+    for sig in note.signatures:
+        if sig.name in found:
+            continue
+        try:
+            key = NoteKey(sig.name, public_key, sig_type)
+        except KeyFormatError:
+            continue
+        if key.key_hash == sig.key_hash:
+            found[sig.name] = key
+    return tuple(found.values())
 
 
 def verify_note(note: SignedNote, keys: Sequence[NoteKey], *, backend: str | None = None) -> list[VerifiedSignature]:

@@ -21,6 +21,7 @@ from typing import Protocol
 
 from . import _cbor
 from ._errors import FormatError, KeyFormatError, StoreError
+from ._keys import PublicKey
 from ._logerrors import LogError, SplitViewError
 from ._merkle import (
     EMPTY_ROOT,
@@ -259,6 +260,11 @@ class Receipt:
             raise _schema("a log receipt has exactly the labels 0-5", "receipt")
         return cls(leaf=m[_R_LEAF], index=m[_R_INDEX], proof=m[_R_PROOF], checkpoint=m[_R_CHECKPOINT])
 
+    @property
+    def unverified_origin(self) -> str:
+        """The checkpoint's origin line, unverified: to pick the log key when only a PEM key is configured."""
+        return self.checkpoint.split(b"\n", 1)[0].decode("utf-8", errors="replace")
+
     def to_tlog_proof(self) -> str:
         """Return the receipt as a C2SP tlog-proof (``.tlog-proof`` text): the leaf rides in the ``extra`` line."""
         lines = [TLOG_PROOF_HEADER, f"extra {b64(self.leaf)}", f"index {self.index}", *map(b64, self.proof)]
@@ -390,14 +396,14 @@ def open_checkpoint(
     3. the log key signed it;
     4. the signed text parses as a checkpoint, and an empty tree has the empty root;
     5. the origin is the expected one (by default the log key's name);
-    6. at least ``witnesses`` distinct witness keys cosigned it (cosignatures time-stamped after ``now`` plus five
-       minutes are not counted, when ``now`` is given).
+    6. at least ``witnesses`` distinct witness public keys cosigned it (cosignatures time-stamped after ``now``
+       plus five minutes are not counted, when ``now`` is given).
 
     Args:
         note: The signed note.
         log_key: The log's key (type 0x01).
         witness_keys: Witness keys (type 0x04).
-        witnesses: How many distinct witness keys must have cosigned (k of n).
+        witnesses: How many distinct witness public keys must have cosigned (k of n).
         origin: The expected origin; None means the log key's name.
         now: The current time, to refuse cosignatures from the future; None does not look at their times.
         backend: Ed25519 backend name, or None for the fastest.
@@ -414,7 +420,7 @@ def open_checkpoint(
     """
     if log_key.sig_type != ED25519:
         raise KeyFormatError("a log key has signature type 0x01", code="E_VKEY", field="log_key")
-    distinct = {(k.name, k.key_hash) for k in witness_keys}
+    distinct = {k.public_key for k in witness_keys}
     if any(k.sig_type != COSIGNATURE_V1 for k in witness_keys):
         raise KeyFormatError("a witness key has signature type 0x04", code="E_VKEY", field="witness_keys")
     if type(witnesses) is not int or not 0 <= witnesses <= len(distinct):
@@ -439,15 +445,16 @@ def open_checkpoint(
         raise LogError(
             f"the checkpoint is for log {checkpoint.origin!r}, not {expected!r}", code="E_LOG_ORIGIN", field="origin"
         )
-    # 6. Count keys, not lines: one witness signing twice is one witness.
+    # 6. Count public keys, not lines or names: one witness signing twice, or under two names, is one witness
+    #    (tlog-cosignature: distinct cosigners MUST use distinct keys).
     latest = None if now is None else now + DEFAULT_TIME_TOLERANCE
-    cosigs: dict[NoteKey, VerifiedSignature] = {}
+    cosigs: dict[PublicKey, VerifiedSignature] = {}
     for v in verified:
-        if v.key.sig_type != COSIGNATURE_V1 or v.key in cosigs:
+        if v.key.sig_type != COSIGNATURE_V1 or v.key.public_key in cosigs:
             continue
         if latest is not None and v.time is not None and v.time > latest:
             continue
-        cosigs[v.key] = v
+        cosigs[v.key.public_key] = v
     if len(cosigs) < witnesses:
         raise LogError(
             f"{len(cosigs)} of the required {witnesses} witnesses cosigned this checkpoint", code="E_LOG_WITNESSES"

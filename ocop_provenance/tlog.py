@@ -41,6 +41,7 @@ from ._note import (
     NoteSigner,
     SignedNote,
     VerifiedSignature,
+    keys_in_note,
     verify_note,
 )
 from ._tlog import (
@@ -97,6 +98,7 @@ __all__ = [
     "fork_proof",
     "fork_proof_for",
     "inclusion_proof",
+    "keys_in_note",
     "leaf_hash",
     "leaf_pairs_to_check",
     "make_receipt",

@@ -42,6 +42,7 @@ PUBLIC = {
     "fork_proof",
     "fork_proof_for",
     "inclusion_proof",
+    "keys_in_note",
     "leaf_hash",
     "leaf_pairs_to_check",
     "make_receipt",

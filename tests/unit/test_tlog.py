@@ -111,6 +111,7 @@ def test_receipt_round_trips_in_cbor_and_tlog_proof_form(portal: Portal) -> None
     assert "\nindex 6\n" in text
     assert tlog.Receipt.from_tlog_proof(text) == r
     assert tlog.Receipt.from_tlog_proof(text.encode()) == r
+    assert r.unverified_origin == ORIGIN
 
 
 def test_verify_receipt_with_witnesses(portal: Portal) -> None:
@@ -357,3 +358,27 @@ def test_state_refuses_rollback_and_another_log(portal: Portal) -> None:
     with pytest.raises(tlog.LogError) as e2:
         state.update(tlog.open_checkpoint(tlog.sign_checkpoint(cp, other), other.key), ())
     assert e2.value.code == "E_LOG_ORIGIN"
+
+
+# ---- keys without names (PEM files) -------------------------------------------------------------------------------
+
+
+def test_bare_public_keys_find_their_lines(portal: Portal) -> None:
+    note = cosigned(portal.note(), *WITNESSES)
+    (log_key,) = tlog.keys_in_note(note, LOG_SIGNER.signer.public_key, tlog.ED25519)
+    assert log_key == LOG_KEY
+    found = [k for w in WITNESSES for k in tlog.keys_in_note(note, w.signer.public_key, tlog.COSIGNATURE_V1)]
+    assert found == list(WITNESS_KEYS)
+    assert tlog.keys_in_note(note, key(77).public_key, tlog.COSIGNATURE_V1) == ()
+    assert tlog.open_checkpoint(note, log_key, witness_keys=found, witnesses=3).size == 11
+
+
+def test_one_witness_key_under_two_names_counts_once(portal: Portal) -> None:
+    alias = tlog.Cosigner("another-name.example", WITNESSES[0].signer)
+    note = cosigned(portal.note(), WITNESSES[0], alias)
+    keys = [WITNESSES[0].key, alias.key]
+    cp = tlog.open_checkpoint(note, LOG_KEY, witness_keys=keys, witnesses=1)
+    assert len(cp.cosignatures) == 1
+    with pytest.raises(op.FormatError) as e:  # two names of one key are one witness: k = 2 is out of range
+        tlog.open_checkpoint(note, LOG_KEY, witness_keys=keys, witnesses=2)
+    assert e.value.code == "E_LOG_RANGE"
