@@ -59,6 +59,8 @@ MAX_NOTE_SIZE = 128 * 1024
 MAX_NOTE_SIGNATURES = 100
 _SIG_PREFIX = "\u2014 "  # em dash, space
 _SIZE_RE = re.compile(r"0|[1-9][0-9]{0,19}")
+_CONTROL_RE = re.compile("[\x00-\x09\x0b-\x1f]")  # ASCII control characters but newline
+_BAD_NAME_RE = re.compile(r"[\s+\x00-\x1f\x7f]")  # Unicode spaces, plus, control characters
 _MAX_U64 = 2**64
 _MAX_TIMESTAMP = 2**63 - 1
 _HASH_SIZE = 32
@@ -86,12 +88,7 @@ def unb64(text: str, what: str, code: str = "E_NOTE") -> bytes:
 
 def _check_name(name: object, what: str = "key name") -> str:
     """A key name: non-empty, no Unicode space, no ``+``, no control character (signed-note §Format)."""
-    if (
-        not isinstance(name, str)
-        or not name
-        or "+" in name
-        or any(c.isspace() or ord(c) < 0x20 or c == "\x7f" for c in name)
-    ):
+    if not isinstance(name, str) or not name or _BAD_NAME_RE.search(name):
         raise FormatError(f"{what} must be non-empty, without spaces or '+'", code="E_NOTE", field=what)
     return name
 
@@ -246,7 +243,7 @@ class SignedNote:
             msg = raw.decode("utf-8")
         except UnicodeDecodeError as e:
             raise FormatError("a note is UTF-8", code="E_NOTE") from e
-        if any(ord(c) < 0x20 and c != "\n" for c in msg):
+        if _CONTROL_RE.search(msg):
             raise FormatError("a note has no control characters but newline", code="E_NOTE")
         split = msg.rfind("\n\n")
         if split < 0:
@@ -462,14 +459,14 @@ class Checkpoint:
     def __post_init__(self) -> None:
         if not isinstance(self.origin, str) or not self.origin or "\n" in self.origin:
             raise FormatError("the origin is one non-empty line", code="E_CHECKPOINT", field="origin")
-        if any(ord(c) < 0x20 for c in self.origin):
+        if _CONTROL_RE.search(self.origin):
             raise FormatError("the origin has a control character", code="E_CHECKPOINT", field="origin")
         if type(self.size) is not int or not 0 <= self.size < _MAX_U64:
             raise FormatError("the tree size is an integer in [0, 2**64)", code="E_CHECKPOINT", field="size")
         if not isinstance(self.root_hash, bytes) or len(self.root_hash) != _HASH_SIZE:
             raise FormatError("the root hash is 32 bytes", code="E_CHECKPOINT", field="root_hash")
         for i, line in enumerate(self.extensions):
-            if not isinstance(line, str) or not line or any(ord(c) < 0x20 for c in line):
+            if not isinstance(line, str) or not line or "\n" in line or _CONTROL_RE.search(line):
                 raise FormatError("an extension line is non-empty text", code="E_CHECKPOINT", field=f"extension[{i}]")
 
     @property
