@@ -31,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 
 import ocop_provenance as op
 from ocop_provenance import tlog
+from ocop_provenance.events import ed25519_backend
 
 T0 = datetime(2025, 1, 2, 1, 30, tzinfo=UTC)
 ORIGIN = "ocop.thanhhoa.gov.vn/tlog/1"
@@ -184,7 +185,7 @@ def main() -> None:
         ("verify_receipt (no witnesses)", probes, verify_receipts, raw_verify_receipt, "1 verify + hashes"),
         ("open_checkpoint, 2 of 2 witnesses", probes, open_checkpoints, raw_verify_three, "3 raw verifies"),
     ]
-    print(f"log of {size:,} leaves, {rounds} rounds, median per figure; Ed25519 backend {op.ed25519_backend()}")
+    print(f"log of {size:,} leaves, {rounds} rounds, median per figure; Ed25519 backend {ed25519_backend()}")
     print(f"| {'figure':<48} | {'µs/op':>8} | {'ops/s':>10} | {'ratio to floor':>24} |")
     print(f"| {'-' * 48} | {'-' * 8} | {'-' * 10} | {'-' * 24} |")
     for label, count, fn, raw, base in cases:

@@ -24,8 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from ._errors import FormatError, StoreError
-from ._logerrors import LogError
+from ._errors import FormatError, LogError, StoreError
 
 __all__ = [
     "EMPTY_ROOT",

@@ -17,12 +17,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from ._errors import ProvenanceError, VerificationError
-from ._logerrors import LogError
+from ._errors import LogError, ProvenanceError, VerificationError
 from ._merkle import MemoryTree
-from ._model import SignedEvent
 from ._tlog import LogLeaf, VerifiedCheckpoint
 from ._verify import EquivocationProof
+from ._wire import SignedEvent
 
 __all__ = ["LeafPair", "fork_proof", "fork_proof_for", "leaf_pairs_to_check", "verify_log_leaves"]
 
@@ -61,7 +60,8 @@ def verify_log_leaves(
 
     Raises:
         LogError: The leaves do not rebuild the checkpoint's root, or are too many or too few (``E_LOG_INCLUSION``).
-        FormatError: A leaf is malformed (its ``index`` attribute is its log index).
+        FormatError: A leaf is malformed (``position`` is its place in ``leaves``: its log index less
+            ``tree.size``).
     """
     tree = MemoryTree() if tree is None else tree
     start = tree.size
@@ -72,8 +72,7 @@ def verify_log_leaves(
         try:
             parsed.append(LogLeaf.from_bytes(raw))
         except ProvenanceError as e:
-            e.index = start + i
-            raise
+            raise e.locate(position=i) from None
     tree.extend(leaves)
     if tree.root() != checkpoint.root_hash:
         raise LogError("the leaves served are not the tree the log signed", code="E_LOG_INCLUSION")

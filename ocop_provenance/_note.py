@@ -31,9 +31,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from ._errors import FormatError, KeyFormatError, SignatureError
+from ._errors import FormatError, KeyFormatError, LogError, SignatureError
 from ._keys import PublicKey, Signer
-from ._logerrors import LogError
 
 __all__ = [
     "COSIGNATURE_V1",
@@ -429,11 +428,11 @@ def verify_note(note: SignedNote, keys: Sequence[NoteKey], *, backend: str | Non
             if len(sig.signature) != 72:
                 raise LogError(f"cosignature by {key.label} is not 72 bytes", code="E_LOG_SIGNATURE")
             timestamp = int.from_bytes(sig.signature[:8], "big")
-            ok = timestamp <= _MAX_TIMESTAMP and key.public_key.verify(
-                sig.signature[8:], _cosigned_message(timestamp, note.text), backend=backend
+            ok = timestamp <= _MAX_TIMESTAMP and key.public_key._valid(
+                sig.signature[8:], _cosigned_message(timestamp, note.text), backend
             )
         else:
-            ok = len(sig.signature) == 64 and key.public_key.verify(sig.signature, text, backend=backend)
+            ok = len(sig.signature) == 64 and key.public_key._valid(sig.signature, text, backend)
         if not ok:
             raise LogError(f"the signature by {key.label} does not verify", code="E_LOG_SIGNATURE")
         verified.append(VerifiedSignature(key, sig, timestamp))

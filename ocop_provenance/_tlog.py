@@ -19,13 +19,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from . import _cbor
-from ._errors import FormatError, KeyFormatError, StoreError
+from . import _cbor, _fields
+from ._errors import FormatError, KeyFormatError, LogError, SplitViewError, StoreError
 from ._keys import PublicKey
-from ._logerrors import LogError, SplitViewError
 from ._merkle import (
     EMPTY_ROOT,
-    HASH_SIZE,
     MAX_TREE_SIZE,
     HashReader,
     inclusion_proof,
@@ -46,7 +44,6 @@ from ._note import (
     unb64,
     verify_note,
 )
-from ._trust import parse_time, time_text
 from ._verify import DEFAULT_TIME_TOLERANCE
 
 __all__ = [
@@ -75,7 +72,6 @@ _VERSION = 1
 MAX_LEAF_SIZE = 256
 _MAX_PROOF = 63  # an inclusion proof in a tree below 2^63 leaves
 MAX_RECEIPT_SIZE = MAX_NOTE_SIZE + MAX_LEAF_SIZE + _MAX_PROOF * 34 + 64
-_MAX_SEQ = 2**63 - 1
 
 # Leaf labels (docs/format.md §18.2).
 _L_MAGIC, _L_VERSION, _L_BATCH, _L_SEQ, _L_HEAD, _L_TIME = range(6)
@@ -106,18 +102,6 @@ def _schema(message: str, where: str, code: str = "E_SCHEMA") -> FormatError:
     return FormatError(message, code=code, field=where)
 
 
-def _id(value: object, where: str) -> bytes:
-    if not isinstance(value, bytes) or len(value) != HASH_SIZE:
-        raise _schema("expected a 32-byte id", where, "E_FIELD")
-    return value
-
-
-def _uint(value: object, where: str, limit: int) -> int:
-    if type(value) is not int or not 0 <= value <= limit:
-        raise _schema(f"expected an integer in [0, {limit}]", where, "E_FIELD")
-    return value
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LogLeaf:
     """One logged publication: a batch's head as the portal accepted it.
@@ -138,10 +122,10 @@ class LogLeaf:
     raw: bytes = field(default=b"", repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        _id(self.batch_id, "batch_id")
-        _uint(self.seq, "seq", _MAX_SEQ)
-        _id(self.head_id, "head_id")
-        logged = time_text(self.logged, "logged")  # timezone-aware, whole seconds
+        _fields.sha256(self.batch_id, "batch_id")
+        _fields.uint(self.seq, "seq")
+        _fields.sha256(self.head_id, "head_id")
+        logged = _fields.utc_time_text(self.logged, "logged")  # timezone-aware, whole seconds
         if not self.raw:
             # Every value is validated above and the map is built in key order: the presorted encoder applies.
             raw = _cbor.encode_presorted(
@@ -191,10 +175,10 @@ class LogLeaf:
         if set(m) != {_L_MAGIC, _L_VERSION, _L_BATCH, _L_SEQ, _L_HEAD, _L_TIME}:
             raise _schema("a log leaf has exactly the labels 0-5", "leaf")
         return cls(
-            batch_id=_id(m[_L_BATCH], "leaf.batch_id"),
-            seq=_uint(m[_L_SEQ], "leaf.seq", _MAX_SEQ),
-            head_id=_id(m[_L_HEAD], "leaf.head_id"),
-            logged=parse_time(m[_L_TIME], "leaf.logged"),
+            batch_id=_fields.sha256(m[_L_BATCH], "leaf.batch_id"),
+            seq=_fields.uint(m[_L_SEQ], "leaf.seq"),
+            head_id=_fields.sha256(m[_L_HEAD], "leaf.head_id"),
+            logged=_fields.parse_utc_time(m[_L_TIME], "leaf.logged"),
             raw=bytes(data),
         )
 
@@ -202,7 +186,7 @@ class LogLeaf:
 def _proof_hashes(value: object, where: str) -> tuple[bytes, ...]:
     if not isinstance(value, (list, tuple)) or len(value) > _MAX_PROOF:
         raise _schema(f"expected at most {_MAX_PROOF} proof hashes", where)
-    return tuple(_id(h, f"{where}[{i}]") for i, h in enumerate(value))
+    return tuple(_fields.sha256(h, f"{where}[{i}]") for i, h in enumerate(value))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -226,7 +210,7 @@ class Receipt:
     def __post_init__(self) -> None:
         if not isinstance(self.leaf, bytes) or not 0 < len(self.leaf) <= MAX_LEAF_SIZE:
             raise _schema("the leaf is 1 to 256 bytes", "receipt.leaf", "E_FIELD")
-        _uint(self.index, "receipt.index", MAX_TREE_SIZE - 1)
+        _fields.uint(self.index, "receipt.index", 0, MAX_TREE_SIZE - 1)
         object.__setattr__(self, "proof", _proof_hashes(self.proof, "receipt.proof"))
         if not isinstance(self.checkpoint, bytes) or not 0 < len(self.checkpoint) <= MAX_NOTE_SIZE:
             raise _schema("the checkpoint is a signed note of at most 128 KiB", "receipt.checkpoint", "E_FIELD")

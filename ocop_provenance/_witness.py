@@ -21,8 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from ._errors import FormatError, ProvenanceError
-from ._logerrors import LogError, WitnessConflictError
+from ._errors import FormatError, LogError, ProvenanceError, WitnessConflictError
 from ._merkle import MAX_TREE_SIZE
 from ._note import (
     COSIGNATURE_V1,

@@ -12,7 +12,7 @@ monitors look for forks (:func:`verify_log_leaves`, :func:`leaf_pairs_to_check`,
 Formats: docs/format.md §18; the model of who can do what: docs/transparency.md.
 """
 
-from ._logerrors import LogError, SplitViewError, WitnessConflictError
+from ._errors import LogError, SplitViewError, WitnessConflictError
 from ._merkle import (
     EMPTY_ROOT,
     HASH_SIZE,

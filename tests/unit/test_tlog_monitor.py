@@ -7,6 +7,7 @@ from datetime import timedelta
 import ocop_provenance as op
 import pytest
 from ocop_provenance import tlog
+from ocop_provenance.events import EquivocationProof, append_step
 
 from tests.conftest import key, sample_chain
 from tests.unit.tlog_helpers import LOG_KEY, T0, Portal, fake_head
@@ -19,7 +20,7 @@ def chains() -> tuple[list[op.SignedEvent], list[op.SignedEvent]]:
     b = a[:2]
     for i in (2, 3):
         b.append(
-            op.append_step(
+            append_step(
                 b[-1],
                 key(1),
                 step="ocop:drying",
@@ -56,7 +57,7 @@ def test_verify_log_leaves_refuses_other_leaves() -> None:
         assert e.value.code == "E_LOG_INCLUSION"
     with pytest.raises(op.FormatError) as e2:
         tlog.verify_log_leaves([*raw[:3], b"\xa0", raw[4]], cp)
-    assert e2.value.index == 3
+    assert e2.value.position == 3
 
 
 def test_leaf_pairs_from_leaves_alone(chains: tuple[list[op.SignedEvent], list[op.SignedEvent]]) -> None:
@@ -86,7 +87,7 @@ def test_fork_pair_proven_with_the_two_events(chains: tuple[list[op.SignedEvent]
     proof = tlog.fork_proof_for(pair, a[:3], b[:3])
     assert proof is not None
     assert proof.verify(op.KeyRing.of([key(1).public_key])) == (a[0].event_id, 2)
-    assert op.EquivocationProof.from_bytes(proof.to_bytes()) == proof
+    assert EquivocationProof.from_bytes(proof.to_bytes()) == proof
 
 
 def test_a_later_head_that_does_not_extend_is_caught_with_the_chains(

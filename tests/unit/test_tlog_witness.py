@@ -101,7 +101,9 @@ def test_witness_refusals_and_their_http_status() -> None:
 
 
 def test_unknown_errors_map_to_500() -> None:
-    assert tlog.witness_http_status(op.ProvenanceError("x", code="E_SOMETHING")) == 500
+    # every code is in the one registry now: "unknown" means one the witness's checks never raise
+    assert tlog.witness_http_status(op.StoreError("x", code="E_DISK_FULL")) == 500
+    assert tlog.witness_http_status(op.ProvenanceError("x")) == 500
 
 
 # ---- a portal that rewrites its log ---------------------------------------------------------------------------------

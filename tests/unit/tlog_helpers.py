@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-import ocop_provenance as op
 from ocop_provenance import tlog
+from ocop_provenance.events import ChainHead
 
 from tests.conftest import key
 
@@ -48,5 +48,5 @@ def cosigned(note: tlog.SignedNote, *witnesses: tlog.Cosigner, when: datetime = 
     return note.with_signatures(w.cosign(note.text, when) for w in witnesses)
 
 
-def fake_head(n: int, seq: int = 0, batch: int = 0) -> op.ChainHead:
-    return op.ChainHead(batch_id=bytes([batch]) * 32, seq=seq, event_id=bytes([n]) * 32, time=T0)
+def fake_head(n: int, seq: int = 0, batch: int = 0) -> ChainHead:
+    return ChainHead(batch_id=bytes([batch]) * 32, seq=seq, event_id=bytes([n]) * 32, time=T0)

@@ -10,6 +10,7 @@ from typing import Any
 import ocop_provenance as op
 import pytest
 from ocop_provenance import tlog
+from ocop_provenance.events import ChainHead
 
 from tests.vectors import generate_tlog
 
@@ -68,7 +69,7 @@ def test_checkpoints_and_receipt_verify() -> None:
     receipt = tlog.Receipt.from_bytes(bytes.fromhex(r["cbor"]))
     assert tlog.Receipt.from_tlog_proof(r["tlog_proof"]) == receipt
     leaf = V["leaves"][r["index"]]
-    expect = op.ChainHead(
+    expect = ChainHead(
         batch_id=bytes.fromhex(leaf["batch_id"]),
         seq=leaf["seq"],
         event_id=bytes.fromhex(leaf["head_id"]),
