@@ -11,6 +11,8 @@ python3 tasks.py bench   run the benchmarks (see docs/performance.md)
 
 A venv is installed again only when pyproject.toml, the Python version or the interop pins changed since its
 last successful install (a stamp file inside it records them); delete .venv or .venv-interop to force it.
+Likewise sigstore-js (tests/interop/tlog, `npm ci` from its package-lock.json, if node and npm are on PATH) is
+installed again only when the lockfile or node's version changed; delete tests/interop/tlog/node_modules to force it.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 INTEROP_VENV = ROOT / ".venv-interop"
 INTEROP_REQUIREMENTS = ("pycose==1.1.0", "cbor2>=5.4,<6", "epcis-event-hash-generator==1.9.3")
 STAMP = ".ocop-installed"
+# sigstore-js, the independent verifier of log receipts (tests/interop/test_sigstore_tlog_interop.py).
+TLOG_INTEROP = ROOT / "tests" / "interop" / "tlog"
 # The whole suite in parallel: one pytest-xdist worker per CPU; worksteal keeps both busy to the end.
 PARALLEL = ("-n", "logical", "--dist", "worksteal")
 
@@ -142,13 +146,34 @@ def _epcis_schema() -> Path | None:
     return target
 
 
+def _setup_tlog_interop() -> dict[str, str]:
+    """Install sigstore-js from tests/interop/tlog/package-lock.json; return the environment naming node."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        _say("warning: node/npm not found: the sigstore-js interop tests will skip")
+        return {}
+    modules = TLOG_INTEROP / "node_modules"
+    stamp = modules / STAMP
+    version = subprocess.run([node, "--version"], capture_output=True, text=True, check=True).stdout  # noqa: S603
+    lock = (TLOG_INTEROP / "package-lock.json").read_text(encoding="utf-8")
+    key = hashlib.sha256("\n".join([version, lock]).encode()).hexdigest()
+    if stamp.exists() and stamp.read_text(encoding="ascii") == key:
+        _say(f"+ {modules.relative_to(ROOT)} is up to date (delete it to reinstall)")
+    else:
+        _run(npm, "ci", "--no-audit", "--no-fund", "--loglevel=error", "--prefix", TLOG_INTEROP)
+        stamp.write_text(key, encoding="ascii")  # only after a successful install
+    return {"OCOP_TLOG_INTEROP_NODE": node}
+
+
 def _check(pytest_args: list[str]) -> None:
     """Format check, lint, types, import contracts, then the tests; set-up overlaps with the checks where it can."""
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        # The interop venv and the EPCIS schema are needed only by the tests: get them while the main venv
-        # installs and mypy runs.
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        # The interop venv, the EPCIS schema and sigstore-js are needed only by the tests: get them (mostly waiting
+        # on the network) while the main venv installs and mypy runs; four workers, so none delays mypy or
+        # lint-imports.
         interop: Future[Path] = pool.submit(_setup_interop)
         schema: Future[Path | None] = pool.submit(_epcis_schema)
+        tlog_interop: Future[dict[str, str]] = pool.submit(_setup_tlog_interop)
         _setup("dev")
         py = BIN / "python"
         _run(py, "-m", "ruff", "format", "--check", ".")
@@ -164,9 +189,10 @@ def _check(pytest_args: list[str]) -> None:
             failed = failed or done.returncode
         interop_python = interop.result()
         schema_path = schema.result()
+        tlog_env = tlog_interop.result()
         if failed:
             sys.exit(failed)
-    env = {**os.environ, "OCOP_INTEROP_PYTHON": str(interop_python)}
+    env = {**os.environ, "OCOP_INTEROP_PYTHON": str(interop_python), **tlog_env}
     if schema_path is not None:
         env["OCOP_EPCIS_SCHEMA"] = str(schema_path)
     _run(BIN / "python", "-m", "pytest", *PARALLEL, *pytest_args, env=env)
