@@ -7,7 +7,11 @@ Prints, in one run:
    length, QR version and size in modules at L/M/Q/H (docs/qr.md, ADR 0040);
 2. the raw QR-encode rate of zxing-cpp for that URL (the floor), the library's make_qr rate, the seal signing
    and verifying rates, and the labels-per-second rate into a PDF sheet (vector modules, the default, and 1-bit
-   image masks) with 1 and N processes, as a ratio to the floor.
+   image masks) with 1 and N processes, as a ratio to the floor;
+3. reading images (ADR 0044): a 12 MP phone photo and a small PNG read in this process with no time budget
+   (``timeout=None``, the floor) and through the decoder worker (the default), warm and including the worker's
+   start, as ratios to the floor; then every hostile image of tests/images/generate.py read in a fresh process:
+   its error code, the time to refuse it, and the peak memory of that process and of its decoder worker.
 Absolute rates vary with the machine and its load; compare the ratios (docs/qr.md §Benchmark).
 """
 
@@ -16,17 +20,23 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import io
+import json
 import os
 import platform
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 
 import ocop_provenance as op
 
 ICT = timezone(timedelta(hours=7))
 RESOLVER = "https://id.example.vn"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _chain(signer: op.PrivateKey) -> list[op.SignedEvent]:
@@ -145,6 +155,59 @@ def main() -> None:
             print(
                 f"  {mode} workers={workers}: {per_s:>7,.0f} labels/s ({elapsed:5.1f} s, {size_mb:4.1f} MB)"
                 f"   {per_s / floor:.2f} x floor   goal >= 500/s: {'met' if per_s >= 500 else 'NOT met'}"
+            )
+    bench_images(args.quick)
+
+
+def bench_images(quick: bool) -> None:
+    """Reading images: the worker's cost on the normal path, and what each hostile image costs to refuse."""
+    from ocop_provenance import _qr
+    from tests.images import generate as images
+
+    photo = images.PHOTOS[0].build()
+    small = op.qr_to_png(op.make_qr(images.PHOTO_TEXT), scale=4)
+    n = 3 if quick else 10
+    print("\nReading images (median of 3; floor = the same decoding in this process, timeout=None):")
+    for label, data in (("12 MP phone photo (JPEG, 3.0 MB)", photo), ("generated code (PNG, 4 px/module)", small)):
+        floor_rate = _rate(lambda d=data: op.scan_one(d, timeout=None), n)
+        op.scan_one(data)  # the worker is running
+        warm = _rate(lambda d=data: op.scan_one(d), n)
+        cold = []
+        for _ in range(3):
+            _qr._DECODER.close()
+            t = time.perf_counter()
+            op.scan_one(data)
+            cold.append(time.perf_counter() - t)
+        cold_s = statistics.median(cold)
+        print(
+            f"  {label:<36} in-process {1000 / floor_rate:7.1f} ms   worker {1000 / warm:7.1f} ms "
+            f"({floor_rate / warm:.2f} x)   first call, worker start included {1000 * cold_s:7.1f} ms "
+            f"({cold_s * floor_rate:.2f} x)"
+        )
+    _qr._DECODER.close()
+    print("\nHostile images (tests/images/generate.py), each read in a fresh process with the defaults:")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    with tempfile.TemporaryDirectory() as tmp:
+        for case in images.HOSTILE:
+            file = Path(tmp) / case.name
+            file.write_bytes(case.build())
+            path = str(file)
+            run = subprocess.run(
+                [sys.executable, "-m", "tests.images.measure", path],
+                capture_output=True,
+                text=True,
+                check=True,
+                env=env,
+                cwd=ROOT,
+            )
+            doc = json.loads(run.stdout)
+            (code, elapsed), self_mb, worker_mb = doc["results"][path], doc["self_mb"], doc["worker_mb"]
+            ok = "ok" if code in case.codes else f"UNEXPECTED (wanted {' or '.join(sorted(case.codes))})"
+            goal = "met" if elapsed < 2 and max(self_mb, worker_mb) < 100 else "NOT met"
+            worker = f"{worker_mb:5.1f} MB" if worker_mb else "not started"
+            print(
+                f"  {case.name:<36} {file.stat().st_size:>8,} B  {code:<18} {ok:<3} {elapsed:6.2f} s  "
+                f"peak {self_mb:5.1f} MB, worker {worker}   goal < 2 s, < 100 MB: {goal}"
             )
 
 

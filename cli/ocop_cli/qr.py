@@ -401,7 +401,8 @@ def read_code(text: str | None, image: Path | None) -> tuple[str, str]:
 
     Raises:
         FormatError: From the image: ``E_NO_CODE``, ``E_MANY_CODES``, ``E_IMAGE_FORMAT``, ``E_IMAGE_TOO_LARGE``,
-            ``E_SIZE`` (exit 3: no seal could be read, so there is no verdict).
+            ``E_IMAGE_TIMEOUT``, ``E_IMAGE_DECODER``, ``E_SIZE`` (exit 3: no seal could be read, so there is no
+            verdict).
         MissingExtraError: Reading an image needs the qr extra (exit 3).
         OSError: The image cannot be read (exit 3).
     """

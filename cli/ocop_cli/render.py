@@ -126,7 +126,9 @@ EXPLAIN_SEAL: Mapping[str, str] = {
     "E_NO_CODE": "no QR code was found in the image: photograph the code closer, flat and in focus",
     "E_MANY_CODES": "the image holds several different QR codes: photograph only one",
     "E_IMAGE_FORMAT": "the image is not a readable PNG or JPEG",
-    "E_IMAGE_TOO_LARGE": "the image has too many pixels to be read safely",
+    "E_IMAGE_TOO_LARGE": "the image has too many pixels, or would take too much memory, to be read safely",
+    "E_IMAGE_TIMEOUT": "reading the image took too long and was stopped: photograph only the code, closer",
+    "E_IMAGE_DECODER": "the separate process that reads images could not start or stopped: try again",
     "E_MISSING_EXTRA": "drawing and reading QR codes needs the qr extra: pip install 'ocop-provenance[qr]'",
     "E_QR_CAPACITY": "the text is too long for a QR code",
 }
@@ -926,7 +928,7 @@ def _json_default(value: object) -> Any:
 
 
 def _describe(e: op.ProvenanceError) -> str:
-    explain = EXPLAIN.get(e.code)
+    explain = EXPLAIN.get(e.code) or EXPLAIN_SEAL.get(e.code)
     return f"{e}" + (f"\n       ({explain})" if explain else "")
 
 

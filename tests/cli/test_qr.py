@@ -11,6 +11,8 @@ from pathlib import Path
 import ocop_provenance as op
 import pytest
 
+from tests.images.generate import DECODE_SIDE, finder_grid
+
 from .conftest import PRODUCT, Env, step
 
 zxingcpp = pytest.importorskip("zxingcpp")
@@ -433,15 +435,19 @@ def test_image_problems_are_bad_input_not_a_verdict(env: Env, code: tuple[str, s
     bomb.write_bytes(_png_header(100_000, 100_000))
     gif = env.tmp / "code.gif"
     qr_a.save(gif, format="GIF")
+    grid = env.tmp / "finder-grid.png"
+    grid.write_bytes(finder_grid(DECODE_SIDE, DECODE_SIDE))
     for image, expected in (
         (blank, "E_NO_CODE"),
         (two, "E_MANY_CODES"),
         (bomb, "E_IMAGE_TOO_LARGE"),
         (gif, "E_IMAGE_FORMAT"),
+        (grid, "E_IMAGE_TIMEOUT"),
     ):
         result = env.run("qr", "verify", "--image", str(image), "--trusted-key", str(pem))
         assert result.exit_code == 3, (expected, result.stdout, result.stderr)
         assert f"[{expected}]" in result.stderr
+        assert "(" in result.stderr.splitlines()[-1]  # explained in words
         doc = env.json("qr", "verify", "--image", str(image), "--trusted-key", str(pem), code=3)
         assert doc["error"]["code"] == expected
     missing = env.json("qr", "verify", "--image", str(env.tmp / "nope.png"), "--trusted-key", str(pem), code=3)
