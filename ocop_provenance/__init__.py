@@ -54,7 +54,15 @@ from ._keys import (
     read_private_key,
     write_private_key,
 )
-from ._labels import Label, LabelLayout, write_label_sheet
+from ._labels import (
+    LABEL_PRESETS,
+    MIN_MODULE_MM,
+    RECOMMENDED_MODULE_MM,
+    SCAN_HINT,
+    Label,
+    LabelLayout,
+    write_label_sheet,
+)
 from ._model import (
     CBV_BUSINESS_STEPS,
     Attachment,
@@ -149,9 +157,13 @@ __all__ = [
     "DEFAULT_MAX_LINEAGE_DEPTH",
     "DEFAULT_TIME_TOLERANCE",
     "EVENT_TYP",
+    "LABEL_PRESETS",
     "MAX_EVENT_SIZE",
+    "MIN_MODULE_MM",
     "POLICY_TYP",
+    "RECOMMENDED_MODULE_MM",
     "ROLES",
+    "SCAN_HINT",
     "SEAL_TEXT_PREFIX",
     "SEAL_TYP",
     "TRUST_TYP",

@@ -62,7 +62,8 @@ class MissingExtraError(ProvenanceError, ImportError):
 
 def _require(module: str) -> ModuleType:
     try:
-        return __import__(module, fromlist=["_"])
+        # import_module returns a loaded module straight from sys.modules (called once per label: it matters).
+        return importlib.import_module(module)
     except ImportError as e:
         raise MissingExtraError(
             f"{module} is not installed: install the qr extra (pip install 'ocop-provenance[qr]')",
@@ -166,19 +167,25 @@ def make_qr(text: str, *, ec_level: str = "Q") -> QrCode:
     return QrCode(text, ec_level, size, modules)
 
 
-def qr_to_png(qr: QrCode, *, scale: int = 8, border: int = 4) -> bytes:
+def qr_to_png(qr: QrCode, *, scale: int = 8, border: int = 4, dpi: float | None = None) -> bytes:
     """Render a PNG (1-bit, black on white).
 
     Args:
         qr: The code.
         scale: Pixels per module.
         border: Quiet zone in modules (the standard asks for 4).
+        dpi: The resolution written in the file (its pHYs chunk), so that a word processor or label program
+            places it at its printed size: ``scale * 25.4 / dpi`` millimetres per module. None writes none
+            (programs then assume 72 or 96 dpi, and the code comes out several times too large).
 
     Raises:
         MissingExtraError: Pillow is not installed.
+        ValueError: ``scale`` below 1, ``border`` below 0, or ``dpi`` not a positive number.
     """
     if scale < 1 or border < 0:
         raise ValueError("scale must be >= 1 and border >= 0")
+    if dpi is not None and not (isinstance(dpi, (int, float)) and 0 < dpi < math.inf):
+        raise ValueError("dpi must be a positive number")
     image_mod = _pil()
     side = qr.size + 2 * border
     grey = qr.modules.translate(_TO_GREY)
@@ -187,7 +194,10 @@ def qr_to_png(qr: QrCode, *, scale: int = 8, border: int = 4) -> bytes:
     if scale != 1:
         img = img.resize((side * scale, side * scale), image_mod.Resampling.NEAREST)
     out = io.BytesIO()
-    img.convert("1").save(out, format="PNG", optimize=True)
+    options: dict[str, Any] = {"optimize": True}
+    if dpi is not None:
+        options["dpi"] = (dpi, dpi)
+    img.convert("1").save(out, format="PNG", **options)
     return out.getvalue()
 
 

@@ -131,6 +131,9 @@ EXPLAIN_SEAL: Mapping[str, str] = {
     "E_IMAGE_DECODER": "the separate process that reads images could not start or stopped: try again",
     "E_MISSING_EXTRA": "drawing and reading QR codes needs the qr extra: pip install 'ocop-provenance[qr]'",
     "E_QR_CAPACITY": "the text is too long for a QR code",
+    "E_LABEL_MODULE": "the code would print too small for a phone to read: choose a larger label or fewer lines",
+    "E_LABEL_TEXT": "a line of the label does not fit it, or holds a character the embedded font cannot print",
+    "E_LABEL_DATE": "the batch's record does not hold the date asked for: give it on the command line",
 }
 
 
@@ -198,6 +201,8 @@ class SealMade:
     size: int
     terminal: str | None
     key_name: str
+    module_mm: float = 0.0
+    dpi: float | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -213,6 +218,9 @@ class SealSheet:
     last: op.Seal
     manifest: str | None
     key_name: str
+    label_mm: tuple[float, float] = (0.0, 0.0)
+    per_page: int = 0
+    module_mm: float = 0.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -560,6 +568,8 @@ class Renderer:
 
     def qr_made(self, m: SealMade) -> None:
         st = m.seal.statement
+        if m.kind in ("png", "svg"):
+            _warn_small_modules(self, m.module_mm)
         if self.json:
             doc: JsonDict = {
                 "ok": True,
@@ -571,6 +581,8 @@ class Renderer:
                 "qr": {"version": m.qr.version, "modules": m.qr.size, "ec_level": m.qr.ec_level},
                 "seal": _seal_json(m.batch_id, m.seal),
             }
+            if m.kind in ("png", "svg"):
+                doc["printed"] = _printed_json(m)
             if m.terminal is not None:
                 doc["terminal"] = m.terminal
             self._doc(doc)
@@ -578,7 +590,7 @@ class Renderer:
         if m.terminal is not None:
             click.echo(m.terminal, nl=False)
         self.out(m.text)
-        where = f", wrote {m.output} ({m.size} bytes)" if m.kind in ("png", "svg") else ""
+        where = f", wrote {m.output} ({m.size} bytes; {_printed_text(m)})" if m.kind in ("png", "svg") else ""
         self.note(
             f"sealed batch {_short(m.batch_id)} up to #{st.seq} with {m.key_name}, dated {st.sealed_on.isoformat()}"
             + (f", serial {st.serial}" if st.serial else "")
@@ -588,6 +600,7 @@ class Renderer:
         )
 
     def qr_labels(self, s: SealSheet) -> None:
+        _warn_small_modules(self, s.module_mm)
         if self.json:
             self._doc(
                 {
@@ -597,6 +610,7 @@ class Renderer:
                     "pages": s.pages,
                     "bytes": s.size,
                     "manifest": s.manifest,
+                    "layout": _sheet_layout_json(s),
                     "first": _seal_json(s.batch_id, s.first),
                     "last": _seal_json(s.batch_id, s.last),
                 }
@@ -609,6 +623,7 @@ class Renderer:
             f"each with its own seal of batch {_short(s.batch_id)} by {s.key_name}"
             + (f"; manifest {s.manifest}" if s.manifest else "")
         )
+        self.note(_sheet_layout_text(s))
 
     def seal_verified(self, v: SealVerified) -> None:
         r = v.result
@@ -925,6 +940,43 @@ def _json_default(value: object) -> Any:
     if isinstance(value, Path):
         return str(value)
     raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def _warn_small_modules(out: Renderer, module_mm: float) -> None:
+    if 0 < module_mm < op.RECOMMENDED_MODULE_MM:
+        out.warn(
+            f"the codes print {module_mm:.2f} mm modules: phones read them held close, but older phones and phones "
+            f"further away need {op.RECOMMENDED_MODULE_MM} mm or more (a larger label, fewer lines of text, or "
+            "error correction M)"
+        )
+
+
+def _printed_json(m: SealMade) -> JsonDict:
+    side = (m.qr.size + 8) * m.module_mm  # the quiet zone of 4 modules included
+    return {"module_mm": round(m.module_mm, 3), "width_mm": round(side, 1), "dpi": _round(m.dpi)}
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def _printed_text(m: SealMade) -> str:
+    side = (m.qr.size + 8) * m.module_mm
+    at = f" at {m.dpi:g} dpi" if m.dpi is not None else ""
+    return f"prints {side:.1f} mm wide{at}, {m.module_mm:.2f} mm modules"
+
+
+def _sheet_layout_json(s: SealSheet) -> JsonDict:
+    return {
+        "label_mm": [round(s.label_mm[0], 2), round(s.label_mm[1], 2)],
+        "per_page": s.per_page,
+        "module_mm": round(s.module_mm, 3),
+    }
+
+
+def _sheet_layout_text(s: SealSheet) -> str:
+    w, h = s.label_mm
+    return f"labels {w:g} x {h:g} mm, {s.per_page} per page; code modules {s.module_mm:.2f} mm"
 
 
 def _describe(e: op.ProvenanceError) -> str:
