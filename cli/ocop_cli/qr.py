@@ -24,7 +24,7 @@ import ocop_provenance as op
 from . import keystore
 from . import trust as trust_commands
 from .context import CliError, Context, ExitCode, OcopGroup, pass_context
-from .export import atomic_output
+from .files import atomic_output
 from .labelopts import content_options, label_lines, layout_from_options, layout_options
 from .ledger import open_ledger
 from .params import TEXT, json_option, passphrase_file_option
