@@ -211,7 +211,7 @@ class LabelLayout:
             and 0 <= self.border <= 8
             and (self.text_width is None or 5 <= self.text_width <= 500)
         ):
-            raise FormatError("padding, font size or border out of range", code="E_FIELD", field="padding")
+            raise FormatError("padding, font size, border or text width out of range", code="E_FIELD", field="padding")
         if self.arrangement not in _ARRANGEMENTS:
             raise FormatError(f"arrangement must be one of {_ARRANGEMENTS}", code="E_FIELD", field="arrangement")
         cell_w, cell_h = self.cell

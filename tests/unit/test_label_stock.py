@@ -150,7 +150,7 @@ def _vietnamese_letters() -> set[str]:
 
 def test_the_embedded_fonts_cover_every_vietnamese_letter_and_every_fixed_line() -> None:
     letters = _vietnamese_letters()
-    assert len(letters) == 2 * (17 + 12 * 6)  # 17 consonants and đ, 12 vowels each with five tones and none
+    assert len(letters) == 2 * (17 + 12 * 6)  # 17 consonants (đ among them), 12 vowels in six tones (five and none)
     fixed = set("Lô/Lot: Số/SN: NSX/MFG: HSD/EXP: 0123456789…₫·") | set(op.SCAN_HINT)
     for font in ("DejaVuSans-vi.ttf", "DejaVuSans-Bold-vi.ttf"):
         cmap = TTFont(io.BytesIO((FONTS / font).read_bytes())).getBestCmap()
