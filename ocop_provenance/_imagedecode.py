@@ -14,9 +14,10 @@ them into :class:`FormatError`.
 
 What bounds the work, in order:
 
-1. :func:`probe` reads only the header (PNG: the IHDR chunk; JPEG: the markers up to the first scan) and refuses
-   anything but PNG and JPEG, more than ``max_pixels`` declared pixels, and an image whose decoding would hold
-   more than :data:`MAX_DECODED_BYTES` (Pillow's pixel buffers, and for a JPEG of several scans its DCT coefficients).
+1. :func:`probe` reads only the header (PNG: the IHDR chunk; JPEG: the markers up to the first scan's header) and
+   refuses anything but PNG and JPEG, more than ``max_pixels`` declared pixels, and an image whose decoding would
+   hold more than :data:`MAX_DECODED_BYTES` (Pillow's pixel buffers, and for a progressive JPEG, or one whose first
+   scan lacks a component, libjpeg's buffer of every DCT coefficient).
 2. :func:`decode` gives Pillow a PNG stripped of every ancillary chunk (text chunks are never inflated), decodes a
    JPEG directly at a reduced scale (1/2, 1/4 or 1/8) and in grey, and scales the image down so that its longer
    side is at most :data:`MAX_SIDE` pixels (what a phone photo of one code needs) before zxing-cpp sees it.
@@ -146,12 +147,12 @@ def _probe_jpeg(data: bytes, max_pixels: int) -> Header:
         if marker in _JPEG_SOF and frame is None:
             frame = _jpeg_frame(marker, segment, max_pixels)
         elif marker == 0xDA:
-            if frame is None:
+            if frame is None or not segment:
                 raise Refused("E_IMAGE_FORMAT", "not a JPEG image: a scan comes before the frame header")
-            # In entropy-coded data a 0xFF byte is followed by 0x00 or a restart marker, so another FFDA after the
-            # first scan is another scan: the decoder then keeps every coefficient of the image until the end.
-            several_scans = data.find(b"\xff\xda", pos + 2 + length) != -1
-            return _jpeg_header(*frame[:3], several_scans=several_scans or frame[3])
+            # libjpeg keeps a coefficient buffer of the whole image when the file is progressive or its first scan
+            # holds fewer components than the frame (jdinput.c, has_multiple_scans); later scans change nothing.
+            width, height, sampling, progressive = frame
+            return _jpeg_header(width, height, sampling, several_scans=progressive or segment[0] < len(sampling))
         pos += 2 + length
 
 

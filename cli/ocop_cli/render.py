@@ -569,7 +569,7 @@ class Renderer:
     def qr_made(self, m: SealMade) -> None:
         st = m.seal.statement
         if m.kind in ("png", "svg"):
-            _warn_small_modules(self, m.module_mm)
+            _warn_small_modules(self, m.module_mm, "the code prints", "a larger --module-mm")
         if self.json:
             doc: JsonDict = {
                 "ok": True,
@@ -600,7 +600,9 @@ class Renderer:
         )
 
     def qr_labels(self, s: SealSheet) -> None:
-        _warn_small_modules(self, s.module_mm)
+        _warn_small_modules(
+            self, s.module_mm, "the codes print", "a larger label, fewer lines of text, or error correction M"
+        )
         if self.json:
             self._doc(
                 {
@@ -942,12 +944,11 @@ def _json_default(value: object) -> Any:
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
-def _warn_small_modules(out: Renderer, module_mm: float) -> None:
+def _warn_small_modules(out: Renderer, module_mm: float, what: str, remedy: str) -> None:
     if 0 < module_mm < op.RECOMMENDED_MODULE_MM:
         out.warn(
-            f"the codes print {module_mm:.2f} mm modules: phones read them held close, but older phones and phones "
-            f"further away need {op.RECOMMENDED_MODULE_MM} mm or more (a larger label, fewer lines of text, or "
-            "error correction M)"
+            f"{what} {module_mm:.2f} mm modules: phones read them held close, but older phones and phones further "
+            f"away need {op.RECOMMENDED_MODULE_MM} mm or more ({remedy})"
         )
 
 
@@ -976,7 +977,7 @@ def _sheet_layout_json(s: SealSheet) -> JsonDict:
 
 def _sheet_layout_text(s: SealSheet) -> str:
     w, h = s.label_mm
-    return f"labels {w:g} x {h:g} mm, {s.per_page} per page; code modules {s.module_mm:.2f} mm"
+    return f"labels {w:.4g} x {h:.4g} mm, {s.per_page} per page; code modules {s.module_mm:.2f} mm"
 
 
 def _describe(e: op.ProvenanceError) -> str:

@@ -346,7 +346,7 @@ def test_png_codes_carry_their_printed_size(env: Env, sealed: tuple[str, Path]) 
     assert doc["printed"]["module_mm"] == pytest.approx(0.5, abs=0.01)
     small = env.run("qr", "make", batch, "--key", "coop", "-o", str(png), "--module-mm", "0.3")
     assert small.exit_code == 0
-    assert "warning: the codes print 0.30 mm modules" in small.stderr
+    assert "warning: the code prints 0.30 mm modules" in small.stderr
     refused = env.json("qr", "make", batch, "--key", "coop", "-o", str(png), "--module-mm", "0.2", code=3)
     assert refused["error"]["code"] == "E_LABEL_MODULE"
 

@@ -139,6 +139,11 @@ def test_jpeg_probe_counts_coefficients_only_for_several_scans() -> None:
     subsampled = _imagedecode.probe(_jpeg(img, progressive=True, subsampling=2), 25_000_000)
     blocks = 375 * 250 + 2 * 188 * 125  # 8 x 8 blocks: luma, then two chroma planes at half size (rounded up)
     assert subsampled.decoded_bytes == 3000 * 2000 + blocks * 64 * 2
+    # A baseline file whose first scan holds one component of three (non-interleaved) is also buffered whole.
+    data = bytearray(_jpeg(img, subsampling=0))
+    sos = data.index(b"\xff\xda")
+    data[sos + 4] = 1
+    assert _imagedecode.probe(bytes(data), 25_000_000).decoded_bytes == 3000 * 2000 + 3 * 3000 * 2000 * 2
 
 
 def test_jpeg_probe_ignores_the_scans_of_an_embedded_thumbnail() -> None:
@@ -152,6 +157,9 @@ def test_jpeg_probe_ignores_the_scans_of_an_embedded_thumbnail() -> None:
     header = _imagedecode.probe(with_thumb, 25_000_000)
     assert (header.width, header.scale, header.decoded_bytes) == (4032, 1, 4032 * 3024)  # grey, no coefficients
     assert op.scan_image(with_thumb) == ()
+    # Nor the progressive image appended after it (MPF: a phone's HDR gain map or depth map).
+    gain_map = _jpeg(Image.new("L", (1008, 756), 128), progressive=True)
+    assert _imagedecode.probe(with_thumb + gain_map, 25_000_000).decoded_bytes == 4032 * 3024
 
 
 def test_jpeg_is_decoded_at_a_reduced_scale() -> None:
