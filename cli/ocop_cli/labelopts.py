@@ -171,7 +171,7 @@ def layout_from_options(
     """The preset (or the default sheet) with every option given on the command line applied.
 
     Raises:
-        FormatError: The layout does not fit its page (``E_FIELD``, exit 3).
+        CliError: The layout does not fit its page, or a size is out of range (``E_FIELD``, exit 3).
     """
     base = op.LABEL_PRESETS[preset] if preset is not None else op.LabelLayout()
     fields: dict[str, Any] = {
@@ -189,7 +189,11 @@ def layout_from_options(
     if label_size is not None and page is None and base.label is not None and base.page == base.label:
         fields["page"] = label_size  # a roll: the page is the label
     changes = {k: v for k, v in fields.items() if v is not None}
-    return op.LabelLayout(**{name: getattr(base, name) for name in base.__dataclass_fields__} | changes)
+    try:
+        return op.LabelLayout(**{name: getattr(base, name) for name in base.__dataclass_fields__} | changes)
+    except op.FormatError as e:
+        # A layout problem, said as such (the library's E_FIELD explanation speaks of a signed event's fields).
+        raise CliError(f"label layout: {e.message}", code=e.code) from e
 
 
 @dataclass(frozen=True, slots=True)
