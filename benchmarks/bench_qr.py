@@ -37,6 +37,19 @@ from pathlib import Path
 from typing import Any
 
 import ocop_provenance as op
+from ocop_provenance.events import append_step, open_batch
+from ocop_provenance.seals import (
+    LABEL_PRESETS,
+    SCAN_HINT,
+    Label,
+    LabelLayout,
+    make_qr,
+    make_seal,
+    qr_to_png,
+    scan_one,
+    seal_units,
+    write_label_sheet,
+)
 
 ICT = timezone(timedelta(hours=7))
 RESOLVER = "https://id.example.vn"
@@ -52,10 +65,10 @@ def _chain(signer: op.PrivateKey) -> list[op.SignedEvent]:
         producer=op.Producer(name="HTX Nông nghiệp Nghi Sơn", province="Thanh Hóa"),
         certificate=op.Certificate(stars=4, number="148/QĐ-UBND", issued=date(2023, 5, 1)),
     )
-    events = [op.open_batch(genesis, signer)]
+    events = [open_batch(genesis, signer)]
     for i, step in enumerate(("commissioning", "ocop:drying", "inspecting", "packing"), 1):
         events.append(
-            op.append_step(
+            append_step(
                 events[-1],
                 signer,
                 step=step,
@@ -79,7 +92,7 @@ def _rate(fn: Callable[[], object], n: int, repeats: int = 3) -> float:
 def _sizes(label: str, text: str) -> None:
     cells = []
     for ec in ("L", "M", "Q", "H"):
-        qr = op.make_qr(text, ec_level=ec)
+        qr = make_qr(text, ec_level=ec)
         cells.append(f"{ec}: v{qr.version:<2} {qr.size}x{qr.size}")
     print(f"  {label:<34} {len(text):>4} chars   " + "   ".join(cells))
 
@@ -89,7 +102,7 @@ def _largest_resolver_at_q(make: Callable[[str], str]) -> int:
     for n in range(5, 80):
         name = "".join("." if i % 10 == 9 else "r" for i in range(n)).strip(".")
         host = f"{name}.vn"
-        if op.make_qr(make(f"https://{host}"), ec_level="Q").version <= 10:
+        if make_qr(make(f"https://{host}"), ec_level="Q").version <= 10:
             longest = len(f"https://{host}")
     return longest
 
@@ -105,8 +118,8 @@ def main() -> None:
 
     signer = op.PrivateKey.from_seed(b"\x07" * 32)
     chain = _chain(signer)
-    seal = op.make_seal(chain[0], chain[-1], signer, resolver=RESOLVER, sealed_on=date(2024, 11, 2))
-    unit = op.make_seal(chain[0], chain[-1], signer, resolver=RESOLVER, sealed_on=date(2024, 11, 2), serial="SN000123")
+    seal = make_seal(chain[0], chain[-1], signer, resolver=RESOLVER, sealed_on=date(2024, 11, 2))
+    unit = make_seal(chain[0], chain[-1], signer, resolver=RESOLVER, sealed_on=date(2024, 11, 2), serial="SN000123")
     url = seal.to_url()
     print(f"ocop-provenance {op.__version__} · Python {platform.python_version()} · {platform.machine()}")
     print(f"zxing-cpp {importlib.metadata.version('zxing-cpp')} · {os.cpu_count()} CPUs\n")
@@ -120,18 +133,18 @@ def main() -> None:
     )
 
     def with_resolver(r: str) -> str:
-        return op.make_seal(chain[0], chain[-1], signer, resolver=r, sealed_on=date(2024, 11, 2)).to_url()
+        return make_seal(chain[0], chain[-1], signer, resolver=r, sealed_on=date(2024, 11, 2)).to_url()
 
     print(f"  longest resolver (https://...) that keeps the URL form at v10-Q: {_largest_resolver_at_q(with_resolver)}")
 
     n = 200 if args.quick else 1000
     floor = _rate(lambda: zxingcpp.create_barcode(url, zxingcpp.BarcodeFormat.QRCode, ec_level="Q"), n)
-    lib = _rate(lambda: op.make_qr(url), n)
+    lib = _rate(lambda: make_qr(url), n)
     sign = _rate(
-        lambda: op.make_seal(chain[0], chain[-1], signer, resolver=RESOLVER, sealed_on=date(2024, 11, 2)).to_url(), n
+        lambda: make_seal(chain[0], chain[-1], signer, resolver=RESOLVER, sealed_on=date(2024, 11, 2)).to_url(), n
     )
     ring = op.KeyRing.of([signer.public_key])
-    verify = _rate(lambda: op.verify_seal(url, ring), n)
+    verify = _rate(lambda: op.verify_seal(url, op.VerifyOptions(keys=ring, now=op.NO_CLOCK)), n)
     print("\nRates (median of 3):")
     print(f"  zxing-cpp create_barcode, URL at Q (floor)   {floor:>9,.0f} codes/s")
     print(f"  make_qr (floor + matrix extraction)          {lib:>9,.0f} codes/s   {lib / floor:.2f} x floor")
@@ -141,12 +154,12 @@ def main() -> None:
     serials = [f"SN{i:06d}" for i in range(count)]
     t = time.perf_counter()
     seals = list(
-        op.seal_units(chain[0], chain[-1], signer, resolver=RESOLVER, sealed_on=date(2024, 11, 2), serials=serials)
+        seal_units(chain[0], chain[-1], signer, resolver=RESOLVER, sealed_on=date(2024, 11, 2), serials=serials)
     )
     name = chain[0].body.product.name
-    labels = [op.Label(code=s.to_url(), title=name, lot="L2407-A1", serial=s.statement.serial) for s in seals]
+    labels = [Label(code=s.to_url(), title=name, lot="L2407-A1", serial=s.statement.serial) for s in seals]
     extra = {"produced": date(2024, 11, 1), "expires": date(2025, 11, 1), "producer": "HTX Nông nghiệp Nghi Sơn",
-             "note": op.SCAN_HINT}  # fmt: skip
+             "note": SCAN_HINT}  # fmt: skip
     full = [dataclasses.replace(label, **extra) for label in labels]
     sealing = count / (time.perf_counter() - t)
     rounds = 3 if args.quick else 5
@@ -157,10 +170,10 @@ def main() -> None:
     workers = max(1, args.workers)
     runs = [
         ("defaults (A4 4x7, image masks)", labels, None, 1),
-        ("vector=True", labels, op.LabelLayout(vector=True), 1),
+        ("vector=True", labels, LabelLayout(vector=True), 1),
         (f"defaults, workers={workers}", labels, None, workers),
-        ("a4-65 preset, all 7 lines", full, op.LABEL_PRESETS["a4-65"], 1),
-        ("roll-50x30 preset, all 7 lines", full, op.LABEL_PRESETS["roll-50x30"], 1),
+        ("a4-65 preset, all 7 lines", full, LABEL_PRESETS["a4-65"], 1),
+        ("roll-50x30 preset, all 7 lines", full, LABEL_PRESETS["roll-50x30"], 1),
     ]
     urls = [label.code for label in labels]
     for title, batch, layout, procs in runs:
@@ -170,7 +183,7 @@ def main() -> None:
             floor_now = _encode_rate(zxingcpp, urls[: len(chunk)])
             out = io.BytesIO()
             t = time.perf_counter()
-            op.write_label_sheet(out, chunk, workers=procs, layout=layout)
+            write_label_sheet(out, chunk, workers=procs, layout=layout)
             per_s = len(chunk) / (time.perf_counter() - t)
             rates.append(per_s)
             ratios.append(per_s / floor_now)
@@ -248,18 +261,18 @@ def bench_images(quick: bool) -> None:
     from tests.images import generate as images
 
     photo = images.PHOTOS[0].build()
-    small = op.qr_to_png(op.make_qr(images.PHOTO_TEXT), scale=4)
+    small = qr_to_png(make_qr(images.PHOTO_TEXT), scale=4)
     n = 3 if quick else 10
     print("\nReading images (median of 3; floor = the same decoding in this process, timeout=None):")
     for label, data in (("12 MP phone photo (JPEG, 3.0 MB)", photo), ("generated code (PNG, 4 px/module)", small)):
-        floor_rate = _rate(lambda d=data: op.scan_one(d, timeout=None), n)
-        op.scan_one(data)  # the worker is running
-        warm = _rate(lambda d=data: op.scan_one(d), n)
+        floor_rate = _rate(lambda d=data: scan_one(d, timeout=None), n)
+        scan_one(data)  # the worker is running
+        warm = _rate(lambda d=data: scan_one(d), n)
         cold = []
         for _ in range(3):
             _qr._DECODER.close()
             t = time.perf_counter()
-            op.scan_one(data)
+            scan_one(data)
             cold.append(time.perf_counter() - t)
         cold_s = statistics.median(cold)
         print(

@@ -21,7 +21,7 @@ from types import ModuleType
 from typing import Any
 
 from . import _imagedecode
-from ._errors import FormatError, ProvenanceError
+from ._errors import ErrorCode, FormatError, ProvenanceError
 
 __all__ = [
     "DEFAULT_DECODE_TIMEOUT",
@@ -57,7 +57,7 @@ _DECODER = _imagedecode.Worker()
 class MissingExtraError(ProvenanceError, ImportError):
     """An optional dependency is not installed; the message names the extra that provides it."""
 
-    code = "E_MISSING_EXTRA"
+    code = ErrorCode.MISSING_EXTRA
 
 
 def _require(module: str) -> ModuleType:

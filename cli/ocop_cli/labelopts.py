@@ -14,8 +14,11 @@ from typing import Any, TypeVar
 
 import click
 import ocop_provenance as op
+from ocop_provenance.seals import LABEL_PRESETS, SCAN_HINT, LabelLayout
+from ocop_provenance.trust import VerifiedTrustList
 
 from .context import CliError
+from .render.qr import LabelProducer
 
 __all__ = [
     "LabelLines",
@@ -87,7 +90,7 @@ DATE_OR_BATCH = _DateOrBatch()
 _LAYOUT_OPTIONS = (
     click.option(
         "--preset",
-        type=click.Choice(sorted(op.LABEL_PRESETS)),
+        type=click.Choice(sorted(LABEL_PRESETS)),
         default=None,
         help="Label stock: a4-65 (38.1x21.2 mm, Avery L7651), a4-40 (45.7x25.4, L7654), a4-24 (70x37, 3474), "
         "a4-21 (63.5x38.1, L7160), or a thermal roll, one label per page: roll-50x30, roll-40x30, roll-60x40. "
@@ -136,8 +139,20 @@ _CONTENT_OPTIONS = (
         metavar="DATE|batch",
         help="Print HSD/EXP (expiry date): a date, or 'batch' for the record's expiry_date data element.",
     ),
-    click.option("--show-producer", is_flag=True, help="Print the producer's name (as the batch's genesis gives it)."),
-    click.option("--scan-hint", is_flag=True, help=f"Print '{op.SCAN_HINT}'."),
+    click.option(
+        "--show-producer",
+        is_flag=True,
+        help="Print the producer's name: as --trust LIST names the key that opened the batch, else as the batch's "
+        "genesis declares it.",
+    ),
+    click.option("--scan-hint", is_flag=True, help=f"Print '{SCAN_HINT}'."),
+)
+
+
+#: What a label layout error means (instead of the E_FIELD explanation, which is about a signed event's fields).
+LAYOUT_EXPLANATION = (
+    "the label stock does not fit its page, or a size is out of range: choose fewer labels across or down, "
+    "smaller labels or gaps, or a larger page"
 )
 
 
@@ -167,13 +182,13 @@ def layout_from_options(
     arrangement: str | None,
     outline: bool | None,
     vector: bool | None,
-) -> op.LabelLayout:
+) -> LabelLayout:
     """The preset (or the default sheet) with every option given on the command line applied.
 
     Raises:
         CliError: The layout does not fit its page, or a size is out of range (``E_FIELD``, exit 3).
     """
-    base = op.LABEL_PRESETS[preset] if preset is not None else op.LabelLayout()
+    base = LABEL_PRESETS[preset] if preset is not None else LabelLayout()
     fields: dict[str, Any] = {
         "page": page,
         "label": label_size,
@@ -190,10 +205,10 @@ def layout_from_options(
         fields["page"] = label_size  # a roll: the page is the label
     changes = {k: v for k, v in fields.items() if v is not None}
     try:
-        return op.LabelLayout(**{name: getattr(base, name) for name in base.__dataclass_fields__} | changes)
+        return LabelLayout(**{name: getattr(base, name) for name in base.__dataclass_fields__} | changes)
     except op.FormatError as e:
         # A layout problem, said as such (the library's E_FIELD explanation speaks of a signed event's fields).
-        raise CliError(f"label layout: {e.message}", code=e.code) from e
+        raise CliError(f"label layout: {e.message}", code=e.code, explanation=LAYOUT_EXPLANATION) from e
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,24 +217,32 @@ class LabelLines:
 
     produced: date | None = None
     expires: date | None = None
-    producer: str | None = None
+    producer_source: LabelProducer | None = None
     note: str | None = None
 
+    @property
+    def producer(self) -> str | None:
+        """The producer line's text, or None."""
+        return None if self.producer_source is None else self.producer_source.name
 
-def producer_name(genesis: op.SignedEvent, trust: op.TrustList | None = None) -> str:
+
+def producer_name(genesis: op.SignedEvent, trust: VerifiedTrustList | None = None) -> LabelProducer:
     """The producer's name to print: as a trust list names the genesis's signer when one is given, else as the
     genesis names the producer.
 
-    A hook: ``ocop qr labels`` takes no trust list yet, so it passes None; with one, verdicts and labels would name
-    the producer alike (as the trust list does, never as a record claims about itself).
+    Verdicts and labels name the producer alike: as the trust list does, never as a record claims about itself.
+    With a trust list, the key that opened the batch must be valid in it at the time the genesis claims.
+
+    Raises:
+        UntrustedKeyError: With ``trust``: ``E_UNKNOWN_KEY`` (the key is not in the list), ``E_KEY_REVOKED``,
+            ``E_KEY_NOT_YET_VALID``, ``E_KEY_EXPIRED``, ``E_KEY_RETIRED`` (exit 3: no name to print).
     """
-    if trust is not None:
-        found = trust.lookup(genesis.key_id)
-        if found is not None:
-            return found[0].name
     body = genesis.body
     assert isinstance(body, op.Genesis)
-    return body.producer.name
+    if trust is not None:
+        participant, _ = trust.check_signer(genesis.key_id, body.time, batch_id=genesis.batch_id, seq=0)
+        return LabelProducer(name=participant.name, participant=participant.id, trust_list=trust.issuer)
+    return LabelProducer(name=body.producer.name)
 
 
 def label_lines(
@@ -231,11 +254,13 @@ def label_lines(
     genesis: op.SignedEvent,
     packed_on: date | None,
     expiry_date: date | None,
+    trust: VerifiedTrustList | None = None,
 ) -> LabelLines:
-    """Resolve the extra-line options against the batch.
+    """Resolve the extra-line options against the batch (and the trust list that names its producer, if given).
 
     Raises:
         CliError: ``batch`` was asked for a date the record does not hold (``E_LABEL_DATE``, exit 3).
+        UntrustedKeyError: The trust list does not name the batch's signer (see :func:`producer_name`).
     """
     if produced == "batch":
         if packed_on is None:
@@ -256,6 +281,6 @@ def label_lines(
     return LabelLines(
         produced=produced,
         expires=expires,
-        producer=producer_name(genesis) if show_producer else None,
-        note=op.SCAN_HINT if scan_hint else None,
+        producer_source=producer_name(genesis, trust) if show_producer else None,
+        note=SCAN_HINT if scan_hint else None,
     )

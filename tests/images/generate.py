@@ -32,6 +32,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import ocop_provenance as op
+from ocop_provenance.seals import make_qr, qr_to_png
 
 FONT = Path(op.__file__).resolve().parent / "fonts" / "DejaVuSans-vi.ttf"
 #: The text of the code in the photos: a realistic seal URL's length (the seal digits are not a valid seal).
@@ -107,9 +108,7 @@ def finder_grid(width: int, height: int, *, module: int = 1, gap: int = 1) -> by
 def many_codes(columns: int, rows: int, *, scale: int = 3) -> bytes:
     """A PNG holding ``columns`` x ``rows`` different valid QR codes."""
     tiles = [
-        Image.open(
-            io.BytesIO(op.qr_to_png(op.make_qr(f"https://id.example.vn/ocop/{i:08d}", ec_level="L"), scale=scale))
-        )
+        Image.open(io.BytesIO(qr_to_png(make_qr(f"https://id.example.vn/ocop/{i:08d}", ec_level="L"), scale=scale)))
         for i in range(columns * rows)
     ]
     side = tiles[0].width
@@ -245,8 +244,8 @@ def _perspective(dest: list[tuple[float, float]], src: list[tuple[float, float]]
 
 
 def _label_card(text: str, module_px: int) -> Image.Image:
-    qr = op.make_qr(text)
-    code = Image.open(io.BytesIO(op.qr_to_png(qr, scale=module_px, border=4))).convert("L")
+    qr = make_qr(text)
+    code = Image.open(io.BytesIO(qr_to_png(qr, scale=module_px, border=4))).convert("L")
     pad = module_px * 2
     font_size = module_px * 3
     card = Image.new("L", (code.width + 2 * pad, code.height + 4 * font_size + 2 * pad), 246)
@@ -292,7 +291,7 @@ def phone_photo(
     """
     rng = random.Random(seed)
     width, height = size
-    qr_modules = op.make_qr(text).size + 8
+    qr_modules = make_qr(text).size + 8
     module_px = max(2, round(code_fraction * width / qr_modules / 2))  # the card is drawn at half size, then grown
     card = _label_card(text, module_px)
     scale = code_fraction * width / (qr_modules * module_px)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import ocop_provenance as op
 from ocop_provenance import _qr
+from ocop_provenance.seals import scan_one
 
 
 def peak_mb(pid: int | str) -> float:
@@ -48,7 +49,7 @@ def main() -> None:
         data = Path(path).read_bytes()
         start = time.perf_counter()
         try:
-            op.scan_one(data)
+            scan_one(data)
             code = "read"
         except op.FormatError as e:
             code = e.code

@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from ocop_provenance import _imagedecode, _qr
+from ocop_provenance.seals import make_qr, qr_to_png, scan_image, scan_one
 
 from tests.images import generate as images
 
@@ -34,7 +35,7 @@ def hostile() -> dict[str, bytes]:
 @pytest.mark.parametrize("case", images.HOSTILE, ids=lambda h: h.name)
 def test_each_hostile_image_fails_closed_with_its_own_code(case: images.Hostile, hostile: dict[str, bytes]) -> None:
     with pytest.raises(op.FormatError) as info:
-        op.scan_one(hostile[case.name])
+        scan_one(hostile[case.name])
     assert info.value.code in case.codes, (case.name, info.value.code, str(info.value))
 
 
@@ -42,11 +43,11 @@ def test_the_finder_pattern_grid_is_stopped_by_the_time_budget(hostile: dict[str
     data = hostile["finder-grid-at-decode-size"]
     assert len(data) < 10_000  # a few kilobytes...
     with pytest.raises(op.FormatError) as info:
-        op.scan_image(data, timeout=0.3)
+        scan_image(data, timeout=0.3)
     assert info.value.code == "E_IMAGE_TIMEOUT"
     assert "0.3 s" in str(info.value)
     # The killed worker is replaced: the next image reads normally.
-    assert op.scan_one(op.qr_to_png(op.make_qr("https://id.example.vn/x"))) == "https://id.example.vn/x"
+    assert scan_one(qr_to_png(make_qr("https://id.example.vn/x"))) == "https://id.example.vn/x"
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="peaks are read from Linux's /proc")
@@ -80,44 +81,44 @@ def test_hostile_images_are_refused_in_bounded_time_and_memory(tmp_path: Path, h
 def test_phone_photos_of_one_code_decode(photo: images.Photo) -> None:
     data = photo.build()
     assert len(data) > 1_000_000
-    assert op.scan_one(data) == images.PHOTO_TEXT
+    assert scan_one(data) == images.PHOTO_TEXT
 
 
 def test_in_process_decoding_gives_the_same_answers(hostile: dict[str, bytes]) -> None:
     photo = images.PHOTOS[0].build()
-    assert op.scan_one(photo, timeout=None) == op.scan_one(photo) == images.PHOTO_TEXT
+    assert scan_one(photo, timeout=None) == scan_one(photo) == images.PHOTO_TEXT
     many = hostile["many-codes"]
-    assert op.scan_image(many, timeout=None) == op.scan_image(many)
+    assert scan_image(many, timeout=None) == scan_image(many)
     for bad in (0, -1, float("inf"), float("nan")):
         with pytest.raises(ValueError, match="timeout"):
-            op.scan_image(photo, timeout=bad)
+            scan_image(photo, timeout=bad)
 
 
 def test_a_worker_that_died_is_replaced() -> None:
-    png = op.qr_to_png(op.make_qr("https://id.example.vn/y"))
-    assert op.scan_one(png) == "https://id.example.vn/y"
+    png = qr_to_png(make_qr("https://id.example.vn/y"))
+    assert scan_one(png) == "https://id.example.vn/y"
     proc = _qr._DECODER._proc
     assert proc is not None
     proc.kill()
     proc.wait()
-    assert op.scan_one(png) == "https://id.example.vn/y"
+    assert scan_one(png) == "https://id.example.vn/y"
     assert _qr._DECODER._proc is not proc
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX")
 def test_a_forked_process_gets_its_own_worker() -> None:
-    png = op.qr_to_png(op.make_qr("https://id.example.vn/z"))
-    assert op.scan_one(png) == "https://id.example.vn/z"  # the parent's worker is running
+    png = qr_to_png(make_qr("https://id.example.vn/z"))
+    assert scan_one(png) == "https://id.example.vn/z"  # the parent's worker is running
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child
         code = 1
         try:
-            code = 0 if op.scan_one(png) == "https://id.example.vn/z" else 1
+            code = 0 if scan_one(png) == "https://id.example.vn/z" else 1
         finally:
             os._exit(code)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
-    assert op.scan_one(png) == "https://id.example.vn/z"  # and the parent's still answers
+    assert scan_one(png) == "https://id.example.vn/z"  # and the parent's still answers
 
 
 # ---- the header probe -------------------------------------------------------------------------------------------
@@ -156,7 +157,7 @@ def test_jpeg_probe_ignores_the_scans_of_an_embedded_thumbnail() -> None:
     assert with_thumb.count(b"\xff\xda") == 2
     header = _imagedecode.probe(with_thumb, 25_000_000)
     assert (header.width, header.scale, header.decoded_bytes) == (4032, 1, 4032 * 3024)  # grey, no coefficients
-    assert op.scan_image(with_thumb) == ()
+    assert scan_image(with_thumb) == ()
     # Nor the progressive image appended after it (MPF: a phone's HDR gain map or depth map).
     gain_map = _jpeg(Image.new("L", (1008, 756), 128), progressive=True)
     assert _imagedecode.probe(with_thumb + gain_map, 25_000_000).decoded_bytes == 4032 * 3024
@@ -172,13 +173,13 @@ def test_jpeg_is_decoded_at_a_reduced_scale() -> None:
 
 
 def test_png_text_chunks_are_never_inflated() -> None:
-    code = Image.open(io.BytesIO(op.qr_to_png(op.make_qr("https://id.example.vn/t"))))
+    code = Image.open(io.BytesIO(qr_to_png(make_qr("https://id.example.vn/t"))))
     plain = io.BytesIO()
     code.save(plain, format="PNG")
     data = plain.getvalue()
     broken = struct.pack(">I", 12) + b"zTXt" + b"Comment\0\0xyz" + b"\0\0\0\0"  # corrupt zlib, bad CRC
     with_text = data[:33] + broken + data[33:]
-    assert op.scan_one(with_text) == "https://id.example.vn/t"
+    assert scan_one(with_text) == "https://id.example.vn/t"
 
 
 @pytest.mark.parametrize(
@@ -201,7 +202,7 @@ def test_probe_refusals(data: bytes, code: str) -> None:
         _imagedecode.probe(data, _qr.DEFAULT_MAX_PIXELS)
     assert info.value.code == code
     with pytest.raises(op.FormatError) as error:
-        op.scan_image(data)
+        scan_image(data)
     assert error.value.code == code
 
 
@@ -221,5 +222,5 @@ def test_ihdr_crc_is_not_the_probes_business() -> None:
     data = bytearray(images.png(10, 10, zlib.compress(bytes(11 * 10))))
     data[29] ^= 0xFF
     with pytest.raises(op.FormatError) as info:
-        op.scan_image(bytes(data))
+        scan_image(bytes(data))
     assert info.value.code == "E_IMAGE_FORMAT"
