@@ -25,6 +25,10 @@ Image = pytest.importorskip("PIL.Image")
 pytest.importorskip("zxingcpp")
 
 ROOT = Path(__file__).resolve().parents[2]
+#: A time budget no loaded machine reaches, for tests about what an image reads as, not how fast: a 12 MP photo
+#: takes well under 0.3 s on a quiet machine, but the suite runs in parallel on shared cores. The default 1 s
+#: budget is tested by the finder-pattern grid, and measured by benchmarks/bench_qr.py.
+NO_HURRY = 120.0
 
 
 @pytest.fixture(scope="module")
@@ -81,14 +85,14 @@ def test_hostile_images_are_refused_in_bounded_time_and_memory(tmp_path: Path, h
 def test_phone_photos_of_one_code_decode(photo: images.Photo) -> None:
     data = photo.build()
     assert len(data) > 1_000_000
-    assert scan_one(data) == images.PHOTO_TEXT
+    assert scan_one(data, timeout=NO_HURRY) == images.PHOTO_TEXT
 
 
 def test_in_process_decoding_gives_the_same_answers(hostile: dict[str, bytes]) -> None:
     photo = images.PHOTOS[0].build()
-    assert scan_one(photo, timeout=None) == scan_one(photo) == images.PHOTO_TEXT
+    assert scan_one(photo, timeout=None) == scan_one(photo, timeout=NO_HURRY) == images.PHOTO_TEXT
     many = hostile["many-codes"]
-    assert scan_image(many, timeout=None) == scan_image(many)
+    assert scan_image(many, timeout=None) == scan_image(many, timeout=NO_HURRY)
     for bad in (0, -1, float("inf"), float("nan")):
         with pytest.raises(ValueError, match="timeout"):
             scan_image(photo, timeout=bad)
@@ -157,7 +161,7 @@ def test_jpeg_probe_ignores_the_scans_of_an_embedded_thumbnail() -> None:
     assert with_thumb.count(b"\xff\xda") == 2
     header = _imagedecode.probe(with_thumb, 25_000_000)
     assert (header.width, header.scale, header.decoded_bytes) == (4032, 1, 4032 * 3024)  # grey, no coefficients
-    assert scan_image(with_thumb) == ()
+    assert scan_image(with_thumb, timeout=NO_HURRY) == ()
     # Nor the progressive image appended after it (MPF: a phone's HDR gain map or depth map).
     gain_map = _jpeg(Image.new("L", (1008, 756), 128), progressive=True)
     assert _imagedecode.probe(with_thumb + gain_map, 25_000_000).decoded_bytes == 4032 * 3024
