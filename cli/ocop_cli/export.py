@@ -2,50 +2,20 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import click
 
-from .context import CliError, Context, ExitCode, OcopCommand, pass_context
+from .context import Context, OcopCommand, pass_context
 from .epcis_io import epcis_export
+from .files import atomic_output
 from .ledger import open_ledger
 from .params import json_option
 from .render import Output
 from .render.batches import EpcisExported, Exported
 from .trust import DocumentFailure, anchor_options, make_anchor, verify_trust_file
 from .verify import trust_list_option
-
-
-@contextlib.contextmanager
-def atomic_output(path: str) -> Iterator[BinaryIO]:
-    """Write to a temporary file next to ``path`` and move it into place only when everything was written.
-
-    ``-`` writes to stdout (refused when stdout is a terminal: the output is binary).
-    """
-    if path == "-":
-        if sys.stdout.isatty():
-            raise CliError("refusing to write binary data to a terminal: use -o FILE", exit_code=ExitCode.USAGE)
-        sys.stdout.flush()
-        yield sys.stdout.buffer
-        sys.stdout.buffer.flush()
-        return
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        Path(tmp).replace(target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 @click.command("export", cls=OcopCommand)

@@ -10,7 +10,8 @@ Regenerate after a deliberate change of output (and read the diff before committ
     OCOP_UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/cli/test_golden.py -q
 
 Only what differs between machines is replaced: the run directory (``$RUN``), the demo's temporary directory
-(``ocop-demo-XXXXXXXX``) and the Ed25519 backend's name (``$BACKEND``).
+(``ocop-demo-XXXXXXXX``), the Ed25519 backend's name (``$BACKEND``) and the size of a PDF label sheet
+(``$PDF_SIZE``: it depends on the fpdf2 and zlib versions).
 """
 
 from __future__ import annotations
@@ -194,6 +195,7 @@ def _build(w: World) -> None:
         fresh=fresh,
         dried=dried,
         partial=partial,
+        alien=alien,
         seal=w.ok("qr", "make", dried, "--key", "coop", "--resolver", RESOLVER),
     )
 
@@ -286,6 +288,23 @@ CASES = [
     case("qr-make", "qr", "make", "{dried}", "--key", "coop", "--resolver", RESOLVER, "--serial", "SN0001"),
     case("qr-make-text-form", "qr", "make", "{dried}", "--key", "coop", "--resolver", RESOLVER, "--text-form"),
     case("qr-make-wrong-key", "qr", "make", "{dried}", "--key", "a1", "--resolver", RESOLVER),
+    case("qr-make-svg", "qr", "make", "{dried}", "--key", "coop", "--resolver", RESOLVER, "-o", "{RUN}/code.svg",
+         "--module-mm", "0.3"),
+    case("qr-make-too-small", "qr", "make", "{dried}", "--key", "coop", "--resolver", RESOLVER, "-o",
+         "{RUN}/code.png", "--module-mm", "0.2"),
+    case("qr-labels", "qr", "labels", "{dried}", "--key", "coop", "--resolver", RESOLVER, "--count", "3", "-o",
+         "{RUN}/sheet.pdf", "--manifest", "{RUN}/units.csv"),
+    case("qr-labels-roll-preset", "qr", "labels", "{dried}", "--key", "coop", "--resolver", RESOLVER, "--count", "2",
+         "-o", "{RUN}/roll.pdf", "--preset", "roll-50x30", "--produced", "batch", "--expires", "2025-11-05",
+         "--show-producer", "--scan-hint"),
+    case("qr-labels-a4-65-trust", "qr", "labels", "{dried}", "--key", "coop", "--resolver", RESOLVER, "--count", "2",
+         "-o", "{RUN}/sheet.pdf", "--preset", "a4-65", "--show-producer", *TRUST),
+    case("qr-labels-trust-stranger", "qr", "labels", "{alien}", "--key", "stranger", "--resolver", RESOLVER,
+         "--count", "1", "-o", "{RUN}/sheet.pdf", "--show-producer", *TRUST),
+    case("qr-labels-no-packing-date", "qr", "labels", "{fresh}", "--key", "coop", "--resolver", RESOLVER, "--count",
+         "1", "-o", "{RUN}/sheet.pdf", "--produced", "batch"),
+    case("qr-labels-layout-too-big", "qr", "labels", "{dried}", "--key", "coop", "--resolver", RESOLVER, "--count",
+         "1", "-o", "{RUN}/sheet.pdf", "--label", "80x50"),
     case("qr-verify", "qr", "verify", "{seal}", "--trusted-key", "{RUN}/pem/coop.pem"),
     case("qr-verify-bundle", "qr", "verify", "{seal}", *KEYS, "--bundle", "{RUN}/dried.ocop"),
     case("qr-verify-older-head", "qr", "verify", "{seal}", *KEYS, "--bundle", "{RUN}/fork-a.ocop"),
@@ -341,6 +360,8 @@ CASES = [
 def _normalise(text: str, w: World) -> str:
     text = text.replace(str(w.run), "$RUN")
     text = re.sub(r"[^\s()\"']*ocop-demo-[A-Za-z0-9_]+", "$TMP/ocop-demo-XXXXXXXX", text)
+    text = re.sub(r"( on \d+ pages?, )\d+( bytes)", r"\1$PDF_SIZE\2", text)
+    text = re.sub(r'("pages": \d+,\n\s*"bytes": )\d+', r'\1"$PDF_SIZE"', text)
     return re.sub(r'"backend": "[a-z0-9_-]+"', '"backend": "$BACKEND"', text)
 
 
