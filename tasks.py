@@ -10,6 +10,7 @@ python3 tasks.py bench   run the benchmarks (see docs/performance.md)
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -55,6 +56,17 @@ def _setup_interop() -> Path:
     return python
 
 
+def _node() -> str:
+    """Return Node.js 20+, which the JavaScript verifier's tests need (tests/js); exit with a message without it."""
+    node = shutil.which("node")
+    if node is None:
+        sys.exit("the check needs Node.js 20 or newer for the JavaScript verifier's tests (node --test tests/js)")
+    version = subprocess.run([node, "--version"], capture_output=True, text=True, check=True).stdout.strip()  # noqa: S603
+    if int(version.lstrip("v").split(".")[0]) < 20:
+        sys.exit(f"the check needs Node.js 20 or newer for the JavaScript verifier's tests, found {version}")
+    return node
+
+
 def main() -> None:
     """Run the task named on the command line."""
     task = sys.argv[1] if len(sys.argv) > 1 else "help"
@@ -68,6 +80,7 @@ def main() -> None:
         _run(py, "-m", "ruff", "check", ".")
         _run(py, "-m", "mypy")
         _run(BIN / "lint-imports")
+        _run(_node(), "--test", "tests/js")
         interop = _setup_interop()
         _run(py, "-m", "pytest", *sys.argv[2:], env={**os.environ, "OCOP_INTEROP_PYTHON": str(interop)})
     elif task == "bench":

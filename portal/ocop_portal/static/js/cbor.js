@@ -1,0 +1,304 @@
+// Strict deterministic CBOR (docs/format.md §2): the decoder for untrusted bytes and the encoder.
+//
+// Decoded values: integers are BigInt, byte strings Uint8Array, text strings string, arrays Array, maps Map (in
+// wire order), and true/false/null. Nothing else survives decoding.
+//
+// Decoding runs in the order of §2.2, which fixes the code reported when several rules fail:
+//   1. too long: E_SIZE; empty: E_CBOR;
+//   2. read one item: malformed, a tag, an indefinite length, a duplicate map key, invalid UTF-8, too deep: E_CBOR;
+//   3. walk it: a float, simple value, integer below -2^63 or map key that is neither integer nor text: E_TYPE;
+//      map keys out of bytewise order, text not in NFC: E_NONCANONICAL (in wire order, key before value);
+//   4. a non-shortest head anywhere: E_NONCANONICAL; bytes after the item: E_TRAILING.
+// Step 4 is what re-encoding and comparing (§2.2 step 6) finds: with only definite lengths and the types of
+// step 3, the one deterministic encoding differs from the input exactly where a head is not the shortest.
+//
+// Two details follow the reference decoder (cbor2) where format.md is not precise (see tests/js/README.md):
+// depth counts the containers around an item (an empty container adds nothing inside it, so `[[]]` passes a depth
+// limit of 1), and duplicate map keys compare as Python values do (1, 1.0, true and simple(1) can collide).
+
+import { fail } from "./errors.js";
+import { compare, concat, utf8, utf8Bytes } from "./util.js";
+
+const MIN_INT = -(2n ** 63n);
+
+/** What step 2 reads but step 3 refuses (E_TYPE): a float, or a simple value other than false/true/null. */
+class Unsupported {
+  constructor(kind, value) {
+    this.kind = kind; // "float" | "simple" | "undefined"
+    this.value = value;
+  }
+}
+
+class Reader {
+  constructor(data, maxDepth) {
+    this.data = data;
+    this.pos = 0;
+    this.maxDepth = maxDepth;
+    this.nonShortest = false;
+  }
+
+  byte() {
+    if (this.pos >= this.data.length) fail("E_CBOR", "malformed CBOR: premature end of input");
+    return this.data[this.pos++];
+  }
+
+  take(n) {
+    if (n > this.data.length - this.pos) fail("E_CBOR", "malformed CBOR: premature end of input");
+    const out = this.data.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+
+  argument(info) {
+    if (info < 24) return BigInt(info);
+    const width = info === 24 ? 1 : info === 25 ? 2 : info === 26 ? 4 : 8;
+    let value = 0n;
+    for (const b of this.take(width)) value = (value << 8n) | BigInt(b);
+    if (value < (width === 1 ? 24n : 1n << BigInt(4 * width))) this.nonShortest = true;
+    return value;
+  }
+
+  length(info) {
+    const n = this.argument(info);
+    if (n > BigInt(this.data.length - this.pos)) fail("E_CBOR", "malformed CBOR: length beyond the input");
+    return Number(n);
+  }
+
+  /** Read one item enclosed by `depth` containers. */
+  item(depth) {
+    if (depth > this.maxDepth) fail("E_CBOR", `malformed CBOR: nesting deeper than ${this.maxDepth}`);
+    const initial = this.byte();
+    const major = initial >> 5;
+    const info = initial & 0x1f;
+    if (info >= 28) {
+      fail("E_CBOR", info === 31 ? "indefinite lengths are not allowed" : "malformed CBOR: reserved additional info");
+    }
+    switch (major) {
+      case 0:
+        return this.argument(info);
+      case 1:
+        return -1n - this.argument(info);
+      case 2:
+        return this.take(this.length(info)).slice();
+      case 3: {
+        const raw = this.take(this.length(info));
+        try {
+          return utf8(raw);
+        } catch {
+          fail("E_CBOR", "malformed CBOR: invalid UTF-8 in a text string");
+        }
+        break;
+      }
+      case 4: {
+        const n = this.length(info);
+        const out = [];
+        for (let i = 0; i < n; i++) out.push(this.item(depth + 1));
+        return out;
+      }
+      case 5: {
+        const n = this.length(info);
+        const out = new Map();
+        const seen = new Set();
+        for (let i = 0; i < n; i++) {
+          const key = this.item(depth + 1);
+          if (isDuplicate(key, out, seen)) fail("E_CBOR", "malformed CBOR: duplicate map key");
+          out.set(key, this.item(depth + 1));
+        }
+        return out;
+      }
+      case 6:
+        fail("E_CBOR", "CBOR tags are not allowed here");
+        break;
+      default:
+        return this.simple(info);
+    }
+    return undefined;
+  }
+
+  simple(info) {
+    if (info === 20) return false;
+    if (info === 21) return true;
+    if (info === 22) return null;
+    if (info === 23) return new Unsupported("undefined", 23);
+    if (info < 20) return new Unsupported("simple", info);
+    if (info === 24) {
+      const value = this.byte();
+      if (value < 32) fail("E_CBOR", "malformed CBOR: simple value in two bytes below 32");
+      return new Unsupported("simple", value);
+    }
+    const bytes = this.take(info === 25 ? 2 : info === 26 ? 4 : 8);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const value = info === 25 ? half(view.getUint16(0)) : info === 26 ? view.getFloat32(0) : view.getFloat64(0);
+    return new Unsupported("float", value);
+  }
+}
+
+function half(bits) {
+  const exp = (bits >> 10) & 0x1f;
+  const frac = bits & 0x3ff;
+  const sign = bits & 0x8000 ? -1 : 1;
+  if (exp === 0) return sign * frac * 2 ** -24;
+  if (exp === 31) return frac ? NaN : sign * Infinity;
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
+}
+
+// ---- duplicate keys, compared as the reference decoder's Python values compare ---------------------------
+
+function isDuplicate(key, map, seen) {
+  if (typeof key === "bigint" || typeof key === "string") {
+    const tag = typeof key === "bigint" ? `n${key}` : `s${key}`;
+    if (seen.has(tag)) return true;
+    seen.add(tag);
+    if (seen.size === map.size + 1) return false; // every earlier key was an integer or text: none is equal
+  }
+  for (const other of map.keys()) if (pyEqual(key, other)) return true;
+  return false;
+}
+
+function integral(v) {
+  if (typeof v === "bigint") return v;
+  if (typeof v === "boolean") return v ? 1n : 0n;
+  if (v instanceof Unsupported && v.kind === "simple") return BigInt(v.value);
+  return null;
+}
+
+/** Equality of two decoded values as Python's == sees the objects cbor2 returns (for duplicate-key checks). */
+function pyEqual(a, b) {
+  const ia = integral(a);
+  const ib = integral(b);
+  const fa = a instanceof Unsupported && a.kind === "float" ? a.value : null;
+  const fb = b instanceof Unsupported && b.kind === "float" ? b.value : null;
+  const simpleA = a instanceof Unsupported && a.kind === "simple";
+  const simpleB = b instanceof Unsupported && b.kind === "simple";
+  if (ia !== null && ib !== null) return ia === ib;
+  if (fa !== null && fb !== null) return fa === fb;
+  if (fa !== null && ib !== null) return !simpleB && Number.isInteger(fa) && BigInt(fa) === ib;
+  if (fb !== null && ia !== null) return !simpleA && Number.isInteger(fb) && BigInt(fb) === ia;
+  if (a === null || b === null) return a === b;
+  if (a instanceof Unsupported || b instanceof Unsupported) {
+    return a instanceof Unsupported && b instanceof Unsupported && a.kind === b.kind && a.value === b.value;
+  }
+  if (typeof a === "string" || typeof b === "string") return a === b;
+  if (a instanceof Uint8Array || b instanceof Uint8Array) {
+    return a instanceof Uint8Array && b instanceof Uint8Array && compare(a, b) === 0;
+  }
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => pyEqual(x, b[i]));
+  }
+  if (a instanceof Map && b instanceof Map) {
+    if (a.size !== b.size) return false;
+    for (const [k, v] of a) {
+      let found = false;
+      for (const [k2, v2] of b) {
+        if (pyEqual(k, k2)) {
+          found = pyEqual(v, v2);
+          break;
+        }
+      }
+      if (!found) return false;
+    }
+    return true;
+  }
+  return false;
+}
+
+// ---- step 3: the data model and the key order ------------------------------------------------------------
+
+/** Text below U+0300 is always NFC (no combining marks), which saves normalize() on most strings. */
+const SIMPLE_TEXT = /^[\u0000-\u02ff]*$/;
+
+export function isNfc(text) {
+  return SIMPLE_TEXT.test(text) || text.normalize("NFC") === text;
+}
+
+function walk(value) {
+  if (value === null || typeof value === "boolean" || value instanceof Uint8Array) return;
+  if (typeof value === "bigint") {
+    if (value < MIN_INT) fail("E_TYPE", "integer below -2**63 (outside the dCBOR range)");
+    return;
+  }
+  if (typeof value === "string") {
+    if (!isNfc(value)) fail("E_NONCANONICAL", "text is not NFC-normalised");
+    return;
+  }
+  if (Array.isArray(value)) {
+    for (const item of value) walk(item);
+    return;
+  }
+  if (value instanceof Map) {
+    let previous = null;
+    for (const [k, v] of value) {
+      if (typeof k !== "bigint" && typeof k !== "string") fail("E_TYPE", "map key is neither an integer nor text");
+      walk(k);
+      const order = encode(k);
+      if (previous !== null && compare(order, previous) <= 0) {
+        fail("E_NONCANONICAL", "map keys are not in deterministic order");
+      }
+      previous = order;
+      walk(v);
+    }
+    return;
+  }
+  fail("E_TYPE", `unsupported CBOR item (${value.kind})`);
+}
+
+/**
+ * Decode one deterministic CBOR item from untrusted bytes (docs/format.md §2.2).
+ *
+ * @param {Uint8Array} data exactly one encoded item
+ * @param {{maxSize: number, maxDepth: number}} limits the object's limits (§12)
+ */
+export function decode(data, { maxSize, maxDepth }) {
+  if (data.length > maxSize) fail("E_SIZE", `${data.length} bytes exceeds the limit of ${maxSize}`);
+  if (data.length === 0) fail("E_CBOR", "empty input");
+  const reader = new Reader(data, maxDepth);
+  const value = reader.item(0);
+  walk(value);
+  if (reader.nonShortest) fail("E_NONCANONICAL", "not deterministic CBOR (RFC 8949 §4.2.1)");
+  if (reader.pos < data.length) fail("E_TRAILING", `${data.length - reader.pos} bytes after the CBOR item`);
+  return value;
+}
+
+// ---- encoding ----------------------------------------------------------------------------------------------
+
+function head(major, n) {
+  const m = major << 5;
+  if (n < 24n) return Uint8Array.of(m | Number(n));
+  const width = n < 0x100n ? 1 : n < 0x10000n ? 2 : n < 0x100000000n ? 4 : 8;
+  const out = new Uint8Array(1 + width);
+  out[0] = m | (width === 1 ? 24 : width === 2 ? 25 : width === 4 ? 26 : 27);
+  for (let i = width; i >= 1; i--) {
+    out[i] = Number(n & 0xffn);
+    n >>= 8n;
+  }
+  return out;
+}
+
+/** The head of a byte string of `length` bytes (major type 2, shortest form). */
+export function bstrHead(length) {
+  return head(2, BigInt(length));
+}
+
+/**
+ * The deterministic encoding (RFC 8949 §4.2.1) of a value of the data model above (numbers are accepted as
+ * integers). Map keys are sorted bytewise by their encodings.
+ */
+export function encode(value) {
+  if (value === null) return Uint8Array.of(0xf6);
+  if (value === false) return Uint8Array.of(0xf4);
+  if (value === true) return Uint8Array.of(0xf5);
+  if (typeof value === "number") value = BigInt(value);
+  if (typeof value === "bigint") return value >= 0n ? head(0, value) : head(1, -1n - value);
+  if (value instanceof Uint8Array) return concat(head(2, BigInt(value.length)), value);
+  if (typeof value === "string") {
+    const bytes = utf8Bytes(value);
+    return concat(head(3, BigInt(bytes.length)), bytes);
+  }
+  if (Array.isArray(value)) return concat(head(4, BigInt(value.length)), ...value.map(encode));
+  if (value instanceof Map) {
+    const items = [...value].map(([k, v]) => [encode(k), encode(v)]);
+    items.sort((x, y) => compare(x[0], y[0]));
+    return concat(head(5, BigInt(items.length)), ...items.flat());
+  }
+  throw new TypeError("cannot encode this value as deterministic CBOR");
+}

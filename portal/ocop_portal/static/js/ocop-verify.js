@@ -1,0 +1,427 @@
+// ocop-verify: verify OCOP provenance records in the browser (or Node 20), following docs/format.md.
+//
+//   verifyBundle(bytes, {trustedKeys | trustList + authority, root, now, timeTolerance})
+//   verifySeal(urlOrText, {trustedKeys | trustList + authority, bundle | events, now})
+//   verifyChain(events, {trustedKeys | trustList + authority, batchId, now, timeTolerance})
+//   verifyTrustList(bytes, {authority: {keys, threshold}, now, intermediates})
+//   ed25519Support()
+//
+// Each verify function resolves to a plain result object, never rejects for bad data:
+//   {ok, code, message, where: {index, batchId, seq, eventId, keyId, field}, ...what was verified}
+// `code` is "OK" (or "SEAL_OK" / "SEAL_OLDER_HEAD" for seals) when ok, else the E_... code of the first failure,
+// the same code the Python library gives. "E_ED25519_UNSUPPORTED" means this browser cannot check signatures
+// (no Ed25519 in WebCrypto): nothing was verified, and nothing falls back to anything weaker.
+// Bad options (a programming error, not the data's fault) throw a TypeError.
+
+import { verifyBundleBytes } from "./bundle.js";
+import { ChainVerifier, checkEvent, DEFAULT_TIME_TOLERANCE, verifyChain as verifyChainRaw } from "./chain.js";
+import { VerifyError } from "./errors.js";
+import { ed25519Support, KeyRing } from "./keys.js";
+import { checkSealSignature, isoDay, parseSeal, SealChainCheck } from "./seal.js";
+import { TrustList, timeText, verifyTrustListBytes } from "./trust.js";
+import { asBytes, fromHex, hex } from "./util.js";
+
+export { ed25519Support } from "./keys.js";
+export { TrustList } from "./trust.js";
+
+const DAY_MICROS = 86_400_000_000n;
+
+// ---- options ----------------------------------------------------------------------------------------------
+
+function micros(now, name = "now") {
+  if (now === undefined || now === null) return null;
+  if (typeof now === "bigint") return now;
+  const ms = now instanceof Date ? now.getTime() : typeof now === "string" ? Date.parse(now) : NaN;
+  if (!Number.isFinite(ms)) throw new TypeError(`${name} must be a Date, an RFC 3339 string or microseconds (BigInt)`);
+  return BigInt(ms) * 1000n;
+}
+
+function tolerance(seconds) {
+  if (seconds === undefined) return DEFAULT_TIME_TOLERANCE;
+  if (!Number.isFinite(seconds) || seconds < 0) throw new TypeError("timeTolerance is a number of seconds >= 0");
+  return BigInt(Math.round(seconds * 1e6));
+}
+
+function keyBytes(k) {
+  return typeof k === "string" ? fromHex(k) : asBytes(k);
+}
+
+/** Pinned authority keys {keys, threshold}: distinct keys, 1 <= threshold <= their number. */
+async function authorityPin(authority) {
+  if (!authority || !Array.isArray(authority.keys)) throw new TypeError("authority must be {keys: [...], threshold}");
+  const keys = [...(await KeyRing.of(authority.keys.map(keyBytes)))];
+  const threshold = authority.threshold ?? 1;
+  if (!Number.isInteger(threshold) || threshold < 1 || threshold > keys.length) {
+    throw new TypeError(`threshold must be 1 to ${keys.length}`);
+  }
+  return { keys, threshold };
+}
+
+/** The trust list to use: an already verified TrustList, or bytes verified here against `authority`. */
+async function trustFrom(options, now) {
+  const { trustList } = options;
+  if (trustList instanceof TrustList) return trustList;
+  if (now === null) throw new TypeError("verifying a trust list needs now");
+  const intermediates = (options.intermediates ?? []).map(asBytes);
+  return verifyTrustListBytes(asBytes(trustList), await anchorOf(options), { now, intermediates });
+}
+
+/** What a trust list is verified from: a TrustList verified before (`pinned`), or pinned authority keys. */
+async function anchorOf(options) {
+  return options.pinned instanceof TrustList ? options.pinned : authorityPin(options.authority);
+}
+
+// ---- results ----------------------------------------------------------------------------------------------
+
+/** JSON-friendly copy: BigInt as Number when exact (else decimal text), bytes as hex, Maps as objects. */
+export function plain(value) {
+  if (typeof value === "bigint") return value >= -(2n ** 53n) && value <= 2n ** 53n ? Number(value) : value.toString();
+  if (value instanceof Uint8Array) return hex(value);
+  if (Array.isArray(value)) return value.map(plain);
+  if (value instanceof Map) return Object.fromEntries([...value].map(([k, v]) => [String(k), plain(v)]));
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => [k, plain(v)]),
+    );
+  }
+  return value;
+}
+
+function failure(error, extra = {}) {
+  if (!(error instanceof VerifyError)) throw error;
+  const result = { ok: false, code: error.code, message: error.message, where: plain(error.where), ...extra };
+  if (error.proof) result.proof = plain(error.proof);
+  if (error.code === "E_ED25519_UNSUPPORTED") result.unsupported = true;
+  return result;
+}
+
+async function unsupported() {
+  const support = await ed25519Support();
+  if (support.supported) return null;
+  return { ok: false, code: "E_ED25519_UNSUPPORTED", message: support.reason, where: {}, unsupported: true };
+}
+
+function signerOf(event, trust) {
+  const out = { keyId: hex(event.keyId) };
+  const found = trust?.lookup(event.keyId);
+  if (found) {
+    out.participant = { id: found.participant.id, name: found.participant.name, role: found.participant.role };
+    out.problem = TrustList.problemAt(found.key, event.body.time.micros)?.[0] ?? null;
+  }
+  return out;
+}
+
+/** Who signed a seal (its key was judged on the seal's date, in keysForSeal). */
+function sealSigner(key, trust) {
+  const found = trust?.lookup(key.keyId);
+  const out = { keyId: key.keyIdHex };
+  if (found) out.participant = { id: found.participant.id, name: found.participant.name, role: found.participant.role };
+  return out;
+}
+
+function describeEvent(event, index, trust) {
+  const { body } = event;
+  const out = {
+    index,
+    batchId: hex(event.batchId),
+    seq: plain(event.seq),
+    eventId: hex(event.eventId),
+    kind: body.kind,
+    step: body.kind === "genesis" ? "genesis" : body.step,
+    time: body.time.text,
+    where: plain(body.where),
+    attachments: plain(body.attachments),
+    data: plain(body.data),
+    signer: signerOf(event, trust),
+  };
+  if (body.kind === "genesis") {
+    Object.assign(out, {
+      product: plain(body.product),
+      producer: plain(body.producer),
+      certificate: plain(body.certificate),
+    });
+  } else out.inputs = plain(body.inputs);
+  return out;
+}
+
+function describeTrust(tl) {
+  return {
+    id: hex(tl.objectId),
+    issuer: tl.issuer,
+    version: plain(tl.version),
+    issuedAt: timeText(tl.issuedAt),
+    expires: timeText(tl.expires),
+    participants: tl.participants.map((p) => ({
+      id: p.id,
+      name: p.name,
+      role: p.role,
+      keys: p.keys.map((k) => ({ keyId: k.key.keyIdHex, status: k.status })),
+    })),
+  };
+}
+
+// ---- the API ------------------------------------------------------------------------------------------------
+
+/**
+ * Verify a trust list against pinned authority keys (docs/format.md §16).
+ * @param {Uint8Array|ArrayBuffer} bytes the signed list
+ * @param {{authority?: {keys: Array<string|Uint8Array>, threshold?: number}, pinned?: TrustList,
+ *          now: Date|string|bigint, intermediates?: Array<Uint8Array>}} options: pinned authority keys, or a list
+ *          verified before (its successors must be signed by its authority; an older version is E_TRUST_ROLLBACK)
+ * @returns {Promise<object>} {ok, code, ..., trustList (a TrustList to pass to the other functions), summary}
+ */
+export async function verifyTrustList(bytes, options = {}) {
+  const now = micros(options.now);
+  if (now === null) throw new TypeError("verifyTrustList needs now");
+  const missing = await unsupported();
+  if (missing) return missing;
+  try {
+    const intermediates = (options.intermediates ?? []).map(asBytes);
+    const tl = await verifyTrustListBytes(asBytes(bytes), await anchorOf(options), { now, intermediates });
+    return {
+      ok: true,
+      code: "OK",
+      message: "the trust list verifies",
+      where: {},
+      trustList: tl,
+      summary: describeTrust(tl),
+    };
+  } catch (e) {
+    return failure(e);
+  }
+}
+
+/**
+ * Verify a bundle offline (docs/format.md §10): every chain, lineage link and signature; with a trust list, also
+ * whether each signer's key was valid at the time its event claims, and who the signer is.
+ * @param {Uint8Array|ArrayBuffer} bytes the bundle file
+ * @param {{trustedKeys?: Array<string|Uint8Array>, trustList?: Uint8Array|TrustList,
+ *          authority?: {keys, threshold}, intermediates?: Array<Uint8Array>, root?: string|Uint8Array,
+ *          now?: Date|string|bigint, timeTolerance?: number}} options
+ */
+export async function verifyBundle(bytes, options = {}) {
+  const now = micros(options.now);
+  const timeTolerance = tolerance(options.timeTolerance);
+  const root = options.root === undefined || options.root === null ? null : keyBytes(options.root);
+  if (!options.trustedKeys === !options.trustList) throw new TypeError("pass trustedKeys or trustList (one of them)");
+  const missing = await unsupported();
+  if (missing) return missing;
+  let trust = null;
+  let ring;
+  try {
+    if (options.trustList) {
+      trust = await trustFrom(options, now);
+      ring = trust.keyRing();
+    } else ring = await KeyRing.of(options.trustedKeys.map(keyBytes));
+  } catch (e) {
+    return failure(e, { stage: "trust" });
+  }
+  const events = [];
+  let summary;
+  try {
+    summary = await verifyBundleBytes(asBytes(bytes), ring, {
+      root,
+      timeTolerance,
+      now,
+      onEvent: (_batch, event, index) => events.push(describeEvent(event, index, trust)),
+    });
+  } catch (e) {
+    return failure(e, { events });
+  }
+  const findings = [];
+  if (trust !== null) {
+    for (const e of events) {
+      const problem = e.signer.participant ? e.signer.problem : "E_UNKNOWN_KEY";
+      if (problem)
+        findings.push({
+          code: problem,
+          index: e.index,
+          batchId: e.batchId,
+          seq: e.seq,
+          eventId: e.eventId,
+          keyId: e.signer.keyId,
+        });
+    }
+  }
+  const first = findings[0];
+  return {
+    ok: findings.length === 0,
+    code: first ? first.code : "OK",
+    message: first ? "a signer's key was not valid at the time its event claims" : "the bundle verifies",
+    where: first
+      ? { index: first.index, batchId: first.batchId, seq: first.seq, eventId: first.eventId, keyId: first.keyId }
+      : {},
+    findings,
+    root: hex(summary.header.root),
+    batches: summary.chains.map((c) => ({ batchId: hex(c.batchId), count: c.count, head: hex(c.head.eventId) })),
+    events,
+    lineage: plain(summary.lineage),
+    trustList: trust === null ? null : describeTrust(trust),
+  };
+}
+
+/**
+ * Verify one batch's events (docs/format.md §8.2), given as COSE bytes in chain order.
+ * @param {Array<Uint8Array>} events
+ * @param {{trustedKeys?, trustList?, authority?, intermediates?, batchId?: string|Uint8Array, now?,
+ *          timeTolerance?}} options
+ */
+export async function verifyChain(events, options = {}) {
+  const now = micros(options.now);
+  const timeTolerance = tolerance(options.timeTolerance);
+  const batchId = options.batchId === undefined || options.batchId === null ? null : keyBytes(options.batchId);
+  if (!options.trustedKeys === !options.trustList) throw new TypeError("pass trustedKeys or trustList (one of them)");
+  const missing = await unsupported();
+  if (missing) return missing;
+  let trust = null;
+  let ring;
+  try {
+    if (options.trustList) {
+      trust = await trustFrom(options, now);
+      ring = trust.keyRing();
+    } else ring = await KeyRing.of(options.trustedKeys.map(keyBytes));
+  } catch (e) {
+    return failure(e, { stage: "trust" });
+  }
+  const described = [];
+  try {
+    const summary = await verifyChainRaw(events.map(asBytes), ring, {
+      batchId,
+      timeTolerance,
+      now,
+      onEvent: (event, index) => described.push(describeEvent(event, index, trust)),
+    });
+    const problem = described.find((e) => trust !== null && (e.signer.problem || !e.signer.participant));
+    if (problem) {
+      const code = problem.signer.problem ?? "E_UNKNOWN_KEY";
+      return {
+        ok: false,
+        code,
+        message: "a signer's key was not valid at the time its event claims",
+        where: { index: problem.index, eventId: problem.eventId, keyId: problem.signer.keyId },
+        events: described,
+      };
+    }
+    return {
+      ok: true,
+      code: "OK",
+      message: "the chain verifies",
+      where: {},
+      batchId: hex(summary.batchId),
+      count: summary.count,
+      events: described,
+    };
+  } catch (e) {
+    return failure(e, { events: described });
+  }
+}
+
+/**
+ * Verify a seal (docs/format.md §17) from its URL or OCOP1: text, optionally against the sealed batch's bundle or
+ * events (COSE bytes in chain order).
+ * @param {string} text what the QR code holds
+ * @param {{trustedKeys?, trustList?, authority?, intermediates?, bundle?: Uint8Array, events?: Array<Uint8Array>,
+ *          now?: Date|string|bigint}} options
+ */
+export async function verifySeal(text, options = {}) {
+  const now = micros(options.now);
+  if (!options.trustedKeys === !options.trustList) throw new TypeError("pass trustedKeys or trustList (one of them)");
+  if (options.bundle && options.events) throw new TypeError("pass a bundle or events, not both");
+  const missing = await unsupported();
+  if (missing) return missing;
+  let trust = null;
+  let ring;
+  try {
+    if (options.trustList) {
+      trust = await trustFrom(options, now);
+      ring = trust.keyRing();
+    } else ring = await KeyRing.of(options.trustedKeys.map(keyBytes));
+  } catch (e) {
+    return failure(e, { stage: "trust" });
+  }
+  let unverified;
+  let checked;
+  try {
+    // 1. syntax; 2–3. a trusted key whose id starts with the hint made the signature over the rebuilt COSE_Sign1
+    unverified = await parseSeal(text);
+    const st = unverified.statement;
+    const candidates =
+      trust !== null
+        ? (hint) => trust.keysForSeal(hint, st.sealedOn)
+        : (hint) => (hint.length === 32 ? ring.candidates(hint) : ring.withPrefix(hint));
+    checked = await checkSealSignature(unverified, candidates);
+    // 4. not sealed after now (one day of slack)
+    if (now !== null && BigInt(st.sealedOn) > now / DAY_MICROS + 1n) {
+      throw new VerifyError("E_SEAL_FUTURE", `sealed on ${isoDay(st.sealedOn)}, after now`);
+    }
+  } catch (e) {
+    return failure(e);
+  }
+  const st = unverified.statement;
+  const result = {
+    ok: true,
+    code: "SEAL_OK",
+    message: "the seal verifies",
+    where: {},
+    form: unverified.form,
+    keyId: hex(checked.key.keyId),
+    sealId: hex(checked.seal.sealId),
+    signer: sealSigner(checked.key, trust),
+    statement: {
+      resolver: st.resolver,
+      gtin: st.gtin,
+      batchRef: st.batchRef === null ? null : hex(st.batchRef),
+      lot: st.lot,
+      serial: st.serial,
+      seq: plain(st.seq),
+      head: hex(st.head),
+      sealedOn: isoDay(st.sealedOn),
+    },
+    chain: null,
+  };
+  if (!options.bundle && !options.events) return result;
+  // 5. the chain verifies, is the sealed batch, reaches the sealed seq, holds the sealed head, the signer signed it
+  const check = new SealChainCheck(st, checked.key.keyId);
+  const events = [];
+  try {
+    if (options.bundle) {
+      await verifyBundleBytes(asBytes(options.bundle), ring, {
+        now,
+        onEvent: (batch, event, index) => {
+          if (batch !== 0) return;
+          events.push(describeEvent(event, index, trust));
+          check.feed(event);
+        },
+      });
+    } else {
+      const verifier = new ChainVerifier({ now });
+      const raws = options.events.map(asBytes);
+      const checks = raws.map((raw, i) => checkEvent(raw, ring, i));
+      checks.forEach((p) => p.catch(() => {}));
+      for (let i = 0; i < checks.length; i++) {
+        const event = verifier.feed(await checks[i], i);
+        events.push(describeEvent(event, i, trust));
+        check.feed(event);
+      }
+      verifier.finish();
+    }
+    const info = check.finish();
+    const genesis = info.genesis.body;
+    result.chain = {
+      batchId: hex(info.genesis.eventId),
+      productName: genesis.product.name,
+      producerName: genesis.producer.name,
+      province: genesis.producer.province,
+      ocopStars: genesis.certificate === null ? null : plain(genesis.certificate.stars),
+      covered: info.covered,
+      total: info.total,
+      events,
+    };
+    if (info.covered < info.total) result.code = "SEAL_OLDER_HEAD";
+    return result;
+  } catch (e) {
+    return failure(e, { statement: result.statement, events });
+  }
+}

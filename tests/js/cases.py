@@ -1,0 +1,121 @@
+"""Verification cases in one JSON shape, judged by the Python library (the JavaScript side is run_cases.mjs).
+
+A case is a dict with a ``kind`` and hex/text inputs; :func:`python_verdict` returns the Python library's verdict:
+``"OK"`` (``"SEAL_OK"``, ``"SEAL_OLDER_HEAD"`` for seals) or the code of the error it raises.
+
+Kinds: ``cbor`` (the strict decoder), ``public_key``, ``signature`` (one Ed25519 check), ``event`` (parse without a
+signature check), ``chain``, ``bundle``, ``proof`` (equivocation proof), ``trust`` (a trust list against pinned keys,
+optionally through intermediates or from a pinned earlier list), ``bundle_trust`` (a bundle audited with a verified
+trust list: the failure, else the first key finding) and ``seal`` (URL or text, optionally with a bundle or events).
+"""
+
+from __future__ import annotations
+
+import io
+import random
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import ocop_provenance as op
+from ocop_provenance import _cbor
+
+Case = dict[str, Any]
+
+
+def _ring(keys: list[str]) -> op.KeyRing:
+    return op.KeyRing.of(op.PublicKey.from_raw(bytes.fromhex(k)) for k in keys)
+
+
+def _now(case: Case) -> datetime | None:
+    return datetime.fromisoformat(case["now"]) if case.get("now") else None
+
+
+def _pin(authority: dict[str, Any]) -> op.AuthorityPin:
+    return op.AuthorityPin(
+        tuple(op.PublicKey.from_raw(bytes.fromhex(k)) for k in authority["keys"]), authority["threshold"]
+    )
+
+
+def _trust(case: Case, now: datetime) -> op.TrustList:
+    anchor: op.TrustList | op.AuthorityPin = _pin(case["authority"])
+    if case.get("pinned"):
+        anchor = op.verify_trust_list(bytes.fromhex(case["pinned"]), anchor, now=now)
+    return op.verify_trust_list(
+        bytes.fromhex(case["trust"]),
+        anchor,
+        now=now,
+        intermediates=[bytes.fromhex(x) for x in case.get("intermediates", [])],
+    )
+
+
+def _judge(case: Case) -> str:
+    kind = case["kind"]
+    now = _now(case)
+    if kind == "cbor":
+        _cbor.decode(bytes.fromhex(case["input"]), max_size=case.get("max_size", 1 << 20), max_depth=case["max_depth"])
+    elif kind == "public_key":
+        op.PublicKey.from_raw(bytes.fromhex(case["input"]))
+    elif kind == "event":
+        op.parse_unverified_event(bytes.fromhex(case["input"]))
+    elif kind == "chain":
+        batch = bytes.fromhex(case["batch_id"]) if case.get("batch_id") else None
+        op.verify_chain([bytes.fromhex(x) for x in case["events"]], _ring(case["trusted"]), batch_id=batch, now=now)
+    elif kind == "bundle":
+        op.verify_bundle(io.BytesIO(bytes.fromhex(case["bundle"])), _ring(case["trusted"]), now=now)
+    elif kind == "signature":
+        key = op.PublicKey.from_raw(bytes.fromhex(case["key"]))
+        if not key.verify(bytes.fromhex(case["sig"]), bytes.fromhex(case["msg"])):
+            return "E_SIGNATURE"
+    elif kind == "proof":
+        op.EquivocationProof.from_bytes(bytes.fromhex(case["input"])).verify(_ring(case["trusted"]))
+    elif kind == "trust":
+        assert now is not None
+        _trust(case, now)
+    elif kind == "bundle_trust":
+        assert now is not None
+        report = op.audit_bundle(io.BytesIO(bytes.fromhex(case["bundle"])), _trust(case, now), now=now)
+        if report.failure is not None:
+            return report.failure.code
+        return report.findings[0].code if report.findings else "OK"
+    elif kind == "seal":
+        keys: op.KeyRing | op.SealKeys
+        if case.get("trust"):
+            assert now is not None
+            trust = _trust(case, now)
+            keys = trust.seal_keys(op.parse_unverified_seal(case["text"]).statement.sealed_on)
+        else:
+            keys = _ring(case["trusted"])
+        chain = [bytes.fromhex(x) for x in case["events"]] if case.get("events") is not None else None
+        bundle = bytes.fromhex(case["bundle"]) if case.get("bundle") else None
+        return op.verify_seal(case["text"], keys, now=now, chain=chain, bundle=bundle).code
+    else:  # pragma: no cover - a case file error
+        raise AssertionError(f"unknown case kind {kind}")
+    return "OK"
+
+
+def python_verdict(case: Case) -> str:
+    """Return the Python library's verdict for ``case``: OK-like code, or the code of the error it raised."""
+    try:
+        return _judge(case)
+    except op.ProvenanceError as e:
+        return e.code
+
+
+def bit_flips(data: bytes, count: int, seed: int) -> Iterator[tuple[int, bytes]]:
+    """Yield ``count`` (bit index, mutated copy) pairs, each with one bit of ``data`` flipped (seeded)."""
+    rng = random.Random(seed)
+    for _ in range(count):
+        bit = rng.randrange(len(data) * 8)
+        out = bytearray(data)
+        out[bit // 8] ^= 1 << (bit % 8)
+        yield bit, bytes(out)
+
+
+def text_flips(text: str, count: int, seed: int) -> Iterator[tuple[int, str]]:
+    """Yield ``count`` single-bit mutations of an ASCII text (bit 0-6 of one character, so it stays ASCII)."""
+    rng = random.Random(seed)
+    for _ in range(count):
+        i = rng.randrange(len(text))
+        bit = rng.randrange(7)
+        yield i * 8 + bit, text[:i] + chr(ord(text[i]) ^ (1 << bit)) + text[i + 1 :]
