@@ -4,6 +4,7 @@
 //   verifySeal(urlOrText, {trustedKeys | trustList + authority, bundle | events, now})
 //   verifyChain(events, {trustedKeys | trustList + authority, batchId, now, timeTolerance})
 //   verifyTrustList(bytes, {authority: {keys, threshold}, now, intermediates})
+//   verifyLogReceipt(receipt, {logKey, witnessKeys, witnesses, expect, origin, now})
 //   ed25519Support()
 //
 // Each verify function resolves to a plain result object, never rejects for bad data:
@@ -19,6 +20,7 @@ import { VerifyError } from "./errors.js";
 import { ed25519Support, KeyRing } from "./keys.js";
 import { checkSealSignature, isoDay, parseSeal, SealChainCheck } from "./seal.js";
 import { TrustList, timeText, verifyTrustListBytes } from "./trust.js";
+import { describeLeaf, parseVkey, verifyReceiptData } from "./tlog.js";
 import { asBytes, fromHex, hex } from "./util.js";
 
 export { ed25519Support } from "./keys.js";
@@ -423,5 +425,58 @@ export async function verifySeal(text, options = {}) {
     return result;
   } catch (e) {
     return failure(e, { statement: result.statement, events });
+  }
+}
+
+/**
+ * Verify a transparency-log receipt (docs/format.md §18.5): the leaf names the expected head, the checkpoint is
+ * signed by the log and cosigned by at least `witnesses` of the witness keys, and the inclusion proof leads from the
+ * leaf to the checkpoint's root.
+ * @param {Uint8Array|string} receipt the receipt's CBOR bytes, or its C2SP tlog-proof text
+ * @param {{logKey: string, witnessKeys?: Array<string>, witnesses?: number, origin?: string,
+ *          expect?: {batchId: string|Uint8Array, seq: number|bigint, eventId: string|Uint8Array},
+ *          now?: Date|string|bigint}} options: keys as C2SP verifier keys (vkeys)
+ */
+export async function verifyLogReceipt(receipt, options = {}) {
+  const now = micros(options.now);
+  if (typeof options.logKey !== "string") throw new TypeError("logKey is the log's verifier key (vkey text)");
+  const witnesses = options.witnesses ?? 0;
+  const expect = options.expect
+    ? {
+        batchId: keyBytes(options.expect.batchId),
+        seq: BigInt(options.expect.seq),
+        eventId: keyBytes(options.expect.eventId),
+      }
+    : null;
+  const missing = await unsupported();
+  if (missing) return missing;
+  try {
+    const logKey = await parseVkey(options.logKey);
+    const witnessKeys = [];
+    for (const vkey of options.witnessKeys ?? []) witnessKeys.push(await parseVkey(vkey));
+    const data = typeof receipt === "string" ? receipt : asBytes(receipt);
+    const r = await verifyReceiptData(data, {
+      logKey,
+      witnessKeys,
+      witnesses,
+      expect,
+      origin: options.origin ?? null,
+      now,
+    });
+    return {
+      ok: true,
+      code: "OK",
+      message: "the log includes this head",
+      where: {},
+      leaf: describeLeaf(r.leaf),
+      index: plain(r.index),
+      checkpoint: { origin: r.checkpoint.origin, size: plain(r.checkpoint.size), root: hex(r.checkpoint.root) },
+      witnesses: r.cosignatures.map((c) => ({
+        name: c.key.name,
+        time: new Date(Number(c.timestamp) * 1000).toISOString(),
+      })),
+    };
+  } catch (e) {
+    return failure(e);
   }
 }

@@ -78,7 +78,7 @@ function uintField(value, field, minimum = 0n) {
 }
 
 /** UTC time text YYYY-MM-DDTHH:MM:SSZ as microseconds since 1970 (regex: E_SCHEMA; impossible values: E_FIELD). */
-function parseTime(value, field) {
+export function parseTime(value, field) {
   if (typeof value !== "string" || !TIME.test(value)) schema("expected UTC time text YYYY-MM-DDTHH:MM:SSZ", field);
   const [y, mo, d, h, mi, s] = value.match(/[0-9]+/g).map(Number);
   const dim = [31, y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
