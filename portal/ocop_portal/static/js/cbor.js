@@ -12,7 +12,7 @@
 // Step 4 is what re-encoding and comparing (§2.2 step 6) finds: with only definite lengths and the types of
 // step 3, the one deterministic encoding differs from the input exactly where a head is not the shortest.
 //
-// Two details follow the reference decoder (cbor2) where format.md is not precise (see tests/js/README.md):
+// Two details follow the reference decoder (cbor2) where format.md is not precise (docs/js-verifier.md, ambiguities 1 and 2):
 // depth counts the containers around an item (an empty container adds nothing inside it, so `[[]]` passes a depth
 // limit of 1), and duplicate map keys compare as Python values do (1, 1.0, true and simple(1) can collide).
 
@@ -49,19 +49,42 @@ class Reader {
     return out;
   }
 
+  /** The head's argument: a Number, or a BigInt above 2^53 (only 8-byte arguments can be). */
   argument(info) {
-    if (info < 24) return BigInt(info);
+    if (info < 24) return info;
     const width = info === 24 ? 1 : info === 25 ? 2 : info === 26 ? 4 : 8;
-    let value = 0n;
-    for (const b of this.take(width)) value = (value << 8n) | BigInt(b);
-    if (value < (width === 1 ? 24n : 1n << BigInt(4 * width))) this.nonShortest = true;
+    const b = this.take(width);
+    let value;
+    if (width === 1) value = b[0];
+    else if (width === 2) value = (b[0] << 8) | b[1];
+    else if (width === 4) value = ((b[0] << 24) >>> 0) + ((b[1] << 16) | (b[2] << 8) | b[3]);
+    else {
+      const hi = ((b[0] << 24) >>> 0) + ((b[1] << 16) | (b[2] << 8) | b[3]);
+      const lo = ((b[4] << 24) >>> 0) + ((b[5] << 16) | (b[6] << 8) | b[7]);
+      value = hi < 0x200000 ? hi * 2 ** 32 + lo : (BigInt(hi) << 32n) | BigInt(lo);
+    }
+    if (value < (width === 1 ? 24 : 2 ** (4 * width))) this.nonShortest = true;
     return value;
   }
 
   length(info) {
     const n = this.argument(info);
-    if (n > BigInt(this.data.length - this.pos)) fail("E_CBOR", "malformed CBOR: length beyond the input");
-    return Number(n);
+    if (typeof n === "bigint" || n > this.data.length - this.pos)
+      fail("E_CBOR", "malformed CBOR: length beyond the input");
+    return n;
+  }
+
+  text(raw) {
+    for (let i = 0; i < raw.length; i++) {
+      if (raw[i] >= 0x80) {
+        try {
+          return utf8(raw);
+        } catch {
+          return fail("E_CBOR", "malformed CBOR: invalid UTF-8 in a text string");
+        }
+      }
+    }
+    return raw.length < 64 ? String.fromCharCode(...raw) : utf8(raw);
   }
 
   /** Read one item enclosed by `depth` containers. */
@@ -75,20 +98,13 @@ class Reader {
     }
     switch (major) {
       case 0:
-        return this.argument(info);
+        return BigInt(this.argument(info));
       case 1:
-        return -1n - this.argument(info);
+        return -1n - BigInt(this.argument(info));
       case 2:
         return this.take(this.length(info)).slice();
-      case 3: {
-        const raw = this.take(this.length(info));
-        try {
-          return utf8(raw);
-        } catch {
-          fail("E_CBOR", "malformed CBOR: invalid UTF-8 in a text string");
-        }
-        break;
-      }
+      case 3:
+        return this.text(this.take(this.length(info)));
       case 4: {
         const n = this.length(info);
         const out = [];
@@ -146,9 +162,8 @@ function half(bits) {
 
 function isDuplicate(key, map, seen) {
   if (typeof key === "bigint" || typeof key === "string") {
-    const tag = typeof key === "bigint" ? `n${key}` : `s${key}`;
-    if (seen.has(tag)) return true;
-    seen.add(tag);
+    if (seen.has(key)) return true; // a Set compares BigInts and strings by value
+    seen.add(key);
     if (seen.size === map.size + 1) return false; // every earlier key was an integer or text: none is equal
   }
   for (const other of map.keys()) if (pyEqual(key, other)) return true;
@@ -230,7 +245,7 @@ function walk(value) {
     for (const [k, v] of value) {
       if (typeof k !== "bigint" && typeof k !== "string") fail("E_TYPE", "map key is neither an integer nor text");
       walk(k);
-      const order = encode(k);
+      const order = keyOrder(k);
       if (previous !== null && compare(order, previous) <= 0) {
         fail("E_NONCANONICAL", "map keys are not in deterministic order");
       }
@@ -261,22 +276,72 @@ export function decode(data, { maxSize, maxDepth }) {
 
 // ---- encoding ----------------------------------------------------------------------------------------------
 
-function head(major, n) {
-  const m = major << 5;
-  if (n < 24n) return Uint8Array.of(m | Number(n));
-  const width = n < 0x100n ? 1 : n < 0x10000n ? 2 : n < 0x100000000n ? 4 : 8;
-  const out = new Uint8Array(1 + width);
-  out[0] = m | (width === 1 ? 24 : width === 2 ? 25 : width === 4 ? 26 : 27);
-  for (let i = width; i >= 1; i--) {
-    out[i] = Number(n & 0xffn);
-    n >>= 8n;
+class Writer {
+  constructor() {
+    this.buf = new Uint8Array(512);
+    this.len = 0;
   }
-  return out;
+
+  room(n) {
+    if (this.len + n <= this.buf.length) return;
+    const bigger = new Uint8Array(Math.max(this.buf.length * 2, this.len + n));
+    bigger.set(this.buf.subarray(0, this.len));
+    this.buf = bigger;
+  }
+
+  head(major, n) {
+    this.room(9);
+    const m = major << 5;
+    if (typeof n === "bigint" && n <= 0xffffffffn) n = Number(n);
+    if (typeof n === "number" && n < 24) this.buf[this.len++] = m | n;
+    else if (typeof n === "number" && n < 0x100) this.buf.set([m | 24, n], (this.len += 2) - 2);
+    else if (typeof n === "number" && n < 0x10000) this.buf.set([m | 25, n >> 8, n & 0xff], (this.len += 3) - 3);
+    else if (typeof n === "number")
+      this.buf.set([m | 26, n >>> 24, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff], (this.len += 5) - 5);
+    else {
+      this.buf[this.len++] = m | 27;
+      for (let shift = 56n; shift >= 0n; shift -= 8n) this.buf[this.len++] = Number((n >> shift) & 0xffn);
+    }
+  }
+
+  bytes(b) {
+    this.room(b.length);
+    this.buf.set(b, this.len);
+    this.len += b.length;
+  }
+
+  done() {
+    return this.buf.slice(0, this.len);
+  }
 }
 
-/** The head of a byte string of `length` bytes (major type 2, shortest form). */
-export function bstrHead(length) {
-  return head(2, BigInt(length));
+function write(w, value) {
+  if (value === null) w.bytes([0xf6]);
+  else if (value === false) w.bytes([0xf4]);
+  else if (value === true) w.bytes([0xf5]);
+  else if (typeof value === "number") write(w, BigInt(value));
+  else if (typeof value === "bigint") {
+    if (value >= 0n) w.head(0, value);
+    else w.head(1, -1n - value);
+  } else if (value instanceof Uint8Array) {
+    w.head(2, value.length);
+    w.bytes(value);
+  } else if (typeof value === "string") {
+    const bytes = utf8Bytes(value);
+    w.head(3, bytes.length);
+    w.bytes(bytes);
+  } else if (Array.isArray(value)) {
+    w.head(4, value.length);
+    for (const item of value) write(w, item);
+  } else if (value instanceof Map) {
+    const keys = [...value.keys()].map((k) => [keyOrder(k), k]);
+    keys.sort((x, y) => compare(x[0], y[0]));
+    w.head(5, keys.length);
+    for (const [order, k] of keys) {
+      w.bytes(order);
+      write(w, value.get(k));
+    }
+  } else throw new TypeError("cannot encode this value as deterministic CBOR");
 }
 
 /**
@@ -284,21 +349,31 @@ export function bstrHead(length) {
  * integers). Map keys are sorted bytewise by their encodings.
  */
 export function encode(value) {
-  if (value === null) return Uint8Array.of(0xf6);
-  if (value === false) return Uint8Array.of(0xf4);
-  if (value === true) return Uint8Array.of(0xf5);
-  if (typeof value === "number") value = BigInt(value);
-  if (typeof value === "bigint") return value >= 0n ? head(0, value) : head(1, -1n - value);
-  if (value instanceof Uint8Array) return concat(head(2, BigInt(value.length)), value);
-  if (typeof value === "string") {
-    const bytes = utf8Bytes(value);
-    return concat(head(3, BigInt(bytes.length)), bytes);
+  const w = new Writer();
+  write(w, value);
+  return w.done();
+}
+
+/** The head of a byte string of `length` bytes (major type 2, shortest form). */
+export function bstrHead(length) {
+  const w = new Writer();
+  w.head(2, length);
+  return w.done();
+}
+
+// Map keys are few and repeat (labels, data element names): their encodings are kept, in a bounded cache.
+const keyOrders = new Map();
+
+/** The sort key of a map key: its deterministic encoding (RFC 8949 §4.2.1). */
+function keyOrder(key) {
+  let order = keyOrders.get(key);
+  if (order === undefined) {
+    if (typeof key !== "bigint" && typeof key !== "string") return encode(key);
+    const w = new Writer();
+    write(w, key);
+    order = w.done();
+    if (keyOrders.size >= 4096) keyOrders.clear();
+    if (order.length <= 72) keyOrders.set(key, order);
   }
-  if (Array.isArray(value)) return concat(head(4, BigInt(value.length)), ...value.map(encode));
-  if (value instanceof Map) {
-    const items = [...value].map(([k, v]) => [encode(k), encode(v)]);
-    items.sort((x, y) => compare(x[0], y[0]));
-    return concat(head(5, BigInt(items.length)), ...items.flat());
-  }
-  throw new TypeError("cannot encode this value as deterministic CBOR");
+  return order;
 }

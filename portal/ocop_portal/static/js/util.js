@@ -93,6 +93,7 @@ export function isPySpace(ch) {
 
 /** Python's str.strip() with no argument. */
 export function pyStrip(text) {
+  if (text === "" || (!isPySpace(text[0]) && !isPySpace(text[text.length - 1]))) return text;
   const chars = Array.from(text);
   let a = 0;
   let b = chars.length;
