@@ -5,7 +5,7 @@
 // decides with Python 3.11's datetime.fromisoformat, date.fromisoformat and decimal.Decimal, which accept far more
 // than RFC 3339 (any separator character, basic formats, ISO week dates, "Z", fractions of any length; underscores,
 // Unicode digits and exponents in numbers). This module reproduces exactly that, so that both implementations give
-// the same code; it goes away when the specification defines the grammar (tests/js/README.md, ambiguity list).
+// the same code; it goes away when the specification defines the grammar (docs/js-verifier.md, the ambiguity list).
 
 import { isPySpace, pyStrip, utf8Bytes } from "./util.js";
 
