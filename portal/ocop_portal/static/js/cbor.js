@@ -12,12 +12,13 @@
 // Step 4 is what re-encoding and comparing (§2.2 step 6) finds: with only definite lengths and the types of
 // step 3, the one deterministic encoding differs from the input exactly where a head is not the shortest.
 //
-// Two details follow the reference decoder (cbor2) where format.md is not precise (docs/js-verifier.md, ambiguities 1 and 2):
+// Where format.md is not precise, this follows the reference decoder, cbor2 (docs/js-verifier.md, ambiguities 1-3):
 // depth counts the containers around an item (an empty container adds nothing inside it, so `[[]]` passes a depth
-// limit of 1), and duplicate map keys compare as Python values do (1, 1.0, true and simple(1) can collide).
+// limit of 1), duplicate map keys compare as Python values do (1, 1.0, true and simple(1) can collide), and step 3
+// is one walk in wire order.
 
 import { fail } from "./errors.js";
-import { compare, concat, utf8, utf8Bytes } from "./util.js";
+import { compare, utf8, utf8Bytes } from "./util.js";
 
 const MIN_INT = -(2n ** 63n);
 
@@ -289,19 +290,17 @@ class Writer {
     this.buf = bigger;
   }
 
+  /** A head in its shortest form; `n` is a Number below 2^32 or a BigInt. */
   head(major, n) {
-    this.room(9);
     const m = major << 5;
-    if (typeof n === "bigint" && n <= 0xffffffffn) n = Number(n);
-    if (typeof n === "number" && n < 24) this.buf[this.len++] = m | n;
-    else if (typeof n === "number" && n < 0x100) this.buf.set([m | 24, n], (this.len += 2) - 2);
-    else if (typeof n === "number" && n < 0x10000) this.buf.set([m | 25, n >> 8, n & 0xff], (this.len += 3) - 3);
-    else if (typeof n === "number")
-      this.buf.set([m | 26, n >>> 24, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff], (this.len += 5) - 5);
-    else {
-      this.buf[this.len++] = m | 27;
-      for (let shift = 56n; shift >= 0n; shift -= 8n) this.buf[this.len++] = Number((n >> shift) & 0xffn);
-    }
+    const v = typeof n === "bigint" && n <= 0xffffffffn ? Number(n) : n;
+    if (typeof v === "bigint") {
+      this.bytes([m | 27]);
+      for (let shift = 56n; shift >= 0n; shift -= 8n) this.bytes([Number((v >> shift) & 0xffn)]);
+    } else if (v < 24) this.bytes([m | v]);
+    else if (v < 0x100) this.bytes([m | 24, v]);
+    else if (v < 0x10000) this.bytes([m | 25, v >> 8, v & 0xff]);
+    else this.bytes([m | 26, v >>> 24, (v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff]);
   }
 
   bytes(b) {

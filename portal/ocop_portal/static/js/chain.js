@@ -14,7 +14,7 @@ export const DEFAULT_TIME_TOLERANCE = 300_000_000n; // 5 minutes, in microsecond
 const PROOF_MAGIC = "ocop-equivocation";
 const MAX_PROOF = 2 * 65536 + 64;
 
-export function whereOf(event, index) {
+function whereOf(event, index) {
   return { index, eventId: hex(event.eventId), keyId: hex(event.keyId), batchId: hex(event.batchId), seq: event.seq };
 }
 

@@ -294,7 +294,7 @@ export function decodePayload(payload) {
     const where = location(m.get(WHERE));
     const batch = bytes32(m.get(BATCH), "batch");
     const prev = bytes32(m.get(PREV), "prev");
-    if (seq >= MAX_SEQ) invalid("a step's seq must be 1 or more", "seq");
+    if (seq >= MAX_SEQ) invalid("a step's seq is below 2^63", "seq");
     const checkedTime = checkTime(time, "time");
     const step = m.get(STEP);
     if (typeof step !== "string" || !(CBV_BUSINESS_STEPS.has(step) || CUSTOM_STEP.test(step))) {

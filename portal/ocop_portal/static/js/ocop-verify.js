@@ -15,7 +15,7 @@
 // Bad options (a programming error, not the data's fault) throw a TypeError.
 
 import { verifyBundleBytes } from "./bundle.js";
-import { ChainVerifier, checkEvent, DEFAULT_TIME_TOLERANCE, verifyChain as verifyChainRaw } from "./chain.js";
+import { DEFAULT_TIME_TOLERANCE, verifyChain as verifyChainRaw } from "./chain.js";
 import { VerifyError } from "./errors.js";
 import { ed25519Support, KeyRing } from "./keys.js";
 import { checkSealSignature, isoDay, parseSeal, SealChainCheck } from "./seal.js";
@@ -66,6 +66,13 @@ async function trustFrom(options, now) {
   if (now === null) throw new TypeError("verifying a trust list needs now");
   const intermediates = (options.intermediates ?? []).map(asBytes);
   return verifyTrustListBytes(asBytes(trustList), await anchorOf(options), { now, intermediates });
+}
+
+/** The trusted keys: {trust: null, ring} from trustedKeys, or {trust, ring: every key of the list} from a trust list. */
+async function keysFrom(options, now) {
+  if (!options.trustList) return { trust: null, ring: await KeyRing.of(options.trustedKeys.map(keyBytes)) };
+  const trust = await trustFrom(options, now);
+  return { trust, ring: trust.keyRing() };
 }
 
 /** What a trust list is verified from: a TrustList verified before (`pinned`), or pinned authority keys. */
@@ -210,13 +217,9 @@ export async function verifyBundle(bytes, options = {}) {
   if (!options.trustedKeys === !options.trustList) throw new TypeError("pass trustedKeys or trustList (one of them)");
   const missing = await unsupported();
   if (missing) return missing;
-  let trust = null;
-  let ring;
+  let trust, ring;
   try {
-    if (options.trustList) {
-      trust = await trustFrom(options, now);
-      ring = trust.keyRing();
-    } else ring = await KeyRing.of(options.trustedKeys.map(keyBytes));
+    ({ trust, ring } = await keysFrom(options, now));
   } catch (e) {
     return failure(e, { stage: "trust" });
   }
@@ -277,13 +280,9 @@ export async function verifyChain(events, options = {}) {
   if (!options.trustedKeys === !options.trustList) throw new TypeError("pass trustedKeys or trustList (one of them)");
   const missing = await unsupported();
   if (missing) return missing;
-  let trust = null;
-  let ring;
+  let trust, ring;
   try {
-    if (options.trustList) {
-      trust = await trustFrom(options, now);
-      ring = trust.keyRing();
-    } else ring = await KeyRing.of(options.trustedKeys.map(keyBytes));
+    ({ trust, ring } = await keysFrom(options, now));
   } catch (e) {
     return failure(e, { stage: "trust" });
   }
@@ -333,13 +332,9 @@ export async function verifySeal(text, options = {}) {
   if (options.bundle && options.events) throw new TypeError("pass a bundle or events, not both");
   const missing = await unsupported();
   if (missing) return missing;
-  let trust = null;
-  let ring;
+  let trust, ring;
   try {
-    if (options.trustList) {
-      trust = await trustFrom(options, now);
-      ring = trust.keyRing();
-    } else ring = await KeyRing.of(options.trustedKeys.map(keyBytes));
+    ({ trust, ring } = await keysFrom(options, now));
   } catch (e) {
     return failure(e, { stage: "trust" });
   }
@@ -398,16 +393,13 @@ export async function verifySeal(text, options = {}) {
         },
       });
     } else {
-      const verifier = new ChainVerifier({ now });
-      const raws = options.events.map(asBytes);
-      const checks = raws.map((raw, i) => checkEvent(raw, ring, i));
-      checks.forEach((p) => p.catch(() => {}));
-      for (let i = 0; i < checks.length; i++) {
-        const event = verifier.feed(await checks[i], i);
-        events.push(describeEvent(event, i, trust));
-        check.feed(event);
-      }
-      verifier.finish();
+      await verifyChainRaw(options.events.map(asBytes), ring, {
+        now,
+        onEvent: (event, index) => {
+          events.push(describeEvent(event, index, trust));
+          check.feed(event);
+        },
+      });
     }
     const info = check.finish();
     const genesis = info.genesis.body;

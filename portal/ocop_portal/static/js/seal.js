@@ -420,7 +420,7 @@ export class SealChainCheck {
 }
 
 /** Days since 1970-01-01 of a YYYY-MM-DD date. */
-export function daysOf(isoDate) {
+function daysOf(isoDate) {
   const [y, m, d] = isoDate.split("-").map(Number);
   const t = new Date(0);
   t.setUTCFullYear(y, m - 1, d);
