@@ -35,7 +35,7 @@ const err = (code, message, field) => fail(code, message, field === undefined ? 
 export function base45Decode(text) {
   const values = [...text].map((c) => {
     const v = B45.indexOf(c);
-    if (v < 0 || c.length !== 1) err("E_SEAL_ENCODING", "character outside the base45 alphabet");
+    if (v < 0) err("E_SEAL_ENCODING", "character outside the base45 alphabet");
     return v;
   });
   if (values.length % 3 === 1) err("E_SEAL_ENCODING", "base45 text has an impossible length");
