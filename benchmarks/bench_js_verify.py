@@ -23,6 +23,7 @@ import tempfile
 from pathlib import Path
 
 import ocop_provenance as op
+from ocop_provenance.events import BundleBatch, BundleHeader, write_bundle
 
 from benchmarks.bench_verify import make_chain
 
@@ -39,13 +40,13 @@ def main() -> None:
         sys.exit("this benchmark needs Node.js 20+ (node on PATH)")
     key = op.PrivateKey.from_seed(bytes(range(32)))
     chain = make_chain(key, args.events)
-    header = op.BundleHeader(
+    header = BundleHeader(
         root=chain[0].event_id,
-        batches=(op.BundleBatch(batch_id=chain[0].event_id, count=len(chain), head=chain[-1].event_id),),
+        batches=(BundleBatch(batch_id=chain[0].event_id, count=len(chain), head=chain[-1].event_id),),
         keys=(key.public_key,),
     )
     out = io.BytesIO()
-    op.write_bundle(out, header, (e.raw for e in chain))
+    write_bundle(out, header, (e.raw for e in chain))
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "batch.ocop"
         path.write_bytes(out.getvalue())

@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import ocop_provenance as op
+from ocop_provenance.events import BundleBatch, BundleHeader, head_of, write_bundle
 
 from benchmarks.bench_verify import make_chain, step
 
@@ -49,18 +50,18 @@ def generate(path: Path, n: int) -> None:
     items = path.with_suffix(".items")
     with items.open("wb") as out:
         for i in range(n):
-            event = genesis if i == 0 else step(op.head_of(head), key, i)
+            event = genesis if i == 0 else step(head_of(head), key, i)
             data = event.raw
             out.write(bytes((0x58, len(data))) if len(data) < 256 else b"\x59" + len(data).to_bytes(2, "big"))
             out.write(data)
             head = event
-    header = op.BundleHeader(
+    header = BundleHeader(
         root=genesis.event_id,
-        batches=(op.BundleBatch(batch_id=genesis.event_id, count=n, head=head.event_id),),
+        batches=(BundleBatch(batch_id=genesis.event_id, count=n, head=head.event_id),),
         keys=(key.public_key,),
     )
     with path.open("wb") as out:
-        op.write_bundle(out, header, _items(items))
+        write_bundle(out, header, _items(items))
     items.unlink()
 
 

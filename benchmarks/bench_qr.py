@@ -24,6 +24,8 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 
 import ocop_provenance as op
+from ocop_provenance.events import append_step, open_batch
+from ocop_provenance.seals import Label, LabelLayout, make_qr, make_seal, seal_units, write_label_sheet
 
 ICT = timezone(timedelta(hours=7))
 RESOLVER = "https://id.example.vn"
@@ -38,10 +40,10 @@ def _chain(signer: op.PrivateKey) -> list[op.SignedEvent]:
         producer=op.Producer(name="HTX Nông nghiệp Nghi Sơn", province="Thanh Hóa"),
         certificate=op.Certificate(stars=4, number="148/QĐ-UBND", issued=date(2023, 5, 1)),
     )
-    events = [op.open_batch(genesis, signer)]
+    events = [open_batch(genesis, signer)]
     for i, step in enumerate(("commissioning", "ocop:drying", "inspecting", "packing"), 1):
         events.append(
-            op.append_step(
+            append_step(
                 events[-1],
                 signer,
                 step=step,
@@ -65,7 +67,7 @@ def _rate(fn: Callable[[], object], n: int, repeats: int = 3) -> float:
 def _sizes(label: str, text: str) -> None:
     cells = []
     for ec in ("L", "M", "Q", "H"):
-        qr = op.make_qr(text, ec_level=ec)
+        qr = make_qr(text, ec_level=ec)
         cells.append(f"{ec}: v{qr.version:<2} {qr.size}x{qr.size}")
     print(f"  {label:<34} {len(text):>4} chars   " + "   ".join(cells))
 
@@ -75,7 +77,7 @@ def _largest_resolver_at_q(make: Callable[[str], str]) -> int:
     for n in range(5, 80):
         name = "".join("." if i % 10 == 9 else "r" for i in range(n)).strip(".")
         host = f"{name}.vn"
-        if op.make_qr(make(f"https://{host}"), ec_level="Q").version <= 10:
+        if make_qr(make(f"https://{host}"), ec_level="Q").version <= 10:
             longest = len(f"https://{host}")
     return longest
 
@@ -91,8 +93,8 @@ def main() -> None:
 
     signer = op.PrivateKey.from_seed(b"\x07" * 32)
     chain = _chain(signer)
-    seal = op.make_seal(chain[0], chain[-1], signer, resolver=RESOLVER, sealed_on=date(2024, 11, 2))
-    unit = op.make_seal(chain[0], chain[-1], signer, resolver=RESOLVER, sealed_on=date(2024, 11, 2), serial="SN000123")
+    seal = make_seal(chain[0], chain[-1], signer, resolver=RESOLVER, sealed_on=date(2024, 11, 2))
+    unit = make_seal(chain[0], chain[-1], signer, resolver=RESOLVER, sealed_on=date(2024, 11, 2), serial="SN000123")
     url = seal.to_url()
     print(f"ocop-provenance {op.__version__} · Python {platform.python_version()} · {platform.machine()}")
     print(f"zxing-cpp {importlib.metadata.version('zxing-cpp')} · {os.cpu_count()} CPUs\n")
@@ -106,15 +108,15 @@ def main() -> None:
     )
 
     def with_resolver(r: str) -> str:
-        return op.make_seal(chain[0], chain[-1], signer, resolver=r, sealed_on=date(2024, 11, 2)).to_url()
+        return make_seal(chain[0], chain[-1], signer, resolver=r, sealed_on=date(2024, 11, 2)).to_url()
 
     print(f"  longest resolver (https://...) that keeps the URL form at v10-Q: {_largest_resolver_at_q(with_resolver)}")
 
     n = 200 if args.quick else 1000
     floor = _rate(lambda: zxingcpp.create_barcode(url, zxingcpp.BarcodeFormat.QRCode, ec_level="Q"), n)
-    lib = _rate(lambda: op.make_qr(url), n)
+    lib = _rate(lambda: make_qr(url), n)
     sign = _rate(
-        lambda: op.make_seal(chain[0], chain[-1], signer, resolver=RESOLVER, sealed_on=date(2024, 11, 2)).to_url(), n
+        lambda: make_seal(chain[0], chain[-1], signer, resolver=RESOLVER, sealed_on=date(2024, 11, 2)).to_url(), n
     )
     ring = op.KeyRing.of([signer.public_key])
     verify = _rate(lambda: op.verify_seal(url, ring), n)
@@ -127,9 +129,9 @@ def main() -> None:
     serials = [f"SN{i:06d}" for i in range(count)]
     t = time.perf_counter()
     seals = list(
-        op.seal_units(chain[0], chain[-1], signer, resolver=RESOLVER, sealed_on=date(2024, 11, 2), serials=serials)
+        seal_units(chain[0], chain[-1], signer, resolver=RESOLVER, sealed_on=date(2024, 11, 2), serials=serials)
     )
-    labels = [op.Label(code=s.to_url(), title=chain[0].body.product.name, lot="L2407-A1", serial=s.statement.serial)
+    labels = [Label(code=s.to_url(), title=chain[0].body.product.name, lot="L2407-A1", serial=s.statement.serial)
               for s in seals]  # fmt: skip
     sealing = count / (time.perf_counter() - t)
     print(f"\nLabel sheet, {count:,} per-unit labels, A4 4x7, ECC Q (sealing alone: {sealing:,.0f} seals/s):")
@@ -137,7 +139,7 @@ def main() -> None:
         for workers in sorted({1, max(1, args.workers)}):
             out = io.BytesIO()
             t = time.perf_counter()
-            op.write_label_sheet(out, labels, workers=workers, layout=op.LabelLayout(vector=vector))
+            write_label_sheet(out, labels, workers=workers, layout=LabelLayout(vector=vector))
             elapsed = time.perf_counter() - t
             per_s = count / elapsed
             mode = "vector" if vector else "mask  "

@@ -14,15 +14,20 @@ signing rate so that load on the machine hits the floor and the store alike:
 * bulk add_steps, 1 process: ``Ledger.add_steps``, many signed steps in one transaction, signed in process;
 * bulk add_steps, workers=2 and workers="auto": the same, with signing processes (docs/adr/0014);
 * bulk add_step loop: ``Ledger.add_step`` called in a ``Ledger.bulk()`` block;
-* append_many: pre-signed events stored in one transaction (each signature verified again: an import).
+* append_many: pre-signed events stored in one transaction (each signature verified again: an import);
+* export_bundle, verify_stored, import_bundle: reading a chain out (every row parsed and its signature verified),
+  verifying every stored chain, and verifying + storing a bundle in another ledger; these are compared with the
+  raw Ed25519 verification rate of the default backend (``PublicKey.verify``), the floor of anything that verifies.
 
-Each figure is printed with its ratio to the raw signing rate; the goal (issues 3 and 6) is bulk >= 0.7x.
+Each signing figure is printed with its ratio to the raw signing rate, each verifying figure with its ratio to
+the raw verification rate; the goal (issues 3 and 6) is bulk >= 0.7x.
 With workers, each call starts its signing processes (about 0.1 s) inside the timed region.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import statistics
 import sys
@@ -94,16 +99,33 @@ def main() -> None:
         # Start the fork server once, as a long-lived process would have (each call still starts its signers).
         ledger.add_steps(probe.event_id, key, _steps(2000, start=1), workers=2)
 
+        signature = key.sign(message)
+        public = key.public_key
+
         def raw_round(n: int) -> float:
             return _rate(n, lambda: [key.sign(message) for _ in range(n)])
 
+        def raw_verify_round(n: int) -> float:
+            return _rate(n, lambda: [public.verify(signature, message) for _ in range(n)])
+
         results: dict[str, list[float]] = {}
         raw: list[float] = []
+        reads: dict[str, list[float]] = {}
+        raw_verify: list[float] = []
         serial = 0
 
         def measure(label: str, n: int, run: Callable[[], object]) -> None:
             raw.append(raw_round(min(n, 20_000)))
             results.setdefault(label, []).append(_rate(n, run))
+
+        def measure_read(label: str, n: int, run: Callable[[], object]) -> None:
+            raw_verify.append(raw_verify_round(min(n, 20_000)))
+            reads.setdefault(label, []).append(_rate(n, run))
+
+        read_n = bulk_n // 4
+        exported = ledger.open_batch(_genesis(10_000), key).event_id
+        ledger.add_steps(exported, key, _steps(read_n))
+        trusted = op.KeyRing.of([key.public_key])
 
         for _ in range(rounds):
             for label, workers in (
@@ -148,9 +170,23 @@ def main() -> None:
                     len(events),
                     lambda o=other, ev=events: o.append_many(ev),
                 )  # type: ignore[misc]
+
+            bundle = io.BytesIO()
+            measure_read(
+                "export_bundle (every event verified)",
+                read_n + 1,
+                lambda out=bundle: ledger.export_bundle(exported, out),
+            )  # type: ignore[misc]
+            measure_read("verify_stored (one batch)", read_n + 1, lambda: ledger.verify_stored(exported))
+            with op.Ledger.open(Path(tmp) / f"imported-{serial}.ocop") as other:
+                data = bundle.getvalue()
+                measure_read(
+                    "import_bundle (verified and stored)",
+                    read_n + 1,
+                    lambda o=other, d=data: o.import_bundle(io.BytesIO(d), trusted),
+                )  # type: ignore[misc]
         ledger.close()
 
-    floor = max(raw)
     print(
         f"Python {sys.version.split()[0]}, {cpus} CPUs, signing backend OpenSSL (cryptography, PrivateKey.sign); "
         f"ToBeSigned {message_size} bytes; {bulk_n:,} events per bulk round; best (median) of {rounds} rounds"
@@ -159,19 +195,22 @@ def main() -> None:
     print(f"| {'figure':48} | {'µs/event':>8} | {'events/s':>9} | {'ratio':>5} | {'median ratio':>12} |")
     print(f"| {'-' * 48} | {'-' * 8} | {'-' * 9} | {'-' * 5} | {'-' * 12} |")
 
-    def row(label: str, rates: list[float]) -> None:
+    def row(label: str, rates: list[float], base: list[float]) -> None:
         best, median = max(rates), statistics.median(rates)
         print(
-            f"| {label:48} | {1e6 / best:8.1f} | {best:9,.0f} | {best / floor:4.2f}x | "
-            f"{median / statistics.median(raw):11.2f}x |"
+            f"| {label:48} | {1e6 / best:8.1f} | {best:9,.0f} | {best / max(base):4.2f}x | "
+            f"{median / statistics.median(base):11.2f}x |"
         )
 
-    row("raw Ed25519 sign (PrivateKey.sign, the floor)", raw)
+    row("raw Ed25519 sign (PrivateKey.sign, the floor)", raw, raw)
     for label, rates in results.items():
-        row(label, rates)
+        row(label, rates, raw)
+    row(f"raw Ed25519 verify ({op.ed25519_backend()}, the floor)", raw_verify, raw_verify)
+    for label, rates in reads.items():
+        row(label, rates, raw_verify)
     print()
     for label in ("bulk add_steps, 1 process", "bulk add_steps, workers=2", 'bulk add_steps, workers="auto"'):
-        ratio = max(results[label]) / floor
+        ratio = max(results[label]) / max(raw)
         verdict = "met" if ratio >= GOAL else "NOT met"
         print(
             f"goal (issues 3 and 6) bulk >= {GOAL:.2f}x raw signing, {label.split(', ')[1]}: {verdict} ({ratio:.2f}x)"

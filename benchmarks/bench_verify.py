@@ -28,6 +28,15 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
 import ocop_provenance as op
+from ocop_provenance.events import (
+    ChainHead,
+    append_step,
+    ed25519_backend,
+    head_of,
+    open_batch,
+    parse_unverified_event,
+    sign_event,
+)
 
 ICT = timezone(timedelta(hours=7))
 T0 = datetime(2024, 11, 1, 8, 0, tzinfo=ICT)
@@ -43,14 +52,14 @@ def make_chain(key: op.PrivateKey, n: int) -> list[op.SignedEvent]:
         ),
         producer=op.Producer(name="HTX Nông nghiệp Nghi Sơn", admin_code="38", province="Thanh Hóa"),
     )
-    events = [op.open_batch(genesis, key)]
+    events = [open_batch(genesis, key)]
     for i in range(1, n):
         events.append(step(events[-1], key, i))
     return events
 
 
-def step(head: op.SignedEvent | op.ChainHead, key: op.PrivateKey, i: int) -> op.SignedEvent:
-    return op.append_step(
+def step(head: op.SignedEvent | ChainHead, key: op.PrivateKey, i: int) -> op.SignedEvent:
+    return append_step(
         head,
         key,
         step="ocop:drying",
@@ -123,16 +132,16 @@ def main() -> None:
 
     def parse() -> None:
         for raw in raws:
-            op.parse_unverified_event(raw)
+            parse_unverified_event(raw)
 
     def sign_events() -> None:
         for body in bodies:
-            op.sign_event(body, key)
+            sign_event(body, key)
 
     def append() -> None:
-        head = op.head_of(events[0])
+        head = head_of(events[0])
         for i in range(1, sign_n + 1):
-            head = op.head_of(step(head, key, i))
+            head = head_of(step(head, key, i))
 
     samples: dict[str, list[float]] = {}
 
@@ -162,7 +171,7 @@ def main() -> None:
     m = {k: statistics.median(v) for k, v in samples.items()}
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     print(
-        f"Python {sys.version.split()[0]}, {cpus} CPUs, default backend {op.ed25519_backend()}; {n} events of "
+        f"Python {sys.version.split()[0]}, {cpus} CPUs, default backend {ed25519_backend()}; {n} events of "
         f"{len(raws[-1])} bytes (ToBeSigned {len(messages[-1])} bytes); median of {rounds} rounds"
     )
     print(

@@ -2,37 +2,28 @@
 
 Every production step is an Ed25519-signed COSE_Sign1 event, chained by hash to the batch's previous event;
 a bundle carries a batch and its upstream batches for offline audit. See docs/ for the format and threat model.
+
+The root holds the names most users need. The rest is grouped by audience (docs/api.md):
+
+* :mod:`ocop_provenance.events` — core format and verification (events, chains, bundles, keys);
+* :mod:`ocop_provenance.trust` — trust lists, process policies and audits;
+* :mod:`ocop_provenance.ledger` — the producer's ledger;
+* :mod:`ocop_provenance.seals` — seals, QR codes and label sheets;
+* :mod:`ocop_provenance.gs1` — GS1 Digital Link and identifier helpers.
+
+Names that lived at the root before 0.2 still resolve there, with a :class:`DeprecationWarning` naming their home.
 """
 
-from ._audit import (
-    DEFAULT_MAX_LINEAGE_BATCHES,
-    DEFAULT_MAX_LINEAGE_DEPTH,
-    AuditError,
-    AuditReport,
-    BatchAudit,
-    CrossCheck,
-    PinnedHead,
-    PinnedState,
-    StepAudit,
-    audit_bundle,
-    audit_bundles,
-    require_trusted_bundle,
-)
-from ._bundle import (
-    BUNDLE_MAGIC,
-    BundleBatch,
-    BundleHeader,
-    BundleReader,
-    BundleSummary,
-    LineageLink,
-    verify_bundle,
-    write_bundle,
-)
-from ._chain import ChainHead, append_step, head_of, open_batch
-from ._digitallink import DigitalLink, gs1_percent_encode, normalise_gtin, parse_digital_link
+import importlib
+import warnings
+from typing import Any
+
+from ._audit import audit_bundle
+from ._bundle import verify_bundle
 from ._errors import (
     ChainError,
     ConflictError,
+    ErrorCode,
     ForkError,
     FormatError,
     KeyFormatError,
@@ -45,229 +36,102 @@ from ._errors import (
     VerificationError,
     WeakKeyError,
 )
-from ._keys import (
-    PrivateKey,
-    PublicKey,
-    Signer,
-    available_backends,
-    ed25519_backend,
-    read_private_key,
-    write_private_key,
-)
-from ._labels import Label, LabelLayout, write_label_sheet
-from ._model import (
-    CBV_BUSINESS_STEPS,
-    Attachment,
-    Certificate,
-    DataValue,
-    Genesis,
-    InputRef,
-    Location,
-    Producer,
-    Product,
-    SignedEvent,
-    Step,
-    canonical_quantity,
-    gs1_check_digit,
-)
-from ._policy import (
-    POLICY_TYP,
-    Finding,
-    Policy,
-    StepRule,
-    circular_02_2024_policy,
-    dried_cordyceps_policy,
-    sign_policy,
-    verify_policy,
-)
-from ._qr import (
-    MissingExtraError,
-    QrCode,
-    ensure_qr_extra,
-    make_qr,
-    qr_to_png,
-    qr_to_svg,
-    qr_to_terminal,
-    scan_image,
-    scan_one,
-)
-from ._seal import (
-    SEAL_TEXT_PREFIX,
-    SEAL_TYP,
-    KeyLookup,
-    Seal,
-    SealChainInfo,
-    SealedStep,
-    SealMismatchError,
-    SealStatement,
-    SealVerification,
-    UnverifiedSeal,
-    make_seal,
-    parse_unverified_seal,
-    seal_units,
-    verify_seal,
-)
-from ._store import BatchInfo, Ledger, NewStep
-from ._trust import (
-    ROLES,
-    TRUST_TYP,
-    AuthorityPin,
-    KeyStatus,
-    Participant,
-    ParticipantKey,
-    SealKeys,
-    SignedDocument,
-    TrustError,
-    TrustList,
-    add_signatures,
-    parse_unverified_document,
-    sign_document,
-    sign_trust_list,
-    verify_trust_list,
-)
-from ._verify import (
-    DEFAULT_TIME_TOLERANCE,
-    ChainReport,
-    ChainSummary,
-    ChainVerifier,
-    EquivocationProof,
-    KeyRing,
-    find_forks,
-    report_chain,
-    verify_chain,
-)
-from ._wire import EVENT_TYP, MAX_EVENT_SIZE, decode_event, sign_event
+from ._keys import PrivateKey, PublicKey, Signer, read_private_key, write_private_key
+from ._ledger import Ledger, NewStep
+from ._model import Attachment, Certificate, Genesis, InputRef, Location, Producer, Product, Step
+from ._seal import verify_seal
+from ._trust import VerifiedTrustList, verify_trust_list
+from ._verify import ANY_BATCH, NO_CLOCK, KeyRing, VerifyOptions, verify_chain
+from ._wire import SignedEvent
 
-parse_unverified_event = decode_event
-
-__version__ = "0.1.0.dev0"
+__version__ = "0.2.0.dev0"
 
 __all__ = [
-    "BUNDLE_MAGIC",
-    "CBV_BUSINESS_STEPS",
-    "DEFAULT_MAX_LINEAGE_BATCHES",
-    "DEFAULT_MAX_LINEAGE_DEPTH",
-    "DEFAULT_TIME_TOLERANCE",
-    "EVENT_TYP",
-    "MAX_EVENT_SIZE",
-    "POLICY_TYP",
-    "ROLES",
-    "SEAL_TEXT_PREFIX",
-    "SEAL_TYP",
-    "TRUST_TYP",
+    "ANY_BATCH",
+    "NO_CLOCK",
     "Attachment",
-    "AuditError",
-    "AuditReport",
-    "AuthorityPin",
-    "BatchAudit",
-    "BatchInfo",
-    "BundleBatch",
-    "BundleHeader",
-    "BundleReader",
-    "BundleSummary",
     "Certificate",
     "ChainError",
-    "ChainHead",
-    "ChainReport",
-    "ChainSummary",
-    "ChainVerifier",
     "ConflictError",
-    "CrossCheck",
-    "DataValue",
-    "DigitalLink",
-    "EquivocationProof",
-    "Finding",
+    "ErrorCode",
     "ForkError",
     "FormatError",
     "Genesis",
     "InputRef",
     "KeyFormatError",
-    "KeyLookup",
     "KeyRing",
-    "KeyStatus",
-    "Label",
-    "LabelLayout",
     "Ledger",
-    "LineageLink",
     "Location",
-    "MissingExtraError",
     "NewStep",
     "NotFoundError",
-    "Participant",
-    "ParticipantKey",
-    "PinnedHead",
-    "PinnedState",
-    "Policy",
     "PrivateKey",
     "Producer",
     "Product",
     "ProvenanceError",
     "PublicKey",
-    "QrCode",
-    "Seal",
-    "SealChainInfo",
-    "SealKeys",
-    "SealMismatchError",
-    "SealStatement",
-    "SealVerification",
-    "SealedStep",
     "SignatureError",
-    "SignedDocument",
     "SignedEvent",
     "Signer",
     "Step",
-    "StepAudit",
-    "StepRule",
     "StoreError",
     "TamperError",
-    "TrustError",
-    "TrustList",
     "UntrustedKeyError",
-    "UnverifiedSeal",
     "VerificationError",
+    "VerifiedTrustList",
+    "VerifyOptions",
     "WeakKeyError",
     "__version__",
-    "add_signatures",
-    "append_step",
     "audit_bundle",
-    "audit_bundles",
-    "available_backends",
-    "canonical_quantity",
-    "circular_02_2024_policy",
-    "dried_cordyceps_policy",
-    "ed25519_backend",
-    "ensure_qr_extra",
-    "find_forks",
-    "gs1_check_digit",
-    "gs1_percent_encode",
-    "head_of",
-    "make_qr",
-    "make_seal",
-    "normalise_gtin",
-    "open_batch",
-    "parse_digital_link",
-    "parse_unverified_document",
-    "parse_unverified_event",
-    "parse_unverified_seal",
-    "qr_to_png",
-    "qr_to_svg",
-    "qr_to_terminal",
     "read_private_key",
-    "report_chain",
-    "require_trusted_bundle",
-    "scan_image",
-    "scan_one",
-    "seal_units",
-    "sign_document",
-    "sign_event",
-    "sign_policy",
-    "sign_trust_list",
     "verify_bundle",
     "verify_chain",
-    "verify_policy",
     "verify_seal",
     "verify_trust_list",
-    "write_bundle",
-    "write_label_sheet",
     "write_private_key",
 ]
+
+# Names that lived at the root before 0.2, and the public module that holds each now.
+_MOVED = {
+    "events": (
+        "BUNDLE_MAGIC CBV_BUSINESS_STEPS DEFAULT_TIME_TOLERANCE EVENT_TYP MAX_EVENT_SIZE BundleBatch BundleHeader "
+        "BundleReader BundleSummary ChainHead ChainReport ChainSummary ChainVerifier DataValue EquivocationProof "
+        "LineageLink append_step available_backends canonical_quantity ed25519_backend find_forks head_of "
+        "open_batch parse_unverified_event report_chain sign_event write_bundle"
+    ),
+    "trust": (
+        "DEFAULT_MAX_LINEAGE_BATCHES DEFAULT_MAX_LINEAGE_DEPTH POLICY_TYP ROLES TRUST_TYP AuditError AuditReport "
+        "AuthorityPin BatchAudit CrossCheck Finding KeyStatus Participant ParticipantKey PinnedHead PinnedState "
+        "Policy SignedDocument StepAudit StepRule TrustError TrustList add_signatures audit_bundles "
+        "circular_02_2024_policy dried_cordyceps_policy parse_unverified_document require_trusted_bundle "
+        "sign_document sign_policy sign_trust_list verify_policy"
+    ),
+    "ledger": "BatchInfo",
+    "seals": (
+        "SEAL_TEXT_PREFIX SEAL_TYP Label LabelLayout MissingExtraError QrCode Seal SealChainInfo SealMismatchError "
+        "SealStatement SealVerification SealedStep UnverifiedSeal ensure_qr_extra make_qr make_seal "
+        "parse_unverified_seal qr_to_png qr_to_svg qr_to_terminal scan_image scan_one seal_units write_label_sheet"
+    ),
+    "gs1": "DigitalLink gs1_check_digit gs1_percent_encode normalise_gtin parse_digital_link",
+}
+_HOME = {name: module for module, names in _MOVED.items() for name in names.split()}
+
+
+_SUBPACKAGES = frozenset({"events", "trust", "ledger", "seals", "gs1"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBPACKAGES:  # ``op.trust.TrustList`` works without importing the module first
+        return importlib.import_module(f"ocop_provenance.{name}")
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ocop_provenance' has no attribute {name!r}")
+    warnings.warn(
+        f"ocop_provenance.{name} moved to ocop_provenance.{module}.{name}; the root name will be removed in 0.3",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return getattr(importlib.import_module(f"ocop_provenance.{module}"), name)
+
+
+def __dir__() -> list[str]:
+    return sorted({*__all__, *_HOME, *_SUBPACKAGES})

@@ -18,16 +18,16 @@ import json
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, BinaryIO
 
 from ._bundle import BundleHeader, verify_bundle
-from ._errors import ChainError, FormatError, ProvenanceError, VerificationError
-from ._model import Genesis, SignedEvent, Step
-from ._policy import Finding, Policy, StepRule
-from ._trust import Participant, TrustList
-from ._verify import DEFAULT_TIME_TOLERANCE, EquivocationProof
-from ._wire import decode_event
+from ._errors import ChainError, ErrorCode, FormatError, ProvenanceError, VerificationError
+from ._model import Genesis, Step
+from ._policy import Finding, StepRule, VerifiedPolicy
+from ._trust import Participant, VerifiedTrustList, genesis_claims
+from ._verify import EquivocationProof, Subject, VerifyOptions
+from ._wire import SignedEvent, parse_unverified_event
 
 __all__ = [
     "DEFAULT_MAX_LINEAGE_BATCHES",
@@ -68,7 +68,7 @@ class AuditError(VerificationError):
         report: The full :class:`AuditReport`.
     """
 
-    code = "E_AUDIT"
+    code = ErrorCode.AUDIT
 
     def __init__(self, message: str, *, report: AuditReport, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
@@ -143,7 +143,7 @@ class PinnedState:
             except (ValueError, KeyError, TypeError, binascii.Error) as e:
                 raise FormatError(f"malformed entry ({e})", code="E_PINNED_FORMAT", field=where) from e
             if raw is not None:
-                ev = decode_event(raw)
+                ev = parse_unverified_event(raw)
                 if ev.event_id != event_id or ev.seq != seq or ev.batch_id != batch:
                     raise FormatError("the kept event is not the pinned head", code="E_PINNED_FORMAT", field=where)
             heads[batch] = PinnedHead(seq, event_id, raw)
@@ -190,6 +190,10 @@ def _hex32(value: object) -> bytes:
 # ---- the report ---------------------------------------------------------------------------------------------
 
 
+def _participant(p: Participant) -> dict[str, Any]:
+    return {"id": p.id, "name": p.name, "role": p.role, "commune": p.commune, "province": p.province}
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StepAudit:
     """One event, who signed it and what the policy asked of it.
@@ -231,7 +235,7 @@ class StepAudit:
             "location": self.location,
             "location_code": self.location_code,
             "key_id": self.key_id.hex(),
-            "signer": None if p is None else {"id": p.id, "name": p.name, "role": p.role},
+            "signer": None if p is None else _participant(p),
             "key_problem": self.key_problem,
             "required": None if self.rule is None else self.rule.to_dict(),
             "findings": list(self.findings),
@@ -247,7 +251,9 @@ class BatchAudit:
         product: Product name.
         lot: Lot (trace code).
         gtin: GTIN, if any.
-        producer: Producer name.
+        producer: Who signed the genesis, as the trust list names them (None if its key may not sign): the one
+            name a report gives the producer.
+        declared_producer: The producer's name as the genesis declares it (self-declared, shown as such).
         count: Number of events.
         head_seq: The head's seq.
         head_id: The head's event id.
@@ -263,7 +269,8 @@ class BatchAudit:
     product: str
     lot: str
     gtin: str | None
-    producer: str
+    producer: Participant | None
+    declared_producer: str
     count: int
     head_seq: int
     head_id: bytes
@@ -281,7 +288,8 @@ class BatchAudit:
             "product": self.product,
             "lot": self.lot,
             "gtin": self.gtin,
-            "producer": self.producer,
+            "producer": None if self.producer is None else _participant(self.producer),
+            "declared_producer": self.declared_producer,
             "count": self.count,
             "head": {"seq": self.head_seq, "event_id": self.head_id.hex()},
             "depth": self.depth,
@@ -314,8 +322,8 @@ class AuditReport:
 
     ok: bool
     root: bytes | None
-    trust: TrustList
-    policy: Policy | None
+    trust: VerifiedTrustList
+    policy: VerifiedPolicy | None
     now: datetime
     batches: tuple[BatchAudit, ...]
     findings: tuple[Finding, ...]
@@ -349,7 +357,8 @@ class AuditReport:
             out: dict[str, Any] = {"batch_id": batch_id.hex()}
             if b is None:
                 return out
-            out.update(product=b.product, lot=b.lot, producer=b.producer, head_seq=b.head_seq)
+            producer = None if b.producer is None else b.producer.name
+            out.update(product=b.product, lot=b.lot, producer=producer, head_seq=b.head_seq)
             if batch_id in expanded:
                 out["see_above"] = True
                 return out
@@ -401,8 +410,8 @@ class _Batch:
 class _Auditor:
     def __init__(
         self,
-        trust: TrustList,
-        policy: Policy | None,
+        trust: VerifiedTrustList,
+        policy: VerifiedPolicy | None,
         pinned: PinnedState | None,
         *,
         max_depth: int,
@@ -444,7 +453,7 @@ class _Auditor:
             b = self.batches[batch_id] = _Batch()
             self.order.append(batch_id)
             self.depth.setdefault(batch_id, 0)
-        where: dict[str, Any] = {"index": event.seq, "event_id": event.event_id.hex()}
+        where: dict[str, Any] = {"batch_id": batch_id, "seq": event.seq, "event_id": event.event_id}
         if isinstance(event.body, Step):
             for ref in event.body.inputs:
                 if ref.batch_id == batch_id or self._reachable(ref.batch_id, batch_id):
@@ -474,6 +483,11 @@ class _Auditor:
             self._add(problem[0], f"{found[0].name} ({found[0].role}): {problem[1]}", batch_id, event)
         else:
             who = found[0]
+            body = event.body
+            if isinstance(body, Genesis):
+                # Who may claim what (issue 10): the genesis's claims must be its signer's, as the list records.
+                for code, field_name, message in genesis_claims(who, body):
+                    self._add(code, message, batch_id, event, field_name)
         self._check_pinned(batch_id, event)
         if self.seen is not None:
             other = self.seen.setdefault((batch_id, event.seq), event)
@@ -501,16 +515,19 @@ class _Auditor:
         b.head = event
         b.count += 1
 
-    def _add(self, code: str, message: str, batch_id: bytes, event: SignedEvent | None) -> None:
+    def _add(
+        self, code: str, message: str, batch_id: bytes, event: SignedEvent | None, field_name: str | None = None
+    ) -> None:
         self.findings.append(
             Finding(
-                code=code,
+                code=ErrorCode(code),
                 message=message,
                 batch_id=batch_id,
-                index=None if event is None else event.seq,
+                seq=None if event is None else event.seq,
                 event_id=None if event is None else event.event_id,
                 key_id=None if event is None else event.key_id,
                 step=None if event is None else event.step,
+                field=field_name,
             )
         )
 
@@ -525,7 +542,9 @@ class _Auditor:
         if head is None or head.seq != event.seq or head.event_id == event.event_id:
             return
         if head.event is not None:
-            self._fork(batch_id, decode_event(head.event), event, "E_PINNED_FORK", "the pinned head differs: a fork")
+            self._fork(
+                batch_id, parse_unverified_event(head.event), event, "E_PINNED_FORK", "the pinned head differs: a fork"
+            )
         else:
             self._add("E_PINNED_FORK", "the event at the pinned seq is not the one seen before", batch_id, event)
 
@@ -547,16 +566,16 @@ class _Auditor:
             rules = {r.step: r for r in self.policy.steps}
             by_seq: dict[int, list[str]] = {}
             for f in found:
-                if f.index is not None:
-                    by_seq.setdefault(f.index, []).append(f.code)
+                if f.seq is not None:
+                    by_seq.setdefault(f.seq, []).append(f.code)
             root.steps = [
                 replace(s, rule=rules.get(s.step), findings=(*s.findings, *by_seq.get(s.seq, ()))) for s in root.steps
             ]
         for batch_id, b in self.batches.items():
             codes: dict[int, list[str]] = {}
             for f in self.findings:
-                if f.batch_id == batch_id and f.index is not None and not f.code.startswith("E_POLICY"):
-                    codes.setdefault(f.index, []).append(f.code)
+                if f.batch_id == batch_id and f.seq is not None and not f.code.startswith("E_POLICY"):
+                    codes.setdefault(f.seq, []).append(f.code)
             b.steps = [replace(s, findings=(*codes.get(s.seq, ()), *s.findings)) for s in b.steps]
 
     def batch_audits(self) -> tuple[BatchAudit, ...]:
@@ -573,7 +592,8 @@ class _Auditor:
                     product=g.product.name,
                     lot=g.product.lot,
                     gtin=g.product.gtin,
-                    producer=g.producer.name,
+                    producer=b.who[0],
+                    declared_producer=g.producer.name,
                     count=b.count,
                     head_seq=b.head.seq,
                     head_id=b.head.event_id,
@@ -588,32 +608,45 @@ class _Auditor:
         return tuple(out)
 
 
-def _run(  # noqa: PLR0917 - private; the public wrappers take keywords
+@dataclass(frozen=True, slots=True)
+class _Settings:
+    policy: VerifiedPolicy | None
+    pinned: PinnedState | None
+    root: Subject
+    max_depth: int
+    max_batches: int
+
+
+def _run(
     source: Source,
-    trust: TrustList,
-    policy: Policy | None,
-    pinned: PinnedState | None,
-    now: datetime,
-    time_tolerance: timedelta,
-    backend: str | None,
-    max_depth: int,
-    max_batches: int,
+    options: VerifyOptions[VerifiedTrustList],
+    settings: _Settings,
     seen: dict[tuple[bytes, int], SignedEvent] | None,
-    root: bytes | None = None,
 ) -> AuditReport:
-    if now.utcoffset() is None:
-        raise ValueError("now must be timezone-aware")
-    auditor = _Auditor(trust, policy, pinned, max_depth=max_depth, max_batches=max_batches, seen=seen)
+    trust, now = options.keys, options.now
+    if not isinstance(trust, VerifiedTrustList):
+        raise TypeError("an audit needs VerifyOptions whose keys are a VerifiedTrustList (from verify_trust_list)")
+    if not isinstance(now, datetime):
+        raise TypeError("an audit needs a clock: VerifyOptions(now=...) cannot be NO_CLOCK")
+    if settings.policy is not None and not isinstance(settings.policy, VerifiedPolicy):
+        raise TypeError("the policy must be a VerifiedPolicy (from verify_policy)")
+    auditor = _Auditor(
+        trust,
+        settings.policy,
+        settings.pinned,
+        max_depth=settings.max_depth,
+        max_batches=settings.max_batches,
+        seen=seen,
+    )
     failure: ProvenanceError | None = None
     header: BundleHeader | None = None
     try:
+        # Key windows and status are judged here, per event, and reported as findings (not failures): the ring
+        # handed to the bundle verifier checks signatures only.
         summary = verify_bundle(
             source,
-            trust.key_ring(),
-            root=root,
-            time_tolerance=time_tolerance,
-            now=now,
-            backend=backend,
+            options.with_keys(options.ring.without_windows()),
+            root=settings.root,
             on_event=auditor.on_event,
         )
         header = summary.header
@@ -633,7 +666,7 @@ def _run(  # noqa: PLR0917 - private; the public wrappers take keywords
         ok=failure is None and not findings,
         root=root,
         trust=trust,
-        policy=policy,
+        policy=settings.policy,
         now=now,
         batches=batches,
         findings=findings,
@@ -644,67 +677,62 @@ def _run(  # noqa: PLR0917 - private; the public wrappers take keywords
 
 def audit_bundle(
     source: Source,
-    trust: TrustList,
+    options: VerifyOptions[VerifiedTrustList],
     *,
-    now: datetime,
-    policy: Policy | None = None,
+    root: Subject,
+    policy: VerifiedPolicy | None = None,
     pinned: PinnedState | None = None,
-    time_tolerance: timedelta = DEFAULT_TIME_TOLERANCE,
-    backend: str | None = None,
     max_depth: int = DEFAULT_MAX_LINEAGE_DEPTH,
     max_batches: int = DEFAULT_MAX_LINEAGE_BATCHES,
-    root: bytes | None = None,
 ) -> AuditReport:
-    """Audit a bundle: signatures, chains and lineage, then keys, roles, policy and pinned state.
+    """Audit a bundle: signatures, chains and lineage, then keys, roles, claims, policy and pinned state.
 
-    Pass a trust list verified with :func:`~ocop_provenance.verify_trust_list` and a policy verified with
-    :func:`~ocop_provenance.verify_policy`; the policy applies to the root batch (upstream batches are other
-    kinds of product). Memory grows with the number of events (each becomes a line of the report).
+    The policy applies to the root batch (upstream batches are other kinds of product). Memory grows with the
+    number of events (each becomes a line of the report).
 
     Args:
         source: A bundle path or binary file.
-        trust: The verified trust list.
-        now: The auditor's clock (timezone-aware): events claiming a later time fail.
-        policy: The verified policy for the root batch's kind of product, if any.
+        options: Verification settings whose ``keys`` are the trust list verified with
+            :func:`~ocop_provenance.verify_trust_list` and whose ``now`` is the auditor's clock.
+        root: The batch the auditor expects the bundle to be about (another batch fails with ``E_BATCH``), or
+            :data:`~ocop_provenance.ANY_BATCH`.
+        policy: The policy for the root batch's kind of product, verified with :func:`verify_policy`, if any.
         pinned: What the auditor saw before, if anything.
-        time_tolerance: See :func:`~ocop_provenance.verify_chain`.
-        backend: Ed25519 backend, or None.
         max_depth: Deepest lineage accepted (``E_LINEAGE_DEPTH``).
         max_batches: Most batches accepted (``E_LINEAGE_SIZE``).
-        root: The batch the auditor expects the bundle to be about; another batch fails with ``E_BATCH``.
 
     Returns:
         The report; ``report.ok`` is True only if nothing failed and nothing was found. Finding codes:
         ``E_UNKNOWN_KEY``, ``E_KEY_NOT_YET_VALID``, ``E_KEY_EXPIRED``, ``E_KEY_RETIRED``, ``E_KEY_REVOKED``,
-        ``E_POLICY_*``, ``E_PINNED_FORK``, ``E_ROLLBACK``. Failures carry the codes of
-        :func:`~ocop_provenance.verify_bundle` and ``E_LINEAGE_CYCLE``, ``E_LINEAGE_DEPTH``, ``E_LINEAGE_SIZE``.
+        ``E_CLAIM_MISMATCH``, ``E_GTIN_NOT_OWNED``, ``E_POLICY_*``, ``E_PINNED_FORK``, ``E_ROLLBACK``. Failures carry
+        the codes of :func:`~ocop_provenance.verify_bundle` and ``E_LINEAGE_CYCLE``, ``E_LINEAGE_DEPTH``,
+        ``E_LINEAGE_SIZE``.
 
     Raises:
-        ValueError: ``now`` is naive.
+        TypeError: ``options.keys`` is not a verified trust list, ``options.now`` is ``NO_CLOCK``, or ``policy``
+            is not a verified policy.
     """
-    return _run(source, trust, policy, pinned, now, time_tolerance, backend, max_depth, max_batches, None, root)
+    return _run(source, options, _Settings(policy, pinned, root, max_depth, max_batches), None)
 
 
 def require_trusted_bundle(
     source: Source,
-    trust: TrustList,
+    options: VerifyOptions[VerifiedTrustList],
     *,
-    now: datetime,
-    policy: Policy | None = None,
+    root: Subject,
+    policy: VerifiedPolicy | None = None,
     pinned: PinnedState | None = None,
-    time_tolerance: timedelta = DEFAULT_TIME_TOLERANCE,
-    backend: str | None = None,
     max_depth: int = DEFAULT_MAX_LINEAGE_DEPTH,
     max_batches: int = DEFAULT_MAX_LINEAGE_BATCHES,
-    root: bytes | None = None,
 ) -> AuditReport:
     """Fail-closed :func:`audit_bundle`: return the report only if it is clean.
 
     Raises:
         AuditError: The audit failed or found something; its code is the first failure's or finding's code and
             ``report`` holds everything.
+        TypeError: As :func:`audit_bundle`.
     """
-    report = _run(source, trust, policy, pinned, now, time_tolerance, backend, max_depth, max_batches, None, root)
+    report = _run(source, options, _Settings(policy, pinned, root, max_depth, max_batches), None)
     if report.ok:
         return report
     if report.failure is not None:
@@ -713,7 +741,9 @@ def require_trusted_bundle(
             f"the bundle did not verify: {f.message}",
             report=report,
             code=f.code,
-            index=f.index,
+            position=f.position,
+            batch_id=f.batch_id,
+            seq=f.seq,
             event_id=f.event_id,
             key_id=f.key_id,
             field=f.field,
@@ -723,10 +753,11 @@ def require_trusted_bundle(
         f"{len(report.findings)} finding(s), the first: {first.message}",
         report=report,
         code=first.code,
-        index=first.index,
-        event_id=None if first.event_id is None else first.event_id.hex(),
-        key_id=None if first.key_id is None else first.key_id.hex(),
-        field=first.rule,
+        batch_id=first.batch_id,
+        seq=first.seq,
+        event_id=first.event_id,
+        key_id=first.key_id,
+        field=first.field or first.rule,
     )
 
 
@@ -760,28 +791,26 @@ class CrossCheck:
 
 def audit_bundles(
     sources: Iterable[Source],
-    trust: TrustList,
+    options: VerifyOptions[VerifiedTrustList],
     *,
-    now: datetime,
-    policy: Policy | None = None,
+    root: Subject,
+    policy: VerifiedPolicy | None = None,
     pinned: PinnedState | None = None,
-    time_tolerance: timedelta = DEFAULT_TIME_TOLERANCE,
-    backend: str | None = None,
     max_depth: int = DEFAULT_MAX_LINEAGE_DEPTH,
     max_batches: int = DEFAULT_MAX_LINEAGE_BATCHES,
-    root: bytes | None = None,
 ) -> CrossCheck:
     """Audit several bundles and find forks across them (two different events at one batch and seq).
 
     Every bundle is compared with ``pinned`` (if given); a fork between two bundles is reported as ``E_FORK`` in
-    the later bundle's report, with a portable proof. Memory holds every event of every bundle. Takes the keyword
-    arguments of :func:`audit_bundle`; ``root``, if given, is expected of every bundle.
+    the later bundle's report, with a portable proof. Memory holds every event of every bundle. Takes the arguments
+    of :func:`audit_bundle`; ``root``, unless ``ANY_BATCH``, is expected of every bundle.
+
+    Raises:
+        TypeError: As :func:`audit_bundle`.
     """
     seen: dict[tuple[bytes, int], SignedEvent] = {}
-    reports = tuple(
-        _run(s, trust, policy, pinned, now, time_tolerance, backend, max_depth, max_batches, seen, root)
-        for s in sources
-    )
+    settings = _Settings(policy, pinned, root, max_depth, max_batches)
+    reports = tuple(_run(s, options, settings, seen) for s in sources)
     forks: list[EquivocationProof] = []
     for r in reports:
         forks.extend(p for p in r.forks if p not in forks)

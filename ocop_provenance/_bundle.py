@@ -11,17 +11,16 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
 from . import _cbor
-from ._errors import ChainError, FormatError, KeyFormatError
+from ._errors import ChainError, FormatError, KeyFormatError, Where
 from ._keys import PublicKey
-from ._model import InputRef, SignedEvent, Step
-from ._parallel import DEFAULT_CHUNK_SIZE, ChunkPool, ChunkResult, min_parallel_events, resolve_workers
-from ._verify import DEFAULT_TIME_TOLERANCE, ChainSummary, ChainVerifier, KeyRing, LiteChain
-from ._wire import MAX_EVENT_SIZE
+from ._model import InputRef, Step
+from ._parallel import ChunkPool, ChunkResult, min_parallel_events
+from ._verify import ANY_BATCH, ChainSummary, ChainVerifier, KeySource, LiteChain, Subject, VerifyOptions
+from ._wire import MAX_EVENT_SIZE, SignedEvent
 
 __all__ = [
     "BUNDLE_MAGIC",
@@ -39,6 +38,8 @@ BUNDLE_VERSION = 1
 MAX_HEADER_SIZE = 1 << 20
 MAX_BATCHES = 10_000
 MAX_KEYS = 10_000
+#: Most CBOR items a header can hold: the map and its five labels and values, every key, every batch entry.
+MAX_HEADER_ITEMS = 11 + MAX_KEYS + 4 * MAX_BATCHES
 
 Progress = Callable[[int, int], None]
 
@@ -103,7 +104,7 @@ class BundleHeader:
             FormatError: Not a bundle header of a supported version (``E_BUNDLE``, ``E_VERSION``).
             KeyFormatError: A shipped key is malformed or weak.
         """
-        m = _cbor.decode(data, max_size=MAX_HEADER_SIZE, max_depth=3)
+        m = _cbor.decode(data, max_size=MAX_HEADER_SIZE, max_depth=3, max_items=MAX_HEADER_ITEMS)
         if not isinstance(m, dict) or m.get(0) != BUNDLE_MAGIC:
             raise FormatError("not an ocop bundle", code="E_BUNDLE")
         if m.get(1) != BUNDLE_VERSION or isinstance(m.get(1), bool):
@@ -312,11 +313,14 @@ class _Lineage:
                 raise ChainError(
                     f"input batch {ref.batch_id.hex()[:16]} is not in the bundle",
                     code="E_INPUT_MISSING",
-                    index=index,
-                    event_id=event.event_id.hex(),
+                    **_where(event, index),
                 )
             if ref.batch_id in self._done:
-                raise FormatError("an input batch comes before the batch that consumes it", code="E_BUNDLE_ORDER")
+                raise FormatError(
+                    "an input batch comes before the batch that consumes it",
+                    code="E_BUNDLE_ORDER",
+                    **_where(event, index),
+                )
             self._referenced.add(ref.batch_id)
             prior = self._required.get((ref.batch_id, ref.seq))
             if prior is None:
@@ -324,10 +328,10 @@ class _Lineage:
             elif prior[0] != ref.head:
                 # Two consumers name different events at one seq of the input: at most one can be true.
                 raise ChainError(
-                    f"event #{prior[1]} named another head for seq {ref.seq} of input batch {ref.batch_id.hex()[:16]}",
+                    f"the event at position {prior[1]} named another head for seq {ref.seq} of input batch "
+                    f"{ref.batch_id.hex()[:16]}",
                     code="E_INPUT_HEAD",
-                    index=index,
-                    event_id=event.event_id.hex(),
+                    **_where(event, index),
                 )
             self.links.append(LineageLink(batch_id=event.batch_id, seq=event.seq, step=event.step, input=ref))
 
@@ -335,16 +339,16 @@ class _Lineage:
         need = self._required.pop((event.batch_id, event.seq), None)
         if need is not None and need[0] != event.event_id:
             raise ChainError(
-                f"the consuming event (#{need[1]}) names another head for this input batch at seq {event.seq}",
+                f"the consuming event (at position {need[1]}) names another head for this input batch at seq "
+                f"{event.seq}",
                 code="E_INPUT_HEAD",
-                index=index,
-                event_id=event.event_id.hex(),
+                **_where(event, index),
             )
 
     def watch(self, result: ChunkResult, start: int) -> list[int]:
         """Return the positions in a checked chunk (from ``start``) whose events the lineage checks must see."""
         assert result.first is not None
-        batch_id, first_seq = result.first[2], result.first[3]
+        batch_id, first_seq = result.first.batch_id, result.first.seq
         positions = [p for p in result.with_inputs if p >= start]
         for b, seq in self._required:
             pos = seq - first_seq
@@ -357,6 +361,7 @@ class _Lineage:
             raise FormatError(
                 f"batch {batch_id.hex()[:16]} is in the bundle but nothing consumes it",
                 code="E_BUNDLE_EXTRA",
+                batch_id=batch_id,
             )
 
     def finish_batch(self, batch_id: bytes) -> None:
@@ -366,6 +371,8 @@ class _Lineage:
                 raise ChainError(
                     f"an event consumed seq {seq} of batch {b.hex()[:16]}, which the bundle does not hold",
                     code="E_INPUT_HEAD",
+                    batch_id=b,
+                    seq=seq,
                 )
 
 
@@ -378,65 +385,56 @@ def _open(source: str | os.PathLike[str] | BinaryIO) -> tuple[BinaryIO, bool]:
     return source, False
 
 
+def _where(event: SignedEvent, position: int) -> Where:
+    return {"position": position, "batch_id": event.batch_id, "seq": event.seq, "event_id": event.event_id}
+
+
 def verify_bundle(
     source: str | os.PathLike[str] | BinaryIO,
-    keys: KeyRing,
+    options: VerifyOptions[KeySource],
     *,
-    root: bytes | None = None,
-    time_tolerance: timedelta = DEFAULT_TIME_TOLERANCE,
-    now: datetime | None = None,
-    backend: str | None = None,
+    root: Subject,
     progress: Progress | None = None,
     on_event: Callable[[int, SignedEvent], None] | None = None,
-    workers: int | str | None = None,
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
 ) -> BundleSummary:
-    """Verify a bundle offline: every chain, every lineage link, every signature against ``keys``.
+    """Verify a bundle offline: every chain, every lineage link, every signature against the trusted keys.
 
     Args:
         source: A path or a binary file.
-        keys: Trusted keys (the keys shipped inside the bundle are *not* trusted by being there).
-        root: The batch the caller expects the bundle to be about; None accepts the header's.
-        time_tolerance: See :func:`~ocop_provenance.verify_chain`.
-        now: The verifier's clock, or None.
-        backend: Ed25519 backend name, or None for the fastest installed.
+        options: Keys, clock, tolerance, backend and processes (:class:`~ocop_provenance.VerifyOptions`); the keys
+            shipped inside the bundle are *not* trusted by being there. With several processes, bundles of more
+            than one chunk (with ``"auto"``: of at least 32,768 events) are parsed and signature-checked in worker
+            processes, streaming with bounded read-ahead; the result, the error raised and its location are the
+            same as without (``ocop verify`` uses ``"auto"``).
+        root: The batch the caller expects the bundle to be about, or :data:`~ocop_provenance.ANY_BATCH`.
         progress: Called with (events verified, total) as it goes (with several workers, once per chunk).
         on_event: Called with (batch index in the header, event) for each event once its signature, chain links
             and upstream head have been checked, before its own inputs are registered; an exception it raises stops
             verification and propagates (the trust and lineage checks of :func:`~ocop_provenance.audit_bundle`).
-        workers: Processes to verify with: None or 1 verifies in this process (the default); ``"auto"`` or 0
-            uses every CPU this process may run on; n uses n. With more than one, bundles of more than one chunk
-            (with ``"auto"``: of at least 32,768 events, below which starting processes costs more than it saves)
-            are parsed and signature-checked in worker processes, streaming with bounded read-ahead; the result,
-            the error raised and its index are the same as without (``ocop verify`` passes ``"auto"``).
-        chunk_size: Events per chunk sent to a worker.
 
     Returns:
         The verified summary.
 
     Raises:
         FormatError: A malformed bundle or event (``E_BUNDLE``, ``E_TRUNCATED``, ``E_TRAILING``, …).
-        VerificationError: The first failed check, naming the event; lineage failures are ``E_INPUT_MISSING``
-            and ``E_INPUT_HEAD``; header claims that the events contradict are ``E_HEADER_MISMATCH``.
-        ValueError: ``now`` is naive, ``workers`` is not None, ``"auto"`` or a non-negative integer, or
-            ``chunk_size`` is below 1 when processes are used (a programming error, never the bundle's fault).
-        TypeError: ``workers`` is a boolean.
+        VerificationError: The first failed check; ``position`` is the event's 0-based position among the
+            bundle's events, ``batch_id`` and ``seq`` its place. Lineage failures are ``E_INPUT_MISSING`` and
+            ``E_INPUT_HEAD``; header claims that the events contradict are ``E_HEADER_MISMATCH``; a bundle about
+            another batch than ``root`` is ``E_BATCH``.
+        TypeError: ``root`` is neither a batch id nor ``ANY_BATCH``.
     """
+    if root is not ANY_BATCH and not (isinstance(root, bytes) and len(root) == 32):
+        raise TypeError("root must be a 32-byte batch id or ANY_BATCH")
     src, close = _open(source)
     try:
         reader = BundleReader(src)
         header = reader.header
-        if root is not None and header.root != root:
-            raise ChainError("the bundle is about another batch", code="E_BATCH")
+        if root is not ANY_BATCH and header.root != root:
+            raise ChainError("the bundle is about another batch", code="E_BATCH", batch_id=header.root)
         lineage = _Lineage(header)
-        n = resolve_workers(workers)
-        if n > 1 and header.total_events >= min_parallel_events(workers, chunk_size):
-            if chunk_size < 1:
-                raise ValueError("chunk_size must be at least 1")
-            settings = (keys, time_tolerance, now, backend)
-            return _verify_parallel(
-                reader, lineage, settings, workers=n, chunk_size=chunk_size, progress=progress, on_event=on_event
-            )
+        n = options.processes
+        if n > 1 and header.total_events >= min_parallel_events(options.workers, options.chunk_size):
+            return _verify_parallel(reader, lineage, options, workers=n, progress=progress, on_event=on_event)
         chains: list[ChainSummary] = []
         verifier: ChainVerifier | None = None
         current = -1
@@ -448,20 +446,13 @@ def verify_bundle(
                     chains.append(_finish(verifier, header.batches[current], lineage))
                 current = batch_index
                 lineage.start(header.batches[current].batch_id)
-                verifier = ChainVerifier(
-                    keys,
-                    batch_id=header.batches[current].batch_id,
-                    time_tolerance=time_tolerance,
-                    now=now,
-                    backend=backend,
-                )
+                verifier = ChainVerifier(options, batch=header.batches[current].batch_id, first_position=done)
             assert verifier is not None
             event = verifier.feed(raw)
-            event_index = done
-            lineage.check_upstream(event, event_index)
+            lineage.check_upstream(event, done)
             if on_event is not None:
                 on_event(current, event)
-            lineage.consume(event, event_index)
+            lineage.consume(event, done)
             done += 1
             if progress is not None and (done % 1024 == 0 or done == total):
                 progress(done, total)
@@ -488,7 +479,13 @@ def _check_header_keys(header: BundleHeader, chains: list[ChainSummary]) -> None
 def _finish(verifier: ChainVerifier | LiteChain, declared: BundleBatch, lineage: _Lineage) -> ChainSummary:
     summary = verifier.finish()
     if summary.head.event_id != declared.head:
-        raise ChainError("the header names another head than the chain ends with", code="E_HEADER_MISMATCH")
+        raise ChainError(
+            "the header names another head than the chain ends with",
+            code="E_HEADER_MISMATCH",
+            batch_id=declared.batch_id,
+            seq=summary.head.seq,
+            field="batches",
+        )
     lineage.finish_batch(declared.batch_id)
     return summary
 
@@ -512,29 +509,26 @@ def _bundle_chunks(reader: BundleReader, size: int) -> Iterator[tuple[tuple[int,
 def _verify_parallel(
     reader: BundleReader,
     lineage: _Lineage,
-    settings: tuple[KeyRing, timedelta, datetime | None, str | None],
+    options: VerifyOptions[KeySource],
     *,
     workers: int,
-    chunk_size: int,
     progress: Progress | None,
     on_event: Callable[[int, SignedEvent], None] | None,
 ) -> BundleSummary:
-    keys, tolerance, now, backend = settings
     header = reader.header
     total = header.total_events
     chains: list[ChainSummary] = []
     lite: LiteChain | None = None
     current, done = -1, 0
-    with ChunkPool[tuple[int, int]](workers, keys, backend=backend, tolerance=tolerance, now=now) as pool:
-        for (batch_index, first), raws, result in pool.run(_bundle_chunks(reader, chunk_size)):
+    with ChunkPool[tuple[int, int]](workers, options.chunk_context()) as pool:
+        for (batch_index, first), raws, result in pool.run(_bundle_chunks(reader, options.chunk_size)):
             if batch_index != current:
                 if lite is not None:
                     chains.append(_finish(lite, header.batches[current], lineage))
                 current = batch_index
                 batch_id = header.batches[current].batch_id
                 lineage.start(batch_id)
-                verifier = ChainVerifier(keys, batch_id=batch_id, time_tolerance=tolerance, now=now, backend=backend)
-                lite = LiteChain(verifier)
+                lite = LiteChain(ChainVerifier(options, batch=batch_id, first_position=first))
             assert lite is not None
 
             def visit(pos: int, event: SignedEvent, first: int = first, batch: int = current) -> None:

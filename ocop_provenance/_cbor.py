@@ -22,6 +22,7 @@ from ._errors import FormatError
 __all__ = [
     "DEFAULT_MAX_DEPTH",
     "CborValue",
+    "count_items",
     "decode",
     "decode_unwalked",
     "encode",
@@ -175,13 +176,54 @@ def _check(value: CborValue) -> None:
     raise FormatError(f"unsupported CBOR item ({type(value).__name__})", code="E_TYPE")
 
 
-def decode(data: bytes, *, max_size: int, max_depth: int = DEFAULT_MAX_DEPTH) -> CborValue:
+def count_items(data: bytes, *, max_items: int) -> int:
+    """Count the data items of one CBOR item without decoding it, refusing more than ``max_items``.
+
+    A walk over the heads only (no objects are built), so a document made of millions of tiny items costs in
+    proportion to ``max_items`` before it is refused, never a full decode. Malformed input is left to the decoder
+    (the count stops where the bytes run out).
+
+    Raises:
+        FormatError: ``E_SIZE`` when the item holds more than ``max_items`` items.
+    """
+    pos, end, items, pending = 0, len(data), 0, 1
+    while pending and pos < end:
+        pending -= 1
+        items += 1
+        if items > max_items:
+            raise FormatError(f"more than {max_items} CBOR items", code="E_SIZE")
+        head = data[pos]
+        major, info = head >> 5, head & 0x1F
+        pos += 1
+        if info < 24:
+            arg = info
+        elif info <= 27:
+            width = 1 << (info - 24)
+            arg = int.from_bytes(data[pos : pos + width], "big")
+            pos += width
+        else:
+            return items  # indefinite or reserved: the decoder names it
+        if major in (2, 3):
+            pos += arg
+        elif major == 4:
+            pending += arg
+        elif major == 5:
+            pending += 2 * arg
+        elif major == 6:
+            pending += 1
+    return items
+
+
+def decode(
+    data: bytes, *, max_size: int, max_depth: int = DEFAULT_MAX_DEPTH, max_items: int | None = None
+) -> CborValue:
     """Decode one deterministic CBOR item from untrusted bytes.
 
     Args:
         data: Exactly one encoded item, nothing before or after it.
         max_size: Largest accepted input, checked before any decoding.
         max_depth: Deepest accepted nesting of arrays and maps.
+        max_items: Most data items accepted, counted before decoding (:func:`count_items`); None: no count.
 
     Returns:
         The decoded value (lists for arrays, dicts for maps).
@@ -190,8 +232,10 @@ def decode(data: bytes, *, max_size: int, max_depth: int = DEFAULT_MAX_DEPTH) ->
         FormatError: ``E_SIZE`` if too large; ``E_CBOR`` for malformed CBOR, tags, indefinite lengths, duplicate
             keys, invalid UTF-8 or excessive depth; ``E_TYPE`` for floats, simple values and integers below
             -2**63; ``E_TRAILING`` for bytes after the item; ``E_NONCANONICAL`` for any encoding that is not the
-            deterministic one, and for text that is not NFC.
+            deterministic one, and for text that is not NFC; ``E_SIZE`` also for more than ``max_items`` items.
     """
+    if max_items is not None and isinstance(data, (bytes, bytearray)) and len(data) <= max_size:
+        count_items(bytes(data), max_items=max_items)
     value = _loads(data, max_size=max_size, max_depth=max_depth)
     _check(value)
     _compare(value, bytes(data))

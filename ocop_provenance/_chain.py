@@ -1,33 +1,42 @@
-"""Building chains: opening a batch and appending steps (immutable: each call returns a new event)."""
+"""Chains: the one chain-link rule, the record it reads, and building (opening a batch, appending steps).
+
+:func:`link_problem` is the only statement of the chain rules of docs/format.md §8.1 (genesis, batch, seq, link,
+time). The sequential verifier, the worker processes, the parallel verifier's joins between chunks and the ledger
+all call it on :class:`ChainHead` records, so the rule cannot differ between them.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from ._keys import Signer
-from ._model import Attachment, DataValue, Genesis, InputRef, Location, SignedEvent, Step
-from ._wire import sign_event
+from ._model import Attachment, DataValue, Genesis, InputRef, Location, Step
+from ._wire import SignedEvent, sign_event
 
-__all__ = ["ChainHead", "append_step", "head_of", "open_batch"]
+__all__ = ["ChainHead", "append_step", "head_of", "in_time_order", "link_problem", "open_batch"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ChainHead:
-    """The latest event of a batch: all that is needed to append the next one.
+    """An event's place in its batch's chain: what the chain rules read, and what the next step extends.
 
     Attributes:
         batch_id: The batch (its genesis event id).
-        seq: The head's seq.
-        event_id: The head's event id.
-        time: The head's claimed time.
+        seq: The event's seq (0 for the genesis).
+        event_id: The event's id.
+        time: The event's claimed time.
+        prev: The previous event's id (None for the genesis, or when not known).
+        key_id: The signer's key id, when known.
     """
 
     batch_id: bytes
     seq: int
     event_id: bytes
     time: datetime
+    prev: bytes | None = None
+    key_id: bytes | None = None
 
     def as_input(self) -> InputRef:
         """Return a reference to this head, for a step that consumes this batch."""
@@ -35,15 +44,74 @@ class ChainHead:
 
 
 def head_of(event: SignedEvent) -> ChainHead:
-    """Return the chain head that ``event`` forms.
+    """Return the chain record of ``event``: the head it forms.
 
     Args:
-        event: A batch's latest event.
+        event: An event (a batch's latest event, when used to append).
 
     Returns:
-        Its head, what :func:`append_step` extends.
+        Its record, what :func:`append_step` extends and what :func:`link_problem` reads.
     """
-    return ChainHead(batch_id=event.batch_id, seq=event.seq, event_id=event.event_id, time=event.time)
+    body = event.body
+    if type(body) is Step:
+        return ChainHead(
+            batch_id=body.batch_id,
+            seq=body.seq,
+            event_id=event.event_id,
+            time=body.time,
+            prev=body.prev,
+            key_id=event.key_id,
+        )
+    return ChainHead(batch_id=event.event_id, seq=0, event_id=event.event_id, time=body.time, key_id=event.key_id)
+
+
+def in_time_order(prev_seq: int, prev_time: datetime, time: datetime, tolerance: timedelta) -> bool:
+    """Return whether an event's claimed ``time`` may follow the event at ``prev_seq`` (docs/format.md §8.1).
+
+    From the first step on, claimed times do not go backwards by more than ``tolerance`` (signers' clocks differ).
+    The genesis sets no floor: it records when the batch's record was opened, which may come after the steps it
+    goes on to record (a cooperative entering last week's harvest from its paper notebook).
+    """
+    return prev_seq == 0 or time >= prev_time - tolerance
+
+
+def link_problem(
+    last: ChainHead | None, event: ChainHead, *, batch_id: bytes | None, tolerance: timedelta
+) -> str | None:
+    """Return the code of the first chain rule ``event`` breaks after ``last``, or None if it extends it.
+
+    The rules, in the order of docs/format.md §8.2 (steps 5 to 9):
+
+    * first event (``last`` is None): it must be a genesis (``E_GENESIS``) opening ``batch_id`` if one is
+      expected (``E_BATCH``);
+    * later events: its batch must be ``batch_id`` (the chain's genesis id; ``E_BATCH``); the same seq as
+      ``last`` is ``E_DUPLICATE`` (the same event) or ``E_FORK`` (another event); otherwise seq must be one more
+      (``E_SEQ``), ``prev`` the last event's id (``E_LINK``), and the time in order (``E_TIME``).
+
+    Args:
+        last: The previous event's record, or None for the first event of the chain.
+        event: The record of the event to check.
+        batch_id: The chain's batch (its genesis id), or the batch the caller expects; None accepts any.
+        tolerance: How far a step's time may run behind the previous step's.
+
+    Returns:
+        None, or the code of the broken rule.
+    """
+    if last is None:
+        if event.seq != 0:
+            return "E_GENESIS"
+        return "E_BATCH" if batch_id is not None and event.event_id != batch_id else None
+    if batch_id is not None and event.batch_id != batch_id:
+        return "E_BATCH"
+    if event.seq == last.seq:
+        return "E_DUPLICATE" if event.event_id == last.event_id else "E_FORK"
+    if event.seq != last.seq + 1:
+        return "E_SEQ"
+    if event.prev != last.event_id:
+        return "E_LINK"
+    if not in_time_order(last.seq, last.time, event.time, tolerance):
+        return "E_TIME"
+    return None
 
 
 def open_batch(genesis: Genesis, signer: Signer) -> SignedEvent:

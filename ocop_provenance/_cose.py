@@ -23,9 +23,8 @@ __all__ = [
     "ALG_EDDSA",
     "CoseSign1",
     "parse_sign1",
-    "parse_sign1_parts",
+    "protected_header",
     "sign1",
-    "sign_parts",
     "split_sign1",
     "to_be_signed",
     "unsigned_sign1",
@@ -45,7 +44,10 @@ _protected_cache: dict[bytes, tuple[bytes, str]] = {}
 
 @dataclass(frozen=True, slots=True)
 class CoseSign1:
-    """A parsed (not yet verified) COSE_Sign1.
+    """A COSE_Sign1 as this library makes and accepts it: the one envelope of every signed object.
+
+    Events, seals, trust lists and policies each hold one (or, for multi-signed documents, several). Parsing does
+    not verify: call :meth:`verify` with a trusted key.
 
     Attributes:
         raw: The full tagged bytes.
@@ -55,7 +57,7 @@ class CoseSign1:
         key_id: The kid from the protected header.
         typ: The content type from the protected header.
         to_be_signed: The Sig_structure bytes that the signature covers.
-        object_id: SHA-256 of ``to_be_signed``.
+        object_id: SHA-256 of ``to_be_signed``: the object's identity, independent of the signature bytes.
     """
 
     raw: bytes
@@ -67,9 +69,13 @@ class CoseSign1:
     to_be_signed: bytes
     object_id: bytes
 
-    def verify(self, key: PublicKey, *, backend: str | None = None) -> bool:
-        """Return True if ``key`` made the signature (the caller checks that ``key`` is trusted)."""
-        return key.verify(self.signature, self.to_be_signed, backend=backend)
+    def verify(self, key: PublicKey, *, backend: str | None = None) -> None:
+        """Check that ``key`` made the signature (the caller checks that ``key`` is trusted).
+
+        Raises:
+            SignatureError: It did not (``E_SIGNATURE``).
+        """
+        key.verify(self.signature, self.to_be_signed, backend=backend)
 
 
 def to_be_signed(protected: bytes, payload: bytes) -> bytes:
@@ -109,20 +115,10 @@ def sign1(payload: bytes, signer: Signer, typ: str) -> CoseSign1:
         typ: The content type naming the object kind.
 
     Returns:
-        The parsed form of the new object.
+        The new envelope.
 
     Raises:
         SignatureError: The signer returned something that is not a 64-byte signature (``E_SIGNER``).
-    """
-    raw, protected, signature, key_id, tbs, object_id = sign_parts(payload, signer, typ)
-    return CoseSign1(raw, protected, payload, signature, key_id, typ, tbs, object_id)
-
-
-def sign_parts(payload: bytes, signer: Signer, typ: str) -> tuple[bytes, bytes, bytes, bytes, bytes, bytes]:
-    """Sign as :func:`sign1` and return ``(raw, protected, signature, key_id, to_be_signed, object_id)``.
-
-    Raises:
-        SignatureError: As :func:`sign1`.
     """
     key_id = signer.public_key.key_id
     protected = protected_header(key_id, typ)
@@ -130,7 +126,9 @@ def sign_parts(payload: bytes, signer: Signer, typ: str) -> tuple[bytes, bytes, 
     signature = signer.sign(tbs)
     if not isinstance(signature, bytes) or len(signature) != 64:
         raise SignatureError("the signer did not return a 64-byte Ed25519 signature", code="E_SIGNER")
-    return unsigned + signature, protected, signature, key_id, tbs, hashlib.sha256(tbs).digest()
+    return CoseSign1(
+        unsigned + signature, protected, payload, signature, key_id, typ, tbs, hashlib.sha256(tbs).digest()
+    )
 
 
 def unsigned_sign1(protected: bytes, payload: bytes) -> tuple[bytes, bytes]:
@@ -248,7 +246,7 @@ def parse_sign1(data: bytes, *, typ: str, max_size: int) -> CoseSign1:
         max_size: Largest accepted input.
 
     Returns:
-        The parsed object.
+        The parsed envelope.
 
     Raises:
         FormatError: ``E_TYPE`` (not bytes), ``E_SIZE``, ``E_COSE`` (not a tagged COSE_Sign1 of four items,
@@ -256,22 +254,6 @@ def parse_sign1(data: bytes, *, typ: str, max_size: int) -> CoseSign1:
             :func:`_cbor.decode`.
         SignatureError: ``E_ALG`` (not EdDSA), ``E_CRIT`` (critical parameters), ``E_CONTENT_TYPE`` (another kind
             of object).
-    """
-    raw, protected, payload, signature, kid, tbs, object_id = parse_sign1_parts(data, typ=typ, max_size=max_size)
-    return CoseSign1(raw, protected, payload, signature, kid, typ, tbs, object_id)
-
-
-def parse_sign1_parts(
-    data: bytes, *, typ: str, max_size: int
-) -> tuple[bytes, bytes, bytes, bytes, bytes, bytes, bytes]:
-    """Parse as :func:`parse_sign1`, without building the object.
-
-    Returns:
-        ``(raw, protected, payload, signature, key_id, to_be_signed, object_id)``.
-
-    Raises:
-        FormatError: As :func:`parse_sign1`.
-        SignatureError: As :func:`parse_sign1`.
     """
     if not isinstance(data, bytes):
         if not isinstance(data, (bytearray, memoryview)):
@@ -288,7 +270,7 @@ def parse_sign1_parts(
             code="E_CONTENT_TYPE",
             field="protected.typ",
         )
-    return data, protected, payload, signature, kid, tbs, hashlib.sha256(tbs).digest()
+    return CoseSign1(data, protected, payload, signature, kid, typ, tbs, hashlib.sha256(tbs).digest())
 
 
 def _split_general(data: bytes, max_size: int) -> tuple[bytes, bytes, bytes, bytes]:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from urllib.parse import quote, unquote_to_bytes
 
 from ._errors import FormatError
-from ._model import gs1_check_digit
+from ._fields import gs1_key_problem, is_gs1_82
 
 __all__ = [
     "BATCH_REF_SIZE",
@@ -43,8 +43,6 @@ BATCH_REF_SIZE = 8
 #: Longest URL accepted (checked before parsing).
 MAX_URL_LENGTH = 2048
 _OCOP_SEGMENT = "ocop"
-# GS1 General Specifications, figure 7.11-1 (the 82-character set, "CSET 82").
-_GS1_82 = re.compile(r"[!\"%&'()*+,\-./0-9:;<=>?A-Z_a-z]{1,20}")
 _HOST = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?::[0-9]{1,5})?")
 _PREFIX_SEGMENT = re.compile(r"[A-Za-z0-9._~-]{1,64}")
 _HEX16 = re.compile(r"[0-9a-f]{16}")
@@ -53,11 +51,6 @@ _QUERY_ITEM = re.compile(r"[A-Za-z0-9._~-]+=[A-Za-z0-9._~%-]*")
 
 def _err(message: str, code: str, field: str | None = None) -> FormatError:
     return FormatError(message, code=code, field=field)
-
-
-def is_gs1_82(value: str) -> bool:
-    """Return True if ``value`` is 1-20 characters of GS1's 82-character set (lot, serial, CPV)."""
-    return bool(_GS1_82.fullmatch(value))
 
 
 def gs1_percent_encode(value: str) -> str:
@@ -71,9 +64,10 @@ def normalise_gtin(value: str, field: str = "gtin") -> str:
     Raises:
         FormatError: ``E_GTIN`` (not 8, 12, 13 or 14 digits) or ``E_GTIN_CHECK`` (wrong check digit).
     """
-    if not value.isascii() or not value.isdigit() or len(value) not in (8, 12, 13, 14):
+    problem = gs1_key_problem(value, (8, 12, 13, 14))
+    if problem == "length":
         raise _err("a GTIN is 8, 12, 13 or 14 digits", "E_GTIN", field)
-    if gs1_check_digit(value[:-1]) != int(value[-1]):
+    if problem == "check":
         raise _err("the GTIN check digit is wrong", "E_GTIN_CHECK", field)
     return value.rjust(14, "0")
 

@@ -19,6 +19,7 @@ import secrets
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -29,7 +30,7 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from . import _cbor
-from ._errors import FormatError, KeyFormatError, WeakKeyError
+from ._errors import ErrorCode, FormatError, KeyFormatError, SignatureError, WeakKeyError
 
 _sodium_open: Callable[[bytes, bytes], bytes] | None
 _SodiumBadSignature: type[Exception]
@@ -42,6 +43,7 @@ except ImportError:  # pragma: no cover - exercised in the no-extras test
 
 __all__ = [
     "KEY_FILE_LABEL",
+    "KeyWindow",
     "PrivateKey",
     "PublicKey",
     "Signer",
@@ -129,6 +131,64 @@ def ed25519_backend() -> str:
 _DEFAULT_BACKEND = ed25519_backend()
 
 
+def _utc_text(t: datetime) -> str:
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KeyWindow:
+    """When a key may sign (from a trust list; docs/format.md §16, docs/adr/0032).
+
+    Attributes:
+        not_before: First instant the key may sign (inclusive).
+        not_after: First instant the key may no longer sign (exclusive).
+        status: ``active``, ``retired`` or ``revoked``.
+        status_time: For ``retired``, the retirement time (events claiming a later time are refused).
+        holder: Who holds the key, as the trust list names them (for messages), if known.
+    """
+
+    not_before: datetime
+    not_after: datetime
+    status: str = "active"
+    status_time: datetime | None = None
+    holder: str | None = None
+
+    def problem_at(self, t: datetime) -> tuple[ErrorCode, str] | None:
+        """Return ``(code, reason)`` if the key may not sign an event claiming time ``t``, else None.
+
+        Revoked is never valid, whatever time an event claims (claimed times are self-asserted).
+        """
+        if self.status == "revoked":
+            return ErrorCode.KEY_REVOKED, "the key is revoked: nothing it signed is trusted, whatever time it claims"
+        if t < self.not_before:
+            return ErrorCode.KEY_NOT_YET_VALID, f"the key is valid from {_utc_text(self.not_before)}"
+        if t >= self.not_after:
+            return ErrorCode.KEY_EXPIRED, f"the key was valid until {_utc_text(self.not_after)} (exclusive)"
+        if self.status == "retired" and self.status_time is not None and t >= self.status_time:
+            return ErrorCode.KEY_RETIRED, f"the key was retired at {_utc_text(self.status_time)}"
+        return None
+
+    def problem_on(self, day: date) -> tuple[ErrorCode, str] | None:
+        """Return ``(code, reason)`` if the key may not have signed a seal dated ``day``, else None.
+
+        A seal carries a date, not an instant, written in the sealer's time zone: the key must have been usable at
+        some instant of that calendar day in some time zone, i.e. in ``[day 00:00 - 14 h, day+1 00:00 + 12 h)`` UTC
+        (docs/adr/0045-seal-keys-from-a-trust-list.md). A revoked key is never usable.
+        """
+        if self.status == "revoked":
+            return self.problem_at(self.not_before)
+        start = datetime.combine(day, time(0), UTC) - timedelta(hours=14)
+        end = datetime.combine(day, time(0), UTC) + timedelta(days=1, hours=12)
+        stop = self.not_after
+        if self.status == "retired" and self.status_time is not None:
+            stop = min(stop, self.status_time)
+        if self.not_before >= end:
+            return self.problem_at(start)
+        if stop <= start:
+            return self.problem_at(max(start, self.not_before))
+        return None
+
+
 @dataclass(frozen=True, slots=True)
 class PublicKey:
     """A validated Ed25519 public key.
@@ -202,23 +262,26 @@ class PublicKey:
         """The key id as lowercase hex."""
         return self.key_id.hex()
 
-    def verify(self, signature: bytes, message: bytes, *, backend: str | None = None) -> bool:
-        """Check an Ed25519 signature.
+    def verify(self, signature: bytes, message: bytes, *, backend: str | None = None) -> None:
+        """Check an Ed25519 signature, raising unless this key made it (as pyca/cryptography's ``verify`` does).
+
+        A signature whose R is a point of small order is refused on every backend: libsodium refuses it and
+        OpenSSL accepts it, and the answer must not depend on which one is installed (CCTV, speccheck case 2).
 
         Args:
             signature: The 64-byte signature.
             message: The signed bytes.
             backend: ``"libsodium"`` or ``"openssl"``; the fastest available when None.
 
-        A signature whose R is a point of small order is refused on every backend: libsodium refuses it and
-        OpenSSL accepts it, and the answer must not depend on which one is installed (CCTV, speccheck case 2).
-
-        Returns:
-            True if the signature is valid for this key, False otherwise.
-
         Raises:
-            ValueError: The named backend is not installed.
+            SignatureError: The signature is not this key's signature of ``message`` (``E_SIGNATURE``).
+            ValueError: The named backend is not installed or unknown.
         """
+        if not self._valid(signature, message, backend):
+            raise SignatureError("signature does not verify", code="E_SIGNATURE", key_id=self.key_id.hex())
+
+    def _valid(self, signature: bytes, message: bytes, backend: str | None = None) -> bool:
+        """Return whether the signature verifies (the verifiers' inner loops; the public API raises)."""
         if len(signature) != 64 or bytes(signature[:32]) in _SMALL_ORDER_ENCODINGS:
             return False  # a small-order R: refused whatever the backend (libsodium does, OpenSSL would not)
         name = backend or _DEFAULT_BACKEND

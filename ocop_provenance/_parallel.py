@@ -24,10 +24,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Generic, Self, TypeVar
 
+from ._chain import ChainHead, head_of, link_problem
 from ._errors import ProvenanceError
-from ._keys import PrivateKey, PublicKey
-from ._model import Step, in_time_order
-from ._wire import decode_event
+from ._keys import KeyWindow, PrivateKey, PublicKey
+from ._model import Step
+from ._wire import SignedEvent, parse_unverified_event
 
 __all__ = [
     "AUTO_MIN_EVENTS",
@@ -35,7 +36,6 @@ __all__ = [
     "ChunkContext",
     "ChunkPool",
     "ChunkResult",
-    "Record",
     "SigningPool",
     "check_chunk",
     "min_parallel_events",
@@ -48,10 +48,6 @@ DEFAULT_CHUNK_SIZE = 1024
 #: With ``workers="auto"``, inputs of at most this many events are verified in process: starting the fork
 #: server and the workers costs about 0.3-0.4 s in a fresh process, the sequential time of some 8,000 events.
 AUTO_MIN_EVENTS = 32_768
-
-#: What the parent needs of an event to check the link to the next chunk:
-#: (event id, key id, batch id, seq, prev, time, is genesis).
-Record = tuple[bytes, bytes, bytes, int, bytes | None, datetime, bool]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -88,28 +84,37 @@ class ChunkContext:
     """What a worker needs to check a chunk on its own.
 
     Attributes:
-        keys: Trusted keys by key id.
+        keys: Trusted keys by key id, each with its window (None: valid at any time).
         backend: Ed25519 backend name, or None for the fastest.
         tolerance: The time tolerance of the verifier.
-        now: The verifier's clock, or None.
+        future: The latest time an event may claim, or None without a clock.
     """
 
-    keys: dict[bytes, tuple[PublicKey, ...]]
+    keys: dict[bytes, tuple[tuple[PublicKey, KeyWindow | None], ...]]
     backend: str | None
     tolerance: timedelta
-    now: datetime | None
+    future: datetime | None
 
     @classmethod
     def of(
-        cls, keys: Iterable[PublicKey], backend: str | None, tolerance: timedelta, now: datetime | None
+        cls,
+        keys: Iterable[tuple[PublicKey, KeyWindow | None]],
+        backend: str | None,
+        tolerance: timedelta,
+        future: datetime | None,
     ) -> ChunkContext:
-        """Return the context for trusted ``keys`` and the verifier's settings."""
-        by_id: dict[bytes, tuple[PublicKey, ...]] = {}
-        for key in keys:
+        """Return the context for trusted ``keys`` (with their windows) and the verifier's settings."""
+        by_id: dict[bytes, tuple[tuple[PublicKey, KeyWindow | None], ...]] = {}
+        for key, window in keys:
             present = by_id.get(key.key_id, ())
-            if key not in present:
-                by_id[key.key_id] = (*present, key)
-        return cls(by_id, backend, tolerance, now)
+            if all(k != key for k, _ in present):
+                by_id[key.key_id] = (*present, (key, window))
+        return cls(by_id, backend, tolerance, future)
+
+    def to_args(self) -> tuple[object, ...]:
+        """Return the context as the plain values a worker process is started with."""
+        pairs = [(k.raw, w) for entries in self.keys.values() for k, w in entries]
+        return (pairs, self.backend, self.tolerance, self.future)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,10 +123,10 @@ class ChunkResult:
 
     Attributes:
         count: Events in the chunk.
-        good: How many leading events passed parsing, their signature, and the links inside the chunk; event
-            ``good`` (when ``good < count``) is the first that did not, and the parent re-checks it.
-        first: The record of event 0, if ``good > 0``.
-        last: The record of event ``good - 1``, if ``good > 0``.
+        good: How many leading events passed parsing, their signature and key window, and the links inside the
+            chunk; event ``good`` (when ``good < count``) is the first that did not, and the parent re-checks it.
+        first: The chain record of event 0, if ``good > 0``.
+        last: The chain record of event ``good - 1``, if ``good > 0``.
         signers: Key ids of the good events, in order of first appearance.
         ids: The good events' ids, concatenated (32 bytes each).
         with_inputs: Positions of good events that consume other batches.
@@ -129,11 +134,20 @@ class ChunkResult:
 
     count: int
     good: int
-    first: Record | None
-    last: Record | None
+    first: ChainHead | None
+    last: ChainHead | None
     signers: tuple[bytes, ...]
     ids: bytes
     with_inputs: tuple[int, ...]
+
+
+def _signed_by_trusted(event: SignedEvent, ctx: ChunkContext) -> bool:
+    # The same checks as the sequential verifier's check_signer, as a yes/no: any "no" is re-checked there.
+    env = event.envelope
+    for key, window in ctx.keys.get(env.key_id, ()):
+        if key._valid(env.signature, env.to_be_signed, ctx.backend):
+            return window is None or window.problem_at(event.body.time) is None
+    return False
 
 
 def check_chunk(raws: Sequence[bytes], ctx: ChunkContext) -> ChunkResult:
@@ -149,50 +163,42 @@ def check_chunk(raws: Sequence[bytes], ctx: ChunkContext) -> ChunkResult:
     signers: dict[bytes, None] = {}
     ids: list[bytes] = []
     with_inputs: list[int] = []
-    first: Record | None = None
-    prev_rec: Record | None = None
-    keys, backend, tolerance, now = ctx.keys, ctx.backend, ctx.tolerance, ctx.now
+    first: ChainHead | None = None
+    last: ChainHead | None = None
+    tolerance, future = ctx.tolerance, ctx.future
     good = 0
     for raw in raws:
         try:
-            event = decode_event(raw)
+            event = parse_unverified_event(raw)
         except ProvenanceError:
             break
-        if not any(k.verify(event.signature, event.to_be_signed, backend=backend) for k in keys.get(event.key_id, ())):
+        if not _signed_by_trusted(event, ctx):
+            break
+        link = head_of(event)
+        if future is not None and link.time > future:
+            break
+        if last is not None and link_problem(last, link, batch_id=last.batch_id, tolerance=tolerance) is not None:
             break
         body = event.body
-        time = body.time
-        if now is not None and time > now + tolerance:
-            break
-        if type(body) is Step:
-            rec: Record = (event.event_id, event.key_id, body.batch_id, body.seq, body.prev, time, False)
-            if body.inputs:
-                with_inputs.append(good)
-        else:
-            rec = (event.event_id, event.key_id, event.event_id, 0, None, time, True)
-        if prev_rec is not None and not (
-            not rec[6]
-            and rec[2] == prev_rec[2]
-            and rec[3] == prev_rec[3] + 1
-            and rec[4] == prev_rec[0]
-            and in_time_order(prev_rec[3], prev_rec[5], time, tolerance)
-        ):
-            break
+        if type(body) is Step and body.inputs:
+            with_inputs.append(good)
         if first is None:
-            first = rec
-        prev_rec = rec
-        signers.setdefault(event.key_id, None)
-        ids.append(event.event_id)
+            first = link
+        last = link
+        signers.setdefault(link.key_id or b"", None)
+        ids.append(link.event_id)
         good += 1
-    return ChunkResult(len(raws), good, first, prev_rec, tuple(signers), b"".join(ids), tuple(with_inputs))
+    return ChunkResult(len(raws), good, first, last, tuple(signers), b"".join(ids), tuple(with_inputs))
 
 
 _worker_ctx: ChunkContext | None = None
 
 
-def _init_worker(raw_keys: list[bytes], backend: str | None, tolerance: timedelta, now: datetime | None) -> None:
+def _init_worker(
+    pairs: list[tuple[bytes, KeyWindow | None]], backend: str | None, tolerance: timedelta, future: datetime | None
+) -> None:
     global _worker_ctx  # noqa: PLW0603 - one context per worker process, set once by the pool
-    _worker_ctx = ChunkContext.of((PublicKey.from_raw(k) for k in raw_keys), backend, tolerance, now)
+    _worker_ctx = ChunkContext.of(((PublicKey.from_raw(k), w) for k, w in pairs), backend, tolerance, future)
 
 
 def _work(raws: list[bytes]) -> ChunkResult:
@@ -284,33 +290,15 @@ class _Pending(Generic[T, R]):
 class ChunkPool(_OrderedPool[T, ChunkResult]):
     """A process pool that checks chunks and hands results back in submission order, with bounded read-ahead."""
 
-    def __init__(
-        self,
-        workers: int,
-        keys: Iterable[PublicKey],
-        *,
-        backend: str | None,
-        tolerance: timedelta,
-        now: datetime | None,
-        max_in_flight: int | None = None,
-    ) -> None:
+    def __init__(self, workers: int, ctx: ChunkContext, *, max_in_flight: int | None = None) -> None:
         """Start ``workers`` processes.
 
         Args:
             workers: Number of processes (2 or more).
-            keys: Trusted keys.
-            backend: Ed25519 backend name, or None.
-            tolerance: The verifier's time tolerance.
-            now: The verifier's clock, or None.
+            ctx: Trusted keys and the verifier's settings.
             max_in_flight: Chunks submitted and not yet handed back (default: twice the workers, plus one).
         """
-        super().__init__(
-            workers,
-            _work,
-            _init_worker,
-            ([k.raw for k in keys], backend, tolerance, now),
-            max_in_flight or 2 * workers + 1,
-        )
+        super().__init__(workers, _work, _init_worker, ctx.to_args(), max_in_flight or 2 * workers + 1)
 
 
 # ---- signing (docs/adr/0014-parallel-bulk-signing.md) ----------------------------------------------------------

@@ -12,36 +12,40 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from . import _cbor
-from ._errors import FormatError
+from . import _cbor, _fields
+from ._errors import ErrorCode, FormatError
 from ._keys import Signer
-from ._model import CBV_BUSINESS_STEPS, Genesis, SignedEvent
+from ._model import Genesis
 from ._trust import (
+    MAX_DOCUMENT_ITEMS,
     MAX_SIGNED_DOCUMENT_SIZE,
     ROLES,
     Participant,
     TrustError,
-    TrustList,
+    VerifiedTrustList,
     labelled,
     list_field,
     parse_time,
     parse_unverified_document,
     sign_document,
-    text_field,
     time_text,
-    uint_field,
 )
+from ._wire import SignedEvent
 
 __all__ = [
+    "DATA_KINDS",
     "FIELD_NAMES",
     "POLICY_TYP",
+    "DataRequirement",
     "Finding",
     "Policy",
     "StepRule",
+    "VerifiedPolicy",
     "circular_02_2024_policy",
     "dried_cordyceps_policy",
     "sign_policy",
@@ -53,9 +57,11 @@ POLICY_TYP = "application/ocop-policy+cbor"
 POLICY_FORMAT_VERSION = 1
 MAX_RULES = 64
 _NAME_RE = re.compile(r"[a-z0-9][a-z0-9._/-]{0,127}")
-_CUSTOM_STEP = re.compile(r"[a-z][a-z0-9-]{0,31}:[a-z][a-z0-9_]{0,63}")
-_DATA_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_.:-]{0,63}")
+_ANY = re.compile(r".+", re.DOTALL)
 _MEDIA = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/(\*|[a-z0-9][a-z0-9!#$&^_.+-]{0,126})")
+_NUMBER = re.compile(r"-?(0|[1-9][0-9]{0,17})(\.[0-9]{0,8}[1-9])?")
+#: The kinds of value a data requirement can ask for.
+DATA_KINDS = ("number", "integer", "text", "boolean")
 
 #: Event fields a rule can require; ``a|b`` in a rule means "a or b".
 FIELD_NAMES: frozenset[str] = frozenset(
@@ -73,8 +79,22 @@ FIELD_NAMES: frozenset[str] = frozenset(
     }
 )
 
-_POLICY = ("v", "name", "version", "issued_at", "expires", "kind", "gtins", "steps", "every", "batch_data", "closed")
+_POLICY = (
+    "v",
+    "name",
+    "version",
+    "issued_at",
+    "expires",
+    "kind",
+    "gtins",
+    "steps",
+    "every",
+    "batch_data",
+    "closed",
+    "sealers",
+)
 _RULE = ("step", "roles", "data", "attachments", "fields", "min_signers", "label")
+_REQUIREMENT = ("key", "kind", "min", "max", "unit")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -82,36 +102,42 @@ class Finding:
     """One problem an audit found: a policy violation, or a key the trust list does not allow.
 
     Attributes:
-        code: Stable code (``E_POLICY_*``, ``E_KEY_*``, ``E_UNKNOWN_KEY``, …).
+        code: Stable code (``E_POLICY_*``, ``E_KEY_*``, ``E_UNKNOWN_KEY``, ``E_CLAIM_*``, …).
         message: Plain-words explanation.
         batch_id: The batch concerned, if any.
-        index: The event's position in its batch (its seq), if the finding is about one event.
+        seq: The event's seq in its batch, if the finding is about one event.
         event_id: The event's id, if any.
         key_id: The signer's key id, if relevant.
         step: The step name concerned, if any.
         rule: Which policy rule was broken (``steps[2]``, ``every``, ``batch_data``, ``gtins``), if any.
+        field: Which field of the event the finding is about (``producer.admin_code``), if any.
     """
 
     code: str
     message: str
     batch_id: bytes | None = None
-    index: int | None = None
+    seq: int | None = None
     event_id: bytes | None = None
     key_id: bytes | None = None
     step: str | None = None
     rule: str | None = None
+    field: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "code", ErrorCode(self.code))
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready mapping."""
         return {
-            "code": self.code,
+            "code": str(self.code),
             "message": self.message,
             "batch_id": None if self.batch_id is None else self.batch_id.hex(),
-            "index": self.index,
+            "seq": self.seq,
             "event_id": None if self.event_id is None else self.event_id.hex(),
             "key_id": None if self.key_id is None else self.key_id.hex(),
             "step": self.step,
             "rule": self.rule,
+            "field": self.field,
         }
 
 
@@ -136,6 +162,113 @@ def _field_alternatives(value: object, where: str) -> tuple[str, ...]:
     return items
 
 
+def _decimal(value: object, where: str) -> str:
+    if type(value) is not str or not _NUMBER.fullmatch(value):
+        raise FormatError("a bound is a decimal number like 10 or -2.5", code="E_FIELD", field=where)
+    return value
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DataRequirement:
+    """A key data element a step must record, and what its value must be (docs/format.md §16).
+
+    Attributes:
+        key: The data element's name (e.g. ``moisture``).
+        kind: None (any value, but text must not be blank), ``number`` (an integer, or decimal text such as
+            ``11.8`` or ``-2``), ``integer``, ``text`` (not blank) or ``boolean``.
+        minimum: For numbers, the least accepted value (decimal text), inclusive.
+        maximum: For numbers, the greatest accepted value, inclusive.
+        unit: For numbers, the unit the value is read in (``%``, ``°C``, ``kg``), shown in reports and exports.
+    """
+
+    key: str
+    kind: str | None = None
+    minimum: str | None = None
+    maximum: str | None = None
+    unit: str | None = None
+
+    def __post_init__(self) -> None:
+        _fields.data_key(self.key, "steps.data.key")
+        if self.kind is not None and self.kind not in DATA_KINDS:
+            raise FormatError(f"kind must be one of {', '.join(DATA_KINDS)}", code="E_FIELD", field="steps.data.kind")
+        numeric = self.kind in ("number", "integer")
+        for name in ("minimum", "maximum", "unit"):
+            if getattr(self, name) is not None and not numeric:
+                raise FormatError(f"{name} applies to numbers only", code="E_FIELD", field=f"steps.data.{name}")
+        if self.minimum is not None:
+            _decimal(self.minimum, "steps.data.min")
+        if self.maximum is not None:
+            _decimal(self.maximum, "steps.data.max")
+        if self.minimum is not None and self.maximum is not None and Decimal(self.minimum) > Decimal(self.maximum):
+            raise FormatError("min is greater than max", code="E_FIELD", field="steps.data.max")
+        if self.unit is not None:
+            object.__setattr__(self, "unit", _fields.text(self.unit, "steps.data.unit", limit=32))
+
+    def problem(self, value: object) -> str | None:
+        """Return why ``value`` does not satisfy the requirement, or None if it does."""
+        kind = self.kind
+        if kind is None:
+            return "is blank" if isinstance(value, str) and not value.strip() else None
+        if kind == "text":
+            return None if isinstance(value, str) and value.strip() else "must be non-blank text"
+        if kind == "boolean":
+            return None if isinstance(value, bool) else "must be true or false"
+        if isinstance(value, bool):
+            return f"must be {'an integer' if kind == 'integer' else 'a number'}, not true or false"
+        if isinstance(value, int) or (isinstance(value, str) and kind == "number" and _NUMBER.fullmatch(value)):
+            number = Decimal(value)
+        else:
+            return "must be an integer" if kind == "integer" else "must be a number such as 11.8"
+        unit = f" {self.unit}" if self.unit else ""
+        if self.minimum is not None and number < Decimal(self.minimum):
+            return f"{value}{unit} is below the minimum {self.minimum}{unit}"
+        if self.maximum is not None and number > Decimal(self.maximum):
+            return f"{value}{unit} is above the maximum {self.maximum}{unit}"
+        return None
+
+    def to_wire(self) -> str | dict[int, Any]:
+        """Return the requirement's CBOR value: the bare name, or a map when it says more."""
+        if self.kind is None:
+            return self.key
+        m: dict[int, Any] = {0: self.key, 1: self.kind}
+        for label, value in ((2, self.minimum), (3, self.maximum), (4, self.unit)):
+            if value is not None:
+                m[label] = value
+        return m
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready mapping."""
+        return {"key": self.key, "kind": self.kind, "min": self.minimum, "max": self.maximum, "unit": self.unit}
+
+    @classmethod
+    def from_wire(cls, value: object, where: str) -> DataRequirement:
+        """Read a requirement from its CBOR value.
+
+        Raises:
+            FormatError: ``E_SCHEMA`` or ``E_FIELD``.
+        """
+        if isinstance(value, str):
+            return cls(key=value)
+        m = labelled(value, _REQUIREMENT, where, (0, 1))
+        try:
+            return cls(key=m["key"], kind=m["kind"], minimum=m.get("min"), maximum=m.get("max"), unit=m.get("unit"))
+        except FormatError as e:
+            e.field = f"{where}.{(e.field or '').rsplit('.', 1)[-1]}"
+            raise
+
+
+def _requirements(value: object, where: str) -> tuple[DataRequirement, ...]:
+    items = tuple(value) if isinstance(value, (list, tuple)) else None
+    if items is None or len(items) > 64:
+        raise FormatError("expected a list of at most 64 data requirements", code="E_FIELD", field=where)
+    out = tuple(DataRequirement(key=i) if isinstance(i, str) else i for i in items)
+    if not all(isinstance(i, DataRequirement) for i in out):
+        raise FormatError("expected data element names or DataRequirement items", code="E_FIELD", field=where)
+    if len({r.key for r in out}) != len(out):
+        raise FormatError("a data element is required twice", code="E_FIELD", field=where)
+    return out
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StepRule:
     """What one required step must look like.
@@ -143,8 +276,10 @@ class StepRule:
     Attributes:
         step: ``genesis``, a GS1 CBV 2.0 business step, or a namespaced step (``ocop:drying``).
         roles: Roles allowed to sign it (empty: any participant in the trust list).
-        data: Key data elements each such event must carry.
-        attachments: Media types each such event must attach (``type/*`` matches any subtype).
+        data: Key data elements each such event must carry, with what their values must be (a name alone is a
+            :class:`DataRequirement` of any kind: present and not blank).
+        attachments: Media types each such event must attach (``type/*`` matches any subtype), each by a
+            non-empty file.
         fields: Event fields each such event must fill; ``a|b`` means either.
         min_signers: How many distinct participants (in an allowed role) must have signed such an event.
         label: A plain-words name for reports (e.g. "Kiểm nghiệm").
@@ -152,34 +287,34 @@ class StepRule:
 
     step: str
     roles: tuple[str, ...] = ()
-    data: tuple[str, ...] = ()
+    data: tuple[DataRequirement, ...] = field(default=())
     attachments: tuple[str, ...] = ()
     fields: tuple[str, ...] = ()
     min_signers: int = 1
     label: str | None = None
 
     def __post_init__(self) -> None:
-        if not isinstance(self.step, str) or not (
-            self.step == "genesis" or self.step in CBV_BUSINESS_STEPS or _CUSTOM_STEP.fullmatch(self.step)
-        ):
-            raise FormatError(f"{self.step!r} is not a step name", code="E_FIELD", field="steps.step")
+        if self.step != "genesis":
+            _fields.business_step(self.step, "steps.step")
         roles = _names(self.roles, "steps.roles", re.compile(r"[a-z]+"))
         if any(r not in ROLES for r in roles):
             raise FormatError(f"roles must be among {', '.join(ROLES)}", code="E_FIELD", field="steps.roles")
         object.__setattr__(self, "roles", roles)
-        object.__setattr__(self, "data", _names(self.data, "steps.data", _DATA_KEY))
+        object.__setattr__(self, "data", _requirements(self.data, "steps.data"))
         object.__setattr__(self, "attachments", _names(self.attachments, "steps.attachments", _MEDIA))
         object.__setattr__(self, "fields", _field_alternatives(self.fields, "steps.fields"))
-        uint_field(self.min_signers, "steps.min_signers", 1)
-        if self.min_signers > 16:
-            raise FormatError("min_signers is at most 16", code="E_FIELD", field="steps.min_signers")
+        _fields.uint(self.min_signers, "steps.min_signers", 1, 16)
         if self.label is not None:
-            text_field(self.label, "steps.label")
+            object.__setattr__(self, "label", _fields.text(self.label, "steps.label"))
 
     def to_map(self) -> dict[int, Any]:
         """Return the rule's CBOR map (absent optional values are omitted)."""
         m: dict[int, Any] = {0: self.step}
-        for label, value in ((1, self.roles), (2, self.data), (3, self.attachments), (4, self.fields)):
+        if self.roles:
+            m[1] = list(self.roles)
+        if self.data:
+            m[2] = [r.to_wire() for r in self.data]
+        for label, value in ((3, self.attachments), (4, self.fields)):
             if value:
                 m[label] = list(value)
         if self.min_signers != 1:
@@ -194,7 +329,7 @@ class StepRule:
             "step": self.step,
             "label": self.label,
             "roles": list(self.roles),
-            "data": list(self.data),
+            "data": [r.to_dict() for r in self.data],
             "attachments": list(self.attachments),
             "fields": list(self.fields),
             "min_signers": self.min_signers,
@@ -240,6 +375,7 @@ class Policy:
         every: A rule every event must satisfy (its ``data`` and ``fields``; its step is ``other``, unused).
         batch_data: Key data elements that must appear on at least one event of the batch.
         closed: If True, steps the policy does not name are violations.
+        sealers: Roles whose participants may seal this kind of product (empty: producers only).
         object_id: SHA-256 of the payload, once signed or parsed.
         raw: The signed envelope bytes, when parsed.
     """
@@ -254,19 +390,20 @@ class Policy:
     every: StepRule | None = None
     batch_data: tuple[str, ...] = ()
     closed: bool = False
+    sealers: tuple[str, ...] = ()
     object_id: bytes = b""
     raw: bytes = b""
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not _NAME_RE.fullmatch(self.name):
             raise FormatError("policy name must be 1-128 of a-z 0-9 . _ / -", code="E_FIELD", field="name")
-        uint_field(self.version, "version", 1)
+        _fields.uint(self.version, "version", 1)
         time_text(self.issued_at, "issued_at")
         if self.expires is not None:
             time_text(self.expires, "expires")
             if self.expires <= self.issued_at:
                 raise FormatError("expires must be later than issued_at", code="E_FIELD", field="expires")
-        text_field(self.kind, "kind")
+        object.__setattr__(self, "kind", _fields.text(self.kind, "kind"))
         steps = tuple(self.steps)
         if not steps or len(steps) > MAX_RULES or not all(isinstance(s, StepRule) for s in steps):
             raise FormatError(f"a policy has 1 to {MAX_RULES} step rules", code="E_FIELD", field="steps")
@@ -276,7 +413,8 @@ class Policy:
             raise FormatError("the genesis rule can only come first", code="E_FIELD", field="steps")
         object.__setattr__(self, "steps", steps)
         object.__setattr__(self, "gtins", _names(self.gtins, "gtins", re.compile(r"[0-9]{14}"), 1024))
-        object.__setattr__(self, "batch_data", _names(self.batch_data, "batch_data", _DATA_KEY))
+        batch_data = _names(self.batch_data, "batch_data", _ANY)
+        object.__setattr__(self, "batch_data", tuple(_fields.data_key(k, "batch_data") for k in batch_data))
         if self.every is not None:
             if not isinstance(self.every, StepRule) or self.every.roles or self.every.attachments:
                 raise FormatError("the every-rule holds only data and fields", code="E_FIELD", field="every")
@@ -285,6 +423,10 @@ class Policy:
                 raise FormatError("the every-rule can only require location fields", code="E_FIELD", field="every")
         if not isinstance(self.closed, bool):
             raise FormatError("closed must be a boolean", code="E_FIELD", field="closed")
+        sealers = _names(self.sealers, "sealers", re.compile(r"[a-z]+"))
+        if any(r not in ROLES for r in sealers):
+            raise FormatError(f"sealers must be among {', '.join(ROLES)}", code="E_FIELD", field="sealers")
+        object.__setattr__(self, "sealers", tuple(sorted(sealers)))
 
     def payload(self) -> bytes:
         """Return the deterministic CBOR payload."""
@@ -306,6 +448,8 @@ class Policy:
             m[9] = list(self.batch_data)
         if self.closed:
             m[10] = True
+        if self.sealers:
+            m[11] = list(self.sealers)
         return _cbor.encode(m)
 
     def to_dict(self) -> dict[str, Any]:
@@ -322,6 +466,7 @@ class Policy:
             "every": None if self.every is None else self.every.to_dict(),
             "batch_data": list(self.batch_data),
             "closed": self.closed,
+            "sealers": list(self.sealers),
         }
 
     @classmethod
@@ -332,7 +477,7 @@ class Policy:
             FormatError: Malformed envelope or payload.
         """
         doc = parse_unverified_document(data, typ=POLICY_TYP)
-        m = _cbor.decode(doc.payload, max_size=MAX_SIGNED_DOCUMENT_SIZE, max_depth=5)
+        m = _cbor.decode(doc.payload, max_size=MAX_SIGNED_DOCUMENT_SIZE, max_depth=6, max_items=MAX_DOCUMENT_ITEMS)
         if isinstance(m, dict) and (m.get(0) != POLICY_FORMAT_VERSION or isinstance(m.get(0), bool)):
             raise FormatError(f"unsupported policy format {m.get(0)!r}", code="E_VERSION", field="v")
         p = labelled(m, _POLICY, "payload", (0, 1, 2, 3, 5, 7))
@@ -350,16 +495,17 @@ class Policy:
         if "closed" in p and closed is not True:
             raise FormatError("closed is absent or true", code="E_SCHEMA", field="closed")
         policy = cls(
-            name=text_field(p["name"], "name"),
-            version=uint_field(p["version"], "version", 1),
+            name=p["name"],
+            version=_fields.uint(p["version"], "version", 1),
             issued_at=parse_time(p["issued_at"], "issued_at"),
             expires=parse_time(p["expires"], "expires") if "expires" in p else None,
-            kind=text_field(p["kind"], "kind"),
+            kind=p["kind"],
             steps=tuple(rules),
             gtins=tuple(list_field(p["gtins"], "gtins", 1024)) if "gtins" in p else (),
             every=every,
             batch_data=tuple(list_field(p["batch_data"], "batch_data", 64)) if "batch_data" in p else (),
             closed=closed,
+            sealers=tuple(list_field(p["sealers"], "sealers", len(ROLES))) if "sealers" in p else (),
             object_id=doc.object_id,
             raw=data,
         )
@@ -393,7 +539,7 @@ class Policy:
                     code=code,
                     message=message,
                     batch_id=batch_id,
-                    index=None if ev is None else ev.seq,
+                    seq=None if ev is None else ev.seq,
                     event_id=None if ev is None else ev.event_id,
                     key_id=None if ev is None else ev.key_id,
                     step=step,
@@ -406,8 +552,9 @@ class Policy:
             gtin = body.product.gtin if isinstance(body, Genesis) else None
             if gtin not in self.gtins:
                 add("E_POLICY_PRODUCT", f"GTIN {gtin} is not a product this policy covers", 0, "gtins", "genesis")
+        latest = -1  # the highest rule index seen so far: governed events must follow the rules' order, every time
         for pos, (event, who) in enumerate(events):
-            seen_data.update(event.body.data)
+            seen_data.update(k for k, v in event.body.data.items() if not (isinstance(v, str) and not v.strip()))
             if self.every is not None:
                 self._check_rule(self.every, "every", event, pos, add)
             found = by_step.get(event.step)
@@ -417,6 +564,15 @@ class Policy:
                 continue
             i, rule = found
             first.setdefault(i, pos)
+            if i < latest:
+                add(
+                    "E_POLICY_ORDER",
+                    f"step {rule.step} comes after step {self.steps[latest].step}, which the policy puts later",
+                    pos,
+                    f"steps[{i}]",
+                    rule.step,
+                )
+            latest = max(latest, i)
             role_ok = not rule.roles or (who is not None and who.role in rule.roles)
             if not role_ok:
                 signer = "an unlisted or unusable key" if who is None else f"{who.name} ({who.role})"
@@ -430,8 +586,6 @@ class Policy:
             elif who is not None:
                 signers.setdefault(i, set()).add(who.id)
             self._check_rule(rule, f"steps[{i}]", event, pos, add)
-        latest = -1
-        latest_rule = -1
         for i, rule in enumerate(self.steps):
             if i not in first:
                 add(
@@ -441,17 +595,6 @@ class Policy:
                     f"steps[{i}]",
                     rule.step,
                 )
-                continue
-            if first[i] < latest:
-                add(
-                    "E_POLICY_ORDER",
-                    f"step {rule.step} comes before step {self.steps[latest_rule].step}, which the policy puts first",
-                    first[i],
-                    f"steps[{i}]",
-                    rule.step,
-                )
-            if first[i] > latest:
-                latest, latest_rule = first[i], i
         for i, rule in enumerate(self.steps):
             count = len(signers.get(i, ()))
             if i in first and rule.min_signers > 1 and count < rule.min_signers:
@@ -470,13 +613,21 @@ class Policy:
 
     @staticmethod
     def _check_rule(rule: StepRule, where: str, event: SignedEvent, pos: int, add: Any) -> None:
-        for key in rule.data:
-            if key not in event.body.data:
-                add("E_POLICY_DATA", f"key data element {key} is missing", pos, where, event.step)
-        media = [a.media_type for a in event.body.attachments]
+        data = event.body.data
+        for req in rule.data:
+            if req.key not in data:
+                add("E_POLICY_DATA", f"key data element {req.key} is missing", pos, where, event.step)
+                continue
+            problem = req.problem(data[req.key])
+            if problem is not None:
+                add("E_POLICY_DATA_VALUE", f"key data element {req.key} {problem}", pos, where, event.step)
+        files = [(a.media_type, a.size) for a in event.body.attachments]
         for pattern in rule.attachments:
-            if not any(_media_ok(pattern, m) for m in media):
+            matching = [size for media, size in files if _media_ok(pattern, media)]
+            if not matching:
                 add("E_POLICY_ATTACHMENT", f"an attachment of type {pattern} is required", pos, where, event.step)
+            elif not any(matching):
+                add("E_POLICY_ATTACHMENT", f"the attachment of type {pattern} is an empty file", pos, where, event.step)
         for alternatives in rule.fields:
             if not any(_has_field(event, f) for f in alternatives.split("|")):
                 add("E_POLICY_FIELD", f"field {alternatives.replace('|', ' or ')} is missing", pos, where, event.step)
@@ -486,16 +637,16 @@ def _rule(r: dict[str, Any], where: str) -> StepRule:
     def names(key: str) -> tuple[Any, ...]:
         return tuple(list_field(r[key], f"{where}.{key}", 64)) if key in r else ()
 
-    if "min_signers" in r and uint_field(r["min_signers"], f"{where}.min_signers", 2) < 2:
+    if "min_signers" in r and _fields.uint(r["min_signers"], f"{where}.min_signers", 2) < 2:
         raise FormatError("min_signers is absent when 1", code="E_SCHEMA", field=f"{where}.min_signers")
     return StepRule(
         step=r["step"],
         roles=names("roles"),
-        data=names("data"),
+        data=tuple(DataRequirement.from_wire(d, f"{where}.data[{i}]") for i, d in enumerate(names("data"))),
         attachments=names("attachments"),
         fields=names("fields"),
         min_signers=r.get("min_signers", 1),
-        label=text_field(r["label"], f"{where}.label") if "label" in r else None,
+        label=r.get("label"),
     )
 
 
@@ -508,8 +659,73 @@ def sign_policy(policy: Policy, signers: Iterable[Signer]) -> bytes:
     return sign_document(policy.payload(), signers, POLICY_TYP)
 
 
-def verify_policy(data: bytes, trust: TrustList, *, now: datetime, backend: str | None = None) -> Policy:
+_VERIFIED = object()
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedPolicy:
+    """A policy that :func:`verify_policy` accepted: the only kind an audit applies.
+
+    Attributes:
+        policy: The verified content.
+        trust_id: The id of the trust list whose authority signed it.
+    """
+
+    policy: Policy
+    trust_id: bytes
+    _token: object = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self._token is not _VERIFIED:
+            raise TypeError("a VerifiedPolicy comes only from verify_policy()")
+
+    @property
+    def name(self) -> str:
+        """The policy's name."""
+        return self.policy.name
+
+    @property
+    def version(self) -> int:
+        """The policy's version."""
+        return self.policy.version
+
+    @property
+    def object_id(self) -> bytes:
+        """SHA-256 of the payload: the policy's identity."""
+        return self.policy.object_id
+
+    @property
+    def kind(self) -> str:
+        """The kind of product, in plain words."""
+        return self.policy.kind
+
+    @property
+    def expires(self) -> datetime | None:
+        """When the policy stops being usable, if ever."""
+        return self.policy.expires
+
+    @property
+    def steps(self) -> tuple[StepRule, ...]:
+        """The step rules, in the required order."""
+        return self.policy.steps
+
+    def evaluate(
+        self, events: Sequence[tuple[SignedEvent, Participant | None]], *, batch_id: bytes | None = None
+    ) -> list[Finding]:
+        """Check one batch's events against the policy (:meth:`Policy.evaluate`)."""
+        return self.policy.evaluate(events, batch_id=batch_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready mapping (:meth:`Policy.to_dict`)."""
+        return self.policy.to_dict()
+
+
+def verify_policy(
+    data: bytes, trust: VerifiedTrustList, *, now: datetime, backend: str | None = None
+) -> VerifiedPolicy:
     """Verify a signed policy against the authority of a verified trust list.
+
+    The authority's signatures are checked over the payload bytes before the payload is decoded.
 
     Args:
         data: The signed policy.
@@ -524,10 +740,13 @@ def verify_policy(data: bytes, trust: TrustList, *, now: datetime, backend: str 
         FormatError: Malformed policy.
         TrustError: ``E_POLICY_AUTHORITY`` (too few distinct authority signatures, e.g. an unknown signer),
             ``E_POLICY_EXPIRED``.
+        TypeError: ``trust`` is not a :class:`~ocop_provenance.VerifiedTrustList`.
+        ValueError: ``now`` is naive.
     """
     if now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
-    policy = Policy.parse_unverified(data)
+    if not isinstance(trust, VerifiedTrustList):
+        raise TypeError("verify_policy needs a VerifiedTrustList (from verify_trust_list)")
     doc = parse_unverified_document(data, typ=POLICY_TYP)
     got = doc.signed_by(trust.authority.keys, backend=backend)
     if len(got) < trust.authority.threshold:
@@ -536,9 +755,10 @@ def verify_policy(data: bytes, trust: TrustList, *, now: datetime, backend: str 
             f"{trust.authority.threshold} required",
             code="E_POLICY_AUTHORITY",
         )
+    policy = Policy.parse_unverified(data)
     if policy.expires is not None and now >= policy.expires:
         raise TrustError(f"the policy expired at {time_text(policy.expires)}", code="E_POLICY_EXPIRED", field="expires")
-    return policy
+    return VerifiedPolicy(policy, trust.object_id, _VERIFIED)
 
 
 _LOCATION_CODE = "location.admin_code|location.gln"
@@ -561,7 +781,12 @@ def dried_cordyceps_policy(*, issued_at: datetime, version: int = 1, expires: da
         steps=(
             StepRule(step="genesis", roles=("producer",), fields=("producer.admin_code",), label="Mở lô"),
             StepRule(step="commissioning", roles=("producer",), label="Thu hoạch"),
-            StepRule(step="ocop:drying", roles=("processor",), data=("moisture",), label="Sấy"),
+            StepRule(
+                step="ocop:drying",
+                roles=("processor",),
+                data=(DataRequirement(key="moisture", kind="number", minimum="0", maximum="100", unit="%"),),
+                label="Sấy",
+            ),
             StepRule(step="inspecting", roles=("lab",), attachments=("application/pdf",), label="Kiểm nghiệm"),
             StepRule(step="packing", roles=("producer", "processor"), label="Đóng gói"),
             StepRule(step="shipping", roles=("producer", "distributor"), label="Vận chuyển"),

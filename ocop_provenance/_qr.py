@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from ._errors import FormatError, ProvenanceError
+from ._errors import ErrorCode, FormatError, ProvenanceError
 
 __all__ = [
     "DEFAULT_MAX_IMAGE_BYTES",
@@ -49,7 +49,7 @@ _TO_GREY = bytes([255, 0]) + bytes(254)
 class MissingExtraError(ProvenanceError, ImportError):
     """An optional dependency is not installed; the message names the extra that provides it."""
 
-    code = "E_MISSING_EXTRA"
+    code = ErrorCode.MISSING_EXTRA
 
 
 def _require(module: str) -> ModuleType:

@@ -14,28 +14,33 @@ It travels in two encodings of the *same* COSE_Sign1:
   the signature: the object checked is a standard COSE_Sign1 that anyone can reconstruct;
 * the text form ``OCOP1:`` + base45 of the full COSE_Sign1 (self-contained, for apps and files).
 
-Verification (:func:`verify_seal`) takes the keys as a parameter: a :class:`~ocop_provenance.KeyRing` or any
-object with ``keys_for_hint(hint) -> Iterable[PublicKey]`` (a trust list), and never reads the clock.
+Verification (:func:`verify_seal`) takes its keys and clock in :class:`~ocop_provenance.VerifyOptions` and never
+reads the clock itself. With a verified trust list as the keys, the signer must also be a participant whose role may
+seal and who owns the sealed GTIN (docs/adr/0047); the result lists what was checked and what was not.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 from . import _cbor
 from ._bundle import verify_bundle
 from ._chain import ChainHead
-from ._cose import parse_sign1, protected_header, sign1, to_be_signed
+from ._cose import CoseSign1, parse_sign1, protected_header, sign1, to_be_signed
 from ._digitallink import BATCH_REF_SIZE, DigitalLink, is_gs1_82, parse_digital_link
-from ._errors import FormatError, SignatureError, UntrustedKeyError, VerificationError
+from ._errors import ErrorCode, FormatError, SignatureError, UntrustedKeyError, VerificationError
 from ._keys import PublicKey, Signer
-from ._model import Genesis, SignedEvent
-from ._verify import DEFAULT_TIME_TOLERANCE, ChainVerifier, KeyRing
+from ._model import Genesis
+from ._policy import VerifiedPolicy
+from ._trust import Participant, VerifiedTrustList, genesis_claims
+from ._verify import ANY_BATCH, NO_CLOCK, ChainVerifier, KeySource, VerifyOptions
+from ._wire import SignedEvent
 
 __all__ = [
     "DOES_NOT_PROVE",
@@ -44,9 +49,9 @@ __all__ = [
     "KID_HINT_SIZE",
     "PROVES",
     "PROVES_VI",
+    "SEALING_ROLES",
     "SEAL_TEXT_PREFIX",
     "SEAL_TYP",
-    "KeyLookup",
     "Seal",
     "SealChainInfo",
     "SealMismatchError",
@@ -100,16 +105,11 @@ class SealMismatchError(VerificationError):
     the verifier's ``now``), ``E_SEAL_TIME`` (sealed before the sealed head happened).
     """
 
-    code = "E_SEAL_MISMATCH"
+    code = ErrorCode.SEAL_MISMATCH
 
 
-@runtime_checkable
-class KeyLookup(Protocol):
-    """What :func:`verify_seal` needs from a source of trusted keys (a trust list implements it)."""
-
-    def keys_for_hint(self, hint: bytes) -> Iterable[PublicKey]:
-        """Return the trusted keys whose key id starts with ``hint`` (1 to 32 bytes)."""
-        ...
+#: The roles that may seal when no policy names others: the producer seals its own products.
+SEALING_ROLES: tuple[str, ...] = ("producer",)
 
 
 # ---- encodings --------------------------------------------------------------------------------------------
@@ -335,23 +335,37 @@ class SealStatement:
 # ---- signed seals -------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True)
 class Seal:
-    """A signed seal: the COSE_Sign1 bytes and what they say (built by :func:`make_seal` or by verification).
+    """A signed seal: its COSE_Sign1 envelope and what it says (built by :func:`make_seal` or by verification).
 
     Attributes:
-        raw: The tagged COSE_Sign1 bytes.
+        envelope: The COSE_Sign1 (for the URL form, rebuilt from the link and the carried digits).
         statement: The decoded payload.
-        key_id: The signer's full key id (from the protected header).
-        signature: The 64-byte signature.
-        seal_id: SHA-256 of the ToBeSigned bytes.
     """
 
-    raw: bytes
+    envelope: CoseSign1
     statement: SealStatement
-    key_id: bytes
-    signature: bytes
-    seal_id: bytes
+
+    @property
+    def raw(self) -> bytes:
+        """The tagged COSE_Sign1 bytes."""
+        return self.envelope.raw
+
+    @property
+    def key_id(self) -> bytes:
+        """The signer's full key id (from the protected header)."""
+        return self.envelope.key_id
+
+    @property
+    def signature(self) -> bytes:
+        """The 64-byte signature."""
+        return self.envelope.signature
+
+    @property
+    def seal_id(self) -> bytes:
+        """SHA-256 of the ToBeSigned bytes."""
+        return self.envelope.object_id
 
     def compact(self) -> bytes:
         """Return the bytes the URL form carries as digits (ADR 0040 byte budget)."""
@@ -404,8 +418,7 @@ def _statement_for(
 
 
 def _sign(statement: SealStatement, signer: Signer) -> Seal:
-    cose = sign1(statement.to_payload(), signer, SEAL_TYP)
-    return Seal(raw=cose.raw, statement=statement, key_id=cose.key_id, signature=cose.signature, seal_id=cose.object_id)
+    return Seal(sign1(statement.to_payload(), signer, SEAL_TYP), statement)
 
 
 def make_seal(
@@ -487,10 +500,11 @@ class UnverifiedSeal:
     form: str
     text: str
 
-    def rebuild(self, key_id: bytes) -> tuple[bytes, bytes, bytes]:
-        """Return ``(raw COSE_Sign1, ToBeSigned, protected)`` as signed by the key with ``key_id``."""
+    def rebuild(self, key_id: bytes) -> CoseSign1:
+        """Return the COSE_Sign1 this seal is if the key with ``key_id`` signed it (not verified)."""
         protected = protected_header(key_id, SEAL_TYP)
         payload = self.statement.to_payload()
+        tbs = to_be_signed(protected, payload)
         raw = b"".join(
             (
                 b"\xd2\x84",
@@ -503,7 +517,7 @@ class UnverifiedSeal:
                 self.signature,
             )
         )
-        return raw, to_be_signed(protected, payload), protected
+        return CoseSign1(raw, protected, payload, self.signature, key_id, SEAL_TYP, tbs, hashlib.sha256(tbs).digest())
 
 
 def _parse_url(text: str) -> UnverifiedSeal:
@@ -590,8 +604,8 @@ class SealChainInfo:
     Attributes:
         batch_id: The batch.
         product_name: From the genesis event (Vietnamese as signed).
-        producer_name: From the genesis event.
-        province: Producer's province at signing, if given.
+        declared_producer: The producer's name as the genesis declares it (self-declared).
+        province: Producer's province at signing, as declared, if given.
         ocop_stars: OCOP stars, if the genesis carries a certificate.
         covered: Events the seal covers (seq + 1).
         total: Events in the chain presented.
@@ -600,7 +614,7 @@ class SealChainInfo:
 
     batch_id: bytes
     product_name: str
-    producer_name: str
+    declared_producer: str
     province: str | None
     ocop_stars: int | None
     covered: int
@@ -617,7 +631,12 @@ class SealVerification:
             (the seal covers ``chain.covered`` of ``chain.total`` events; not an error).
         seal: The seal, rebuilt as the full COSE_Sign1 that was signed.
         key: The trusted key that signed it.
+        signer: Who signed it, as the trust list names them (None when the keys were a bare key ring).
         chain: What the chain says, when one was given.
+        checked: What this verification established, in order (``signature``, ``signer-trusted``,
+            ``signer-role``, ``gtin-owner``, ``chain``, ``genesis-claims``).
+        not_checked: What it did not establish, and why (``chain``: no bundle or chain was given, so the record the
+            seal names was not seen; ``signer-role``/``gtin-owner``: the keys were not a trust list).
         proves: :data:`PROVES`.
         does_not_prove: :data:`DOES_NOT_PROVE`.
         proves_vi: :data:`PROVES_VI`.
@@ -627,7 +646,10 @@ class SealVerification:
     code: str
     seal: Seal
     key: PublicKey
+    signer: Participant | None = None
     chain: SealChainInfo | None = None
+    checked: tuple[str, ...] = ()
+    not_checked: tuple[str, ...] = ()
     proves: str = field(default=PROVES)
     does_not_prove: str = field(default=DOES_NOT_PROVE)
     proves_vi: str = field(default=PROVES_VI)
@@ -639,13 +661,23 @@ class SealVerification:
         return self.seal.statement
 
     def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-ready mapping (schema ``ocop-seal-verification/1``)."""
+        """Return a JSON-ready mapping (schema ``ocop-seal-verification/2``)."""
         st = self.statement
+        signer = self.signer
         out: dict[str, Any] = {
-            "schema": "ocop-seal-verification/1",
+            "schema": "ocop-seal-verification/2",
             "code": self.code,
             "valid": True,
             "key_id": self.seal.key_id.hex(),
+            "signer": None
+            if signer is None
+            else {
+                "id": signer.id,
+                "name": signer.name,
+                "role": signer.role,
+                "commune": signer.commune,
+                "province": signer.province,
+            },
             "seal_id": self.seal.seal_id.hex(),
             "resolver": st.resolver,
             "gtin": st.gtin,
@@ -655,6 +687,8 @@ class SealVerification:
             "seq": st.seq,
             "head": st.head.hex(),
             "sealed_on": st.sealed_on.isoformat(),
+            "checked": list(self.checked),
+            "not_checked": list(self.not_checked),
             "proves": self.proves,
             "does_not_prove": self.does_not_prove,
             "proves_vi": self.proves_vi,
@@ -666,7 +700,7 @@ class SealVerification:
             out["chain"] = {
                 "batch_id": c.batch_id.hex(),
                 "product_name": c.product_name,
-                "producer_name": c.producer_name,
+                "declared_producer": c.declared_producer,
                 "province": c.province,
                 "ocop_stars": c.ocop_stars,
                 "covered": c.covered,
@@ -676,51 +710,63 @@ class SealVerification:
         return out
 
 
-def _candidates(keys: KeyRing | KeyLookup, hint: bytes) -> list[PublicKey]:
-    if isinstance(keys, KeyLookup) and not isinstance(keys, KeyRing):
-        return list(keys.keys_for_hint(hint))
-    if isinstance(keys, KeyRing):
-        if len(hint) == 32:
-            return list(keys.candidates(hint))
-        return [k for k in keys if k.key_id.startswith(hint)]
-    raise TypeError("keys must be a KeyRing or provide keys_for_hint()")
-
-
-def _as_ring(keys: KeyRing | KeyLookup) -> KeyRing:
-    if isinstance(keys, KeyRing):
-        return keys
-    if isinstance(keys, Iterable):
-        return KeyRing.of(keys)
-    raise TypeError("checking a chain needs a KeyRing or an iterable of trusted keys")
-
-
-def _check_signature(
-    unverified: UnverifiedSeal, keys: KeyRing | KeyLookup, backend: str | None
-) -> tuple[Seal, PublicKey]:
+def _check_signature(unverified: UnverifiedSeal, options: VerifyOptions[KeySource]) -> tuple[Seal, PublicKey]:
     hint = unverified.kid_hint
-    candidates = _candidates(keys, hint)
-    if not candidates:
-        raise UntrustedKeyError("the seal is signed by a key that is not trusted", key_id=hint.hex())
-    for key in candidates:
-        raw, tbs, _ = unverified.rebuild(key.key_id)
-        if key.verify(unverified.signature, tbs, backend=backend):
-            cose = parse_sign1(raw, typ=SEAL_TYP, max_size=_MAX_SEAL_SIZE)
-            seal = Seal(
-                raw=raw,
-                statement=unverified.statement,
-                key_id=key.key_id,
-                signature=unverified.signature,
-                seal_id=cose.object_id,
-            )
-            return seal, key
-    raise SignatureError("the seal's signature does not verify: altered or not this signer's", key_id=hint.hex())
+    ring = options.ring
+    sealed_on = unverified.statement.sealed_on
+    # The hint is not an authenticator: every trusted key whose id starts with it is tried, each only if its
+    # window allows a seal of that date.
+    matching = [k for k in ring if k.key_id.startswith(hint)]
+    if not matching:
+        raise UntrustedKeyError("the seal is signed by a key that is not trusted", key_id=hint)
+    refused: tuple[PublicKey, tuple[ErrorCode, str], str | None] | None = None
+    for key in matching:
+        window = ring.window(key)
+        problem = None if window is None else window.problem_on(sealed_on)
+        if problem is not None:
+            if refused is None:
+                refused = (key, problem, None if window is None else window.holder)
+            continue
+        envelope = unverified.rebuild(key.key_id)
+        if key._valid(unverified.signature, envelope.to_be_signed, options.backend):
+            return Seal(envelope, unverified.statement), key
+    if refused is not None:
+        key, (code, reason), holder = refused
+        who = f"{holder}, " if holder else ""
+        raise UntrustedKeyError(
+            f"{who}for a seal dated {sealed_on.isoformat()}: {reason}", code=code, key_id=key.key_id
+        )
+    raise SignatureError("the seal's signature does not verify: altered or not this signer's", key_id=hint)
+
+
+def _check_sealer(seal: Seal, trust: VerifiedTrustList, sealers: tuple[str, ...]) -> Participant:
+    # Who may seal what (issue 10, findings 1-2): a participant in a sealing role, for a GTIN it owns.
+    found = trust.lookup(seal.key_id)
+    assert found is not None  # the key verified, so it is in the list
+    participant = found[0]
+    if participant.role not in sealers:
+        raise SealMismatchError(
+            f"{participant.name} ({participant.role}) may not seal products: sealing is for {' or '.join(sealers)}",
+            code="E_SEAL_ROLE",
+            key_id=seal.key_id,
+        )
+    gtin = seal.statement.gtin
+    if gtin is not None and not participant.owns_gtin(gtin):
+        raise SealMismatchError(
+            f"GTIN {gtin} belongs to none of {participant.name}'s GS1 Company Prefixes",
+            code="E_GTIN_NOT_OWNED",
+            key_id=seal.key_id,
+            field="gtin",
+        )
+    return participant
 
 
 class _SealChainCheck:
     """Checks a seal against its batch's verified events, fed one at a time in chain order (constant memory)."""
 
-    def __init__(self, seal: Seal) -> None:
+    def __init__(self, seal: Seal, trust: VerifiedTrustList | None) -> None:
         self._seal = seal
+        self._trust = trust
         self._genesis: SignedEvent | None = None
         self._steps: list[SealedStep] = []
         self._signers: set[bytes] = set()
@@ -745,6 +791,11 @@ class _SealChainCheck:
             )
             if not same:
                 raise SealMismatchError("the seal is for another batch or product", code="E_SEAL_BATCH")
+            # 1b. with a trust list: what the genesis claims must be its signer's (issue 10, finding 1).
+            found = None if self._trust is None else self._trust.lookup(event.key_id)
+            if found is not None and isinstance(body, Genesis):
+                for code, field_name, message in genesis_claims(found[0], body):
+                    raise SealMismatchError(message, code=code, field=field_name, event_id=event.event_id)
         if event.seq <= st.seq:
             self._steps.append(SealedStep(event.seq, event.step, event.time))
             self._signers.add(event.key_id)
@@ -783,7 +834,7 @@ class _SealChainCheck:
         return SealChainInfo(
             batch_id=genesis.event_id,
             product_name=body.product.name,
-            producer_name=body.producer.name,
+            declared_producer=body.producer.name,
             province=body.producer.province,
             ocop_stars=body.certificate.stars if body.certificate is not None else None,
             covered=st.seq + 1,
@@ -794,71 +845,97 @@ class _SealChainCheck:
 
 def verify_seal(
     seal: str | UnverifiedSeal,
-    keys: KeyRing | KeyLookup,
+    options: VerifyOptions[KeySource],
     *,
-    now: datetime | None = None,
     chain: Iterable[bytes | SignedEvent] | None = None,
     bundle: str | os.PathLike[str] | bytes | None = None,
-    backend: str | None = None,
+    policy: VerifiedPolicy | None = None,
 ) -> SealVerification:
     """Verify a seal offline against trusted keys and, optionally, the batch's chain or bundle.
 
     The checks, in order:
 
     1. syntax: the URL or text form parses (GS1 rules for the link);
-    2. signer: a trusted key whose id starts with the carried hint (a hint, not an authenticator: each is tried);
+    2. signer: a trusted key whose id starts with the carried hint (a hint, not an authenticator: each is tried),
+       usable on the sealing date when the keys come from a trust list;
     3. signature over the rebuilt COSE_Sign1 (URL form) or the received one (text form);
-    4. date: not sealed after ``now`` (one day of slack);
-    5. with a chain or bundle: the chain verifies, it is the sealed batch, it reaches the sealed seq, the event
-       there is the sealed head, and the seal's signer signed a sealed event.
+    4. date: not sealed after ``now`` (one day of slack), unless ``now`` is ``NO_CLOCK``;
+    5. with a verified trust list as keys: the signer's role may seal (:data:`SEALING_ROLES`, or the policy's
+       ``sealers``; ``E_SEAL_ROLE``) and a sealed GTIN belongs to the signer's GS1 Company Prefixes
+       (``E_GTIN_NOT_OWNED``);
+    6. with a chain or bundle: the chain verifies (every key judged at each event's time), it is the sealed batch,
+       its genesis claims are the sealer's (with a trust list), it reaches the sealed seq, the event there is the
+       sealed head, and the seal's signer signed a sealed event.
 
     Args:
         seal: The URL or text (or an already parsed :class:`UnverifiedSeal`).
-        keys: A :class:`~ocop_provenance.KeyRing`, or any object with ``keys_for_hint`` (a trust list).
-        now: The verifier's clock (timezone-aware), or None to skip the future-date check.
+        options: Keys (a :class:`~ocop_provenance.KeyRing` or a verified trust list), clock and backend.
         chain: The batch's events in order (verified here), or None.
         bundle: A bundle (path or bytes) whose root batch is the sealed batch (verified here), or None.
-        backend: Ed25519 backend name, or None for the fastest installed.
+        policy: The verified policy of the product's kind, whose ``sealers`` (if any) name who may seal.
 
     Returns:
-        The verified result; ``code`` is ``SEAL_OLDER_HEAD`` when the chain continued after the seal.
+        The verified result; ``code`` is ``SEAL_OLDER_HEAD`` when the chain continued after the seal; ``checked``
+        and ``not_checked`` say what was and was not established.
 
     Raises:
         FormatError: See :func:`parse_unverified_seal`.
-        UntrustedKeyError: ``E_UNKNOWN_KEY``.
+        UntrustedKeyError: ``E_UNKNOWN_KEY``, or ``E_KEY_*`` when the signer's key was not usable that day.
         SignatureError: ``E_SIGNATURE`` (altered, or signed by another key), ``E_CONTENT_TYPE`` (not a seal).
-        SealMismatchError: ``E_SEAL_FUTURE``, ``E_SEAL_BATCH``, ``E_SEAL_ROLLBACK``, ``E_SEAL_HEAD``,
-            ``E_SEAL_SIGNER``, ``E_SEAL_TIME``.
+        SealMismatchError: ``E_SEAL_FUTURE``, ``E_SEAL_ROLE``, ``E_GTIN_NOT_OWNED``, ``E_CLAIM_MISMATCH``,
+            ``E_SEAL_BATCH``, ``E_SEAL_ROLLBACK``, ``E_SEAL_HEAD``, ``E_SEAL_SIGNER``, ``E_SEAL_TIME``.
         VerificationError: A chain or bundle check failed (its own code).
+        ValueError: Both ``chain`` and ``bundle`` were given.
     """
-    if now is not None and now.utcoffset() is None:
-        raise ValueError("now must be timezone-aware")
-    unverified = seal if isinstance(seal, UnverifiedSeal) else parse_unverified_seal(seal)
-    checked, key = _check_signature(unverified, keys, backend)
-    st = checked.statement
-    if now is not None and st.sealed_on > now.date() + timedelta(days=1):
-        raise SealMismatchError(f"sealed on {st.sealed_on.isoformat()}, after now", code="E_SEAL_FUTURE")
-    info: SealChainInfo | None = None
     if chain is not None and bundle is not None:
         raise ValueError("pass a chain or a bundle, not both")
+    unverified = seal if isinstance(seal, UnverifiedSeal) else parse_unverified_seal(seal)
+    checked, key = _check_signature(unverified, options)
+    done = ["signature", "signer-trusted"]
+    missing: list[str] = []
+    st = checked.statement
+    if options.now is not NO_CLOCK and st.sealed_on > options.now.date() + timedelta(days=1):
+        raise SealMismatchError(f"sealed on {st.sealed_on.isoformat()}, after now", code="E_SEAL_FUTURE")
+    trust = options.keys if isinstance(options.keys, VerifiedTrustList) else None
+    sealer: Participant | None = None
+    if trust is not None:
+        sealers = policy.policy.sealers if policy is not None and policy.policy.sealers else SEALING_ROLES
+        sealer = _check_sealer(checked, trust, sealers)
+        done += ["signer-role", "gtin-owner"]
+    else:
+        missing += ["signer-role", "gtin-owner"]
+    info: SealChainInfo | None = None
     if chain is not None:
-        check = _SealChainCheck(checked)
-        verifier = ChainVerifier(_as_ring(keys), now=now, backend=backend, time_tolerance=DEFAULT_TIME_TOLERANCE)
+        check = _SealChainCheck(checked, trust)
+        verifier = ChainVerifier(options, batch=ANY_BATCH)
         for item in chain:
             check.feed(verifier.feed(item))
         verifier.finish()
         info = check.finish()
     elif bundle is not None:
         # One pass: the root batch's events reach the seal check as the bundle verifier accepts them.
-        check = _SealChainCheck(checked)
+        check = _SealChainCheck(checked, trust)
         source = io.BytesIO(bundle) if isinstance(bundle, bytes) else bundle
         verify_bundle(
             source,
-            _as_ring(keys),
-            now=now,
-            backend=backend,
+            options,
+            root=ANY_BATCH,
             on_event=lambda batch, event: check.feed(event) if batch == 0 else None,
         )
         info = check.finish()
+    if info is not None:
+        done.append("chain")
+        if trust is not None:
+            done.append("genesis-claims")
+    else:
+        missing.append("chain")
     code = "SEAL_OLDER_HEAD" if info is not None and info.covered < info.total else "SEAL_OK"
-    return SealVerification(code=code, seal=checked, key=key, chain=info)
+    return SealVerification(
+        code=code,
+        seal=checked,
+        key=key,
+        signer=sealer,
+        chain=info,
+        checked=tuple(done),
+        not_checked=tuple(missing),
+    )

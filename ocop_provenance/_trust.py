@@ -20,16 +20,16 @@ from __future__ import annotations
 
 import hashlib
 import re
-import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Any
 
-from . import _cbor
+from . import _cbor, _fields
 from ._cose import CoseSign1, parse_sign1, sign1
-from ._errors import FormatError, KeyFormatError, UntrustedKeyError, VerificationError
-from ._keys import PublicKey, Signer
+from ._errors import ErrorCode, FormatError, KeyFormatError, UntrustedKeyError, VerificationError
+from ._keys import KeyWindow, PublicKey, Signer
+from ._model import Genesis
 from ._verify import KeyRing
 
 __all__ = [
@@ -40,11 +40,13 @@ __all__ = [
     "KeyStatus",
     "Participant",
     "ParticipantKey",
-    "SealKeys",
     "SignedDocument",
     "TrustError",
     "TrustList",
+    "VerifiedTrustList",
     "add_signatures",
+    "genesis_claims",
+    "load_trusted_root",
     "parse_unverified_document",
     "sign_document",
     "sign_trust_list",
@@ -60,25 +62,39 @@ MAX_SIGNED_DOCUMENT_SIZE = 4 << 20
 MAX_SIGNATURES = 32
 MAX_PARTICIPANTS = 20_000
 MAX_KEYS_PER_PARTICIPANT = 16
+MAX_CLAIMS = 64
 MAX_AUTHORITY_KEYS = 16
+#: Most CBOR items a trust list or policy payload may hold (an honest 4 MiB list holds about 500,000): a budget
+#: checked before decoding, so a hostile document costs time and memory in proportion to this, not to its size.
+MAX_DOCUMENT_ITEMS = 1_000_000
 TRUST_FORMAT_VERSION = 1
 
 # Trust list payload labels (docs/format.md §Trust lists and policies).
 _V, _ISSUER, _VERSION, _ISSUED, _EXPIRES, _AUTHORITY, _PARTICIPANTS, _CRIT = range(8)
 _KNOWN = frozenset(range(8))
 _REQUIRED = frozenset({_V, _ISSUER, _VERSION, _ISSUED, _EXPIRES, _AUTHORITY, _PARTICIPANTS})
-_PARTICIPANT = ("id", "name", "role", "admin_code", "gln", "keys")
+_PARTICIPANT = (
+    "id",
+    "name",
+    "role",
+    "admin_code",
+    "gln",
+    "keys",
+    "commune",
+    "province",
+    "gs1_prefixes",
+    "glns",
+    "admin_codes",
+)
 _KEY = ("key", "not_before", "not_after", "status", "status_time")
-_TIME_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 _ID_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
-_ADMIN_RE = re.compile(r"[0-9]{2,10}")
-_GLN_RE = re.compile(r"[0-9]{13}")
+_PREFIX_RE = re.compile(r"[0-9]{4,12}")
 
 
 class TrustError(VerificationError):
     """A trust list or policy must not be trusted: rollback, expiry, too few signatures, conflict, criticality."""
 
-    code = "E_TRUST"
+    code = ErrorCode.TRUST
 
 
 class KeyStatus:
@@ -103,41 +119,12 @@ def time_text(t: datetime, where: str = "time") -> str:
     Raises:
         FormatError: ``t`` is naive or has fractions of a second (``E_FIELD``).
     """
-    if not isinstance(t, datetime) or t.utcoffset() is None:
-        raise _fmt("expected a timezone-aware datetime", where, "E_FIELD")
-    if t.microsecond:
-        raise _fmt("times are whole seconds", where, "E_FIELD")
-    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _fields.utc_time_text(t, where)
 
 
 def parse_time(value: object, where: str) -> datetime:
     """Parse canonical UTC text (see :func:`time_text`)."""
-    if not isinstance(value, str) or not _TIME_RE.fullmatch(value):
-        raise _fmt("expected UTC time text YYYY-MM-DDTHH:MM:SSZ", where)
-    try:
-        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-    except ValueError as e:
-        raise _fmt("not a valid date-time", where, "E_FIELD") from e
-
-
-def text_field(value: object, where: str, limit: int = 256) -> str:
-    """Return ``value`` if it is non-empty NFC text without control characters, else raise ``E_SCHEMA``/``E_FIELD``."""
-    if not isinstance(value, str) or not value.strip():
-        raise _fmt("expected non-empty text", where)
-    if len(value) > limit:
-        raise _fmt(f"longer than {limit} characters", where, "E_FIELD")
-    if unicodedata.normalize("NFC", value) != value:
-        raise _fmt("text must be in Unicode NFC form", where, "E_NONCANONICAL")
-    if any(unicodedata.category(c) == "Cc" for c in value):
-        raise _fmt("contains control characters", where, "E_FIELD")
-    return value
-
-
-def uint_field(value: object, where: str, minimum: int = 0) -> int:
-    """Return ``value`` if it is an integer >= ``minimum`` below 2**63."""
-    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value < 2**63:
-        raise _fmt(f"expected an integer >= {minimum}", where)
-    return value
+    return _fields.parse_utc_time(value, where)
 
 
 def labelled(value: object, names: tuple[str, ...], where: str, required: Iterable[int]) -> dict[str, Any]:
@@ -204,7 +191,7 @@ class SignedDocument:
         good: set[bytes] = set()
         for sig in self.signatures:
             for key in ring.candidates(sig.key_id):
-                if key.raw not in good and sig.verify(key, backend=backend):
+                if key.raw not in good and key._valid(sig.signature, sig.to_be_signed, backend):
                     good.add(key.raw)
         return frozenset(good)
 
@@ -249,7 +236,7 @@ def parse_unverified_document(data: bytes, *, typ: str, max_size: int = MAX_SIGN
     sigs = []
     for i, item in enumerate(items):
         if not isinstance(item, bytes):
-            raise FormatError("each signature is a COSE_Sign1 in a byte string", code="E_ENVELOPE", index=i)
+            raise FormatError("each signature is a COSE_Sign1 in a byte string", code="E_ENVELOPE", position=i)
         sigs.append(parse_sign1(item, typ=typ, max_size=max_size))
     payload = sigs[0].payload
     if any(s.payload != payload for s in sigs):
@@ -317,50 +304,63 @@ class ParticipantKey:
         """The key's id (RFC 9679 thumbprint)."""
         return self.key.key_id
 
-    def problem_at(self, t: datetime) -> tuple[str, str] | None:
+    def window(self, holder: str | None = None) -> KeyWindow:
+        """Return when this key may sign, for a :class:`~ocop_provenance.KeyRing` (``holder`` names it in errors)."""
+        return KeyWindow(
+            not_before=self.not_before,
+            not_after=self.not_after,
+            status=self.status,
+            status_time=self.status_time,
+            holder=holder,
+        )
+
+    def problem_at(self, t: datetime) -> tuple[ErrorCode, str] | None:
         """Return ``(code, reason)`` if the key may not sign an event claiming time ``t``, else None."""
-        if self.status == KeyStatus.REVOKED:
-            return "E_KEY_REVOKED", "the key is revoked: nothing it signed is trusted, whatever time it claims"
-        if t < self.not_before:
-            return "E_KEY_NOT_YET_VALID", f"the key is valid from {time_text(self.not_before)}"
-        if t >= self.not_after:
-            return "E_KEY_EXPIRED", f"the key was valid until {time_text(self.not_after)} (exclusive)"
-        if self.status == KeyStatus.RETIRED and self.status_time is not None and t >= self.status_time:
-            return "E_KEY_RETIRED", f"the key was retired at {time_text(self.status_time)}"
-        return None
+        return self.window().problem_at(t)
 
-    def problem_on(self, day: date) -> tuple[str, str] | None:
-        """Return ``(code, reason)`` if the key may not have signed a seal dated ``day``, else None.
+    def problem_on(self, day: date) -> tuple[ErrorCode, str] | None:
+        """Return ``(code, reason)`` if the key may not have signed a seal dated ``day``, else None."""
+        return self.window().problem_on(day)
 
-        A seal carries a date, not an instant, written in the sealer's time zone: the key must have been usable at
-        some instant of that calendar day in some time zone, i.e. in ``[day 00:00 - 14 h, day+1 00:00 + 12 h)`` UTC
-        (docs/adr/0045-seal-keys-from-a-trust-list.md). A revoked key is never usable.
-        """
-        if self.status == KeyStatus.REVOKED:
-            return self.problem_at(self.not_before)
-        start = datetime.combine(day, time(0), UTC) - timedelta(hours=14)
-        end = datetime.combine(day, time(0), UTC) + timedelta(days=1, hours=12)
-        stop = self.not_after
-        if self.status == KeyStatus.RETIRED and self.status_time is not None:
-            stop = min(stop, self.status_time)
-        if self.not_before >= end:
-            return self.problem_at(start)
-        if stop <= start:
-            return self.problem_at(max(start, self.not_before))
-        return None
+
+def _codes(value: object, rule: Any, where: str) -> tuple[str, ...]:
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise _fmt("expected a sequence", where, "E_FIELD")
+    items = tuple(rule(v, where) for v in value)
+    if len(items) > MAX_CLAIMS:
+        raise _fmt(f"more than {MAX_CLAIMS} items", where, "E_FIELD")
+    if len(set(items)) != len(items):
+        raise _fmt("an item is listed twice", where, "E_FIELD")
+    return tuple(sorted(items))
+
+
+def _gs1_prefix(value: object, where: str) -> str:
+    if type(value) is not str or not _PREFIX_RE.fullmatch(value):
+        raise _fmt("a GS1 Company Prefix is 4-12 digits", where, "E_FIELD")
+    return value
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Participant:
     """A producer, processor, lab, certifier, distributor or retailer known to the authority.
 
+    What a participant may *claim* in the events it signs is recorded here, so a verifier can compare a genesis's
+    claims with who signed it (docs/trust.md §Who may claim what): its GS1 Company Prefixes (the GTINs it owns),
+    its GLNs and its administrative-unit codes.
+
     Attributes:
         id: Stable identifier in the list (lowercase ASCII, e.g. ``htx-nghi-son``).
-        name: Display name (Vietnamese).
+        name: Display name (Vietnamese): how every verdict names this participant.
         role: One of :data:`ROLES`.
         keys: The participant's keys.
         admin_code: Administrative-unit code of the participant's commune, if known.
-        gln: GS1 Global Location Number, if any.
+        gln: GS1 Global Location Number of the participant (its main site), if any.
+        commune: Commune or ward name, as registered.
+        province: Province name, as registered.
+        gs1_prefixes: GS1 Company Prefixes the participant holds (4-12 digits each); a GTIN it may claim starts
+            with one of them (after its leading zero padding).
+        glns: Further GLNs (sites) the participant may claim.
+        admin_codes: Further administrative-unit codes the participant may claim.
     """
 
     id: str
@@ -369,23 +369,106 @@ class Participant:
     keys: tuple[ParticipantKey, ...]
     admin_code: str | None = None
     gln: str | None = None
+    commune: str | None = None
+    province: str | None = None
+    gs1_prefixes: tuple[str, ...] = ()
+    glns: tuple[str, ...] = ()
+    admin_codes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not _ID_RE.fullmatch(self.id):
             raise _fmt("participant id must be 1-64 of a-z 0-9 . _ -", "participants.id", "E_FIELD")
-        object.__setattr__(self, "name", unicodedata.normalize("NFC", text_field(self.name, "participants.name")))
+        object.__setattr__(self, "name", _fields.text(self.name, "participants.name"))
         if self.role not in ROLES:
             raise _fmt(f"role must be one of {', '.join(ROLES)}", "participants.role", "E_FIELD")
-        if self.admin_code is not None and (
-            not isinstance(self.admin_code, str) or not _ADMIN_RE.fullmatch(self.admin_code)
-        ):
-            raise _fmt("administrative-unit code must be 2-10 digits", "participants.admin_code", "E_FIELD")
-        if self.gln is not None and (not isinstance(self.gln, str) or not _GLN_RE.fullmatch(self.gln)):
-            raise _fmt("GLN must be 13 digits", "participants.gln", "E_FIELD")
+        if self.admin_code is not None:
+            _fields.admin_code(self.admin_code, "participants.admin_code")
+        if self.gln is not None:
+            _fields.gln(self.gln, "participants.gln")
+        for name in ("commune", "province"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, _fields.text(value, f"participants.{name}"))
+        object.__setattr__(self, "gs1_prefixes", _codes(self.gs1_prefixes, _gs1_prefix, "participants.gs1_prefixes"))
+        object.__setattr__(self, "glns", _codes(self.glns, _fields.gln, "participants.glns"))
+        object.__setattr__(
+            self, "admin_codes", _codes(self.admin_codes, _fields.admin_code, "participants.admin_codes")
+        )
         keys = tuple(self.keys)
         if not keys or len(keys) > MAX_KEYS_PER_PARTICIPANT or not all(isinstance(k, ParticipantKey) for k in keys):
             raise _fmt(f"a participant has 1 to {MAX_KEYS_PER_PARTICIPANT} keys", "participants.keys", "E_FIELD")
         object.__setattr__(self, "keys", keys)
+
+    @property
+    def all_glns(self) -> frozenset[str]:
+        """Every GLN the participant may claim."""
+        return frozenset((self.gln, *self.glns) if self.gln is not None else self.glns)
+
+    @property
+    def all_admin_codes(self) -> frozenset[str]:
+        """Every administrative-unit code the participant may claim."""
+        return frozenset((self.admin_code, *self.admin_codes) if self.admin_code is not None else self.admin_codes)
+
+    def owns_gtin(self, gtin: str) -> bool:
+        """Return whether ``gtin`` (14 digits) belongs to one of the participant's GS1 Company Prefixes.
+
+        In the 14-digit form the company prefix starts after the first digit (the GTIN-14 indicator digit, or the
+        zero that pads a GTIN-13; a U.P.C. company prefix is a GS1 Company Prefix with a leading zero), GS1 General
+        Specifications §3.3.2.
+        """
+        return len(gtin) == 14 and any(gtin.startswith(p, 1) for p in self.gs1_prefixes)
+
+
+def _same_name(a: str, b: str) -> bool:
+    # Names are compared as people read them: NFC (already), case and runs of white space ignored.
+    return " ".join(a.casefold().split()) == " ".join(b.casefold().split())
+
+
+def genesis_claims(participant: Participant, genesis: Genesis) -> list[tuple[ErrorCode, str, str]]:
+    """Compare what a genesis claims with what its signer may claim; return every difference.
+
+    The claims: the producer's name (as people read it), administrative-unit code and GLN must be the
+    participant's, and the product's GTIN must belong to one of its GS1 Company Prefixes.
+
+    Args:
+        participant: Who signed the genesis, as the trust list names them.
+        genesis: The genesis body.
+
+    Returns:
+        ``(code, field, message)`` for each claim the participant may not make: ``E_CLAIM_MISMATCH`` or
+        ``E_GTIN_NOT_OWNED``.
+    """
+    out: list[tuple[ErrorCode, str, str]] = []
+    producer, product = genesis.producer, genesis.product
+    if not _same_name(producer.name, participant.name):
+        out.append(
+            (
+                ErrorCode.CLAIM_MISMATCH,
+                "producer.name",
+                f"the record names its producer {producer.name!r}, but it was signed by {participant.name}",
+            )
+        )
+    if producer.admin_code is not None and producer.admin_code not in participant.all_admin_codes:
+        out.append(
+            (
+                ErrorCode.CLAIM_MISMATCH,
+                "producer.admin_code",
+                f"administrative-unit code {producer.admin_code} is not one {participant.name} may claim",
+            )
+        )
+    if producer.gln is not None and producer.gln not in participant.all_glns:
+        out.append(
+            (ErrorCode.CLAIM_MISMATCH, "producer.gln", f"GLN {producer.gln} is not one {participant.name} may claim")
+        )
+    if product.gtin is not None and not participant.owns_gtin(product.gtin):
+        out.append(
+            (
+                ErrorCode.GTIN_NOT_OWNED,
+                "product.gtin",
+                f"GTIN {product.gtin} belongs to none of {participant.name}'s GS1 Company Prefixes",
+            )
+        )
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -445,8 +528,8 @@ class TrustList:
     _by_key: dict[bytes, tuple[Participant, ParticipantKey]] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "issuer", unicodedata.normalize("NFC", text_field(self.issuer, "issuer")))
-        uint_field(self.version, "version", 1)
+        object.__setattr__(self, "issuer", _fields.text(self.issuer, "issuer"))
+        _fields.uint(self.version, "version", 1)
         time_text(self.issued_at, "issued_at")
         time_text(self.expires, "expires")
         if self.expires <= self.issued_at:
@@ -488,40 +571,6 @@ class TrustList:
     def lookup(self, key_id: bytes) -> tuple[Participant, ParticipantKey] | None:
         """Return the participant holding the key with id ``key_id`` and its entry, or None."""
         return self._by_key.get(key_id)
-
-    def check_signer(
-        self, key_id: bytes, at: datetime, *, index: int | None = None, event_id: str | None = None
-    ) -> tuple[Participant, ParticipantKey]:
-        """Return who holds ``key_id`` if that key may sign at time ``at``.
-
-        Raises:
-            UntrustedKeyError: ``E_UNKNOWN_KEY`` (not in the list), ``E_KEY_REVOKED``, ``E_KEY_NOT_YET_VALID``,
-                ``E_KEY_EXPIRED``, ``E_KEY_RETIRED``.
-        """
-        found = self.lookup(key_id)
-        where: dict[str, Any] = {"index": index, "event_id": event_id, "key_id": key_id.hex()}
-        if found is None:
-            raise UntrustedKeyError("the signing key is not in the trust list", code="E_UNKNOWN_KEY", **where)
-        problem = found[1].problem_at(at)
-        if problem is not None:
-            raise UntrustedKeyError(f"{found[0].name} ({found[0].role}): {problem[1]}", code=problem[0], **where)
-        return found
-
-    def key_ring(self) -> KeyRing:
-        """Return every participant key (whatever its status) for signature checks; status is judged separately."""
-        return KeyRing.of(k.key for p in self.participants for k in p.keys)
-
-    def seal_keys(self, sealed_on: date) -> SealKeys:
-        """Return the keys that may have signed a seal dated ``sealed_on``, for :func:`~ocop_provenance.verify_seal`.
-
-        The result implements the seal's ``KeyLookup`` protocol (``keys_for_hint``) and iterates every key of the
-        list (for checking a bundle's signatures; the status of each event's key at the time the event claims is
-        :func:`~ocop_provenance.audit_bundle`'s job).
-
-        Args:
-            sealed_on: The seal's date (read it with :func:`~ocop_provenance.parse_unverified_seal`).
-        """
-        return SealKeys(self, sealed_on)
 
     def participant(self, participant_id: str) -> Participant:
         """Return the participant with id ``participant_id``.
@@ -608,6 +657,11 @@ class TrustList:
                     "role": p.role,
                     "admin_code": p.admin_code,
                     "gln": p.gln,
+                    "commune": p.commune,
+                    "province": p.province,
+                    "gs1_prefixes": list(p.gs1_prefixes),
+                    "glns": list(p.glns),
+                    "admin_codes": list(p.admin_codes),
                     "keys": [
                         {
                             "key_id": k.key.key_id_hex,
@@ -637,53 +691,6 @@ class TrustList:
         return _decode_trust(doc, data)
 
 
-class SealKeys:
-    """A trust list's keys as seen by a seal dated ``sealed_on`` (:meth:`TrustList.seal_keys`).
-
-    Attributes:
-        trust: The verified trust list.
-        sealed_on: The seal's date.
-    """
-
-    __slots__ = ("sealed_on", "trust")
-
-    def __init__(self, trust: TrustList, sealed_on: date) -> None:
-        self.trust = trust
-        self.sealed_on = sealed_on
-
-    def keys_for_hint(self, hint: bytes) -> list[PublicKey]:
-        """Return the keys whose id starts with ``hint`` and that were usable on the sealing date.
-
-        Raises:
-            UntrustedKeyError: Keys match the hint but none was usable that day: ``E_KEY_REVOKED``,
-                ``E_KEY_NOT_YET_VALID``, ``E_KEY_EXPIRED`` or ``E_KEY_RETIRED`` (of the first such key), naming
-                the participant. No key matches: an empty list (the caller reports ``E_UNKNOWN_KEY``).
-        """
-        usable: list[PublicKey] = []
-        refused: tuple[Participant, ParticipantKey, tuple[str, str]] | None = None
-        for p in self.trust.participants:
-            for k in p.keys:
-                if not k.key_id.startswith(hint):
-                    continue
-                problem = k.problem_on(self.sealed_on)
-                if problem is None:
-                    usable.append(k.key)
-                elif refused is None:
-                    refused = (p, k, problem)
-        if not usable and refused is not None:
-            p, k, (code, reason) = refused
-            raise UntrustedKeyError(
-                f"{p.name} ({p.role}), for a seal dated {self.sealed_on.isoformat()}: {reason}",
-                code=code,
-                key_id=k.key_id.hex(),
-            )
-        return usable
-
-    def __iter__(self) -> Iterator[PublicKey]:
-        """Iterate every key of the list (whatever its status)."""
-        return iter(self.trust.key_ring())
-
-
 def _participant_map(p: Participant) -> dict[int, Any]:
     m: dict[int, Any] = {
         0: p.id,
@@ -691,11 +698,17 @@ def _participant_map(p: Participant) -> dict[int, Any]:
         2: p.role,
         5: [_key_map(k) for k in sorted(p.keys, key=lambda k: k.key.raw)],
     }
-    if p.admin_code is not None:
-        m[3] = p.admin_code
-    if p.gln is not None:
-        m[4] = p.gln
-    return m
+    optional = (
+        (3, p.admin_code),
+        (4, p.gln),
+        (6, p.commune),
+        (7, p.province),
+        (8, list(p.gs1_prefixes) or None),
+        (9, list(p.glns) or None),
+        (10, list(p.admin_codes) or None),
+    )
+    m.update((label, value) for label, value in optional if value is not None)
+    return dict(sorted(m.items()))
 
 
 def _key_map(k: ParticipantKey) -> dict[int, Any]:
@@ -706,7 +719,7 @@ def _key_map(k: ParticipantKey) -> dict[int, Any]:
 
 
 def _decode_trust(doc: SignedDocument, raw: bytes) -> TrustList:
-    m = _cbor.decode(doc.payload, max_size=MAX_SIGNED_DOCUMENT_SIZE, max_depth=6)
+    m = _cbor.decode(doc.payload, max_size=MAX_SIGNED_DOCUMENT_SIZE, max_depth=6, max_items=MAX_DOCUMENT_ITEMS)
     if not isinstance(m, dict) or not all(isinstance(k, int) and not isinstance(k, bool) and k >= 0 for k in m):
         raise _fmt("a trust list payload is a map with unsigned integer labels", "payload")
     if m.get(_V) != TRUST_FORMAT_VERSION or isinstance(m.get(_V), bool):
@@ -717,7 +730,7 @@ def _decode_trust(doc: SignedDocument, raw: bytes) -> TrustList:
     crit: tuple[int, ...] = ()
     if _CRIT in m:
         crit_list = list_field(m[_CRIT], "crit", 64)
-        crit = tuple(uint_field(c, "crit") for c in crit_list)
+        crit = tuple(_fields.uint(c, "crit") for c in crit_list)
         for label in crit:
             if label not in m:
                 raise _fmt(f"crit names label {label}, which is absent", "crit")
@@ -734,7 +747,7 @@ def _decode_trust(doc: SignedDocument, raw: bytes) -> TrustList:
     parsed_auth = [_key(k, f"authority.keys[{i}]") for i, k in enumerate(auth_keys)]
     if len({k.raw for k in parsed_auth}) != len(parsed_auth):
         raise FormatError("an authority key is listed twice", code="E_DUPLICATE_KEY", field="authority.keys")
-    threshold = uint_field(auth["threshold"], "authority.threshold", 1)
+    threshold = _fields.uint(auth["threshold"], "authority.threshold", 1)
     participants = []
     for i, pv in enumerate(list_field(m[_PARTICIPANTS], "participants", MAX_PARTICIPANTS, empty=True)):
         where = f"participants[{i}]"
@@ -759,18 +772,27 @@ def _decode_trust(doc: SignedDocument, raw: bytes) -> TrustList:
                 Participant,
                 where,
                 id=p["id"],
-                name=text_field(p["name"], f"{where}.name"),
+                name=p["name"],
                 role=p["role"],
                 keys=tuple(keys),
                 admin_code=p.get("admin_code"),
                 gln=p.get("gln"),
+                commune=p.get("commune"),
+                province=p.get("province"),
+                gs1_prefixes=tuple(list_field(p["gs1_prefixes"], f"{where}.gs1_prefixes", MAX_CLAIMS))
+                if "gs1_prefixes" in p
+                else (),
+                glns=tuple(list_field(p["glns"], f"{where}.glns", MAX_CLAIMS)) if "glns" in p else (),
+                admin_codes=tuple(list_field(p["admin_codes"], f"{where}.admin_codes", MAX_CLAIMS))
+                if "admin_codes" in p
+                else (),
             )
         )
     tl: TrustList = _build(
         TrustList,
         "payload",
-        issuer=text_field(m[_ISSUER], "issuer"),
-        version=uint_field(m[_VERSION], "version", 1),
+        issuer=m[_ISSUER],
+        version=_fields.uint(m[_VERSION], "version", 1),
         issued_at=parse_time(m[_ISSUED], "issued_at"),
         expires=parse_time(m[_EXPIRES], "expires"),
         authority=_build(AuthorityPin, "authority", tuple(parsed_auth), threshold),
@@ -816,48 +838,210 @@ def _require_threshold(doc: SignedDocument, pin: AuthorityPin, what: str, *, bac
         )
 
 
-def _steps(data: Iterable[bytes]) -> Iterator[tuple[SignedDocument, TrustList]]:
+_VERIFIED = object()
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedTrustList:
+    """A trust list that :func:`verify_trust_list` accepted: the only kind a verifier takes keys and names from.
+
+    Only :func:`verify_trust_list` makes one. Its content is :attr:`trust_list`; the lookups a verifier needs are
+    here. Pass it as ``keys`` of :class:`~ocop_provenance.VerifyOptions`: every key then signs only inside its
+    window and status, on every path (chains, bundles, seals, audits).
+
+    Attributes:
+        trust_list: The verified content.
+        verified_at: The ``now`` it was verified at.
+    """
+
+    trust_list: TrustList
+    verified_at: datetime
+    _token: object = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self._token is not _VERIFIED:
+            raise TypeError("a VerifiedTrustList comes only from verify_trust_list()")
+
+    @property
+    def issuer(self) -> str:
+        """The issuing authority's name."""
+        return self.trust_list.issuer
+
+    @property
+    def version(self) -> int:
+        """The list's version."""
+        return self.trust_list.version
+
+    @property
+    def issued_at(self) -> datetime:
+        """When the list was issued."""
+        return self.trust_list.issued_at
+
+    @property
+    def expires(self) -> datetime:
+        """When the list stops being usable."""
+        return self.trust_list.expires
+
+    @property
+    def authority(self) -> AuthorityPin:
+        """The authority keys and threshold (they also sign policies and the next version)."""
+        return self.trust_list.authority
+
+    @property
+    def participants(self) -> tuple[Participant, ...]:
+        """The participants."""
+        return self.trust_list.participants
+
+    @property
+    def object_id(self) -> bytes:
+        """SHA-256 of the payload: the list's identity."""
+        return self.trust_list.object_id
+
+    @property
+    def raw(self) -> bytes:
+        """The signed envelope bytes."""
+        return self.trust_list.raw
+
+    def lookup(self, key_id: bytes) -> tuple[Participant, ParticipantKey] | None:
+        """Return the participant holding the key with id ``key_id`` and its entry, or None."""
+        return self.trust_list.lookup(key_id)
+
+    def participant(self, participant_id: str) -> Participant:
+        """Return the participant with id ``participant_id``.
+
+        Raises:
+            KeyError: No such participant.
+        """
+        return self.trust_list.participant(participant_id)
+
+    def check_signer(self, key_id: bytes, at: datetime, **where: Any) -> tuple[Participant, ParticipantKey]:
+        """Return who holds ``key_id`` if that key may sign at time ``at``.
+
+        Args:
+            key_id: The signer's key id.
+            at: The time the signed object claims.
+            **where: Location fields for the error (``position``, ``batch_id``, ``seq``, ``event_id``).
+
+        Raises:
+            UntrustedKeyError: ``E_UNKNOWN_KEY`` (not in the list), ``E_KEY_REVOKED``, ``E_KEY_NOT_YET_VALID``,
+                ``E_KEY_EXPIRED``, ``E_KEY_RETIRED``.
+        """
+        found = self.lookup(key_id)
+        if found is None:
+            raise UntrustedKeyError(
+                "the signing key is not in the trust list", code="E_UNKNOWN_KEY", key_id=key_id, **where
+            )
+        problem = found[1].problem_at(at)
+        if problem is not None:
+            raise UntrustedKeyError(
+                f"{found[0].name} ({found[0].role}): {problem[1]}", code=problem[0], key_id=key_id, **where
+            )
+        return found
+
+    def key_ring(self) -> KeyRing:
+        """Return every participant key with its window and status, as a verifier enforces them.
+
+        Events signed by a revoked key, or claiming a time outside their key's window, fail on every path
+        (``E_KEY_REVOKED``, ``E_KEY_EXPIRED``, …); errors name the holder as this list names them.
+        """
+        return KeyRing.with_windows(
+            (k.key, k.window(f"{p.name} ({p.role})")) for p in self.trust_list.participants for k in p.keys
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready description (see :meth:`TrustList.to_dict`)."""
+        return self.trust_list.to_dict()
+
+
+def _steps(data: Iterable[bytes], pins: Iterator[AuthorityPin | None], backend: str | None) -> Iterator[TrustList]:
+    # Signatures are checked over the payload bytes before the payload is decoded: a hostile list costs its
+    # envelope and signature checks, never a decode (docs/format.md §16, issue 10 finding 5).
     for raw in data:
         doc = parse_unverified_document(raw, typ=TRUST_TYP)
-        yield doc, _decode_trust(doc, raw)
+        pin = next(pins)
+        if pin is not None:
+            _require_threshold(doc, pin, "the list by the authority it must follow", backend=backend)
+        tl = _decode_trust(doc, raw)
+        _require_threshold(doc, tl.authority, f"version {tl.version} by its own authority", backend=backend)
+        yield tl
+
+
+def load_trusted_root(data: bytes, *, now: datetime, backend: str | None = None) -> VerifiedTrustList:
+    """Load a trust list the caller itself stored after verifying it, as the anchor for newer lists.
+
+    This is TUF's trusted root: a list kept on the verifier's own disk is checked against its *own* authority
+    (a threshold of the authority keys it names must have signed it; the file is intact and complete) and its
+    expiry is not judged, because it only carries the authority forward to the next list, which
+    :func:`verify_trust_list` checks in full. Never call it on a list received from someone else: that list
+    could name any authority; verify it against pinned keys instead.
+
+    Args:
+        data: The signed list, as stored.
+        now: The clock, recorded as the time it was loaded.
+        backend: Ed25519 backend name, or None.
+
+    Returns:
+        The stored list, usable as an anchor.
+
+    Raises:
+        FormatError, KeyFormatError: The stored file is damaged.
+        TrustError: ``E_TRUST_THRESHOLD``: it is not signed by its own authority.
+    """
+    if now.utcoffset() is None:
+        raise ValueError("now must be timezone-aware")
+    doc = parse_unverified_document(data, typ=TRUST_TYP)
+    tl = _decode_trust(doc, data)
+    _require_threshold(doc, tl.authority, f"stored version {tl.version} by its own authority", backend=backend)
+    return VerifiedTrustList(tl, now, _VERIFIED)
 
 
 def verify_trust_list(
     data: bytes,
-    anchor: TrustList | AuthorityPin,
+    anchor: VerifiedTrustList | AuthorityPin,
     *,
     now: datetime,
     intermediates: Iterable[bytes] = (),
     backend: str | None = None,
-) -> TrustList:
-    """Verify a trust list against pinned authority keys or a pinned earlier list, walking forward.
+) -> VerifiedTrustList:
+    """Verify a trust list against pinned authority keys or a previously verified list, walking forward.
 
     Each list in ``intermediates`` (oldest first), then ``data``, must be signed by a threshold of the authority
     keys of the list before it (the anchor for the first) *and* by a threshold of its own authority keys, counting
-    distinct public keys. Versions must increase; the final list must not be expired at ``now``. Intermediate
-    lists may be expired (they only carry the authority forward).
+    distinct public keys. The first check runs over the payload bytes before they are decoded. Versions must
+    increase; the final list must not be expired at ``now``. Intermediate lists may be expired (they only carry
+    the authority forward).
 
     Args:
         data: The signed trust list to verify.
-        anchor: An :class:`AuthorityPin`, or a previously verified :class:`TrustList` (the auditor's cache).
+        anchor: An :class:`AuthorityPin`, or a previously verified list (the auditor's store).
         now: The verifier's clock (timezone-aware).
         intermediates: Lists between the anchor and ``data``, oldest first (needed when authority keys rotated).
         backend: Ed25519 backend name, or None.
 
     Returns:
-        The verified list (if ``data`` is the anchor itself, the anchor).
+        The verified list (if ``data`` is the anchor itself, the anchor's list, verified at ``now``).
 
     Raises:
         FormatError, KeyFormatError: Malformed list or key (``E_WEAK_KEY`` for weak keys).
         TrustError: ``E_TRUST_ROLLBACK`` (older version than the anchor or the previous list), ``E_TRUST_CONFLICT``
             (same version, different content), ``E_TRUST_THRESHOLD`` (too few distinct authority signatures),
             ``E_TRUST_EXPIRED`` (expired at ``now``), ``E_CRITICAL_FIELD``.
+        TypeError: ``anchor`` is neither an :class:`AuthorityPin` nor a :class:`VerifiedTrustList`.
+        ValueError: ``now`` is naive.
     """
     if now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
-    current: TrustList | AuthorityPin = anchor
-    last: TrustList | None = anchor if isinstance(anchor, TrustList) else None
-    for doc, tl in _steps((*intermediates, data)):
+    if not isinstance(anchor, (AuthorityPin, VerifiedTrustList)):
+        raise TypeError("the anchor is pinned authority keys (AuthorityPin) or a VerifiedTrustList")
+    current: TrustList | AuthorityPin = anchor.trust_list if isinstance(anchor, VerifiedTrustList) else anchor
+    last: TrustList | None = current if isinstance(current, TrustList) else None
+
+    def pins() -> Iterator[AuthorityPin | None]:
+        # The authority each next list must be signed by; None when the version checks below decide first.
+        while True:
+            yield current.authority if isinstance(current, TrustList) else current
+
+    for tl in _steps((*intermediates, data), pins(), backend):
         if isinstance(current, TrustList):
             if tl.version < current.version:
                 raise TrustError(
@@ -874,15 +1058,6 @@ def verify_trust_list(
                     )
                 last = current
                 continue
-            _require_threshold(
-                doc,
-                current.authority,
-                f"version {tl.version} by version {current.version}'s authority",
-                backend=backend,
-            )
-        else:
-            _require_threshold(doc, current, f"version {tl.version} by the pinned authority keys", backend=backend)
-        _require_threshold(doc, tl.authority, f"version {tl.version} by its own authority", backend=backend)
         current = last = tl
     assert last is not None
     if now >= last.expires:
@@ -891,4 +1066,4 @@ def verify_trust_list(
             code="E_TRUST_EXPIRED",
             field="expires",
         )
-    return last
+    return VerifiedTrustList(last, now, _VERIFIED)

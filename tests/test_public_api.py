@@ -1,140 +1,215 @@
-"""Snapshot of the public API: changing it must be a deliberate edit of this file (and a CHANGELOG line)."""
+"""Snapshot of the public API: changing it must be a deliberate edit of this file (and a CHANGELOG line).
+
+The root holds the names most users need; the rest lives in public modules grouped by audience (issue 9). Names
+that left the root in 0.2 still resolve there with a DeprecationWarning that names their new home.
+"""
 
 from __future__ import annotations
 
-import ocop_provenance as op
+import importlib
+import pathlib
+import re
+import warnings
 
-PUBLIC = {
+import ocop_provenance as op
+import pytest
+from ocop_provenance.events import BUNDLE_MAGIC, DEFAULT_TIME_TOLERANCE, EVENT_TYP, MAX_EVENT_SIZE
+
+ROOT = {
+    "ANY_BATCH",
     "Attachment",
-    "AuditError",
-    "AuditReport",
-    "AuthorityPin",
-    "BUNDLE_MAGIC",
-    "BatchAudit",
-    "BatchInfo",
-    "BundleBatch",
-    "BundleHeader",
-    "BundleReader",
-    "BundleSummary",
-    "CBV_BUSINESS_STEPS",
     "Certificate",
     "ChainError",
-    "ChainHead",
-    "ChainReport",
-    "ChainSummary",
-    "ChainVerifier",
     "ConflictError",
-    "CrossCheck",
-    "DEFAULT_MAX_LINEAGE_BATCHES",
-    "DEFAULT_MAX_LINEAGE_DEPTH",
-    "DEFAULT_TIME_TOLERANCE",
-    "DataValue",
-    "DigitalLink",
-    "EVENT_TYP",
-    "EquivocationProof",
-    "Finding",
+    "ErrorCode",
     "ForkError",
     "FormatError",
     "Genesis",
     "InputRef",
     "KeyFormatError",
-    "KeyLookup",
     "KeyRing",
-    "KeyStatus",
-    "LineageLink",
-    "Label",
-    "LabelLayout",
     "Ledger",
     "Location",
-    "MAX_EVENT_SIZE",
-    "MissingExtraError",
+    "NO_CLOCK",
     "NewStep",
     "NotFoundError",
-    "POLICY_TYP",
-    "Participant",
-    "ParticipantKey",
-    "PinnedHead",
-    "PinnedState",
-    "Policy",
     "PrivateKey",
     "Producer",
     "Product",
     "ProvenanceError",
     "PublicKey",
-    "QrCode",
-    "ROLES",
-    "SEAL_TEXT_PREFIX",
-    "SEAL_TYP",
-    "Seal",
-    "SealChainInfo",
-    "SealKeys",
-    "SealMismatchError",
-    "SealStatement",
-    "SealVerification",
-    "SealedStep",
     "SignatureError",
-    "SignedDocument",
     "SignedEvent",
     "Signer",
     "Step",
-    "StepAudit",
-    "StepRule",
     "StoreError",
-    "TRUST_TYP",
     "TamperError",
-    "TrustError",
-    "TrustList",
     "UntrustedKeyError",
-    "UnverifiedSeal",
     "VerificationError",
+    "VerifiedTrustList",
+    "VerifyOptions",
     "WeakKeyError",
     "__version__",
-    "add_signatures",
-    "append_step",
     "audit_bundle",
-    "audit_bundles",
-    "available_backends",
-    "canonical_quantity",
-    "circular_02_2024_policy",
-    "dried_cordyceps_policy",
-    "ed25519_backend",
-    "find_forks",
-    "gs1_check_digit",
-    "gs1_percent_encode",
-    "head_of",
-    "ensure_qr_extra",
-    "make_qr",
-    "make_seal",
-    "normalise_gtin",
-    "open_batch",
-    "parse_digital_link",
-    "parse_unverified_document",
-    "parse_unverified_event",
-    "parse_unverified_seal",
-    "qr_to_png",
-    "qr_to_svg",
-    "qr_to_terminal",
     "read_private_key",
-    "report_chain",
-    "require_trusted_bundle",
-    "scan_image",
-    "scan_one",
-    "seal_units",
-    "sign_document",
-    "sign_event",
-    "sign_policy",
-    "sign_trust_list",
     "verify_bundle",
     "verify_chain",
-    "verify_policy",
     "verify_seal",
     "verify_trust_list",
-    "write_bundle",
-    "write_label_sheet",
     "write_private_key",
 }
 
-# class -> (direct library base, stable code)
+MODULES = {
+    "events": {
+        "ANY_BATCH",
+        "Attachment",
+        "BUNDLE_MAGIC",
+        "BundleBatch",
+        "BundleHeader",
+        "BundleReader",
+        "BundleSummary",
+        "CBV_BUSINESS_STEPS",
+        "Certificate",
+        "ChainHead",
+        "ChainReport",
+        "ChainSummary",
+        "ChainVerifier",
+        "Clock",
+        "CoseSign1",
+        "DEFAULT_TIME_TOLERANCE",
+        "DataValue",
+        "EVENT_TYP",
+        "EquivocationProof",
+        "Genesis",
+        "InputRef",
+        "KeyRing",
+        "KeySource",
+        "KeyWindow",
+        "LineageLink",
+        "Location",
+        "MAX_EVENT_SIZE",
+        "NO_CLOCK",
+        "Producer",
+        "Product",
+        "SignedEvent",
+        "Step",
+        "Subject",
+        "Unchecked",
+        "VerifyOptions",
+        "append_step",
+        "available_backends",
+        "canonical_quantity",
+        "ed25519_backend",
+        "find_forks",
+        "head_of",
+        "open_batch",
+        "parse_unverified_event",
+        "report_chain",
+        "sign_event",
+        "verify_bundle",
+        "verify_chain",
+        "write_bundle",
+    },
+    "trust": {
+        "AuditError",
+        "AuditReport",
+        "AuthorityPin",
+        "BatchAudit",
+        "CrossCheck",
+        "DATA_KINDS",
+        "DEFAULT_MAX_LINEAGE_BATCHES",
+        "DEFAULT_MAX_LINEAGE_DEPTH",
+        "DataRequirement",
+        "FIELD_NAMES",
+        "Finding",
+        "KeyStatus",
+        "POLICY_TYP",
+        "Participant",
+        "ParticipantKey",
+        "PinnedHead",
+        "PinnedState",
+        "Policy",
+        "ROLES",
+        "SignedDocument",
+        "StepAudit",
+        "StepRule",
+        "StoredTrust",
+        "TRUST_TYP",
+        "TrustAnchor",
+        "TrustError",
+        "TrustList",
+        "TrustStore",
+        "TrustStoreError",
+        "VerifiedPolicy",
+        "VerifiedTrustList",
+        "add_signatures",
+        "anchor_id",
+        "audit_bundle",
+        "audit_bundles",
+        "circular_02_2024_policy",
+        "dried_cordyceps_policy",
+        "genesis_claims",
+        "load_trusted_root",
+        "parse_unverified_document",
+        "require_trusted_bundle",
+        "sign_document",
+        "sign_policy",
+        "sign_trust_list",
+        "verify_policy",
+        "verify_trust_list",
+    },
+    "ledger": {
+        "BatchInfo",
+        "ImportResult",
+        "JournalStatus",
+        "JournaledHead",
+        "Ledger",
+        "NewStep",
+    },
+    "seals": {
+        "DOES_NOT_PROVE",
+        "DOES_NOT_PROVE_VI",
+        "Label",
+        "LabelLayout",
+        "MissingExtraError",
+        "PROVES",
+        "PROVES_VI",
+        "QrCode",
+        "SEALING_ROLES",
+        "SEAL_TEXT_PREFIX",
+        "SEAL_TYP",
+        "Seal",
+        "SealChainInfo",
+        "SealMismatchError",
+        "SealStatement",
+        "SealVerification",
+        "SealedStep",
+        "UnverifiedSeal",
+        "ensure_qr_extra",
+        "make_qr",
+        "make_seal",
+        "parse_unverified_seal",
+        "qr_to_png",
+        "qr_to_svg",
+        "qr_to_terminal",
+        "scan_image",
+        "scan_one",
+        "seal_units",
+        "verify_seal",
+        "write_label_sheet",
+    },
+    "gs1": {
+        "CBV_BUSINESS_STEPS",
+        "DigitalLink",
+        "gs1_check_digit",
+        "gs1_percent_encode",
+        "is_gs1_82",
+        "normalise_gtin",
+        "parse_digital_link",
+    },
+}
+
+
 ERRORS = {
     "ProvenanceError": (None, "E_PROVENANCE"),
     "FormatError": ("ProvenanceError", "E_FORMAT"),
@@ -152,14 +227,41 @@ ERRORS = {
 }
 
 
-def test_all_is_the_snapshot() -> None:
-    assert set(op.__all__) == PUBLIC
+def test_root_is_the_snapshot() -> None:
+    assert set(op.__all__) == ROOT
     assert len(op.__all__) == len(set(op.__all__))
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_each_public_module_is_its_snapshot(module: str) -> None:
+    names = importlib.import_module(f"ocop_provenance.{module}").__all__
+    assert set(names) == MODULES[module]
+    assert len(names) == len(set(names))
 
 
 def test_every_public_name_exists() -> None:
     for name in op.__all__:
         assert hasattr(op, name), name
+    for module, names in MODULES.items():
+        mod = importlib.import_module(f"ocop_provenance.{module}")
+        for name in names:
+            assert hasattr(mod, name), f"{module}.{name}"
+
+
+def test_old_root_names_resolve_with_a_warning_naming_their_home() -> None:
+    with pytest.warns(DeprecationWarning, match=r"ocop_provenance\.trust\.TrustList"):
+        moved = op.TrustList  # type: ignore[attr-defined]
+    assert moved is importlib.import_module("ocop_provenance.trust").TrustList
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert op.events.ChainHead is importlib.import_module("ocop_provenance.events").ChainHead
+    with pytest.raises(AttributeError):
+        _ = op.no_such_name  # type: ignore[attr-defined]
+
+
+def test_every_moved_name_is_public_in_its_new_home() -> None:
+    for name, module in op._HOME.items():
+        assert name in MODULES[module], f"{name} moved to {module} but is not public there"
 
 
 def test_error_tree_and_codes() -> None:
@@ -173,8 +275,17 @@ def test_error_tree_and_codes() -> None:
     assert issubclass(op.StoreError, OSError)
 
 
+def test_every_code_the_library_raises_is_in_the_registry() -> None:
+    """A code outside :class:`ErrorCode` cannot be raised (ProvenanceError refuses it) nor written by accident."""
+    root = pathlib.Path(op.__file__).parent
+    found = {m for p in root.glob("*.py") for m in re.findall(r'"(E_[A-Z0-9_]+)"', p.read_text(encoding="utf-8"))}
+    assert found <= {c.value for c in op.ErrorCode}
+    with pytest.raises(ValueError):
+        op.ProvenanceError("x", code="E_NOT_A_CODE")
+
+
 def test_constants() -> None:
-    assert op.EVENT_TYP == "application/ocop-event+cbor"
-    assert op.BUNDLE_MAGIC == "ocop-bundle"
-    assert op.MAX_EVENT_SIZE == 65536
-    assert op.DEFAULT_TIME_TOLERANCE.total_seconds() == 300
+    assert EVENT_TYP == "application/ocop-event+cbor"
+    assert BUNDLE_MAGIC == "ocop-bundle"
+    assert MAX_EVENT_SIZE == 65536
+    assert DEFAULT_TIME_TOLERANCE.total_seconds() == 300

@@ -8,12 +8,14 @@ from pathlib import Path
 
 import click
 import ocop_provenance as op
+from ocop_provenance.events import DEFAULT_TIME_TOLERANCE
 
 from . import keystore
 from .context import CliError, Context, ExitCode, OcopGroup, pass_context
 from .ledger import open_ledger
 from .params import DATA, DATE, TEXT, TIME, json_option, not_in_future, parse_data, passphrase_file_option
-from .render import Renderer
+from .render import Output
+from .render.batches import BatchCreated, BatchList, BatchTimeline
 
 
 @click.group("batch", cls=OcopGroup)
@@ -101,7 +103,7 @@ def new(  # noqa: PLR0917 - click passes options as arguments
         raise click.UsageError("--where-code needs --where")
     keystore.validate_name(key_name)
     genesis = op.Genesis(
-        time=not_in_future(at, ctx.clock(), op.DEFAULT_TIME_TOLERANCE),
+        time=not_in_future(at, ctx.clock(), DEFAULT_TIME_TOLERANCE),
         product=op.Product(name=product, lot=lot, quantity=quantity, unit=unit, gtin=gtin),
         producer=op.Producer(
             name=producer or key_name, admin_code=admin_code, commune=commune, province=province, gln=gln
@@ -118,7 +120,7 @@ def new(  # noqa: PLR0917 - click passes options as arguments
     signer = keystore.load_signer(ctx, key_name, passphrase_file)
     with open_ledger(ctx) as ledger:
         event = ledger.open_batch(genesis, signer)
-    Renderer(ctx).batch_created(event, key_name)
+    Output(ctx).emit(BatchCreated(event=event, key_name=key_name))
 
 
 @group.command("list")
@@ -127,11 +129,11 @@ def new(  # noqa: PLR0917 - click passes options as arguments
 def list_(ctx: Context) -> None:
     """List the batches in the ledger."""
     if not ctx.ledger_path.exists():
-        Renderer(ctx).batch_list([])
+        Output(ctx).emit(BatchList(batches=()))
         return
     with open_ledger(ctx, create=False) as ledger:
         batches = ledger.batches()
-    Renderer(ctx).batch_list(batches)
+    Output(ctx).emit(BatchList(batches=batches))
 
 
 @group.command("show")
@@ -148,4 +150,4 @@ def show(ctx: Context, batch: str) -> None:
         events = list(ledger.events(batch_id))
     if not events:
         raise CliError(f"batch {batch} has no events", code="E_EMPTY", exit_code=ExitCode.BAD_INPUT)
-    Renderer(ctx).batch_show(events, keystore.key_names(ctx))
+    Output(ctx).emit(BatchTimeline(events=events, names=keystore.key_names(ctx)))

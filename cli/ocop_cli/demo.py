@@ -12,12 +12,24 @@ from typing import Any
 
 import click
 import ocop_provenance as op
+from ocop_provenance.trust import (
+    AuthorityPin,
+    Participant,
+    ParticipantKey,
+    TrustList,
+    dried_cordyceps_policy,
+    sign_policy,
+    sign_trust_list,
+)
 
 from . import keystore
 from .context import CliError, Context, ExitCode, OcopCommand, pass_context
 from .ledger import open_ledger
 from .params import json_option
-from .render import EXPLAIN, AuditResult, Renderer
+from .render import Output, explain
+from .render.audit import AuditResult
+from .render.demo import DemoDone
+from .render.words import t
 from .trust import AnchorOptions
 from .verify import audit_files
 
@@ -37,6 +49,8 @@ PARTICIPANTS = {
     "workshop": ("xuong-say-tinh-gia", "Xưởng sấy Tĩnh Gia", "processor"),
     "lab": ("phong-thu-nghiem-th", "Phòng thử nghiệm Thanh Hóa", "lab"),
 }
+#: The cooperative's GS1 Company Prefix (GS1 Vietnam, 893): the demo's GTINs are its own.
+COOP_PREFIX = "8931234"
 
 
 def _at(day: int, hour: int, minute: int = 0) -> datetime:
@@ -62,19 +76,19 @@ def command(ctx: Context, keep: bool) -> None:
     signed each step, in which role); then one byte is changed and the verifier
     catches it. Exit 0 when all of that went as expected.
     """
-    out = Renderer(ctx)
+    out = Output(ctx)
     work = Path(tempfile.mkdtemp(prefix="ocop-demo-"))
     try:
         summary = _run(ctx, work, out)
     finally:
         if keep:
-            out.note(f"kept {work}")
+            out.note(t("kept {path}", path=work))
         else:
             shutil.rmtree(work, ignore_errors=True)
-    out.demo_done({"ok": True, **summary})
+    out.emit(DemoDone(summary))
 
 
-def _run(ctx: Context, work: Path, out: Renderer) -> dict[str, Any]:
+def _run(ctx: Context, work: Path, out: Output) -> dict[str, Any]:
     home = work / "home"
     demo = Context(home=home, json=ctx.json, verbose=ctx.verbose, clock=ctx.clock, command=ctx.command)
     secret = work / "passphrase"
@@ -84,10 +98,10 @@ def _run(ctx: Context, work: Path, out: Renderer) -> dict[str, Any]:
     passphrase = keystore.read_passphrase(secret, purpose="the demo keys")
 
     say = out.say
-    say("ocop demo: a cordyceps batch from harvest to an auditor's desk")
-    say(f"(working in {work}; nothing outside it is touched)")
+    say(t("ocop demo: a cordyceps batch from harvest to an auditor's desk"))
+    say(t("(working in {path}; nothing outside it is touched)", path=work))
     say()
-    say("1. Three parties each make a signing key (sealed with a passphrase):")
+    say(t("1. Three parties each make a signing key (sealed with a passphrase):"))
     parties = {
         "coop": "the cooperative, HTX Đông trùng hạ thảo Nghi Sơn",
         "workshop": "the drying workshop",
@@ -98,7 +112,7 @@ def _run(ctx: Context, work: Path, out: Renderer) -> dict[str, Any]:
         public = keystore.create_key(demo, name, passphrase)
         pems[name] = work / f"{name}.pem"
         pems[name].write_bytes(public.to_pem())
-        say(f"   {name:<9} {public.key_id_hex[:16]}…  {who}")
+        say(t("   {name:<9} {key}…  {who}", name=name, key=public.key_id_hex[:16], who=who))
     signers = {name: keystore.load_signer(demo, name, secret) for name in parties}
 
     certificate = work / "phieu-ket-qua-thu-nghiem.pdf"
@@ -106,7 +120,12 @@ def _run(ctx: Context, work: Path, out: Renderer) -> dict[str, Any]:
 
     with open_ledger(demo) as ledger:
         say()
-        say(f'2. The cooperative opens a batch of "{FRESH}" and signs the harvest (CBV: commissioning).')
+        say(
+            t(
+                '2. The cooperative opens a batch of "{product}" and signs the harvest (CBV: commissioning).',
+                product=FRESH,
+            )
+        )
         fresh = ledger.open_batch(
             op.Genesis(
                 time=_at(1, 5, 30),
@@ -125,11 +144,16 @@ def _run(ctx: Context, work: Path, out: Renderer) -> dict[str, Any]:
             location=PLACE,
             data={"weight_kg": 40},
         )
-        say(f"   batch {_short(fresh.batch_id)}: #0 opened, #1 harvested (40 kg), both signed by coop")
+        say(t("   batch {batch}: #0 opened, #1 harvested (40 kg), both signed by coop", batch=_short(fresh.batch_id)))
 
         say()
-        say(f'3. A batch of "{DRIED}" is made from it: the workshop signs the drying step (ocop:drying),')
-        say("   naming the fresh batch as its input, pinned to that batch's latest event (lineage).")
+        say(
+            t(
+                '3. A batch of "{product}" is made from it: the workshop signs the drying step (ocop:drying),',
+                product=DRIED,
+            )
+        )
+        say(t("   naming the fresh batch as its input, pinned to that batch's latest event (lineage)."))
         dried = ledger.open_batch(
             op.Genesis(
                 time=_at(2, 7),
@@ -157,10 +181,15 @@ def _run(ctx: Context, work: Path, out: Renderer) -> dict[str, Any]:
             inputs=[fresh.batch_id],
             data={"temperature_c": 50, "hours": 36, "moisture": "12.4"},
         )
-        say(f"   batch {_short(dried.batch_id)}: #0 opened and #1 commissioned by coop, #2 dried by workshop")
+        say(
+            t(
+                "   batch {batch}: #0 opened and #1 commissioned by coop, #2 dried by workshop",
+                batch=_short(dried.batch_id),
+            )
+        )
 
         say()
-        say("4. The lab tests it (CBV: inspecting) and attaches its report by hash:")
+        say(t("4. The lab tests it (CBV: inspecting) and attaches its report by hash:"))
         attachment = op.Attachment.from_file(certificate)
         ledger.add_step(
             dried.batch_id,
@@ -171,15 +200,21 @@ def _run(ctx: Context, work: Path, out: Renderer) -> dict[str, Any]:
             attachments=[attachment],
             data={"moisture_pct": "11.8", "result": "Đạt"},
         )
-        say(f"   #3 inspected: moisture 11.8 %, result Đạt; {attachment.name} sha256 {attachment.sha256.hex()[:16]}…")
+        say(
+            t(
+                "   #3 inspected: moisture 11.8 %, result Đạt; {name} sha256 {digest}…",
+                name=attachment.name,
+                digest=attachment.sha256.hex()[:16],
+            )
+        )
 
         say()
-        say("5. The cooperative packs and ships it (CBV: packing, shipping).")
+        say(t("5. The cooperative packs and ships it (CBV: packing, shipping)."))
         ledger.add_step(
             dried.batch_id, signers["coop"], step="packing", time=_at(5, 8), location=PLACE, data={"boxes": 40}
         )
         ledger.add_step(dried.batch_id, signers["coop"], step="shipping", time=_at(6, 14), location=PLACE)
-        say("   #4 packed (40 boxes), #5 shipped")
+        say(t("   #4 packed (40 boxes), #5 shipped"))
 
         bundle = work / "dried.ocop"
         with bundle.open("wb") as f:
@@ -187,25 +222,44 @@ def _run(ctx: Context, work: Path, out: Renderer) -> dict[str, Any]:
     size = bundle.stat().st_size
     say()
     say(
-        f"6. Exported the offline bundle {bundle.name}: {header.total_events} events of {len(header.batches)} batches,"
-        f" {size} bytes; and each party's public key as PEM."
+        t(
+            "6. Exported the offline bundle {bundle}: {events} events of {batches} batches, {size} bytes; and each "
+            "party's public key as PEM.",
+            bundle=bundle.name,
+            events=header.total_events,
+            batches=len(header.batches),
+            size=size,
+        )
     )
 
     say()
-    say(f"7. The provincial authority, {AUTHORITY}, has three keys; any two must sign.")
-    say("   It issues a trust list (who holds which key, in which role) and the dried-cordyceps policy:")
+    say(t("7. The provincial authority, {authority}, has three keys; any two must sign.", authority=AUTHORITY))
+    say(t("   It issues a trust list (who holds which key, in which role) and the dried-cordyceps policy:"))
     trust_path, policy_path, authority = _authority(
         demo, work, passphrase, {n: s.public_key for n, s in signers.items()}
     )
     for name, (_pid, who, role) in PARTICIPANTS.items():
-        say(f"   {name:<9} -> {who} ({role})")
-    say(f"   {trust_path.name} and {policy_path.name}, each signed by 2 of the 3 authority keys")
+        say(t("   {name:<9} -> {who} ({role})", name=name, who=who, role=role))
+    say(
+        t(
+            "   {trust} and {policy}, each signed by 2 of the 3 authority keys",
+            trust=trust_path.name,
+            policy=policy_path.name,
+        )
+    )
 
     anchor = AnchorOptions(authority=tuple(str(p) for p in authority.values()), threshold=2)
     say()
-    say("8. An auditor verifies it offline, pinning only the authority's three public keys:")
-    say(f"   ocop verify {bundle.name} --trust {trust_path.name} --policy {policy_path.name}")
-    say("               --authority-key tinh-thanh-hoa-1.pem ... --threshold 2")
+    say(t("8. An auditor verifies it offline, pinning only the authority's three public keys:"))
+    say(
+        t(
+            "   ocop verify {bundle} --trust {trust} --policy {policy}",
+            bundle=bundle.name,
+            trust=trust_path.name,
+            policy=policy_path.name,
+        )
+    )
+    say(t("               --authority-key tinh-thanh-hoa-1.pem ... --threshold 2"))
     good = audit_files(demo, [bundle], trust_path, anchor, policy_path=policy_path)
     if not good.ok:
         raise CliError(
@@ -213,7 +267,7 @@ def _run(ctx: Context, work: Path, out: Renderer) -> dict[str, Any]:
         )
     if not ctx.json:
         say()
-        out.audited(good)
+        out.show(good)
 
     data = bytearray(bundle.read_bytes())
     offset = data.find(b"11.8")
@@ -223,16 +277,16 @@ def _run(ctx: Context, work: Path, out: Renderer) -> dict[str, Any]:
     tampered = work / "dried-tampered.ocop"
     tampered.write_bytes(bytes(data))
     say()
-    say(f"9. Someone changes ONE byte (at offset {offset}): the lab's moisture 11.8 % becomes 17.8 %.")
+    say(t("9. Someone changes ONE byte (at offset {offset}): the lab's moisture 11.8 % becomes 17.8 %.", offset=offset))
     bad = audit_files(demo, [tampered], trust_path, anchor, policy_path=policy_path)
     failure = bad.reports[0].failure
     if bad.ok or failure is None:
         raise CliError("the tampered bundle verified: the demo failed", code="E_DEMO", exit_code=ExitCode.INTERNAL)
     if not ctx.json:
         say()
-        out.audited(bad)
+        out.show(bad)
     say()
-    say("The change was caught. What a signature does and does not prove: docs/threat-model.md.")
+    say(t("The change was caught. What a signature does and does not prove: docs/threat-model.md."))
     return {
         "batches": {"fresh": fresh.batch_id.hex(), "dried": dried.batch_id.hex()},
         "keys": {name: s.public_key.key_id_hex for name, s in signers.items()},
@@ -244,7 +298,7 @@ def _run(ctx: Context, work: Path, out: Renderer) -> dict[str, Any]:
             "offset": offset,
             "caught": True,
             "code": failure.code,
-            "explanation": EXPLAIN.get(failure.code),
+            "explanation": explain(failure.code),
         },
     }
 
@@ -287,27 +341,29 @@ def _authority(
         if i < 3:  # the third key holder is away: two of three suffice
             authority_signers.append(keystore.load_signer(demo, name, work / "passphrase"))
     start, end = datetime(2024, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC)
-    trust = op.TrustList(
+    trust = TrustList(
         issuer=AUTHORITY,
         version=1,
         issued_at=now,
         expires=now + timedelta(days=365),
-        authority=op.AuthorityPin(tuple(op.PublicKey.from_pem(p.read_bytes()) for p in pems.values()), 2),
+        authority=AuthorityPin(tuple(op.PublicKey.from_pem(p.read_bytes()) for p in pems.values()), 2),
         participants=tuple(
-            op.Participant(
+            Participant(
                 id=pid,
                 name=who,
                 role=role,
                 admin_code=THANH_HOA,
-                keys=(op.ParticipantKey(key=keys[name], not_before=start, not_after=end),),
+                province="Thanh Hóa",
+                gs1_prefixes=(COOP_PREFIX,) if role == "producer" else (),
+                keys=(ParticipantKey(key=keys[name], not_before=start, not_after=end),),
             )
             for name, (pid, who, role) in PARTICIPANTS.items()
         ),
     )
     trust_path = work / "thanh-hoa.trust"
-    trust_path.write_bytes(op.sign_trust_list(trust, authority_signers))
+    trust_path.write_bytes(sign_trust_list(trust, authority_signers))
     policy_path = work / "dried-cordyceps.policy"
-    policy_path.write_bytes(op.sign_policy(op.dried_cordyceps_policy(issued_at=now), authority_signers))
+    policy_path.write_bytes(sign_policy(dried_cordyceps_policy(issued_at=now), authority_signers))
     return trust_path, policy_path, pems
 
 

@@ -15,7 +15,8 @@ import click
 from .context import CliError, Context, ExitCode, OcopCommand, pass_context
 from .ledger import open_ledger
 from .params import json_option
-from .render import Renderer
+from .render import Output
+from .render.batches import Exported
 
 
 @contextlib.contextmanager
@@ -65,16 +66,16 @@ def command(ctx: Context, batch: str, output: str, cose_seq: bool) -> None:
     """
     if output == "-" and ctx.json:
         raise click.UsageError("--json needs -o FILE: stdout would carry both the export and the report")
-    out = Renderer(ctx)
+    out = Output(ctx)
     with open_ledger(ctx, create=False) as ledger:
         batch_id = ledger.resolve(batch)
         if cose_seq:
             with atomic_output(output) as f:
                 count = ledger.export_cose_sequence(batch_id, f)
                 size = f.tell() if output != "-" else 0
-            out.exported(output, kind="cose-seq", events=count, batches=1, size=size)
+            out.emit(Exported(path=output, kind="cose-seq", events=count, batches=1, size=size))
             return
         with atomic_output(output) as f, out.progress("exporting") as progress:
             header = ledger.export_bundle(batch_id, f, progress=progress)
             size = f.tell() if output != "-" else 0
-    out.exported(output, kind="bundle", events=header.total_events, batches=len(header.batches), size=size)
+    out.emit(Exported(path=output, kind="bundle", events=header.total_events, batches=len(header.batches), size=size))

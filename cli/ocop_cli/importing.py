@@ -6,12 +6,14 @@ from pathlib import Path
 
 import click
 import ocop_provenance as op
+from ocop_provenance.events import ed25519_backend
 
-from .context import Context, ExitCode, OcopCommand, pass_context
+from .context import Context, OcopCommand, pass_context
 from .ledger import open_ledger
 from .params import json_option
-from .render import Renderer, VerifyFailure
-from .verify import load_trusted_keys, locate, trusted_key_option, verify_file
+from .render import Output
+from .render.verify import Imported, VerifyResult
+from .verify import load_trusted_keys, locate, trusted_key_option
 
 
 @click.command("import", cls=OcopCommand)
@@ -27,17 +29,18 @@ def command(ctx: Context, bundle: Path, trusted: tuple[Path, ...]) -> None:
     ledger before signing the next step. Nothing is stored unless the whole bundle
     verifies against the --trusted-key files (exit 1 otherwise, as ocop verify).
     """
-    out = Renderer(ctx)
-    result = verify_file(ctx, bundle, trusted, renderer=out)
-    if isinstance(result, VerifyFailure):
-        out.verify_failed(result)
-        click.get_current_context().exit(ExitCode.VERIFY_FAILED)
-    ring, _ = load_trusted_keys(trusted)
-    with open_ledger(ctx) as ledger, bundle.open("rb") as src:
+    out = Output(ctx)
+    ring, labels = load_trusted_keys(trusted)
+    # allow_rollback: a ledger that lost heads it handed out is mended by importing a bundle that holds them.
+    with bundle.open("rb") as src, open_ledger(ctx, allow_rollback=True) as ledger:
         try:
-            added = ledger.import_bundle(src, ring)
+            with out.progress("verifying") as progress:
+                # One pass: each event is stored as it is verified; nothing is stored unless all of it verifies.
+                options = op.VerifyOptions(keys=ring, now=ctx.clock(), workers="auto")
+                result = ledger.import_bundle(src, options, progress=progress)
         except (op.FormatError, op.VerificationError) as e:
-            # The file changed since it was verified, or it forks what the ledger holds (E_FORK).
-            out.verify_failed(locate(src, e, str(bundle)))
-            click.get_current_context().exit(ExitCode.VERIFY_FAILED)
-    out.imported(str(bundle), result, added)
+            # The bundle does not verify, or it forks what the ledger holds (E_FORK): nothing was stored.
+            out.emit(locate(src, e, str(bundle)))
+            return
+    checked = VerifyResult(path=str(bundle), summary=result.summary, trusted=labels, backend=ed25519_backend())
+    out.emit(Imported(path=str(bundle), result=checked, added=result.stored))

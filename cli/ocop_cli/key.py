@@ -9,7 +9,8 @@ import click
 from . import keystore
 from .context import Context, OcopGroup, pass_context
 from .params import json_option, passphrase_file_option
-from .render import Renderer
+from .render import Output
+from .render.keys import KeyCreated, KeyList, KeyPublic
 
 
 @click.group("key", cls=OcopGroup)
@@ -47,7 +48,8 @@ def new(ctx: Context, name: str, passphrase_file: Path | None, insecure_unencryp
         else keystore.read_passphrase(passphrase_file, purpose=f"the new key {name}", confirm=True)
     )
     public = keystore.create_key(ctx, name, passphrase, kdf_cost=kdf_cost)
-    Renderer(ctx).key_created(name, public, ctx.keys_dir / f"{name}.key", encrypted=passphrase is not None)
+    path = ctx.keys_dir / f"{name}.key"
+    Output(ctx).emit(KeyCreated(name=name, key=public, path=path, encrypted=passphrase is not None))
 
 
 @group.command("list")
@@ -55,7 +57,7 @@ def new(ctx: Context, name: str, passphrase_file: Path | None, insecure_unencryp
 @pass_context
 def list_(ctx: Context) -> None:
     """List the keys: name and key id."""
-    Renderer(ctx).key_list(keystore.list_keys(ctx))
+    Output(ctx).emit(KeyList(keys_dir=ctx.keys_dir, entries=keystore.list_keys(ctx)))
 
 
 @group.command("export")
@@ -64,4 +66,4 @@ def list_(ctx: Context) -> None:
 @pass_context
 def export(ctx: Context, name: str) -> None:
     """Print the public key NAME as PEM (SubjectPublicKeyInfo), to give to auditors."""
-    Renderer(ctx).key_public(name, keystore.public_key(ctx, name))
+    Output(ctx).emit(KeyPublic(name=name, key=keystore.public_key(ctx, name)))

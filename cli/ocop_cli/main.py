@@ -12,7 +12,7 @@ from . import policy as policy_commands
 from . import qr as qr_commands
 from . import trust as trust_commands
 from .context import EXIT_CODE_HELP, CliError, Context, ExitCode, OcopGroup, env_flag
-from .render import Renderer, ensure_utf8_streams
+from .render import Output, ensure_utf8_streams
 
 __all__ = ["cli", "exit_code_for", "main"]
 
@@ -48,7 +48,7 @@ class RootGroup(OcopGroup):
         except Exception as exc:  # noqa: BLE001 - the one place every error is rendered and mapped
             obj = ctx.find_object(Context) or Context.from_environment(None)
             code = exit_code_for(exc)
-            Renderer(obj).error(exc, code)
+            Output(obj).error(exc, code)
             ctx.exit(code)
 
 

@@ -14,10 +14,25 @@ from typing import Any
 
 import click
 import ocop_provenance as op
+from ocop_provenance.trust import (
+    POLICY_TYP,
+    DataRequirement,
+    Policy,
+    StepRule,
+    VerifiedPolicy,
+    VerifiedTrustList,
+    add_signatures,
+    circular_02_2024_policy,
+    dried_cordyceps_policy,
+    sign_policy,
+    verify_policy,
+)
 
-from .context import CliError, Context, ExitCode, OcopGroup, pass_context
+from .context import CliError, Context, OcopGroup, pass_context
 from .params import TIME, json_option, passphrase_file_option
-from .render import PolicyVerified, Renderer
+from .render import Output
+from .render.policy import PolicyDraft, PolicyInspected, PolicyVerified
+from .render.trust import DocumentSigned, authority_text
 from .trust import (
     DocumentFailure,
     anchor_options,
@@ -37,27 +52,38 @@ from .trust import (
 __all__ = ["POLICY_DRAFT_FORMAT", "STARTERS", "group", "load_policy", "verify_policy_file"]
 
 POLICY_DRAFT_FORMAT = "ocop-policy-draft/1"
-STARTERS = {"dried-cordyceps": op.dried_cordyceps_policy, "circular-02-2024": op.circular_02_2024_policy}
+STARTERS = {"dried-cordyceps": dried_cordyceps_policy, "circular-02-2024": circular_02_2024_policy}
 
 _TOP = {"format", "name", "version", "id", "kind", "issued_at", "expires", "gtins", "steps", "every", "batch_data"}
-_TOP_ALL = _TOP | {"closed"}
+_TOP_ALL = _TOP | {"closed", "sealers"}
 _RULE = {"step", "label", "roles", "data", "attachments", "fields", "min_signers"}
+_REQUIREMENT = {"key", "kind", "min", "max", "unit"}
 
 
-def _rule(obj: object, where: str, step: str | None = None) -> op.StepRule:
+def _requirement(obj: object, where: str) -> DataRequirement:
+    """A data requirement: a bare name, or ``{"key", "kind", "min", "max", "unit"}`` (docs/trust.md)."""
+    if isinstance(obj, str):
+        return DataRequirement(key=obj)
+    r = draft_members(obj, _REQUIREMENT, where)
+    return DataRequirement(
+        key=r["key"], kind=r.get("kind"), minimum=r.get("min"), maximum=r.get("max"), unit=r.get("unit")
+    )
+
+
+def _rule(obj: object, where: str, step: str | None = None) -> StepRule:
     rule = draft_members(obj, _RULE, where)
-    return op.StepRule(
+    return StepRule(
         step=step or rule["step"],
         label=rule.get("label"),
         roles=tuple(rule.get("roles", ())),
-        data=tuple(rule.get("data", ())),
+        data=tuple(_requirement(d, f"{where}.data[{i}]") for i, d in enumerate(rule.get("data", ()))),
         attachments=tuple(rule.get("attachments", ())),
         fields=tuple(rule.get("fields", ())),
         min_signers=rule.get("min_signers", 1),
     )
 
 
-def policy_from_draft(data: bytes, path: Path) -> op.Policy:
+def policy_from_draft(data: bytes, path: Path) -> Policy:
     """Build the (unsigned) policy a draft describes.
 
     Raises:
@@ -67,7 +93,7 @@ def policy_from_draft(data: bytes, path: Path) -> op.Policy:
     try:
         draft_members(doc, _TOP_ALL, "draft")
         every = doc.get("every")
-        return op.Policy(
+        return Policy(
             name=doc["name"],
             version=doc["version"],
             issued_at=draft_time(doc["issued_at"], "issued_at"),
@@ -78,6 +104,7 @@ def policy_from_draft(data: bytes, path: Path) -> op.Policy:
             every=None if every is None else _rule(every, "every", step="other"),
             batch_data=tuple(doc.get("batch_data", ())),
             closed=doc.get("closed", False),
+            sealers=tuple(doc.get("sealers", ())),
         )
     except op.ProvenanceError:
         raise
@@ -86,22 +113,22 @@ def policy_from_draft(data: bytes, path: Path) -> op.Policy:
         raise CliError(f"{path}: {detail}", code="E_DRAFT") from e
 
 
-def policy_to_draft(policy: op.Policy) -> bytes:
+def policy_to_draft(policy: Policy) -> bytes:
     """The draft JSON of a policy (its ``id`` dropped)."""
     d: dict[str, Any] = policy.to_dict()
     d.pop("id", None)
     return dump_json({"format": POLICY_DRAFT_FORMAT, **d})
 
 
-def load_policy(path: Path) -> tuple[op.Policy, bytes | None]:
+def load_policy(path: Path) -> tuple[Policy, bytes | None]:
     """Read a draft or a signed policy (signatures NOT checked); return it and the signed bytes (None for a draft)."""
     data = read_input(path, "policy")
     if is_draft(data):
         return policy_from_draft(data, path), None
-    return op.Policy.parse_unverified(data), data
+    return Policy.parse_unverified(data), data
 
 
-def verify_policy_file(path: Path, trust: op.TrustList, now: datetime) -> op.Policy:
+def verify_policy_file(path: Path, trust: VerifiedTrustList, now: datetime) -> VerifiedPolicy:
     """Verify a signed policy against a verified trust list's authority.
 
     Raises:
@@ -112,11 +139,9 @@ def verify_policy_file(path: Path, trust: op.TrustList, now: datetime) -> op.Pol
     if is_draft(data):
         raise CliError(f"{path} is a draft, not a signed policy: sign it with ocop policy sign", code="E_NOT_SIGNED")
     try:
-        return op.verify_policy(data, trust, now=now)
+        return verify_policy(data, trust, now=now)
     except op.ProvenanceError as e:
-        raise DocumentFailure(
-            "policy", path, e, f"the authority of {trust.issuer} (trust list v{trust.version})"
-        ) from e
+        raise DocumentFailure("policy", path, e, authority_text(trust)) from e
 
 
 @click.group("policy", cls=OcopGroup)
@@ -145,7 +170,7 @@ def starter(  # noqa: PLR0917 - click passes options as arguments
         issued_at=ctx.utc_now(), version=policy_version, expires=None if expires is None else expires.astimezone(UTC)
     )
     write_file(output, policy_to_draft(policy), overwrite=force)
-    Renderer(ctx).policy_draft(str(output), policy)
+    Output(ctx).emit(PolicyDraft(path=str(output), policy=policy))
 
 
 @group.command("sign")
@@ -168,13 +193,14 @@ def sign(ctx: Context, source: Path, keys: tuple[str, ...], output: Path | None,
     policy, signed = load_policy(source)
     signers = signers_from_names(ctx, keys, passphrase_file)
     if signed is None:
-        data = op.sign_policy(policy, signers)
+        data = sign_policy(policy, signers)
         target = output or source.with_suffix(".policy")
     else:
-        data = op.add_signatures(signed, signers, typ=op.POLICY_TYP)
+        data = add_signatures(signed, signers, typ=POLICY_TYP)
         target = output or source
     write_file(target, data)
-    Renderer(ctx).signed_document("policy", signed_summary(target, data, op.POLICY_TYP, None), policy.version)
+    summary = signed_summary(target, data, POLICY_TYP, None)
+    Output(ctx).emit(DocumentSigned(kind="policy", summary=summary, version=policy.version))
 
 
 @group.command("inspect")
@@ -184,8 +210,8 @@ def sign(ctx: Context, source: Path, keys: tuple[str, ...], output: Path | None,
 def inspect(ctx: Context, source: Path) -> None:
     """Show a draft or a signed policy (NOT a verification: use ocop policy verify)."""
     policy, signed = load_policy(source)
-    summary = None if signed is None else signed_summary(source, signed, op.POLICY_TYP, None)
-    Renderer(ctx).policy_inspect(str(source), policy, summary)
+    summary = None if signed is None else signed_summary(source, signed, POLICY_TYP, None)
+    Output(ctx).emit(PolicyInspected(path=str(source), policy=policy, summary=summary))
 
 
 @group.command("verify")
@@ -205,11 +231,11 @@ def verify(ctx: Context, source: Path, trust_path: Path, **options: Any) -> None
     """Verify a signed policy: the trust list first, then the policy against its authority."""
     anchor = make_anchor(**options)
     now = ctx.utc_now()
-    out = Renderer(ctx)
+    out = Output(ctx)
     try:
         trust = verify_trust_file(ctx, trust_path, anchor, now)
         policy = verify_policy_file(source, trust.trust, now)
     except DocumentFailure as f:
-        out.document_failed(f.what, str(f.path), f.error, f.against)
-        click.get_current_context().exit(ExitCode.VERIFY_FAILED)
-    out.policy_verified(PolicyVerified(path=str(source), policy=policy, trust=trust))
+        out.emit(f.result)
+        return
+    out.emit(PolicyVerified(path=str(source), policy=policy, trust=trust))

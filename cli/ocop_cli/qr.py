@@ -20,14 +20,31 @@ from typing import Any
 
 import click
 import ocop_provenance as op
+from ocop_provenance.seals import (
+    Label,
+    LabelLayout,
+    MissingExtraError,
+    Seal,
+    ensure_qr_extra,
+    make_qr,
+    make_seal,
+    qr_to_png,
+    qr_to_svg,
+    qr_to_terminal,
+    scan_one,
+    seal_units,
+    write_label_sheet,
+)
+from ocop_provenance.trust import VerifiedTrustList
 
 from . import keystore
 from . import trust as trust_commands
-from .context import CliError, Context, ExitCode, OcopGroup, pass_context
+from .context import CliError, Context, OcopGroup, pass_context
 from .export import atomic_output
-from .ledger import open_ledger
+from .ledger import open_ledger, record_handout
 from .params import TEXT, json_option, passphrase_file_option
-from .render import Renderer, SealFailure, SealMade, SealSheet, SealVerified
+from .render import Output
+from .render.qr import SealFailure, SealMade, SealSheet, SealVerified
 from .verify import load_trusted_keys, trust_list_option, trusted_key_option
 
 __all__ = ["group"]
@@ -177,24 +194,25 @@ def make(  # noqa: PLR0917 - click passes options as arguments
     """
     kind = _output_kind(output)
     level = ec_level(ecc)
-    op.ensure_qr_extra()  # fails early, before any passphrase, when the qr extra is missing
+    ensure_qr_extra()  # fails early, before any passphrase, when the qr extra is missing
     source = load_batch(ctx, batch)
     signer = load_sealer(ctx, source, key_name, passphrase_file)
-    seal = op.make_seal(
+    record_handout(ctx, source.head, "seal")  # journaled before the seal exists (docs/store.md)
+    seal = make_seal(
         source.genesis, source.head, signer, resolver=resolver, sealed_on=ctx.clock().date(), serial=serial
     )
     text = seal.to_text() if text_form else seal.to_url()
-    qr = op.make_qr(text, ec_level=level)
+    qr = make_qr(text, ec_level=level)
     terminal: str | None = None
     size = 0
     if kind == "terminal":
-        terminal = op.qr_to_terminal(qr, invert=invert)
+        terminal = qr_to_terminal(qr, invert=invert)
     elif output is not None:
-        data = op.qr_to_png(qr, scale=scale) if kind == "png" else op.qr_to_svg(qr, module_size=module_mm).encode()
+        data = qr_to_png(qr, scale=scale) if kind == "png" else qr_to_svg(qr, module_size=module_mm).encode()
         with atomic_output(output) as f:
             f.write(data)
         size = len(data)
-    Renderer(ctx).qr_made(
+    Output(ctx).emit(
         SealMade(
             batch_id=source.genesis.batch_id,
             seal=seal,
@@ -325,8 +343,8 @@ def labels(  # noqa: PLR0917 - click passes options as arguments
     if Path(output).suffix.lower() != ".pdf" or output == "-":
         raise click.BadParameter(f"{output!r}: the label sheet is a .pdf file", param_hint="-o")
     level = ec_level(ecc)
-    layout = op.LabelLayout(columns=grid[0], rows=grid[1], page=page, vector=not mask)
-    op.ensure_qr_extra()  # fails early, before any passphrase, when the qr extra is missing
+    layout = LabelLayout(columns=grid[0], rows=grid[1], page=page, vector=not mask)
+    ensure_qr_extra()  # fails early, before any passphrase, when the qr extra is missing
     serials: Iterable[str]
     if serials_file is not None:
         listed = read_serials(serials_file)
@@ -338,12 +356,13 @@ def labels(  # noqa: PLR0917 - click passes options as arguments
     genesis_body = source.genesis.body
     assert isinstance(genesis_body, op.Genesis)
     signer = load_sealer(ctx, source, key_name, passphrase_file)
-    seals = op.seal_units(
+    record_handout(ctx, source.head, "seal")  # journaled before the seals exist (docs/store.md)
+    seals = seal_units(
         source.genesis, source.head, signer, resolver=resolver, sealed_on=ctx.clock().date(), serials=serials
     )
     title = genesis_body.product.name
-    ends: list[op.Seal] = []
-    out = Renderer(ctx)
+    ends: list[Seal] = []
+    out = Output(ctx)
     with contextlib.ExitStack() as stack:
         pdf = stack.enter_context(atomic_output(output))
         rows = None
@@ -352,7 +371,7 @@ def labels(  # noqa: PLR0917 - click passes options as arguments
             rows.write(b"serial,seal_id,code\n")
         progress = stack.enter_context(out.progress("labels"))
 
-        def units() -> Iterator[op.Label]:
+        def units() -> Iterator[Label]:
             # Streams: one seal at a time is signed, written to the manifest and handed to the sheet.
             for s in seals:
                 if not ends:
@@ -360,9 +379,9 @@ def labels(  # noqa: PLR0917 - click passes options as arguments
                 ends[1:] = [s]  # ends = [first, last]
                 if rows is not None:
                     rows.write(_manifest_row(s))
-                yield op.Label(code=s.to_url(), title=title, lot=s.statement.lot, serial=s.statement.serial)
+                yield Label(code=s.to_url(), title=title, lot=s.statement.lot, serial=s.statement.serial)
 
-        written = op.write_label_sheet(
+        written = write_label_sheet(
             pdf,
             units(),
             layout=layout,
@@ -372,7 +391,7 @@ def labels(  # noqa: PLR0917 - click passes options as arguments
             progress=lambda n: progress(n, total),
         )
         size = pdf.tell()
-    out.qr_labels(
+    out.emit(
         SealSheet(
             batch_id=source.genesis.batch_id,
             output=output,
@@ -387,7 +406,7 @@ def labels(  # noqa: PLR0917 - click passes options as arguments
     )
 
 
-def _manifest_row(seal: op.Seal) -> bytes:
+def _manifest_row(seal: Seal) -> bytes:
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\n").writerow([seal.statement.serial, seal.seal_id.hex(), seal.to_url()])
     return buf.getvalue().encode("utf-8")
@@ -408,7 +427,7 @@ def read_code(text: str | None, image: Path | None) -> tuple[str, str]:
     if image is not None:
         with image.open("rb") as f:
             data = f.read(MAX_IMAGE_READ)
-        return op.scan_one(data), "image"
+        return scan_one(data), "image"
     assert text is not None
     if text == "-":
         raw = sys.stdin.read(MAX_TEXT_READ + 1)
@@ -416,8 +435,8 @@ def read_code(text: str | None, image: Path | None) -> tuple[str, str]:
     return text.strip(), "text"
 
 
-def load_trust(ctx: Context, path: Path, anchor: trust_commands.AnchorOptions) -> op.TrustList:
-    """Verify a signed trust list exactly as ``ocop trust verify`` does (anchor, cache, rollback).
+def load_trust(ctx: Context, path: Path, anchor: trust_commands.AnchorOptions) -> VerifiedTrustList:
+    """Verify a signed trust list exactly as ``ocop trust verify`` does (pinned keys, trust store, rollback).
 
     Raises:
         DocumentFailure: The list does not verify (exit 1: no seal can be trusted through it).
@@ -472,56 +491,48 @@ def verify(  # noqa: PLR0917 - click passes options as arguments
     if trust_path is None and any(anchor.values()):
         raise click.UsageError("--authority-key, --threshold, --pinned-list, --via and --no-cache go with --trust")
     now = ctx.clock()
-    out = Renderer(ctx)
+    out = Output(ctx)
     code_text, origin = read_code(text, image)
     labels: dict[bytes, str] = {}
-    ring: op.KeyRing | None = None
-    trust: op.TrustList | None = None
+    keys: op.KeyRing | VerifiedTrustList
+    trust: VerifiedTrustList | None = None
     if trust_path is not None:
         try:
             trust = load_trust(ctx, trust_path, trust_commands.make_anchor(**anchor))
         except trust_commands.DocumentFailure as f:
-            out.document_failed(f.what, str(f.path), f.error, f.against)
-            click.get_current_context().exit(ExitCode.VERIFY_FAILED)
+            out.emit(f.result)
+            return
+        keys = trust
     else:
-        ring, labels = load_trusted_keys(trusted)
+        keys, labels = load_trusted_keys(trusted)
     if bundle is not None:
         with bundle.open("rb"):
             pass  # an unreadable bundle is an I/O problem (exit 3), not a failed verification
     source = str(image) if image is not None else origin
     try:
-        unverified = op.parse_unverified_seal(code_text)
-        keys_for: op.KeyRing | op.SealKeys = (
-            trust.seal_keys(unverified.statement.sealed_on) if trust is not None else _ring(ring)
-        )
-        result = op.verify_seal(unverified, keys_for, now=now, bundle=None if bundle is None else str(bundle))
-        audit: op.AuditReport | None = None
-        if trust is not None and bundle is not None:
-            audit = op.require_trusted_bundle(bundle, trust, now=now)
+        # One pass: with a trust list, the seal's signer, its role and GTIN, and every event of the bundle (each
+        # key judged at its event's time, the genesis claims against its signer) are checked together.
+        options = op.VerifyOptions(keys=keys, now=now)
+        result = op.verify_seal(code_text, options, bundle=None if bundle is None else str(bundle))
     except op.ProvenanceError as e:
-        if isinstance(e, op.MissingExtraError):
+        if isinstance(e, MissingExtraError):
             raise
-        out.seal_failed(SealFailure(text=code_text, source=source, error=e))
-        click.get_current_context().exit(ExitCode.VERIFY_FAILED)
+        out.emit(SealFailure(text=code_text, source=source, error=e))
+        return
     signer = _signer(result.key, labels, trust)
-    out.seal_verified(
+    out.emit(
         SealVerified(
             text=code_text,
             source=source,
             result=result,
             signer=signer,
             bundle=None if bundle is None else str(bundle),
-            audited=audit is not None,
+            audited=trust is not None and bundle is not None,
         )
     )
 
 
-def _ring(ring: op.KeyRing | None) -> op.KeyRing:
-    assert ring is not None
-    return ring
-
-
-def _signer(key: op.PublicKey, labels: dict[bytes, str], trust: op.TrustList | None) -> dict[str, Any]:
+def _signer(key: op.PublicKey, labels: dict[bytes, str], trust: VerifiedTrustList | None) -> dict[str, Any]:
     out: dict[str, Any] = {"key_id": key.key_id_hex, "trusted_key": labels.get(key.key_id), "participant": None}
     if trust is not None:
         found = trust.lookup(key.key_id)

@@ -7,13 +7,15 @@ from pathlib import Path
 
 import click
 import ocop_provenance as op
+from ocop_provenance.events import DEFAULT_TIME_TOLERANCE
 
 from . import keystore
 from .batch import at_option, attach_option, attachments, data_option
 from .context import Context, OcopGroup, pass_context
 from .ledger import open_ledger
 from .params import TEXT, json_option, not_in_future, parse_data, passphrase_file_option
-from .render import Renderer
+from .render import Output
+from .render.batches import StepAdded
 
 
 @click.group("step", cls=OcopGroup)
@@ -64,7 +66,7 @@ def add(  # noqa: PLR0917 - click passes options as arguments
     location = op.Location(name=where, admin_code=where_code)
     files = attachments(attach)
     values = parse_data(data)
-    time = not_in_future(at, ctx.clock(), op.DEFAULT_TIME_TOLERANCE)
+    time = not_in_future(at, ctx.clock(), DEFAULT_TIME_TOLERANCE)
     signer = keystore.load_signer(ctx, key_name, passphrase_file)
     with open_ledger(ctx, create=False) as ledger:
         batch_id = ledger.resolve(batch)
@@ -79,4 +81,4 @@ def add(  # noqa: PLR0917 - click passes options as arguments
             attachments=files,
             data=values,  # type: ignore[arg-type]
         )
-    Renderer(ctx).step_added(event, key_name)
+    Output(ctx).emit(StepAdded(event=event, key_name=key_name))

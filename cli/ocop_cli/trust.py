@@ -1,4 +1,4 @@
-"""``ocop trust``: build, sign, inspect and verify trust lists; the trust-list cache (docs/cli.md §Trust lists).
+"""``ocop trust``: build, sign, inspect and verify trust lists through the trust store (docs/cli.md §Trust lists).
 
 Two files (docs/cli.md §Trust list files):
 
@@ -8,16 +8,16 @@ Two files (docs/cli.md §Trust list files):
 * a **signed list** (``*.trust``): the library's multi-signed envelope (docs/format.md §16), written by ``sign``,
   which also adds co-signatures to a signed list (threshold signing with keys on different machines).
 
-Verification walks from pinned authority keys (``--authority-key``), a pinned earlier list (``--pinned-list``), or
-the cached list of the same issuer. The latest list verified per issuer is kept in ``$OCOP_HOME/trust/`` and every
-later verification must also verify from it, so an older list (rollback) is refused across runs.
+Verification walks from pinned authority keys (``--authority-key``), through a pinned earlier list
+(``--pinned-list``, itself verified from those keys) and ``--via`` lists. The library's trust store in
+``$OCOP_HOME/trust/`` keeps the newest list verified from each set of pinned keys and every later verification from
+those keys starts there, so an older list (rollback) is refused across runs (docs/adr/0037).
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import json
 import os
 import tempfile
@@ -29,11 +29,36 @@ from typing import Any
 
 import click
 import ocop_provenance as op
+from ocop_provenance.trust import (
+    ROLES,
+    TRUST_TYP,
+    AuthorityPin,
+    KeyStatus,
+    Participant,
+    ParticipantKey,
+    TrustList,
+    TrustStore,
+    TrustStoreError,
+    add_signatures,
+    anchor_id,
+    parse_unverified_document,
+    sign_trust_list,
+)
 
 from . import keystore
 from .context import CliError, Context, ExitCode, OcopGroup, pass_context
 from .params import TEXT, TIME, json_option, passphrase_file_option
-from .render import Renderer, SignedSummary, TrustVerified
+from .render import Output
+from .render.trust import (
+    DocumentFailed,
+    DocumentSigned,
+    DraftEdit,
+    SignedSummary,
+    TrustDraft,
+    TrustInspected,
+    TrustVerified,
+    against_text,
+)
 
 __all__ = [
     "TRUST_DRAFT_FORMAT",
@@ -62,7 +87,7 @@ class DocumentFailure(Exception):  # noqa: N818 - a verdict, not an error of oco
         what: ``trust list`` or ``policy``.
         path: The file.
         error: The library's error.
-        against: What it was checked against (``the pinned authority keys``, ``the cached list …``).
+        against: What it was checked against (the pinned keys, the stored list …).
     """
 
     def __init__(self, what: str, path: Path, error: op.ProvenanceError, against: str | None = None) -> None:
@@ -71,6 +96,11 @@ class DocumentFailure(Exception):  # noqa: N818 - a verdict, not an error of oco
         self.path = path
         self.error = error
         self.against = against
+
+    @property
+    def result(self) -> DocumentFailed:
+        """The verdict to render."""
+        return DocumentFailed(what=self.what, path=str(self.path), error=self.error, against=self.against)
 
 
 # ---- files --------------------------------------------------------------------------------------------------
@@ -224,11 +254,23 @@ def draft_members(obj: object, allowed: set[str], where: str) -> Mapping[str, An
 
 
 _DRAFT_TOP = {"format", "issuer", "version", "issued_at", "expires", "authority", "participants", "id"}
-_DRAFT_PARTICIPANT = {"id", "name", "role", "admin_code", "gln", "keys"}
+_DRAFT_PARTICIPANT = {
+    "id",
+    "name",
+    "role",
+    "admin_code",
+    "gln",
+    "commune",
+    "province",
+    "gs1_prefixes",
+    "glns",
+    "admin_codes",
+    "keys",
+}
 _DRAFT_KEY = {"key_id", "public_key", "not_before", "not_after", "status", "status_time"}
 
 
-def trust_from_draft(data: bytes, path: Path) -> op.TrustList:
+def trust_from_draft(data: bytes, path: Path) -> TrustList:
     """Build the (unsigned) list a draft describes.
 
     Raises:
@@ -248,7 +290,7 @@ def trust_from_draft(data: bytes, path: Path) -> op.TrustList:
                 kw = f"{where}.keys[{j}]"
                 km = draft_members(k, _DRAFT_KEY, kw)
                 pkeys.append(
-                    op.ParticipantKey(
+                    ParticipantKey(
                         key=_raw_key(km, kw),
                         not_before=draft_time(km["not_before"], f"{kw}.not_before"),
                         not_after=draft_time(km["not_after"], f"{kw}.not_after"),
@@ -257,21 +299,26 @@ def trust_from_draft(data: bytes, path: Path) -> op.TrustList:
                     )
                 )
             participants.append(
-                op.Participant(
+                Participant(
                     id=pm["id"],
                     name=pm["name"],
                     role=pm["role"],
                     admin_code=pm.get("admin_code"),
                     gln=pm.get("gln"),
+                    commune=pm.get("commune"),
+                    province=pm.get("province"),
+                    gs1_prefixes=tuple(pm.get("gs1_prefixes", ())),
+                    glns=tuple(pm.get("glns", ())),
+                    admin_codes=tuple(pm.get("admin_codes", ())),
                     keys=tuple(pkeys),
                 )
             )
-        return op.TrustList(
+        return TrustList(
             issuer=top["issuer"],
             version=top["version"],
             issued_at=draft_time(top["issued_at"], "issued_at"),
             expires=draft_time(top["expires"], "expires"),
-            authority=op.AuthorityPin(keys, auth["threshold"]),
+            authority=AuthorityPin(keys, auth["threshold"]),
             participants=tuple(participants),
         )
     except op.ProvenanceError:
@@ -281,7 +328,7 @@ def trust_from_draft(data: bytes, path: Path) -> op.TrustList:
         raise CliError(f"{path}: {detail}", code="E_DRAFT") from e
 
 
-def trust_to_draft(trust: op.TrustList) -> bytes:
+def trust_to_draft(trust: TrustList) -> bytes:
     """The draft JSON of a list (its ``id`` dropped: a draft has none until signed)."""
     if trust.extensions or trust.critical:
         raise CliError("this list carries extension labels that ocop cannot edit as a draft", code="E_DRAFT")
@@ -290,15 +337,15 @@ def trust_to_draft(trust: op.TrustList) -> bytes:
     return dump_json({"format": TRUST_DRAFT_FORMAT, **d})
 
 
-def load_trust(path: Path) -> tuple[op.TrustList, bytes | None]:
+def load_trust(path: Path) -> tuple[TrustList, bytes | None]:
     """Read a draft or a signed list (signatures NOT checked); return it and the signed bytes (None for a draft)."""
     data = read_input(path, "trust list")
     if is_draft(data):
         return trust_from_draft(data, path), None
-    return op.TrustList.parse_unverified(data), data
+    return TrustList.parse_unverified(data), data
 
 
-def _load_draft(path: Path) -> op.TrustList:
+def _load_draft(path: Path) -> TrustList:
     trust, signed = load_trust(path)
     if signed is not None:
         raise CliError(
@@ -309,9 +356,9 @@ def _load_draft(path: Path) -> op.TrustList:
     return trust
 
 
-def signed_summary(path: Path, data: bytes, typ: str, authority: op.AuthorityPin | None) -> SignedSummary:
+def signed_summary(path: Path, data: bytes, typ: str, authority: AuthorityPin | None) -> SignedSummary:
     """Who signed a signed document, and how many of ``authority``'s keys did (informational, not a verification)."""
-    doc = op.parse_unverified_document(data, typ=typ)
+    doc = parse_unverified_document(data, typ=typ)
     good = doc.signed_by(authority.keys) if authority is not None else frozenset()
     auth_ids = {k.key_id for k in authority.keys} if authority is not None else set()
     return SignedSummary(
@@ -324,12 +371,12 @@ def signed_summary(path: Path, data: bytes, typ: str, authority: op.AuthorityPin
     )
 
 
-# ---- verification and the cache -----------------------------------------------------------------------------
+# ---- verification and the store ------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AnchorOptions:
-    """Where trust in a list starts: pinned authority keys, a pinned earlier list, or the cache."""
+    """Where trust in a list starts: pinned authority keys (and a pinned earlier list), or the trust store."""
 
     authority: tuple[str, ...] = ()
     threshold: int | None = None
@@ -359,7 +406,7 @@ def anchor_options(f: Any) -> Any:
             type=click.Path(dir_okay=False, path_type=Path),
             default=None,
             metavar="FILE",
-            help="A signed trust list you verified before: trust walks forward from it.",
+            help="With --authority-key: an earlier signed list, verified from those keys; trust walks on from it.",
         ),
         click.option(
             "--via",
@@ -371,7 +418,7 @@ def anchor_options(f: Any) -> Any:
         click.option(
             "--no-cache",
             is_flag=True,
-            help="Neither read nor update the trust-list cache in $OCOP_HOME/trust.",
+            help="Neither read nor update the trust store in $OCOP_HOME/trust (then --authority-key is needed).",
         ),
     ]
     for option in reversed(options):
@@ -385,10 +432,17 @@ def make_anchor(
     """Build :class:`AnchorOptions` from the click values of :func:`anchor_options`.
 
     Raises:
-        click.UsageError: Both ``--authority-key`` and ``--pinned-list``, or ``--threshold`` alone.
+        CliError: ``--pinned-list`` without ``--authority-key`` (``E_PINNED_LIST_UNANCHORED``, exit 2): a list
+            cannot vouch for itself.
+        click.UsageError: ``--threshold`` without ``--authority-key``.
     """
-    if authority and pinned_list is not None:
-        raise click.UsageError("give either --authority-key or --pinned-list, not both")
+    if pinned_list is not None and not authority:
+        raise CliError(
+            f"the pinned list {pinned_list} cannot vouch for itself: give the authority keys it must be signed by "
+            "(--authority-key KEY, with --threshold)",
+            code="E_PINNED_LIST_UNANCHORED",
+            exit_code=ExitCode.USAGE,
+        )
     if threshold is not None and not authority:
         raise click.UsageError("--threshold goes with --authority-key")
     return AnchorOptions(
@@ -400,95 +454,73 @@ def make_anchor(
     )
 
 
-def cache_path(ctx: Context, issuer: str) -> Path:
-    """Where the latest verified list of ``issuer`` is cached.
-
-    ``$OCOP_HOME/trust/<the first 32 hex digits of SHA-256(issuer)>.trust`` (docs/cli.md §Trust lists).
-    """
-    return ctx.home / "trust" / f"{hashlib.sha256(issuer.encode('utf-8')).hexdigest()[:32]}.trust"
-
-
-def _cached(path: Path) -> op.TrustList | None:
-    if not path.exists():
-        return None
-    try:
-        return op.TrustList.parse_unverified(read_input(path, "cached trust list"))
-    except op.ProvenanceError as e:
-        raise CliError(
-            f"the cached trust list {path} is damaged ({e.message}): remove it and verify against pinned keys",
-            code="E_TRUST_CACHE",
-        ) from e
-
-
 def verify_trust_file(ctx: Context, path: Path, anchor: AnchorOptions, now: datetime) -> TrustVerified:
-    """Verify a signed trust list against the anchor and the cache, and update the cache.
+    """Verify a signed trust list from the pinned keys and the trust store, and remember it (docs/trust.md).
+
+    The store (``$OCOP_HOME/trust``, :class:`ocop_provenance.TrustStore`) holds the newest list verified from each
+    set of pinned authority keys; verification starts there when it holds one, so an older list is refused in any
+    later run. A ``--pinned-list`` is walked through first, from the pinned keys. Without pinned keys the store entry
+    holding a list of the same issuer is the anchor.
 
     Raises:
-        DocumentFailure: The list (or a ``--via`` list) does not verify (exit 1).
-        CliError: A file cannot be read, or it is a draft (exit 3).
-        click.UsageError: No anchor at all: no authority key, pinned list or cached list (exit 2).
+        DocumentFailure: The list (or a ``--pinned-list``/``--via`` list) does not verify (exit 1).
+        CliError: A file cannot be read, or it is a draft (exit 3); no anchor, or several (exit 2).
+        TrustStoreError: A store entry is damaged or cannot be written (exit 3).
+        click.UsageError: ``--no-cache`` and no pinned keys: nothing to verify from (exit 2).
     """
     data = read_input(path, "trust list")
     if is_draft(data):
         raise CliError(f"{path} is a draft, not a signed list: sign it with ocop trust sign", code="E_NOT_SIGNED")
-    try:
-        claimed = op.TrustList.parse_unverified(data)
-    except op.ProvenanceError as e:
-        raise DocumentFailure("trust list", path, e) from e
-    cache_file = cache_path(ctx, claimed.issuer)
-    cached = _cached(cache_file) if anchor.use_cache else None
-    via = [read_input(p, "intermediate trust list") for p in anchor.via]
-    # from the cache, only the lists newer than the cached one lead forward
-    try:
-        after_cache = (
-            via if cached is None else [r for r in via if op.TrustList.parse_unverified(r).version > cached.version]
-        )
-    except op.ProvenanceError as e:  # a damaged intermediate list: the same verdict as without the cache
-        raise DocumentFailure("trust list", path, e) from e
-    base: op.TrustList | op.AuthorityPin
+    pin = None
     if anchor.authority:
         keys = tuple(resolve_public_key(ctx, spec) for spec in anchor.authority)
-        base = op.AuthorityPin(keys, _threshold(keys, anchor.threshold, "--threshold"))
-        against = f"{len(base.keys)} pinned authority key(s), threshold {base.threshold}"
-    elif anchor.pinned_list is not None:
+        pin = AuthorityPin(keys, _threshold(keys, anchor.threshold, "--threshold"))
+    pinned = [] if anchor.pinned_list is None else [read_input(anchor.pinned_list, "pinned trust list")]
+    via = [*pinned, *(read_input(p, "intermediate trust list") for p in anchor.via)]
+    pinned_list = None if anchor.pinned_list is None else str(anchor.pinned_list)
+    if not anchor.use_cache:
+        if pin is None:
+            raise click.UsageError(f"nothing to verify {path} against without the trust store: give --authority-key")
+        against = against_text(pin=pin, pinned_list=pinned_list)
         try:
-            base = op.TrustList.parse_unverified(read_input(anchor.pinned_list, "pinned trust list"))
+            trust = op.verify_trust_list(data, pin, now=now, intermediates=via)
         except op.ProvenanceError as e:
-            raise CliError(f"the pinned list {anchor.pinned_list} is unusable: {e.message}", code=e.code) from e
-        against = f"the pinned list {anchor.pinned_list} (version {base.version})"
-    elif cached is not None:
-        base = cached
-        against = f"the cached list version {cached.version} ({cache_file})"
-    else:
-        raise click.UsageError(
-            f"nothing to verify {path} against: give --authority-key KEY (with --threshold) or --pinned-list FILE "
-            f"(no list of {claimed.issuer!r} is cached yet)"
-        )
+            raise DocumentFailure("trust list", path, e, against) from e
+        return TrustVerified(path=str(path), trust=trust, against=against, anchor=anchor_id(pin).hex())
+    store = TrustStore(ctx.home / "trust")
     try:
-        trust = op.verify_trust_list(data, base, now=now, intermediates=after_cache if base is cached else via)
+        start = store.anchor(pin) if pin is not None else store.find(data)
+    except TrustStoreError as e:
+        if e.code in ("E_TRUST_STORE_NO_ANCHOR", "E_TRUST_STORE_AMBIGUOUS"):
+            raise CliError(
+                f"nothing to verify {path} against: {e.message} (--authority-key KEY, with --threshold)",
+                code=e.code,
+                exit_code=ExitCode.USAGE,
+            ) from e
+        raise
+    except op.ProvenanceError as e:  # the list is malformed: found nothing to choose an entry with
+        raise DocumentFailure("trust list", path, e) from e
+    stored = start.stored
+    against = against_text(
+        pin=pin,
+        pinned_list=pinned_list if stored is None else None,
+        stored_version=None if stored is None else stored.version,
+        store_entry=str(start.path),
+    )
+    try:
+        result = store.verify(data, start, now=now, intermediates=via)
+    except TrustStoreError:
+        raise
     except op.ProvenanceError as e:
         raise DocumentFailure("trust list", path, e, against) from e
-    previous = None
-    if cached is not None:
-        previous = cached.version
-        if base is not cached:
-            try:
-                op.verify_trust_list(data, cached, now=now, intermediates=after_cache)
-            except op.ProvenanceError as e:
-                raise DocumentFailure(
-                    "trust list", path, e, f"the cached list version {cached.version} ({cache_file})"
-                ) from e
-    updated = False
-    if anchor.use_cache and (cached is None or trust.version > cached.version):
-        write_file(cache_file, trust.raw)
-        updated = True
     return TrustVerified(
         path=str(path),
-        trust=trust,
+        trust=result.trust,
         against=against,
-        cache=str(cache_file) if anchor.use_cache else None,
-        cache_updated=updated,
-        cached_version=previous,
+        anchor=start.id.hex(),
+        cache=str(start.path),
+        cache_updated=result.updated,
+        cached_version=result.previous_version,
     )
 
 
@@ -502,7 +534,7 @@ def group() -> None:
     \b
     A draft (JSON, editable) is made with init/add-participant/add-key/retire/revoke/bump;
     sign turns it into a signed list (.trust) or adds co-signatures to one; verify checks
-    a signed list against pinned authority keys or an earlier list and caches it.
+    a signed list against pinned authority keys and remembers it in the trust store.
     """
 
 
@@ -535,23 +567,23 @@ def init(  # noqa: PLR0917 - click passes options as arguments
 ) -> None:
     """Start a draft trust list: issuer, authority keys, threshold and expiry."""
     keys = tuple(resolve_public_key(ctx, spec) for spec in authority)
-    trust = op.TrustList(
+    trust = TrustList(
         issuer=issuer,
         version=list_version,
         issued_at=ctx.utc_now(),
         expires=expires.astimezone(UTC),
-        authority=op.AuthorityPin(keys, _threshold(keys, threshold, "--threshold")),
+        authority=AuthorityPin(keys, _threshold(keys, threshold, "--threshold")),
         participants=(),
     )
     write_file(output, trust_to_draft(trust), overwrite=force)
-    Renderer(ctx).trust_draft(str(output), trust, "created")
+    Output(ctx).emit(TrustDraft(path=str(output), trust=trust, edit=DraftEdit.CREATED))
 
 
 def _key_entries(
     ctx: Context, specs: Sequence[str], not_before: datetime, not_after: datetime
-) -> tuple[op.ParticipantKey, ...]:
+) -> tuple[ParticipantKey, ...]:
     return tuple(
-        op.ParticipantKey(
+        ParticipantKey(
             key=resolve_public_key(ctx, spec),
             not_before=not_before.astimezone(UTC),
             not_after=not_after.astimezone(UTC),
@@ -584,9 +616,24 @@ def _window(f: Any) -> Any:
 @click.argument("draft", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--id", "participant_id", required=True, help="Stable id in the list (a-z 0-9 . _ -).")
 @click.option("--name", required=True, type=TEXT, help="Display name (Vietnamese welcome).")
-@click.option("--role", required=True, type=click.Choice(op.ROLES), help="The participant's role.")
-@click.option("--admin-code", default=None, help="Administrative-unit code (digits).")
-@click.option("--gln", default=None, help="GS1 Global Location Number (13 digits).")
+@click.option("--role", required=True, type=click.Choice(ROLES), help="The participant's role.")
+@click.option("--admin-code", default=None, help="Administrative-unit code of its commune (digits).")
+@click.option("--gln", default=None, help="GS1 Global Location Number of its main site (13 digits).")
+@click.option("--commune", default=None, type=TEXT, help="Commune or ward name, as registered.")
+@click.option("--province", default=None, type=TEXT, help="Province name, as registered.")
+@click.option(
+    "--gs1-prefix",
+    "gs1_prefixes",
+    multiple=True,
+    help="A GS1 Company Prefix it holds (4-12 digits): the GTINs it may claim. Repeatable.",
+)
+@click.option("--other-gln", "glns", multiple=True, help="Another GLN (site) it may claim. Repeatable.")
+@click.option(
+    "--other-admin-code",
+    "admin_codes",
+    multiple=True,
+    help="Another administrative-unit code it may claim. Repeatable.",
+)
 @_KEY_OPTION
 @_window
 @json_option
@@ -599,25 +646,42 @@ def add_participant(  # noqa: PLR0917 - click passes options as arguments
     role: str,
     admin_code: str | None,
     gln: str | None,
+    commune: str | None,
+    province: str | None,
+    gs1_prefixes: tuple[str, ...],
+    glns: tuple[str, ...],
+    admin_codes: tuple[str, ...],
     keys: tuple[str, ...],
     not_before: datetime,
     not_after: datetime,
 ) -> None:
-    """Add a participant and its keys to DRAFT."""
+    """Add a participant, what it may claim, and its keys to DRAFT.
+
+    \b
+    What it may claim is checked against every batch it opens: the GTINs (by GS1
+    Company Prefix), GLNs and administrative-unit codes its records name.
+    """
     trust = _load_draft(draft)
     if any(p.id == participant_id for p in trust.participants):
         raise CliError(f"{participant_id} is already in the list: add keys with ocop trust add-key", code="E_EXISTS")
-    participant = op.Participant(
+    participant = Participant(
         id=participant_id,
         name=name,
         role=role,
         admin_code=admin_code,
         gln=gln,
+        commune=commune,
+        province=province,
+        gs1_prefixes=gs1_prefixes,
+        glns=glns,
+        admin_codes=admin_codes,
         keys=_key_entries(ctx, keys, not_before, not_after),
     )
     trust = trust.with_participant(participant)
     write_file(draft, trust_to_draft(trust))
-    Renderer(ctx).trust_draft(str(draft), trust, f"added {participant_id}")
+    Output(ctx).emit(
+        TrustDraft(path=str(draft), trust=trust, edit=DraftEdit.PARTICIPANT_ADDED, participant=participant_id)
+    )
 
 
 @group.command("add-key")
@@ -639,7 +703,9 @@ def add_key(  # noqa: PLR0917 - click passes options as arguments
     new = (*participant.keys, *_key_entries(ctx, keys, not_before, not_after))
     trust = trust.with_participant(dataclasses.replace(participant, keys=new))
     write_file(draft, trust_to_draft(trust))
-    Renderer(ctx).trust_draft(str(draft), trust, f"added {len(keys)} key(s) to {participant_id}")
+    Output(ctx).emit(
+        TrustDraft(path=str(draft), trust=trust, edit=DraftEdit.KEYS_ADDED, participant=participant_id, count=len(keys))
+    )
 
 
 def _set_status(ctx: Context, draft: Path, spec: str, status: str, at: datetime | None) -> None:
@@ -650,7 +716,8 @@ def _set_status(ctx: Context, draft: Path, spec: str, status: str, at: datetime 
     except KeyError as e:
         raise CliError(f"no participant of {draft} holds key {key.key_id_hex[:16]}", code="E_NOT_FOUND") from e
     write_file(draft, trust_to_draft(trust))
-    Renderer(ctx).trust_draft(str(draft), trust, f"{status} key {key.key_id_hex[:16]}")
+    edit = DraftEdit.KEY_REVOKED if status == KeyStatus.REVOKED else DraftEdit.KEY_RETIRED
+    Output(ctx).emit(TrustDraft(path=str(draft), trust=trust, edit=edit, key_id=key.key_id_hex))
 
 
 @group.command("retire")
@@ -661,7 +728,7 @@ def _set_status(ctx: Context, draft: Path, spec: str, status: str, at: datetime 
 @pass_context
 def retire(ctx: Context, draft: Path, key_spec: str, at: datetime) -> None:
     """Retire a key that was NOT compromised: steps it signed before --at stay valid."""
-    _set_status(ctx, draft, key_spec, op.KeyStatus.RETIRED, at)
+    _set_status(ctx, draft, key_spec, KeyStatus.RETIRED, at)
 
 
 @group.command("revoke")
@@ -672,7 +739,7 @@ def retire(ctx: Context, draft: Path, key_spec: str, at: datetime) -> None:
 @pass_context
 def revoke(ctx: Context, draft: Path, key_spec: str, at: datetime | None) -> None:
     """Revoke a lost or stolen key: EVERY step it signed is refused, whatever time it claims."""
-    _set_status(ctx, draft, key_spec, op.KeyStatus.REVOKED, at or ctx.utc_now())
+    _set_status(ctx, draft, key_spec, KeyStatus.REVOKED, at or ctx.utc_now())
 
 
 @group.command("bump")
@@ -700,12 +767,12 @@ def bump(  # noqa: PLR0917 - click passes options as arguments
     pin = None
     if authority:
         keys = tuple(resolve_public_key(ctx, spec) for spec in authority)
-        pin = op.AuthorityPin(keys, _threshold(keys, threshold, "--threshold"))
+        pin = AuthorityPin(keys, _threshold(keys, threshold, "--threshold"))
     elif threshold is not None:
-        pin = op.AuthorityPin(trust.authority.keys, threshold)
+        pin = AuthorityPin(trust.authority.keys, threshold)
     new = trust.next_version(issued_at=ctx.utc_now(), expires=expires.astimezone(UTC), authority=pin)
     write_file(output, trust_to_draft(new), overwrite=force)
-    Renderer(ctx).trust_draft(str(output), new, f"version {new.version} drafted from {source}")
+    Output(ctx).emit(TrustDraft(path=str(output), trust=new, edit=DraftEdit.BUMPED, source=str(source)))
 
 
 @group.command("sign")
@@ -732,18 +799,16 @@ def sign(ctx: Context, source: Path, keys: tuple[str, ...], output: Path | None,
     """
     trust, signed = load_trust(source)
     signers = signers_from_names(ctx, keys, passphrase_file)
-    out = Renderer(ctx)
-    outsiders = [s for s in signers if s.public_key not in trust.authority.keys]
-    for s in outsiders:
-        out.warn(f"key {s.public_key.key_id_hex[:16]} is not one of this list's authority keys")
+    outsiders = tuple(s.public_key.key_id_hex for s in signers if s.public_key not in trust.authority.keys)
     if signed is None:
-        data = op.sign_trust_list(trust, signers)
+        data = sign_trust_list(trust, signers)
         target = output or source.with_suffix(".trust")
     else:
-        data = op.add_signatures(signed, signers, typ=op.TRUST_TYP)
+        data = add_signatures(signed, signers, typ=TRUST_TYP)
         target = output or source
     write_file(target, data)
-    out.signed_document("trust list", signed_summary(target, data, op.TRUST_TYP, trust.authority), trust.version)
+    summary = signed_summary(target, data, TRUST_TYP, trust.authority)
+    Output(ctx).emit(DocumentSigned(kind="trust list", summary=summary, version=trust.version, outsiders=outsiders))
 
 
 @group.command("inspect")
@@ -753,8 +818,8 @@ def sign(ctx: Context, source: Path, keys: tuple[str, ...], output: Path | None,
 def inspect(ctx: Context, source: Path) -> None:
     """Show a draft or a signed list (NOT a verification: use ocop trust verify)."""
     trust, signed = load_trust(source)
-    summary = None if signed is None else signed_summary(source, signed, op.TRUST_TYP, trust.authority)
-    Renderer(ctx).trust_inspect(str(source), trust, summary)
+    summary = None if signed is None else signed_summary(source, signed, TRUST_TYP, trust.authority)
+    Output(ctx).emit(TrustInspected(path=str(source), trust=trust, summary=summary))
 
 
 @group.command("verify")
@@ -763,18 +828,18 @@ def inspect(ctx: Context, source: Path) -> None:
 @json_option
 @pass_context
 def verify(ctx: Context, source: Path, **options: Any) -> None:
-    """Verify a signed list against pinned authority keys, a pinned list or the cache.
+    """Verify a signed list against pinned authority keys (and a pinned list) or the trust store.
 
     \b
-    Refuses an older version than the pinned or cached one (rollback), an expired
-    list, too few distinct authority signatures, and unknown critical fields.
-    On success the list becomes the cached list of its issuer.
+    Refuses an older version than the one stored for the same pinned keys (rollback),
+    an expired list, too few distinct authority signatures, and unknown critical fields.
+    On success the trust store remembers the list for those keys.
     """
     anchor = make_anchor(**options)
-    out = Renderer(ctx)
+    out = Output(ctx)
     try:
         result = verify_trust_file(ctx, source, anchor, ctx.utc_now())
     except DocumentFailure as f:
-        out.document_failed(f.what, str(f.path), f.error, f.against)
-        click.get_current_context().exit(ExitCode.VERIFY_FAILED)
-    out.trust_verified(result)
+        out.emit(f.result)
+        return
+    out.emit(result)

@@ -8,11 +8,15 @@ from typing import Any, BinaryIO, TypeVar
 
 import click
 import ocop_provenance as op
+from ocop_provenance.events import BundleReader, EquivocationProof, Subject, ed25519_backend
+from ocop_provenance.trust import AuditReport, PinnedState, audit_bundles
 
-from .context import CliError, Context, ExitCode, OcopCommand, pass_context
+from .context import CliError, Context, OcopCommand, pass_context
 from .params import json_option
 from .policy import verify_policy_file
-from .render import AuditResult, Renderer, VerifyFailure, VerifyResult
+from .render import Output
+from .render.audit import AuditResult
+from .render.verify import VerifyFailure, VerifyResult
 from .trust import (
     AnchorOptions,
     DocumentFailure,
@@ -77,25 +81,24 @@ def load_trusted_keys(paths: Sequence[Path]) -> tuple[op.KeyRing, dict[bytes, st
 
 
 def locate(src: BinaryIO, error: op.ProvenanceError, path: str) -> VerifyFailure:
-    """Find which batch and step an error is about, by re-reading the bundle without trusting it."""
-    failure = VerifyFailure(path=path, error=error)
-    try:
-        src.seek(0)
-        reader = op.BundleReader(src)
-        for n, (position, raw) in enumerate(reader.events()):
-            batch_id = reader.header.batches[position].batch_id
-            try:
-                event = op.parse_unverified_event(raw)
-            except op.ProvenanceError:
-                # The verifier stops at the first failure: an event that does not parse is the one.
-                return VerifyFailure(path=path, error=error, batch_id=batch_id, batch_position=position, bundle_index=n)
-            if error.event_id is not None and event.event_id.hex() == error.event_id:
-                return VerifyFailure(
-                    path=path, error=error, batch_id=batch_id, batch_position=position, seq=event.seq, bundle_index=n
-                )
-    except (op.ProvenanceError, OSError):
-        pass
-    return failure
+    """Say where an error is: its own location fields, and the batch's place in the bundle header."""
+    batch_id = None if error.batch_id is None else bytes.fromhex(error.batch_id)
+    position = None
+    if batch_id is not None:
+        try:
+            src.seek(0)
+            order = [b.batch_id for b in BundleReader(src).header.batches]
+            position = order.index(batch_id) if batch_id in order else None
+        except (op.ProvenanceError, OSError):
+            pass
+    return VerifyFailure(
+        path=path,
+        error=error,
+        batch_id=batch_id,
+        batch_position=position,
+        seq=error.seq,
+        bundle_index=error.position,
+    )
 
 
 def verify_file(
@@ -104,7 +107,7 @@ def verify_file(
     trusted: Sequence[Path],
     *,
     expect: bytes | None = None,
-    renderer: Renderer | None = None,
+    output: Output | None = None,
 ) -> VerifyResult | VerifyFailure:
     """Verify ``bundle`` against the trusted key files.
 
@@ -116,15 +119,18 @@ def verify_file(
         OSError: The bundle cannot be opened (exit 3).
     """
     ring, labels = load_trusted_keys(trusted)
-    out = renderer or Renderer(ctx)
+    out = output or Output(ctx)
     with bundle.open("rb") as src:
         try:
             with out.progress("verifying") as progress:
                 # Large bundles are checked on every core (small ones in process: see docs/performance.md).
-                summary = op.verify_bundle(src, ring, root=expect, now=ctx.clock(), progress=progress, workers="auto")
+                options = op.VerifyOptions(keys=ring, now=ctx.clock(), workers="auto")
+                summary = op.verify_bundle(
+                    src, options, root=op.ANY_BATCH if expect is None else expect, progress=progress
+                )
         except op.ProvenanceError as e:
             return locate(src, e, str(bundle))
-    return VerifyResult(path=str(bundle), summary=summary, trusted=labels, backend=op.ed25519_backend())
+    return VerifyResult(path=str(bundle), summary=summary, trusted=labels, backend=ed25519_backend())
 
 
 def _hex_batch(_ctx: click.Context, _param: click.Parameter, value: str | None) -> bytes | None:
@@ -210,7 +216,7 @@ def command(  # noqa: PLR0917 - click passes options as arguments
     """
     if bool(trusted) == (trust_path is not None):
         raise click.UsageError("give either --trusted-key PEM or --trust LIST")
-    out = Renderer(ctx)
+    out = Output(ctx)
     if trust_path is None:
         given = (("--policy", policy_path), ("--pinned", pinned_path), ("--proofs", proofs_dir))
         extra = [name for name, value in given if value is not None]
@@ -220,11 +226,7 @@ def command(  # noqa: PLR0917 - click passes options as arguments
             raise click.UsageError(f"{', '.join(extra)} go with --trust")
         if len(bundles) != 1:
             raise click.UsageError("with --trusted-key, give one bundle (use --trust to cross-check several)")
-        result = verify_file(ctx, bundles[0], trusted, expect=expect_batch, renderer=out)
-        if isinstance(result, VerifyFailure):
-            out.verify_failed(result)
-            click.get_current_context().exit(ExitCode.VERIFY_FAILED)
-        out.verified(result)
+        out.emit(verify_file(ctx, bundles[0], trusted, expect=expect_batch, output=out))
         return
     if update_pinned and pinned_path is None:
         raise click.UsageError("--update-pinned needs --pinned STATE")
@@ -241,20 +243,18 @@ def command(  # noqa: PLR0917 - click passes options as arguments
             proofs_dir=proofs_dir,
         )
     except DocumentFailure as f:
-        out.document_failed(f.what, str(f.path), f.error, f.against)
-        click.get_current_context().exit(ExitCode.VERIFY_FAILED)
-    out.audited(audit)
-    if not audit.ok:
-        click.get_current_context().exit(ExitCode.VERIFY_FAILED)
+        out.emit(f.result)
+        return
+    out.emit(audit)
 
 
 # ---- audit against a trust list (--trust) -------------------------------------------------------------------
 
 
-def _read_pinned(path: Path, *, create: bool) -> op.PinnedState:
+def _read_pinned(path: Path, *, create: bool) -> PinnedState:
     if create and not path.exists():
-        return op.PinnedState()
-    return op.PinnedState.from_json(read_input(path, "pinned state", 64 << 20))
+        return PinnedState()
+    return PinnedState.from_json(read_input(path, "pinned state", 64 << 20))
 
 
 def audit_files(
@@ -287,13 +287,15 @@ def audit_files(
     for b in bundles:
         if not b.is_file():
             raise CliError(f"cannot read the bundle {b}: no such file", code="E_IO")
+    options = op.VerifyOptions(keys=trust.trust, now=now)
+    root: Subject = op.ANY_BATCH if expect is None else expect
     if len(bundles) == 1:
-        reports: tuple[op.AuditReport, ...] = (
-            op.audit_bundle(bundles[0], trust.trust, now=now, policy=policy, pinned=pinned, root=expect),
+        reports: tuple[AuditReport, ...] = (
+            op.audit_bundle(bundles[0], options, policy=policy, pinned=pinned, root=root),
         )
-        forks: tuple[op.EquivocationProof, ...] = reports[0].forks
+        forks: tuple[EquivocationProof, ...] = reports[0].forks
     else:
-        cross = op.audit_bundles(bundles, trust.trust, now=now, policy=policy, pinned=pinned, root=expect)
+        cross = audit_bundles(bundles, options, policy=policy, pinned=pinned, root=root)
         reports, forks = cross.reports, cross.forks
     failures: list[VerifyFailure | None] = []
     for path, report in zip(bundles, reports, strict=True):
@@ -305,7 +307,7 @@ def audit_files(
     ok = all(r.ok for r in reports)
     pinned_written = False
     if update_pinned and pinned_path is not None and ok:
-        state = pinned or op.PinnedState()
+        state = pinned or PinnedState()
         for r in reports:
             state = state.updated(r)
         write_file(pinned_path, state.to_json().encode("utf-8"))

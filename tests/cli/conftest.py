@@ -6,11 +6,13 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import ocop_provenance as op
 import pytest
 from click.testing import CliRunner, Result
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+from ocop_provenance import _keys
 
 from ocop_cli.main import cli
 
@@ -79,6 +81,30 @@ class Env:
         return path
 
 
+class RememberedScrypt:
+    """scrypt that computes each (salt, cost, passphrase) once per test process and remembers the key it derived.
+
+    Every CLI command that signs opens its key file, and so runs scrypt (about 40 ms at the lowest cost the library
+    accepts, 2**14): that was some 60% of the CLI tests' CPU time. scrypt is a pure function, so answering a repeated
+    derivation from memory changes nothing the tests can observe: the key file format, the parameters read from the
+    file and checked by the library, a wrong passphrase or an altered salt or cost (a different input: computed,
+    and refused) all behave as before. Only the same derivation is not repeated. Tests of the KDF itself
+    (tests/unit/test_keys.py) do not use it.
+    """
+
+    _derived: ClassVar[dict[tuple[bytes, int, int, int, int, bytes], bytes]] = {}
+
+    def __init__(self, *, salt: bytes, length: int, n: int, r: int, p: int) -> None:
+        self._params = (salt, length, n, r, p)
+
+    def derive(self, key_material: bytes) -> bytes:
+        salt, length, n, r, p = self._params
+        entry = (*self._params, bytes(key_material))
+        if entry not in self._derived:
+            self._derived[entry] = Scrypt(salt=salt, length=length, n=n, r=r, p=p).derive(key_material)
+        return self._derived[entry]
+
+
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Env:
     home = tmp_path / "home"
@@ -87,6 +113,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Env:
     monkeypatch.setenv("OCOP_TEST_KDF_COST", "14")  # the lowest cost the library accepts: keeps tests quick
     monkeypatch.delenv("OCOP_PASSPHRASE_FILE", raising=False)
     monkeypatch.delenv("OCOP_VERBOSE", raising=False)
+    monkeypatch.setattr(_keys, "Scrypt", RememberedScrypt)
     return Env(home=home, tmp=tmp_path, runner=CliRunner())
 
 

@@ -153,9 +153,9 @@ def test_progress_bar_only_on_a_terminal(
     import sys
 
     from ocop_cli.context import Context
-    from ocop_cli.render import Renderer
+    from ocop_cli.render import Output
 
-    renderer = Renderer(Context(home=env.home))
+    renderer = Output(Context(home=env.home))
     with renderer.progress("verifying") as update:
         update(1024, 4096)
     assert capsys.readouterr().err == ""
@@ -164,7 +164,7 @@ def test_progress_bar_only_on_a_terminal(
         update(1024, 4096)
         update(4096, 4096)
     assert "verifying" in capsys.readouterr().err
-    json_renderer = Renderer(Context(home=env.home, json=True))
+    json_renderer = Output(Context(home=env.home, json=True))
     with json_renderer.progress("verifying") as update:
         update(4096, 4096)
     assert capsys.readouterr().err == ""

@@ -33,6 +33,7 @@ LOCALES = {
 }
 
 
+@pytest.mark.slow  # real processes
 @pytest.mark.parametrize("locale", LOCALES)
 def test_vietnamese_round_trips_through_a_real_process(tmp_path: Path, locale: str) -> None:
     env = _env(tmp_path / "home", **LOCALES[locale])
@@ -68,6 +69,7 @@ def test_vietnamese_round_trips_through_a_real_process(tmp_path: Path, locale: s
     assert doc["events"][0]["product"]["unit"] == "hộp"
 
 
+@pytest.mark.slow  # real processes
 def test_lc_all_c_without_pythonioencoding_errors_are_readable(tmp_path: Path) -> None:
     env = _env(tmp_path / "home")
     result = _ocop(env, "batch", "show", "abcdef")
@@ -80,6 +82,7 @@ def test_lc_all_c_without_pythonioencoding_errors_are_readable(tmp_path: Path) -
     assert "Traceback" in verbose.stderr.decode("utf-8")
 
 
+@pytest.mark.slow  # real processes
 def test_demo_under_lc_all_c(tmp_path: Path) -> None:
     result = _ocop(_env(tmp_path / "home"), "demo")
     assert result.returncode == 0, result.stderr

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 
+import ocop_provenance as op
+import pytest
+
 from .conftest import PLACE, Env, step
 
 
@@ -67,3 +70,33 @@ def test_import_refuses_what_does_not_verify_and_stores_nothing(env: Env) -> Non
     assert tampered.exit_code == 1
     listing = env.run("--home", lab_home, "--json", "batch", "list")
     assert json.loads(listing.stdout)["batches"] == []
+
+
+def test_import_verifies_once(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bundle is read and verified once, by Ledger.import_bundle, which also stores it: each signature is
+    checked once and the CLI does not call verify_bundle itself (it used to verify three times)."""
+    env.new_key("coop")
+    batch = env.new_batch()
+    assert step(env, batch, "commissioning", "2024-11-01T09:00:00+07:00").exit_code == 0
+    bundle = env.tmp / "from-coop.ocop"
+    env.ok("export", batch, "-o", str(bundle))
+    coop_pem = env.pem("coop")
+    checked: list[bytes] = []
+    valid = op.PublicKey._valid
+
+    def counting(self: op.PublicKey, signature: bytes, message: bytes, backend: str | None = None) -> bool:
+        checked.append(message)
+        return valid(self, signature, message, backend)
+
+    def refuse(*_a: object, **_k: object) -> object:
+        raise AssertionError("ocop import must not verify the bundle apart from importing it")
+
+    monkeypatch.setattr(op.PublicKey, "_valid", counting)
+    monkeypatch.setattr(op, "verify_bundle", refuse)
+    lab_home = str(env.tmp / "lab-home")
+    doc = json.loads(
+        env.run("--home", lab_home, "--json", "import", str(bundle), "--trusted-key", str(coop_pem)).stdout
+    )
+    assert (doc["ok"], doc["events"], doc["added"]) == (True, 2, 2)
+    assert doc["batches"][0]["batch_id"] == batch
+    assert len(checked) == len(set(checked)) == 2

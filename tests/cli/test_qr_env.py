@@ -13,6 +13,7 @@ import pytest
 from .conftest import PASSPHRASE, PLACE, PRODUCT
 
 pytest.importorskip("zxingcpp")
+pytestmark = pytest.mark.slow  # every test runs the CLI in real processes
 
 R = "https://id.example.vn"
 

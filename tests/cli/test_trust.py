@@ -170,20 +170,26 @@ def test_rollback_is_caught_across_runs(env: Env) -> None:
     assert result.exit_code == 1
     doc = doc_of(result)
     assert doc["error"]["code"] == "E_TRUST_ROLLBACK"
-    assert "cached" in doc["against"]
+    assert "stored list version 2" in doc["against"]
     text = env.run("trust", "verify", str(auth.signed), *PINS).stdout
     assert text.startswith("NOT VERIFIED")
-    # without the cache the old list alone verifies: the cache is what remembers
+    # without the store the old list alone verifies: the store is what remembers
     assert env.run("trust", "verify", str(auth.signed), *PINS, "--no-cache").exit_code == 0
-    # a pinned earlier list is an anchor too
-    assert env.run("trust", "verify", str(signed2), "--pinned-list", str(auth.signed)).exit_code == 0
+    # a pinned earlier list is walked through from the pinned keys
+    assert env.run("trust", "verify", str(signed2), *PINS, "--pinned-list", str(auth.signed)).exit_code == 0
+    # ... and alone it is no anchor (docs/adr/0037)
+    assert env.run("trust", "verify", str(signed2), "--pinned-list", str(auth.signed)).exit_code == 2
 
 
 def test_verify_failures(env: Env) -> None:
     auth = make_trust(env)
-    # no anchor and nothing cached: a usage error
-    assert env.run("trust", "verify", str(auth.signed)).exit_code == 2
-    assert env.run("trust", "verify", str(auth.signed), *PINS, "--pinned-list", str(auth.signed)).exit_code == 2
+    # no anchor and nothing stored: a usage error with its code
+    result = env.run("trust", "verify", str(auth.signed), "--json")
+    assert result.exit_code == 2
+    assert doc_of(result)["error"]["code"] == "E_TRUST_STORE_NO_ANCHOR"
+    assert env.run("trust", "verify", str(auth.signed), "--no-cache").exit_code == 2
+    # the list pinned as its own earlier version, with the keys: it verifies from them
+    assert env.run("trust", "verify", str(auth.signed), *PINS, "--pinned-list", str(auth.signed)).exit_code == 0
     # wrong pinned keys
     result = env.run("trust", "verify", str(auth.signed), "--authority-key", "coop", "--json")
     assert result.exit_code == 1

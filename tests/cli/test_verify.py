@@ -6,6 +6,7 @@ from pathlib import Path
 
 import ocop_provenance as op
 import pytest
+from ocop_provenance.events import BundleReader, write_bundle
 
 from .conftest import FRESH, Env, step
 
@@ -72,7 +73,7 @@ def test_every_single_byte_change_fails_verification(env: Env, bundle: tuple[Pat
     lab = env.pem("lab")
     size = path.stat().st_size
     with path.open("rb") as f:
-        op.BundleReader(f)
+        BundleReader(f)
         header_end = f.tell()
     # Every byte of the header (its key list is not signed: ocop verify checks it against the signers), and a
     # sample of the events.
@@ -194,12 +195,12 @@ def test_shipped_keys_must_be_exactly_the_signers(env: Env, bundle: tuple[Path, 
     lab = env.pem("lab")
     stranger = op.PrivateKey.generate().public_key
     with path.open("rb") as f:
-        reader = op.BundleReader(f)
+        reader = BundleReader(f)
         events = [raw for _, raw in reader.events()]
         header = reader.header
     for keys in ((*header.keys, stranger), header.keys[:1]):
         out = env.tmp / "rekeyed.ocop"
         with out.open("wb") as f:
-            op.write_bundle(f, dataclasses.replace(header, keys=keys), events)
+            write_bundle(f, dataclasses.replace(header, keys=keys), events)
         doc = env.json("verify", str(out), "--trusted-key", str(coop), "--trusted-key", str(lab), code=1)
         assert doc["error"]["code"] == "E_HEADER_MISMATCH"

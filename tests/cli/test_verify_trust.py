@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import ocop_provenance as op
+from ocop_provenance.events import EquivocationProof
 
 from .conftest import FRESH, PRODUCT, Env
 from .trust_setup import AUTHORITY, COOP, EXPIRES, LAB, PINS, WORKSHOP, doc_of, make_bundle, make_policy, make_trust
@@ -45,7 +46,13 @@ def test_clean_audit_names_who_signed_each_step(env: Env) -> None:
     assert report["findings"] == []
     root = report["batches"][0]
     signers = {s["step"]: s["signer"] for s in root["steps"]}
-    assert signers["inspecting"] == {"id": "phong-thu-nghiem", "name": LAB, "role": "lab"}
+    assert signers["inspecting"] == {
+        "id": "phong-thu-nghiem",
+        "name": LAB,
+        "role": "lab",
+        "commune": None,
+        "province": None,
+    }
     assert signers["ocop:drying"]["name"] == WORKSHOP
     assert signers["genesis"]["role"] == "producer"
     required = {s["step"]: s["required"] for s in root["steps"]}
@@ -74,11 +81,11 @@ def test_policy_violation_names_step_and_rule(env: Env) -> None:
     attachment = next(f for f in findings if f["code"] == "E_POLICY_ATTACHMENT")
     assert attachment["step"] == "inspecting"
     assert attachment["rule"] == "steps[3]"
-    assert attachment["index"] == 2  # genesis, drying, then the lab step
+    assert attachment["seq"] == 2  # genesis, drying, then the lab step
     missing = next(f for f in findings if f["code"] == "E_POLICY_MISSING_STEP")
     assert missing["step"] == "commissioning"
     assert missing["rule"] == "steps[1]"
-    assert missing["index"] is None
+    assert missing["seq"] is None
 
 
 def test_wrong_role_and_unknown_key(env: Env) -> None:
@@ -192,7 +199,7 @@ def test_fork_across_bundles(env: Env, tmp_path: Path) -> None:
     proofs = env.tmp / "proofs"
     text = env.run("verify", str(a), str(b), "--trust", str(auth.signed), *PINS, "--proofs", str(proofs)).stdout
     assert "Fork proofs written" in text
-    proof = op.EquivocationProof.from_bytes((proofs / "fork-1.proof").read_bytes())
+    proof = EquivocationProof.from_bytes((proofs / "fork-1.proof").read_bytes())
     proof.verify(op.KeyRing.of([op.PublicKey.from_pem(env.pem("coop").read_bytes())]))
 
 

@@ -10,6 +10,8 @@ import cbor2
 import ocop_provenance as op
 import pytest
 
+from tests.verifying import options
+
 from .conftest import FRESH, PLACE, PRODUCT, Env, step
 
 
@@ -90,7 +92,7 @@ def test_cose_sequence_is_the_chain_in_order(env: Env) -> None:
         assert item.tag == 18
         items.append(data[start : src.tell()])
     ring = op.KeyRing.of([op.PublicKey.from_pem((env.tmp / "coop.pem").read_bytes())])
-    summary = op.verify_chain(items, ring, batch_id=bytes.fromhex(ids["batch"]))
+    summary = op.verify_chain(items, options(ring), batch=bytes.fromhex(ids["batch"]))
     assert summary.count == 2
     assert summary.head.event_id.hex() == ids["event"]
 

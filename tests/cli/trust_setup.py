@@ -66,9 +66,11 @@ def make_trust(env: Env, name: str = "tl") -> Authority:
         ("xuong-say", WORKSHOP, "processor", "workshop"),
         ("phong-thu-nghiem", LAB, "lab", "lab"),
     ):
+        # The producer may claim the GTINs of its GS1 Company Prefix (the tests' products are 8931234…).
+        claims = ("--gs1-prefix", "8931234") if role == "producer" else ()
         env.ok(
             "trust", "add-participant", str(draft), "--id", pid, "--name", who, "--role", role, "--admin-code", "38",
-            "--key", key, *WINDOW,
+            *claims, "--key", key, *WINDOW,
         )  # fmt: skip
     signed = env.tmp / f"{name}.trust"
     env.ok("trust", "sign", str(draft), "--key", "a1", "--key", "a2", "-o", str(signed))

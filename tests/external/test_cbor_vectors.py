@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import json
-from functools import cache
 from typing import Any
 
 import pytest
 from ocop_provenance import FormatError, _cbor
 
-from tests.conftest import SHARED_VECTORS
+from tests.conftest import external_vectors
 
 LIMIT = 1 << 16
 ROUND_TRIPS = 36
 CODES = {"E_CBOR", "E_TYPE", "E_NONCANONICAL", "E_TRAILING"}
-
-
-@cache
-def load(name: str) -> Any:
-    path = SHARED_VECTORS / name
-    if not path.exists():
-        pytest.skip(f"{path} is absent")
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def in_data_model(value: object) -> bool:
@@ -46,7 +36,7 @@ def rejected_code(data: bytes) -> str:
 
 
 def test_dcbor_invalid_all_rejected() -> None:
-    vectors = load("dcbor_invalid.json")
+    vectors = external_vectors("dcbor_invalid.json")
     assert len(vectors) == 37
     for v in vectors:
         assert rejected_code(bytes.fromhex(v["hex"])) in CODES, v["diagnostic"]
@@ -54,7 +44,7 @@ def test_dcbor_invalid_all_rejected() -> None:
 
 def test_dcbor_valid() -> None:
     """Vectors whose value fits our data model decode and re-encode identically; the rest (floats) are refused."""
-    vectors = load("dcbor_valid.json")
+    vectors = external_vectors("dcbor_valid.json")
     assert len(vectors) == 40
     accepted = refused = 0
     for v in vectors:
@@ -104,7 +94,7 @@ def appendix_value(v: dict[str, Any]) -> object:
 
 def test_appendix_a() -> None:
     """Every item in our data model round-trips byte-exact; floats, tags, simple values, indefinite: FormatError."""
-    vectors = load("cbor_appendix_a.json")
+    vectors = external_vectors("cbor_appendix_a.json")
     assert len(vectors) == 82
     round_trips = refused = 0
     for v in vectors:

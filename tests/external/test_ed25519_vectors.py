@@ -10,25 +10,17 @@ Findings pinned here (see also the report in the commit history):
 
 from __future__ import annotations
 
-import json
-from functools import cache
 from typing import Any
 
 import ocop_provenance as op
 import pytest
+from ocop_provenance.events import available_backends
 
-from tests.conftest import SHARED_VECTORS
+from tests.conftest import external_vectors
+from tests.verifying import verifies
 
-BACKENDS = op.available_backends()
+BACKENDS = available_backends()
 WEAK_FLAGS = {"low_order_A", "non_canonical_A"}
-
-
-@cache
-def load(name: str) -> Any:
-    path = SHARED_VECTORS / name
-    if not path.exists():
-        pytest.skip(f"{path} is absent")
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 # ---- RFC 8032 §7.1, tests 1-3 ------------------------------------------------------------------------------------
@@ -63,15 +55,15 @@ def test_rfc8032(seed: str, public: str, message: str, signature: str, backend: 
     msg = bytes.fromhex(message)
     assert key.sign(msg).hex() == signature
     pub = op.PublicKey.from_raw(bytes.fromhex(public))
-    assert pub.verify(bytes.fromhex(signature), msg, backend=backend)
-    assert not pub.verify(bytes.fromhex(signature), msg + b"\x00", backend=backend)
+    assert verifies(pub.verify, bytes.fromhex(signature), msg, backend=backend)
+    assert not verifies(pub.verify, bytes.fromhex(signature), msg + b"\x00", backend=backend)
 
 
 # ---- Wycheproof ---------------------------------------------------------------------------------------------------
 
 
 def wycheproof_cases() -> list[tuple[str, str, str, str, str]]:
-    data = load("wycheproof_ed25519_test.json")
+    data = external_vectors("wycheproof_ed25519_test.json")
     return [
         (g["publicKey"]["pk"], t["msg"], t["sig"], t["result"], f"tc{t['tcId']}")
         for g in data["testGroups"]
@@ -81,7 +73,7 @@ def wycheproof_cases() -> list[tuple[str, str, str, str, str]]:
 
 def test_wycheproof_count() -> None:
     cases = wycheproof_cases()
-    assert len(cases) == load("wycheproof_ed25519_test.json")["numberOfTests"] == 151
+    assert len(cases) == external_vectors("wycheproof_ed25519_test.json")["numberOfTests"] == 151
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -90,7 +82,7 @@ def test_wycheproof(backend: str) -> None:
     for pk, msg, sig, result, name in wycheproof_cases():
         # Every Wycheproof public key is a valid, non-weak key: none is refused by the weak-key check.
         key = op.PublicKey.from_raw(bytes.fromhex(pk))
-        got = key.verify(bytes.fromhex(sig), bytes.fromhex(msg), backend=backend)
+        got = verifies(key.verify, bytes.fromhex(sig), bytes.fromhex(msg), backend=backend)
         assert result in ("valid", "invalid")
         if got != (result == "valid"):
             wrong.append(name)
@@ -101,7 +93,7 @@ def test_wycheproof(backend: str) -> None:
 
 
 def cctv() -> list[dict[str, Any]]:
-    return [dict(v, flags=set(v["flags"] or ())) for v in load("cctv_ed25519vectors.json")]
+    return [dict(v, flags=set(v["flags"] or ())) for v in external_vectors("cctv_ed25519vectors.json")]
 
 
 def test_cctv_weak_keys_rejected() -> None:
@@ -128,7 +120,7 @@ def test_cctv_backends_agree() -> None:
             continue
         key = op.PublicKey.from_raw(bytes.fromhex(v["key"]))
         for b in BACKENDS:
-            if key.verify(bytes.fromhex(v["sig"]), v["msg"].encode(), backend=b):
+            if verifies(key.verify, bytes.fromhex(v["sig"]), v["msg"].encode(), backend=b):
                 accepted[b].add(v["number"])
     sets = list(accepted.values())
     assert all(s == sets[0] for s in sets)
@@ -149,7 +141,7 @@ def test_cctv_small_order_r_refused() -> None:
             continue
         key = op.PublicKey.from_raw(bytes.fromhex(v["key"]))
         for b in BACKENDS:
-            assert not key.verify(bytes.fromhex(v["sig"]), v["msg"].encode(), backend=b)
+            assert not verifies(key.verify, bytes.fromhex(v["sig"]), v["msg"].encode(), backend=b)
         count += 1
     assert count > 0
 
@@ -177,7 +169,7 @@ SPECCHECK: dict[int, str | bool] = {
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_speccheck(backend: str) -> None:
-    cases = load("speccheck_cases.json")
+    cases = external_vectors("speccheck_cases.json")
     assert len(cases) == len(SPECCHECK)
     for i, case in enumerate(cases):
         expected = SPECCHECK[i]
@@ -186,5 +178,5 @@ def test_speccheck(backend: str) -> None:
                 op.PublicKey.from_raw(bytes.fromhex(case["pub_key"]))
             continue
         key = op.PublicKey.from_raw(bytes.fromhex(case["pub_key"]))
-        got = key.verify(bytes.fromhex(case["signature"]), bytes.fromhex(case["message"]), backend=backend)
+        got = verifies(key.verify, bytes.fromhex(case["signature"]), bytes.fromhex(case["message"]), backend=backend)
         assert got is expected, i

@@ -17,6 +17,9 @@ from typing import Any
 
 import ocop_provenance as op
 import pytest
+from ocop_provenance.events import parse_unverified_event
+
+from tests.verifying import ANY_BATCH, options
 
 HERE = Path(__file__).resolve().parent
 VECTORS = HERE.parent / "vectors"
@@ -101,11 +104,11 @@ def test_library_verifies_envelopes_built_by_pycose() -> None:
     seed = KEYS["producer"]["seed"]
     request = {"sign": [{"seed": seed, "typ": EVENT_TYP, "payload": e.payload.hex()} for e in ours]}
     theirs = [bytes.fromhex(h) for h in _peer(request)["sign"]]
-    parsed = [op.parse_unverified_event(raw) for raw in theirs]
+    parsed = [parse_unverified_event(raw) for raw in theirs]
     for mine, other in zip(ours, parsed, strict=True):
         assert other.key_id == signer.key_id
         assert other.event_id == mine.event_id  # identity does not depend on who built the envelope
-    summary = op.verify_chain(theirs, op.KeyRing.of([signer.public_key]), now=NOW)
+    summary = op.verify_chain(theirs, options(op.KeyRing.of([signer.public_key]), now=NOW), batch=ANY_BATCH)
     assert summary.count == len(theirs)
     assert summary.batch_id == ours[0].event_id
     # Ed25519 is deterministic and both sides encode the same header: the bytes are identical.
@@ -127,7 +130,7 @@ def test_library_refuses_pycose_envelope_with_another_header_order() -> None:
     }
     raw = bytes.fromhex(_peer(request)["sign"][0])
     with pytest.raises(op.FormatError) as info:
-        op.parse_unverified_event(raw)
+        parse_unverified_event(raw)
     assert info.value.code == "E_NONCANONICAL"
 
 
@@ -140,5 +143,5 @@ def test_library_refuses_pycose_envelope_of_another_content_type() -> None:
     }
     raw = bytes.fromhex(_peer(request)["sign"][0])
     with pytest.raises(op.SignatureError) as info:
-        op.parse_unverified_event(raw)
+        parse_unverified_event(raw)
     assert info.value.code == "E_CONTENT_TYPE"

@@ -3,10 +3,13 @@
 A case is a dict with a ``kind`` and hex/text inputs; :func:`python_verdict` returns the Python library's verdict:
 ``"OK"`` (``"SEAL_OK"``, ``"SEAL_OLDER_HEAD"`` for seals) or the code of the error it raises.
 
-Kinds: ``cbor`` (the strict decoder), ``public_key``, ``signature`` (one Ed25519 check), ``event`` (parse without a
-signature check), ``chain``, ``bundle``, ``proof`` (equivocation proof), ``trust`` (a trust list against pinned keys,
-optionally through intermediates or from a pinned earlier list), ``bundle_trust`` (a bundle audited with a verified
-trust list: the failure, else the first key finding) and ``seal`` (URL or text, optionally with a bundle or events).
+Kinds: ``cbor`` (the strict decoder, optionally with an item budget), ``public_key``, ``signature`` (one Ed25519
+check), ``event`` (parse without a signature check), ``chain`` and ``bundle`` (``verify_chain``, ``verify_bundle``),
+``proof`` (equivocation proof), ``trust`` (a trust list against pinned keys, optionally through intermediates or from
+a pinned earlier list), ``bundle_trust`` (``audit_bundle`` with a verified trust list: the failure, else the first
+finding: key status, genesis claims) and ``seal`` (URL or text, optionally with a bundle or events). Keys are
+``trusted`` (hex public keys) or, for ``chain``, ``bundle_trust`` and ``seal``, a trust list (``trust``,
+``authority``, optionally ``pinned`` and ``intermediates``), whose keys then sign only inside their windows.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from typing import Any
 
 import ocop_provenance as op
 from ocop_provenance import _cbor
+from ocop_provenance.events import EquivocationProof, parse_unverified_event
+from ocop_provenance.trust import AuthorityPin
 
 Case = dict[str, Any]
 
@@ -31,14 +36,14 @@ def _now(case: Case) -> datetime | None:
     return datetime.fromisoformat(case["now"]) if case.get("now") else None
 
 
-def _pin(authority: dict[str, Any]) -> op.AuthorityPin:
-    return op.AuthorityPin(
+def _pin(authority: dict[str, Any]) -> AuthorityPin:
+    return AuthorityPin(
         tuple(op.PublicKey.from_raw(bytes.fromhex(k)) for k in authority["keys"]), authority["threshold"]
     )
 
 
-def _trust(case: Case, now: datetime) -> op.TrustList:
-    anchor: op.TrustList | op.AuthorityPin = _pin(case["authority"])
+def _trust(case: Case, now: datetime) -> op.VerifiedTrustList:
+    anchor: op.VerifiedTrustList | AuthorityPin = _pin(case["authority"])
     if case.get("pinned"):
         anchor = op.verify_trust_list(bytes.fromhex(case["pinned"]), anchor, now=now)
     return op.verify_trust_list(
@@ -49,46 +54,57 @@ def _trust(case: Case, now: datetime) -> op.TrustList:
     )
 
 
+def _options(case: Case) -> op.VerifyOptions[Any]:
+    """The keys of a case (a verified trust list, or a ring of trusted keys) and its clock (or none)."""
+    now = _now(case)
+    keys: op.KeyRing | op.VerifiedTrustList
+    if case.get("trust"):
+        assert now is not None
+        keys = _trust(case, now)
+    else:
+        keys = _ring(case["trusted"])
+    return op.VerifyOptions(keys=keys, now=op.NO_CLOCK if now is None else now)
+
+
 def _judge(case: Case) -> str:
     kind = case["kind"]
     now = _now(case)
     if kind == "cbor":
-        _cbor.decode(bytes.fromhex(case["input"]), max_size=case.get("max_size", 1 << 20), max_depth=case["max_depth"])
+        _cbor.decode(
+            bytes.fromhex(case["input"]),
+            max_size=case.get("max_size", 1 << 20),
+            max_depth=case["max_depth"],
+            max_items=case.get("max_items"),
+        )
     elif kind == "public_key":
         op.PublicKey.from_raw(bytes.fromhex(case["input"]))
     elif kind == "event":
-        op.parse_unverified_event(bytes.fromhex(case["input"]))
+        parse_unverified_event(bytes.fromhex(case["input"]))
     elif kind == "chain":
-        batch = bytes.fromhex(case["batch_id"]) if case.get("batch_id") else None
-        op.verify_chain([bytes.fromhex(x) for x in case["events"]], _ring(case["trusted"]), batch_id=batch, now=now)
+        batch = bytes.fromhex(case["batch_id"]) if case.get("batch_id") else op.ANY_BATCH
+        op.verify_chain([bytes.fromhex(x) for x in case["events"]], _options(case), batch=batch)
     elif kind == "bundle":
-        op.verify_bundle(io.BytesIO(bytes.fromhex(case["bundle"])), _ring(case["trusted"]), now=now)
+        op.verify_bundle(io.BytesIO(bytes.fromhex(case["bundle"])), _options(case), root=op.ANY_BATCH)
     elif kind == "signature":
         key = op.PublicKey.from_raw(bytes.fromhex(case["key"]))
-        if not key.verify(bytes.fromhex(case["sig"]), bytes.fromhex(case["msg"])):
+        try:
+            key.verify(bytes.fromhex(case["sig"]), bytes.fromhex(case["msg"]))
+        except op.SignatureError:
             return "E_SIGNATURE"
     elif kind == "proof":
-        op.EquivocationProof.from_bytes(bytes.fromhex(case["input"])).verify(_ring(case["trusted"]))
+        EquivocationProof.from_bytes(bytes.fromhex(case["input"])).verify(_ring(case["trusted"]))
     elif kind == "trust":
         assert now is not None
         _trust(case, now)
     elif kind == "bundle_trust":
-        assert now is not None
-        report = op.audit_bundle(io.BytesIO(bytes.fromhex(case["bundle"])), _trust(case, now), now=now)
+        report = op.audit_bundle(io.BytesIO(bytes.fromhex(case["bundle"])), _options(case), root=op.ANY_BATCH)
         if report.failure is not None:
             return report.failure.code
         return report.findings[0].code if report.findings else "OK"
     elif kind == "seal":
-        keys: op.KeyRing | op.SealKeys
-        if case.get("trust"):
-            assert now is not None
-            trust = _trust(case, now)
-            keys = trust.seal_keys(op.parse_unverified_seal(case["text"]).statement.sealed_on)
-        else:
-            keys = _ring(case["trusted"])
         chain = [bytes.fromhex(x) for x in case["events"]] if case.get("events") is not None else None
         bundle = bytes.fromhex(case["bundle"]) if case.get("bundle") else None
-        return op.verify_seal(case["text"], keys, now=now, chain=chain, bundle=bundle).code
+        return op.verify_seal(case["text"], _options(case), chain=chain, bundle=bundle).code
     else:  # pragma: no cover - a case file error
         raise AssertionError(f"unknown case kind {kind}")
     return "OK"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,9 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 
 import ocop_provenance as op
 from ocop_provenance._seal import base45_encode
+from ocop_provenance.events import append_step, head_of
+from ocop_provenance.seals import make_seal
+from ocop_provenance.trust import TRUST_TYP, TrustList, parse_unverified_document, sign_trust_list
 
 from tests.js import scenario
 from tests.js.cases import Case, python_verdict
@@ -34,20 +38,25 @@ V1_PIN = {"keys": scenario.public_hex("authority1", "authority2"), "threshold": 
 def _variant_with_retired_key(s: scenario.Scenario) -> bytes:
     """The root batch again, its drying step signed with the processor's retired key (after its retirement)."""
     g = s.dried[0]
-    dry = op.append_step(
+    dry = append_step(
         g,
         scenario.KEYS["retired"],
         step="ocop:drying",
         time=datetime(2025, 5, 2, 9, 0, tzinfo=scenario.ICT),
         location=scenario.FACTORY,
-        inputs=[op.head_of(s.fresh[-1]).as_input()],
+        inputs=[head_of(s.fresh[-1]).as_input()],
     )
     return scenario.bundle_of([[g, dry], s.fresh])
 
 
+def _signed_by_all(trust: TrustList) -> bytes:
+    return sign_trust_list(trust, [scenario.KEYS[a] for a in ("authority1", "authority2", "authority3")])
+
+
 def _outsider_bundle(s: scenario.Scenario) -> bytes:
-    g = s.plain[0]
-    step = op.append_step(
+    """The root batch's genesis (its claims are its signer's), then a step by a key the trust list does not hold."""
+    g = s.dried[0]
+    step = append_step(
         g,
         scenario.KEYS["outsider"],
         step="shipping",
@@ -61,10 +70,8 @@ def build_cases() -> list[Case]:
     s = scenario.build()
     everyone = scenario.public_hex(*scenario.KEY_NAMES)
     producer = scenario.public_hex("producer")
-    one_signature = op.sign_trust_list(
-        scenario.trust_list(1, ("authority1", "authority2")), [scenario.KEYS["authority1"]]
-    )
-    doc = op.parse_unverified_document(s.trust_v1, typ=op.TRUST_TYP)
+    one_signature = sign_trust_list(scenario.trust_list(1, ("authority1", "authority2")), [scenario.KEYS["authority1"]])
+    doc = parse_unverified_document(s.trust_v1, typ=TRUST_TYP)
     same_twice = cbor2.dumps([doc.signatures[0].raw, doc.signatures[0].raw])
     digits = s.seal_url.split("?s=")[1]
     altered = s.seal_url.replace(digits, digits[:100] + str((int(digits[100]) + 1) % 10) + digits[101:])
@@ -102,7 +109,27 @@ def build_cases() -> list[Case]:
             "intermediates": [s.trust_v1.hex()],
             "now": NOW,
         },
-        {"name": "trust-rollback", "kind": "trust", **trust, "pinned": s.trust_v2.hex(), "now": NOW},
+        # an older version signed by the pinned list's authority too (else it fails on signatures, before its
+        # version can be read: the next case)
+        {
+            "name": "trust-rollback",
+            "kind": "trust",
+            "trust": _signed_by_all(scenario.trust_list(1, ("authority1", "authority2"))).hex(),
+            "authority": V1_PIN,
+            "pinned": s.trust_v2.hex(),
+            "now": NOW,
+        },
+        {"name": "trust-older-not-signed-by-pinned", "kind": "trust", **trust, "pinned": s.trust_v2.hex(), "now": NOW},
+        {
+            "name": "trust-conflict",
+            "kind": "trust",
+            "trust": _signed_by_all(
+                replace(scenario.trust_list(2, ("authority2", "authority3")), issuer="Một danh sách khác")
+            ).hex(),
+            "authority": V1_PIN,
+            "pinned": s.trust_v2.hex(),
+            "now": NOW,
+        },
         {
             "name": "trust-holds-an-event",
             "kind": "trust",
@@ -219,7 +246,7 @@ def build_cases() -> list[Case]:
         {
             "name": "seal-key-retired-before-sealing",
             "kind": "seal",
-            "text": op.make_seal(
+            "text": make_seal(
                 s.dried[0], s.dried[3], scenario.KEYS["retired"], resolver=scenario.RESOLVER, sealed_on=date(2025, 5, 4)
             ).to_url(),
             **trust,

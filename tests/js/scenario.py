@@ -13,8 +13,12 @@ import hashlib
 import io
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
 
 import ocop_provenance as op
+from ocop_provenance.events import BundleBatch, BundleHeader, append_step, head_of, open_batch, write_bundle
+from ocop_provenance.seals import make_seal
+from ocop_provenance.trust import AuthorityPin, Participant, ParticipantKey, TrustList, sign_trust_list
 
 ICT = timezone(timedelta(hours=7))
 #: The verifier clock of every case.
@@ -62,18 +66,18 @@ def bundle_of(batches: list[list[op.SignedEvent]]) -> bytes:
     for batch in batches:
         for e in batch:
             signers.setdefault(e.key_id, next(k.public_key for k in KEYS.values() if k.key_id == e.key_id))
-    header = op.BundleHeader(
+    header = BundleHeader(
         root=batches[0][0].event_id,
-        batches=tuple(op.BundleBatch(batch_id=b[0].event_id, count=len(b), head=b[-1].event_id) for b in batches),
+        batches=tuple(BundleBatch(batch_id=b[0].event_id, count=len(b), head=b[-1].event_id) for b in batches),
         keys=tuple(signers.values()),
     )
     out = io.BytesIO()
-    op.write_bundle(out, header, (e.raw for b in batches for e in b))
+    write_bundle(out, header, (e.raw for b in batches for e in b))
     return out.getvalue()
 
 
 def _fresh() -> list[op.SignedEvent]:
-    g = op.open_batch(
+    g = open_batch(
         op.Genesis(
             time=datetime(2025, 5, 1, 6, 30, tzinfo=ICT),
             product=op.Product(name="Đông trùng hạ thảo tươi", lot="T2505-07", quantity="85.25", unit="kg"),
@@ -82,7 +86,7 @@ def _fresh() -> list[op.SignedEvent]:
         ),
         KEYS["farm"],
     )
-    h = op.append_step(
+    h = append_step(
         g,
         KEYS["farm"],
         step="commissioning",
@@ -95,7 +99,7 @@ def _fresh() -> list[op.SignedEvent]:
 
 def _dried(fresh: list[op.SignedEvent]) -> list[op.SignedEvent]:
     producer, processor, lab = KEYS["producer"], KEYS["processor"], KEYS["lab"]
-    g = op.open_batch(
+    g = open_batch(
         op.Genesis(
             time=datetime(2025, 5, 2, 8, 0, tzinfo=ICT),
             product=op.Product(
@@ -126,16 +130,16 @@ def _dried(fresh: list[op.SignedEvent]) -> list[op.SignedEvent]:
         ),
         producer,
     )
-    dry = op.append_step(
+    dry = append_step(
         g,
         processor,
         step="ocop:drying",
         time=datetime(2025, 5, 2, 9, 0, tzinfo=ICT),
         location=FACTORY,
-        inputs=[op.head_of(fresh[-1]).as_input()],
+        inputs=[head_of(fresh[-1]).as_input()],
         data={"duration_min": 720, "moisture_pct": "9.5", "temperature_c": -40, "vacuum": True},
     )
-    test = op.append_step(
+    test = append_step(
         dry,
         lab,
         step="inspecting",
@@ -151,7 +155,7 @@ def _dried(fresh: list[op.SignedEvent]) -> list[op.SignedEvent]:
         ],
         data={"cordycepin_mg_per_g": "2.35", "passed": True, "standard": "TCVN 13384:2021"},
     )
-    pack = op.append_step(
+    pack = append_step(
         test,
         producer,
         step="packing",
@@ -159,7 +163,7 @@ def _dried(fresh: list[op.SignedEvent]) -> list[op.SignedEvent]:
         location=FACTORY,
         data={"packages": 192, "net_g": 50, "note": "Hộp giấy kraft, in mã QR"},
     )
-    ship = op.append_step(
+    ship = append_step(
         pack,
         producer,
         step="shipping",
@@ -171,7 +175,7 @@ def _dried(fresh: list[op.SignedEvent]) -> list[op.SignedEvent]:
 
 
 def _plain() -> list[op.SignedEvent]:
-    g = op.open_batch(
+    g = open_batch(
         op.Genesis(
             time=datetime(2025, 5, 6, 8, 0, tzinfo=ICT),
             product=op.Product(name="Mật ong hoa nhãn", lot="MO-2505", quantity="40", unit="lít"),
@@ -179,7 +183,7 @@ def _plain() -> list[op.SignedEvent]:
         ),
         KEYS["producer"],
     )
-    bottled = op.append_step(
+    bottled = append_step(
         g,
         KEYS["producer"],
         step="packing",
@@ -193,12 +197,14 @@ def _moment(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
-def _participant(pid: str, name: str, role: str, *names: str, **status: datetime) -> op.Participant:
+def _participant(
+    pid: str, name: str, role: str, names: tuple[str, ...], retired: dict[str, datetime] | None = None, **claims: Any
+) -> Participant:
     keys = []
     for n in names:
-        when = status.get(n)
+        when = (retired or {}).get(n)
         keys.append(
-            op.ParticipantKey(
+            ParticipantKey(
                 key=KEYS[n].public_key,
                 not_before=_moment("2024-01-01T00:00:00"),
                 not_after=_moment("2027-01-01T00:00:00"),
@@ -206,27 +212,48 @@ def _participant(pid: str, name: str, role: str, *names: str, **status: datetime
                 status_time=when,
             )
         )
-    return op.Participant(id=pid, name=name, role=role, keys=tuple(keys))
+    return Participant(id=pid, name=name, role=role, keys=tuple(keys), **claims)
 
 
-def trust_list(version: int, authority: tuple[str, ...], threshold: int = 2) -> op.TrustList:
-    return op.TrustList(
+def trust_list(version: int, authority: tuple[str, ...], threshold: int = 2) -> TrustList:
+    """The province's list: each producer with what it may claim (codes, GLNs, GS1 Company Prefixes)."""
+    return TrustList(
         issuer="Văn phòng Điều phối Chương trình OCOP tỉnh Thanh Hóa",
         version=version,
         issued_at=_moment("2025-01-01T00:00:00"),
         expires=_moment("2026-01-01T00:00:00"),
-        authority=op.AuthorityPin(tuple(KEYS[a].public_key for a in authority), threshold=threshold),
+        authority=AuthorityPin(tuple(KEYS[a].public_key for a in authority), threshold=threshold),
         participants=(
-            _participant("htx-quang-phu", "Hợp tác xã Quảng Phú", "producer", "farm"),
-            _participant("lab-thanh-hoa", "Trung tâm Kiểm nghiệm Thanh Hóa", "lab", "lab"),
-            _participant("nghi-son", "Công ty TNHH Nông nghiệp Nghi Sơn", "producer", "producer"),
+            _participant(
+                "htx-quang-phu",
+                "Hợp tác xã Quảng Phú",
+                "producer",
+                ("farm",),
+                admin_code="16000",
+                commune="Xã Quảng Phú",
+                province="Thanh Hóa",
+            ),
+            _participant("lab-thanh-hoa", "Trung tâm Kiểm nghiệm Thanh Hóa", "lab", ("lab",), admin_codes=("38",)),
+            _participant(
+                "nghi-son",
+                "Công ty TNHH Nông nghiệp Nghi Sơn",
+                "producer",
+                ("producer",),
+                admin_code="16840",
+                gln="8931234500009",
+                commune="Phường Nghi Sơn",
+                province="Thanh Hóa",
+                gs1_prefixes=("8931234",),
+                glns=("8931234500016",),
+                admin_codes=("16000", "38"),
+            ),
             _participant(
                 "xuong-say",
                 "Xưởng sấy Nghi Sơn",
                 "processor",
-                "processor",
-                "retired",
-                retired=_moment("2025-03-01T00:00:00"),
+                ("processor", "retired"),
+                retired={"retired": _moment("2025-03-01T00:00:00")},
+                glns=("8931234500023",),
             ),
         ),
     )
@@ -236,13 +263,13 @@ def build() -> Scenario:
     fresh = _fresh()
     dried = _dried(fresh)
     plain = _plain()
-    v1 = op.sign_trust_list(trust_list(1, ("authority1", "authority2")), [KEYS["authority1"], KEYS["authority2"]])
-    v2 = op.sign_trust_list(
+    v1 = sign_trust_list(trust_list(1, ("authority1", "authority2")), [KEYS["authority1"], KEYS["authority2"]])
+    v2 = sign_trust_list(
         trust_list(2, ("authority2", "authority3")), [KEYS["authority1"], KEYS["authority2"], KEYS["authority3"]]
     )
-    single = op.sign_trust_list(trust_list(1, ("authority1",), threshold=1), [KEYS["authority1"]])
-    seal = op.make_seal(dried[0], dried[3], KEYS["producer"], resolver=RESOLVER, sealed_on=date(2025, 5, 4))
-    ocop_seal = op.make_seal(
+    single = sign_trust_list(trust_list(1, ("authority1",), threshold=1), [KEYS["authority1"]])
+    seal = make_seal(dried[0], dried[3], KEYS["producer"], resolver=RESOLVER, sealed_on=date(2025, 5, 4))
+    ocop_seal = make_seal(
         plain[0], plain[1], KEYS["producer"], resolver=RESOLVER + "/vn", sealed_on=date(2025, 5, 6), serial="0042"
     )
     return Scenario(

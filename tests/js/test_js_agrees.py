@@ -21,7 +21,7 @@ from typing import Any
 import cbor2
 import pytest
 
-from tests.conftest import SHARED_VECTORS
+from tests.conftest import external_vectors
 from tests.js import generate, scenario
 from tests.js.cases import Case, bit_flips, python_verdict, text_flips
 
@@ -245,28 +245,22 @@ def _restore(v: Any) -> Any:
 
 
 def _public_vector_cases() -> list[Case]:
-    """Ed25519 (CCTV, Wycheproof, speccheck) and dCBOR vectors from ../shared/vectors; none when it is absent."""
-
-    def load(name: str) -> Any:
-        path = SHARED_VECTORS / name
-        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
-
+    """Ed25519 (CCTV, Wycheproof, speccheck) and dCBOR vectors, vendored in tests/external/vectors."""
     cases: list[Case] = [
         {"kind": "signature", "key": v["key"], "sig": v["sig"], "msg": v["msg"].encode().hex()}
-        for v in load("cctv_ed25519vectors.json")
+        for v in external_vectors("cctv_ed25519vectors.json")
     ]
     cases += [
         {"kind": "signature", "key": v["pub_key"], "sig": v["signature"], "msg": v["message"]}
-        for v in load("speccheck_cases.json")
+        for v in external_vectors("speccheck_cases.json")
     ]
-    wycheproof = load("wycheproof_ed25519_test.json")
-    for group in wycheproof["testGroups"] if wycheproof else ():
+    for group in external_vectors("wycheproof_ed25519_test.json")["testGroups"]:
         cases += [
             {"kind": "signature", "key": group["publicKey"]["pk"], "sig": t["sig"], "msg": t["msg"]}
             for t in group["tests"]
         ]
     for name in ("dcbor_valid.json", "dcbor_invalid.json"):
-        cases += [{"kind": "cbor", "input": v["hex"], "max_depth": 8} for v in load(name)]
+        cases += [{"kind": "cbor", "input": v["hex"], "max_depth": 8} for v in external_vectors(name)]
     return cases
 
 
@@ -331,8 +325,6 @@ def verdicts() -> dict[str, list[tuple[Case, str, str]]]:
 )
 def test_verdicts_agree(verdicts: dict[str, list[tuple[Case, str, str]]], group: str) -> None:
     results = verdicts[group]
-    if not results:
-        pytest.skip(f"{SHARED_VECTORS} is absent")
     disagree = [(c, py, js) for c, py, js in results if py != js]
     assert not disagree, (
         f"{len(disagree)} of {len(results)} differ, first: python {disagree[0][1]}, js {disagree[0][2]}"

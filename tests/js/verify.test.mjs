@@ -2,12 +2,12 @@
 // trust-list fixtures (tests/js/fixtures.json): node --test tests/js
 //
 // Valid vectors must verify with exactly the intermediate values the JSON gives; every invalid vector must fail
-// with the code it is named for. The public vectors in ../shared/vectors (Wycheproof, CCTV, dCBOR) are used when
-// present and skipped otherwise.
+// with the code it is named for. The public vectors (Wycheproof, CCTV, dCBOR) are the ones the Python suite uses,
+// vendored in tests/external/vectors.
 
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -212,10 +212,9 @@ test("without Ed25519 in WebCrypto the result says so and verifies nothing", () 
   assert.equal(r.unsupported, true);
 });
 
-// ---- public vectors, when ../shared/vectors is present ------------------------------------------------------
+// ---- public vectors, vendored in tests/external/vectors (SOURCES.md there); a missing file fails -----------
 
-const SHARED = join(ROOT, "..", "shared", "vectors");
-const shared = (name) => (existsSync(join(SHARED, name)) ? JSON.parse(readFileSync(join(SHARED, name), "utf8")) : null);
+const shared = (name) => load(`tests/external/vectors/${name}`);
 
 test("RFC 8032 §7.1 tests 1-3 verify, and not for another message", async () => {
   const vectors = [
@@ -242,48 +241,40 @@ test("RFC 8032 §7.1 tests 1-3 verify, and not for another message", async () =>
   }
 });
 
-test(
-  "Wycheproof Ed25519: every case gives its expected answer",
-  { skip: !shared("wycheproof_ed25519_test.json") },
-  async () => {
-    const data = shared("wycheproof_ed25519_test.json");
-    const wrong = [];
-    for (const group of data.testGroups) {
-      const key = await PublicKey.from(fromHex(group.publicKey.pk));
-      for (const t of group.tests) {
-        if ((await key.verify(fromHex(t.sig), fromHex(t.msg))) !== (t.result === "valid")) wrong.push(t.tcId);
-      }
+test("Wycheproof Ed25519: every case gives its expected answer", async () => {
+  const data = shared("wycheproof_ed25519_test.json");
+  const wrong = [];
+  for (const group of data.testGroups) {
+    const key = await PublicKey.from(fromHex(group.publicKey.pk));
+    for (const t of group.tests) {
+      if ((await key.verify(fromHex(t.sig), fromHex(t.msg))) !== (t.result === "valid")) wrong.push(t.tcId);
     }
-    assert.deepEqual(wrong, []);
-  },
-);
+  }
+  assert.deepEqual(wrong, []);
+});
 
-test(
-  "CCTV: low-order and non-canonical keys are E_WEAK_KEY; 43 signatures verify",
-  { skip: !shared("cctv_ed25519vectors.json") },
-  async () => {
-    let weak = 0;
-    let accepted = 0;
-    for (const v of shared("cctv_ed25519vectors.json")) {
-      const flags = new Set(v.flags ?? []);
-      if (flags.has("low_order_A") || flags.has("non_canonical_A")) {
-        await assert.rejects(PublicKey.from(fromHex(v.key)), (e) => e.code === "E_WEAK_KEY");
-        weak++;
-        continue;
-      }
-      const key = await PublicKey.from(fromHex(v.key));
-      if (await key.verify(fromHex(v.sig), new TextEncoder().encode(v.msg))) {
-        accepted++;
-        for (const f of ["low_order_R", "non_canonical_R", "low_order_residue", "reencoded_k"])
-          assert.equal(flags.has(f), false);
-      }
+test("CCTV: low-order and non-canonical keys are E_WEAK_KEY; 43 signatures verify", async () => {
+  let weak = 0;
+  let accepted = 0;
+  for (const v of shared("cctv_ed25519vectors.json")) {
+    const flags = new Set(v.flags ?? []);
+    if (flags.has("low_order_A") || flags.has("non_canonical_A")) {
+      await assert.rejects(PublicKey.from(fromHex(v.key)), (e) => e.code === "E_WEAK_KEY");
+      weak++;
+      continue;
     }
-    assert.equal(weak, 526);
-    assert.equal(accepted, 43);
-  },
-);
+    const key = await PublicKey.from(fromHex(v.key));
+    if (await key.verify(fromHex(v.sig), new TextEncoder().encode(v.msg))) {
+      accepted++;
+      for (const f of ["low_order_R", "non_canonical_R", "low_order_residue", "reencoded_k"])
+        assert.equal(flags.has(f), false);
+    }
+  }
+  assert.equal(weak, 526);
+  assert.equal(accepted, 43);
+});
 
-test("dCBOR: every invalid vector is refused", { skip: !shared("dcbor_invalid.json") }, () => {
+test("dCBOR: every invalid vector is refused", () => {
   const codes = new Set(["E_CBOR", "E_TYPE", "E_NONCANONICAL", "E_TRAILING"]);
   for (const v of shared("dcbor_invalid.json")) {
     assert.throws(

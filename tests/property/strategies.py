@@ -8,6 +8,8 @@ from decimal import Decimal
 
 import ocop_provenance as op
 from hypothesis import strategies as st
+from ocop_provenance.events import CBV_BUSINESS_STEPS
+from ocop_provenance.gs1 import gs1_check_digit
 
 # ---- CBOR data model --------------------------------------------------------------------------------------------
 
@@ -47,13 +49,13 @@ ids = st.binary(min_size=32, max_size=32)
 def gtins(draw: st.DrawFn) -> str:
     length = draw(st.sampled_from([8, 12, 13, 14]))
     body = draw(st.text(alphabet="0123456789", min_size=length - 1, max_size=length - 1))
-    return body + str(op.gs1_check_digit(body))
+    return body + str(gs1_check_digit(body))
 
 
 @st.composite
 def glns(draw: st.DrawFn) -> str:
     body = draw(st.text(alphabet="0123456789", min_size=12, max_size=12))
-    return body + str(op.gs1_check_digit(body))
+    return body + str(gs1_check_digit(body))
 
 
 quantities = st.one_of(
@@ -125,9 +127,7 @@ data_values = st.one_of(
     st.builds(_form, st.text(alphabet=ALPHABET, max_size=30), st.booleans()),
 )
 data_maps = st.dictionaries(st.from_regex(r"[a-z][a-z0-9_]{0,10}", fullmatch=True), data_values, max_size=6)
-steps = st.one_of(
-    st.sampled_from(sorted(op.CBV_BUSINESS_STEPS)), st.from_regex(r"ocop:[a-z][a-z_]{0,12}", fullmatch=True)
-)
+steps = st.one_of(st.sampled_from(sorted(CBV_BUSINESS_STEPS)), st.from_regex(r"ocop:[a-z][a-z_]{0,12}", fullmatch=True))
 
 geneses = st.builds(
     op.Genesis,

@@ -10,8 +10,19 @@ import ocop_provenance as op
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from ocop_provenance.events import (
+    BundleBatch,
+    BundleHeader,
+    BundleReader,
+    append_step,
+    head_of,
+    open_batch,
+    report_chain,
+    write_bundle,
+)
 
 from tests.conftest import key, sample_chain, sample_genesis
+from tests.verifying import ANY_BATCH, options
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 RING = op.KeyRing.of([key(1).public_key, key(2).public_key])
@@ -26,40 +37,38 @@ def events() -> tuple[op.SignedEvent, ...]:
 @cache
 def bundle_bytes() -> bytes:
     upstream = [
-        op.open_batch(sample_genesis(product=op.Product(name="Mật ong", lot="M1", quantity="3", unit="l")), key(2))
+        open_batch(sample_genesis(product=op.Product(name="Mật ong", lot="M1", quantity="3", unit="l")), key(2))
     ]
     upstream.append(
-        op.append_step(
-            upstream[-1], key(2), step="packing", time=upstream[-1].time + timedelta(hours=1), location=WHERE
-        )
+        append_step(upstream[-1], key(2), step="packing", time=upstream[-1].time + timedelta(hours=1), location=WHERE)
     )
     root = list(events())
     root.append(
-        op.append_step(
+        append_step(
             root[-1],
             key(1),
             step="ocop:mixing",
             time=root[-1].time + timedelta(hours=1),
             location=WHERE,
-            inputs=[op.head_of(upstream[-1]).as_input()],
+            inputs=[head_of(upstream[-1]).as_input()],
         )
     )
-    header = op.BundleHeader(
+    header = BundleHeader(
         root=root[0].event_id,
         batches=(
-            op.BundleBatch(batch_id=root[0].event_id, count=len(root), head=root[-1].event_id),
-            op.BundleBatch(batch_id=upstream[0].event_id, count=len(upstream), head=upstream[-1].event_id),
+            BundleBatch(batch_id=root[0].event_id, count=len(root), head=root[-1].event_id),
+            BundleBatch(batch_id=upstream[0].event_id, count=len(upstream), head=upstream[-1].event_id),
         ),
         keys=(key(1).public_key, key(2).public_key),
     )
     out = io.BytesIO()
-    op.write_bundle(out, header, [e.raw for e in (*root, *upstream)])
+    write_bundle(out, header, [e.raw for e in (*root, *upstream)])
     return out.getvalue()
 
 
 def test_fixtures_verify() -> None:
-    assert op.verify_chain([e.raw for e in events()], RING).count == 3
-    assert op.verify_bundle(io.BytesIO(bundle_bytes()), RING).root.count == 4
+    assert op.verify_chain([e.raw for e in events()], options(RING), batch=ANY_BATCH).count == 3
+    assert op.verify_bundle(io.BytesIO(bundle_bytes()), options(RING), root=ANY_BATCH).root.count == 4
 
 
 def flip(data: bytes, position: int, value: int) -> bytes:
@@ -71,12 +80,12 @@ def flip(data: bytes, position: int, value: int) -> bytes:
 
 def rejected_chain(raws: list[bytes]) -> None:
     with pytest.raises(op.ProvenanceError):
-        op.verify_chain(raws, RING)
+        op.verify_chain(raws, options(RING), batch=ANY_BATCH)
 
 
 def rejected_bundle(data: bytes) -> None:
     with pytest.raises(op.ProvenanceError):
-        op.verify_bundle(io.BytesIO(data), RING)
+        op.verify_bundle(io.BytesIO(data), options(RING), root=ANY_BATCH)
 
 
 @SETTINGS
@@ -128,7 +137,7 @@ def test_bundle_truncated(cut: int) -> None:
 def test_every_bundle_header_byte_changed() -> None:
     """The header is not signed, so each of its bytes must be checked against the events."""
     data = bundle_bytes()
-    end = len(op.BundleReader(io.BytesIO(data)).header.to_bytes()) + 3  # the item head is 3 bytes
+    end = len(BundleReader(io.BytesIO(data)).header.to_bytes()) + 3  # the item head is 3 bytes
     for position in range(end):
         for value in (0, 127):
             rejected_bundle(flip(data, position, value))
@@ -141,10 +150,10 @@ def test_only_the_chain_in_order_verifies(order: list[int]) -> None:
     chain = [*events(), *_fourth()]
     raws = [chain[i].raw for i in order]
     if order == list(range(len(order))):
-        assert op.verify_chain(raws, RING).count == len(order)
+        assert op.verify_chain(raws, options(RING), batch=ANY_BATCH).count == len(order)
     else:
         rejected_chain(raws)
-        report = op.report_chain(raws, RING)
+        report = report_chain(raws, options(RING), batch=ANY_BATCH)
         assert not report.ok
         assert all(isinstance(f, op.ProvenanceError) for f in report.failures)
 
@@ -152,4 +161,4 @@ def test_only_the_chain_in_order_verifies(order: list[int]) -> None:
 @cache
 def _fourth() -> tuple[op.SignedEvent]:
     last = events()[-1]
-    return (op.append_step(last, key(2), step="inspecting", time=last.time + timedelta(hours=1), location=WHERE),)
+    return (append_step(last, key(2), step="inspecting", time=last.time + timedelta(hours=1), location=WHERE),)

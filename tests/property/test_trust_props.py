@@ -7,6 +7,15 @@ import cbor2
 import ocop_provenance as op
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from ocop_provenance.trust import (
+    ParticipantKey,
+    PinnedState,
+    Policy,
+    TrustList,
+    parse_unverified_document,
+    sign_document,
+    sign_trust_list,
+)
 
 from tests.conftest import key
 from tests.unit.trust_helpers import AUTH, NOW, pin, trust_draft
@@ -27,7 +36,7 @@ def test_key_window_follows_the_specification(start: int, length: int, probe: in
     na = nb + timedelta(seconds=length)
     at = T0 + timedelta(seconds=probe)
     t_ret = T0 + timedelta(seconds=retire)
-    entry = op.ParticipantKey(
+    entry = ParticipantKey(
         key=key(1).public_key,
         not_before=nb,
         not_after=na,
@@ -45,23 +54,23 @@ def test_key_window_follows_the_specification(start: int, length: int, probe: in
 )
 def test_signatures_count_once_per_distinct_trusted_key(picks: list[int], trusted: set[int]) -> None:
     payload = cbor2.dumps({0: "x"})
-    items = [cbor2.loads(op.sign_document(payload, [SIGNERS[i]], "application/x+cbor"))[0] for i in picks]
-    doc = op.parse_unverified_document(cbor2.dumps(items), typ="application/x+cbor")
+    items = [cbor2.loads(sign_document(payload, [SIGNERS[i]], "application/x+cbor"))[0] for i in picks]
+    doc = parse_unverified_document(cbor2.dumps(items), typ="application/x+cbor")
     got = doc.signed_by([SIGNERS[i].public_key for i in trusted] * 2)
     assert got == frozenset(SIGNERS[i].public_key.raw for i in set(picks) & trusted)
-    single = op.parse_unverified_document(
-        op.sign_document(payload, [SIGNERS[0]], "application/x+cbor"), typ="application/x+cbor"
+    single = parse_unverified_document(
+        sign_document(payload, [SIGNERS[0]], "application/x+cbor"), typ="application/x+cbor"
     )
     assert doc.object_id == single.object_id
 
 
-SIGNED_LIST = op.sign_trust_list(trust_draft(), AUTH)
+SIGNED_LIST = sign_trust_list(trust_draft(), AUTH)
 
 
 @settings(max_examples=200, deadline=None)
 @given(data=st.binary(max_size=512))
 def test_arbitrary_bytes_raise_only_library_errors(data: bytes) -> None:
-    for parse in (op.TrustList.parse_unverified, op.Policy.parse_unverified, op.PinnedState.from_json):
+    for parse in (TrustList.parse_unverified, Policy.parse_unverified, PinnedState.from_json):
         with contextlib.suppress(op.ProvenanceError):
             parse(data)
 
@@ -77,5 +86,5 @@ def test_a_flipped_bit_never_changes_what_is_trusted(position: int, bit: int) ->
         tl = op.verify_trust_list(bytes(raw), pin(), now=NOW)
     except op.ProvenanceError:
         return
-    assert tl.payload() == trust_draft().payload()
-    assert tl.object_id == op.TrustList.parse_unverified(SIGNED_LIST).object_id
+    assert tl.trust_list.payload() == trust_draft().payload()
+    assert tl.object_id == TrustList.parse_unverified(SIGNED_LIST).object_id

@@ -4,7 +4,8 @@ Usage: python kill_writer.py LEDGER SEED
 
 Prints "ready" and then, for every acknowledged write, "ack <batch hex> <seq> <event id hex>" flushed
 immediately. Mixes single durable appends (add_step), bulk runs (add_steps), pre-signed appends (append_many) and
-new batches, so that a kill can land inside any kind of transaction.
+new batches, so that a kill can land inside any kind of transaction; now and then it records a hand-out of a head
+in the head journal and prints "handout <batch hex> <seq> <event id hex>" once that call returned.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import sys
 from datetime import datetime, timedelta, timezone
 
 import ocop_provenance as op
+from ocop_provenance.events import append_step, head_of
 
 ICT = timezone(timedelta(hours=7))
 WHERE = op.Location(name="Xưởng sấy Nghi Sơn, Thanh Hóa", admin_code="38")
@@ -57,19 +59,23 @@ def main() -> None:
                     new_head = ledger.add_steps(batch, signer, steps)
                     out.write(f"ack {batch.hex()} {new_head.seq} {new_head.event_id.hex()}\n")
                     out.flush()
-                    continue
+                    continue  # (no hand-out after a bulk run: the other kinds give enough)
                 else:
                     events = []
                     for i in range(rng.randint(2, 50)):
                         events.append(
-                            op.append_step(head, signer, step="packing", time=when, location=WHERE, data={"i": i})
+                            append_step(head, signer, step="packing", time=when, location=WHERE, data={"i": i})
                         )
-                        head = op.head_of(events[-1])
+                        head = head_of(events[-1])
                     ledger.append_many(events)
                     acked = events
             for event in acked:
                 out.write(f"ack {event.batch_id.hex()} {event.seq} {event.event_id.hex()}\n")
             out.flush()
+            if rng.random() < 0.1:
+                handed = ledger.record_handout(rng.choice(batches), purpose="publish")
+                out.write(f"handout {handed.batch_id.hex()} {handed.seq} {handed.event_id.hex()}\n")
+                out.flush()
 
 
 if __name__ == "__main__":

@@ -7,8 +7,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import ocop_provenance as op
+import pytest
+from ocop_provenance.events import append_step
 
 from tests.conftest import ICT, key, sample_genesis
+
+pytestmark = pytest.mark.slow  # real processes, started with spawn
 
 WHERE = op.Location(name="Nghi Sơn, Thanh Hóa", admin_code="38")
 T0 = datetime(2024, 11, 2, 7, 0, tzinfo=ICT)
@@ -20,14 +24,14 @@ def _race(path: str, batch: bytes, who: int, day: int, barrier: mp.synchronize.B
     start = T0 + timedelta(days=day)
     with op.Ledger.open(path) as ledger:
         head = ledger.head(batch)
-        event = op.append_step(head, signer, step="ocop:drying", time=start + timedelta(minutes=who), location=WHERE)
+        event = append_step(head, signer, step="ocop:drying", time=start + timedelta(minutes=who), location=WHERE)
         barrier.wait(timeout=30)
         try:
             ledger.append(event)
             results.put((who, "won", None))
         except op.ConflictError as e:
             # Retry: read the new head, sign again, append.
-            retry = op.append_step(
+            retry = append_step(
                 ledger.head(batch), signer, step="packing", time=start + timedelta(hours=1), location=WHERE
             )
             ledger.append(retry)

@@ -3,11 +3,26 @@ from __future__ import annotations
 import io
 import json
 from datetime import timedelta
+from typing import Any
 
 import ocop_provenance as op
 import pytest
+from ocop_provenance.events import BundleBatch, BundleHeader, EquivocationProof, head_of, write_bundle
+from ocop_provenance.trust import (
+    AuditError,
+    AuditReport,
+    ParticipantKey,
+    PinnedState,
+    VerifiedTrustList,
+    audit_bundles,
+    dried_cordyceps_policy,
+    require_trusted_bundle,
+    sign_policy,
+    verify_policy,
+)
 
 from tests.unit.trust_helpers import (
+    AUTH,
     DISTRIBUTOR,
     ISSUED,
     LAB,
@@ -24,17 +39,20 @@ from tests.unit.trust_helpers import (
     step,
     trusted,
 )
+from tests.verifying import ANY_BATCH, options
 
-POLICY = op.dried_cordyceps_policy(issued_at=ISSUED)
+POLICY = verify_policy(sign_policy(dried_cordyceps_policy(issued_at=ISSUED), AUTH), trusted(), now=NOW)
 
 
-def audit(data: bytes, trust: op.TrustList | None = None, **kw: object) -> op.AuditReport:
-    return op.audit_bundle(io.BytesIO(data), trust or trusted(), now=NOW, **kw)  # type: ignore[arg-type]
+def audit(data: bytes, trust: VerifiedTrustList | None = None, *, root: bytes | None = None, **kw: Any) -> AuditReport:
+    return op.audit_bundle(
+        io.BytesIO(data), options(trust or trusted(), now=NOW), root=ANY_BATCH if root is None else root, **kw
+    )
 
 
 def lineage() -> tuple[list[op.SignedEvent], list[op.SignedEvent]]:
     fresh = fresh_batch()
-    dried = cordyceps_batch(inputs=[op.head_of(fresh[-1]).as_input()])
+    dried = cordyceps_batch(inputs=[head_of(fresh[-1]).as_input()])
     return dried, fresh
 
 
@@ -60,7 +78,9 @@ def test_clean_audit_says_who_signed_what_and_shows_the_tree() -> None:
     text = json.dumps(report.to_dict(), ensure_ascii=False)
     assert "Đông trùng hạ thảo sấy khô" in text
     assert report.to_dict()["format"] == "ocop-audit-report"
-    assert op.require_trusted_bundle(io.BytesIO(bundle(dried, fresh)), trusted(), now=NOW, policy=POLICY).ok
+    assert require_trusted_bundle(
+        io.BytesIO(bundle(dried, fresh)), options(trusted(), now=NOW), root=ANY_BATCH, policy=POLICY
+    ).ok
 
 
 def test_unknown_key_stops_the_audit() -> None:
@@ -71,10 +91,10 @@ def test_unknown_key_stops_the_audit() -> None:
     assert not report.ok
     assert report.failure is not None
     assert report.failure.code == "E_UNKNOWN_KEY"
-    with pytest.raises(op.AuditError) as info:
-        op.require_trusted_bundle(io.BytesIO(bundle(events)), trusted(), now=NOW)
+    with pytest.raises(AuditError) as info:
+        require_trusted_bundle(io.BytesIO(bundle(events)), options(trusted(), now=NOW), root=ANY_BATCH)
     assert info.value.code == "E_UNKNOWN_KEY"
-    assert info.value.index == 2
+    assert (info.value.position, info.value.seq) == (2, 2)
 
 
 @pytest.mark.parametrize(
@@ -86,15 +106,15 @@ def test_unknown_key_stops_the_audit() -> None:
         (pkey(LAB, status="revoked", status_time=at(20)), "E_KEY_REVOKED"),  # claims a time before the revocation
     ],
 )
-def test_key_status_findings(lab_key: op.ParticipantKey, code: str) -> None:
+def test_key_status_findings(lab_key: ParticipantKey, code: str) -> None:
     events = cordyceps_batch()  # the lab signs seq 3 at at(4)
     report = audit(bundle(events), trusted(lab=lab_key))
     assert [f.code for f in report.findings] == [code]
     finding = report.findings[0]
-    assert (finding.index, finding.event_id, finding.key_id) == (3, events[3].event_id, LAB.key_id)
+    assert (finding.seq, finding.event_id, finding.key_id) == (3, events[3].event_id, LAB.key_id)
     assert report.batches[0].steps[3].key_problem == code
-    with pytest.raises(op.AuditError) as info:
-        op.require_trusted_bundle(io.BytesIO(bundle(events)), trusted(lab=lab_key), now=NOW)
+    with pytest.raises(AuditError) as info:
+        require_trusted_bundle(io.BytesIO(bundle(events)), options(trusted(lab=lab_key), now=NOW), root=ANY_BATCH)
     assert info.value.code == code
 
 
@@ -138,8 +158,8 @@ def test_a_cycle_between_batches_is_rejected() -> None:
     # can consume each other at different seqs: B@2 consumes A@1, then A@2 consumes B@1.
     a = fresh_batch(PRODUCER, 2)
     b = fresh_batch(PROCESSOR, 2)
-    b.append(step(b[-1], PROCESSOR, "ocop:drying", 3, inputs=(op.head_of(a[1]).as_input(),)))
-    a.append(step(a[-1], PRODUCER, "packing", 4, inputs=(op.head_of(b[1]).as_input(),)))
+    b.append(step(b[-1], PROCESSOR, "ocop:drying", 3, inputs=(head_of(a[1]).as_input(),)))
+    a.append(step(a[-1], PRODUCER, "packing", 4, inputs=(head_of(b[1]).as_input(),)))
     report = audit(bundle(a, b))
     assert report.failure is not None
     assert report.failure.code == "E_LINEAGE_CYCLE"
@@ -161,8 +181,8 @@ def test_lineage_depth_and_size_are_bounded() -> None:
 def test_pinned_state_round_trip_fork_and_rollback() -> None:
     events = cordyceps_batch()
     first = audit(bundle(events))
-    pinned = op.PinnedState().updated(first)
-    again = op.PinnedState.from_json(pinned.to_json())
+    pinned = PinnedState().updated(first)
+    again = PinnedState.from_json(pinned.to_json())
     assert again == pinned
     assert audit(bundle(events), pinned=again).ok
     # a rival history that diverges at seq 5
@@ -174,10 +194,10 @@ def test_pinned_state_round_trip_fork_and_rollback() -> None:
     rolled = audit(bundle(events[:4]), pinned=again)
     assert rolled.codes == ("E_ROLLBACK",)
     # without the kept event bytes a fork is still detected, without a proof
-    bare = op.PinnedState.from_json(op.PinnedState().updated(first, keep_events=False).to_json())
+    bare = PinnedState.from_json(PinnedState().updated(first, keep_events=False).to_json())
     assert audit(bundle(rival), pinned=bare).codes == ("E_PINNED_FORK",)
     with pytest.raises(ValueError, match="clean"):
-        op.PinnedState().updated(forked)
+        PinnedState().updated(forked)
 
 
 _HEX = "00" * 32
@@ -207,19 +227,21 @@ _HEX = "00" * 32
 )
 def test_malformed_pinned_state(text: str, code: str) -> None:
     with pytest.raises(op.FormatError) as info:
-        op.PinnedState.from_json(text)
+        PinnedState.from_json(text)
     assert info.value.code == code
 
 
 def test_forks_across_bundles_come_with_a_proof() -> None:
     events = cordyceps_batch()
     rival = [*events[:5], step(events[4], PRODUCER, "packing", 9)]
-    cross = op.audit_bundles([io.BytesIO(bundle(events)), io.BytesIO(bundle(rival))], trusted(), now=NOW)
+    cross = audit_bundles(
+        [io.BytesIO(bundle(events)), io.BytesIO(bundle(rival))], options(trusted(), now=NOW), root=ANY_BATCH
+    )
     assert not cross.ok
     assert cross.reports[0].ok
     assert cross.reports[1].codes == ("E_FORK",)
     assert len(cross.forks) == 1
-    proof = op.EquivocationProof.from_bytes(cross.forks[0].to_bytes())
+    proof = EquivocationProof.from_bytes(cross.forks[0].to_bytes())
     assert proof.verify(trusted().key_ring()) == (events[0].event_id, 5)
     assert json.loads(json.dumps(cross.to_dict()))["ok"] is False
 
@@ -227,13 +249,13 @@ def test_forks_across_bundles_come_with_a_proof() -> None:
 def test_fork_inside_one_bundle_is_a_failure_with_proof() -> None:
     events = cordyceps_batch()
     rival = step(events[4], PRODUCER, "packing", 9)
-    header = op.BundleHeader(
+    header = BundleHeader(
         root=events[0].event_id,
-        batches=(op.BundleBatch(batch_id=events[0].event_id, count=7, head=rival.event_id),),
+        batches=(BundleBatch(batch_id=events[0].event_id, count=7, head=rival.event_id),),
         keys=signer_keys([*events, rival]),
     )
     out = io.BytesIO()
-    op.write_bundle(out, header, [e.raw for e in events] + [rival.raw])
+    write_bundle(out, header, [e.raw for e in events] + [rival.raw])
     report = audit(out.getvalue())
     assert report.failure is not None
     assert report.failure.code == "E_FORK"
@@ -242,7 +264,9 @@ def test_fork_inside_one_bundle_is_a_failure_with_proof() -> None:
 
 def test_naive_now_is_refused() -> None:
     with pytest.raises(ValueError, match="timezone"):
-        op.audit_bundle(io.BytesIO(bundle(cordyceps_batch())), trusted(), now=NOW.replace(tzinfo=None))
+        op.audit_bundle(
+            io.BytesIO(bundle(cordyceps_batch())), options(trusted(), now=NOW.replace(tzinfo=None)), root=ANY_BATCH
+        )
 
 
 def test_root_the_auditor_expects() -> None:
@@ -253,6 +277,6 @@ def test_root_the_auditor_expects() -> None:
     assert not report.ok
     assert report.failure is not None
     assert report.failure.code == "E_BATCH"
-    cross = op.audit_bundles([io.BytesIO(data)], trusted(), now=NOW, root=fresh[0].event_id)
+    cross = audit_bundles([io.BytesIO(data)], options(trusted(), now=NOW), root=fresh[0].event_id)
     assert cross.reports[0].failure is not None
     assert cross.reports[0].failure.code == "E_BATCH"

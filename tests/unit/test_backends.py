@@ -1,4 +1,4 @@
-"""Both Ed25519 backends give the same answer on every shared vector (docs/adr/0022).
+"""Both Ed25519 backends give the same answer on every external vector (docs/adr/0022).
 
 Keys the library refuses as weak never reach a backend; for every other vector, libsodium and OpenSSL must agree,
 and Wycheproof's expected results must hold.
@@ -6,37 +6,31 @@ and Wycheproof's expected results must hold.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 
 import ocop_provenance as op
 import pytest
+from ocop_provenance.events import available_backends
 
-from tests.conftest import SHARED_VECTORS
+from tests.conftest import external_vectors
+from tests.verifying import verifies
 
-pytestmark = [
-    pytest.mark.skipif(not SHARED_VECTORS.is_dir(), reason="shared vectors are absent"),
-    pytest.mark.skipif("libsodium" not in op.available_backends(), reason="PyNaCl (libsodium) is not installed"),
-]
-
-
-def _load(name: str) -> object:
-    return json.loads((SHARED_VECTORS / name).read_text(encoding="utf-8"))
+pytestmark = pytest.mark.skipif("libsodium" not in available_backends(), reason="PyNaCl (libsodium) is not installed")
 
 
 def _cases() -> Iterator[tuple[str, str, str, bytes, bool | None]]:
     """Yield (name, public key hex, signature hex, message, expected or None)."""
-    wycheproof = _load("wycheproof_ed25519_test.json")
+    wycheproof = external_vectors("wycheproof_ed25519_test.json")
     assert isinstance(wycheproof, dict)
     for group in wycheproof["testGroups"]:
         for t in group["tests"]:
             expected = {"valid": True, "invalid": False}.get(t["result"])
             yield f"wycheproof-{t['tcId']}", group["publicKey"]["pk"], t["sig"], bytes.fromhex(t["msg"]), expected
-    cctv = _load("cctv_ed25519vectors.json")
+    cctv = external_vectors("cctv_ed25519vectors.json")
     assert isinstance(cctv, list)
     for c in cctv:
         yield f"cctv-{c['number']}", c["key"], c["sig"], c["msg"].encode(), None
-    speccheck = _load("speccheck_cases.json")
+    speccheck = external_vectors("speccheck_cases.json")
     assert isinstance(speccheck, list)
     for i, c in enumerate(speccheck):
         yield f"speccheck-{i}", c["pub_key"], c["signature"], bytes.fromhex(c["message"]), None
@@ -51,8 +45,8 @@ def _answers() -> Iterator[tuple[str, bool, bool, bool | None]]:
         signature = bytes.fromhex(sig)
         yield (
             name,
-            key.verify(signature, msg, backend="libsodium"),
-            key.verify(signature, msg, backend="openssl"),
+            verifies(key.verify, signature, msg, backend="libsodium"),
+            verifies(key.verify, signature, msg, backend="openssl"),
             expected,
         )
 
@@ -74,6 +68,6 @@ def test_small_order_r_is_refused_whatever_the_backend() -> None:
     message = b"ocop"
     good = key.sign(message)
     identity_r = (1).to_bytes(32, "little")
-    for backend in op.available_backends():
-        assert key.public_key.verify(good, message, backend=backend)
-        assert not key.public_key.verify(identity_r + good[32:], message, backend=backend)
+    for backend in available_backends():
+        assert verifies(key.public_key.verify, good, message, backend=backend)
+        assert not verifies(key.public_key.verify, identity_r + good[32:], message, backend=backend)

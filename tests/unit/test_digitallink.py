@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from ocop_provenance._digitallink import is_gs1_82
+from ocop_provenance.gs1 import DigitalLink, gs1_check_digit, normalise_gtin, parse_digital_link
 
 CSET82 = "!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
 R = "https://id.example.vn"
@@ -22,8 +23,8 @@ R = "https://id.example.vn"
     ],
 )
 def test_gtin_check_digits_follow_gs1(gtin: str, padded: str) -> None:
-    assert op.normalise_gtin(gtin) == padded
-    assert op.gs1_check_digit(gtin[:-1]) == int(gtin[-1])
+    assert normalise_gtin(gtin) == padded
+    assert gs1_check_digit(gtin[:-1]) == int(gtin[-1])
 
 
 @pytest.mark.parametrize(
@@ -38,7 +39,7 @@ def test_gtin_check_digits_follow_gs1(gtin: str, padded: str) -> None:
 )
 def test_bad_gtins_are_refused(gtin: str, code: str) -> None:
     with pytest.raises(op.FormatError) as info:
-        op.normalise_gtin(gtin)
+        normalise_gtin(gtin)
     assert info.value.code == code
 
 
@@ -49,22 +50,22 @@ def test_cset82_is_exactly_82_characters() -> None:
 
 
 def test_build_puts_qualifiers_in_gs1_order_and_escapes() -> None:
-    link = op.DigitalLink(resolver=R, gtin="8931234567897", serial="A/1%", lot="L2407-A1", cpv="2A")
+    link = DigitalLink(resolver=R, gtin="8931234567897", serial="A/1%", lot="L2407-A1", cpv="2A")
     url = link.to_url()
     assert url == f"{R}/01/08931234567897/22/2A/10/L2407-A1/21/A%2F1%25"
-    assert op.parse_digital_link(url) == link
+    assert parse_digital_link(url) == link
 
 
 def test_parse_gs1_example_and_path_prefix() -> None:
-    link = op.parse_digital_link("https://example.com/some/prefix/01/09520123456788/10/ABC%2F123/21/12345?x=1")
+    link = parse_digital_link("https://example.com/some/prefix/01/09520123456788/10/ABC%2F123/21/12345?x=1")
     assert link.resolver == "https://example.com/some/prefix"
     assert (link.gtin, link.lot, link.serial, link.query) == ("09520123456788", "ABC/123", "12345", (("x", "1"),))
 
 
 def test_ocop_form_round_trips() -> None:
-    link = op.DigitalLink(resolver=R, batch_ref=bytes(range(8)), lot="L-01", serial="7")
+    link = DigitalLink(resolver=R, batch_ref=bytes(range(8)), lot="L-01", serial="7")
     assert link.to_url() == f"{R}/ocop/0001020304050607/L-01/7"
-    assert op.parse_digital_link(link.to_url()) == link
+    assert parse_digital_link(link.to_url()) == link
 
 
 @pytest.mark.parametrize(
@@ -95,14 +96,14 @@ def test_ocop_form_round_trips() -> None:
 )
 def test_malformed_links_get_their_own_code(url: str, code: str) -> None:
     with pytest.raises(op.FormatError) as info:
-        op.parse_digital_link(url)
+        parse_digital_link(url)
     assert info.value.code == code
 
 
 @pytest.mark.parametrize("resolver", ["id.example.vn", "https://id.example.vn/", "https://x.vn/01", "https://a@b.vn"])
 def test_bad_resolvers_are_refused(resolver: str) -> None:
     with pytest.raises(op.FormatError) as info:
-        op.DigitalLink(resolver=resolver, gtin="08931234567897")
+        DigitalLink(resolver=resolver, gtin="08931234567897")
     assert info.value.code == "E_DL_SYNTAX"
 
 
@@ -111,13 +112,13 @@ values = st.text(alphabet=CSET82, min_size=1, max_size=20)
 
 @given(lot=values, serial=st.none() | values, cpv=st.none() | values)
 def test_any_gs1_value_round_trips(lot: str, serial: str | None, cpv: str | None) -> None:
-    link = op.DigitalLink(resolver=R, gtin="08931234567897", lot=lot, serial=serial, cpv=cpv)
+    link = DigitalLink(resolver=R, gtin="08931234567897", lot=lot, serial=serial, cpv=cpv)
     url = link.to_url()
     assert url.isascii()
-    assert op.parse_digital_link(url) == link
+    assert parse_digital_link(url) == link
 
 
 @given(st.text(max_size=300))
 def test_arbitrary_text_raises_only_format_errors(text: str) -> None:
     with contextlib.suppress(op.FormatError):
-        op.parse_digital_link(R + "/01/" + text)
+        parse_digital_link(R + "/01/" + text)

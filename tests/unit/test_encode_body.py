@@ -9,7 +9,9 @@ import ocop_provenance as op
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from ocop_provenance import _cbor
-from ocop_provenance._wire import _ATTACHMENT, _INPUT, _LOCATION, _record, _time_text, decode_body, encode_body
+from ocop_provenance._fields import event_time_text as _time_text
+from ocop_provenance._wire import _ATTACHMENT, _INPUT, _LOCATION, _record, decode_body, encode_body
+from ocop_provenance.events import DataValue
 
 _text = st.text(st.characters(blacklist_categories=("Cc", "Cs")), min_size=1, max_size=30).filter(str.strip)
 
@@ -59,7 +61,7 @@ def test_step_encoding_is_the_canonical_one(
     micro: int,
     step: str,
     name: str,
-    data: dict[str, op.DataValue],
+    data: dict[str, DataValue],
     attach: bool,
     coords: bool,
 ) -> None:

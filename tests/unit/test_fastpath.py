@@ -13,6 +13,7 @@ import cbor2
 import ocop_provenance as op
 import pytest
 from ocop_provenance import _wire
+from ocop_provenance.events import append_step, parse_unverified_event
 
 from tests.conftest import ICT, key, sample_chain
 
@@ -122,13 +123,13 @@ def test_fast_path_times_round_trip(offset: timedelta) -> None:
     from datetime import timezone
 
     for t in (datetime(2024, 11, 1, 11, 0, tzinfo=timezone(offset)), datetime(2030, 1, 2, 3, 4, 5, 6, tzinfo=ICT)):
-        event = op.append_step(head, signer, step="packing", time=t, location=op.Location(name="Kho"))
+        event = append_step(head, signer, step="packing", time=t, location=op.Location(name="Kho"))
         assert _wire._fast_step(event.payload) == event.body
-        assert op.parse_unverified_event(event.raw) == event
+        assert parse_unverified_event(event.raw) == event
 
 
 def test_fast_path_caches_stay_small_whatever_the_input() -> None:
-    from ocop_provenance import _cbor
+    from ocop_provenance import _cbor, _fields
 
     base = cbor2.loads(sample_chain(key(1), 3)[2].payload)
     for i in range(300):
@@ -136,6 +137,6 @@ def test_fast_path_caches_stay_small_whatever_the_input() -> None:
         payload = cbor2.dumps({**base, 6: {0: long_text[:200]}, 9: {"note": long_text}})
         assert _wire._fast_step(payload) is not None
         _cbor.decode(cbor2.dumps({long_text: 1}), max_size=4096)
-    assert all(len(t) <= 64 for t in _wire._good_text)
+    assert all(len(t) <= 64 for t in _fields._valid_text)
     assert all(len(loc.name) <= 64 for loc in _wire._good_locations.values())
     assert all(len(k) <= 72 for k in _cbor._KEY_ORDER_CACHE if isinstance(k, str))

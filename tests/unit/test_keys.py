@@ -13,8 +13,10 @@ import ocop_provenance as op
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448
+from ocop_provenance.events import available_backends, ed25519_backend
 
 from tests.conftest import key
+from tests.verifying import verifies
 
 P = 2**255 - 19
 FAST = 14  # scrypt log2 N for tests
@@ -133,26 +135,26 @@ def test_from_pem_other_algorithm(other: ec.EllipticCurvePrivateKey | ed448.Ed44
     assert info.value.code == "E_KEY_FORMAT"
 
 
-@pytest.mark.parametrize("backend", op.available_backends())
+@pytest.mark.parametrize("backend", available_backends())
 def test_sign_verify(backend: str) -> None:
     k = key(4)
     sig = k.sign(b"message")
     assert len(sig) == 64
-    assert k.public_key.verify(sig, b"message", backend=backend)
-    assert not k.public_key.verify(sig, b"messagE", backend=backend)
-    assert not key(5).public_key.verify(sig, b"message", backend=backend)
-    assert not k.public_key.verify(sig[:63], b"message", backend=backend)
-    assert not k.public_key.verify(sig + b"\x00", b"message", backend=backend)
-    assert not k.public_key.verify(b"\x00" * 64, b"message", backend=backend)
+    assert verifies(k.public_key.verify, sig, b"message", backend=backend)
+    assert not verifies(k.public_key.verify, sig, b"messagE", backend=backend)
+    assert not verifies(key(5).public_key.verify, sig, b"message", backend=backend)
+    assert not verifies(k.public_key.verify, sig[:63], b"message", backend=backend)
+    assert not verifies(k.public_key.verify, sig + b"\x00", b"message", backend=backend)
+    assert not verifies(k.public_key.verify, b"\x00" * 64, b"message", backend=backend)
 
 
 def test_verify_default_backend_and_unknown_backend() -> None:
     k = key(4)
     sig = k.sign(b"m")
-    assert op.ed25519_backend() == op.available_backends()[0]
-    assert k.public_key.verify(sig, b"m")
+    assert ed25519_backend() == available_backends()[0]
+    assert verifies(k.public_key.verify, sig, b"m")
     with pytest.raises(ValueError):
-        k.public_key.verify(sig, b"m", backend="gpg")
+        verifies(k.public_key.verify, sig, b"m", backend="gpg")
 
 
 def test_s_not_reduced_is_refused() -> None:
@@ -162,8 +164,8 @@ def test_s_not_reduced_is_refused() -> None:
     sig = k.sign(b"m")
     s = int.from_bytes(sig[32:], "little") + ell
     malleated = sig[:32] + s.to_bytes(32, "little")
-    for backend in op.available_backends():
-        assert not k.public_key.verify(malleated, b"m", backend=backend)
+    for backend in available_backends():
+        assert not verifies(k.public_key.verify, malleated, b"m", backend=backend)
 
 
 def test_from_seed() -> None:

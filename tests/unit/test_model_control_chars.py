@@ -7,7 +7,7 @@ import unicodedata
 
 import ocop_provenance as op
 import pytest
-from ocop_provenance._model import _CONTROL
+from ocop_provenance._fields import _CONTROL
 
 
 def test_control_scan_is_exactly_category_cc() -> None:

@@ -11,8 +11,18 @@ from datetime import datetime, timedelta
 
 import ocop_provenance as op
 import pytest
+from ocop_provenance.events import (
+    BundleBatch,
+    BundleHeader,
+    ChainSummary,
+    head_of,
+    open_batch,
+    sign_event,
+    write_bundle,
+)
 
 from tests.conftest import ICT, key, sample_chain, sample_genesis
+from tests.verifying import ANY_BATCH, options
 
 CHUNK = 3
 LENGTH = 10
@@ -24,12 +34,17 @@ def _outcome(run: Callable[[], object]) -> tuple[str, object]:
         return "ok", run()
     except op.ProvenanceError as e:
         proof = e.proof.to_bytes() if isinstance(e, op.ForkError) else None
-        return "error", (type(e), e.code, e.index, e.event_id, e.key_id, e.field, proof)
+        return "error", (type(e), e.code, e.position, e.event_id, e.key_id, e.field, proof)
 
 
-def _agree(raws: list[bytes], ring: op.KeyRing, **kwargs: object) -> tuple[str, object]:
-    sequential = _outcome(lambda: op.verify_chain(raws, ring, **kwargs))  # type: ignore[arg-type]
-    parallel = _outcome(lambda: op.verify_chain(raws, ring, workers=2, chunk_size=CHUNK, **kwargs))  # type: ignore[arg-type]
+def _agree(
+    raws: list[bytes], ring: op.KeyRing, *, batch_id: bytes | None = None, **kwargs: object
+) -> tuple[str, object]:
+    batch = ANY_BATCH if batch_id is None else batch_id
+    sequential = _outcome(lambda: op.verify_chain(raws, options(ring, **kwargs), batch=batch))
+    parallel = _outcome(
+        lambda: op.verify_chain(raws, options(ring, workers=2, chunk_size=CHUNK, **kwargs), batch=batch)
+    )
     assert parallel == sequential
     return sequential
 
@@ -44,7 +59,7 @@ def _step(after: op.SignedEvent, signer: op.PrivateKey, **changes: object) -> op
         "location": WHERE,
     }
     fields.update(changes)
-    return op.sign_event(op.Step(**fields), signer)  # type: ignore[arg-type]
+    return sign_event(op.Step(**fields), signer)  # type: ignore[arg-type]
 
 
 def _after(event: op.SignedEvent, n: int) -> list[op.SignedEvent]:
@@ -67,7 +82,7 @@ def ring1() -> op.KeyRing:
 def test_valid_chain_same_summary(long_chain: list[op.SignedEvent], ring1: op.KeyRing) -> None:
     kind, summary = _agree([e.raw for e in long_chain], ring1)
     assert kind == "ok"
-    assert isinstance(summary, op.ChainSummary)
+    assert isinstance(summary, ChainSummary)
     assert summary.count == LENGTH
     assert summary.head == long_chain[-1]
 
@@ -78,7 +93,7 @@ def test_valid_chain_with_expected_batch_and_clock(long_chain: list[op.SignedEve
 
 
 def test_signed_event_objects_are_accepted(long_chain: list[op.SignedEvent], ring1: op.KeyRing) -> None:
-    summary = op.verify_chain(long_chain, ring1, workers=2, chunk_size=CHUNK)
+    summary = op.verify_chain(long_chain, options(ring1, workers=2, chunk_size=CHUNK), batch=ANY_BATCH)
     assert summary.count == LENGTH
 
 
@@ -142,7 +157,7 @@ def test_fork_and_duplicate(long_chain: list[op.SignedEvent], ring1: op.KeyRing,
 
 @pytest.mark.parametrize("at", [1, 3, 4, LENGTH - 1])
 def test_foreign_batch(long_chain: list[op.SignedEvent], ring1: op.KeyRing, at: int) -> None:
-    other = [op.open_batch(sample_genesis(time=datetime(2024, 11, 2, 8, 0, tzinfo=ICT)), key(1))]
+    other = [open_batch(sample_genesis(time=datetime(2024, 11, 2, 8, 0, tzinfo=ICT)), key(1))]
     for _ in range(at):
         other.append(_step(other[-1], key(1)))
     raws = [e.raw for e in long_chain[:at]] + [other[at].raw] + [e.raw for e in long_chain[at + 1 :]]
@@ -155,7 +170,7 @@ def test_first_step_may_precede_genesis_on_both_paths(long_chain: list[op.Signed
     early = _step(long_chain[0], key(1), time=long_chain[0].time - timedelta(days=30))
     status, summary = _agree([long_chain[0].raw, early.raw, *[e.raw for e in _after(early, 6)]], ring1)
     assert status == "ok"
-    assert isinstance(summary, op.ChainSummary)
+    assert isinstance(summary, ChainSummary)
     assert summary.count == 8
 
 
@@ -187,14 +202,16 @@ def test_first_of_several_failures_is_reported(long_chain: list[op.SignedEvent],
 def test_workers_argument() -> None:
     ring = op.KeyRing.of([key(1).public_key])
     raws = [e.raw for e in sample_chain(key(1), 2)]
-    assert op.verify_chain(raws, ring, workers="auto").count == 2  # one chunk: verified in this process
-    assert op.verify_chain(raws, ring, workers=0, chunk_size=1).count == 2
+    assert (
+        op.verify_chain(raws, options(ring, workers="auto"), batch=ANY_BATCH).count == 2
+    )  # one chunk: verified in this process
+    assert op.verify_chain(raws, options(ring, workers=0, chunk_size=1), batch=ANY_BATCH).count == 2
     with pytest.raises(ValueError, match="workers"):
-        op.verify_chain(raws, ring, workers=-1)
+        op.verify_chain(raws, options(ring, workers=-1), batch=ANY_BATCH)
     with pytest.raises(ValueError, match="workers"):
-        op.verify_chain(raws, ring, workers="many")
+        op.verify_chain(raws, options(ring, workers="many"), batch=ANY_BATCH)
     with pytest.raises(TypeError):
-        op.verify_chain(raws, ring, workers=True)
+        op.verify_chain(raws, options(ring, workers=True), batch=ANY_BATCH)
 
 
 # ---- bundles -------------------------------------------------------------------------------------------
@@ -204,13 +221,13 @@ def _bundle(
     root: list[op.SignedEvent], inputs: list[list[op.SignedEvent]], keys: list[op.PublicKey] | None = None
 ) -> bytes:
     batches = [root, *inputs]
-    header = op.BundleHeader(
+    header = BundleHeader(
         root=root[0].event_id,
-        batches=tuple(op.BundleBatch(batch_id=b[0].event_id, count=len(b), head=b[-1].event_id) for b in batches),
+        batches=tuple(BundleBatch(batch_id=b[0].event_id, count=len(b), head=b[-1].event_id) for b in batches),
         keys=tuple(keys if keys is not None else _signers(batches)),
     )
     out = io.BytesIO()
-    op.write_bundle(out, header, (e.raw for b in batches for e in b))
+    write_bundle(out, header, (e.raw for b in batches for e in b))
     return out.getvalue()
 
 
@@ -222,7 +239,9 @@ def _signers(batches: list[list[op.SignedEvent]]) -> list[op.PublicKey]:
 def _agree_bundle(data: bytes, ring: op.KeyRing) -> tuple[str, object]:
     def run(**kwargs: object) -> object:
         seen: list[tuple[int, int]] = []
-        summary = op.verify_bundle(io.BytesIO(data), ring, progress=lambda d, t: seen.append((d, t)), **kwargs)  # type: ignore[arg-type]
+        summary = op.verify_bundle(
+            io.BytesIO(data), options(ring, **kwargs), root=ANY_BATCH, progress=lambda d, t: seen.append((d, t))
+        )  # type: ignore[arg-type]
         return summary, seen[-1]
 
     sequential = _outcome(run)
@@ -232,13 +251,13 @@ def _agree_bundle(data: bytes, ring: op.KeyRing) -> tuple[str, object]:
 
 
 def _lineage(input_len: int = 5, pin: int | None = None) -> tuple[list[op.SignedEvent], list[op.SignedEvent]]:
-    upstream = [op.open_batch(sample_genesis(time=datetime(2024, 10, 1, 8, 0, tzinfo=ICT)), key(2))]
+    upstream = [open_batch(sample_genesis(time=datetime(2024, 10, 1, 8, 0, tzinfo=ICT)), key(2))]
     for _ in range(input_len - 1):
         upstream.append(_step(upstream[-1], key(2)))
     consumed = upstream[pin if pin is not None else -1]
-    root = [op.open_batch(sample_genesis(), key(1))]
+    root = [open_batch(sample_genesis(), key(1))]
     for i in range(7):
-        inputs = [op.head_of(consumed).as_input()] if i == 4 else []
+        inputs = [head_of(consumed).as_input()] if i == 4 else []
         root.append(_step(root[-1], key(1), inputs=inputs))
     return root, upstream
 
@@ -289,9 +308,11 @@ def test_bundle_on_event_sees_the_same_events_in_order() -> None:
         def on_event(batch: int, event: op.SignedEvent) -> None:
             seen.append((batch, event.event_id))
             if len(seen) == stop_at:
-                raise op.ChainError("stopped by the hook", code="E_HOOK", index=len(seen))
+                raise op.ChainError("stopped by the hook", code="E_CHAIN", position=len(seen))
 
-        outcome = _outcome(lambda: op.verify_bundle(io.BytesIO(data), ring, on_event=on_event, **kwargs))  # type: ignore[arg-type]
+        outcome = _outcome(
+            lambda: op.verify_bundle(io.BytesIO(data), options(ring, **kwargs), root=ANY_BATCH, on_event=on_event)
+        )  # type: ignore[arg-type]
         return seen, outcome
 
     for stop_at in (None, 1, 4, 9):

@@ -6,6 +6,18 @@ from datetime import timedelta
 import cbor2
 import ocop_provenance as op
 import pytest
+from ocop_provenance.events import append_step, open_batch
+from ocop_provenance.trust import (
+    POLICY_TYP,
+    Policy,
+    StepRule,
+    TrustError,
+    circular_02_2024_policy,
+    dried_cordyceps_policy,
+    sign_document,
+    sign_policy,
+    verify_policy,
+)
 
 from tests.conftest import key
 from tests.unit.trust_helpers import (
@@ -25,11 +37,11 @@ from tests.unit.trust_helpers import (
     with_who,
 )
 
-CORDYCEPS = op.dried_cordyceps_policy(issued_at=ISSUED)
-CIRCULAR = op.circular_02_2024_policy(issued_at=ISSUED)
+CORDYCEPS = dried_cordyceps_policy(issued_at=ISSUED)
+CIRCULAR = circular_02_2024_policy(issued_at=ISSUED)
 
 
-def codes(policy: op.Policy, events: list[op.SignedEvent]) -> list[str]:
+def codes(policy: Policy, events: list[op.SignedEvent]) -> list[str]:
     return [f.code for f in policy.evaluate(with_who(trusted(), events), batch_id=events[0].event_id)]
 
 
@@ -51,7 +63,7 @@ def test_wrong_role_is_reported_with_step_and_rule() -> None:
     )
     findings = CORDYCEPS.evaluate(with_who(trusted(), events), batch_id=events[0].event_id)
     assert [f.code for f in findings] == ["E_POLICY_ROLE"]
-    assert findings[0].index == 2
+    assert findings[0].seq == 2
     assert findings[0].event_id == events[2].event_id
     assert findings[0].rule == "steps[2]"
     assert findings[0].step == "ocop:drying"
@@ -62,7 +74,7 @@ def test_missing_step_is_reported() -> None:
         plan=[("commissioning", PRODUCER), ("ocop:drying", PROCESSOR), ("packing", PRODUCER), ("shipping", DISTRIBUTOR)]
     )
     findings = CORDYCEPS.evaluate(with_who(trusted(), events))
-    assert [(f.code, f.rule, f.index) for f in findings] == [("E_POLICY_MISSING_STEP", "steps[3]", None)]
+    assert [(f.code, f.rule, f.seq) for f in findings] == [("E_POLICY_MISSING_STEP", "steps[3]", None)]
 
 
 def test_out_of_order_step_is_reported() -> None:
@@ -76,8 +88,11 @@ def test_out_of_order_step_is_reported() -> None:
         ]
     )
     findings = CORDYCEPS.evaluate(with_who(trusted(), events))
-    # a step is out of order when it first appears before a step the policy puts earlier
-    assert [(f.code, f.step, f.index) for f in findings] == [("E_POLICY_ORDER", "packing", 2)]
+    # governed steps must follow the policy's order every time: drying and inspecting come after packing
+    assert [(f.code, f.step, f.seq) for f in findings] == [
+        ("E_POLICY_ORDER", "ocop:drying", 3),
+        ("E_POLICY_ORDER", "inspecting", 4),
+    ]
 
 
 def test_missing_attachment_and_data_are_reported() -> None:
@@ -87,7 +102,7 @@ def test_missing_attachment_and_data_are_reported() -> None:
     events.append(step(events[-1], PRODUCER, "packing", 5))
     events.append(step(events[-1], DISTRIBUTOR, "shipping", 6))
     findings = CORDYCEPS.evaluate(with_who(trusted(), events))
-    assert [(f.code, f.index) for f in findings] == [("E_POLICY_DATA", 2), ("E_POLICY_ATTACHMENT", 3)]
+    assert [(f.code, f.seq) for f in findings] == [("E_POLICY_DATA", 2), ("E_POLICY_ATTACHMENT", 3)]
 
 
 def test_every_violation_is_reported_not_only_the_first() -> None:
@@ -129,8 +144,8 @@ def test_circular_02_2024_minimum_data() -> None:
         product=op.Product(name="Đông trùng hạ thảo", lot="L1", quantity="1", unit="kg"),
         producer=op.Producer(name="HTX"),
     )
-    g = op.open_batch(bare, PRODUCER)
-    s = op.append_step(g, PRODUCER, step="packing", time=events[1].time, location=op.Location(name="Kho"))
+    g = open_batch(bare, PRODUCER)
+    s = append_step(g, PRODUCER, step="packing", time=events[1].time, location=op.Location(name="Kho"))
     found = CIRCULAR.evaluate(with_who(trusted(), [g, s]))
     assert sorted({(f.code, f.rule) for f in found}) == [
         ("E_POLICY_ATTACHMENT", "steps[0]"),  # no product image
@@ -149,40 +164,40 @@ def test_closed_policy_and_gtin_scope() -> None:
 
 
 def test_signed_policy_round_trips_and_checks_its_authority() -> None:
-    raw = op.sign_policy(CORDYCEPS, AUTH[:2])
-    policy = op.verify_policy(raw, trusted(), now=NOW)
-    assert policy.payload() == CORDYCEPS.payload()
+    raw = sign_policy(CORDYCEPS, AUTH[:2])
+    policy = verify_policy(raw, trusted(), now=NOW)
+    assert policy.policy.payload() == CORDYCEPS.payload()
     assert policy.kind == "Đông trùng hạ thảo sấy khô"
     assert policy.to_dict()["steps"][3]["attachments"] == ["application/pdf"]
 
 
 def test_policy_signed_by_an_unknown_authority_is_refused() -> None:
-    raw = op.sign_policy(CORDYCEPS, [key(70), key(71)])
-    with pytest.raises(op.TrustError) as info:
-        op.verify_policy(raw, trusted(), now=NOW)
+    raw = sign_policy(CORDYCEPS, [key(70), key(71)])
+    with pytest.raises(TrustError) as info:
+        verify_policy(raw, trusted(), now=NOW)
     assert info.value.code == "E_POLICY_AUTHORITY"
 
 
 def test_policy_below_authority_threshold_is_refused() -> None:
-    with pytest.raises(op.TrustError) as info:
-        op.verify_policy(op.sign_policy(CORDYCEPS, AUTH[:1]), trusted(), now=NOW)
+    with pytest.raises(TrustError) as info:
+        verify_policy(sign_policy(CORDYCEPS, AUTH[:1]), trusted(), now=NOW)
     assert info.value.code == "E_POLICY_AUTHORITY"
 
 
 def test_expired_policy_is_refused() -> None:
-    raw = op.sign_policy(replace(CORDYCEPS, expires=NOW), AUTH)
-    assert op.verify_policy(raw, trusted(), now=NOW - timedelta(seconds=1)).expires == NOW
-    with pytest.raises(op.TrustError) as info:
-        op.verify_policy(raw, trusted(), now=NOW)
+    raw = sign_policy(replace(CORDYCEPS, expires=NOW), AUTH)
+    assert verify_policy(raw, trusted(), now=NOW - timedelta(seconds=1)).expires == NOW
+    with pytest.raises(TrustError) as info:
+        verify_policy(raw, trusted(), now=NOW)
     assert info.value.code == "E_POLICY_EXPIRED"
 
 
 def test_policy_with_an_unknown_label_is_refused() -> None:
     payload = cbor2.loads(CORDYCEPS.payload())
     payload[30] = "x"
-    raw = op.sign_document(cbor2.dumps(dict(sorted(payload.items()))), AUTH, op.POLICY_TYP)
+    raw = sign_document(cbor2.dumps(dict(sorted(payload.items()))), AUTH, POLICY_TYP)
     with pytest.raises(op.FormatError) as info:
-        op.verify_policy(raw, trusted(), now=NOW)
+        verify_policy(raw, trusted(), now=NOW)
     assert info.value.code == "E_SCHEMA"
 
 
@@ -198,17 +213,17 @@ def test_policy_with_an_unknown_label_is_refused() -> None:
 )
 def test_bad_rules_are_refused(changes: dict[str, object], field: str) -> None:
     with pytest.raises(op.FormatError) as info:
-        op.StepRule(**{"step": "packing", **changes})  # type: ignore[arg-type]
+        StepRule(**{"step": "packing", **changes})  # type: ignore[arg-type]
     assert info.value.field == field
 
 
 def test_ocop_certification_must_be_signed_by_a_certifier() -> None:
-    policy = op.Policy(
+    policy = Policy(
         name="vn.ocop/certification",
         version=1,
         issued_at=ISSUED,
         kind="Sản phẩm OCOP",
-        steps=(op.StepRule(step="ocop:certifying", roles=("certifier",), data=("stars",)),),
+        steps=(StepRule(step="ocop:certifying", roles=("certifier",), data=("stars",)),),
     )
     events = cordyceps_batch(plan=[("commissioning", PRODUCER)])
     by_producer = step(events[-1], PRODUCER, "ocop:certifying", 7, data={"stars": 4})

@@ -7,9 +7,13 @@ from datetime import UTC, date, datetime
 
 import ocop_provenance as op
 import pytest
+from ocop_provenance.events import BundleBatch, BundleHeader, write_bundle
+from ocop_provenance.seals import SealVerification, make_seal
+from ocop_provenance.trust import VerifiedTrustList
 
 from tests.conftest import sample_chain
 from tests.unit.trust_helpers import PRODUCER, STRANGER, pkey, trusted
+from tests.verifying import options
 
 R = "https://id.example.vn"
 SEALED = date(2024, 11, 2)
@@ -17,23 +21,24 @@ SEALED = date(2024, 11, 2)
 
 def _seal(signer: op.PrivateKey = PRODUCER, sealed_on: date = SEALED) -> str:
     chain = sample_chain(signer)
-    return op.make_seal(chain[0], chain[-1], signer, resolver=R, sealed_on=sealed_on).to_url()
+    return make_seal(chain[0], chain[-1], signer, resolver=R, sealed_on=sealed_on).to_url()
 
 
-def _verify(text: str, trust: op.TrustList) -> op.SealVerification:
-    unverified = op.parse_unverified_seal(text)
-    return op.verify_seal(unverified, trust.seal_keys(unverified.statement.sealed_on))
+def _verify(text: str, trust: VerifiedTrustList) -> SealVerification:
+    return op.verify_seal(text, options(trust))
 
 
-def test_an_active_key_verifies_and_the_lookup_is_a_key_lookup() -> None:
+def test_an_active_key_verifies_and_names_its_holder_from_the_list() -> None:
     trust = trusted()
-    keys = trust.seal_keys(SEALED)
-    assert isinstance(keys, op.KeyLookup)
-    assert PRODUCER.public_key in set(keys)
-    assert _verify(_seal(), trust).key == PRODUCER.public_key
+    result = _verify(_seal(), trust)
+    assert result.key == PRODUCER.public_key
+    assert result.signer is not None
+    assert (result.signer.id, result.signer.role) == ("htx-nghi-son", "producer")
+    assert result.checked == ("signature", "signer-trusted", "signer-role", "gtin-owner")
+    assert result.not_checked == ("chain",)
     # The text form carries the full key id: the same lookup serves it.
     chain = sample_chain(PRODUCER)
-    text = op.make_seal(chain[0], chain[-1], PRODUCER, resolver=R, sealed_on=SEALED).to_text()
+    text = make_seal(chain[0], chain[-1], PRODUCER, resolver=R, sealed_on=SEALED).to_text()
     assert _verify(text, trust).code == "SEAL_OK"
 
 
@@ -82,15 +87,15 @@ def test_a_key_outside_the_list_is_unknown() -> None:
 
 def test_a_bundle_is_checked_with_the_lists_keys() -> None:
     chain = sample_chain(PRODUCER)
-    header = op.BundleHeader(
+    header = BundleHeader(
         root=chain[0].event_id,
-        batches=(op.BundleBatch(batch_id=chain[0].event_id, count=len(chain), head=chain[-1].event_id),),
+        batches=(BundleBatch(batch_id=chain[0].event_id, count=len(chain), head=chain[-1].event_id),),
         keys=(PRODUCER.public_key,),
     )
     buf = io.BytesIO()
-    op.write_bundle(buf, header, [e.raw for e in chain])
-    seal = op.make_seal(chain[0], chain[2], PRODUCER, resolver=R, sealed_on=SEALED).to_url()
-    result = op.verify_seal(seal, trusted().seal_keys(SEALED), bundle=buf.getvalue())
+    write_bundle(buf, header, [e.raw for e in chain])
+    seal = make_seal(chain[0], chain[2], PRODUCER, resolver=R, sealed_on=SEALED).to_url()
+    result = op.verify_seal(seal, options(trusted()), bundle=buf.getvalue())
     assert result.code == "SEAL_OLDER_HEAD"
     assert result.chain is not None
     assert (result.chain.covered, result.chain.total) == (3, 4)

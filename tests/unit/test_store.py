@@ -1,4 +1,4 @@
-"""The ledger (ocop_provenance._store): append rules, bulk mode, tamper detection, errors, export and import."""
+"""The ledger (ocop_provenance._ledger): append rules, bulk mode, tamper detection, errors, export and import."""
 
 from __future__ import annotations
 
@@ -11,8 +11,11 @@ from pathlib import Path
 
 import ocop_provenance as op
 import pytest
+from ocop_provenance.events import append_step, head_of, open_batch, parse_unverified_event, sign_event
+from ocop_provenance.ledger import BatchInfo
 
 from tests.conftest import ICT, key, sample_genesis
+from tests.verifying import ANY_BATCH, options
 
 WHERE = op.Location(name="Nghi Sơn, Thanh Hóa", admin_code="38")
 T1 = datetime(2024, 11, 2, 7, 30, tzinfo=ICT)
@@ -48,13 +51,13 @@ def test_open_creates_directory_and_durable_wal(tmp_path: Path) -> None:
     path = tmp_path / "new" / "dir" / "ledger.ocop"
     with op.Ledger.open(path) as led:
         assert path.is_file()
-        conn = led._conn
+        conn = led._db.connection()
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
         assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     with op.Ledger.open(path, durable=False) as led:
         # Pragmas are per connection: a reopen sets them again, as asked.
-        assert led._conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+        assert led._db.connection().execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
         assert led.batches() == []
 
 
@@ -197,10 +200,10 @@ def test_open_batch_add_step_and_read_back(ledger: op.Ledger, coop: op.PrivateKe
     events = list(ledger.events(batch))
     assert [e.raw for e in events] == [genesis.raw] + [s.raw for s in steps]
     assert events[0].body.product.name == "Đông trùng hạ thảo tươi"  # type: ignore[union-attr]
-    assert op.verify_chain([e.raw for e in events], ledger.key_ring()).count == 4
+    assert op.verify_chain([e.raw for e in events], options(ledger.key_ring()), batch=ANY_BATCH).count == 4
     assert ledger.verify_stored() == 4
     (info,) = ledger.batches()
-    assert info == op.BatchInfo(
+    assert info == BatchInfo(
         batch_id=batch,
         product="Đông trùng hạ thảo tươi",
         lot="L2411-01",
@@ -242,18 +245,18 @@ def test_append_rules(ledger: op.Ledger, chain: list[op.SignedEvent], coop: op.P
     assert gap.value.code == "E_SEQ"
     ledger.append(chain[1])
     ledger.append(chain[1])  # the same event again: nothing happens
-    rival = op.append_step(chain[0], coop, step="shipping", time=T1, location=WHERE)
+    rival = append_step(chain[0], coop, step="shipping", time=T1, location=WHERE)
     with pytest.raises(op.ConflictError) as taken:
         ledger.append(rival)
     assert taken.value.code == "E_CONFLICT"
     assert taken.value.event_id == rival.event_id.hex()
-    unlinked = op.sign_event(
+    unlinked = sign_event(
         op.Step(batch_id=chain[0].event_id, seq=2, prev=bytes(32), time=T1, step="packing", location=WHERE), coop
     )
     with pytest.raises(op.ChainError) as link:
         ledger.append(unlinked)
     assert link.value.code == "E_LINK"
-    backwards = op.append_step(chain[1], coop, step="packing", time=chain[1].time - timedelta(hours=1), location=WHERE)
+    backwards = append_step(chain[1], coop, step="packing", time=chain[1].time - timedelta(hours=1), location=WHERE)
     with pytest.raises(op.ChainError) as back:
         ledger.append(backwards)
     assert back.value.code == "E_TIME"
@@ -264,7 +267,7 @@ def test_append_checks_the_signature(ledger: op.Ledger, chain: list[op.SignedEve
     ledger.add_key(coop.public_key)
     forged = chain[0].raw[:-1] + bytes([chain[0].raw[-1] ^ 1])
     with pytest.raises(op.SignatureError) as info:
-        ledger.append(op.parse_unverified_event(forged))
+        ledger.append(parse_unverified_event(forged))
     assert info.value.code == "E_SIGNATURE"
     assert ledger.batches() == []
 
@@ -274,7 +277,7 @@ def test_append_many_is_all_or_nothing(ledger: op.Ledger, chain: list[op.SignedE
     with pytest.raises(op.ChainError) as info:
         ledger.append_many([chain[0], chain[1], chain[3]])
     assert info.value.code == "E_SEQ"
-    assert info.value.index == 2
+    assert info.value.position == 2
     assert ledger.batches() == []
     assert ledger.append_many(chain) == 4
     assert ledger.append_many(chain) == 0
@@ -285,14 +288,14 @@ def test_append_many_input_errors_carry_the_index(
 ) -> None:
     """An input that names no stored event fails with the event's position in ``events``, as every other rule."""
     ledger.add_key(coop.public_key)
-    elsewhere = op.open_batch(sample_genesis(time=datetime(2024, 1, 1, tzinfo=ICT)), key(2))
-    consuming = op.append_step(
-        chain[0], coop, step="receiving", time=T1, location=WHERE, inputs=[op.head_of(elsewhere).as_input()]
+    elsewhere = open_batch(sample_genesis(time=datetime(2024, 1, 1, tzinfo=ICT)), key(2))
+    consuming = append_step(
+        chain[0], coop, step="receiving", time=T1, location=WHERE, inputs=[head_of(elsewhere).as_input()]
     )
     with pytest.raises(op.NotFoundError) as info:
         ledger.append_many([chain[0], consuming])
     assert info.value.code == "E_NOT_FOUND"
-    assert info.value.index == 1
+    assert info.value.position == 1
     assert info.value.event_id == consuming.event_id_hex
     assert info.value.field == "inputs"
     assert ledger.batches() == []
@@ -363,7 +366,7 @@ def test_add_steps_is_all_or_nothing(ledger: op.Ledger, coop: op.PrivateKey) -> 
     steps.append(op.NewStep(step="ocop:drying", time=T1 - timedelta(days=1), location=WHERE))
     with pytest.raises(op.ChainError) as info:
         ledger.add_steps(batch, coop, steps, chunk=2)
-    assert (info.value.code, info.value.index) == ("E_TIME", 5)
+    assert (info.value.code, info.value.position) == ("E_TIME", 5)
     assert ledger.head(batch).seq == 0
 
 
@@ -440,16 +443,18 @@ def test_export_bundle_verifies_offline(ledger: op.Ledger, tmp_path: Path) -> No
     header = ledger.export_bundle(dried, out, progress=lambda n, t: calls.append((n, t)))
     assert [b.batch_id for b in header.batches] == [dried, fresh, spores]
     assert calls[-1] == (header.total_events, header.total_events)
-    summary = op.verify_bundle(io.BytesIO(out.getvalue()), op.KeyRing.of([key(1).public_key, key(2).public_key]))
+    summary = op.verify_bundle(
+        io.BytesIO(out.getvalue()), options(op.KeyRing.of([key(1).public_key, key(2).public_key])), root=ANY_BATCH
+    )
     assert summary.root.batch_id == dried
     assert summary.root.count == 3
     # Import into a fresh ledger; a second import stores nothing.
     with op.Ledger.open(tmp_path / "auditor.ocop") as other:
-        trusted = op.KeyRing.of([key(1).public_key, key(2).public_key])
-        assert other.import_bundle(io.BytesIO(out.getvalue()), trusted) == header.total_events
+        trusted = options(op.KeyRing.of([key(1).public_key, key(2).public_key]))
+        assert other.import_bundle(io.BytesIO(out.getvalue()), trusted).stored == header.total_events
         path = tmp_path / "b.ocop"
         path.write_bytes(out.getvalue())
-        assert other.import_bundle(path, trusted) == 0
+        assert other.import_bundle(path, trusted).stored == 0
         assert other.verify_stored() == header.total_events
         assert other.lineage(dried) == [dried, fresh, spores]
 
@@ -460,7 +465,7 @@ def test_import_refuses_untrusted_bundle(ledger: op.Ledger, tmp_path: Path) -> N
     ledger.export_bundle(dried, out)
     with op.Ledger.open(tmp_path / "auditor.ocop") as other:
         with pytest.raises(op.UntrustedKeyError) as info:
-            other.import_bundle(io.BytesIO(out.getvalue()), op.KeyRing.of([key(1).public_key]))
+            other.import_bundle(io.BytesIO(out.getvalue()), options(op.KeyRing.of([key(1).public_key])))
         assert info.value.code == "E_UNKNOWN_KEY"
         assert other.batches() == []
 
@@ -475,7 +480,7 @@ def test_import_of_a_fork_yields_proof(ledger: op.Ledger, tmp_path: Path, coop: 
         other.append(next(ledger.events(batch)))
         _step(other, batch, coop, 1, step="shipping")
         with pytest.raises(op.ForkError) as info:
-            other.import_bundle(io.BytesIO(out.getvalue()), op.KeyRing.of([coop.public_key]))
+            other.import_bundle(io.BytesIO(out.getvalue()), options(op.KeyRing.of([coop.public_key])))
         assert info.value.code == "E_FORK"
         assert info.value.proof.verify(op.KeyRing.of([coop.public_key])) == (batch, 1)  # type: ignore[attr-defined]
 
@@ -522,7 +527,7 @@ def test_events_iterator_is_lazy(ledger: op.Ledger, coop: op.PrivateKey) -> None
     with pytest.raises(op.TamperError) as info:
         for _ in events:
             pass
-    assert (info.value.code, info.value.index) == ("E_TAMPERED", 599)
+    assert (info.value.code, info.value.seq) == ("E_TAMPERED", 599)
 
 
 # ---- resolve ---------------------------------------------------------------------------------------------------
@@ -550,7 +555,7 @@ def test_resolve_ambiguous_prefix(ledger: op.Ledger, coop: op.PrivateKey) -> Non
     seen: dict[str, op.Genesis] = {}
     for n in range(200_000):
         genesis = sample_genesis(product=op.Product(name="Mật ong", lot=f"L{n}", quantity="1", unit="kg"))
-        prefix = op.open_batch(genesis, coop).event_id.hex()[:6]
+        prefix = open_batch(genesis, coop).event_id.hex()[:6]
         if prefix in seen:
             first = ledger.open_batch(seen[prefix], coop).event_id
             second = ledger.open_batch(genesis, coop).event_id
@@ -604,7 +609,7 @@ def test_tampered_rows_are_never_served(
         return
     with pytest.raises(op.TamperError) as info:
         list(ledger.events(batch))
-    assert (info.value.code, info.value.index) == ("E_TAMPERED", seq)
+    assert (info.value.code, info.value.seq) == ("E_TAMPERED", seq)
     with pytest.raises(op.TamperError):
         ledger.verify_stored()
     with pytest.raises(op.TamperError):
@@ -651,6 +656,6 @@ def test_sqlite_errors_never_escape(tmp_path: Path) -> None:
 def test_store_signing_equals_sign_event(ledger: op.Ledger, coop: op.PrivateKey) -> None:
     batch = ledger.open_batch(sample_genesis(), coop).event_id
     event = _step(ledger, batch, coop, 1, attachments=[])
-    again = op.sign_event(event.body, coop)
+    again = sign_event(event.body, coop)
     assert event == again
-    assert op.parse_unverified_event(event.raw) == event
+    assert parse_unverified_event(event.raw) == event

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import ocop_provenance as op
 import pytest
+from ocop_provenance.events import DataValue
 
 from tests.conftest import ICT, key, sample_genesis
 
@@ -107,7 +108,7 @@ def _bad_data(steps: list[op.NewStep]) -> list[op.NewStep]:
 
 
 def _oversized(steps: list[op.NewStep]) -> list[op.NewStep]:
-    data: dict[str, op.DataValue] = {f"k{i}": "x" * 1024 for i in range(64)}
+    data: dict[str, DataValue] = {f"k{i}": "x" * 1024 for i in range(64)}
     steps[15] = op.NewStep(step="ocop:drying", time=T1 + timedelta(hours=1), location=WHERE, data=data)
     return steps
 
@@ -131,7 +132,7 @@ def test_errors_in_the_middle_leave_the_ledger_unchanged(
             # The ledger is usable afterwards.
             assert ledger.add_steps(batch, coop, _steps(5), chunk=CHUNK, workers=workers).seq == 5
         assert _no_children()
-        outcomes.append((type(info.value), info.value.code, info.value.index, info.value.field))
+        outcomes.append((type(info.value), info.value.code, info.value.position, info.value.field))
     assert outcomes[0] == outcomes[1]
     assert outcomes[0][2] == index  # the spoilt step's position in ``steps``
 
@@ -247,9 +248,9 @@ class _FaultyPool:
 
 @pytest.mark.parametrize("dies", [False, True])
 def test_a_faulty_signing_process_stores_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dies: bool) -> None:
-    from ocop_provenance import _store
+    from ocop_provenance._ledger import _bulk
 
-    monkeypatch.setattr(_store, "SigningPool", type("Pool", (_FaultyPool,), {"dies": dies}))
+    monkeypatch.setattr(_bulk, "SigningPool", type("Pool", (_FaultyPool,), {"dies": dies}))
     coop = key(1)
     ledger, _, batch = _ledger_with_batches(tmp_path / "l.ocop", coop)
     with ledger:

@@ -6,6 +6,16 @@ from datetime import timedelta
 import cbor2
 import ocop_provenance as op
 import pytest
+from ocop_provenance.trust import (
+    TRUST_TYP,
+    AuthorityPin,
+    TrustError,
+    TrustList,
+    add_signatures,
+    parse_unverified_document,
+    sign_document,
+    sign_trust_list,
+)
 
 from tests.conftest import key
 from tests.unit.trust_helpers import (
@@ -27,21 +37,21 @@ from tests.unit.trust_helpers import (
 
 def _payload_edit(raw_list: bytes, edit: object) -> bytes:
     """Re-sign a trust list whose payload map was changed by ``edit`` (a callable on the decoded map)."""
-    doc = op.parse_unverified_document(raw_list, typ=op.TRUST_TYP)
+    doc = parse_unverified_document(raw_list, typ=TRUST_TYP)
     m = cbor2.loads(doc.payload)
     edit(m)  # type: ignore[operator]
     payload = cbor2.dumps(dict(sorted(m.items())))
-    return op.sign_document(payload, AUTH, op.TRUST_TYP)
+    return sign_document(payload, AUTH, TRUST_TYP)
 
 
 def test_round_trip_keeps_vietnamese_and_identity() -> None:
-    raw = op.sign_trust_list(trust_draft(), AUTH[:2])
+    raw = sign_trust_list(trust_draft(), AUTH[:2])
     tl = op.verify_trust_list(raw, pin(), now=NOW)
     assert tl.issuer == "Văn phòng Điều phối OCOP tỉnh Thanh Hóa"
     assert tl.participant("htx-nghi-son").name == "HTX Nông nghiệp Nghi Sơn"
-    assert op.TrustList.parse_unverified(raw).payload() == trust_draft().payload()
+    assert TrustList.parse_unverified(raw).payload() == trust_draft().payload()
     # a co-signature changes the bytes, not the list's identity
-    cosigned = op.add_signatures(raw, [AUTH[2]], typ=op.TRUST_TYP)
+    cosigned = add_signatures(raw, [AUTH[2]], typ=TRUST_TYP)
     assert cosigned != raw
     assert op.verify_trust_list(cosigned, pin(3), now=NOW).object_id == tl.object_id
     assert tl.to_dict()["participants"][0]["keys"][0]["status"] == "active"
@@ -84,57 +94,57 @@ def test_revoked_key_is_refused_whatever_time_it_claims() -> None:
 
 
 def test_rollback_to_an_older_version_is_refused() -> None:
-    v1 = op.sign_trust_list(trust_draft(1), AUTH)
-    v2 = op.verify_trust_list(op.sign_trust_list(trust_draft(2), AUTH), pin(), now=NOW)
-    with pytest.raises(op.TrustError) as info:
+    v1 = sign_trust_list(trust_draft(1), AUTH)
+    v2 = op.verify_trust_list(sign_trust_list(trust_draft(2), AUTH), pin(), now=NOW)
+    with pytest.raises(TrustError) as info:
         op.verify_trust_list(v1, v2, now=NOW)
     assert info.value.code == "E_TRUST_ROLLBACK"
     # the same list again is not a rollback
-    assert op.verify_trust_list(v2.raw, v2, now=NOW) is v2
+    assert op.verify_trust_list(v2.raw, v2, now=NOW).trust_list is v2.trust_list
 
 
 def test_two_lists_with_one_version_are_an_authority_equivocation() -> None:
-    v2 = op.verify_trust_list(op.sign_trust_list(trust_draft(2), AUTH), pin(), now=NOW)
-    rival = op.sign_trust_list(replace(trust_draft(2), issuer="Kẻ giả mạo"), AUTH)
-    with pytest.raises(op.TrustError) as info:
+    v2 = op.verify_trust_list(sign_trust_list(trust_draft(2), AUTH), pin(), now=NOW)
+    rival = sign_trust_list(replace(trust_draft(2), issuer="Kẻ giả mạo"), AUTH)
+    with pytest.raises(TrustError) as info:
         op.verify_trust_list(rival, v2, now=NOW)
     assert info.value.code == "E_TRUST_CONFLICT"
 
 
 def test_expired_list_is_refused_at_expiry() -> None:
-    raw = op.sign_trust_list(trust_draft(), AUTH)
+    raw = sign_trust_list(trust_draft(), AUTH)
     assert op.verify_trust_list(raw, pin(), now=EXPIRES - ONE_SECOND).version == 1
-    with pytest.raises(op.TrustError) as info:
+    with pytest.raises(TrustError) as info:
         op.verify_trust_list(raw, pin(), now=EXPIRES)
     assert info.value.code == "E_TRUST_EXPIRED"
 
 
 def test_below_threshold_is_refused() -> None:
-    raw = op.sign_trust_list(trust_draft(), AUTH[:1])
-    with pytest.raises(op.TrustError) as info:
+    raw = sign_trust_list(trust_draft(), AUTH[:1])
+    with pytest.raises(TrustError) as info:
         op.verify_trust_list(raw, pin(2), now=NOW)
     assert info.value.code == "E_TRUST_THRESHOLD"
 
 
 def test_signatures_by_strangers_do_not_count() -> None:
-    raw = op.sign_trust_list(trust_draft(), [AUTH[0], STRANGER, key(10)])
-    with pytest.raises(op.TrustError) as info:
+    raw = sign_trust_list(trust_draft(), [AUTH[0], STRANGER, key(10)])
+    with pytest.raises(TrustError) as info:
         op.verify_trust_list(raw, pin(2), now=NOW)
     assert info.value.code == "E_TRUST_THRESHOLD"
 
 
 def test_a_duplicated_signature_counts_once() -> None:
-    one = op.sign_trust_list(trust_draft(), AUTH[:1])
+    one = sign_trust_list(trust_draft(), AUTH[:1])
     item = cbor2.loads(one)[0]
     doubled = cbor2.dumps([item, item])
-    assert len(op.parse_unverified_document(doubled, typ=op.TRUST_TYP).signatures) == 2
-    with pytest.raises(op.TrustError) as info:
+    assert len(parse_unverified_document(doubled, typ=TRUST_TYP).signatures) == 2
+    with pytest.raises(TrustError) as info:
         op.verify_trust_list(doubled, pin(2), now=NOW)
     assert info.value.code == "E_TRUST_THRESHOLD"
 
 
 def test_the_same_key_listed_twice_in_the_authority_is_refused() -> None:
-    raw = op.sign_trust_list(trust_draft(), AUTH)
+    raw = sign_trust_list(trust_draft(), AUTH)
 
     def twice(m: dict[int, object]) -> None:
         m[5] = {0: 2, 1: [AUTH[0].public_key.raw, AUTH[0].public_key.raw]}
@@ -144,7 +154,7 @@ def test_the_same_key_listed_twice_in_the_authority_is_refused() -> None:
     assert info.value.code == "E_DUPLICATE_KEY"
     # and a pinned key given twice is one key: threshold 2 cannot be met by it
     with pytest.raises(op.FormatError):
-        op.AuthorityPin((AUTH[0].public_key, AUTH[0].public_key), 2)
+        AuthorityPin((AUTH[0].public_key, AUTH[0].public_key), 2)
 
 
 def test_a_key_held_by_two_participants_is_refused() -> None:
@@ -154,7 +164,7 @@ def test_a_key_held_by_two_participants_is_refused() -> None:
 
 
 def test_unknown_critical_field_is_refused_and_unknown_extension_ignored() -> None:
-    raw = op.sign_trust_list(trust_draft(), AUTH)
+    raw = sign_trust_list(trust_draft(), AUTH)
 
     def extension(m: dict[int, object]) -> None:
         m[20] = "future"
@@ -164,14 +174,14 @@ def test_unknown_critical_field_is_refused_and_unknown_extension_ignored() -> No
         m[7] = [20]
 
     tl = op.verify_trust_list(_payload_edit(raw, extension), pin(), now=NOW)
-    assert dict(tl.extensions) == {20: "future"}
-    with pytest.raises(op.TrustError) as info:
+    assert dict(tl.trust_list.extensions) == {20: "future"}
+    with pytest.raises(TrustError) as info:
         op.verify_trust_list(_payload_edit(raw, critical), pin(), now=NOW)
     assert info.value.code == "E_CRITICAL_FIELD"
 
 
 def test_weak_participant_key_is_refused() -> None:
-    raw = op.sign_trust_list(trust_draft(), AUTH)
+    raw = sign_trust_list(trust_draft(), AUTH)
 
     def weak(m: dict[int, object]) -> None:
         participants = m[6]
@@ -185,29 +195,29 @@ def test_weak_participant_key_is_refused() -> None:
 
 def test_rotation_walks_forward_through_each_authority() -> None:
     new_auth = [key(60), key(61)]
-    v1 = op.verify_trust_list(op.sign_trust_list(trust_draft(1), AUTH), pin(), now=NOW)
-    v2_draft = v1.next_version(
+    v1 = op.verify_trust_list(sign_trust_list(trust_draft(1), AUTH), pin(), now=NOW)
+    v2_draft = v1.trust_list.next_version(
         issued_at=NOW - timedelta(days=1),
         expires=EXPIRES,
-        authority=op.AuthorityPin(tuple(k.public_key for k in new_auth), 1),
+        authority=AuthorityPin(tuple(k.public_key for k in new_auth), 1),
     )
-    v2 = op.sign_trust_list(v2_draft, [*AUTH[:2], new_auth[0]])
-    v3 = op.sign_trust_list(replace(v2_draft, version=3), new_auth[1:])
+    v2 = sign_trust_list(v2_draft, [*AUTH[:2], new_auth[0]])
+    v3 = sign_trust_list(replace(v2_draft, version=3), new_auth[1:])
     assert op.verify_trust_list(v2, v1, now=NOW).version == 2
     assert op.verify_trust_list(v3, v1, intermediates=[v2], now=NOW).version == 3
-    with pytest.raises(op.TrustError) as skipped:  # v1's authority never signed v3
+    with pytest.raises(TrustError) as skipped:  # v1's authority never signed v3
         op.verify_trust_list(v3, v1, now=NOW)
     assert skipped.value.code == "E_TRUST_THRESHOLD"
-    not_self_signed = op.sign_trust_list(v2_draft, AUTH[:2])
-    with pytest.raises(op.TrustError) as own:  # the new authority must sign too
+    not_self_signed = sign_trust_list(v2_draft, AUTH[:2])
+    with pytest.raises(TrustError) as own:  # the new authority must sign too
         op.verify_trust_list(not_self_signed, v1, now=NOW)
     assert own.value.code == "E_TRUST_THRESHOLD"
 
 
 def test_a_policy_is_not_a_trust_list() -> None:
-    raw = op.sign_document(b"\xa0", AUTH[:1], "application/ocop-policy+cbor")
+    raw = sign_document(b"\xa0", AUTH[:1], "application/ocop-policy+cbor")
     with pytest.raises(op.SignatureError) as info:
-        op.TrustList.parse_unverified(raw)
+        TrustList.parse_unverified(raw)
     assert info.value.code == "E_CONTENT_TYPE"
 
 
@@ -224,13 +234,13 @@ def test_a_policy_is_not_a_trust_list() -> None:
 )
 def test_malformed_envelopes_give_format_errors(data: bytes, code: str) -> None:
     with pytest.raises(op.FormatError) as info:
-        op.TrustList.parse_unverified(data)
+        TrustList.parse_unverified(data)
     assert info.value.code == code
 
 
 def test_editing_helpers_make_new_drafts() -> None:
     tl = trusted()
-    retired = tl.with_key_status(LAB.public_key, "retired", NOW)
+    retired = tl.trust_list.with_key_status(LAB.public_key, "retired", NOW)
     assert retired.lookup(LAB.key_id) is not None
     found = retired.lookup(LAB.key_id)
     assert found is not None
@@ -238,21 +248,21 @@ def test_editing_helpers_make_new_drafts() -> None:
     assert retired.object_id == b""
     assert trusted().lookup(LAB.key_id) is not None
     with pytest.raises(KeyError):
-        tl.with_key_status(STRANGER.public_key, "revoked", None)
+        tl.trust_list.with_key_status(STRANGER.public_key, "revoked", None)
 
 
 def test_naive_now_is_refused() -> None:
-    raw = op.sign_trust_list(trust_draft(), AUTH)
+    raw = sign_trust_list(trust_draft(), AUTH)
     with pytest.raises(ValueError, match="timezone"):
         op.verify_trust_list(raw, pin(), now=NOW.replace(tzinfo=None))
 
 
 def test_an_empty_crit_list_is_refused() -> None:
-    raw = op.sign_trust_list(trust_draft(), AUTH)
+    raw = sign_trust_list(trust_draft(), AUTH)
 
     def empty(m: dict[int, object]) -> None:
         m[7] = []
 
     with pytest.raises(op.FormatError) as info:
-        op.TrustList.parse_unverified(_payload_edit(raw, empty))
+        TrustList.parse_unverified(_payload_edit(raw, empty))
     assert info.value.field == "crit"

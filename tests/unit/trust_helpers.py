@@ -8,6 +8,15 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import ocop_provenance as op
+from ocop_provenance.events import BundleBatch, BundleHeader, append_step, open_batch, write_bundle
+from ocop_provenance.trust import (
+    AuthorityPin,
+    Participant,
+    ParticipantKey,
+    TrustList,
+    VerifiedTrustList,
+    sign_trust_list,
+)
 
 from tests.conftest import ICT, key, sample_genesis
 
@@ -35,13 +44,13 @@ PHOTO = op.Attachment(name="anh.jpg", media_type="image/jpeg", size=99, sha256=h
 WHERE = op.Location(name="Xã Nghi Sơn, Thanh Hóa", admin_code="16000")
 
 
-def pkey(signer: op.PrivateKey, **kw: object) -> op.ParticipantKey:
+def pkey(signer: op.PrivateKey, **kw: object) -> ParticipantKey:
     fields: dict[str, object] = {"key": signer.public_key, "not_before": T_START, "not_after": T_END}
     fields.update(kw)
-    return op.ParticipantKey(**fields)  # type: ignore[arg-type]
+    return ParticipantKey(**fields)  # type: ignore[arg-type]
 
 
-def participants(**keys: op.ParticipantKey) -> tuple[op.Participant, ...]:
+def participants(**keys: ParticipantKey) -> tuple[Participant, ...]:
     """The demo's participants; pass e.g. ``lab=pkey(LAB, status="revoked")`` to override one key entry."""
     spec = [
         ("htx-nghi-son", "HTX Nông nghiệp Nghi Sơn", "producer", PRODUCER),
@@ -54,28 +63,31 @@ def participants(**keys: op.ParticipantKey) -> tuple[op.Participant, ...]:
     out = []
     for pid, name, role, signer in spec:
         entry = keys.get(pid.replace("-", "_"), pkey(signer))
-        out.append(op.Participant(id=pid, name=name, role=role, keys=(entry,), admin_code="38"))
+        claims: dict[str, object] = {}
+        if role == "producer":  # what the producer's records claim: its commune codes and GS1 Company Prefix
+            claims = {"admin_codes": ("16000",), "gs1_prefixes": ("8931234",)}
+        out.append(Participant(id=pid, name=name, role=role, keys=(entry,), admin_code="38", **claims))  # type: ignore[arg-type]
     return tuple(out)
 
 
-def trust_draft(version: int = 1, *, threshold: int = 2, **keys: op.ParticipantKey) -> op.TrustList:
-    return op.TrustList(
+def trust_draft(version: int = 1, *, threshold: int = 2, **keys: ParticipantKey) -> TrustList:
+    return TrustList(
         issuer="Văn phòng Điều phối OCOP tỉnh Thanh Hóa",
         version=version,
         issued_at=ISSUED,
         expires=EXPIRES,
-        authority=op.AuthorityPin(tuple(k.public_key for k in AUTH), threshold),
+        authority=AuthorityPin(tuple(k.public_key for k in AUTH), threshold),
         participants=participants(**keys),
     )
 
 
-def pin(threshold: int = 2) -> op.AuthorityPin:
-    return op.AuthorityPin(tuple(k.public_key for k in AUTH), threshold)
+def pin(threshold: int = 2) -> AuthorityPin:
+    return AuthorityPin(tuple(k.public_key for k in AUTH), threshold)
 
 
-def trusted(**keys: op.ParticipantKey) -> op.TrustList:
+def trusted(**keys: ParticipantKey) -> VerifiedTrustList:
     """A verified trust list (version 1, signed by all three authority keys)."""
-    raw = op.sign_trust_list(trust_draft(**keys), AUTH)
+    raw = sign_trust_list(trust_draft(**keys), AUTH)
     return op.verify_trust_list(raw, pin(), now=NOW)
 
 
@@ -92,7 +104,7 @@ def step(
     location: op.Location = WHERE,
     **kw: object,
 ) -> op.SignedEvent:
-    return op.append_step(head, signer, step=name, time=at(day), location=location, **kw)  # type: ignore[arg-type]
+    return append_step(head, signer, step=name, time=at(day), location=location, **kw)  # type: ignore[arg-type]
 
 
 def cordyceps_batch(
@@ -111,7 +123,7 @@ def cordyceps_batch(
         attachments=(PHOTO,),
         data={"standards": "TCVN 12850:2019", "shelf_life": "P12M"},
     )
-    events = [op.open_batch(genesis, genesis_signer)]
+    events = [open_batch(genesis, genesis_signer)]
     plan = plan or [
         ("commissioning", PRODUCER),
         ("ocop:drying", PROCESSOR),
@@ -133,7 +145,7 @@ def cordyceps_batch(
 
 def fresh_batch(signer: op.PrivateKey = PRODUCER, length: int = 2) -> list[op.SignedEvent]:
     genesis = sample_genesis(time=at(1, 6), location=WHERE)
-    events = [op.open_batch(genesis, signer)]
+    events = [open_batch(genesis, signer)]
     for i in range(1, length):
         events.append(step(events[-1], signer, "commissioning", 1, location=WHERE, data={"n": i}))
     return events
@@ -141,19 +153,19 @@ def fresh_batch(signer: op.PrivateKey = PRODUCER, length: int = 2) -> list[op.Si
 
 def bundle(*chains: Sequence[op.SignedEvent]) -> bytes:
     """Write a bundle of ``chains`` (the first is the root; the order given is the file order)."""
-    header = op.BundleHeader(
+    header = BundleHeader(
         root=chains[0][0].event_id,
-        batches=tuple(op.BundleBatch(batch_id=c[0].event_id, count=len(c), head=c[-1].event_id) for c in chains),
+        batches=tuple(BundleBatch(batch_id=c[0].event_id, count=len(c), head=c[-1].event_id) for c in chains),
         keys=signer_keys([e for c in chains for e in c]),
     )
     out = io.BytesIO()
-    op.write_bundle(out, header, [e.raw for c in chains for e in c])
+    write_bundle(out, header, [e.raw for c in chains for e in c])
     return out.getvalue()
 
 
 def with_who(
-    trust: op.TrustList, events: Sequence[op.SignedEvent]
-) -> list[tuple[op.SignedEvent, op.Participant | None]]:
+    trust: TrustList | VerifiedTrustList, events: Sequence[op.SignedEvent]
+) -> list[tuple[op.SignedEvent, Participant | None]]:
     out = []
     for e in events:
         found = trust.lookup(e.key_id)

@@ -28,6 +28,15 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import ocop_provenance as op
+from ocop_provenance.events import (
+    BundleBatch,
+    BundleHeader,
+    EquivocationProof,
+    append_step,
+    head_of,
+    open_batch,
+    write_bundle,
+)
 
 HERE = Path(__file__).resolve().parent
 ICT = timezone(timedelta(hours=7))
@@ -92,7 +101,7 @@ PHOTO = b"\x89PNG\r\n\x1a\n placeholder image bytes for the test vector"
 
 def build_story() -> dict[str, list[op.SignedEvent]]:
     producer, lab = KEYS["producer"], KEYS["lab"]
-    a0 = op.open_batch(
+    a0 = open_batch(
         op.Genesis(
             time=datetime(2024, 11, 1, 8, 0, tzinfo=ICT),
             product=op.Product(
@@ -110,7 +119,7 @@ def build_story() -> dict[str, list[op.SignedEvent]]:
         ),
         producer,
     )
-    a1 = op.append_step(
+    a1 = append_step(
         a0,
         producer,
         step="commissioning",
@@ -118,7 +127,7 @@ def build_story() -> dict[str, list[op.SignedEvent]]:
         location=FARM,
         data={"harvest_kg": "120.5", "room": "P3"},
     )
-    a2 = op.append_step(
+    a2 = append_step(
         a1,
         lab,
         step="inspecting",
@@ -134,7 +143,7 @@ def build_story() -> dict[str, list[op.SignedEvent]]:
         ],
         data={"cordycepin_mg_per_g": "2.1", "passed": True, "standard": "TCVN 13384:2021"},
     )
-    b0 = op.open_batch(
+    b0 = open_batch(
         op.Genesis(
             time=datetime(2024, 11, 3, 7, 0, tzinfo=ICT),
             product=op.Product(
@@ -159,16 +168,16 @@ def build_story() -> dict[str, list[op.SignedEvent]]:
         ),
         producer,
     )
-    b1 = op.append_step(
+    b1 = append_step(
         b0,
         producer,
         step="ocop:drying",
         time=datetime(2024, 11, 3, 8, 0, tzinfo=ICT),
         location=FARM,
-        inputs=[op.head_of(a2).as_input()],
+        inputs=[head_of(a2).as_input()],
         data={"duration_min": 480, "moisture_pct": "11.5", "temperature_c": 55},
     )
-    b2 = op.append_step(
+    b2 = append_step(
         b1,
         producer,
         step="packing",
@@ -187,7 +196,7 @@ def _event_vector(name: str, event: op.SignedEvent, signer: str) -> dict[str, An
         "seq": event.seq,
         "step": event.step,
         "payload": _hex(event.payload),
-        "protected": _hex(event.protected),
+        "protected": _hex(event.envelope.protected),
         "to_be_signed": _hex(event.to_be_signed),
         "signature": _hex(event.signature),
         "cose": _hex(event.raw),
@@ -195,9 +204,9 @@ def _event_vector(name: str, event: op.SignedEvent, signer: str) -> dict[str, An
     }
 
 
-def _bundle(header: op.BundleHeader, events: list[bytes]) -> bytes:
+def _bundle(header: BundleHeader, events: list[bytes]) -> bytes:
     out = io.BytesIO()
-    op.write_bundle(out, header, events)
+    write_bundle(out, header, events)
     return out.getvalue()
 
 
@@ -270,9 +279,7 @@ def _invalid(story: dict[str, list[op.SignedEvent]]) -> list[dict[str, Any]]:
     raw = [e.raw for e in b]
 
     # ---- chain rules (kind "chain": verify_chain with every vector key trusted, now = NOW) ----
-    rival = op.append_step(
-        b[1], producer, step="shipping", time=datetime(2024, 11, 4, 12, 0, tzinfo=ICT), location=FARM
-    )
+    rival = append_step(b[1], producer, step="shipping", time=datetime(2024, 11, 4, 12, 0, tzinfo=ICT), location=FARM)
     add(
         "forked-batch",
         "chain",
@@ -414,11 +421,11 @@ def _invalid(story: dict[str, list[op.SignedEvent]]) -> list[dict[str, Any]]:
     add("untagged-cose", "event", "E_COSE", "COSE_Sign1 array without tag 18", untagged)
     indefinite = b"\xd2\x9f" + g.raw[2:] + b"\xff"
     add("indefinite-length", "event", "E_CBOR", "the COSE array encoded with indefinite length", indefinite)
-    detached = cbor2.dumps(cbor2.CBORTag(18, [g.protected, {}, None, g.signature]))
+    detached = cbor2.dumps(cbor2.CBORTag(18, [g.envelope.protected, {}, None, g.signature]))
     add("detached-payload", "event", "E_COSE", "payload detached (nil)", detached)
-    short_sig = cbor2.dumps(cbor2.CBORTag(18, [g.protected, {}, g.payload, g.signature[:63]]))
+    short_sig = cbor2.dumps(cbor2.CBORTag(18, [g.envelope.protected, {}, g.payload, g.signature[:63]]))
     add("short-signature", "event", "E_COSE", "a 63-byte signature", short_sig)
-    non_shortest_len = b"\xd2\x84\x59\x00" + bytes([len(g.protected)]) + g.raw[4:]
+    non_shortest_len = b"\xd2\x84\x59\x00" + bytes([len(g.envelope.protected)]) + g.raw[4:]
     add(
         "non-shortest-length",
         "event",
@@ -512,7 +519,13 @@ def _invalid(story: dict[str, list[op.SignedEvent]]) -> list[dict[str, Any]]:
     add("non-canonical-quantity", "event", "E_NONCANONICAL", "quantity with a trailing zero", _sign(_det(qty)))
     t = dict(m)
     t[4] = "2024-11-03T00:00:00Z"
-    add("time-with-z", "event", "E_NONCANONICAL", "time written with Z instead of +00:00", _sign(_det(t)))
+    add(
+        "time-with-z",
+        "event",
+        "E_FIELD",
+        "time written with Z instead of +00:00 (outside the profile of §7.4)",
+        _sign(_det(t)),
+    )
     t2 = dict(m)
     t2[4] = "2024-11-03T07:00:00"
     add("time-without-offset", "event", "E_FIELD", "time with no UTC offset", _sign(_det(t2)))
@@ -562,7 +575,7 @@ def _invalid(story: dict[str, list[op.SignedEvent]]) -> list[dict[str, Any]]:
         "an extra item after the last declared event",
         _raw_bundle(good, every) + _bundle_item(a[0].raw),
     )
-    wrong_head = op.append_step(
+    wrong_head = append_step(
         a[1],
         producer,
         step="inspecting",
@@ -717,18 +730,16 @@ def build() -> dict[str, bytes]:
         ],
     }
     a, b = story["A"], story["B"]
-    header = op.BundleHeader(
+    header = BundleHeader(
         root=b[0].event_id,
-        batches=tuple(
-            op.BundleBatch(batch_id=evs[0].event_id, count=len(evs), head=evs[-1].event_id) for evs in (b, a)
-        ),
+        batches=tuple(BundleBatch(batch_id=evs[0].event_id, count=len(evs), head=evs[-1].event_id) for evs in (b, a)),
         keys=(KEYS["producer"].public_key, KEYS["lab"].public_key),
     )
     bundle_bytes = _bundle(header, [e.raw for e in (*b, *a)])
-    rival = op.append_step(
+    rival = append_step(
         b[1], KEYS["producer"], step="shipping", time=datetime(2024, 11, 4, 12, 0, tzinfo=ICT), location=FARM
     )
-    proof = op.EquivocationProof.of(b[2], rival)
+    proof = EquivocationProof.of(b[2], rival)
     extras = {
         "description": "A bundle of batch B with its input batch A, and an equivocation proof for batch B at seq 2.",
         "bundle": {
@@ -748,8 +759,10 @@ def build() -> dict[str, bytes]:
     }
     invalid = {
         "description": "Invalid inputs named after the attack they carry, with the error code they must raise. "
-        "kind: event = parse_unverified_event(input); chain = verify_chain(inputs, keys, now, batch_id); "
-        "bundle = verify_bundle(input, keys, now); public_key = PublicKey.from_raw(input). Keys trusted: every "
+        "kind: event = parse_unverified_event(input); "
+        "chain = verify_chain(inputs, VerifyOptions(keys, now), batch_id); "
+        "bundle = verify_bundle(input, VerifyOptions(keys, now), ANY_BATCH); "
+        "public_key = PublicKey.from_raw(input). Keys trusted: every "
         "key in events.json unless 'trusted' names a subset.",
         "now": NOW.isoformat(),
         "vectors": _invalid(story),

@@ -11,8 +11,10 @@ from typing import Any
 
 import ocop_provenance as op
 import pytest
+from ocop_provenance.events import EquivocationProof, parse_unverified_event, report_chain, sign_event
 
 from tests.vectors import generate
+from tests.verifying import ANY_BATCH, options
 
 HERE = Path(__file__).resolve().parent
 FILES = ("events.json", "bundle.json", "invalid.json")
@@ -56,10 +58,10 @@ def test_key_vectors(k: dict[str, str]) -> None:
 @pytest.mark.parametrize(("batch", "v"), ALL_EVENTS, ids=[v["name"] for _, v in ALL_EVENTS])
 def test_valid_event_replays_byte_exact(batch: dict[str, Any], v: dict[str, Any]) -> None:
     raw = bytes.fromhex(v["cose"])
-    event = op.parse_unverified_event(raw)
+    event = parse_unverified_event(raw)
     assert event.raw == raw
     assert event.payload.hex() == v["payload"]
-    assert event.protected.hex() == v["protected"]
+    assert event.envelope.protected.hex() == v["protected"]
     assert event.to_be_signed.hex() == v["to_be_signed"]
     assert event.signature.hex() == v["signature"]
     assert event.event_id.hex() == v["event_id"]
@@ -69,19 +71,19 @@ def test_valid_event_replays_byte_exact(batch: dict[str, Any], v: dict[str, Any]
     signer = PRIVATE[v["signer"]]
     assert event.key_id == signer.key_id
     # Signing the decoded body again reproduces the very same bytes (deterministic payload and Ed25519).
-    assert op.sign_event(event.body, signer).raw == raw
+    assert sign_event(event.body, signer).raw == raw
 
 
 @pytest.mark.parametrize("batch", EVENTS["batches"], ids=lambda b: b["label"])
 def test_valid_chains_verify(batch: dict[str, Any]) -> None:
     raws = [bytes.fromhex(v["cose"]) for v in batch["events"]]
-    summary = op.verify_chain(raws, RING, batch_id=bytes.fromhex(batch["batch_id"]), now=NOW)
+    summary = op.verify_chain(raws, options(RING, now=NOW), batch=bytes.fromhex(batch["batch_id"]))
     assert summary.count == len(raws)
     assert summary.head.raw == raws[-1]
 
 
 def test_genesis_carries_vietnamese_text_and_certificate() -> None:
-    genesis = op.parse_unverified_event(bytes.fromhex(EVENTS["batches"][0]["events"][0]["cose"])).body
+    genesis = parse_unverified_event(bytes.fromhex(EVENTS["batches"][0]["events"][0]["cose"])).body
     assert isinstance(genesis, op.Genesis)
     assert genesis.product.name == "Đông trùng hạ thảo tươi"
     assert genesis.certificate is not None
@@ -91,14 +93,14 @@ def test_genesis_carries_vietnamese_text_and_certificate() -> None:
 def test_bundle_vector_verifies() -> None:
     bundle = EXTRAS["bundle"]
     data = bytes.fromhex(bundle["file"])
-    summary = op.verify_bundle(io.BytesIO(data), RING, root=bytes.fromhex(bundle["root"]), now=NOW)
+    summary = op.verify_bundle(io.BytesIO(data), options(RING, now=NOW), root=bytes.fromhex(bundle["root"]))
     assert summary.header.to_bytes().hex() == bundle["header"]
     assert [[c.batch_id.hex(), c.count, c.head.event_id.hex()] for c in summary.chains] == bundle["batches"]
 
 
 def test_equivocation_vector_verifies() -> None:
     eq = EXTRAS["equivocation"]
-    proof = op.EquivocationProof.from_bytes(bytes.fromhex(eq["proof"]))
+    proof = EquivocationProof.from_bytes(bytes.fromhex(eq["proof"]))
     assert (proof.event_a.hex(), proof.event_b.hex()) == (eq["event_a"], eq["event_b"])
     assert proof.verify(RING) == (bytes.fromhex(eq["batch_id"]), eq["seq"])
 
@@ -146,12 +148,12 @@ def _run(v: dict[str, Any]) -> None:
     ring = op.KeyRing.of(PUBLIC[n] for n in v.get("trusted", PUBLIC))
     kind = v["kind"]
     if kind == "event":
-        op.parse_unverified_event(bytes.fromhex(v["input"]))
+        parse_unverified_event(bytes.fromhex(v["input"]))
     elif kind == "chain":
-        batch_id = bytes.fromhex(v["batch_id"]) if "batch_id" in v else None
-        op.verify_chain([bytes.fromhex(x) for x in v["input"]], ring, now=NOW, batch_id=batch_id)
+        batch_id = bytes.fromhex(v["batch_id"]) if "batch_id" in v else ANY_BATCH
+        op.verify_chain([bytes.fromhex(x) for x in v["input"]], options(ring, now=NOW), batch=batch_id)
     elif kind == "bundle":
-        op.verify_bundle(io.BytesIO(bytes.fromhex(v["input"])), ring, now=NOW)
+        op.verify_bundle(io.BytesIO(bytes.fromhex(v["input"])), options(ring, now=NOW), root=ANY_BATCH)
     elif kind == "public_key":
         op.PublicKey.from_raw(bytes.fromhex(v["input"]))
     else:  # pragma: no cover - a vector file error
@@ -168,7 +170,7 @@ def test_invalid_vector_is_rejected_with_its_code(v: dict[str, Any]) -> None:
 @pytest.mark.parametrize("v", [v for v in INVALID["vectors"] if v["kind"] == "chain"], ids=lambda v: v["name"])
 def test_invalid_chain_is_also_reported(v: dict[str, Any]) -> None:
     ring = op.KeyRing.of(PUBLIC[n] for n in v.get("trusted", PUBLIC))
-    batch_id = bytes.fromhex(v["batch_id"]) if "batch_id" in v else None
-    report = op.report_chain([bytes.fromhex(x) for x in v["input"]], ring, now=NOW, batch_id=batch_id)
+    batch_id = bytes.fromhex(v["batch_id"]) if "batch_id" in v else ANY_BATCH
+    report = report_chain([bytes.fromhex(x) for x in v["input"]], options(ring, now=NOW), batch=batch_id)
     assert not report.ok
     assert v["expected_code"] in {f.code for f in report.failures}

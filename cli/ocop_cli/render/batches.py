@@ -1,0 +1,185 @@
+"""``ocop batch``, ``ocop step`` and ``ocop export``: a new batch or step, the batch list, a timeline, an export."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import ocop_provenance as op
+from ocop_provenance.ledger import BatchInfo
+
+from .core import JsonDict, Result, Text, lines
+from .events import event_json, event_lines, producer_text
+from .words import iso, short, t, tn
+
+__all__ = ["BatchCreated", "BatchList", "BatchTimeline", "Exported", "StepAdded"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BatchCreated(Result):
+    """``ocop batch new``: the batch id on stdout."""
+
+    event: op.SignedEvent
+    key_name: str
+
+    def to_json(self) -> JsonDict:
+        return {"batch": {"batch_id": self.event.batch_id.hex(), "event": event_json(self.event)}}
+
+    def to_text(self) -> Text:
+        e = self.event
+        note = t("opened batch {batch}, signed by {key}", batch=short(e.batch_id), key=self.key_name)
+        return lines(e.batch_id.hex(), err=[note])
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StepAdded(Result):
+    """``ocop step add``: the new event id on stdout."""
+
+    event: op.SignedEvent
+    key_name: str
+
+    def to_json(self) -> JsonDict:
+        return {"batch_id": self.event.batch_id.hex(), "event": event_json(self.event)}
+
+    def to_text(self) -> Text:
+        e = self.event
+        note = t(
+            "added {step} as #{seq} of batch {batch}, signed by {key}",
+            step=e.step,
+            seq=e.seq,
+            batch=short(e.batch_id),
+            key=self.key_name,
+        )
+        return lines(e.event_id.hex(), err=[note])
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BatchList(Result):
+    """``ocop batch list``."""
+
+    batches: Sequence[BatchInfo]
+
+    def to_json(self) -> JsonDict:
+        return {
+            "batches": [
+                {
+                    "batch_id": b.batch_id.hex(),
+                    "product": b.product,
+                    "lot": b.lot,
+                    "gtin": b.gtin,
+                    "events": b.count,
+                    "head_seq": b.head_seq,
+                    "head_id": b.head_id.hex(),
+                    "opened": iso(b.opened),
+                    "updated": iso(b.updated),
+                }
+                for b in self.batches
+            ]
+        }
+
+    def to_text(self) -> Text:
+        if not self.batches:
+            return Text(err=(t("no batches yet (open one with: ocop batch new --key NAME ...)"),))
+        return lines(
+            *(
+                t(
+                    "{batch}  {product}  lot {lot}  {events}  updated {updated}",
+                    batch=short(b.batch_id),
+                    product=b.product,
+                    lot=b.lot,
+                    events=tn(b.count, "{n} event", "{n} events"),
+                    updated=iso(b.updated),
+                )
+                for b in self.batches
+            )
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BatchTimeline(Result):
+    """``ocop batch show``: the batch's events, each verified as it was read."""
+
+    events: Sequence[op.SignedEvent]
+    names: Mapping[bytes, str]
+
+    def to_json(self) -> JsonDict:
+        return {
+            "batch_id": self.events[0].batch_id.hex(),
+            "verified": True,
+            "events": [event_json(e, self.names) for e in self.events],
+        }
+
+    def to_text(self) -> Text:
+        genesis = self.events[0]
+        body = genesis.body
+        assert isinstance(body, op.Genesis)
+        p = body.product
+        rows = [t("Batch {batch}", batch=genesis.batch_id.hex())]
+        if p.gtin:
+            rows.append(
+                t(
+                    "  {name} · lot {lot} · GTIN {gtin} · {quantity} {unit}",
+                    name=p.name,
+                    lot=p.lot,
+                    gtin=p.gtin,
+                    quantity=p.quantity,
+                    unit=p.unit,
+                )
+            )
+        else:
+            rows.append(
+                t("  {name} · lot {lot} · {quantity} {unit}", name=p.name, lot=p.lot, quantity=p.quantity, unit=p.unit)
+            )
+        rows.append(t("  producer  {producer}", producer=producer_text(body.producer)))
+        c = body.certificate
+        if c is not None:
+            rows.append(
+                t(
+                    "  OCOP      {stars} stars, certificate {number} of {issued}",
+                    stars=c.stars,
+                    number=c.number,
+                    issued=c.issued.isoformat(),
+                )
+            )
+        rows.append(
+            tn(
+                len(self.events),
+                "  {n} event; every signature and link checked when read from the ledger",
+                "  {n} events; every signature and link checked when read from the ledger",
+            )
+        )
+        rows.append("")
+        for e in self.events:
+            rows.extend(event_lines(e, self.names))
+        return lines(*rows)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Exported(Result):
+    """``ocop export``: what was written (the report goes to stderr: stdout may carry the export itself)."""
+
+    path: str
+    kind: str
+    events: int
+    batches: int
+    size: int
+
+    def to_json(self) -> JsonDict:
+        return {
+            "output": self.path,
+            "format": self.kind,
+            "events": self.events,
+            "batches": self.batches,
+            "bytes": self.size,
+        }
+
+    def to_text(self) -> Text:
+        counts = {
+            "path": self.path,
+            "events": tn(self.events, "{n} event", "{n} events"),
+            "batches": tn(self.batches, "{n} batch", "{n} batches"),
+            "size": self.size,
+        }
+        if self.kind == "bundle":
+            return Text(err=(t("wrote bundle {path}: {events} of {batches}, {size} bytes", **counts),))
+        return Text(err=(t("wrote COSE sequence {path}: {events} of {batches}, {size} bytes", **counts),))

@@ -1,0 +1,103 @@
+"""Core format and verification: events, chains, bundles, keys and the verifier's options (docs/format.md).
+
+For developers who build or check records without a ledger: sign events, verify a chain or a bundle offline,
+read what they hold. Everything here follows docs/format.md exactly; ``ocop_provenance`` (the root) re-exports the
+names most users need.
+"""
+
+from ._bundle import (
+    BUNDLE_MAGIC,
+    BundleBatch,
+    BundleHeader,
+    BundleReader,
+    BundleSummary,
+    LineageLink,
+    verify_bundle,
+    write_bundle,
+)
+from ._chain import ChainHead, append_step, head_of, open_batch
+from ._cose import CoseSign1
+from ._keys import KeyWindow, available_backends, ed25519_backend
+from ._model import (
+    CBV_BUSINESS_STEPS,
+    Attachment,
+    Certificate,
+    DataValue,
+    Genesis,
+    InputRef,
+    Location,
+    Producer,
+    Product,
+    Step,
+    canonical_quantity,
+)
+from ._verify import (
+    ANY_BATCH,
+    DEFAULT_TIME_TOLERANCE,
+    NO_CLOCK,
+    ChainReport,
+    ChainSummary,
+    ChainVerifier,
+    Clock,
+    EquivocationProof,
+    KeyRing,
+    KeySource,
+    Subject,
+    Unchecked,
+    VerifyOptions,
+    find_forks,
+    report_chain,
+    verify_chain,
+)
+from ._wire import EVENT_TYP, MAX_EVENT_SIZE, SignedEvent, parse_unverified_event, sign_event
+
+__all__ = [
+    "ANY_BATCH",
+    "BUNDLE_MAGIC",
+    "CBV_BUSINESS_STEPS",
+    "DEFAULT_TIME_TOLERANCE",
+    "EVENT_TYP",
+    "MAX_EVENT_SIZE",
+    "NO_CLOCK",
+    "Attachment",
+    "BundleBatch",
+    "BundleHeader",
+    "BundleReader",
+    "BundleSummary",
+    "Certificate",
+    "ChainHead",
+    "ChainReport",
+    "ChainSummary",
+    "ChainVerifier",
+    "Clock",
+    "CoseSign1",
+    "DataValue",
+    "EquivocationProof",
+    "Genesis",
+    "InputRef",
+    "KeyRing",
+    "KeySource",
+    "KeyWindow",
+    "LineageLink",
+    "Location",
+    "Producer",
+    "Product",
+    "SignedEvent",
+    "Step",
+    "Subject",
+    "Unchecked",
+    "VerifyOptions",
+    "append_step",
+    "available_backends",
+    "canonical_quantity",
+    "ed25519_backend",
+    "find_forks",
+    "head_of",
+    "open_batch",
+    "parse_unverified_event",
+    "report_chain",
+    "sign_event",
+    "verify_bundle",
+    "verify_chain",
+    "write_bundle",
+]
