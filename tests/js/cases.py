@@ -22,7 +22,7 @@ from typing import Any
 
 import ocop_provenance as op
 from ocop_provenance import _cbor
-from ocop_provenance.events import EquivocationProof, parse_unverified_event
+from ocop_provenance.events import EquivocationProof, Subject, parse_unverified_event
 from ocop_provenance.trust import AuthorityPin
 
 Case = dict[str, Any]
@@ -81,7 +81,7 @@ def _judge(case: Case) -> str:
     elif kind == "event":
         parse_unverified_event(bytes.fromhex(case["input"]))
     elif kind == "chain":
-        batch = bytes.fromhex(case["batch_id"]) if case.get("batch_id") else op.ANY_BATCH
+        batch: Subject = bytes.fromhex(case["batch_id"]) if case.get("batch_id") else op.ANY_BATCH
         op.verify_chain([bytes.fromhex(x) for x in case["events"]], _options(case), batch=batch)
     elif kind == "bundle":
         op.verify_bundle(io.BytesIO(bytes.fromhex(case["bundle"])), _options(case), root=op.ANY_BATCH)
@@ -99,8 +99,8 @@ def _judge(case: Case) -> str:
     elif kind == "bundle_trust":
         report = op.audit_bundle(io.BytesIO(bytes.fromhex(case["bundle"])), _options(case), root=op.ANY_BATCH)
         if report.failure is not None:
-            return report.failure.code
-        return report.findings[0].code if report.findings else "OK"
+            return str(report.failure.code)
+        return str(report.findings[0].code) if report.findings else "OK"
     elif kind == "seal":
         chain = [bytes.fromhex(x) for x in case["events"]] if case.get("events") is not None else None
         bundle = bytes.fromhex(case["bundle"]) if case.get("bundle") else None
@@ -110,12 +110,27 @@ def _judge(case: Case) -> str:
     return "OK"
 
 
+Where = dict[str, Any]
+
+
+def python_outcome(case: Case) -> tuple[str, Where]:
+    """Return the Python library's verdict for ``case`` and, for chains and bundles, where it failed.
+
+    The verdict is the OK-like code or the code of the error raised; *where* holds the error's ``position``,
+    ``batch_id`` and ``seq`` that are set (empty for other kinds, as run_cases.mjs gives it).
+    """
+    try:
+        return _judge(case), {}
+    except op.ProvenanceError as e:
+        if case["kind"] not in ("chain", "bundle"):
+            return str(e.code), {}
+        where = {"position": e.position, "batch_id": e.batch_id, "seq": e.seq}
+        return str(e.code), {k: v for k, v in where.items() if v is not None}
+
+
 def python_verdict(case: Case) -> str:
     """Return the Python library's verdict for ``case``: OK-like code, or the code of the error it raised."""
-    try:
-        return _judge(case)
-    except op.ProvenanceError as e:
-        return e.code
+    return python_outcome(case)[0]
 
 
 def bit_flips(data: bytes, count: int, seed: int) -> Iterator[tuple[int, bytes]]:

@@ -22,7 +22,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 
 import ocop_provenance as op
 from ocop_provenance._seal import base45_encode
-from ocop_provenance.events import append_step, head_of
+from ocop_provenance.events import SignedEvent, append_step, head_of, open_batch
 from ocop_provenance.seals import make_seal
 from ocop_provenance.trust import TRUST_TYP, TrustList, parse_unverified_document, sign_trust_list
 
@@ -37,6 +37,10 @@ V1_PIN = {"keys": scenario.public_hex("authority1", "authority2"), "threshold": 
 
 def _variant_with_retired_key(s: scenario.Scenario) -> bytes:
     """The root batch again, its drying step signed with the processor's retired key (after its retirement)."""
+    return scenario.bundle_of([_retired_chain(s), s.fresh])
+
+
+def _retired_chain(s: scenario.Scenario) -> list[SignedEvent]:
     g = s.dried[0]
     dry = append_step(
         g,
@@ -46,7 +50,7 @@ def _variant_with_retired_key(s: scenario.Scenario) -> bytes:
         location=scenario.FACTORY,
         inputs=[head_of(s.fresh[-1]).as_input()],
     )
-    return scenario.bundle_of([[g, dry], s.fresh])
+    return [g, dry]
 
 
 def _signed_by_all(trust: TrustList) -> bytes:
@@ -76,6 +80,15 @@ def build_cases() -> list[Case]:
     digits = s.seal_url.split("?s=")[1]
     altered = s.seal_url.replace(digits, digits[:100] + str((int(digits[100]) + 1) % 10) + digits[101:])
     trust = {"trust": s.trust_v1.hex(), "authority": V1_PIN}
+    # a producer's batch under another company's GS1 prefix
+    foreign = open_batch(
+        op.Genesis(
+            time=datetime(2025, 5, 2, 8, 0, tzinfo=scenario.ICT),
+            product=op.Product(name="Trà shan tuyết", lot="TS-2505", quantity="50", unit="hộp", gtin="8935678000002"),
+            producer=op.Producer(name="Công ty TNHH Nông nghiệp Nghi Sơn", admin_code="16840"),
+        ),
+        scenario.KEYS["producer"],
+    )
     out: list[Case] = [
         # trust lists
         {"name": "trust-ok", "kind": "trust", **trust, "now": NOW},
@@ -252,6 +265,64 @@ def build_cases() -> list[Case]:
             **trust,
             "now": NOW,
         },
+        # who may claim and seal what (with a trust list)
+        {"name": "bundle-claims-mismatch", "kind": "bundle_trust", "bundle": s.plain_bundle.hex(), **trust, "now": NOW},
+        {
+            "name": "bundle-gtin-not-owned",
+            "kind": "bundle_trust",
+            "bundle": scenario.bundle_of([[foreign]]).hex(),
+            **trust,
+            "now": NOW,
+        },
+        {
+            "name": "seal-by-a-lab",
+            "kind": "seal",
+            "text": make_seal(
+                s.dried[0], s.dried[3], scenario.KEYS["lab"], resolver=scenario.RESOLVER, sealed_on=date(2025, 5, 4)
+            ).to_url(),
+            **trust,
+            "now": NOW,
+        },
+        {
+            "name": "seal-gtin-not-owned",
+            "kind": "seal",
+            "text": make_seal(
+                foreign, foreign, scenario.KEYS["producer"], resolver=scenario.RESOLVER, sealed_on=date(2025, 5, 4)
+            ).to_url(),
+            **trust,
+            "now": NOW,
+        },
+        {
+            "name": "seal-claims-mismatch",
+            "kind": "seal",
+            "text": s.seal_ocop_url,
+            **trust,
+            "bundle": s.plain_bundle.hex(),
+            "now": NOW,
+        },
+        # a trust list's key windows hold on every path
+        {
+            "name": "seal-chain-with-retired-key",
+            "kind": "seal",
+            "text": make_seal(
+                s.dried[0],
+                s.dried[0],
+                scenario.KEYS["producer"],
+                resolver=scenario.RESOLVER,
+                sealed_on=date(2025, 5, 2),
+            ).to_url(),
+            **trust,
+            "bundle": _variant_with_retired_key(s).hex(),
+            "now": NOW,
+        },
+        {
+            "name": "chain-trust-retired-key",
+            "kind": "chain",
+            "events": [e.raw.hex() for e in _retired_chain(s)],
+            **trust,
+            "now": NOW,
+        },
+        {"name": "chain-trust-ok", "kind": "chain", "events": [e.raw.hex() for e in s.dried], **trust, "now": NOW},
     ]
     for case in out:
         case["expected"] = python_verdict(case)

@@ -1,5 +1,6 @@
 // The verdict of the JavaScript verifier on one case of tests/js/cases.py: "OK", "SEAL_OK", "SEAL_OLDER_HEAD" or
-// the E_... code of the first failure (what the Python library's python_verdict gives for the same case).
+// the E_... code of the first failure (what the Python library's python_verdict gives for the same case), and for
+// chains and bundles where the failure is (what python_outcome gives).
 
 import { decode } from "../../portal/ocop_portal/static/js/cbor.js";
 import { verifyEquivocationProof } from "../../portal/ocop_portal/static/js/chain.js";
@@ -28,7 +29,7 @@ async function trustOptions(c) {
 async function judge(c) {
   switch (c.kind) {
     case "cbor":
-      decode(bytes(c.input), { maxSize: c.max_size ?? 1 << 20, maxDepth: c.max_depth });
+      decode(bytes(c.input), { maxSize: c.max_size ?? 1 << 20, maxDepth: c.max_depth, maxItems: c.max_items ?? null });
       return "OK";
     case "public_key":
       await PublicKey.from(bytes(c.input));
@@ -43,10 +44,13 @@ async function judge(c) {
     case "proof":
       await verifyEquivocationProof(bytes(c.input), await KeyRing.of(c.trusted));
       return "OK";
-    case "chain":
-      return (await verifyChain(c.events.map(bytes), { trustedKeys: c.trusted, batchId: c.batch_id, now: c.now })).code;
+    case "chain": {
+      const keys = c.trust ? await trustOptions(c) : { trustedKeys: c.trusted };
+      if (keys.failed) return keys.failed;
+      return located(await verifyChain(c.events.map(bytes), { ...keys, batchId: c.batch_id, now: c.now }));
+    }
     case "bundle":
-      return (await verifyBundle(bytes(c.bundle), { trustedKeys: c.trusted, now: c.now })).code;
+      return located(await verifyBundle(bytes(c.bundle), { trustedKeys: c.trusted, now: c.now }));
     case "trust": {
       const t = await trustOptions(c);
       if (t.failed) return t.failed;
@@ -70,11 +74,26 @@ async function judge(c) {
   }
 }
 
-export async function verdict(c) {
+/** A result's code, with where it failed: [code, {position, batch_id, seq}] (members that apply). */
+function located(result) {
+  const { position, batchId, seq } = result.where;
+  const where = Object.fromEntries(
+    Object.entries({ position, batch_id: batchId, seq }).filter(([, v]) => v !== undefined && v !== null),
+  );
+  return [result.code, where];
+}
+
+/** [code, where] (where only for chains and bundles; else {}). */
+export async function outcome(c) {
   try {
-    return await judge(c);
+    const r = await judge(c);
+    return Array.isArray(r) ? r : [r, {}];
   } catch (e) {
-    if (e instanceof VerifyError) return e.code;
+    if (e instanceof VerifyError) return [e.code, {}];
     throw e;
   }
+}
+
+export async function verdict(c) {
+  return (await outcome(c))[0];
 }

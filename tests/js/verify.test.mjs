@@ -153,7 +153,11 @@ test("a seal names its signer as the trust list names it", async () => {
     id: "nghi-son",
     name: "Công ty TNHH Nông nghiệp Nghi Sơn",
     role: "producer",
+    commune: "Phường Nghi Sơn",
+    province: "Thanh Hóa",
   });
+  assert.deepEqual(r.checked, ["signature", "signer-trusted", "signer-role", "gtin-owner", "chain", "genesis-claims"]);
+  assert.deepEqual(r.notChecked, []);
   assert.equal(r.chain.covered, 4);
   assert.equal(r.chain.total, 5);
   assert.equal(r.chain.productName, "Đông trùng hạ thảo sấy thăng hoa");
@@ -183,7 +187,37 @@ test("a retired key is reported at the event that claims a later time", async ()
   assert.equal(r.ok, false);
   assert.equal(r.code, "E_KEY_RETIRED");
   assert.equal(r.where.seq, 1);
+  assert.equal(r.where.position, 1);
   assert.equal(r.findings.length, 1);
+});
+
+test("a genesis claim its signer may not make is a finding that names the field", async () => {
+  const c = FIXTURES.cases.find((x) => x.name === "bundle-claims-mismatch");
+  const r = await verifyBundle(fromHex(FIXTURES.blobs[c.bundle] ?? c.bundle), {
+    trustList: fromHex(FIXTURES.blobs[c.trust] ?? c.trust),
+    authority: c.authority,
+    now: c.now,
+  });
+  assert.equal(r.code, "E_CLAIM_MISMATCH");
+  assert.deepEqual(
+    r.findings.map((f) => [f.code, f.position, f.seq, f.field]),
+    [["E_CLAIM_MISMATCH", 0, 0, "producer.name"]],
+  );
+  assert.equal(r.where.field, "producer.name");
+  assert.equal(r.events[0].signer.participant.name, "Công ty TNHH Nông nghiệp Nghi Sơn");
+  assert.equal(r.events[0].producer.name, "Hộ kinh doanh Lê Thị Hoa");
+});
+
+test("with a trust list a chain fails at the first key that may not sign then, naming its position", async () => {
+  const c = FIXTURES.cases.find((x) => x.name === "chain-trust-retired-key");
+  const r = await verifyChain(c.events.map(fromHex), {
+    trustList: fromHex(FIXTURES.blobs[c.trust] ?? c.trust),
+    authority: c.authority,
+    now: c.now,
+  });
+  assert.equal(r.code, "E_KEY_RETIRED");
+  assert.deepEqual([r.where.position, r.where.seq], [1, 1]);
+  assert.equal(r.where.index, undefined);
 });
 
 test("a weak trusted key is refused before anything is verified", async () => {

@@ -16,6 +16,9 @@ export const BUNDLE_MAGIC = "ocop-bundle";
 const MAX_HEADER_SIZE = 1 << 20;
 const MAX_BATCHES = 10000;
 const MAX_KEYS = 10000;
+// Most CBOR items a header can hold (the map, its labels and values, every key, every batch entry), counted before
+// it is decoded: the reference's MAX_HEADER_ITEMS.
+export const MAX_HEADER_ITEMS = 11 + MAX_KEYS + 4 * MAX_BATCHES;
 const LOOKAHEAD = 64; // events checked ahead of the chain walk
 
 // ---- 10.1 framing ------------------------------------------------------------------------------------------
@@ -65,7 +68,7 @@ function isBytes(value, length) {
 
 /** Parse the header (unauthenticated: every claim is checked against the events later). */
 export async function parseHeader(bytes) {
-  const m = decode(bytes, { maxSize: MAX_HEADER_SIZE, maxDepth: 3 });
+  const m = decode(bytes, { maxSize: MAX_HEADER_SIZE, maxDepth: 3, maxItems: MAX_HEADER_ITEMS });
   if (!(m instanceof Map) || m.get(0n) !== BUNDLE_MAGIC) fail("E_BUNDLE", "not an ocop bundle");
   if (m.get(1n) !== 1n) fail("E_VERSION", "unsupported bundle version");
   if (m.size !== 5 || ![0n, 1n, 2n, 3n, 4n].every((label) => m.has(label))) {
@@ -111,7 +114,7 @@ export async function parseHeader(bytes) {
 class Lineage {
   constructor(header) {
     this.listed = new Set(header.batches.map((b) => hex(b.batchId)));
-    this.required = new Map(); // "batch:seq" -> {batch, head, index}
+    this.required = new Map(); // "batch:seq" -> {batch, seq, head, position}
     this.referenced = new Set([hex(header.root)]);
     this.done = new Set();
     this.links = [];
@@ -129,7 +132,11 @@ class Lineage {
     const need = this.required.get(key);
     this.required.delete(key);
     if (need !== undefined && !equal(need.head, event.eventId)) {
-      fail("E_INPUT_HEAD", `event #${need.index} named another head for this batch at seq ${event.seq}`, where);
+      fail(
+        "E_INPUT_HEAD",
+        `the consuming event (at position ${need.position}) names another head for this batch at seq ${event.seq}`,
+        where,
+      );
     }
   }
 
@@ -143,11 +150,12 @@ class Lineage {
       this.referenced.add(batch);
       const key = `${batch}:${ref.seq}`;
       const prior = this.required.get(key);
-      if (prior === undefined) this.required.set(key, { batch, head: ref.head, index: where.index });
+      if (prior === undefined)
+        this.required.set(key, { batch, seq: ref.seq, head: ref.head, position: where.position });
       else if (!equal(prior.head, ref.head)) {
         fail(
           "E_INPUT_HEAD",
-          `event #${prior.index} named another head for seq ${ref.seq} of batch ${batch.slice(0, 16)}`,
+          `the event at position ${prior.position} named another head for seq ${ref.seq} of batch ${batch.slice(0, 16)}`,
           where,
         );
       }
@@ -160,7 +168,10 @@ class Lineage {
     this.done.add(batch);
     for (const need of this.required.values()) {
       if (need.batch === batch) {
-        fail("E_INPUT_HEAD", "an event consumed a seq of this batch that the bundle does not hold", { batchId: batch });
+        fail("E_INPUT_HEAD", "an event consumed a seq of this batch that the bundle does not hold", {
+          batchId: batch,
+          seq: need.seq,
+        });
       }
     }
   }
@@ -188,8 +199,9 @@ function frameEvents(items, header) {
 }
 
 /**
- * Verify a bundle (§10.4) with a key ring. Options: root (expected batch id bytes), timeTolerance and now
- * (microseconds, BigInt), onEvent(batchIndex, event) called after each event's chain and upstream checks.
+ * Verify a bundle (§10.4) with a key ring (whose windows, if any, every event's key must be in). Options: root
+ * (expected batch id bytes), timeTolerance and now (microseconds, BigInt), onEvent(batchIndex, event, position)
+ * called after each event's chain and upstream checks. Errors name the event's position among the bundle's events.
  * Resolves to {header, chains, lineage}; throws the first VerifyError in the reference's order.
  */
 export async function verifyBundleBytes(bytes, ring, { root = null, timeTolerance, now = null, onEvent } = {}) {
@@ -198,7 +210,8 @@ export async function verifyBundleBytes(bytes, ring, { root = null, timeToleranc
   if (headerBytes === null) fail("E_BUNDLE", "the bundle is empty");
   const header = await parseHeader(headerBytes);
   // 1.
-  if (root !== null && !equal(header.root, root)) fail("E_BATCH", "the bundle is about another batch");
+  if (root !== null && !equal(header.root, root))
+    fail("E_BATCH", "the bundle is about another batch", { batchId: hex(header.root) });
   const { events, error } = frameEvents(items, header);
   const lineage = new Lineage(header);
   const checks = [];
@@ -218,14 +231,16 @@ export async function verifyBundleBytes(bytes, ring, { root = null, timeToleranc
     if (!equal(summary.head.eventId, declared.head)) {
       fail("E_HEADER_MISMATCH", "the header names another head than the chain ends with", {
         batchId: hex(declared.batchId),
+        seq: summary.head.seq,
+        field: "batches",
       });
     }
     lineage.finishBatch(declared.batchId);
     chains.push(summary);
   };
-  for (let index = 0; index < events.length; index++) {
-    schedule(index + LOOKAHEAD);
-    const { batch } = events[index];
+  for (let position = 0; position < events.length; position++) {
+    schedule(position + LOOKAHEAD);
+    const { batch } = events[position];
     if (batch !== current) {
       if (verifier !== null) finishBatch();
       current = batch;
@@ -233,13 +248,13 @@ export async function verifyBundleBytes(bytes, ring, { root = null, timeToleranc
       lineage.start(header.batches[current].batchId);
       verifier = new ChainVerifier({ batchId: header.batches[current].batchId, timeTolerance, now });
     }
-    const event = await checks[index];
-    checks[index] = null; // keep memory flat
-    verifier.feed(event, index);
-    const where = { index, eventId: hex(event.eventId), batchId: hex(event.batchId), seq: event.seq };
+    const event = await checks[position];
+    checks[position] = null; // keep memory flat
+    verifier.feed(event, position);
+    const where = { position, batchId: hex(event.batchId), seq: event.seq, eventId: hex(event.eventId) };
     // 3.
     lineage.checkUpstream(event, where);
-    if (onEvent) onEvent(current, event, index);
+    if (onEvent) onEvent(current, event, position);
     lineage.consume(event, where);
   }
   if (error !== null) throw error;

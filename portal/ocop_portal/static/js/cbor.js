@@ -264,7 +264,46 @@ function walk(value) {
  * @param {Uint8Array} data exactly one encoded item
  * @param {{maxSize: number, maxDepth: number}} limits the object's limits (§12)
  */
-export function decode(data, { maxSize, maxDepth }) {
+/**
+ * Count the data items of one CBOR item without decoding it, refusing more than `maxItems` (E_SIZE): a walk over
+ * the heads only, so a document of millions of tiny items costs in proportion to the budget before it is refused.
+ * Malformed input is left to the decoder (the count stops where the bytes run out). The reference's count_items.
+ */
+export function countItems(data, maxItems) {
+  const end = data.length;
+  let pos = 0;
+  let items = 0;
+  let pending = 1; // Numbers: above 2^53 they are approximate, and then only "large" matters
+  while (pending > 0 && pos < end) {
+    pending -= 1;
+    items += 1;
+    if (items > maxItems) fail("E_SIZE", `more than ${maxItems} CBOR items`);
+    const head = data[pos++];
+    const major = head >> 5;
+    const info = head & 0x1f;
+    let arg = info;
+    if (info >= 24 && info <= 27) {
+      const width = 1 << (info - 24);
+      arg = 0;
+      for (let i = pos; i < Math.min(pos + width, end); i++) arg = arg * 256 + data[i];
+      pos += width;
+    } else if (info > 27) {
+      return items; // indefinite or reserved: the decoder names it
+    }
+    if (major === 2 || major === 3) pos += arg;
+    else if (major === 4) pending += arg;
+    else if (major === 5) pending += 2 * arg;
+    else if (major === 6) pending += 1;
+  }
+  return items;
+}
+
+/**
+ * Decode one deterministic CBOR item from untrusted bytes (steps 1-4 above). `maxItems`, if given, is an item
+ * budget counted before decoding (countItems).
+ */
+export function decode(data, { maxSize, maxDepth, maxItems = null }) {
+  if (maxItems !== null && data.length <= maxSize) countItems(data, maxItems);
   if (data.length > maxSize) fail("E_SIZE", `${data.length} bytes exceeds the limit of ${maxSize}`);
   if (data.length === 0) fail("E_CBOR", "empty input");
   const reader = new Reader(data, maxDepth);

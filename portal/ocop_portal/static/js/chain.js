@@ -14,16 +14,30 @@ export const DEFAULT_TIME_TOLERANCE = 300_000_000n; // 5 minutes, in microsecond
 const PROOF_MAGIC = "ocop-equivocation";
 const MAX_PROOF = 2 * 65536 + 64;
 
-function whereOf(event, index) {
-  return { index, eventId: hex(event.eventId), keyId: hex(event.keyId), batchId: hex(event.batchId), seq: event.seq };
+/** Where an event is: `position` is its 0-based place in the input read (the reference's error locations). */
+function whereOf(event, position) {
+  return {
+    position,
+    batchId: hex(event.batchId),
+    seq: event.seq,
+    eventId: hex(event.eventId),
+    keyId: hex(event.keyId),
+  };
 }
 
-/** §8.2 steps 3–4: a trusted key with the event's kid made its signature; sets `event.signer` to that key. */
+/**
+ * §8.2 steps 3–5: a trusted key with the event's kid made its signature and, when the ring has its window (keys
+ * from a trust list), may sign at the time the event claims (E_KEY_*). Sets `event.signer` to that key.
+ */
 export async function checkSignature(event, ring) {
   const candidates = ring.candidates(event.keyId);
   if (candidates.length === 0) fail("E_UNKNOWN_KEY", "signed by a key that is not trusted", whereOf(event));
   for (const key of candidates) {
     if (await key.verify(event.signature, event.toBeSigned)) {
+      const window = ring.window(key);
+      const problem = window?.problemAt(event.body.time.micros) ?? null;
+      if (problem !== null)
+        fail(problem[0], `${window.holder ? `${window.holder}: ` : ""}${problem[1]}`, whereOf(event));
       event.signer = key;
       return event;
     }
@@ -32,14 +46,14 @@ export async function checkSignature(event, ring) {
 }
 
 /**
- * §8.2 steps 1–4 for the event at `index`: parse it, then check its signature. Resolves to the parsed event with
- * `signer` (the PublicKey that verified) or rejects with a VerifyError naming the index.
+ * §8.2 steps 1–5 for the event at `position`: parse it, then check its signature and key. Resolves to the parsed
+ * event with `signer` (the PublicKey that verified) or rejects with a VerifyError naming the position.
  */
-export async function checkEvent(raw, ring, index) {
+export async function checkEvent(raw, ring, position) {
   try {
     return await checkSignature(await parseEvent(raw), ring);
   } catch (e) {
-    if (e instanceof VerifyError) e.where.index = index;
+    if (e instanceof VerifyError) e.where.position = position;
     throw e;
   }
 }
@@ -56,8 +70,8 @@ export class ChainVerifier {
     this.signers = new Map(); // key id hex -> key, in order of first appearance
   }
 
-  check(event, index) {
-    const where = whereOf(event, index);
+  check(event, position) {
+    const where = whereOf(event, position);
     const last = this.last;
     if (last === null) {
       // 5. genesis
@@ -103,14 +117,19 @@ export class ChainVerifier {
     if (!this.signers.has(hex(event.keyId))) this.signers.set(hex(event.keyId), event.signer);
   }
 
-  feed(event, index) {
-    this.check(event, index);
+  feed(event, position) {
+    this.check(event, position);
     this.advance(event);
     return event;
   }
 
-  finish() {
-    if (this.genesis === null || this.last === null) fail("E_EMPTY", "the chain has no events");
+  finish(position = this.count) {
+    if (this.genesis === null || this.last === null) {
+      fail("E_EMPTY", "the chain has no events", {
+        position,
+        batchId: this.expect === null ? undefined : hex(this.expect),
+      });
+    }
     return {
       batchId: this.genesis.eventId,
       genesis: this.genesis,
@@ -139,11 +158,11 @@ function equivocationProof(a, b) {
   return { eventA: first.raw, eventB: second.raw, batchId: first.batchId, seq: first.seq };
 }
 
-async function atIndex(index, fn) {
+async function atPosition(position, fn) {
   try {
     return await fn();
   } catch (e) {
-    if (e instanceof VerifyError) e.where.index = index;
+    if (e instanceof VerifyError) e.where.position ??= position;
     throw e;
   }
 }
@@ -162,10 +181,10 @@ export async function verifyEquivocationProof(bytes, ring) {
   ) {
     fail("E_SCHEMA", "not an equivocation proof");
   }
-  // Both halves parse before either signature is checked; errors name the half (index 0 or 1).
+  // Both halves parse before either signature is checked; errors name the half (position 0 or 1).
   const parsed = [];
-  for (const [i, raw] of pair.entries()) parsed.push(await atIndex(i, () => parseEvent(raw)));
-  for (const [i, event] of parsed.entries()) await atIndex(i, () => checkSignature(event, ring));
+  for (const [i, raw] of pair.entries()) parsed.push(await atPosition(i, () => parseEvent(raw)));
+  for (const [i, event] of parsed.entries()) await atPosition(i, () => checkSignature(event, ring));
   const [a, b] = parsed;
   if (equal(a.eventId, b.eventId)) fail("E_NOT_A_FORK", "both halves are the same event");
   if (!equal(a.batchId, b.batchId) || a.seq !== b.seq) fail("E_NOT_A_FORK", "the events are at different places");

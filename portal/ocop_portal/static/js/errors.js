@@ -1,7 +1,8 @@
 // One error type with a stable code (the codes of docs/format.md §14, shared with the Python library).
 
 /**
- * A refusal: `code` is the stable E_... code, `where` says where (index, batchId, seq, eventId, keyId, field).
+ * A refusal: `code` is the stable E_... code, `where` says where (position, batchId, seq, eventId, keyId, field: the
+ * Python library's error locations, position being the 0-based place of the item in the input read).
  * Thrown inside the verifier; the public functions of ocop-verify.js turn it into a result object.
  */
 export class VerifyError extends Error {

@@ -7,13 +7,13 @@
 import { decode, encode } from "./cbor.js";
 import { parseSign1 } from "./cose.js";
 import { fail } from "./errors.js";
-import { pyDate, pyDatetime, pyQuantity } from "./pyparse.js";
-import { codePoints, equal, pyStrip } from "./util.js";
+import { adminCode, gln, gtin, invalid, text } from "./fields.js";
+import { pyDate, pyQuantity } from "./pyparse.js";
+import { codePoints, equal } from "./util.js";
 
 export const EVENT_TYP = "application/ocop-event+cbor";
 export const MAX_EVENT_SIZE = 65536;
 const PAYLOAD_DEPTH = 4;
-const MAX_TEXT = 256;
 const MAX_VALUE_TEXT = 1024;
 const MAX_INPUTS = 64;
 const MAX_ATTACHMENTS = 32;
@@ -30,10 +30,8 @@ const CBV_BUSINESS_STEPS = new Set(
 );
 const CUSTOM_STEP = /^[a-z][a-z0-9-]{0,31}:[a-z][a-z0-9_]{0,63}$/;
 const DATA_KEY = /^[A-Za-z][A-Za-z0-9_.:-]{0,63}$/;
-const ADMIN_CODE = /^[0-9]{2,10}$/;
 const MEDIA_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$/;
 const GS1_LOT = /^[!"%-/0-9:-?A-Z_a-z]{1,20}$/;
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/; // Unicode general category Cc (§7.3)
 
 // The payload labels (§7.1) and the label sets of each kind of event.
 // prettier-ignore
@@ -52,44 +50,15 @@ const INPUT_FIELDS = ["batch_id", "seq", "head"];
 const ATTACHMENT_FIELDS = ["name", "media_type", "size", "sha256"];
 
 const schema = (message, field) => fail("E_SCHEMA", message, { field });
-const invalid = (message, field) => fail("E_FIELD", message, { field });
 
 // ---- field rules ------------------------------------------------------------------------------------------
-
-/** §7.3: NFC (already checked by the decoder), no control character, not blank unless `empty`, ≤ limit. */
-function text(value, field, limit = MAX_TEXT, empty = false) {
-  if (typeof value !== "string") invalid("expected text", field);
-  if (!empty && pyStrip(value) === "") invalid("must not be empty", field);
-  if (codePoints(value) > limit) invalid(`longer than ${limit} characters`, field);
-  if (CONTROL.test(value)) invalid("contains control characters", field);
-  return value;
-}
 
 function optionalText(value, field) {
   return value === undefined || value === null ? null : text(value, field);
 }
 
-function gs1CheckDigit(digits) {
-  let total = 0;
-  for (let i = 0; i < digits.length; i++) total += Number(digits[digits.length - 1 - i]) * (i % 2 === 0 ? 3 : 1);
-  return (10 - (total % 10)) % 10;
-}
-
-/** A GS1 key (GTIN, GLN): ASCII digits of an allowed length with a valid check digit, left-padded. */
-function gs1Key(value, field, lengths, padTo) {
-  if (typeof value !== "string" || !/^[0-9]+$/.test(value) || !lengths.includes(value.length)) {
-    invalid(`must be ${lengths.join(" or ")} digits`, field);
-  }
-  if (gs1CheckDigit(value.slice(0, -1)) !== Number(value.at(-1))) invalid("check digit is wrong", field);
-  return value.padStart(padTo, "0");
-}
-
-function adminCode(value, field) {
-  if (value === undefined || value === null) return null;
-  if (typeof value !== "string" || !ADMIN_CODE.test(value)) {
-    invalid("administrative-unit code must be 2-10 digits", field);
-  }
-  return value;
+function optionalAdminCode(value, field) {
+  return value === undefined || value === null ? null : adminCode(value, field);
 }
 
 function bytes32(value, field) {
@@ -103,27 +72,41 @@ function isInt(value) {
 
 const pad = (n, width = 2) => String(n).padStart(width, "0");
 
-/** §7.4: `time` as the reference parses it, then the model's rules; the canonical text is compared later. */
-function parseTime(value, field) {
-  if (typeof value !== "string" || codePoints(value) > 40) schema("expected RFC 3339 text", field);
-  const parsed = pyDatetime(value);
-  if (parsed === null) invalid("not an RFC 3339 date-time", field);
-  if (parsed.offset === null) invalid("time must carry its UTC offset", field);
-  return parsed;
+// §7.4: the RFC 3339 profile of event times: seconds always, six fraction digits only when the fraction is not
+// zero, a numeric offset (never "Z", never "-00:00").
+const EVENT_TIME =
+  /^([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]{6})?([+-])([0-9]{2}):([0-9]{2})$/;
+const MINUTE = 60_000_000n; // microseconds
+
+function daysIn(y, m) {
+  return m === 2 ? (y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : 28) : [4, 6, 9, 11].includes(m) ? 30 : 31;
 }
 
-function checkTime(parsed, field) {
-  const { date, clock, offset } = parsed;
-  if (offset % 60e6 !== 0 || Math.abs(offset) >= 86400e6) invalid("UTC offset must be whole minutes", field);
-  if (date[0] < 1970 || date[0] > 9999) invalid("year out of range", field);
-  const [y, m, d] = date;
-  const [h, mi, s, us] = clock;
-  const local = `${pad(y, 4)}-${pad(m)}-${pad(d)}`;
-  const minutes = Math.abs(offset) / 60e6;
-  const zone = `${offset < 0 ? "-" : "+"}${pad(Math.floor(minutes / 60))}:${pad(minutes % 60)}`;
-  const canonical = `${local}T${pad(h)}:${pad(mi)}:${pad(s)}${us ? `.${pad(us, 6)}` : ""}${zone}`;
-  const utcMillis = BigInt(Date.UTC(y, m - 1, d, h, mi, s));
-  return { text: canonical, micros: utcMillis * 1000n + BigInt(us) - BigInt(offset), localDate: local };
+/**
+ * §7.4: `time` in the profile, a valid date and time with an offset below 24 hours, year 1970-9999 (else E_FIELD;
+ * not text, or longer than 40 characters: E_SCHEMA). Returns {text: the canonical spelling, compared later by the
+ * re-encode rule, micros: UTC microseconds, localDate}. Offset minutes of 60 or more are read as the reference's
+ * datetime.fromisoformat reads them (+07:60 is +08:00), so such a text is E_NONCANONICAL there (ambiguity 11).
+ */
+function eventTime(value, field) {
+  if (typeof value !== "string" || codePoints(value) > 40) schema("expected RFC 3339 text", field);
+  const m = EVENT_TIME.exec(value);
+  if (m === null || m[7] === ".000000" || (m[8] === "-" && m[9] === "00" && m[10] === "00")) {
+    invalid("not a date-time in the profile YYYY-MM-DDTHH:MM:SS[.ffffff]+HH:MM", field);
+  }
+  const [y, mo, d, h, mi, s] = m.slice(1, 7).map(Number);
+  const us = m[7] === undefined ? 0 : Number(m[7].slice(1));
+  const offset = (m[8] === "-" ? -1 : 1) * (Number(m[9]) * 60 + Number(m[10])); // minutes
+  if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > daysIn(y, mo) || h > 23 || mi > 59 || s > 59) {
+    invalid("not a valid date-time", field);
+  }
+  if (Math.abs(offset) >= 24 * 60) invalid("UTC offset must be whole minutes", field);
+  if (y < 1970 || y > 9999) invalid("year out of range", field);
+  const local = `${pad(y, 4)}-${pad(mo)}-${pad(d)}`;
+  const zone = `${offset < 0 ? "-" : "+"}${pad(Math.floor(Math.abs(offset) / 60))}:${pad(Math.abs(offset) % 60)}`;
+  const text = `${local}T${pad(h)}:${pad(mi)}:${pad(s)}${us ? `.${pad(us, 6)}` : ""}${zone}`;
+  const utcMillis = BigInt(Date.UTC(y, mo - 1, d, h, mi, s));
+  return { text, micros: utcMillis * 1000n + BigInt(us) - BigInt(offset) * MINUTE, localDate: local };
 }
 
 /** A nested map with integer labels 0..names.length-1; the first `required` labels must be present. */
@@ -147,8 +130,8 @@ function nonEmptyArray(value, where) {
 
 function quantity(value, field) {
   if (typeof value !== "string" && typeof value !== "bigint") invalid("expected a decimal number", field);
-  const q = pyQuantity(String(value));
-  if (!q.ok) invalid("not a canonical decimal number", field);
+  const q = pyQuantity(value);
+  if (!q.ok) invalid("not a decimal number of at most 18 integer and 9 fraction digits", field);
   return q.text;
 }
 
@@ -162,7 +145,7 @@ function product(value) {
     gtin: null,
   };
   if (p.gtin !== undefined && p.gtin !== null) {
-    out.gtin = gs1Key(p.gtin, "product.gtin", [8, 12, 13, 14], 14);
+    out.gtin = gtin(p.gtin, "product.gtin");
     if (!GS1_LOT.test(out.lot)) invalid("with a GTIN, the lot must be 1-20 characters of GS1's set", "product.lot");
   }
   return out;
@@ -172,10 +155,10 @@ function producer(value) {
   const p = members(value, PRODUCER_FIELDS, "producer", 1);
   return {
     name: text(p.name, "producer.name"),
-    admin_code: adminCode(p.admin_code, "producer.admin_code"),
+    admin_code: optionalAdminCode(p.admin_code, "producer.admin_code"),
     commune: optionalText(p.commune, "producer.commune"),
     province: optionalText(p.province, "producer.province"),
-    gln: p.gln === undefined || p.gln === null ? null : gs1Key(p.gln, "producer.gln", [13], 13),
+    gln: p.gln === undefined || p.gln === null ? null : gln(p.gln, "producer.gln"),
   };
 }
 
@@ -198,7 +181,7 @@ function location(value) {
   const l = members(value, LOCATION_FIELDS, "where", 1);
   const out = {
     name: text(l.name, "where.name"),
-    admin_code: adminCode(l.admin_code, "where.admin_code"),
+    admin_code: optionalAdminCode(l.admin_code, "where.admin_code"),
     lat_e6: l.lat_e6 ?? null,
     lon_e6: l.lon_e6 ?? null,
     gln: null,
@@ -211,7 +194,7 @@ function location(value) {
     const v = out[name];
     if (v !== null && (!isInt(v) || v > bound || v < -bound)) invalid("coordinate out of range", `where.${name}`);
   }
-  if (l.gln !== undefined && l.gln !== null) out.gln = gs1Key(l.gln, "where.gln", [13], 13);
+  if (l.gln !== undefined && l.gln !== null) out.gln = gln(l.gln, "where.gln");
   return out;
 }
 
@@ -272,8 +255,8 @@ export function decodePayload(payload) {
   const [required, optional] = genesis ? [GENESIS_REQUIRED, GENESIS_OPTIONAL] : [STEP_REQUIRED, STEP_OPTIONAL];
   if (required.some((label) => !m.has(label))) schema("missing labels");
   for (const k of m.keys()) if (!required.includes(k) && !optional.includes(k)) schema("label not allowed here");
-  // 4. (in the reference's order)
-  const time = parseTime(m.get(TIME), "time");
+  // 4. (in the reference's order: the time first, with all its rules)
+  const time = eventTime(m.get(TIME), "time");
   const attachments = m.has(ATTACHMENTS) ? nonEmptyArray(m.get(ATTACHMENTS), "attachments").map(attachment) : [];
   const dataMap = m.get(DATA) ?? new Map();
   if (m.has(DATA) && (!(dataMap instanceof Map) || dataMap.size === 0)) schema("data must be a non-empty map", "data");
@@ -287,15 +270,14 @@ export function decodePayload(payload) {
       producer: producer(m.get(PRODUCER)),
       where: m.has(WHERE) ? location(m.get(WHERE)) : null,
       certificate: cert,
+      time,
     };
-    body.time = checkTime(time, "time");
   } else {
     const inputs = m.has(INPUTS) ? nonEmptyArray(m.get(INPUTS), "inputs").map(input) : [];
     const where = location(m.get(WHERE));
     const batch = bytes32(m.get(BATCH), "batch");
     const prev = bytes32(m.get(PREV), "prev");
     if (seq >= MAX_SEQ) invalid("a step's seq is below 2^63", "seq");
-    const checkedTime = checkTime(time, "time");
     const step = m.get(STEP);
     if (typeof step !== "string" || !(CBV_BUSINESS_STEPS.has(step) || CUSTOM_STEP.test(step))) {
       invalid("neither a GS1 CBV 2.0 business step nor a namespaced step like ocop:drying", "step");
@@ -308,7 +290,7 @@ export function decodePayload(payload) {
       if (seen.has(id)) invalid("the same input batch is listed twice", "inputs");
       seen.add(id);
     }
-    body = { kind: "step", seq, batch, prev, time: checkedTime, step, where, inputs };
+    body = { kind: "step", seq, batch, prev, time, step, where, inputs };
   }
   countAtMost(attachments, MAX_ATTACHMENTS, "attachments");
   body.attachments = attachments;

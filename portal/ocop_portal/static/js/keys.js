@@ -103,10 +103,60 @@ export class PublicKey {
   }
 }
 
-/** Trusted keys looked up by key id (a kid is a hint: every key with that id is a candidate). */
+const DAY = 86_400_000_000n; // microseconds
+const HOUR = 3_600_000_000n;
+
+/** UTC text of microseconds since 1970, for messages. */
+function utcText(micros) {
+  return `${new Date(Number(micros / 1000n)).toISOString().slice(0, 19)}Z`;
+}
+
+/**
+ * When a key may sign (from a trust list, §16): `notBefore` <= t < `notAfter` (microseconds), never when revoked,
+ * and for a retired key only before `statusTime`. `holder` names who holds it, for messages.
+ */
+export class KeyWindow {
+  constructor({ notBefore, notAfter, status = "active", statusTime = null, holder = null }) {
+    Object.assign(this, { notBefore, notAfter, status, statusTime, holder });
+  }
+
+  /** [code, reason] if the key may not sign an event claiming time `t` (µs), else null. */
+  problemAt(t) {
+    if (this.status === "revoked") return ["E_KEY_REVOKED", "the key is revoked: nothing it signed is trusted"];
+    if (t < this.notBefore) return ["E_KEY_NOT_YET_VALID", `the key is valid from ${utcText(this.notBefore)}`];
+    if (t >= this.notAfter) return ["E_KEY_EXPIRED", `the key was valid until ${utcText(this.notAfter)} (exclusive)`];
+    if (this.status === "retired" && this.statusTime !== null && t >= this.statusTime) {
+      return ["E_KEY_RETIRED", `the key was retired at ${utcText(this.statusTime)}`];
+    }
+    return null;
+  }
+
+  /**
+   * [code, reason] if the key may not have signed a seal dated `day` (days since 1970), else null: it must have
+   * been usable at some instant of that calendar day in some time zone, [day 00:00 − 14 h, day+1 00:00 + 12 h) UTC
+   * (ADR 0045). A revoked key never is.
+   */
+  problemOn(day) {
+    if (this.status === "revoked") return this.problemAt(this.notBefore);
+    const start = BigInt(day) * DAY - 14n * HOUR;
+    const end = BigInt(day + 1) * DAY + 12n * HOUR;
+    let stop = this.notAfter;
+    if (this.status === "retired" && this.statusTime !== null && this.statusTime < stop) stop = this.statusTime;
+    if (this.notBefore >= end) return this.problemAt(start);
+    if (stop <= start) return this.problemAt(start > this.notBefore ? start : this.notBefore);
+    return null;
+  }
+}
+
+/**
+ * Trusted keys looked up by key id (a kid is a hint: every key with that id is a candidate), each optionally with
+ * the window in which it may sign (keys from a trust list); a verifier enforces the window on every path.
+ */
 export class KeyRing {
-  constructor(keys) {
+  /** `keys`: PublicKey objects; `windows`: key hex -> KeyWindow (a key without one may sign at any time). */
+  constructor(keys, windows = new Map()) {
     this.byId = new Map();
+    this.windows = windows;
     for (const key of keys) {
       const list = this.byId.get(key.keyIdHex) ?? [];
       if (!list.some((k) => k.hex === key.hex)) list.push(key);
@@ -114,7 +164,7 @@ export class KeyRing {
     }
   }
 
-  /** Build a ring from raw keys (Uint8Array or hex), validating each. */
+  /** Build a ring from raw keys (Uint8Array or hex), validating each; they may sign at any time. */
   static async of(raws) {
     const keys = [];
     for (const raw of raws) keys.push(raw instanceof PublicKey ? raw : await PublicKey.from(asKeyBytes(raw)));
@@ -128,6 +178,16 @@ export class KeyRing {
   withPrefix(prefix) {
     const p = hex(prefix);
     return [...this].filter((k) => k.keyIdHex.startsWith(p));
+  }
+
+  /** When `key` may sign, or null if at any time. */
+  window(key) {
+    return this.windows.get(key.hex) ?? null;
+  }
+
+  /** The same keys, each trusted at any time (an audit judges key status itself and reports it). */
+  withoutWindows() {
+    return new KeyRing([...this]);
   }
 
   *[Symbol.iterator]() {

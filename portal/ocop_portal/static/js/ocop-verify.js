@@ -8,7 +8,9 @@
 //   ed25519Support()
 //
 // Each verify function resolves to a plain result object, never rejects for bad data:
-//   {ok, code, message, where: {index, batchId, seq, eventId, keyId, field}, ...what was verified}
+//   {ok, code, message, where: {position, batchId, seq, eventId, keyId, field}, ...what was verified}
+// `where` holds the members that apply, named as the Python library's error locations are: `position` is the 0-based
+// place of the item in the input the function read (the n-th event of a chain or of a bundle's file).
 // `code` is "OK" (or "SEAL_OK" / "SEAL_OLDER_HEAD" for seals) when ok, else the E_... code of the first failure,
 // the same code the Python library gives. "E_ED25519_UNSUPPORTED" means this browser cannot check signatures
 // (no Ed25519 in WebCrypto): nothing was verified, and nothing falls back to anything weaker.
@@ -18,8 +20,8 @@ import { verifyBundleBytes } from "./bundle.js";
 import { DEFAULT_TIME_TOLERANCE, verifyChain as verifyChainRaw } from "./chain.js";
 import { VerifyError } from "./errors.js";
 import { ed25519Support, KeyRing } from "./keys.js";
-import { checkSealSignature, isoDay, parseSeal, SealChainCheck } from "./seal.js";
-import { TrustList, timeText, verifyTrustListBytes } from "./trust.js";
+import { checkSealer, checkSealSignature, isoDay, parseSeal, SealChainCheck } from "./seal.js";
+import { genesisClaims, TrustList, timeText, verifyTrustListBytes } from "./trust.js";
 import { describeLeaf, parseVkey, verifyReceiptData } from "./tlog.js";
 import { asBytes, fromHex, hex } from "./util.js";
 
@@ -27,6 +29,7 @@ export { ed25519Support } from "./keys.js";
 export { TrustList } from "./trust.js";
 
 const DAY_MICROS = 86_400_000_000n;
+const CLAIMS = ["admin_code", "gln", "commune", "province", "gs1_prefixes", "glns", "admin_codes"];
 
 // ---- options ----------------------------------------------------------------------------------------------
 
@@ -68,7 +71,10 @@ async function trustFrom(options, now) {
   return verifyTrustListBytes(asBytes(trustList), await anchorOf(options), { now, intermediates });
 }
 
-/** The trusted keys: {trust: null, ring} from trustedKeys, or {trust, ring: every key of the list} from a trust list. */
+/**
+ * The trusted keys: {trust: null, ring} from trustedKeys (trusted at any time), or {trust, ring: every key of the
+ * list, each with its window and status, which every verifier enforces} from a trust list.
+ */
 async function keysFrom(options, now) {
   if (!options.trustList) return { trust: null, ring: await KeyRing.of(options.trustedKeys.map(keyBytes)) };
   const trust = await trustFrom(options, now);
@@ -112,28 +118,53 @@ async function unsupported() {
   return { ok: false, code: "E_ED25519_UNSUPPORTED", message: support.reason, where: {}, unsupported: true };
 }
 
+/** A participant as results name it: as the trust list names it. */
+function named(p) {
+  return { id: p.id, name: p.name, role: p.role, commune: p.commune, province: p.province };
+}
+
 function signerOf(event, trust) {
   const out = { keyId: hex(event.keyId) };
   const found = trust?.lookup(event.keyId);
   if (found) {
-    out.participant = { id: found.participant.id, name: found.participant.name, role: found.participant.role };
-    out.problem = TrustList.problemAt(found.key, event.body.time.micros)?.[0] ?? null;
+    out.participant = named(found.participant);
+    out.problem = found.key.window.problemAt(event.body.time.micros)?.[0] ?? null;
   }
   return out;
 }
 
-/** Who signed a seal (its key was judged on the seal's date, in keysForSeal). */
+/** Who signed a seal (its key was judged on the seal's date, when the seal's signature was checked). */
 function sealSigner(key, trust) {
   const found = trust?.lookup(key.keyId);
   const out = { keyId: key.keyIdHex };
-  if (found) out.participant = { id: found.participant.id, name: found.participant.name, role: found.participant.role };
+  if (found) out.participant = named(found.participant);
   return out;
 }
 
-function describeEvent(event, index, trust) {
+/**
+ * The audit's findings about one event (the reference's audit_bundle, in its order): its key is not in the list
+ * (E_UNKNOWN_KEY) or may not sign at the time the event claims (E_KEY_*); else, for a genesis, each claim its
+ * signer may not make (E_CLAIM_MISMATCH, E_GTIN_NOT_OWNED).
+ */
+function findingsOf(event, described, trust) {
+  const where = {
+    position: described.position,
+    batchId: described.batchId,
+    seq: described.seq,
+    eventId: described.eventId,
+    keyId: described.signer.keyId,
+  };
+  const found = trust.lookup(event.keyId);
+  if (found === null) return [{ code: "E_UNKNOWN_KEY", ...where }];
+  if (described.signer.problem) return [{ code: described.signer.problem, ...where }];
+  if (event.body.kind !== "genesis") return [];
+  return genesisClaims(found.participant, event.body).map((c) => ({ code: c.code, ...where, field: c.field }));
+}
+
+function describeEvent(event, position, trust) {
   const { body } = event;
   const out = {
-    index,
+    position,
     batchId: hex(event.batchId),
     seq: plain(event.seq),
     eventId: hex(event.eventId),
@@ -167,6 +198,8 @@ function describeTrust(tl) {
       name: p.name,
       role: p.role,
       keys: p.keys.map((k) => ({ keyId: k.key.keyIdHex, status: k.status })),
+      // what the participant may claim, named as on the wire (as event bodies are)
+      ...Object.fromEntries(CLAIMS.map((f) => [f, p[f]])),
     })),
   };
 }
@@ -203,8 +236,10 @@ export async function verifyTrustList(bytes, options = {}) {
 }
 
 /**
- * Verify a bundle offline (docs/format.md §10): every chain, lineage link and signature; with a trust list, also
- * whether each signer's key was valid at the time its event claims, and who the signer is.
+ * Verify a bundle offline (docs/format.md §10): every chain, lineage link and signature. With a trust list it is an
+ * audit (the Python library's audit_bundle): each event's signer named as the list names it, and as findings (the
+ * first is the code) each key that was not valid at the time its event claims and each genesis claim (producer name,
+ * administrative-unit code, GLN, GTIN) its signer may not make.
  * @param {Uint8Array|ArrayBuffer} bytes the bundle file
  * @param {{trustedKeys?: Array<string|Uint8Array>, trustList?: Uint8Array|TrustList,
  *          authority?: {keys, threshold}, intermediates?: Array<Uint8Array>, root?: string|Uint8Array,
@@ -224,40 +259,36 @@ export async function verifyBundle(bytes, options = {}) {
     return failure(e, { stage: "trust" });
   }
   const events = [];
+  const findings = [];
   let summary;
   try {
-    summary = await verifyBundleBytes(asBytes(bytes), ring, {
+    // With a trust list this is an audit: keys and claims are judged per event and reported as findings (the
+    // bundle verifier checks signatures only), so the whole record is shown with every problem in it.
+    summary = await verifyBundleBytes(asBytes(bytes), trust === null ? ring : ring.withoutWindows(), {
       root,
       timeTolerance,
       now,
-      onEvent: (_batch, event, index) => events.push(describeEvent(event, index, trust)),
+      onEvent: (_batch, event, position) => {
+        const described = describeEvent(event, position, trust);
+        events.push(described);
+        if (trust !== null) findings.push(...findingsOf(event, described, trust));
+      },
     });
   } catch (e) {
     return failure(e, { events });
   }
-  const findings = [];
-  if (trust !== null) {
-    for (const e of events) {
-      const problem = e.signer.participant ? e.signer.problem : "E_UNKNOWN_KEY";
-      if (problem)
-        findings.push({
-          code: problem,
-          index: e.index,
-          batchId: e.batchId,
-          seq: e.seq,
-          eventId: e.eventId,
-          keyId: e.signer.keyId,
-        });
-    }
-  }
   const first = findings[0];
+  const messages = {
+    E_CLAIM_MISMATCH: "the record claims what its signer may not: the trust list records otherwise",
+    E_GTIN_NOT_OWNED: "the product's GTIN is not under any of its signer's GS1 Company Prefixes",
+  };
   return {
     ok: findings.length === 0,
     code: first ? first.code : "OK",
-    message: first ? "a signer's key was not valid at the time its event claims" : "the bundle verifies",
-    where: first
-      ? { index: first.index, batchId: first.batchId, seq: first.seq, eventId: first.eventId, keyId: first.keyId }
-      : {},
+    message: first
+      ? (messages[first.code] ?? "a signer's key was not valid at the time its event claims")
+      : "the bundle verifies",
+    where: first ? Object.fromEntries(Object.entries(first).filter(([k]) => k !== "code")) : {},
     findings,
     root: hex(summary.header.root),
     batches: summary.chains.map((c) => ({ batchId: hex(c.batchId), count: c.count, head: hex(c.head.eventId) })),
@@ -268,7 +299,8 @@ export async function verifyBundle(bytes, options = {}) {
 }
 
 /**
- * Verify one batch's events (docs/format.md §8.2), given as COSE bytes in chain order.
+ * Verify one batch's events (docs/format.md §8.2), given as COSE bytes in chain order. With a trust list, every key
+ * must be valid at the time its event claims: the first that is not fails the chain (E_KEY_*).
  * @param {Array<Uint8Array>} events
  * @param {{trustedKeys?, trustList?, authority?, intermediates?, batchId?: string|Uint8Array, now?,
  *          timeTolerance?}} options
@@ -288,23 +320,13 @@ export async function verifyChain(events, options = {}) {
   }
   const described = [];
   try {
+    // With a trust list, every key is judged at the time its event claims: the first that may not sign fails.
     const summary = await verifyChainRaw(events.map(asBytes), ring, {
       batchId,
       timeTolerance,
       now,
-      onEvent: (event, index) => described.push(describeEvent(event, index, trust)),
+      onEvent: (event, position) => described.push(describeEvent(event, position, trust)),
     });
-    const problem = described.find((e) => trust !== null && (e.signer.problem || !e.signer.participant));
-    if (problem) {
-      const code = problem.signer.problem ?? "E_UNKNOWN_KEY";
-      return {
-        ok: false,
-        code,
-        message: "a signer's key was not valid at the time its event claims",
-        where: { index: problem.index, eventId: problem.eventId, keyId: problem.signer.keyId },
-        events: described,
-      };
-    }
     return {
       ok: true,
       code: "OK",
@@ -321,7 +343,10 @@ export async function verifyChain(events, options = {}) {
 
 /**
  * Verify a seal (docs/format.md §17) from its URL or OCOP1: text, optionally against the sealed batch's bundle or
- * events (COSE bytes in chain order).
+ * events (COSE bytes in chain order). With a trust list the sealer's key must be usable on the seal's date, the
+ * sealer must be a producer (E_SEAL_ROLE) owning the sealed GTIN (E_GTIN_NOT_OWNED), every key of the chain valid
+ * at its event's time, and the genesis's claims its signer's (E_CLAIM_MISMATCH, E_GTIN_NOT_OWNED). The result says
+ * what was and was not established (`checked`, `notChecked`, named as the Python library names them).
  * @param {string} text what the QR code holds
  * @param {{trustedKeys?, trustList?, authority?, intermediates?, bundle?: Uint8Array, events?: Array<Uint8Array>,
  *          now?: Date|string|bigint}} options
@@ -340,19 +365,24 @@ export async function verifySeal(text, options = {}) {
   }
   let unverified;
   let checked;
+  const done = ["signature", "signer-trusted"];
+  const missed = [];
   try {
-    // 1. syntax; 2–3. a trusted key whose id starts with the hint made the signature over the rebuilt COSE_Sign1
+    // 1. syntax; 2–3. a trusted key whose id starts with the hint (and, from a trust list, usable on the seal's
+    // date) made the signature over the rebuilt COSE_Sign1
     unverified = await parseSeal(text);
     const st = unverified.statement;
-    const candidates =
-      trust !== null
-        ? (hint) => trust.keysForSeal(hint, st.sealedOn)
-        : (hint) => (hint.length === 32 ? ring.candidates(hint) : ring.withPrefix(hint));
-    checked = await checkSealSignature(unverified, candidates);
+    checked = await checkSealSignature(unverified, ring);
     // 4. not sealed after now (one day of slack)
     if (now !== null && BigInt(st.sealedOn) > now / DAY_MICROS + 1n) {
       throw new VerifyError("E_SEAL_FUTURE", `sealed on ${isoDay(st.sealedOn)}, after now`);
     }
+    // 5. with a trust list: the sealer's role may seal (the producer: process policies are not verified here) and
+    // a sealed GTIN is its own
+    if (trust !== null) {
+      checkSealer(st, checked.key.keyId, trust);
+      done.push("signer-role", "gtin-owner");
+    } else missed.push("signer-role", "gtin-owner");
   } catch (e) {
     return failure(e);
   }
@@ -366,6 +396,8 @@ export async function verifySeal(text, options = {}) {
     keyId: hex(checked.key.keyId),
     sealId: hex(checked.seal.sealId),
     signer: sealSigner(checked.key, trust),
+    checked: done,
+    notChecked: missed,
     statement: {
       resolver: st.resolver,
       gtin: st.gtin,
@@ -378,35 +410,41 @@ export async function verifySeal(text, options = {}) {
     },
     chain: null,
   };
-  if (!options.bundle && !options.events) return result;
-  // 5. the chain verifies, is the sealed batch, reaches the sealed seq, holds the sealed head, the signer signed it
-  const check = new SealChainCheck(st, checked.key.keyId);
+  if (!options.bundle && !options.events) {
+    missed.push("chain");
+    return result;
+  }
+  // 6. the chain verifies (every key judged at its event's time), is the sealed batch, its genesis claims are its
+  // signer's (with a trust list), it reaches the sealed seq, holds the sealed head, and the sealer signed in it
+  const check = new SealChainCheck(st, checked.key.keyId, trust);
   const events = [];
   try {
     if (options.bundle) {
       await verifyBundleBytes(asBytes(options.bundle), ring, {
         now,
-        onEvent: (batch, event, index) => {
+        onEvent: (batch, event, position) => {
           if (batch !== 0) return;
-          events.push(describeEvent(event, index, trust));
+          events.push(describeEvent(event, position, trust));
           check.feed(event);
         },
       });
     } else {
       await verifyChainRaw(options.events.map(asBytes), ring, {
         now,
-        onEvent: (event, index) => {
-          events.push(describeEvent(event, index, trust));
+        onEvent: (event, position) => {
+          events.push(describeEvent(event, position, trust));
           check.feed(event);
         },
       });
     }
+    done.push("chain");
+    if (trust !== null) done.push("genesis-claims");
     const info = check.finish();
     const genesis = info.genesis.body;
     result.chain = {
       batchId: hex(info.genesis.eventId),
       productName: genesis.product.name,
-      producerName: genesis.producer.name,
+      declaredProducer: genesis.producer.name,
       province: genesis.producer.province,
       ocopStars: genesis.certificate === null ? null : plain(genesis.certificate.stars),
       covered: info.covered,

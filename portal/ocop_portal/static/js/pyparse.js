@@ -1,15 +1,16 @@
-// What the reference implementation accepts as "parseable" times, dates and quantities.
+// What the reference implementation accepts as "parseable" certificate dates and quantities.
 //
-// docs/format.md §7.4 and §7.6 split refusals into E_FIELD (the text "does not parse", the number is "non-numeric")
+// docs/format.md §7.2 and §7.6 split refusals into E_FIELD (the text "does not parse", the number is "non-numeric")
 // and E_NONCANONICAL (another spelling of a valid value), without saying which spellings parse. The reference
-// decides with Python 3.11's datetime.fromisoformat, date.fromisoformat and decimal.Decimal, which accept far more
-// than RFC 3339 (any separator character, basic formats, ISO week dates, "Z", fractions of any length; underscores,
-// Unicode digits and exponents in numbers). This module reproduces exactly that, so that both implementations give
-// the same code; it goes away when the specification defines the grammar (docs/js-verifier.md, the ambiguity list).
+// decides with Python 3.11's date.fromisoformat (certificate dates) and decimal.Decimal (quantities), which accept
+// more than the canonical forms (YYYYMMDD and ISO week dates; underscores, Unicode digits, exponents and white space
+// in numbers). This module reproduces exactly that, so that both implementations give the same code; it goes when
+// the specification defines the grammars (docs/js-verifier.md, the ambiguity list). Event times need none of it:
+// the reference reads them with the strict profile of §7.4 (event.js).
 
-import { isPySpace, pyStrip, utf8Bytes } from "./util.js";
+import { codePoints, isPySpace, pyStrip, utf8Bytes } from "./util.js";
 
-// ---- datetime.fromisoformat / date.fromisoformat (CPython 3.11, Modules/_datetimemodule.c) -----------------
+// ---- date.fromisoformat (CPython 3.11, Modules/_datetimemodule.c) -----------------------------------------
 // The C code reads the UTF-8 bytes of the text, NUL-terminated; these functions do the same on a byte array with
 // a 0 appended, so every read past a field stops where C stops.
 
@@ -105,103 +106,6 @@ function validDate([y, m, d]) {
   return y >= 1 && y <= 9999 && m >= 1 && m <= 12 && d >= 1 && d <= daysInMonth(y, m);
 }
 
-/** _find_isoformat_datetime_separator: where the date ends. */
-function separatorAt(b, len) {
-  if (len === 7) return 7;
-  if (b[4] === DASH) {
-    if (b[5] !== WEEK) return 10;
-    if (len < 8) return -1;
-    if (len > 8 && b[8] === DASH) {
-      if (len === 9) return -1;
-      return len > 10 && isDigit(b[10]) ? 8 : 10;
-    }
-    return 8;
-  }
-  if (b[4] !== WEEK) return 8;
-  let i = 7;
-  while (i < len && isDigit(b[i])) i++;
-  if (i < 9) return i;
-  return i % 2 === 0 ? 7 : 8;
-}
-
-/** parse_hh_mm_ss_ff: {rv, values: [h, m, s, us]}, rv < 0 on failure, 1 when something follows. */
-function parseClock(b, p, end) {
-  const values = [0, 0, 0, 0];
-  let sep = true;
-  let i = 0;
-  for (; i < 3; i++) {
-    const v = digits(b, p, 2);
-    if (v === null) return { rv: -3 };
-    values[i] = v;
-    p += 2;
-    const c = b[p++] ?? 0;
-    if (i === 0) sep = c === 0x3a;
-    if (p >= end) return { rv: c !== 0 ? 1 : 0, values };
-    if (sep && c === 0x3a) continue;
-    if (c === 0x2e || c === 0x2c) break;
-    if (!sep) p--;
-    else return { rv: -4 };
-  }
-  const count = Math.min(end - p, 6);
-  const us = digits(b, p, count);
-  if (us === null) return { rv: -3 };
-  values[3] = us * 10 ** (6 - count);
-  p += count;
-  while (isDigit(b[p] ?? 0)) p++;
-  return { rv: (b[p] ?? 0) !== 0 ? 1 : 0, values };
-}
-
-/** parse_isoformat_time: {rv, clock, offset: [seconds, microseconds]}, rv < 0 on failure, 1 with an offset. */
-function parseTime(b, p, len) {
-  const end = p + len;
-  let tz = p;
-  do {
-    const c = b[tz];
-    if (c === 0x5a || c === 0x2b || c === DASH) break;
-  } while (++tz < end);
-  const clock = parseClock(b, p, tz);
-  if (clock.rv < 0) return clock;
-  if (tz === end) return clock.rv === 1 ? { rv: -5 } : { rv: 0, clock: clock.values };
-  if (b[tz] === 0x5a) return (b[tz + 1] ?? 0) !== 0 ? { rv: -5 } : { rv: 1, clock: clock.values, offset: [0, 0] };
-  const sign = b[tz] === DASH ? -1 : 1;
-  const zone = parseClock(b, tz + 1, end);
-  if (zone.rv < 0) return { rv: -5 };
-  const [h, m, s, us] = zone.values;
-  return zone.rv ? { rv: -5 } : { rv: 1, clock: clock.values, offset: [sign * (h * 3600 + m * 60 + s), sign * us] };
-}
-
-/**
- * datetime.fromisoformat(text): null when Python raises ValueError, else {date: [y, m, d], clock: [h, mi, s, us],
- * offset: microseconds east of UTC or null (naive)}.
- */
-export function pyDatetime(text) {
-  if ([...text].length < 7) return null;
-  const bytes = utf8Bytes(text);
-  const len = bytes.length;
-  const b = new Uint8Array(len + 1);
-  b.set(bytes);
-  const at = separatorAt(b, len);
-  if (at < 0) return null;
-  const date = parseDate(b, at);
-  if (date === null) return null;
-  let time = { rv: 0, clock: [0, 0, 0, 0] };
-  if (len > at) {
-    const lead = b[at];
-    const p = at + (lead < 0x80 ? 1 : (lead & 0xf0) === 0xe0 ? 3 : (lead & 0xf0) === 0xf0 ? 4 : 2);
-    time = parseTime(b, p, len - p);
-  }
-  if (time.rv < 0 || !validDate(date)) return null;
-  const [h, mi, s] = time.clock;
-  if (h > 23 || mi > 59 || s > 59) return null;
-  let offset = null;
-  if (time.rv === 1) {
-    const [seconds, micro] = time.offset;
-    offset = seconds === 0 ? 0 : seconds * 1e6 + micro; // a zero seconds part is UTC, whatever the fraction
-    if (Math.abs(offset) >= 86400e6) return null;
-  }
-  return { date, clock: time.clock, offset };
-}
-
 /** date.fromisoformat(text): [y, m, d] or null when Python raises ValueError. */
 export function pyDate(text) {
   const bytes = utf8Bytes(text);
@@ -217,10 +121,11 @@ export function pyDate(text) {
 const MAX_EMAX = 999999999999999999n; // libmpdec limits on a decimal's exponent (64-bit build)
 const MIN_ETINY = -1999999999999999997n;
 const PRECISION = 28; // the default context: normalize() rounds to 28 digits, half to even
-const CONTEXT_EMAX = 999999n;
-const CONTEXT_ETINY = -999999n - BigInt(PRECISION) + 1n;
+const MAX_TEXT = 64; // longer quantity text is refused before it is parsed
+const MAX_ADJUSTED = 30n; // and a non-zero value whose adjusted exponent is beyond ±30 once it is
 const NUMBER = /^([+-]?)(?:(\d+)\.?(\d*)|\.(\d+))(?:[eE]([+-]?\d+))?$/;
 const ND = /^\p{Nd}$/u;
+const CANONICAL = /^(0|[1-9][0-9]{0,17})(\.[0-9]{0,8}[1-9])?$/;
 
 /** What Decimal's C constructor reads after stripping: underscores dropped, Unicode spaces and digits as ASCII. */
 function decimalAscii(text) {
@@ -252,32 +157,30 @@ function roundHalfEven(coefficient, drop) {
 }
 
 /**
- * canonical_quantity's reading of wire text: {ok: true, text} with the canonical spelling Python would write
- * (compared later, E_NONCANONICAL), or {ok: false} when Python refuses the value (E_FIELD).
+ * The reference's quantity rule (_fields.quantity) on wire text or an integer: {ok: true, text} with the canonical
+ * spelling it would write (compared later, E_NONCANONICAL), or {ok: false} when it refuses the value (E_FIELD).
  */
-export function pyQuantity(text) {
-  const m = NUMBER.exec(decimalAscii(pyStrip(text))); // NaN and infinities are refused like any other syntax
+export function pyQuantity(value) {
+  if (typeof value === "string" && CANONICAL.test(value)) return { ok: true, text: value };
+  if (typeof value === "string" && codePoints(value) > MAX_TEXT) return { ok: false };
+  const m = NUMBER.exec(decimalAscii(pyStrip(String(value)))); // NaN and infinities are refused like any syntax
   if (m === null) return { ok: false };
   const [, sign, whole = "", fraction = "", only, exponent = "0"] = m;
   const fractionDigits = only ?? fraction;
   let coefficient = BigInt((only === undefined ? whole : "") + fractionDigits || "0");
   let exp = BigInt(exponent) - BigInt(fractionDigits.length);
-  const length = coefficient === 0n ? 1 : coefficient.toString().length;
-  if (exp + BigInt(length) - 1n > MAX_EMAX || exp < MIN_ETINY) return { ok: false };
+  const length = BigInt(coefficient === 0n ? 1 : coefficient.toString().length);
+  if (exp + length - 1n > MAX_EMAX || exp < MIN_ETINY) return { ok: false }; // Decimal() itself refuses it
   if (coefficient === 0n) return { ok: true, text: "0" };
   if (sign === "-") return { ok: false };
-  // normalize(): round to the context (subnormal values lose digits at Etiny), then drop trailing zeros.
-  if (exp < CONTEXT_ETINY) {
-    coefficient = roundHalfEven(coefficient, CONTEXT_ETINY - exp);
-    exp = CONTEXT_ETINY;
-    if (coefficient === 0n) return { ok: true, text: "0" };
-  }
+  const adjusted = exp + length - 1n;
+  if (adjusted > MAX_ADJUSTED || adjusted < -MAX_ADJUSTED) return { ok: false };
+  // normalize(): round to 28 significant digits, then drop trailing zeros.
   const excess = coefficient.toString().length - PRECISION;
   if (excess > 0) {
     coefficient = roundHalfEven(coefficient, BigInt(excess));
     exp += BigInt(excess);
   }
-  if (exp + BigInt(coefficient.toString().length) - 1n > CONTEXT_EMAX) return { ok: false }; // Python: Overflow
   while (coefficient % 10n === 0n) {
     coefficient /= 10n;
     exp += 1n;
@@ -290,5 +193,5 @@ export function pyQuantity(text) {
     out =
       point > 0 ? `${digitsText.slice(0, point)}.${digitsText.slice(point)}` : `0.${"0".repeat(-point)}${digitsText}`;
   }
-  return /^(0|[1-9][0-9]{0,17})(\.[0-9]{0,8}[1-9])?$/.test(out) ? { ok: true, text: out } : { ok: false };
+  return CANONICAL.test(out) ? { ok: true, text: out } : { ok: false };
 }

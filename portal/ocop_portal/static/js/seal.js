@@ -4,6 +4,8 @@
 import { decode, encode } from "./cbor.js";
 import { parseSign1, protectedHeader, toBeSigned } from "./cose.js";
 import { fail } from "./errors.js";
+import { gs1KeyProblem } from "./fields.js";
+import { genesisClaims, ownsGtin } from "./trust.js";
 import { codePoints, concat, equal, fromHex, hex, sha256 } from "./util.js";
 
 export const SEAL_TYP = "application/ocop-seal+cbor";
@@ -19,6 +21,8 @@ const SIG = 64;
 const FIXED = 1 + KID_HINT + 2 + HEAD_REF; // bytes before the seq
 const MAX_SEQ = 2n ** 63n - 1n;
 const B45 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";
+/** The roles that may seal a product unless a policy names others (the reference's SEALING_ROLES). */
+export const SEALING_ROLES = ["producer"];
 
 const GS1_82 = /^[!"%&'()*+,\-./0-9:;<=>?A-Z_a-z]{1,20}$/; // GS1 General Specifications, figure 7.11-1
 const HOST = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?::[0-9]{1,5})?$/;
@@ -94,18 +98,11 @@ function readUvarint(bytes) {
 
 // ---- Digital Link --------------------------------------------------------------------------------------------
 
-function gs1CheckDigit(digits) {
-  let total = 0;
-  for (let i = 0; i < digits.length; i++) total += Number(digits[digits.length - 1 - i]) * (i % 2 === 0 ? 3 : 1);
-  return (10 - (total % 10)) % 10;
-}
-
 /** A GTIN-8/12/13/14 as 14 digits: E_GTIN (length or characters), E_GTIN_CHECK (check digit). */
 function normaliseGtin(value, field = "gtin") {
-  if (!/^[0-9]+$/.test(value) || ![8, 12, 13, 14].includes(value.length))
-    err("E_GTIN", "a GTIN is 8, 12, 13 or 14 digits", field);
-  if (gs1CheckDigit(value.slice(0, -1)) !== Number(value.at(-1)))
-    err("E_GTIN_CHECK", "the GTIN check digit is wrong", field);
+  const problem = gs1KeyProblem(value, [8, 12, 13, 14]);
+  if (problem === "length") err("E_GTIN", "a GTIN is 8, 12, 13 or 14 digits", field);
+  if (problem === "check") err("E_GTIN_CHECK", "the GTIN check digit is wrong", field);
   return value.padStart(14, "0");
 }
 
@@ -336,15 +333,24 @@ export async function parseSeal(text) {
 // ---- verification -------------------------------------------------------------------------------------------
 
 /**
- * Check the signature of a parsed seal: `candidates(hint)` returns the trusted keys whose id starts with the hint.
- * Resolves to {seal: {raw, keyId, sealId}, key}. The COSE_Sign1 is rebuilt for each candidate key (§17).
+ * Check the signature of a parsed seal (§17 checks 2–3): every key of `ring` whose id starts with the hint is tried
+ * (a hint, not an authenticator), each only if its window allows a seal of that date (keys from a trust list).
+ * The COSE_Sign1 is rebuilt for each candidate key. Resolves to {seal: {raw, keyId, sealId}, key}; E_UNKNOWN_KEY
+ * when no key matches, the first refused key's E_KEY_* when none that was tried verifies, else E_SIGNATURE.
  */
-export async function checkSealSignature(unverified, candidates) {
-  const keys = candidates(unverified.kidHint);
-  if (keys.length === 0)
-    fail("E_UNKNOWN_KEY", "the seal is signed by a key that is not trusted", { keyId: hex(unverified.kidHint) });
+export async function checkSealSignature(unverified, ring) {
+  const hint = unverified.kidHint;
+  const matching = ring.withPrefix(hint);
+  if (matching.length === 0)
+    fail("E_UNKNOWN_KEY", "the seal is signed by a key that is not trusted", { keyId: hex(hint) });
   const payload = statementPayload(unverified.statement);
-  for (const key of keys) {
+  let refused = null;
+  for (const key of matching) {
+    const problem = ring.window(key)?.problemOn(unverified.statement.sealedOn) ?? null;
+    if (problem !== null) {
+      refused ??= { key, problem, holder: ring.window(key).holder };
+      continue;
+    }
     const prot = protectedHeader(key.keyId, SEAL_TYP);
     const tbs = toBeSigned(prot, payload);
     if (await key.verify(unverified.signature, tbs)) {
@@ -358,16 +364,46 @@ export async function checkSealSignature(unverified, candidates) {
       return { seal: { raw, keyId: key.keyId, sealId: await sha256(tbs) }, key };
     }
   }
+  if (refused !== null) {
+    const who = refused.holder ? `${refused.holder}, ` : "";
+    fail(refused.problem[0], `${who}for a seal dated ${isoDay(unverified.statement.sealedOn)}: ${refused.problem[1]}`, {
+      keyId: refused.key.keyIdHex,
+    });
+  }
   return fail("E_SIGNATURE", "the seal's signature does not verify: altered or not this signer's", {
-    keyId: hex(unverified.kidHint),
+    keyId: hex(hint),
   });
 }
 
-/** Checks a seal against the sealed batch's verified events, fed in chain order (§17 checks against a chain). */
+/**
+ * §17 check 5, with a trust list: the sealer's role may seal (`sealers`: the producer, unless a policy says
+ * otherwise; E_SEAL_ROLE) and a sealed GTIN is under one of its GS1 Company Prefixes (E_GTIN_NOT_OWNED). Returns the
+ * sealer's participant entry.
+ */
+export function checkSealer(statement, keyId, trust, sealers = SEALING_ROLES) {
+  const { participant } = trust.lookup(keyId); // the key verified, so the list holds it
+  if (!sealers.includes(participant.role)) {
+    const who = `${participant.name} (${participant.role})`;
+    fail("E_SEAL_ROLE", `${who} may not seal products: sealing is for ${sealers.join(" or ")}`, { keyId: hex(keyId) });
+  }
+  if (statement.gtin !== null && !ownsGtin(participant, statement.gtin)) {
+    fail("E_GTIN_NOT_OWNED", `GTIN ${statement.gtin} belongs to none of ${participant.name}'s GS1 Company Prefixes`, {
+      keyId: hex(keyId),
+      field: "gtin",
+    });
+  }
+  return participant;
+}
+
+/**
+ * Checks a seal against the sealed batch's verified events, fed in chain order (§17 checks against a chain); with a
+ * trust list, the genesis's claims must also be its signer's.
+ */
 export class SealChainCheck {
-  constructor(statement, keyId) {
+  constructor(statement, keyId, trust = null) {
     this.st = statement;
     this.keyId = hex(keyId);
+    this.trust = trust;
     this.genesis = null;
     this.sealed = null;
     this.signers = new Set();
@@ -387,6 +423,12 @@ export class SealChainCheck {
         body.product.lot === st.lot &&
         (st.gtin !== null ? body.product.gtin === st.gtin : equal(event.eventId.subarray(0, BATCH_REF), st.batchRef));
       if (!same) fail("E_SEAL_BATCH", "the seal is for another batch or product");
+      // 1b. with a trust list: what the genesis claims must be its signer's
+      const found = this.trust?.lookup(event.keyId) ?? null;
+      if (found !== null) {
+        const [first] = genesisClaims(found.participant, body);
+        if (first) fail(first.code, first.message, { field: first.field, eventId: hex(event.eventId) });
+      }
     }
     if (event.seq <= st.seq) {
       this.steps.push(event);

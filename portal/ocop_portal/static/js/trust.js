@@ -1,11 +1,12 @@
 // Trust lists (docs/format.md §16): the multi-signed envelope, the payload, verification from pinned authority
 // keys, and the status of a participant's key at the time an event claims (or on the day a seal carries).
 
-import { decode, encode, isNfc } from "./cbor.js";
+import { decode, encode } from "./cbor.js";
 import { parseSign1 } from "./cose.js";
 import { fail, VerifyError } from "./errors.js";
-import { checkPublicKey, KeyRing, PublicKey } from "./keys.js";
-import { codePoints, equal, hex, pyStrip, sha256 } from "./util.js";
+import { checkPublicKey, KeyRing, KeyWindow, PublicKey } from "./keys.js";
+import { adminCode, gln, gs1Prefix, invalid, sameName, text, uint } from "./fields.js";
+import { equal, hex, sha256 } from "./util.js";
 
 export const TRUST_TYP = "application/ocop-trust+cbor";
 const MAX_DOCUMENT = 4 << 20;
@@ -13,21 +14,31 @@ const MAX_SIGNATURES = 32;
 const MAX_PARTICIPANTS = 20000;
 const MAX_KEYS_PER_PARTICIPANT = 16;
 const MAX_AUTHORITY_KEYS = 16;
+const MAX_CLAIMS = 64;
+// Most CBOR items a trust list payload may hold, counted before it is decoded (the reference's MAX_DOCUMENT_ITEMS).
+export const MAX_DOCUMENT_ITEMS = 1_000_000;
 const KNOWN_LABELS = [0n, 1n, 2n, 3n, 4n, 5n, 6n, 7n];
 const ROLES = ["producer", "processor", "lab", "certifier", "distributor", "retailer"];
 const STATUSES = ["active", "retired", "revoked"];
-const PARTICIPANT_FIELDS = ["id", "name", "role", "admin_code", "gln", "keys"];
+// Participant labels 0-10 (labels 6-10, what a participant may claim, are optional).
+const PARTICIPANT_FIELDS = [
+  "id",
+  "name",
+  "role",
+  "admin_code",
+  "gln",
+  "keys",
+  "commune",
+  "province",
+  "gs1_prefixes",
+  "glns",
+  "admin_codes",
+];
 const KEY_FIELDS = ["key", "not_before", "not_after", "status", "status_time"];
 const TIME = /^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$/;
 const ID = /^[a-z0-9][a-z0-9._-]{0,63}$/;
-const ADMIN = /^[0-9]{2,10}$/;
-const GLN = /^[0-9]{13}$/;
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
-const DAY = 86_400_000_000n;
-const HOUR = 3_600_000_000n;
 
 const schema = (message, field) => fail("E_SCHEMA", message, { field });
-const invalid = (message, field) => fail("E_FIELD", message, { field });
 
 // ---- the multi-signed envelope ------------------------------------------------------------------------------
 
@@ -40,7 +51,8 @@ export async function parseDocument(bytes, typ) {
   }
   const signatures = [];
   for (const [index, item] of items.entries()) {
-    if (!(item instanceof Uint8Array)) fail("E_ENVELOPE", "each signature is a COSE_Sign1 in a byte string", { index });
+    if (!(item instanceof Uint8Array))
+      fail("E_ENVELOPE", "each signature is a COSE_Sign1 in a byte string", { position: index });
     signatures.push(await parseSign1(item, { typ, maxSize: MAX_DOCUMENT }));
   }
   const payload = signatures[0].payload;
@@ -63,21 +75,8 @@ export async function signedBy(doc, keys) {
 
 // ---- field rules of trust lists ---------------------------------------------------------------------------
 
-function textField(value, field) {
-  if (typeof value !== "string" || pyStrip(value) === "") schema("expected non-empty text", field);
-  if (codePoints(value) > 256) invalid("longer than 256 characters", field);
-  if (!isNfc(value)) fail("E_NONCANONICAL", "text must be in Unicode NFC form", { field });
-  if (CONTROL.test(value)) invalid("contains control characters", field);
-  return value;
-}
-
-function uintField(value, field, minimum = 0n) {
-  if (typeof value !== "bigint" || value < minimum || value >= 2n ** 63n)
-    schema(`expected an integer >= ${minimum}`, field);
-  return value;
-}
-
-/** UTC time text YYYY-MM-DDTHH:MM:SSZ as microseconds since 1970 (regex: E_SCHEMA; impossible values: E_FIELD). */
+/** UTC time text YYYY-MM-DDTHH:MM:SSZ as microseconds since 1970 (regex: E_SCHEMA; impossible values and years
+ * outside 1970-9999: E_FIELD). */
 export function parseTime(value, field) {
   if (typeof value !== "string" || !TIME.test(value)) schema("expected UTC time text YYYY-MM-DDTHH:MM:SSZ", field);
   const [y, mo, d, h, mi, s] = value.match(/[0-9]+/g).map(Number);
@@ -85,13 +84,11 @@ export function parseTime(value, field) {
   if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > dim[mo - 1] || h > 23 || mi > 59 || s > 59) {
     invalid("not a valid date-time", field);
   }
-  const t = new Date(0);
-  t.setUTCFullYear(y, mo - 1, d);
-  t.setUTCHours(h, mi, s, 0);
-  return BigInt(t.getTime()) * 1000n;
+  if (y < 1970 || y > 9999) invalid("year out of range", field);
+  return BigInt(Date.UTC(y, mo - 1, d, h, mi, s)) * 1000n;
 }
 
-/** The reference writes times with strftime, whose %Y does not pad years before 1000 ("999-01-01T…"). */
+/** The canonical UTC text of a time (years are 1970-9999, so always four digits). */
 export function timeText(micros) {
   const t = new Date(Number(micros / 1000n));
   const p = (n) => String(n).padStart(2, "0");
@@ -148,26 +145,51 @@ function participantKey(value, where) {
   return out;
 }
 
+const byText = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Labels 8-10: distinct codes, each by its rule, kept sorted (the canonical form). */
+function claims(values, rule, field) {
+  const items = values.map((v) => rule(v, field));
+  if (items.length > MAX_CLAIMS) invalid(`more than ${MAX_CLAIMS} items`, field);
+  if (new Set(items).size !== items.length) invalid("an item is listed twice", field);
+  return items.sort(byText);
+}
+
 function participant(value, where) {
   const p = labelled(value, PARTICIPANT_FIELDS, where, [0, 1, 2, 5]);
   const keys = listField(p.keys, `${where}.keys`, MAX_KEYS_PER_PARTICIPANT).map((k, j) =>
     participantKey(k, `${where}.keys[${j}]`),
   );
-  const name = textField(p.name, `${where}.name`);
+  const lists = {};
+  for (const name of ["gs1_prefixes", "glns", "admin_codes"]) {
+    lists[name] = name in p ? listField(p[name], `${where}.${name}`, MAX_CLAIMS) : [];
+  }
+  // the participant's own rules, in the reference's order
   if (typeof p.id !== "string" || !ID.test(p.id))
     invalid("participant id must be 1-64 of a-z 0-9 . _ -", `${where}.id`);
+  const name = text(p.name, `${where}.name`);
   if (!ROLES.includes(p.role)) invalid(`role must be one of ${ROLES.join(", ")}`, `${where}.role`);
-  const admin = p.admin_code ?? null;
-  const gln = p.gln ?? null;
-  if (admin !== null && (typeof admin !== "string" || !ADMIN.test(admin)))
-    invalid("administrative-unit code must be 2-10 digits", `${where}.admin_code`);
-  if (gln !== null && (typeof gln !== "string" || !GLN.test(gln))) invalid("GLN must be 13 digits", `${where}.gln`);
-  return { id: p.id, name, role: p.role, admin_code: admin, gln, keys };
+  return {
+    id: p.id,
+    name,
+    role: p.role,
+    admin_code: p.admin_code == null ? null : adminCode(p.admin_code, `${where}.admin_code`),
+    gln: p.gln == null ? null : gln(p.gln, `${where}.gln`),
+    commune: p.commune == null ? null : text(p.commune, `${where}.commune`),
+    province: p.province == null ? null : text(p.province, `${where}.province`),
+    gs1_prefixes: claims(lists.gs1_prefixes, gs1Prefix, `${where}.gs1_prefixes`),
+    glns: claims(lists.glns, gln, `${where}.glns`),
+    admin_codes: claims(lists.admin_codes, adminCode, `${where}.admin_codes`),
+    keys,
+  };
 }
 
-/** Decode and check a trust list payload (§16) in the reference's order; keys are validated, not yet imported. */
+/**
+ * Decode and check a trust list payload (§16) in the reference's order, after its signatures were counted; keys
+ * are validated, not yet imported.
+ */
 function decodePayload(payload) {
-  const m = decode(payload, { maxSize: MAX_DOCUMENT, maxDepth: 6 });
+  const m = decode(payload, { maxSize: MAX_DOCUMENT, maxDepth: 6, maxItems: MAX_DOCUMENT_ITEMS });
   if (!(m instanceof Map) || ![...m.keys()].every((k) => typeof k === "bigint" && k >= 0n)) {
     schema("a trust list payload is a map with unsigned integer labels", "payload");
   }
@@ -175,7 +197,7 @@ function decodePayload(payload) {
   if (KNOWN_LABELS.slice(0, 7).some((label) => !m.has(label))) schema("missing labels", "payload");
   let critical = [];
   if (m.has(7n)) {
-    critical = listField(m.get(7n), "crit", 64).map((c) => uintField(c, "crit"));
+    critical = listField(m.get(7n), "crit", 64).map((c) => uint(c, "crit"));
     if (critical.some((label) => !m.has(label))) schema("crit names a label which is absent", "crit");
     if (critical.some((label) => !KNOWN_LABELS.includes(label))) {
       fail("E_CRITICAL_FIELD", "the list marks labels as critical that this verifier does not understand", {
@@ -190,22 +212,25 @@ function decodePayload(payload) {
   if (new Set(authorityKeys.map(hex)).size !== authorityKeys.length) {
     fail("E_DUPLICATE_KEY", "an authority key is listed twice", { field: "authority.keys" });
   }
-  const threshold = uintField(auth.threshold, "authority.threshold", 1n);
+  const threshold = uint(auth.threshold, "authority.threshold", 1n);
   const participants = listField(m.get(6n), "participants", MAX_PARTICIPANTS, true).map((p, i) =>
     participant(p, `participants[${i}]`),
   );
+  const version = uint(m.get(2n), "version", 1n);
+  const issuedAt = parseTime(m.get(3n), "issued_at");
+  const expires = parseTime(m.get(4n), "expires");
+  if (threshold > BigInt(authorityKeys.length)) invalid("threshold exceeds the authority keys", "authority.threshold");
   const list = {
-    issuer: textField(m.get(1n), "issuer"),
-    version: uintField(m.get(2n), "version", 1n),
-    issuedAt: parseTime(m.get(3n), "issued_at"),
-    expires: parseTime(m.get(4n), "expires"),
+    issuer: text(m.get(1n), "issuer"),
+    version,
+    issuedAt,
+    expires,
     threshold,
     authorityKeys,
     participants,
     critical,
     extensions: new Map([...m].filter(([k]) => !KNOWN_LABELS.includes(k))),
   };
-  if (threshold > BigInt(authorityKeys.length)) invalid("threshold exceeds the authority keys", "authority.threshold");
   if (list.expires <= list.issuedAt) invalid("expires must be later than issued_at", "expires");
   const ids = new Set();
   const seen = new Set(authorityKeys.map(hex));
@@ -243,8 +268,16 @@ function canonicalPayload(list) {
       [2n, p.role],
       [5n, [...p.keys].sort((a, b) => byBytes(a.raw, b.raw)).map(keyMap)],
     ]);
-    if (p.admin_code !== null) m.set(3n, p.admin_code);
-    if (p.gln !== null) m.set(4n, p.gln);
+    const optional = [
+      [3n, p.admin_code],
+      [4n, p.gln],
+      [6n, p.commune],
+      [7n, p.province],
+      [8n, p.gs1_prefixes.length ? p.gs1_prefixes : null],
+      [9n, p.glns.length ? p.glns : null],
+      [10n, p.admin_codes.length ? p.admin_codes : null],
+    ];
+    for (const [label, value] of optional) if (value !== null) m.set(label, value);
     return m;
   };
   const m = new Map(list.extensions);
@@ -281,65 +314,72 @@ export class TrustList {
     for (const p of this.participants) {
       for (const k of p.keys) {
         k.key = keys.get(hex(k.raw));
+        k.window = new KeyWindow({ ...k, holder: `${p.name} (${p.role})` });
         this.byKeyId.set(k.key.keyIdHex, { participant: p, key: k });
       }
     }
   }
 
-  /** Every participant key, whatever its status (for signature checks; status is judged separately). */
+  /** Every participant key with its window and status, which every verifier then enforces. */
   keyRing() {
-    return new KeyRing(this.participants.flatMap((p) => p.keys.map((k) => k.key)));
+    const keys = this.participants.flatMap((p) => p.keys);
+    return new KeyRing(
+      keys.map((k) => k.key),
+      new Map(keys.map((k) => [k.key.hex, k.window])),
+    );
   }
 
+  /** {participant, key} holding the key with this id, or null. */
   lookup(keyId) {
     return this.byKeyId.get(typeof keyId === "string" ? keyId : hex(keyId)) ?? null;
   }
+}
 
-  /** The status of a key for an event claiming time `t` (µs): null when it may sign, else [code, reason]. */
-  static problemAt(k, t) {
-    if (k.status === "revoked") return ["E_KEY_REVOKED", "the key is revoked: nothing it signed is trusted"];
-    if (t < k.notBefore) return ["E_KEY_NOT_YET_VALID", `the key is valid from ${timeText(k.notBefore)}`];
-    if (t >= k.notAfter) return ["E_KEY_EXPIRED", `the key was valid until ${timeText(k.notAfter)} (exclusive)`];
-    if (k.status === "retired" && k.statusTime !== null && t >= k.statusTime) {
-      return ["E_KEY_RETIRED", `the key was retired at ${timeText(k.statusTime)}`];
-    }
-    return null;
-  }
+/**
+ * Whether `gtin` (14 digits) belongs to one of the participant's GS1 Company Prefixes: in the 14-digit form the
+ * company prefix starts after the first digit (GS1 General Specifications §3.3.2).
+ */
+export function ownsGtin(participant, gtin) {
+  return gtin.length === 14 && participant.gs1_prefixes.some((p) => gtin.startsWith(p, 1));
+}
 
-  /**
-   * The status of a key for a seal dated `day` (days since 1970): usable at some instant of that calendar day in
-   * some time zone, i.e. in [day 00:00 − 14 h, day+1 00:00 + 12 h) UTC (ADR 0045).
-   */
-  static problemOn(k, day) {
-    if (k.status === "revoked") return TrustList.problemAt(k, k.notBefore);
-    const start = BigInt(day) * DAY - 14n * HOUR;
-    const end = BigInt(day + 1) * DAY + 12n * HOUR;
-    let stop = k.notAfter;
-    if (k.status === "retired" && k.statusTime !== null && k.statusTime < stop) stop = k.statusTime;
-    if (k.notBefore >= end) return TrustList.problemAt(k, start);
-    if (stop <= start) return TrustList.problemAt(k, start > k.notBefore ? start : k.notBefore);
-    return null;
+/**
+ * What a genesis claims that its signer may not (the reference's genesis_claims): [{code, field, message}] in order
+ * — the producer's name (as people read it), administrative-unit code and GLN must be the participant's
+ * (E_CLAIM_MISMATCH), the product's GTIN under one of its GS1 Company Prefixes (E_GTIN_NOT_OWNED).
+ */
+export function genesisClaims(participant, genesis) {
+  const out = [];
+  const { producer, product } = genesis;
+  const claim = (code, field, message) => out.push({ code, field, message });
+  if (!sameName(producer.name, participant.name)) {
+    claim(
+      "E_CLAIM_MISMATCH",
+      "producer.name",
+      `the record names its producer "${producer.name}", but it was signed by ${participant.name}`,
+    );
   }
-
-  /** Keys whose id starts with `hint` and that were usable on `day`; E_KEY_* when some match but none was. */
-  keysForSeal(hint, day) {
-    const usable = [];
-    let refused = null;
-    for (const p of this.participants) {
-      for (const k of p.keys) {
-        if (!k.key.keyIdHex.startsWith(hex(hint))) continue;
-        const problem = TrustList.problemOn(k, day);
-        if (problem === null) usable.push(k.key);
-        else refused ??= { p, k, problem };
-      }
-    }
-    if (usable.length === 0 && refused !== null) {
-      fail(refused.problem[0], `${refused.p.name} (${refused.p.role}), for this seal's date: ${refused.problem[1]}`, {
-        keyId: refused.k.key.keyIdHex,
-      });
-    }
-    return usable;
+  if (
+    producer.admin_code !== null &&
+    !(producer.admin_code === participant.admin_code || participant.admin_codes.includes(producer.admin_code))
+  ) {
+    claim(
+      "E_CLAIM_MISMATCH",
+      "producer.admin_code",
+      `administrative-unit code ${producer.admin_code} is not one ${participant.name} may claim`,
+    );
   }
+  if (producer.gln !== null && !(producer.gln === participant.gln || participant.glns.includes(producer.gln))) {
+    claim("E_CLAIM_MISMATCH", "producer.gln", `GLN ${producer.gln} is not one ${participant.name} may claim`);
+  }
+  if (product.gtin !== null && !ownsGtin(participant, product.gtin)) {
+    claim(
+      "E_GTIN_NOT_OWNED",
+      "product.gtin",
+      `GTIN ${product.gtin} belongs to none of ${participant.name}'s GS1 Company Prefixes`,
+    );
+  }
+  return out;
 }
 
 async function importKeys(list) {
@@ -348,6 +388,14 @@ async function importKeys(list) {
     if (!keys.has(hex(raw))) keys.set(hex(raw), await PublicKey.from(raw));
   }
   return keys;
+}
+
+/** E_TRUST_THRESHOLD unless at least `pin.threshold` distinct keys of `pin.keys` validly signed the document. */
+async function requireThreshold(doc, pin, what) {
+  const count = (await signedBy(doc, pin.keys)).size;
+  if (BigInt(count) < BigInt(pin.threshold)) {
+    fail("E_TRUST_THRESHOLD", `${what}: ${count} distinct valid authority signature(s), ${pin.threshold} required`);
+  }
 }
 
 /**
@@ -359,11 +407,18 @@ export async function verifyTrustListBytes(bytes, anchor, { now, intermediates =
   let current = anchor;
   let last = anchor instanceof TrustList ? anchor : null;
   for (const raw of [...intermediates, bytes]) {
-    // 1.
+    // 1. the envelope, and the authority it must follow over the payload bytes, before the payload is decoded
     const doc = await parseDocument(raw, TRUST_TYP);
+    await requireThreshold(
+      doc,
+      current instanceof TrustList ? current.authority : current,
+      "the list by the authority it must follow",
+    );
+    // 2. the payload, and its own authority
     const list = decodePayload(doc.payload);
     const tl = new TrustList(list, await importKeys(list), doc.objectId);
-    // 2.
+    await requireThreshold(doc, tl.authority, `version ${tl.version} by its own authority`);
+    // 3. versions move forward
     if (current instanceof TrustList) {
       if (tl.version < current.version) {
         fail("E_TRUST_ROLLBACK", `version ${tl.version} is older than the pinned version ${current.version}`, {
@@ -376,17 +431,6 @@ export async function verifyTrustListBytes(bytes, anchor, { now, intermediates =
         }
         last = current;
         continue;
-      }
-    }
-    // 3.
-    const previous = current instanceof TrustList ? current.authority : current;
-    for (const pin of [previous, tl.authority]) {
-      const count = (await signedBy(doc, pin.keys)).size;
-      if (BigInt(count) < BigInt(pin.threshold)) {
-        fail(
-          "E_TRUST_THRESHOLD",
-          `version ${tl.version}: ${count} distinct valid authority signature(s), ${pin.threshold} required`,
-        );
       }
     }
     current = last = tl;
