@@ -308,7 +308,7 @@ GROUPS = [
     "public vectors",
 ]
 # Groups whose inputs reach few rules by construction: how many distinct codes each must show at least.
-FEWER_CODES = {"trust list": 2, "single-signature trust list": 3, "event quantity": 3, "item budgets": 3}
+FEWER_CODES = {"trust list": 2, "event quantity": 3, "item budgets": 3}
 
 
 def _chain_edits(s: scenario.Scenario, count: int, seed: int) -> list[list[bytes]]:
