@@ -60,7 +60,8 @@ class Table:
             if goal is None
             else (" (goal met)" if ratio is not None and ratio >= goal else f" (goal {goal}x: NOT met)")
         )
-        self.rows.append((label, seconds, f"{ratio:5.2f}x {base}{verdict}" if ratio is not None else "1.00x (floor)"))
+        floor = "1.00x (floor)" if label.startswith("raw ") else "-"
+        self.rows.append((label, seconds, f"{ratio:5.2f}x {base}{verdict}" if ratio is not None else floor))
 
     def print(self) -> None:
         print(f"| {'figure':<52} | {'µs/op':>8} | {'ops/s':>9} | ratio |")
