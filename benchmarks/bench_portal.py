@@ -32,9 +32,10 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import ocop_provenance as op
 from ocop_provenance.events import ed25519_backend
@@ -48,6 +49,11 @@ from ocop_provenance.trust import (
     load_trusted_root,
     sign_trust_list,
 )
+
+if TYPE_CHECKING:  # the portal extra is imported only where it is used
+    from ocop_portal import Settings
+    from ocop_portal.db import Database
+    from ocop_portal.registry import Registry
 
 ICT = timezone(timedelta(hours=7))
 PUBLIC = "https://id.thanhhoa.example.vn"
@@ -108,21 +114,29 @@ def _genesis(lot: str) -> op.Genesis:
     )
 
 
-def _world(work: Path, events: int) -> dict[str, object]:
+@dataclass(frozen=True, slots=True)
+class World:
+    """What the benchmark publishes and scans: the signed trust list, the six-step batch's bundle, two seals."""
+
+    trust: bytes
+    small: bytes
+    seal: str
+    unit: str
+
+
+def _world(work: Path, events: int) -> World:
     coop, lab = _key(1), _key(2)
     trust = _trust([coop, lab], [_key(100)])
+    steps: list[tuple[str, op.PrivateKey, dict[str, str | int | bool]]] = [
+        ("commissioning", coop, {"weight_kg": 40}),
+        ("ocop:drying", coop, {"moisture": "12.4", "temperature_c": 55}),
+        ("inspecting", lab, {"moisture_pct": "11.8", "result": "Đạt"}),
+        ("packing", coop, {"boxes": 40}),
+        ("shipping", coop, {}),
+    ]
     with op.Ledger.open(work / "ledger.sqlite", durable=False) as ledger:
         page = ledger.open_batch(_genesis("L2411-01"), coop)
-        for i, (step, who, data) in enumerate(
-            (
-                ("commissioning", coop, {"weight_kg": 40}),
-                ("ocop:drying", coop, {"moisture": "12.4", "temperature_c": 55}),
-                ("inspecting", lab, {"moisture_pct": "11.8", "result": "Đạt"}),
-                ("packing", coop, {"boxes": 40}),
-                ("shipping", coop, {}),
-            ),
-            1,
-        ):
+        for i, (step, who, data) in enumerate(steps, 1):
             ledger.add_step(page.batch_id, who, step=step, time=T0 + timedelta(hours=i), location=WHERE, data=data)
         big = ledger.open_batch(_genesis("L2411-99"), coop)
         ledger.add_steps(
@@ -145,10 +159,10 @@ def _world(work: Path, events: int) -> dict[str, object]:
         chain = list(ledger.events(page.batch_id))
     seal = make_seal(chain[0], chain[-1], coop, resolver=PUBLIC, sealed_on=date(2024, 11, 2))
     unit = make_seal(chain[0], chain[-1], coop, resolver=PUBLIC, sealed_on=date(2024, 11, 2), serial="000123")
-    return {"trust": trust, "small": small.getvalue(), "seal": seal.to_url(), "unit": unit.to_url()}
+    return World(trust=trust, small=small.getvalue(), seal=seal.to_url(), unit=unit.to_url())
 
 
-def _settings(db: str, memo: int) -> object:
+def _settings(db: str, memo: int) -> Settings:
     from ocop_portal import Settings
 
     # memo 0: no verdict memo and no answer cache (every request verifies and renders from scratch).
@@ -164,7 +178,7 @@ def serve(db: str, port: int, memo: int) -> None:
 
     from ocop_portal import create_app
 
-    app = create_app(_settings(db, memo))  # type: ignore[arg-type]
+    app = create_app(_settings(db, memo))
 
     @app.get("/bench/trivial")
     async def trivial() -> PlainTextResponse:
@@ -187,13 +201,13 @@ def _wrk(url: str, seconds: float, connections: int, accept: str) -> float:
     return float(m.group(1))
 
 
-def _http_part(work: Path, world: dict[str, object], seconds: float, connections: int, rounds: int) -> None:
+def _http_part(work: Path, world: World, seconds: float, connections: int, rounds: int) -> None:
     if shutil.which("wrk") is None:
         print("HTTP: skipped — wrk is not installed (apt-get install wrk; .ci/run installs it)")
         return
     from ocop_cli.serve import free_port
 
-    seal, unit = str(world["seal"]), str(world["unit"])
+    seal, unit = world.seal, world.unit
     rows = []
     for memo in (4096, 0):
         port = free_port()
@@ -249,7 +263,7 @@ def _wait(base: str) -> None:
     raise RuntimeError("the benchmark server did not start")
 
 
-def _registry(db: Path, trust: bytes) -> tuple[Any, Any]:
+def _registry(db: Path, trust: bytes) -> tuple[Registry, Database]:
     """A fresh SQLite registry holding the trust list: (registry, database)."""
     from ocop_portal import Settings
     from ocop_portal.db import Database
@@ -264,8 +278,8 @@ def _registry(db: Path, trust: bytes) -> tuple[Any, Any]:
     return registry, database
 
 
-def _publish_part(work: Path, world: dict[str, object], events: int, repeats: int) -> None:
-    trust = load_trusted_root(bytes(world["trust"]), now=NOW)  # type: ignore[arg-type]
+def _publish_part(work: Path, world: World, events: int, repeats: int) -> None:
+    trust = load_trusted_root(world.trust, now=NOW)
     options = op.VerifyOptions(keys=trust, now=NOW)
     big = work / "big.ocop"
     verify, publish = [], []
@@ -273,7 +287,7 @@ def _publish_part(work: Path, world: dict[str, object], events: int, repeats: in
         t = time.perf_counter()
         op.verify_bundle(big, options, root=op.ANY_BATCH)
         verify.append(time.perf_counter() - t)
-        registry, database = _registry(work / f"publish-{i}.sqlite", bytes(world["trust"]))  # type: ignore[arg-type]
+        registry, database = _registry(work / f"publish-{i}.sqlite", world.trust)
         t = time.perf_counter()
         result = registry.publish(big)
         publish.append(time.perf_counter() - t)
@@ -294,17 +308,17 @@ def rss(variant: str, work: Path) -> None:
     big = work / "big.ocop"
     registry = _registry(work / f"rss-{variant}.sqlite", raw)[0] if variant == "publish" else None
     tracemalloc.start()
-    if variant == "verify":
-        op.verify_bundle(big, options, root=op.ANY_BATCH)
-    elif variant == "publish":
+    if registry is not None:
         registry.publish(big)
+    elif variant == "verify":
+        op.verify_bundle(big, options, root=op.ANY_BATCH)
     else:
         assert audit_bundle(big, options, root=op.ANY_BATCH).ok
     print(tracemalloc.get_traced_memory()[1])
 
 
-def _memory_part(work: Path, world: dict[str, object], events: int) -> None:
-    (work / "trust.bin").write_bytes(bytes(world["trust"]))  # type: ignore[arg-type]
+def _memory_part(work: Path, world: World, events: int) -> None:
+    (work / "trust.bin").write_bytes(world.trust)
     print(f"\nMemory to check the same bundle ({events} events), each in a fresh process: peak of allocations")
     print(f"{'':<34}{'MB':>10}{'B/event':>11}")
     for variant, label in (
@@ -343,8 +357,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="ocop-bench-portal-") as tmp:
         work = Path(tmp)
         world = _world(work, events)
-        registry, database = _registry(work / "portal.sqlite", bytes(world["trust"]))  # type: ignore[arg-type]
-        (work / "small.ocop").write_bytes(bytes(world["small"]))  # type: ignore[arg-type]
+        registry, database = _registry(work / "portal.sqlite", world.trust)
+        (work / "small.ocop").write_bytes(world.small)
         registry.publish(work / "small.ocop")
         database.dispose()
         _http_part(work, world, seconds, args.connections, 1 if args.quick else 3)
