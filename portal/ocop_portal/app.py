@@ -190,7 +190,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
         title="OCOP origin portal",
         version="1",
         summary="Published OCOP batches, their signed records, and seal verification (GS1 Digital Link).",
-        docs_url=None,  # the interactive docs load scripts from a CDN: the API reference is docs/api.md
+        docs_url=None,  # the interactive docs load scripts from a CDN: the API reference is docs/portal-api.md
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
     )

@@ -225,7 +225,7 @@ async def digital_link(request: Request) -> Response:
 
 
 # A plain Starlette route (no parameter models to solve): the resolver is the hottest path, and it is described
-# in docs/api.md rather than in the OpenAPI document.
+# in docs/portal-api.md rather than in the OpenAPI document.
 for _prefix in ("/01/", "/ocop/"):
     router.routes.append(Route(_prefix + "{rest:path}", digital_link, methods=["GET", "HEAD"]))
 

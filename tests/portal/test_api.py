@@ -1,4 +1,4 @@
-"""The JSON API and the catalogue pages, and docs/api.md against the OpenAPI document."""
+"""The JSON API and the catalogue pages, and docs/portal-api.md against the OpenAPI document."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from ocop_provenance.trust import verify_policy
 from .conftest import PUBLIC, Live
 from .world import NOW, World
 
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "api.md"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "portal-api.md"
 
 
 def test_api_reference_agrees_with_openapi(ready: Live) -> None:
