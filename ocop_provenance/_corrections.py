@@ -50,6 +50,9 @@ __all__ = [
 CorrectionStatus = Literal["in_force", "superseded", "unauthorised"]
 
 
+_A_CORRECTION, _NOT_A_CORRECTION = b"\x01", b"\x00"
+
+
 class RecentEvents:
     """The ids of a chain's last :data:`MAX_CORRECTION_DISTANCE` events, to check corrections in bounded memory.
 
@@ -68,13 +71,20 @@ class RecentEvents:
         """Note the event at ``seq`` (the one after the last noted; otherwise the window starts again there)."""
         if seq != self._next:
             self._entries.clear()  # only a report goes on past a broken seq: what came before is not this chain's
-        self._entries.append((b"\x01" if is_correction else b"\x00") + event_id)
+        self._entries.append((_A_CORRECTION if is_correction else _NOT_A_CORRECTION) + event_id)
         self._next = seq + 1
 
     def note_event(self, event: SignedEvent) -> None:
-        """Note a verified event."""
+        """Note a verified event (the verifier's inner loop: :meth:`note` written out)."""
         body = event.body
-        self.note(event.seq, event.event_id, is_correction=type(body) is Step and body.corrects is not None)
+        if type(body) is Step:
+            seq, flag = body.seq, _NOT_A_CORRECTION if body.corrects is None else _A_CORRECTION
+        else:
+            seq, flag = 0, _NOT_A_CORRECTION
+        if seq != self._next:
+            self._entries.clear()
+        self._entries.append(flag + event.envelope.object_id)
+        self._next = seq + 1
 
     def note_ids(self, first_seq: int, ids: bytes, corrections: Iterable[int]) -> None:
         """Note consecutive events from ``first_seq``: their ids concatenated, and the offsets of corrections."""

@@ -25,6 +25,7 @@ from ._cose import CoseSign1, parse_sign1, sign1
 from ._errors import FormatError, ProvenanceError
 from ._keys import Signer
 from ._model import (
+    CORRECTION_STEP,
     MAX_ATTACHMENT_SIZE,
     MAX_ATTACHMENTS,
     MAX_DATA_ITEMS,
@@ -555,7 +556,9 @@ def _fast_step(payload: bytes) -> Step | None:
         return None
     if location is None or inputs is None or attachments is None or data is None:
         return None
-    if correction_rule(seq, step, corrects, inputs=bool(inputs), data=bool(data)) is not None:
+    if (corrects is not None or step == CORRECTION_STEP) and correction_rule(
+        seq, step, corrects, inputs=bool(inputs), data=bool(data)
+    ) is not None:
         return None
     body = _new(Step)
     _set(body, "batch_id", batch)
