@@ -440,3 +440,20 @@ def test_a_seal_before_the_correction_reports_it(coop: op.PrivateKey, ring: op.K
     assert [n.by_seq for n in result.chain.corrections] == [4]
     early = make_seal(events[0], events[1], coop, resolver="https://id.example.vn", sealed_on=LATER.date())
     assert op.verify_seal(early.to_url(), options(ring), chain=events).chain.corrections == ()  # type: ignore[union-attr]
+
+
+@pytest.mark.slow
+def test_parallel_bundle_verification_checks_corrections(coop: op.PrivateKey, ring: op.KeyRing) -> None:
+    events = _long_chain(coop, 20)
+    events.append(append_correction(events[-1], coop, corrected=events[4], reason="x", time=LATER, location=PLACE))
+    good = _bundle(events)
+    with iter_verified(io.BytesIO(good), options(ring, workers=2, chunk_size=4), root=ANY_BATCH) as stream:
+        assert [e.raw for _, e in stream] == [e.raw for e in events]
+    bad = _bundle([*events[:-1], _forge(events[:-1], coop, 4, events[5].event_id)])
+    errors = []
+    for settings in ({}, {"workers": 2, "chunk_size": 4}):
+        with pytest.raises(op.ChainError) as info:
+            op.verify_bundle(io.BytesIO(bad), options(ring, **settings), root=ANY_BATCH)
+        errors.append(info.value.to_dict())
+    assert errors[0] == errors[1]
+    assert errors[0]["code"] == "E_CORRECTION_TARGET"
