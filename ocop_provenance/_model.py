@@ -364,7 +364,7 @@ class Correction:
 
     def __post_init__(self) -> None:
         _fields.uint(self.seq, "corrects.seq", 1)
-        _fields.sha256(self.event_id, "corrects.event")
+        _fields.sha256(self.event_id, "corrects.event_id")
         _set(self, "reason", _fields.text(self.reason, "corrects.reason", limit=MAX_VALUE_TEXT))
         if self.data is not None:
             data = _data(self.data, "corrects.data")

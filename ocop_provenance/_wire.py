@@ -521,7 +521,7 @@ def _fast_correction(m: object) -> Correction | None:
         return None
     c = _new(Correction)
     _set(c, "seq", _fields.uint(m[0], "corrects.seq", 1))
-    _set(c, "event_id", _fields.sha256(m[1], "corrects.event"))
+    _set(c, "event_id", _fields.sha256(m[1], "corrects.event_id"))
     _set(c, "reason", reason)
     _set(c, "data", data)
     return c

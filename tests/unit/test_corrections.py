@@ -121,7 +121,7 @@ def test_the_furthest_step_back_is_allowed() -> None:
 
 @pytest.mark.parametrize(
     ("corrects", "field"),
-    [({"seq": 0}, "corrects.seq"), ({"event_id": bytes(31)}, "corrects.event"), ({"reason": " "}, "corrects.reason")],
+    [({"seq": 0}, "corrects.seq"), ({"event_id": bytes(31)}, "corrects.event_id"), ({"reason": " "}, "corrects.reason")],
 )
 def test_correction_fields_are_checked(corrects: dict[str, Any], field: str) -> None:
     values: dict[str, Any] = {"seq": 1, "event_id": bytes(32), "reason": "sai", **corrects}
