@@ -741,9 +741,10 @@ def audit_bundle(
     Returns:
         The report; ``report.ok`` is True only if nothing failed and nothing was found. Finding codes:
         ``E_UNKNOWN_KEY``, ``E_KEY_NOT_YET_VALID``, ``E_KEY_EXPIRED``, ``E_KEY_RETIRED``, ``E_KEY_REVOKED``,
-        ``E_CLAIM_MISMATCH``, ``E_GTIN_NOT_OWNED``, ``E_POLICY_*``, ``E_PINNED_FORK``, ``E_ROLLBACK``. Failures carry
-        the codes of :func:`~ocop_provenance.verify_bundle` and ``E_LINEAGE_CYCLE``, ``E_LINEAGE_DEPTH``,
-        ``E_LINEAGE_SIZE``.
+        ``E_CLAIM_MISMATCH``, ``E_GTIN_NOT_OWNED``, ``E_CORRECTION_SIGNER`` (a correction not signed by the
+        corrected step's participant: listed, not applied), ``E_POLICY_*``, ``E_PINNED_FORK``, ``E_ROLLBACK``.
+        Failures carry the codes of :func:`~ocop_provenance.verify_bundle` and ``E_LINEAGE_CYCLE``,
+        ``E_LINEAGE_DEPTH``, ``E_LINEAGE_SIZE``.
 
     Raises:
         TypeError: ``options.keys`` is not a verified trust list, ``options.now`` is ``NO_CLOCK``, or ``policy``
