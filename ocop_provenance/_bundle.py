@@ -423,7 +423,8 @@ def verify_bundle(
         VerificationError: The first failed check; ``position`` is the event's 0-based position among the
             bundle's events, ``batch_id`` and ``seq`` its place. Lineage failures are ``E_INPUT_MISSING`` and
             ``E_INPUT_HEAD``; header claims that the events contradict are ``E_HEADER_MISMATCH``; a bundle about
-            another batch than ``root`` is ``E_BATCH``.
+            another batch than ``root`` is ``E_BATCH``; a correction that names no earlier step of its chain is
+            ``E_CORRECTION_TARGET``.
         TypeError: ``root`` is neither a batch id nor ``ANY_BATCH``.
     """
     src, close = _open(source)

@@ -623,7 +623,8 @@ def verify_chain(
         FormatError: An event is malformed (``position`` names it).
         VerificationError: The first failed check: ``E_UNKNOWN_KEY``, ``E_KEY_*`` (a trust list's ring),
             ``E_SIGNATURE``, ``E_GENESIS``, ``E_BATCH``, ``E_SEQ``, ``E_DUPLICATE``, ``E_FORK`` (:class:`ForkError`
-            with the proof), ``E_LINK``, ``E_TIME``, ``E_FUTURE``, ``E_EMPTY``.
+            with the proof), ``E_LINK``, ``E_TIME``, ``E_FUTURE``, ``E_CORRECTION_TARGET`` (a correction naming no
+            earlier step of this chain by that seq and id), ``E_EMPTY``.
         TypeError: ``batch`` is neither a batch id nor :data:`ANY_BATCH`.
     """
     verifier = ChainVerifier(options, batch=batch)
