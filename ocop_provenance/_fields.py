@@ -78,7 +78,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # The event time profile of RFC 3339 (docs/format.md §7.4): seconds always, six fraction digits only when the
 # fraction is not zero, a numeric offset (never "Z", never "-00:00").
 _EVENT_TIME = re.compile(
-    r"(?P<y>[0-9]{4})-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?P<f>\.[0-9]{6})?(?P<o>[+-][0-9]{2}:[0-9]{2})"
+    r"(?P<y>[0-9]{4})-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?P<f>\.[0-9]{6})?(?P<o>[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
 )
 _UTC_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 _MINUTE = timedelta(minutes=1)
@@ -334,11 +334,13 @@ def parse_event_time(value: object, field: str) -> datetime:
     m = _EVENT_TIME.fullmatch(value)
     if m is None or m["f"] == ".000000" or m["o"] == "-00:00":
         raise _err("not a date-time in the profile YYYY-MM-DDTHH:MM:SS[.ffffff]+HH:MM", field)
+    if m["y"] < "1970":  # four ASCII digits: text order is numeric order
+        raise _err("year out of range", field)
     try:
-        t = datetime.fromisoformat(value)
+        # The profile leaves fromisoformat only the calendar to check; the offset is whole minutes below a day.
+        return datetime.fromisoformat(value)
     except ValueError as e:
         raise _err("not a valid date-time", field) from e
-    return event_time(t, field)
 
 
 def utc_time_text(t: datetime, field: str = "time") -> str:

@@ -121,7 +121,11 @@ def test_the_furthest_step_back_is_allowed() -> None:
 
 @pytest.mark.parametrize(
     ("corrects", "field"),
-    [({"seq": 0}, "corrects.seq"), ({"event_id": bytes(31)}, "corrects.event_id"), ({"reason": " "}, "corrects.reason")],
+    [
+        ({"seq": 0}, "corrects.seq"),
+        ({"event_id": bytes(31)}, "corrects.event_id"),
+        ({"reason": " "}, "corrects.reason"),
+    ],
 )
 def test_correction_fields_are_checked(corrects: dict[str, Any], field: str) -> None:
     values: dict[str, Any] = {"seq": 1, "event_id": bytes(32), "reason": "sai", **corrects}
@@ -457,3 +461,14 @@ def test_parallel_bundle_verification_checks_corrections(coop: op.PrivateKey, ri
         errors.append(info.value.to_dict())
     assert errors[0] == errors[1]
     assert errors[0]["code"] == "E_CORRECTION_TARGET"
+
+
+def test_epcis_export_refuses_a_correction_rather_than_dropping_it(coop: op.PrivateKey) -> None:
+    from ocop_provenance.epcis import batch_class, epcis_event
+
+    events = corrected_chain(coop)
+    classes = {events[0].event_id: batch_class(events[0])}
+    assert epcis_event(events[3], classes)["bizStep"] == "ocop:drying"
+    with pytest.raises(op.FormatError) as info:
+        epcis_event(events[4], classes)
+    assert (info.value.code, info.value.field) == ("E_EPCIS_UNSUPPORTED", "corrects")
