@@ -520,8 +520,8 @@ def _fast_data(m: object) -> Mapping[str, Any] | None:
 
 
 def _fast_correction(m: object) -> Correction | None:
-    if type(m) is not dict or not 3 <= len(m) <= 4 or not _ascending(m, 4):
-        return None
+    if type(m) is not dict or not 3 <= len(m) <= 4 or not _ascending(m, 4) or list(m)[:3] != [0, 1, 2]:
+        return None  # labels 0, 1 and 2, then maybe 3
     reason = m[2]
     if not _same(reason, _fields.text(reason, "corrects.reason", limit=MAX_VALUE_TEXT)):
         return None

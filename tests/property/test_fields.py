@@ -67,6 +67,9 @@ _TWISTS: list[Any] = [
     [{0: b"\x00" * 32, 1: 0, 2: b"\x00" * 32}],
     {0: 1, 1: b"\x00" * 32, 2: "sai"},  # a correction's declaration, wherever it lands
     {0: 1, 1: b"\x00" * 32, 2: "sai", 3: {}},
+    {1: b"\x00" * 32, 2: "sai", 3: {"a": 1}},  # a declaration without its seq (found by the JS agreement test)
+    {0: 1, 1: b"\x00" * 32, 3: {"a": 1}},
+    {0: 1, 2: "sai", 3: {"a": 1}},
 ]
 
 
@@ -127,6 +130,11 @@ def test_a_correction_label_added_to_any_step_is_decided_alike(body: Step, data:
         | st.fixed_dictionaries(
             {0: st.just(m[2] - back), 1: st.binary(min_size=31, max_size=33), 2: st.sampled_from(["sai", "Đo\u0302"])},
             optional={3: st.sampled_from([{}, {"a": 1}, {"a": 1.5}, {"b": "x", "a": True}])},
+        )
+        | st.dictionaries(  # any subset of the labels, any values: a declaration of any shape
+            st.integers(0, 4),
+            st.sampled_from([1, m[2] - 1, b"\x00" * 32, "sai", {"a": 1}, {}, None]),
+            max_size=5,
         )
     )
     _agree(cbor2.dumps(m))

@@ -145,6 +145,9 @@ def _payload(event: op.SignedEvent, **changes: Any) -> bytes:
     ("corrects", "code"),
     [
         ({0: 2, 1: bytes(32)}, "E_SCHEMA"),  # no reason
+        ({1: bytes(32), 2: "x", 3: {"a": 1}}, "E_SCHEMA"),  # no seq: three labels, not 0-2
+        ({0: 2, 1: bytes(32), 3: {"a": 1}}, "E_SCHEMA"),  # no reason, with data
+        ({0: 2, 2: "x", 3: {"a": 1}}, "E_SCHEMA"),  # no event id, with data
         ({0: 2, 1: bytes(32), 2: "x", 4: 1}, "E_SCHEMA"),  # an unknown label
         ({0: 2, 1: bytes(32), 2: "x", 3: {}}, "E_SCHEMA"),  # an empty data map present
         ({0: 0, 1: bytes(32), 2: "x"}, "E_FIELD"),  # the genesis
