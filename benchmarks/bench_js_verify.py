@@ -5,16 +5,15 @@ Run from the repository root (after the README's set-up, or through ``python3 ta
     python -m benchmarks.bench_js_verify            # a 200-event batch, 15 rounds
     python -m benchmarks.bench_js_verify --quick    # 5 rounds
 
-A consumer's phone verifies one batch: this builds a realistic 200-event batch (a genesis and 199 drying steps with
-Vietnamese text and four key data elements each, as ``bench_verify`` does) in a bundle, and has Node verify it with
-``verifyBundle`` and with raw ``crypto.subtle.verify`` of the same ToBeSigned bytes, interleaved (see
-benchmarks/js_verify.mjs). Ratios are verifier rate / raw rate. Needs Node.js 20+.
+A consumer's phone verifies one batch: this builds a realistic 200-event batch (benchmarks/realistic.py: three
+signers, Vietnamese places and data, a PDF every tenth step, an input batch, as ``bench_verify`` does) in a
+bundle, and has Node verify it with ``verifyBundle`` and with raw ``crypto.subtle.verify`` of the same ToBeSigned
+bytes, interleaved (see benchmarks/js_verify.mjs). Ratios are verifier rate / raw rate. Needs Node.js 20+.
 """
 
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import shutil
 import subprocess
@@ -22,10 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-import ocop_provenance as op
-from ocop_provenance.events import BundleBatch, BundleHeader, write_bundle
-
-from benchmarks.bench_verify import make_chain
+from benchmarks.realistic import KEYS, story
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,21 +34,14 @@ def main() -> None:
     node = shutil.which("node")
     if node is None:
         sys.exit("this benchmark needs Node.js 20+ (node on PATH)")
-    key = op.PrivateKey.from_seed(bytes(range(32)))
-    chain = make_chain(key, args.events)
-    header = BundleHeader(
-        root=chain[0].event_id,
-        batches=(BundleBatch(batch_id=chain[0].event_id, count=len(chain), head=chain[-1].event_id),),
-        keys=(key.public_key,),
-    )
-    out = io.BytesIO()
-    write_bundle(out, header, (e.raw for e in chain))
+    bundle = story(args.events).bundle
+    keys = ",".join(f"{k.public_key.key_id.hex()}:{k.public_key.raw.hex()}" for k in KEYS)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "batch.ocop"
-        path.write_bytes(out.getvalue())
+        path.write_bytes(bundle)
         rounds = "5" if args.quick else "15"
         result = subprocess.run(
-            [node, str(ROOT / "benchmarks" / "js_verify.mjs"), str(path), key.public_key.raw.hex(), rounds],
+            [node, str(ROOT / "benchmarks" / "js_verify.mjs"), str(path), keys, rounds],
             capture_output=True,
             text=True,
             check=True,

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import importlib.metadata
 import io
 import json
@@ -156,11 +157,15 @@ def main() -> None:
     seals = list(
         seal_units(chain[0], chain[-1], signer, resolver=RESOLVER, sealed_on=date(2024, 11, 2), serials=serials)
     )
-    name = chain[0].body.product.name
-    labels = [Label(code=s.to_url(), title=name, lot="L2407-A1", serial=s.statement.serial) for s in seals]
-    extra = {"produced": date(2024, 11, 1), "expires": date(2025, 11, 1), "producer": "HTX Nông nghiệp Nghi Sơn",
-             "note": SCAN_HINT}  # fmt: skip
-    full = [dataclasses.replace(label, **extra) for label in labels]
+    genesis = chain[0].body
+    assert isinstance(genesis, op.Genesis)
+    labels = [Label(code=s.to_url(), title=genesis.product.name, lot="L2407-A1", serial=s.statement.serial)
+              for s in seals]  # fmt: skip
+    full = [
+        dataclasses.replace(label, produced=date(2024, 11, 1), expires=date(2025, 11, 1),
+                            producer="HTX Nông nghiệp Nghi Sơn", note=SCAN_HINT)
+        for label in labels
+    ]  # fmt: skip
     sealing = count / (time.perf_counter() - t)
     rounds = 3 if args.quick else 5
     per_round = max(100, count // rounds)
@@ -265,9 +270,9 @@ def bench_images(quick: bool) -> None:
     n = 3 if quick else 10
     print("\nReading images (median of 3; floor = the same decoding in this process, timeout=None):")
     for label, data in (("12 MP phone photo (JPEG, 3.0 MB)", photo), ("generated code (PNG, 4 px/module)", small)):
-        floor_rate = _rate(lambda d=data: scan_one(d, timeout=None), n)
+        floor_rate = _rate(functools.partial(scan_one, data, timeout=None), n)
         scan_one(data)  # the worker is running
-        warm = _rate(lambda d=data: scan_one(d), n)
+        warm = _rate(functools.partial(scan_one, data), n)
         cold = []
         for _ in range(3):
             _qr._DECODER.close()

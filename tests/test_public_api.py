@@ -432,3 +432,14 @@ def test_forbidden_contracts_name_every_private_module(name: str) -> None:
     named = {m.removeprefix("ocop_provenance.") for m in listed if m.startswith("ocop_provenance._")}
     missing = _private_modules() - named - CONTRACT_EXEMPT[name]
     assert not missing, f"{name!r} does not name {sorted(missing)}"
+
+
+@pytest.mark.parametrize("module", ["ocop_provenance", *(f"ocop_provenance.{m}" for m in sorted(MODULES))])
+def test_docs_api_names_every_public_name(module: str) -> None:
+    text = (pathlib.Path(__file__).parents[1] / "docs" / "api.md").read_text(encoding="utf-8")
+    section = text.split(f"## `{module}`\n", 1)
+    assert len(section) == 2, f"docs/api.md has no section for {module}"
+    body = section[1].split("\n## ", 1)[0]
+    names = {n for n in importlib.import_module(module).__all__ if not n.startswith("__")}
+    missing = sorted(n for n in names if f"| `{n}` |" not in body)
+    assert not missing, f"docs/api.md does not list {missing} under {module}"
