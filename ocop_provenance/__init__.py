@@ -21,6 +21,7 @@ from typing import Any
 from ._audit import audit_bundle
 from ._bundle import verify_bundle
 from ._errors import (
+    AttachmentReadError,
     ChainError,
     ConflictError,
     ErrorCode,
@@ -38,7 +39,7 @@ from ._errors import (
 )
 from ._keys import PrivateKey, PublicKey, Signer, read_private_key, write_private_key
 from ._ledger import Ledger, NewStep
-from ._model import Attachment, Certificate, Genesis, InputRef, Location, Producer, Product, Step
+from ._model import Attachment, Certificate, Correction, Genesis, InputRef, Location, Producer, Product, Step
 from ._seal import verify_seal
 from ._trust import VerifiedTrustList, verify_trust_list
 from ._verify import ANY_BATCH, NO_CLOCK, KeyRing, VerifyOptions, verify_chain
@@ -50,9 +51,11 @@ __all__ = [
     "ANY_BATCH",
     "NO_CLOCK",
     "Attachment",
+    "AttachmentReadError",
     "Certificate",
     "ChainError",
     "ConflictError",
+    "Correction",
     "ErrorCode",
     "ForkError",
     "FormatError",

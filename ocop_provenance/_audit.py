@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any, BinaryIO
 
 from ._bundle import BundleHeader, verify_bundle
+from ._corrections import CorrectionLog, CorrectionNote
 from ._errors import ChainError, ErrorCode, FormatError, ProvenanceError, VerificationError
 from ._model import Genesis, Step
 from ._policy import Finding, StepRule, VerifiedPolicy
@@ -210,6 +211,10 @@ class StepAudit:
         key_problem: The code of why the key may not sign at that time (``E_KEY_REVOKED``, …), or None.
         rule: The policy rule that governs this step, if any.
         findings: Codes of the findings about this event.
+        corrects: For a correction, what it corrects and how it stands (in force only when signed by the same
+            participant as the corrected step; docs/format.md §19).
+        corrected_by: Every correction of this step, in chain order, each with its status: the step stays listed
+            as recorded, and policies judge its corrected values (or leave it out, when withdrawn).
     """
 
     seq: int
@@ -223,6 +228,13 @@ class StepAudit:
     key_problem: str | None
     rule: StepRule | None = None
     findings: tuple[str, ...] = ()
+    corrects: CorrectionNote | None = None
+    corrected_by: tuple[CorrectionNote, ...] = ()
+
+    @property
+    def correction(self) -> CorrectionNote | None:
+        """The correction in force for this step, if any."""
+        return next((n for n in self.corrected_by if n.in_force), None)
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready mapping."""
@@ -239,6 +251,8 @@ class StepAudit:
             "key_problem": self.key_problem,
             "required": None if self.rule is None else self.rule.to_dict(),
             "findings": list(self.findings),
+            "corrects": None if self.corrects is None else self.corrects.to_dict(),
+            "corrected_by": [n.to_dict() for n in self.corrected_by],
         }
 
 
@@ -405,6 +419,7 @@ class _Batch:
     genesis: SignedEvent | None = None
     head: SignedEvent | None = None
     count: int = 0
+    corrections: CorrectionLog = field(default_factory=CorrectionLog)
 
 
 class _Auditor:
@@ -488,6 +503,20 @@ class _Auditor:
                 # Who may claim what (issue 10): the genesis's claims must be its signer's, as the list records.
                 for code, field_name, message in genesis_claims(who, body):
                     self._add(code, message, batch_id, event, field_name)
+        # A correction is in force only when the corrected step's participant signed it (docs/format.md §19).
+        note = b.corrections.add(event, None if who is None else who.id)
+        if note is not None and not note.in_force:
+            original = b.steps[note.seq].participant if note.seq < len(b.steps) else None
+            by = "an unlisted or unusable key" if who is None else f"{who.name} ({who.role})"
+            of = "an unlisted key" if original is None else f"{original.name} ({original.role})"
+            self._add(
+                "E_CORRECTION_SIGNER",
+                f"the correction of step #{note.seq} is signed by {by}, not by {of} who signed that step: "
+                "it is shown, not applied",
+                batch_id,
+                event,
+                "corrects",
+            )
         self._check_pinned(batch_id, event)
         if self.seen is not None:
             other = self.seen.setdefault((batch_id, event.seq), event)
@@ -571,6 +600,14 @@ class _Auditor:
             root.steps = [
                 replace(s, rule=rules.get(s.step), findings=(*s.findings, *by_seq.get(s.seq, ()))) for s in root.steps
             ]
+        for b in self.batches.values():
+            notes = b.corrections.notes
+            if notes:
+                by_correction = {n.by_seq: n for n in notes}
+                b.steps = [
+                    replace(s, corrects=by_correction.get(s.seq), corrected_by=b.corrections.of_step(s.seq))
+                    for s in b.steps
+                ]
         for batch_id, b in self.batches.items():
             codes: dict[int, list[str]] = {}
             for f in self.findings:
@@ -704,9 +741,10 @@ def audit_bundle(
     Returns:
         The report; ``report.ok`` is True only if nothing failed and nothing was found. Finding codes:
         ``E_UNKNOWN_KEY``, ``E_KEY_NOT_YET_VALID``, ``E_KEY_EXPIRED``, ``E_KEY_RETIRED``, ``E_KEY_REVOKED``,
-        ``E_CLAIM_MISMATCH``, ``E_GTIN_NOT_OWNED``, ``E_POLICY_*``, ``E_PINNED_FORK``, ``E_ROLLBACK``. Failures carry
-        the codes of :func:`~ocop_provenance.verify_bundle` and ``E_LINEAGE_CYCLE``, ``E_LINEAGE_DEPTH``,
-        ``E_LINEAGE_SIZE``.
+        ``E_CLAIM_MISMATCH``, ``E_GTIN_NOT_OWNED``, ``E_CORRECTION_SIGNER`` (a correction not signed by the
+        corrected step's participant: listed, not applied), ``E_POLICY_*``, ``E_PINNED_FORK``, ``E_ROLLBACK``.
+        Failures carry the codes of :func:`~ocop_provenance.verify_bundle` and ``E_LINEAGE_CYCLE``,
+        ``E_LINEAGE_DEPTH``, ``E_LINEAGE_SIZE``.
 
     Raises:
         TypeError: ``options.keys`` is not a verified trust list, ``options.now`` is ``NO_CLOCK``, or ``policy``

@@ -9,10 +9,11 @@ from genesis to head. Reading and verifying stream item by item: memory does not
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from types import TracebackType
+from typing import BinaryIO, Self
 
 from . import _cbor
 from ._errors import ChainError, FormatError, KeyFormatError, Where
@@ -29,6 +30,8 @@ __all__ = [
     "BundleReader",
     "BundleSummary",
     "LineageLink",
+    "VerifiedEvents",
+    "iter_verified",
     "verify_bundle",
     "write_bundle",
 ]
@@ -420,49 +423,193 @@ def verify_bundle(
         VerificationError: The first failed check; ``position`` is the event's 0-based position among the
             bundle's events, ``batch_id`` and ``seq`` its place. Lineage failures are ``E_INPUT_MISSING`` and
             ``E_INPUT_HEAD``; header claims that the events contradict are ``E_HEADER_MISMATCH``; a bundle about
-            another batch than ``root`` is ``E_BATCH``.
+            another batch than ``root`` is ``E_BATCH``; a correction that names no earlier step of its chain is
+            ``E_CORRECTION_TARGET``.
         TypeError: ``root`` is neither a batch id nor ``ANY_BATCH``.
     """
-    if root is not ANY_BATCH and not (isinstance(root, bytes) and len(root) == 32):
-        raise TypeError("root must be a 32-byte batch id or ANY_BATCH")
     src, close = _open(source)
     try:
-        reader = BundleReader(src)
-        header = reader.header
-        if root is not ANY_BATCH and header.root != root:
-            raise ChainError("the bundle is about another batch", code="E_BATCH", batch_id=header.root)
-        lineage = _Lineage(header)
-        n = options.processes
-        if n > 1 and header.total_events >= min_parallel_events(options.workers, options.chunk_size):
-            return _verify_parallel(reader, lineage, options, workers=n, progress=progress, on_event=on_event)
-        chains: list[ChainSummary] = []
-        verifier: ChainVerifier | None = None
-        current = -1
-        total = header.total_events
-        done = 0
-        for batch_index, raw in reader.events():
-            if batch_index != current:
-                if verifier is not None:
-                    chains.append(_finish(verifier, header.batches[current], lineage))
-                current = batch_index
-                lineage.start(header.batches[current].batch_id)
-                verifier = ChainVerifier(options, batch=header.batches[current].batch_id, first_position=done)
-            assert verifier is not None
-            event = verifier.feed(raw)
-            lineage.check_upstream(event, done)
-            if on_event is not None:
-                on_event(current, event)
-            lineage.consume(event, done)
-            done += 1
-            if progress is not None and (done % 1024 == 0 or done == total):
-                progress(done, total)
-        assert verifier is not None
-        chains.append(_finish(verifier, header.batches[current], lineage))
-        _check_header_keys(header, chains)
-        return BundleSummary(header=header, chains=tuple(chains), lineage=tuple(lineage.links))
+        reader = _reader_for(src, root)
+        return _drain(_verify_events(reader, options, progress=progress, on_event=on_event, emit=False))
     finally:
         if close:
             src.close()
+
+
+def _reader_for(src: BinaryIO, root: Subject) -> BundleReader:
+    if root is not ANY_BATCH and not (isinstance(root, bytes) and len(root) == 32):
+        raise TypeError("root must be a 32-byte batch id or ANY_BATCH")
+    reader = BundleReader(src)
+    if root is not ANY_BATCH and reader.header.root != root:
+        raise ChainError("the bundle is about another batch", code="E_BATCH", batch_id=reader.header.root)
+    return reader
+
+
+_Verified = Generator[tuple[int, SignedEvent], None, BundleSummary]
+
+
+def _drain(events: _Verified) -> BundleSummary:
+    while True:
+        try:
+            next(events)
+        except StopIteration as stop:
+            summary: BundleSummary = stop.value
+            return summary
+
+
+def _verify_events(
+    reader: BundleReader,
+    options: VerifyOptions[KeySource],
+    *,
+    progress: Progress | None,
+    on_event: Callable[[int, SignedEvent], None] | None,
+    emit: bool,
+) -> _Verified:
+    """Verify the bundle's events; yield ``(batch index, event)`` for each (only when ``emit``); return the summary."""
+    header = reader.header
+    lineage = _Lineage(header)
+    n = options.processes
+    if n > 1 and header.total_events >= min_parallel_events(options.workers, options.chunk_size):
+        return (
+            yield from _verify_parallel(
+                reader, lineage, options, workers=n, progress=progress, on_event=on_event, emit=emit
+            )
+        )
+    chains: list[ChainSummary] = []
+    verifier: ChainVerifier | None = None
+    current = -1
+    total = header.total_events
+    done = 0
+    for batch_index, raw in reader.events():
+        if batch_index != current:
+            if verifier is not None:
+                chains.append(_finish(verifier, header.batches[current], lineage))
+            current = batch_index
+            lineage.start(header.batches[current].batch_id)
+            verifier = ChainVerifier(options, batch=header.batches[current].batch_id, first_position=done)
+        assert verifier is not None
+        event = verifier.feed(raw)
+        lineage.check_upstream(event, done)
+        if on_event is not None:
+            on_event(current, event)
+        lineage.consume(event, done)
+        done += 1
+        if progress is not None and (done % 1024 == 0 or done == total):
+            progress(done, total)
+        if emit:
+            yield current, event
+    assert verifier is not None
+    chains.append(_finish(verifier, header.batches[current], lineage))
+    _check_header_keys(header, chains)
+    return BundleSummary(header=header, chains=tuple(chains), lineage=tuple(lineage.links))
+
+
+class VerifiedEvents:
+    """A bundle's events, each yielded as ``(batch index, event)`` once verified, then the summary.
+
+    Made by :func:`iter_verified`. Iterating verifies the bundle exactly as :func:`verify_bundle` does, in bounded
+    memory (an event is dropped once yielded, unless the caller keeps it). Each event yielded has passed every
+    check that concerns it: its signature against the trusted keys (and its key's window), its chain links, the
+    head an earlier consumer named for it, and its own inputs. Checks of the bundle as a whole (each batch's last
+    event is the head the header names, inputs consumed at a seq the bundle holds, the header's keys) come at the
+    end: **until iteration ends without an error, treat what was yielded as provisional**. Then :attr:`summary` is
+    set. An error stops iteration and closes the source; so does leaving a ``with`` block or calling
+    :meth:`close`.
+
+    Attributes:
+        header: The bundle header (unauthenticated until the end, like everything the header claims).
+    """
+
+    def __init__(self, src: BinaryIO, close: bool, events: _Verified, header: BundleHeader) -> None:
+        """Wrap a verification in progress (use :func:`iter_verified`)."""
+        self._src = src
+        self._close_src = close
+        self._events = events
+        self._summary: BundleSummary | None = None
+        self.header = header
+
+    def __iter__(self) -> Self:
+        return self
+
+    def __next__(self) -> tuple[int, SignedEvent]:
+        try:
+            return next(self._events)
+        except StopIteration as stop:
+            self._summary = stop.value
+            self.close()
+            raise StopIteration from None
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def summary(self) -> BundleSummary:
+        """The verified summary, once every event has been yielded.
+
+        Raises:
+            RuntimeError: Iteration has not ended yet, or ended with an error (then nothing is verified).
+        """
+        if self._summary is None:
+            raise RuntimeError("the bundle is verified only once every event has been read without an error")
+        return self._summary
+
+    def close(self) -> None:
+        """Stop verifying (worker processes, if any, are stopped) and close the source if it was opened here."""
+        self._events.close()
+        if self._close_src:
+            self._src.close()
+            self._close_src = False
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def iter_verified(
+    source: str | os.PathLike[str] | BinaryIO,
+    options: VerifyOptions[KeySource],
+    *,
+    root: Subject,
+    progress: Progress | None = None,
+) -> VerifiedEvents:
+    """Verify a bundle and hand back its events as they are verified, then the summary (no callback needed).
+
+    For exports and viewers (EPCIS, the portal) that need the verified events themselves: memory stays bounded, as
+    for :func:`verify_bundle`, and with several processes events come back in file order a chunk at a time::
+
+        with iter_verified(path, options, root=batch_id) as events:
+            for batch_index, event in events:
+                ...  # provisional until the loop ends without an error
+            summary = events.summary
+
+    Args:
+        source: A path or a binary file (a path is opened here and closed when iteration ends or stops).
+        options: As for :func:`verify_bundle`.
+        root: As for :func:`verify_bundle`.
+        progress: As for :func:`verify_bundle`.
+
+    Returns:
+        The events, as an iterator of ``(batch index in the header, event)`` with a :attr:`~VerifiedEvents.summary`.
+
+    Raises:
+        FormatError: The file cannot be read, or its header is malformed (at once); during iteration, every error
+            of :func:`verify_bundle`.
+        ChainError: The bundle is about another batch than ``root`` (``E_BATCH``, at once).
+        TypeError: ``root`` is neither a batch id nor ``ANY_BATCH``.
+    """
+    src, close = _open(source)
+    try:
+        reader = _reader_for(src, root)
+    except BaseException:
+        if close:
+            src.close()
+        raise
+    events = _verify_events(reader, options, progress=progress, on_event=None, emit=True)
+    return VerifiedEvents(src, close, events, reader.header)
 
 
 def _check_header_keys(header: BundleHeader, chains: list[ChainSummary]) -> None:
@@ -514,12 +661,14 @@ def _verify_parallel(
     workers: int,
     progress: Progress | None,
     on_event: Callable[[int, SignedEvent], None] | None,
-) -> BundleSummary:
+    emit: bool,
+) -> _Verified:
     header = reader.header
     total = header.total_events
     chains: list[ChainSummary] = []
     lite: LiteChain | None = None
     current, done = -1, 0
+    verified: list[tuple[int, SignedEvent]] = []  # one chunk's events, yielded once the chunk is taken
     with ChunkPool[tuple[int, int]](workers, options.chunk_context()) as pool:
         for (batch_index, first), raws, result in pool.run(_bundle_chunks(reader, options.chunk_size)):
             if batch_index != current:
@@ -536,9 +685,15 @@ def _verify_parallel(
                 if on_event is not None:
                     on_event(batch, event)
                 lineage.consume(event, first + pos)
+                if emit:
+                    verified.append((batch, event))
 
-            # on_event must see every event, in order: then every event is decoded here too (not re-verified).
-            lite.take(raws, result, watch=lineage.watch if on_event is None else _every, visit=visit)
+            # on_event (or the caller of iter_verified) must see every event, in order: then every event is decoded
+            # here too (not re-verified).
+            every = on_event is not None or emit
+            lite.take(raws, result, watch=_every if every else lineage.watch, visit=visit)
+            yield from verified
+            verified.clear()
             for mark in range(done // 1024 + 1, (done + result.count) // 1024 + 1):
                 if progress is not None and mark * 1024 != total:
                     progress(mark * 1024, total)

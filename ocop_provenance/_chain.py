@@ -145,6 +145,11 @@ def link_problem(last: Link | None, event: Link, *, batch_id: bytes | None, tole
 def open_batch(genesis: Genesis, signer: Signer) -> SignedEvent:
     """Sign the genesis event of a new batch; the batch id is the returned event's id.
 
+    Ed25519 signing is deterministic and the batch id covers every signed byte of the genesis (docs/format.md §6):
+    signing an identical genesis with the same key again gives the very same event and batch id, not a second
+    batch (:meth:`~ocop_provenance.Ledger.open_batch` returns the stored batch then). Two lots opened at the same
+    second with the same content are one batch: give each its own lot code.
+
     Args:
         genesis: What the batch is and who made it.
         signer: The producer's key.

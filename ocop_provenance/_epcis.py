@@ -259,6 +259,11 @@ def _genesis_event(event: SignedEvent, body: Genesis, trust: VerifiedTrustList |
 def _step_event(
     event: SignedEvent, body: Step, classes: Mapping[bytes, str], trust: VerifiedTrustList | None
 ) -> dict[str, Any]:
+    if body.corrects is not None:
+        # Refused, not dropped: ADR 0100 gives the mapping (an errorDeclaration on the corrected event), to be built.
+        raise _err(
+            "a correction (docs/format.md §19) has no EPCIS mapping yet", "E_EPCIS_UNSUPPORTED", "corrects", event
+        )
     when, offset = _time(body.time, event)
     own = classes[body.batch_id]
     out: dict[str, Any] = {"eventTime": when, "eventTimeZoneOffset": offset}

@@ -14,10 +14,11 @@ The tree::
     │   └── LogError                      a transparency-log checkpoint, proof or receipt that must not be trusted
     │       ├── SplitViewError            two checkpoints that are not one history (carries both notes)
     │       └── WitnessConflictError      the witness has cosigned another size (tlog-witness 409)
-    └── StoreError (also OSError)         the ledger cannot be read or written
-        ├── ConflictError                 another writer appended first; retry
-        ├── NotFoundError                 no such batch or key
-        └── TamperError                   stored bytes no longer match what was signed
+    ├── StoreError (also OSError)         the ledger cannot be read or written
+    │   ├── ConflictError                 another writer appended first; retry
+    │   ├── NotFoundError                 no such batch or key
+    │   └── TamperError                   stored bytes no longer match what was signed
+    └── AttachmentReadError (also OSError)  a file to check against recorded attachments cannot be read
 
 Every error has a ``code`` from :class:`ErrorCode` (the one registry; docs/format.md §14) that programs and tests
 compare, and a lowercase message. *Where* is said by separate fields, never by one overloaded index:
@@ -32,6 +33,7 @@ import enum
 from typing import Any, TypedDict
 
 __all__ = [
+    "AttachmentReadError",
     "ChainError",
     "ConflictError",
     "ErrorCode",
@@ -120,6 +122,10 @@ class ErrorCode(enum.StrEnum):
     LINEAGE_CYCLE = "E_LINEAGE_CYCLE"
     LINEAGE_DEPTH = "E_LINEAGE_DEPTH"
     LINEAGE_SIZE = "E_LINEAGE_SIZE"
+    # corrections and attachments (docs/format.md §19)
+    CORRECTION_TARGET = "E_CORRECTION_TARGET"
+    CORRECTION_SIGNER = "E_CORRECTION_SIGNER"
+    ATTACHMENT_IO = "E_ATTACHMENT_IO"
     # trust lists, policies, audits, pinned state
     TRUST_ROLLBACK = "E_TRUST_ROLLBACK"
     TRUST_CONFLICT = "E_TRUST_CONFLICT"
@@ -448,3 +454,9 @@ class TamperError(StoreError):
     """Stored bytes no longer verify: the ledger was edited outside the library."""
 
     code = ErrorCode.TAMPERED
+
+
+class AttachmentReadError(ProvenanceError, OSError):
+    """A file or directory given to check recorded attachments against cannot be read (``E_ATTACHMENT_IO``)."""
+
+    code = ErrorCode.ATTACHMENT_IO

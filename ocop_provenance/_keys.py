@@ -17,6 +17,7 @@ import hashlib
 import os
 import secrets
 import stat
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -44,6 +45,7 @@ except ImportError:  # pragma: no cover - exercised in the no-extras test
 __all__ = [
     "KEY_FILE_LABEL",
     "KeyWindow",
+    "Passphrase",
     "PrivateKey",
     "PublicKey",
     "Signer",
@@ -52,6 +54,30 @@ __all__ = [
     "read_private_key",
     "write_private_key",
 ]
+
+#: A passphrase: bytes, used as given, or text, which is NFC-normalised and encoded as UTF-8 first (so that a
+#: Vietnamese passphrase typed on any system, composed or decomposed, opens the same key; the CLI does the same).
+Passphrase = bytes | str
+
+
+def _passphrase_bytes(passphrase: Passphrase | None) -> bytes | None:
+    """Return the passphrase as bytes: text NFC-normalised and UTF-8 encoded, bytes unchanged.
+
+    Raises:
+        KeyFormatError: Text that is not valid Unicode (a lone surrogate; ``E_PASSPHRASE``).
+        TypeError: Neither bytes, text nor None.
+    """
+    if passphrase is None or type(passphrase) is bytes:
+        return passphrase
+    if isinstance(passphrase, str):
+        try:
+            return unicodedata.normalize("NFC", passphrase).encode("utf-8")
+        except UnicodeEncodeError as e:
+            raise KeyFormatError("the passphrase is not valid Unicode text", code="E_PASSPHRASE") from e
+    if isinstance(passphrase, bytes):
+        return bytes(passphrase)
+    raise TypeError("a passphrase is bytes or str")
+
 
 _P = 2**255 - 19
 _D = (-121665 * pow(121666, _P - 2, _P)) % _P
@@ -373,28 +399,41 @@ class PrivateKey:
             serialization.NoEncryption(),
         )
 
-    def to_pkcs8_pem(self, passphrase: bytes | None = None) -> bytes:
+    def to_pkcs8_pem(self, passphrase: Passphrase | None = None) -> bytes:
         """Export as PKCS#8 PEM for other tools.
 
         Args:
             passphrase: Encrypt with it (cryptography's best available PKCS#8 encryption, which uses a weak
-                PBKDF2 setting: prefer :func:`write_private_key` for storage). None exports unencrypted.
+                PBKDF2 setting: prefer :func:`write_private_key` for storage); text is NFC-normalised and UTF-8
+                encoded (:data:`Passphrase`). None exports unencrypted.
 
         Returns:
             The PEM bytes.
+
+        Raises:
+            KeyFormatError: A text passphrase that is not valid Unicode (``E_PASSPHRASE``).
         """
+        passphrase = _passphrase_bytes(passphrase)
         enc: serialization.KeySerializationEncryption = (
             serialization.BestAvailableEncryption(passphrase) if passphrase else serialization.NoEncryption()
         )
         return self._key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, enc)
 
     @classmethod
-    def from_pkcs8_pem(cls, data: bytes, passphrase: bytes | None = None) -> PrivateKey:
+    def from_pkcs8_pem(cls, data: bytes, passphrase: Passphrase | None = None) -> PrivateKey:
         """Import a PKCS#8 PEM Ed25519 private key.
+
+        Args:
+            data: The PEM bytes.
+            passphrase: Its passphrase (text is NFC-normalised and UTF-8 encoded), or None if unencrypted.
+
+        Returns:
+            The key.
 
         Raises:
             KeyFormatError: Not an Ed25519 PKCS#8 key, or the passphrase is wrong (``E_PASSPHRASE``).
         """
+        passphrase = _passphrase_bytes(passphrase)
         try:
             key = serialization.load_pem_private_key(data, password=passphrase)
         except TypeError as e:
@@ -410,11 +449,11 @@ class PrivateKey:
             raise KeyFormatError("not an Ed25519 private key")
         return cls(key)
 
-    def to_key_file(self, passphrase: bytes, *, kdf_log2_n: int = _KDF_LOG2_N_DEFAULT) -> bytes:
+    def to_key_file(self, passphrase: Passphrase, *, kdf_log2_n: int = _KDF_LOG2_N_DEFAULT) -> bytes:
         """Seal the key for storage (scrypt + ChaCha20-Poly1305, docs/format.md §Key file).
 
         Args:
-            passphrase: The passphrase; must not be empty.
+            passphrase: The passphrase; must not be empty. Text is NFC-normalised and UTF-8 encoded.
             kdf_log2_n: scrypt cost, log2 of N, between 14 and 17.
 
         Returns:
@@ -423,7 +462,8 @@ class PrivateKey:
         Raises:
             KeyFormatError: Empty passphrase or a cost outside the accepted range.
         """
-        if not passphrase:
+        secret = _passphrase_bytes(passphrase)
+        if not secret:
             raise KeyFormatError("the passphrase must not be empty", code="E_PASSPHRASE")
         if not _KDF_LOG2_N_MIN <= kdf_log2_n <= _KDF_LOG2_N_MAX:
             raise KeyFormatError("scrypt cost out of range", code="E_KEY_FORMAT")
@@ -440,18 +480,19 @@ class PrivateKey:
             7: nonce,
             9: self._public.raw,
         }
-        kek = Scrypt(salt=salt, length=32, n=2**kdf_log2_n, r=_KDF_R, p=_KDF_P).derive(passphrase)
+        kek = Scrypt(salt=salt, length=32, n=2**kdf_log2_n, r=_KDF_R, p=_KDF_P).derive(secret)
         sealed = ChaCha20Poly1305(kek).encrypt(nonce, self._seed(), _cbor.encode(header))
         body = _cbor.encode({**header, 8: sealed})
         return _armour(body)
 
     @classmethod
-    def from_key_file(cls, data: bytes, passphrase: bytes | None) -> PrivateKey:
+    def from_key_file(cls, data: bytes, passphrase: Passphrase | None) -> PrivateKey:
         """Open a key file written by :meth:`to_key_file` (or an unencrypted PKCS#8 PEM, when no passphrase).
 
         Args:
             data: The file contents.
-            passphrase: The passphrase; None only for an unencrypted PKCS#8 file.
+            passphrase: The passphrase (text is NFC-normalised and UTF-8 encoded); None only for an unencrypted
+                PKCS#8 file.
 
         Returns:
             The key.
@@ -459,6 +500,7 @@ class PrivateKey:
         Raises:
             KeyFormatError: Malformed file (``E_KEY_FORMAT``) or wrong passphrase (``E_PASSPHRASE``).
         """
+        passphrase = _passphrase_bytes(passphrase)
         if len(data) > _MAX_KEY_FILE:
             raise KeyFormatError("key file is too large", code="E_KEY_FORMAT")
         if b"-----BEGIN PRIVATE KEY-----" in data:
@@ -538,7 +580,7 @@ def _unarmour(data: bytes) -> bytes:
 def write_private_key(
     path: str | os.PathLike[str],
     key: PrivateKey,
-    passphrase: bytes | None,
+    passphrase: Passphrase | None,
     *,
     insecure_plaintext: bool = False,
     kdf_log2_n: int = _KDF_LOG2_N_DEFAULT,
@@ -548,7 +590,7 @@ def write_private_key(
     Args:
         path: Where to write; must not exist.
         key: The key.
-        passphrase: Seal the key with it (scrypt + ChaCha20-Poly1305).
+        passphrase: Seal the key with it (scrypt + ChaCha20-Poly1305); text is NFC-normalised and UTF-8 encoded.
         insecure_plaintext: Must be True to write an unencrypted PKCS#8 file when ``passphrase`` is None.
         kdf_log2_n: scrypt cost (log2 N), 14 to 17.
 
@@ -577,12 +619,13 @@ def write_private_key(
     os.close(fd)
 
 
-def read_private_key(path: str | os.PathLike[str], passphrase: bytes | None) -> PrivateKey:
+def read_private_key(path: str | os.PathLike[str], passphrase: Passphrase | None) -> PrivateKey:
     """Read a private key file, refusing one that other users can read or write.
 
     Args:
         path: The file.
-        passphrase: Its passphrase; None for an unencrypted file.
+        passphrase: Its passphrase (text is NFC-normalised and UTF-8 encoded, as the CLI does); None for an
+            unencrypted file.
 
     Returns:
         The key.

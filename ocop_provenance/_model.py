@@ -24,7 +24,9 @@ from ._fields import CBV_BUSINESS_STEPS, MAX_TEXT, MAX_VALUE_TEXT, gs1_check_dig
 
 __all__ = [
     "CBV_BUSINESS_STEPS",
+    "CORRECTION_STEP",
     "MAX_ATTACHMENTS",
+    "MAX_CORRECTION_DISTANCE",
     "MAX_DATA_ITEMS",
     "MAX_INPUTS",
     "MAX_TEXT",
@@ -32,6 +34,7 @@ __all__ = [
     "Attachment",
     "Body",
     "Certificate",
+    "Correction",
     "DataValue",
     "Genesis",
     "InputRef",
@@ -40,6 +43,7 @@ __all__ = [
     "Product",
     "Step",
     "canonical_quantity",
+    "correction_rule",
     "gs1_check_digit",
 ]
 
@@ -47,6 +51,10 @@ MAX_DATA_ITEMS = 64
 MAX_ATTACHMENTS = 32
 MAX_INPUTS = 64
 MAX_ATTACHMENT_SIZE = 2**53
+#: The business step of a correction (docs/format.md §19): a step that declares an earlier step erroneous.
+CORRECTION_STEP = "ocop:correcting"
+#: How far back a correction may reach: ``seq - corrects.seq`` is at most this (verifiers hold that many ids).
+MAX_CORRECTION_DISTANCE = 4096
 
 #: A key data element value: text, an integer or a boolean (no floats: they have no single encoding).
 DataValue = str | int | bool
@@ -334,6 +342,72 @@ class Genesis:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Correction:
+    """What a correction step declares: an earlier step of the same batch is erroneous (docs/format.md §19).
+
+    Signed history never changes: the corrected step stays in the chain, and verifiers, audits, policies, seals
+    and labels show it as corrected. This is GS1 EPCIS's error declaration (``errorDeclaration``) and its
+    corrective event in one signed event.
+
+    Attributes:
+        seq: The corrected step's seq (1 or more: a genesis is the batch's identity and cannot be corrected).
+        event_id: The corrected step's event id: a correction pins the very event it corrects.
+        reason: Why, in the signer's words (at most 1024 characters).
+        data: The corrected key data elements, each replacing the step's value of that key (or adding it); None
+            when the step is withdrawn: it did not happen as recorded. An empty mapping is None.
+    """
+
+    seq: int
+    event_id: bytes
+    reason: str
+    data: Mapping[str, DataValue] | None = None
+
+    def __post_init__(self) -> None:
+        _fields.uint(self.seq, "corrects.seq", 1)
+        _fields.sha256(self.event_id, "corrects.event_id")
+        _set(self, "reason", _fields.text(self.reason, "corrects.reason", limit=MAX_VALUE_TEXT))
+        if self.data is not None:
+            data = _data(self.data, "corrects.data")
+            _set(self, "data", data or None)
+
+    @property
+    def withdrawn(self) -> bool:
+        """True when the correction carries no corrected values: the step did not happen as recorded."""
+        return self.data is None
+
+
+def correction_rule(
+    seq: int, step: str, corrects: Correction | None, *, inputs: bool, data: bool
+) -> tuple[str, str] | None:
+    """Return ``(field, message)`` for the correction rule a step breaks, or None (docs/format.md §19.1).
+
+    The one statement of the rules that tie a step to its correction: the model and both decoders call it.
+
+    Args:
+        seq: The step's seq.
+        step: Its business step.
+        corrects: What it corrects, if anything.
+        inputs: Whether it consumes batches.
+        data: Whether it carries key data elements of its own.
+    """
+    if corrects is None:
+        if step == CORRECTION_STEP:
+            return "corrects", f"a correction step ({CORRECTION_STEP}) must name the step it corrects"
+        return None
+    if step != CORRECTION_STEP:
+        return "step", f"a correction's business step is {CORRECTION_STEP}"
+    if corrects.seq >= seq:
+        return "corrects.seq", "a correction corrects an earlier step of its batch"
+    if seq - corrects.seq > MAX_CORRECTION_DISTANCE:
+        return "corrects.seq", f"a correction reaches at most {MAX_CORRECTION_DISTANCE} steps back"
+    if inputs:
+        return "inputs", "a correction consumes no batch"
+    if data:
+        return "data", "a correction carries its corrected values in corrects.data, no data of its own"
+    return None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Step:
     """A production step after genesis (harvest, drying, lab test, packing, shipping, sale, …).
 
@@ -347,6 +421,7 @@ class Step:
         inputs: Batches consumed (lineage).
         attachments: Files by hash.
         data: Key data elements (moisture, weight, temperature, …).
+        corrects: For a correction (step :data:`CORRECTION_STEP`), the earlier step it declares erroneous.
     """
 
     batch_id: bytes
@@ -358,6 +433,7 @@ class Step:
     inputs: tuple[InputRef, ...] = ()
     attachments: tuple[Attachment, ...] = ()
     data: Mapping[str, DataValue] = field(default_factory=dict)
+    corrects: Correction | None = None
 
     def __post_init__(self) -> None:
         _fields.sha256(self.batch_id, "batch")
@@ -377,6 +453,11 @@ class Step:
         _set(self, "inputs", inputs)
         _set(self, "attachments", _tuple_of(self.attachments, Attachment, MAX_ATTACHMENTS, "attachments"))
         _set(self, "data", _data(self.data, "data"))
+        if self.corrects is not None:
+            _instance(self.corrects, Correction, "corrects")
+        broken = correction_rule(self.seq, self.step, self.corrects, inputs=bool(inputs), data=bool(self.data))
+        if broken is not None:
+            raise FormatError(broken[1], code="E_FIELD", field=broken[0])
 
 
 #: An event body: the genesis that opens a batch, or a later step.

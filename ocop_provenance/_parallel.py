@@ -130,6 +130,7 @@ class ChunkResult:
         signers: Key ids of the good events, in order of first appearance.
         ids: The good events' ids, concatenated (32 bytes each).
         with_inputs: Positions of good events that consume other batches.
+        corrections: Positions of good events that are corrections (their targets are checked by the parent).
     """
 
     count: int
@@ -139,6 +140,7 @@ class ChunkResult:
     signers: tuple[bytes, ...]
     ids: bytes
     with_inputs: tuple[int, ...]
+    corrections: tuple[int, ...] = ()
 
 
 def _signed_by_trusted(event: SignedEvent, ctx: ChunkContext) -> bool:
@@ -163,6 +165,7 @@ def check_chunk(raws: Sequence[bytes], ctx: ChunkContext) -> ChunkResult:
     signers: dict[bytes, None] = {}
     ids: list[bytes] = []
     with_inputs: list[int] = []
+    corrections: list[int] = []
     first: ChainHead | None = None
     last: ChainHead | None = None
     tolerance, future = ctx.tolerance, ctx.future
@@ -182,13 +185,17 @@ def check_chunk(raws: Sequence[bytes], ctx: ChunkContext) -> ChunkResult:
         body = event.body
         if type(body) is Step and body.inputs:
             with_inputs.append(good)
+        if type(body) is Step and body.corrects is not None:
+            corrections.append(good)
         if first is None:
             first = link
         last = link
         signers.setdefault(link.key_id or b"", None)
         ids.append(link.event_id)
         good += 1
-    return ChunkResult(len(raws), good, first, last, tuple(signers), b"".join(ids), tuple(with_inputs))
+    return ChunkResult(
+        len(raws), good, first, last, tuple(signers), b"".join(ids), tuple(with_inputs), tuple(corrections)
+    )
 
 
 _worker_ctx: ChunkContext | None = None

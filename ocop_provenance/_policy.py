@@ -11,16 +11,17 @@ rule and the event.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from . import _cbor, _fields
+from ._corrections import CorrectionLog
 from ._errors import ErrorCode, FormatError
 from ._keys import Signer
-from ._model import Genesis
+from ._model import CORRECTION_STEP, Attachment, DataValue, Genesis
 from ._trust import (
     MAX_DOCUMENT_ITEMS,
     MAX_SIGNED_DOCUMENT_SIZE,
@@ -522,11 +523,18 @@ class Policy:
             events: Each event with the trust-list participant whose key signed it (None if none is allowed).
             batch_id: The batch, for the findings.
 
+        Corrections (docs/format.md §19) are read first: a step is judged on its corrected key data elements (and
+        with the attachments of the correction in force), a withdrawn step counts as absent, and correction events
+        are not process steps. Only a correction signed by the corrected step's participant is in force.
+
         Returns:
             Every violation (empty when the record is complete), in a stable order: per-event findings in chain
             order, then missing steps, thresholds and batch-wide data.
         """
         out: list[Finding] = []
+        log = CorrectionLog()
+        for event, who in events:
+            log.add(event, None if who is None else who.id)
         by_step = {r.step: (i, r) for i, r in enumerate(self.steps)}
         first: dict[int, int] = {}
         signers: dict[int, set[str]] = {}
@@ -554,9 +562,13 @@ class Policy:
                 add("E_POLICY_PRODUCT", f"GTIN {gtin} is not a product this policy covers", 0, "gtins", "genesis")
         latest = -1  # the highest rule index seen so far: governed events must follow the rules' order, every time
         for pos, (event, who) in enumerate(events):
-            seen_data.update(k for k, v in event.body.data.items() if not (isinstance(v, str) and not v.strip()))
+            data = log.effective_data(event)
+            if event.step == CORRECTION_STEP or data is None:
+                continue  # a correction is not a process step; a withdrawn step did not happen as recorded
+            files = log.effective_attachments(event)
+            seen_data.update(k for k, v in data.items() if not (isinstance(v, str) and not v.strip()))
             if self.every is not None:
-                self._check_rule(self.every, "every", event, pos, add)
+                self._check_rule(self.every, "every", event, pos, add, data, files)
             found = by_step.get(event.step)
             if found is None:
                 if self.closed:
@@ -585,7 +597,7 @@ class Policy:
                 )
             elif who is not None:
                 signers.setdefault(i, set()).add(who.id)
-            self._check_rule(rule, f"steps[{i}]", event, pos, add)
+            self._check_rule(rule, f"steps[{i}]", event, pos, add, data, files)
         for i, rule in enumerate(self.steps):
             if i not in first:
                 add(
@@ -612,8 +624,15 @@ class Policy:
         return out
 
     @staticmethod
-    def _check_rule(rule: StepRule, where: str, event: SignedEvent, pos: int, add: Any) -> None:
-        data = event.body.data
+    def _check_rule(  # noqa: PLR0917 - one call site shape, private
+        rule: StepRule,
+        where: str,
+        event: SignedEvent,
+        pos: int,
+        add: Any,
+        data: Mapping[str, DataValue],
+        attachments: tuple[Attachment, ...],
+    ) -> None:
         for req in rule.data:
             if req.key not in data:
                 add("E_POLICY_DATA", f"key data element {req.key} is missing", pos, where, event.step)
@@ -621,7 +640,7 @@ class Policy:
             problem = req.problem(data[req.key])
             if problem is not None:
                 add("E_POLICY_DATA_VALUE", f"key data element {req.key} {problem}", pos, where, event.step)
-        files = [(a.media_type, a.size) for a in event.body.attachments]
+        files = [(a.media_type, a.size) for a in attachments]
         for pattern in rule.attachments:
             matching = [size for media, size in files if _media_ok(pattern, media)]
             if not matching:

@@ -32,6 +32,7 @@ from typing import Any
 from . import _cbor
 from ._bundle import verify_bundle
 from ._chain import ChainHead
+from ._corrections import CorrectionLog, CorrectionNote
 from ._cose import CoseSign1, parse_sign1, protected_header, sign1, to_be_signed
 from ._digitallink import BATCH_REF_SIZE, DigitalLink, is_gs1_82, parse_digital_link
 from ._errors import ErrorCode, FormatError, SignatureError, UntrustedKeyError, VerificationError
@@ -610,6 +611,8 @@ class SealChainInfo:
         covered: Events the seal covers (seq + 1).
         total: Events in the chain presented.
         steps: The covered events, in order.
+        corrections: Corrections of covered steps, anywhere in the chain presented (also after the sealed head: a
+            label printed before a step was corrected still shows it), each with its status (docs/format.md §19).
     """
 
     batch_id: bytes
@@ -620,6 +623,7 @@ class SealChainInfo:
     covered: int
     total: int
     steps: tuple[SealedStep, ...]
+    corrections: tuple[CorrectionNote, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -706,6 +710,7 @@ class SealVerification:
                 "covered": c.covered,
                 "total": c.total,
                 "steps": [{"seq": s.seq, "step": s.step, "time": s.time.isoformat()} for s in c.steps],
+                "corrections": [n.to_dict() for n in c.corrections],
             }
         return out
 
@@ -772,6 +777,7 @@ class _SealChainCheck:
         self._signers: set[bytes] = set()
         self._sealed: SignedEvent | None = None
         self._total = 0
+        self._corrections = CorrectionLog()
 
     def feed(self, event: SignedEvent) -> None:
         st = self._seal.statement
@@ -796,6 +802,9 @@ class _SealChainCheck:
             if found is not None and isinstance(body, Genesis):
                 for code, field_name, message in genesis_claims(found[0], body):
                     raise SealMismatchError(message, code=code, field=field_name, event_id=event.event_id)
+        # Corrections are in force when the corrected step's signer (participant, with a trust list) made them.
+        holder = None if self._trust is None else self._trust.lookup(event.key_id)
+        self._corrections.add(event, event.key_id if holder is None else holder[0].id)
         if event.seq <= st.seq:
             self._steps.append(SealedStep(event.seq, event.step, event.time))
             self._signers.add(event.key_id)
@@ -840,6 +849,7 @@ class _SealChainCheck:
             covered=st.seq + 1,
             total=self._total,
             steps=tuple(self._steps),
+            corrections=tuple(n for n in self._corrections.notes if n.seq <= st.seq),
         )
 
 

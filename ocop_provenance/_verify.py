@@ -11,7 +11,9 @@ silent ``None``. The checks for each event, in the order the specification lists
 4. signature over the ToBeSigned bytes;
 5. key status: when the keys come from a trust list, the key may sign at the time the event claims;
 6. genesis, batch, seq, link and time: :func:`~._chain.link_problem`, the one statement of the chain rules;
-7. future: not after ``now`` plus the tolerance.
+7. future: not after ``now`` plus the tolerance;
+8. correction: a correction names an earlier, non-correction event of this chain by seq and id
+   (:meth:`~._corrections.RecentEvents.problem`; docs/format.md §19).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Final, Generic, Literal, Protocol, TypeVar
 
 from . import _cbor
 from ._chain import Link, link_problem
+from ._corrections import RecentEvents, target_problem
 from ._errors import (
     ChainError,
     ForkError,
@@ -36,6 +39,7 @@ from ._errors import (
     Where,
 )
 from ._keys import KeyWindow, PublicKey
+from ._model import Step
 from ._parallel import DEFAULT_CHUNK_SIZE, ChunkContext, ChunkPool, ChunkResult, min_parallel_events, resolve_workers
 from ._wire import SignedEvent, parse_unverified_event
 
@@ -434,7 +438,8 @@ _LINK_MESSAGES: Mapping[str, str] = {
 class ChainVerifier:
     """Streaming verifier for one batch's chain: feed events in order, then :meth:`finish`.
 
-    Memory stays constant whatever the chain length: only the genesis and the last event are kept.
+    Memory stays bounded whatever the chain length: the genesis, the last event, and the ids of the last
+    :data:`~ocop_provenance.events.MAX_CORRECTION_DISTANCE` events (to check corrections; at most 135 KiB).
     """
 
     def __init__(self, options: VerifyOptions[KeySource], *, batch: Subject, first_position: int = 0) -> None:
@@ -462,6 +467,7 @@ class ChainVerifier:
         self._count = 0
         self._position = first_position
         self._signers: dict[bytes, None] = {}
+        self._recent = RecentEvents()
 
     @property
     def count(self) -> int:
@@ -517,6 +523,13 @@ class ChainVerifier:
                 code="E_FUTURE",
                 **_where(event, position),
             )
+        body = event.body
+        if type(body) is Step and body.corrects is not None:
+            problem = self._recent.problem(body.corrects)
+            if problem is not None:
+                where = _where(event, position)
+                where["field"] = "corrects"
+                raise ChainError(problem, code="E_CORRECTION_TARGET", **where)
 
     def _raise_link(self, code: str, event: SignedEvent, position: int) -> None:
         where = _where(event, position)
@@ -546,6 +559,7 @@ class ChainVerifier:
             self._genesis = event
         self._last = event
         self._last_link = event
+        self._recent.note_event(event)
         self._count += 1
         self._position += 1
         self._signers.setdefault(event.key_id, None)
@@ -608,7 +622,8 @@ def verify_chain(
         FormatError: An event is malformed (``position`` names it).
         VerificationError: The first failed check: ``E_UNKNOWN_KEY``, ``E_KEY_*`` (a trust list's ring),
             ``E_SIGNATURE``, ``E_GENESIS``, ``E_BATCH``, ``E_SEQ``, ``E_DUPLICATE``, ``E_FORK`` (:class:`ForkError`
-            with the proof), ``E_LINK``, ``E_TIME``, ``E_FUTURE``, ``E_EMPTY``.
+            with the proof), ``E_LINK``, ``E_TIME``, ``E_FUTURE``, ``E_CORRECTION_TARGET`` (a correction naming no
+            earlier step of this chain by that seq and id), ``E_EMPTY``.
         TypeError: ``batch`` is neither a batch id nor :data:`ANY_BATCH`.
     """
     verifier = ChainVerifier(options, batch=batch)
@@ -696,6 +711,9 @@ class LiteChain:
                 linked, start = True, 1
             else:
                 linked = link_problem(v._last_link, result.first, batch_id=v._batch(), tolerance=v._tolerance) is None
+            # Corrections are checked here, against the ids before the chunk and in it: any that fails sends the
+            # chunk to the sequential verifier, which raises its error.
+            linked = linked and self._corrections_hold(raws, result, start)
             if linked:
                 if visit is not None and watch is not None:
                     for pos in sorted(set(watch(result, start))):
@@ -705,6 +723,11 @@ class LiteChain:
                     v._position += result.good - start
                     for key_id in result.signers:
                         v._signers.setdefault(key_id, None)
+                    v._recent.note_ids(
+                        result.first.seq + start,
+                        result.ids[32 * start : 32 * result.good],
+                        (p - start for p in result.corrections if p >= start),
+                    )
                     v._last_link = result.last
                     self._last_raw, self._stale = raws[result.good - 1], True
                 start = result.good
@@ -712,6 +735,26 @@ class LiteChain:
             event = self.feed(raws[pos])
             if visit is not None:
                 visit(pos, event)
+
+    def _corrections_hold(self, raws: list[bytes], result: ChunkResult, start: int) -> bool:
+        assert result.first is not None
+        first_seq = result.first.seq
+        marked = set(result.corrections)
+        for pos in result.corrections:
+            if not start <= pos < result.good:
+                continue
+            body = parse_unverified_event(raws[pos]).body
+            assert type(body) is Step
+            assert body.corrects is not None
+            offset = body.corrects.seq - first_seq
+            target: tuple[bytes, bool] | None
+            if offset >= start:  # in this chunk, before the correction (a later seq fails to decode)
+                target = (result.ids[32 * offset : 32 * offset + 32], offset in marked)
+            else:
+                target = self._v._recent.get(body.corrects.seq)
+            if target_problem(body.corrects, target) is not None:
+                return False
+        return True
 
     def finish(self) -> ChainSummary:
         """Return the summary, as :meth:`ChainVerifier.finish`."""

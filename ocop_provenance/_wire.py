@@ -25,19 +25,23 @@ from ._cose import CoseSign1, parse_sign1, sign1
 from ._errors import FormatError, ProvenanceError
 from ._keys import Signer
 from ._model import (
+    CORRECTION_STEP,
     MAX_ATTACHMENT_SIZE,
     MAX_ATTACHMENTS,
     MAX_DATA_ITEMS,
     MAX_INPUTS,
+    MAX_VALUE_TEXT,
     Attachment,
     Body,
     Certificate,
+    Correction,
     Genesis,
     InputRef,
     Location,
     Producer,
     Product,
     Step,
+    correction_rule,
 )
 
 __all__ = [
@@ -78,10 +82,11 @@ DIFFERENTIAL = False
     PRODUCER,
     CERTIFICATE,
 ) = range(13)
+CORRECTS = 13  # docs/format.md §19: a correction's declaration (docs/adr/0100-corrections.md)
 _GENESIS_REQUIRED = frozenset({V, SEQ, TIME, PRODUCT, PRODUCER})
 _GENESIS_OPTIONAL = frozenset({WHERE, ATTACHMENTS, DATA, CERTIFICATE})
 _STEP_REQUIRED = frozenset({V, BATCH, SEQ, PREV, TIME, STEP, WHERE})
-_STEP_OPTIONAL = frozenset({INPUTS, ATTACHMENTS, DATA})
+_STEP_OPTIONAL = frozenset({INPUTS, ATTACHMENTS, DATA, CORRECTS})
 
 _PRODUCT = ("name", "lot", "quantity", "unit", "gtin")
 _PRODUCER = ("name", "admin_code", "commune", "province", "gln")
@@ -89,6 +94,7 @@ _CERTIFICATE = ("stars", "number", "issued")
 _LOCATION = ("name", "admin_code", "lat_e6", "lon_e6", "gln")
 _INPUT = ("batch_id", "seq", "head")
 _ATTACHMENT = ("name", "media_type", "size", "sha256")
+_CORRECTION = ("seq", "event_id", "reason", "data")
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +223,13 @@ def _data_map(data: Mapping[str, Any]) -> dict[str, Any]:
     return {k: data[k] for k in order}
 
 
+def _correction_record(c: Correction) -> dict[int, Any]:
+    out: dict[int, Any] = {0: c.seq, 1: c.event_id, 2: c.reason}
+    if c.data is not None:
+        out[3] = _data_map(c.data)
+    return out
+
+
 def encode_body(body: Body) -> bytes:
     """Return the deterministic CBOR payload of an event body."""
     # Every map is built in deterministic key order (labels ascending; data keys by their encoding) from
@@ -245,6 +258,8 @@ def encode_body(body: Body) -> bytes:
         m[PRODUCER] = _record(body.producer, _PRODUCER)
         if body.certificate is not None:
             m[CERTIFICATE] = _record(body.certificate, _CERTIFICATE)
+    elif body.corrects is not None:
+        m[CORRECTS] = _correction_record(body.corrects)
     return _cbor.encode_presorted(m)
 
 
@@ -296,6 +311,13 @@ def _attachments(value: object) -> tuple[Attachment, ...]:
         _build(Attachment, _labelled(a, _ATTACHMENT, "attachments", 4), "attachments")
         for a in _list(value, "attachments")
     )
+
+
+def _correction(value: object) -> Correction:
+    c = _labelled(value, _CORRECTION, "corrects", 3)
+    if "data" in c and (not isinstance(c["data"], dict) or not c["data"]):
+        raise FormatError("corrected data must be a non-empty map", code="E_SCHEMA", field="corrects.data")
+    return _build(Correction, c, "corrects")  # type: ignore[no-any-return]
 
 
 def _decode_body_general(payload: bytes) -> Body:
@@ -353,6 +375,7 @@ def _decode_body_general(payload: bytes) -> Body:
             inputs=inputs,
             attachments=attachments,
             data=data,
+            corrects=_correction(m[CORRECTS]) if CORRECTS in m else None,
         )
     if encode_body(body) != payload:
         raise FormatError(
@@ -496,10 +519,36 @@ def _fast_data(m: object) -> Mapping[str, Any] | None:
     return MappingProxyType(dict(sorted(m.items())))
 
 
+def _fast_correction(m: object) -> Correction | None:
+    if type(m) is not dict or not 3 <= len(m) <= 4 or not _ascending(m, 4) or list(m)[:3] != [0, 1, 2]:
+        return None  # labels 0, 1 and 2, then maybe 3
+    reason = m[2]
+    if not _same(reason, _fields.text(reason, "corrects.reason", limit=MAX_VALUE_TEXT)):
+        return None
+    data = _fast_data(m[3]) if 3 in m else None
+    if 3 in m and data is None:
+        return None
+    c = _new(Correction)
+    _set(c, "seq", _fields.uint(m[0], "corrects.seq", 1))
+    _set(c, "event_id", _fields.sha256(m[1], "corrects.event_id"))
+    _set(c, "reason", reason)
+    _set(c, "data", data)
+    return c
+
+
 def _fast_step(payload: bytes) -> Step | None:
     try:
         m = _cbor.decode_unwalked(payload, max_size=MAX_EVENT_SIZE, max_depth=_PAYLOAD_DEPTH)
-        if type(m) is not dict or len(m) < 7 or not _ascending(m, 10) or list(m)[6] != WHERE:
+        if type(m) is not dict:
+            return None
+        corrects = None
+        if CORRECTS in m:  # the last label, when present (labels ascend); the rest as for any step
+            if next(reversed(m)) != CORRECTS:
+                return None
+            corrects = _fast_correction(m.pop(CORRECTS))
+            if corrects is None:
+                return None
+        if len(m) < 7 or not _ascending(m, 10) or list(m)[6] != WHERE:
             return None  # labels ascend from 0 and the seventh is 6: labels 0..6, all required for a step, are there
         if not _same(m[V], FORMAT_VERSION):
             return None
@@ -516,6 +565,10 @@ def _fast_step(payload: bytes) -> Step | None:
         return None
     if location is None or inputs is None or attachments is None or data is None:
         return None
+    if (corrects is not None or step == CORRECTION_STEP) and correction_rule(
+        seq, step, corrects, inputs=bool(inputs), data=bool(data)
+    ) is not None:
+        return None
     body = _new(Step)
     _set(body, "batch_id", batch)
     _set(body, "seq", seq)
@@ -526,6 +579,7 @@ def _fast_step(payload: bytes) -> Step | None:
     _set(body, "inputs", inputs)
     _set(body, "attachments", attachments)
     _set(body, "data", data)
+    _set(body, "corrects", corrects)
     return body
 
 

@@ -5,6 +5,7 @@ read what they hold. Everything here follows docs/format.md exactly; ``ocop_prov
 names most users need.
 """
 
+from ._attachments import AttachmentCheck, AttachmentReport, AttachmentStatus, check_attachments
 from ._bundle import (
     BUNDLE_MAGIC,
     BundleBatch,
@@ -12,16 +13,22 @@ from ._bundle import (
     BundleReader,
     BundleSummary,
     LineageLink,
+    VerifiedEvents,
+    iter_verified,
     verify_bundle,
     write_bundle,
 )
 from ._chain import ChainHead, append_step, head_of, open_batch
+from ._corrections import CorrectionLog, CorrectionNote, CorrectionStatus, append_correction
 from ._cose import CoseSign1
 from ._keys import KeyWindow, available_backends, ed25519_backend
 from ._model import (
     CBV_BUSINESS_STEPS,
+    CORRECTION_STEP,
+    MAX_CORRECTION_DISTANCE,
     Attachment,
     Certificate,
+    Correction,
     DataValue,
     Genesis,
     InputRef,
@@ -55,11 +62,16 @@ __all__ = [
     "ANY_BATCH",
     "BUNDLE_MAGIC",
     "CBV_BUSINESS_STEPS",
+    "CORRECTION_STEP",
     "DEFAULT_TIME_TOLERANCE",
     "EVENT_TYP",
+    "MAX_CORRECTION_DISTANCE",
     "MAX_EVENT_SIZE",
     "NO_CLOCK",
     "Attachment",
+    "AttachmentCheck",
+    "AttachmentReport",
+    "AttachmentStatus",
     "BundleBatch",
     "BundleHeader",
     "BundleReader",
@@ -70,6 +82,10 @@ __all__ = [
     "ChainSummary",
     "ChainVerifier",
     "Clock",
+    "Correction",
+    "CorrectionLog",
+    "CorrectionNote",
+    "CorrectionStatus",
     "CoseSign1",
     "DataValue",
     "EquivocationProof",
@@ -86,13 +102,17 @@ __all__ = [
     "Step",
     "Subject",
     "Unchecked",
+    "VerifiedEvents",
     "VerifyOptions",
+    "append_correction",
     "append_step",
     "available_backends",
     "canonical_quantity",
+    "check_attachments",
     "ed25519_backend",
     "find_forks",
     "head_of",
+    "iter_verified",
     "open_batch",
     "parse_unverified_event",
     "report_chain",

@@ -51,6 +51,8 @@ ALIASES = {
     "Clock": "a time for the verifier: a timezone-aware datetime, or `NO_CLOCK`",
     "Subject": "what a bundle must be about: a batch id, or `ANY_BATCH`",
     "Node": "a stored subtree hash of the log: (level, index)",
+    "AttachmentStatus": "what a folder holds for a recorded attachment: `present`, `different` or `missing`",
+    "CorrectionStatus": "how a correction stands: `in_force`, `superseded` or `unauthorised`",
 }
 
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -31,3 +35,19 @@ def test_readme_quickstart_is_exactly_two_commands() -> None:
     quickstart = text.split("## Quickstart", 1)[1].split("##", 1)[0]
     (block,) = re.findall(r"```\n(.*?)```", quickstart, flags=re.DOTALL)
     assert block.split("\n")[:-1] == ["python3 tasks.py demo", "python3 tasks.py check"]
+
+
+@pytest.mark.slow
+def test_readme_example_passes_mypy_strict(tmp_path: Path) -> None:
+    """A library user's type checker accepts the example as written (it runs mypy --strict in a subprocess)."""
+    (code,) = _python_blocks()
+    (tmp_path / "readme_example.py").write_text(code, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--cache-dir", str(tmp_path / ".mypy"), "readme_example.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr

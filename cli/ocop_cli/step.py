@@ -1,4 +1,4 @@
-"""``ocop step``: sign a production step onto a batch."""
+"""``ocop step``: sign a production step onto a batch, or a correction of an earlier step."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from .epcis_io import new_events, steps_to_import
 from .ledger import open_ledger
 from .params import TEXT, json_option, not_in_future, parse_data, passphrase_file_option
 from .render import Output
-from .render.batches import StepAdded, StepsImported
+from .render.batches import StepAdded, StepCorrected, StepsImported
 from .trust import read_input
 
 
@@ -85,6 +85,67 @@ def add(  # noqa: PLR0917 - click passes options as arguments
             data=values,  # type: ignore[arg-type]
         )
     Output(ctx).emit(StepAdded(event=event, key_name=key_name))
+
+
+@group.command("correct")
+@click.argument("batch")
+@click.option("--seq", "seq", required=True, type=click.IntRange(min=0), help="The step to correct: its #number.")
+@click.option("--reason", required=True, type=TEXT, help="Why the step is wrong, in plain words (signed, shown).")
+@click.option("--key", "key_name", required=True, metavar="NAME", help="Your signing key: the step's own signer's.")
+@click.option("--where", type=TEXT, default=None, help="Where the correction is made (default: the step's place).")
+@click.option("--where-code", default=None, metavar="CODE", help="Administrative-unit code of that place.")
+@at_option
+@data_option
+@attach_option
+@passphrase_file_option
+@json_option
+@pass_context
+def correct(  # noqa: PLR0917 - click passes options as arguments
+    ctx: Context,
+    batch: str,
+    seq: int,
+    reason: str,
+    key_name: str,
+    where: str | None,
+    where_code: str | None,
+    at: datetime | None,
+    data: tuple[tuple[str, object], ...],
+    attach: tuple[Path, ...],
+    passphrase_file: Path | None,
+) -> None:
+    """Correct step #SEQ of BATCH: sign a correction as the batch's next step and print its event id.
+
+    \b
+    The wrong step stays in the record; the correction names it, says why,
+    and gives the corrected values (--data KEY=VALUE, repeatable). Without
+    --data the step is withdrawn: it did not happen as recorded. Only a
+    correction signed by the step's own signer is applied by verifiers.
+    """
+    if seq == 0:
+        raise click.BadParameter("#0 opened the batch and cannot be corrected: open a new batch", param_hint="--seq")
+    if where is None and where_code is not None:
+        raise click.UsageError("--where-code needs --where")
+    keystore.validate_name(key_name)
+    files = attachments(attach)
+    values = parse_data(data)
+    time = not_in_future(at, ctx.clock(), DEFAULT_TIME_TOLERANCE)
+    signer = keystore.load_signer(ctx, key_name, passphrase_file)
+    with open_ledger(ctx, create=False) as ledger:
+        batch_id = ledger.resolve(batch)
+        location = None if where is None else op.Location(name=where, admin_code=where_code)
+        if location is None:
+            location = next((e.body.location for e in ledger.events(batch_id) if e.seq == seq), None)
+        event = ledger.correct_step(
+            batch_id,
+            signer,
+            seq=seq,
+            reason=reason,
+            time=time,
+            location=location or op.Location(name="-"),
+            data=values or None,  # type: ignore[arg-type]
+            attachments=files,
+        )
+    Output(ctx).emit(StepCorrected(event=event, key_name=key_name))
 
 
 @group.command("import")

@@ -8,7 +8,17 @@ from typing import Any, BinaryIO, TypeVar
 
 import click
 import ocop_provenance as op
-from ocop_provenance.events import BundleReader, EquivocationProof, Subject, ed25519_backend
+from ocop_provenance.events import (
+    AttachmentReport,
+    BundleReader,
+    CorrectionLog,
+    CorrectionNote,
+    EquivocationProof,
+    Subject,
+    check_attachments,
+    ed25519_backend,
+    iter_verified,
+)
 from ocop_provenance.trust import AuditReport, PinnedState, audit_bundles
 
 from .context import CliError, Context, OcopCommand, pass_context
@@ -108,29 +118,53 @@ def verify_file(
     *,
     expect: bytes | None = None,
     output: Output | None = None,
+    attachments: Path | None = None,
 ) -> VerifyResult | VerifyFailure:
-    """Verify ``bundle`` against the trusted key files.
+    """Verify ``bundle`` against the trusted key files; with ``attachments``, check the recorded files in that folder.
 
     Returns:
-        The result on success; where and why it failed otherwise (anything wrong with the bundle's bytes).
+        The result on success (with every correction found, and the attachment report when asked); where and why
+        it failed otherwise (anything wrong with the bundle's bytes).
 
     Raises:
-        CliError: A trusted key is unusable (exit 3).
+        CliError: A trusted key is unusable, or a file in ``attachments`` cannot be read (exit 3).
         OSError: The bundle cannot be opened (exit 3).
     """
     ring, labels = load_trusted_keys(trusted)
     out = output or Output(ctx)
+    logs: dict[int, CorrectionLog] = {}
+    recorded: list[op.SignedEvent] = []  # the events that record attachments, when they are to be checked
     with bundle.open("rb") as src:
         try:
             with out.progress("verifying") as progress:
                 # Large bundles are checked on every core (small ones in process: see docs/performance.md).
                 options = op.VerifyOptions(keys=ring, now=ctx.clock(), workers="auto")
-                summary = op.verify_bundle(
-                    src, options, root=op.ANY_BATCH if expect is None else expect, progress=progress
-                )
+                root: Subject = op.ANY_BATCH if expect is None else expect
+                with iter_verified(src, options, root=root, progress=progress) as events:
+                    for index, event in events:
+                        logs.setdefault(index, CorrectionLog()).add(event)
+                        if attachments is not None and event.body.attachments:
+                            recorded.append(event)
+                    summary = events.summary
         except op.ProvenanceError as e:
             return locate(src, e, str(bundle))
-    return VerifyResult(path=str(bundle), summary=summary, trusted=labels, backend=ed25519_backend())
+    corrections: list[tuple[bytes, CorrectionNote]] = [
+        (summary.chains[index].batch_id, note) for index, log in sorted(logs.items()) for note in log.notes
+    ]
+    report: AttachmentReport | None = None
+    if attachments is not None:
+        try:
+            report = check_attachments(recorded, attachments)
+        except op.AttachmentReadError as e:
+            raise CliError(e.message, code=e.code) from e
+    return VerifyResult(
+        path=str(bundle),
+        summary=summary,
+        trusted=labels,
+        backend=ed25519_backend(),
+        corrections=tuple(corrections),
+        attachments=report,
+    )
 
 
 def _hex_batch(_ctx: click.Context, _param: click.Parameter, value: str | None) -> bytes | None:
@@ -182,6 +216,14 @@ def _hex_batch(_ctx: click.Context, _param: click.Parameter, value: str | None) 
 )
 @anchor_options
 @click.option(
+    "--attachments",
+    "attachments_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    metavar="DIR",
+    help="With --trusted-key: check the files in DIR against the attachments the events record (by SHA-256).",
+)
+@click.option(
     "--expect-batch",
     callback=_hex_batch,
     default=None,
@@ -199,6 +241,7 @@ def command(  # noqa: PLR0917 - click passes options as arguments
     pinned_path: Path | None,
     update_pinned: bool,
     proofs_dir: Path | None,
+    attachments_dir: Path | None,
     expect_batch: bytes | None,
     **anchor: Any,
 ) -> None:
@@ -226,8 +269,10 @@ def command(  # noqa: PLR0917 - click passes options as arguments
             raise click.UsageError(f"{', '.join(extra)} go with --trust")
         if len(bundles) != 1:
             raise click.UsageError("with --trusted-key, give one bundle (use --trust to cross-check several)")
-        out.emit(verify_file(ctx, bundles[0], trusted, expect=expect_batch, output=out))
+        out.emit(verify_file(ctx, bundles[0], trusted, expect=expect_batch, output=out, attachments=attachments_dir))
         return
+    if attachments_dir is not None:
+        raise click.UsageError("--attachments goes with --trusted-key")
     if update_pinned and pinned_path is None:
         raise click.UsageError("--update-pinned needs --pinned STATE")
     try:

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .._chain import ChainHead, link_problem
+from .._corrections import target_problem
 from .._errors import (
     ChainError,
     ConflictError,
@@ -24,10 +25,10 @@ from .._errors import (
 )
 from .._fields import event_time_text
 from .._keys import PrivateKey, Signer
-from .._model import Attachment, DataValue, Genesis, InputRef, Location, Step
+from .._model import CORRECTION_STEP, Attachment, Correction, DataValue, Genesis, InputRef, Location, Step
 from .._verify import EquivocationProof
 from .._wire import SignedEvent, parse_unverified_event, sign_event
-from ._db import INSERT_EVENT, INSERT_INPUT, Connection, Database, not_found
+from ._db import INSERT_EVENT, INSERT_INPUT, Connection, Database, not_found, tampered
 from ._guard import RollbackGuard
 from ._keyring import KeyStore
 from ._lineage import upstream
@@ -133,6 +134,7 @@ class Appender:
                 **where,
             )
         self.check_extends(head, event.body, where)
+        self.check_correction(conn, event.body, where)
         self.insert(conn, event, head, deferred=deferred, where=where)
         return 1
 
@@ -156,6 +158,18 @@ class Appender:
             )
         if code is not None:
             raise ChainError(f"the event does not extend the head ({code})", code=code, **where)
+
+    def check_correction(self, conn: Connection, body: Genesis | Step, where: Mapping[str, Any]) -> None:
+        """Check that a correction names the stored, non-correction event at its seq (docs/format.md §19)."""
+        if not isinstance(body, Step) or body.corrects is None:
+            return
+        c = body.corrects
+        row = conn.execute(
+            "SELECT event_id, step FROM events WHERE batch_id = ? AND seq = ?", (body.batch_id, c.seq)
+        ).fetchone()
+        problem = target_problem(c, None if row is None else (bytes(row[0]), row[1] == CORRECTION_STEP))
+        if problem is not None:
+            raise ChainError(problem, code="E_CORRECTION_TARGET", field="corrects", **where)
 
     def check_inputs(self, conn: Connection, body: Step, where: Mapping[str, Any]) -> None:
         """Check that every input names the event the ledger holds at that seq, and that lineage does not loop."""
@@ -236,16 +250,21 @@ class Appender:
     # ---- signing one event -----------------------------------------------------------------------------------
 
     def open_batch(self, genesis: Genesis, signer: Signer) -> SignedEvent:
-        """Sign a genesis event and store it (once)."""
+        """Sign a genesis event and store it; an identical genesis already stored is returned as stored."""
         with self._db.write("opening a batch") as conn:
             self._keys.add(conn, signer.public_key)
             event = sign_event(genesis, signer)
             _check_own_signature(event, signer)
-            if (
-                conn.execute("SELECT 1 FROM events WHERE event_id = ? AND seq = 0", (event.event_id,)).fetchone()
-                is None
-            ):
+            row = conn.execute("SELECT raw FROM events WHERE event_id = ? AND seq = 0", (event.event_id,)).fetchone()
+            if row is None:
                 self.insert(conn, event, None)
+            else:
+                # The same batch (the event id covers every signed byte but the signature): hand back the stored
+                # event, whose signature a non-deterministic signer would not reproduce.
+                stored = parse_unverified_event(bytes(row[0]))
+                if stored.event_id != event.event_id:
+                    raise tampered("the stored genesis does not match its id", seq=0, event_id=event.event_id)
+                event = stored
         return event
 
     def add_step(
@@ -280,6 +299,48 @@ class Appender:
                 data=data or {},
             )
             self.check_extends(head, body, {"field": "time"})
+            event = sign_event(body, signer)
+            _check_own_signature(event, signer)
+            self.insert(conn, event, head)
+        return event
+
+    def correct_step(
+        self,
+        batch_id: bytes,
+        signer: Signer,
+        *,
+        seq: int,
+        reason: str,
+        time: datetime,
+        location: Location,
+        data: Mapping[str, DataValue] | None,
+        attachments: Iterable[Attachment],
+    ) -> SignedEvent:
+        """Read the head and the step at ``seq``, sign a correction of that step and store it, in one transaction."""
+        with self._db.write("correcting a step") as conn:
+            head = self._reader.head_of(conn, batch_id)
+            if head is None:
+                raise not_found(batch_id)
+            row = conn.execute("SELECT event_id FROM events WHERE batch_id = ? AND seq = ?", (batch_id, seq)).fetchone()
+            if row is None:
+                raise NotFoundError(
+                    f"the batch has no step #{seq}", code="E_NOT_FOUND", batch_id=batch_id, field="corrects.seq"
+                )
+            self._guard.check_signing(conn, batch_id, head.seq + 1)
+            self._keys.add(conn, signer.public_key)
+            body = Step(
+                batch_id=batch_id,
+                seq=head.seq + 1,
+                prev=head.event_id,
+                time=time,
+                step=CORRECTION_STEP,
+                location=location,
+                attachments=tuple(attachments),
+                corrects=Correction(seq=seq, event_id=bytes(row[0]), reason=reason, data=data),
+            )
+            where = {"batch_id": batch_id, "seq": body.seq}
+            self.check_extends(head, body, {**where, "field": "time"})
+            self.check_correction(conn, body, where)
             event = sign_event(body, signer)
             _check_own_signature(event, signer)
             self.insert(conn, event, head)

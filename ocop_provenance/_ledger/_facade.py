@@ -273,7 +273,11 @@ class Ledger:
     def open_batch(self, genesis: Genesis, signer: Signer) -> SignedEvent:
         """Sign a genesis event and store it: a new batch whose id is the returned event's id.
 
-        The signer's public key is added to the ledger.
+        The signer's public key is added to the ledger. Opening an identical genesis again (the same content, signed
+        by the same key) is idempotent: the batch id is the event id, which covers every signed byte, so it names
+        the batch already stored; that stored event is returned and nothing is written (a retry after a crash is
+        safe). A genesis that differs in any field, its time included, opens another batch: give each real lot its
+        own lot code.
 
         Args:
             genesis: What the batch is.
@@ -325,6 +329,57 @@ class Ledger:
         """
         return self._appender.add_step(
             batch_id, signer, step=step, time=time, location=location, inputs=inputs, attachments=attachments, data=data
+        )
+
+    def correct_step(
+        self,
+        batch_id: bytes,
+        signer: Signer,
+        *,
+        seq: int,
+        reason: str,
+        time: datetime,
+        location: Location,
+        data: Mapping[str, DataValue] | None = None,
+        attachments: Iterable[Attachment] = (),
+    ) -> SignedEvent:
+        """Sign a correction of the step at ``seq`` as the batch's next step, and store it (docs/format.md §19).
+
+        The erroneous step stays in the chain; the correction names it by seq and event id, says why, and gives the
+        corrected key data elements, or none to withdraw the step. It is in force only when signed by the corrected
+        step's signer (the same trust-list participant); the latest such correction of a step holds.
+
+        Args:
+            batch_id: The batch.
+            signer: The key of whoever corrects (its public key is added to the ledger).
+            seq: The erroneous step's seq (not 0: a genesis cannot be corrected; not a correction itself).
+            reason: Why, in plain words.
+            time: When the correction is made (timezone-aware).
+            location: Where it is made.
+            data: The corrected key data elements, replacing or adding to the step's own; None (or empty) withdraws
+                the step: it did not happen as recorded.
+            attachments: Supporting files, by hash (a re-issued certificate).
+
+        Returns:
+            The stored correction.
+
+        Raises:
+            NotFoundError: The batch, or a step at ``seq``, is not in the ledger (``E_NOT_FOUND``).
+            ChainError: The step at ``seq`` is itself a correction (``E_CORRECTION_TARGET``), or ``time`` is earlier
+                than the head's beyond the tolerance (``E_TIME``).
+            FormatError: A field is invalid, ``seq`` is 0 (a genesis cannot be corrected) or more than 4096 steps back
+                (``E_FIELD``).
+            StoreError: The ledger cannot be written.
+        """
+        return self._appender.correct_step(
+            batch_id,
+            signer,
+            seq=seq,
+            reason=reason,
+            time=time,
+            location=location,
+            data=data,
+            attachments=attachments,
         )
 
     def add_steps(

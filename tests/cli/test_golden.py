@@ -261,6 +261,13 @@ KEYS = ("--trusted-key", "{RUN}/pem/coop.pem", "--trusted-key", "{RUN}/pem/works
         "--trusted-key", "{RUN}/pem/lab.pem")
 VERIFY_TL = ("trust", "verify", "{RUN}/tl.trust", *PINS)
 
+CORRECT = ("step", "correct", "{dried}", "--seq", "3", "--key", "lab", "--reason",
+           "Nhập nhầm độ ẩm: 11,6% chứ không phải 11,8%", "--data", "moisture_pct=11.6",
+           "--at", "2024-11-07T08:00:00+07:00")
+OTHERS_CORRECTION = ("step", "correct", "{dried}", "--seq", "3", "--key", "coop", "--reason", "HTX sửa kết quả",
+                     "--data", "result=Đạt loại A", "--at", "2024-11-07T09:00:00+07:00")
+EXPORT_CORRECTED = ("export", "{dried}", "-o", "{RUN}/corrected.ocop")
+
 CASES = [
     case("key-new", "key", "new", "extra"),
     case("key-new-unencrypted", "key", "new", "plain", "--insecure-unencrypted-key"),
@@ -388,6 +395,19 @@ CASES = [
     case("publish", "publish", "{dried}", "--to", "{portal}", portal=True),
     case("publish-refused-policy", "publish", "{partial}", "--to", "{portal}", portal=True),
     case("publish-refused-untrusted", "publish", "{alien}", "--to", "{portal}", portal=True),
+    case("step-correct", *CORRECT),
+    case("step-correct-withdraw", "step", "correct", "{dried}", "--seq", "4", "--key", "coop", "--reason",
+         "Đóng gói ghi nhầm lô", "--at", "2024-11-07T08:00:00+07:00"),
+    case("step-correct-genesis", "step", "correct", "{dried}", "--seq", "0", "--key", "coop", "--reason", "sai"),
+    case("step-correct-missing-step", "step", "correct", "{dried}", "--seq", "9", "--key", "coop", "--reason", "sai",
+         "--at", "2024-11-07T08:00:00+07:00"),
+    case("batch-show-corrected", "batch", "show", "{dried}", before=(CORRECT, OTHERS_CORRECTION)),
+    case("verify-keys-corrected", "verify", "{RUN}/corrected.ocop", *KEYS,
+         before=(CORRECT, OTHERS_CORRECTION, EXPORT_CORRECTED)),
+    case("verify-trust-corrected", "verify", "{RUN}/corrected.ocop", *TRUST, "--policy", "{RUN}/policy.policy",
+         before=(CORRECT, OTHERS_CORRECTION, EXPORT_CORRECTED)),
+    case("verify-keys-attachments", "verify", "{RUN}/dried.ocop", *KEYS, "--attachments", "{RUN}"),
+    case("verify-keys-attachments-missing", "verify", "{RUN}/dried.ocop", *KEYS, "--attachments", "{RUN}/pem"),
 ]
 # fmt: on
 

@@ -283,7 +283,51 @@ def _mutation_cases() -> dict[str, list[Case]]:
         ],
         "item budgets": near_misses.bound_cases(),
         "public vectors": _public_vector_cases(),
+        "corrected bundle": _corrected_bundle_cases(200, 17),
+        "correction payload": _correction_payload_cases(300, 18),
     }
+
+
+_CORRECTIONS = json.loads((ROOT / "tests" / "vectors" / "corrections.json").read_text(encoding="utf-8"))
+_VECTOR_KEYS = json.loads((ROOT / "tests" / "vectors" / "events.json").read_text(encoding="utf-8"))["keys"]
+
+
+def _corrected_bundle_cases(count: int, seed: int) -> list[Case]:
+    """Single-bit mutations of the corrections vector's bundle (docs/format.md §19): corrections and what they name."""
+    bundle = bytes.fromhex(_CORRECTIONS["bundle"])
+    trusted = [k["public_key"] for k in _VECTOR_KEYS]
+    now = json.loads((ROOT / "tests" / "vectors" / "invalid.json").read_text(encoding="utf-8"))["now"]
+    return [
+        {"kind": "bundle", "bundle": d.hex(), "trusted": trusted, "now": now} for _, d in bit_flips(bundle, count, seed)
+    ]
+
+
+def _correction_payload_cases(count: int, seed: int) -> list[Case]:
+    """Correction events whose declaration, seq, step, inputs or data are replaced by near-miss values."""
+    rng = random.Random(seed)
+    events = [bytes.fromhex(v["cose"]) for v in _CORRECTIONS["batches"][0]["events"]]
+    bases = [cbor2.loads(cbor2.loads(raw).value[2]) for raw in events[3:5]]  # the two corrections
+    cases = []
+    for _ in range(count):
+        m: Any = _restore(json.loads(json.dumps(rng.choice(bases), default=lambda b: {"__bytes__": b.hex()})))
+        target = rng.random()
+        if target < 0.6:  # a member of the declaration
+            declaration = m[13]
+            key = rng.choice([0, 1, 2, 3, 4])
+            if key in declaration and rng.random() < 0.15:
+                del declaration[key]
+            elif key == 3 and rng.random() < 0.5:
+                declaration[3] = rng.choice([{}, {"moisture_pct": 11}, {"moisture_pct": 1.5}, {"b": 1, "a": True}])
+            else:
+                declaration[key] = _near_misses(declaration.get(key), rng)
+        elif target < 0.75:
+            m[13] = _near_misses(m[13], rng)
+        elif target < 0.85:
+            m[rng.choice([2, 5])] = rng.choice([1, 2, 3, 4097, 5000, "ocop:correcting", "inspecting", "packing"])
+        else:
+            m[rng.choice([7, 9])] = rng.choice([[{0: b"\x01" * 32, 1: 0, 2: b"\x01" * 32}], {"x": 1}, [], {}])
+        cases.append({"kind": "event", "input": event_bytes(det(m)).hex()})
+    return cases
 
 
 Outcome = tuple[str, Where]
@@ -306,6 +350,8 @@ GROUPS = [
     "bundle locations",
     "item budgets",
     "public vectors",
+    "corrected bundle",
+    "correction payload",
 ]
 # Groups whose inputs reach few rules by construction: how many distinct codes each must show at least.
 # (event time: every text outside the profile is E_FIELD, so OK, E_FIELD and E_SCHEMA are all there is.)

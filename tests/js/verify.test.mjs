@@ -32,6 +32,7 @@ const load = (path) => JSON.parse(readFileSync(join(ROOT, path), "utf8"));
 const EVENTS = load("tests/vectors/events.json");
 const EXTRAS = load("tests/vectors/bundle.json");
 const INVALID = load("tests/vectors/invalid.json");
+const CORRECTIONS = load("tests/vectors/corrections.json");
 const FIXTURES = load("tests/js/fixtures.json");
 const ALL_KEYS = EVENTS.keys.map((k) => k.public_key);
 const NOW = INVALID.now;
@@ -49,7 +50,7 @@ test("key vectors: COSE_Key bytes and RFC 9679 key ids", async () => {
   }
 });
 
-for (const batch of EVENTS.batches) {
+for (const batch of [...EVENTS.batches, ...CORRECTIONS.batches]) {
   for (const v of batch.events) {
     test(`event ${v.name} parses with the vector's intermediate values`, async () => {
       const event = await parseEvent(fromHex(v.cose));
@@ -76,6 +77,20 @@ for (const batch of EVENTS.batches) {
     assert.equal(r.count, batch.events.length);
   });
 }
+
+test("the corrections vector: declarations decoded, the batch's bundle verifies (docs/format.md §19)", async () => {
+  const events = await Promise.all(CORRECTIONS.batches[0].events.map((v) => parseEvent(fromHex(v.cose))));
+  const declared = events.filter((e) => e.body.kind === "step" && e.body.corrects !== null);
+  assert.deepEqual(
+    declared.map((e) => [Number(e.body.corrects.seq), Number(e.seq), hex(e.body.corrects.event_id)]),
+    CORRECTIONS.corrections.map((n) => [n.seq, n.by_seq, n.event_id]),
+  );
+  assert.equal(declared[0].body.corrects.reason, CORRECTIONS.corrections[0].reason);
+  assert.equal(declared[1].body.corrects.data, null);
+  const r = await verifyBundle(fromHex(CORRECTIONS.bundle), { trustedKeys: ALL_KEYS, now: NOW });
+  assert.equal(r.code, "OK", r.message);
+  assert.equal(r.events.length, 6);
+});
 
 test("the genesis carries Vietnamese text and an OCOP certificate", async () => {
   const genesis = (await parseEvent(fromHex(EVENTS.batches[0].events[0].cose))).body;

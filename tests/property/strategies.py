@@ -170,3 +170,28 @@ def step_bodies(draw: st.DrawFn) -> op.Step:
 
 
 bodies = st.one_of(geneses, step_bodies())
+
+
+@st.composite
+def correction_bodies(draw: st.DrawFn) -> op.Step:
+    """A correction (docs/format.md §19): an earlier step named by seq and id, a reason, maybe corrected values."""
+    seq = draw(st.integers(min_value=2, max_value=2**63 - 1))
+    back = draw(st.integers(min_value=1, max_value=min(seq - 1, op.events.MAX_CORRECTION_DISTANCE)))
+    return op.Step(
+        batch_id=draw(ids),
+        seq=seq,
+        prev=draw(ids),
+        time=draw(times),
+        step=op.events.CORRECTION_STEP,
+        location=draw(locations()),
+        attachments=tuple(draw(st.lists(attachments, max_size=1))),
+        corrects=op.Correction(
+            seq=seq - back,
+            event_id=draw(ids),
+            reason=draw(viet_text),
+            data=draw(st.none() | data_maps),
+        ),
+    )
+
+
+every_body = st.one_of(geneses, step_bodies(), correction_bodies())

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from ocop_provenance import _fields, _wire
 from ocop_provenance.events import Step
 
-from tests.property.strategies import bodies, step_bodies
+from tests.property.strategies import correction_bodies, every_body, step_bodies
 
 SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -57,6 +57,7 @@ _TWISTS: list[Any] = [
     "2024-11-01t08:00:00+07:00",
     "2024-11-01T08:00:00.000000+07:00",
     "ocop:drying",
+    "ocop:correcting",
     "harvest",
     b"\x00" * 32,
     b"\x00" * 31,
@@ -64,6 +65,11 @@ _TWISTS: list[Any] = [
     {},
     {0: "x"},
     [{0: b"\x00" * 32, 1: 0, 2: b"\x00" * 32}],
+    {0: 1, 1: b"\x00" * 32, 2: "sai"},  # a correction's declaration, wherever it lands
+    {0: 1, 1: b"\x00" * 32, 2: "sai", 3: {}},
+    {1: b"\x00" * 32, 2: "sai", 3: {"a": 1}},  # a declaration without its seq (found by the JS agreement test)
+    {0: 1, 1: b"\x00" * 32, 3: {"a": 1}},
+    {0: 1, 2: "sai", 3: {"a": 1}},
 ]
 
 
@@ -90,7 +96,7 @@ def _replace(value: Any, path: tuple[Any, ...], new: Any) -> Any:
 
 
 @SETTINGS
-@given(body=bodies)
+@given(body=every_body)
 def test_generated_bodies_decode_alike(body: op.Genesis | Step) -> None:
     payload = _wire.encode_body(body)
     _agree(payload)
@@ -98,7 +104,7 @@ def test_generated_bodies_decode_alike(body: op.Genesis | Step) -> None:
 
 
 @SETTINGS
-@given(body=step_bodies(), data=st.data())
+@given(body=st.one_of(step_bodies(), correction_bodies()), data=st.data())
 def test_mutated_step_payloads_are_decided_alike(body: Step, data: st.DataObject) -> None:
     m = cbor2.loads(_wire.encode_body(body))
     path = data.draw(st.sampled_from(_paths(m)[1:]))
@@ -109,7 +115,34 @@ def test_mutated_step_payloads_are_decided_alike(body: Step, data: st.DataObject
 
 
 @SETTINGS
-@given(body=step_bodies(), position=st.integers(0, 10**6), bit=st.integers(0, 7))
+@given(body=step_bodies(), data=st.data())
+def test_a_correction_label_added_to_any_step_is_decided_alike(body: Step, data: st.DataObject) -> None:
+    """Label 13 on steps that are not corrections, or with a declaration of any shape (docs/format.md §19)."""
+    m = cbor2.loads(_wire.encode_body(body))
+    if data.draw(st.booleans()):
+        m[5] = "ocop:correcting"
+    if data.draw(st.booleans()):
+        m.pop(7, None)
+        m.pop(9, None)
+    back = data.draw(st.integers(-2, 5000))
+    m[13] = data.draw(
+        st.sampled_from(_TWISTS)
+        | st.fixed_dictionaries(
+            {0: st.just(m[2] - back), 1: st.binary(min_size=31, max_size=33), 2: st.sampled_from(["sai", "Đo\u0302"])},
+            optional={3: st.sampled_from([{}, {"a": 1}, {"a": 1.5}, {"b": "x", "a": True}])},
+        )
+        | st.dictionaries(  # any subset of the labels, any values: a declaration of any shape
+            st.integers(0, 4),
+            st.sampled_from([1, m[2] - 1, b"\x00" * 32, "sai", {"a": 1}, {}, None]),
+            max_size=5,
+        )
+    )
+    _agree(cbor2.dumps(m))
+    _agree(cbor2.dumps(m, canonical=True))
+
+
+@SETTINGS
+@given(body=st.one_of(step_bodies(), correction_bodies()), position=st.integers(0, 10**6), bit=st.integers(0, 7))
 def test_flipped_bits_are_decided_alike(body: Step, position: int, bit: int) -> None:
     payload = bytearray(_wire.encode_body(body))
     payload[position % len(payload)] ^= 1 << bit

@@ -31,7 +31,9 @@ import ocop_provenance as op
 from ocop_provenance.events import (
     BundleBatch,
     BundleHeader,
+    CorrectionLog,
     EquivocationProof,
+    append_correction,
     append_step,
     head_of,
     open_batch,
@@ -188,6 +190,71 @@ def build_story() -> dict[str, list[op.SignedEvent]]:
     return {"A": [a0, a1, a2], "B": [b0, b1, b2]}
 
 
+def build_corrections() -> list[op.SignedEvent]:
+    """Batch C (docs/format.md §19): a moisture typo corrected by its signer, a lab test withdrawn and redone."""
+    producer, lab = KEYS["producer"], KEYS["lab"]
+    c0 = open_batch(
+        op.Genesis(
+            time=datetime(2024, 11, 10, 7, 0, tzinfo=ICT),
+            product=op.Product(
+                name="Đông trùng hạ thảo sấy khô", lot="D2411-02", quantity="8", unit="kg", gtin="08931234567880"
+            ),
+            producer=op.Producer(name="Công ty TNHH Nông nghiệp Nghi Sơn", admin_code="16840", province="Thanh Hóa"),
+        ),
+        producer,
+    )
+    c1 = append_step(
+        c0,
+        producer,
+        step="ocop:drying",
+        time=datetime(2024, 11, 10, 8, 0, tzinfo=ICT),
+        location=FARM,
+        data={"moisture_pct": "21.5", "temperature_c": 55},
+    )
+    pdf = op.Attachment(
+        name="phieu-ket-qua-2411-02.pdf",
+        media_type="application/pdf",
+        size=len(LAB_PDF),
+        sha256=hashlib.sha256(LAB_PDF).digest(),
+    )
+    c2 = append_step(
+        c1,
+        lab,
+        step="inspecting",
+        time=datetime(2024, 11, 11, 9, 0, tzinfo=ICT),
+        location=LAB,
+        attachments=[pdf],
+        data={"passed": True},
+    )
+    c3 = append_correction(
+        c2,
+        producer,
+        corrected=c1,
+        reason="Ghi nhầm độ ẩm khi nhập sổ: 11,5% chứ không phải 21,5%",
+        data={"moisture_pct": "11.5"},
+        time=datetime(2024, 11, 11, 16, 0, tzinfo=ICT),
+        location=FARM,
+    )
+    c4 = append_correction(
+        c3,
+        lab,
+        corrected=c2,
+        reason="Mẫu lấy nhầm từ lô D2411-01; kiểm nghiệm lại",
+        time=datetime(2024, 11, 12, 8, 0, tzinfo=ICT),
+        location=LAB,
+    )
+    c5 = append_step(
+        c4,
+        lab,
+        step="inspecting",
+        time=datetime(2024, 11, 12, 15, 0, tzinfo=ICT),
+        location=LAB,
+        attachments=[pdf],
+        data={"passed": True},
+    )
+    return [c0, c1, c2, c3, c4, c5]
+
+
 def _event_vector(name: str, event: op.SignedEvent, signer: str) -> dict[str, Any]:
     return {
         "name": name,
@@ -252,7 +319,7 @@ def _det(value: Any) -> bytes:
 
 
 def _invalid(story: dict[str, list[op.SignedEvent]]) -> list[dict[str, Any]]:
-    a, b = story["A"], story["B"]
+    a, b, c = story["A"], story["B"], story["C"]
     producer = KEYS["producer"]
     kid = producer.key_id
     out: list[dict[str, Any]] = []
@@ -488,7 +555,7 @@ def _invalid(story: dict[str, list[op.SignedEvent]]) -> list[dict[str, Any]]:
         "float-in-data", "event", "E_TYPE", "a float data element (floats have no single encoding)", _sign(_det(floaty))
     )
     unknown = dict(m)
-    unknown[13] = "x"
+    unknown[14] = "x"
     add("unknown-payload-label", "event", "E_SCHEMA", "a label the format does not define", _sign(_det(unknown)))
     nulled = _payload_map(a[0])
     nulled[12] = None
@@ -540,6 +607,97 @@ def _invalid(story: dict[str, list[op.SignedEvent]]) -> list[dict[str, Any]]:
     seq0 = _payload_map(b[1])
     seq0[2] = 0
     add("step-fields-at-seq-0", "event", "E_SCHEMA", "seq 0 with step labels (batch, prev, step)", _sign(_det(seq0)))
+
+    # ---- corrections (docs/format.md §19) ----
+    def declaration(seq: int, event_id: bytes) -> dict[int, Any]:
+        return {0: seq, 1: event_id, 2: "Ghi nhầm độ ẩm", 3: {"moisture_pct": "11.5"}}
+
+    def forged(base: op.SignedEvent, seq: int, event_id: bytes) -> bytes:
+        return _sign(step_payload(base, _13=declaration(seq, event_id)))
+
+    add(
+        "correction-of-later-seq",
+        "event",
+        "E_FIELD",
+        "a correction at seq 3 names seq 4: only an earlier step can be corrected",
+        forged(c[3], 4, c[2].event_id),
+    )
+    add(
+        "correction-of-own-seq",
+        "event",
+        "E_FIELD",
+        "a correction at seq 3 names seq 3, which does not exist before it",
+        forged(c[3], 3, c[2].event_id),
+    )
+    add(
+        "correction-of-genesis",
+        "event",
+        "E_FIELD",
+        "a correction names seq 0: the genesis is the batch's identity and cannot be corrected",
+        forged(c[3], 0, c[0].event_id),
+    )
+    add(
+        "correction-without-seq",
+        "event",
+        "E_SCHEMA",
+        "a correction whose declaration is missing the corrected seq",
+        _sign(step_payload(c[3], _13={1: c[1].event_id, 2: "Ghi nhầm"})),
+    )
+    far = _payload_map(c[3])
+    far[2] = 5000
+    far[13] = declaration(1, c[1].event_id)
+    add(
+        "correction-beyond-window",
+        "event",
+        "E_FIELD",
+        "a correction at seq 5000 names seq 1, more than 4096 steps back",
+        _sign(_det(far)),
+    )
+    add(
+        "correction-with-other-step",
+        "event",
+        "E_FIELD",
+        "a correction declaration on a step that is not ocop:correcting",
+        _sign(step_payload(c[3], _5="inspecting")),
+    )
+    add(
+        "correcting-step-without-declaration",
+        "event",
+        "E_FIELD",
+        "an ocop:correcting step that does not say what it corrects",
+        _sign(step_payload(c[3], _13=None)),
+    )
+    add(
+        "correction-with-inputs",
+        "event",
+        "E_FIELD",
+        "a correction that also consumes a batch",
+        _sign(step_payload(c[3], _7=[{0: a[0].event_id, 1: 0, 2: a[0].event_id}])),
+    )
+    in_genesis = _payload_map(c[0])
+    in_genesis[13] = declaration(1, c[1].event_id)
+    add("correction-in-genesis", "event", "E_SCHEMA", "a genesis carrying a correction", _sign(_det(in_genesis)))
+    add(
+        "correction-wrong-event-id",
+        "chain",
+        "E_CORRECTION_TARGET",
+        "a correction names seq 1 with the id of the event at seq 2",
+        chain(c[0].raw, c[1].raw, c[2].raw, forged(c[3], 1, c[2].event_id)),
+    )
+    add(
+        "correction-of-other-batch-event",
+        "chain",
+        "E_CORRECTION_TARGET",
+        "a correction names batch A's seq-1 event as seq 1 of batch C",
+        chain(c[0].raw, c[1].raw, c[2].raw, forged(c[3], 1, a[1].event_id)),
+    )
+    add(
+        "correction-of-correction",
+        "chain",
+        "E_CORRECTION_TARGET",
+        "a correction names the correction at seq 3: the original step must be corrected instead",
+        chain(*[e.raw for e in c[:4]], forged(c[4], 3, c[3].event_id)),
+    )
 
     # ---- keys (kind "public_key": PublicKey.from_raw) ----
     add("small-order-key", "public_key", "E_WEAK_KEY", "the identity point (order 1)", bytes([1]) + bytes(31))
@@ -702,9 +860,51 @@ def _key_file() -> dict[str, Any]:
     }
 
 
+def _corrections_file(events: list[op.SignedEvent]) -> dict[str, Any]:
+    signers = ["producer", "producer", "lab", "producer", "lab", "lab"]
+    log = CorrectionLog()
+    for e in events:
+        log.add(e)
+    header = BundleHeader(
+        root=events[0].event_id,
+        batches=(BundleBatch(batch_id=events[0].event_id, count=len(events), head=events[-1].event_id),),
+        keys=(KEYS["producer"].public_key, KEYS["lab"].public_key),
+    )
+    return {
+        "description": "Batch C (docs/format.md §19): the producer corrects its drying step's moisture (seq 3 "
+        "corrects seq 1), the lab withdraws its test (seq 4 corrects seq 2, no corrected values) and tests again "
+        "(seq 5). Each event as in events.json; 'corrections' is how each correction stands when every signer is "
+        "judged by key (in force: signed by the corrected step's signer); 'effective_data' the corrected key data "
+        "elements of each step (null: withdrawn). All byte values are hex.",
+        "batches": [
+            {
+                "label": "C",
+                "batch_id": _hex(events[0].event_id),
+                "events": [_event_vector(f"C{i}", e, signers[i]) for i, e in enumerate(events)],
+            }
+        ],
+        "corrections": [
+            {
+                "seq": n.seq,
+                "event_id": _hex(n.event_id),
+                "by_seq": n.by_seq,
+                "reason": n.reason,
+                "data": None if n.data is None else dict(n.data),
+                "status": n.status,
+            }
+            for n in log.notes
+        ],
+        "effective_data": [
+            None if (d := log.effective_data(e)) is None else dict(d) for e in events if e.step != "ocop:correcting"
+        ],
+        "bundle": _hex(_bundle(header, [e.raw for e in events])),
+    }
+
+
 def build() -> dict[str, bytes]:
     """Return every vector file's name and exact bytes."""
     story = build_story()
+    corrected = build_corrections()
     signers = {"A": ["producer", "producer", "lab"], "B": ["producer", "producer", "producer"]}
     keys = [
         {
@@ -765,13 +965,18 @@ def build() -> dict[str, bytes]:
         "public_key = PublicKey.from_raw(input). Keys trusted: every "
         "key in events.json unless 'trusted' names a subset.",
         "now": NOW.isoformat(),
-        "vectors": _invalid(story),
+        "vectors": _invalid({**story, "C": corrected}),
     }
 
     def dump(obj: Any) -> bytes:
         return (json.dumps(obj, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
 
-    return {"events.json": dump(events), "bundle.json": dump(extras), "invalid.json": dump(invalid)}
+    return {
+        "events.json": dump(events),
+        "bundle.json": dump(extras),
+        "invalid.json": dump(invalid),
+        "corrections.json": dump(_corrections_file(corrected)),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,13 +11,20 @@ from typing import Any
 
 import ocop_provenance as op
 import pytest
-from ocop_provenance.events import EquivocationProof, parse_unverified_event, report_chain, sign_event
+from ocop_provenance.events import (
+    CORRECTION_STEP,
+    CorrectionLog,
+    EquivocationProof,
+    parse_unverified_event,
+    report_chain,
+    sign_event,
+)
 
 from tests.vectors import generate
 from tests.verifying import ANY_BATCH, options
 
 HERE = Path(__file__).resolve().parent
-FILES = ("events.json", "bundle.json", "invalid.json")
+FILES = ("events.json", "bundle.json", "invalid.json", "corrections.json")
 
 
 def _load(name: str) -> Any:
@@ -27,11 +34,12 @@ def _load(name: str) -> Any:
 EVENTS = _load("events.json")
 EXTRAS = _load("bundle.json")
 INVALID = _load("invalid.json")
+CORRECTIONS = _load("corrections.json")
 NOW = datetime.fromisoformat(INVALID["now"])
 PUBLIC = {k["name"]: op.PublicKey.from_raw(bytes.fromhex(k["public_key"])) for k in EVENTS["keys"]}
 PRIVATE = {k["name"]: op.PrivateKey.from_seed(bytes.fromhex(k["seed"])) for k in EVENTS["keys"]}
 RING = op.KeyRing.of(PUBLIC.values())
-ALL_EVENTS = [(batch, ev) for batch in EVENTS["batches"] for ev in batch["events"]]
+ALL_EVENTS = [(batch, ev) for f in (EVENTS, CORRECTIONS) for batch in f["batches"] for ev in batch["events"]]
 
 
 def test_committed_files_equal_a_fresh_regeneration() -> None:
@@ -74,12 +82,35 @@ def test_valid_event_replays_byte_exact(batch: dict[str, Any], v: dict[str, Any]
     assert sign_event(event.body, signer).raw == raw
 
 
-@pytest.mark.parametrize("batch", EVENTS["batches"], ids=lambda b: b["label"])
+@pytest.mark.parametrize("batch", EVENTS["batches"] + CORRECTIONS["batches"], ids=lambda b: b["label"])
 def test_valid_chains_verify(batch: dict[str, Any]) -> None:
     raws = [bytes.fromhex(v["cose"]) for v in batch["events"]]
     summary = op.verify_chain(raws, options(RING, now=NOW), batch=bytes.fromhex(batch["batch_id"]))
     assert summary.count == len(raws)
     assert summary.head.raw == raws[-1]
+
+
+def test_corrections_stand_as_the_vector_says() -> None:
+    events = [parse_unverified_event(bytes.fromhex(v["cose"])) for v in CORRECTIONS["batches"][0]["events"]]
+    log = CorrectionLog()
+    for e in events:
+        log.add(e)
+    got = [
+        {
+            "seq": n.seq,
+            "event_id": n.event_id.hex(),
+            "by_seq": n.by_seq,
+            "reason": n.reason,
+            "data": None if n.data is None else dict(n.data),
+            "status": n.status,
+        }
+        for n in log.notes
+    ]
+    assert got == CORRECTIONS["corrections"]
+    effective = [log.effective_data(e) for e in events if e.step != CORRECTION_STEP]
+    assert [None if d is None else dict(d) for d in effective] == CORRECTIONS["effective_data"]
+    summary = op.verify_bundle(io.BytesIO(bytes.fromhex(CORRECTIONS["bundle"])), options(RING, now=NOW), root=ANY_BATCH)
+    assert summary.root.head.raw == events[-1].raw
 
 
 def test_genesis_carries_vietnamese_text_and_certificate() -> None:
@@ -139,6 +170,12 @@ def test_every_named_attack_is_present() -> None:
         "time-reversal",
         "wrong-input-head",
         "string-ref-bomb",
+        "correction-of-later-seq",
+        "correction-of-own-seq",
+        "correction-without-seq",
+        "correction-wrong-event-id",
+        "correction-of-other-batch-event",
+        "correction-of-correction",
     }
     assert required <= names
     assert len(names) == len(INVALID["vectors"])

@@ -9,6 +9,7 @@ from ocop_provenance.events import EquivocationProof
 from ocop_provenance.trust import AuditReport, BatchAudit, Finding, StepAudit, VerifiedPolicy
 
 from .core import JsonDict, Result, Text
+from .events import correction_lines
 from .explain import explain
 from .policy import requirements, rule_name
 from .trust import TrustVerified, trust_json
@@ -208,6 +209,10 @@ def _step_lines(s: StepAudit, findings: list[Finding] | tuple[()]) -> list[str]:
             rows.append(t("         policy    {step} requires {req}", step=rule.step, req=req))
         else:
             rows.append(t("         policy    {step}", step=rule.step))
+    fix = s.corrects
+    if fix is not None:
+        rows.append(t("         corrects  #{seq}: {reason}", seq=fix.seq, reason=fix.reason))
+    rows.extend(correction_lines(s.corrected_by, indent="         "))
     for finding in findings:
         if finding.rule:
             rows.append(

@@ -10,10 +10,19 @@ from ocop_provenance.epcis import EpcisEvent
 from ocop_provenance.ledger import BatchInfo
 
 from .core import JsonDict, Result, Text, lines
-from .events import event_json, event_lines, producer_text
+from .events import corrections_of, event_json, event_lines, producer_text
 from .words import iso, short, t, tn
 
-__all__ = ["BatchCreated", "BatchList", "BatchTimeline", "EpcisExported", "Exported", "StepAdded", "StepsImported"]
+__all__ = [
+    "BatchCreated",
+    "BatchList",
+    "BatchTimeline",
+    "EpcisExported",
+    "Exported",
+    "StepAdded",
+    "StepCorrected",
+    "StepsImported",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -51,6 +60,34 @@ class StepAdded(Result):
             batch=short(e.batch_id),
             key=self.key_name,
         )
+        return lines(e.event_id.hex(), err=[note])
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StepCorrected(Result):
+    """``ocop step correct``: the correction's event id on stdout."""
+
+    event: op.SignedEvent
+    key_name: str
+
+    def to_json(self) -> JsonDict:
+        return {"batch_id": self.event.batch_id.hex(), "event": event_json(self.event)}
+
+    def to_text(self) -> Text:
+        e = self.event
+        body = e.body
+        assert isinstance(body, op.Step)
+        assert body.corrects is not None
+        fields = {
+            "seq": body.corrects.seq,
+            "by": e.seq,
+            "batch": short(e.batch_id),
+            "key": self.key_name,
+        }
+        if body.corrects.withdrawn:
+            note = t("withdrew step #{seq} of batch {batch} with correction #{by}, signed by {key}", **fields)
+        else:
+            note = t("corrected step #{seq} of batch {batch} with correction #{by}, signed by {key}", **fields)
         return lines(e.event_id.hex(), err=[note])
 
 
@@ -144,6 +181,7 @@ class BatchTimeline(Result):
             "batch_id": self.events[0].batch_id.hex(),
             "verified": True,
             "events": [event_json(e, self.names) for e in self.events],
+            "corrections": [n.to_dict() for n in corrections_of(self.events).notes],
         }
 
     def to_text(self) -> Text:
@@ -186,8 +224,9 @@ class BatchTimeline(Result):
             )
         )
         rows.append("")
+        log = corrections_of(self.events)
         for e in self.events:
-            rows.extend(event_lines(e, self.names))
+            rows.extend(event_lines(e, self.names, log.of_step(e.seq)))
         return lines(*rows)
 
 

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 import ocop_provenance as op
-from ocop_provenance.events import ChainSummary
+from ocop_provenance.events import ChainSummary, CorrectionLog, CorrectionNote
 
 from .core import JsonDict
 from .words import iso, short, t
 
-__all__ = ["chain_json", "event_json", "event_lines", "location_text", "producer_text"]
+__all__ = [
+    "chain_json",
+    "correction_lines",
+    "corrections_of",
+    "event_json",
+    "event_lines",
+    "location_text",
+    "producer_text",
+]
 
 
 def producer_text(p: op.Producer) -> str:
@@ -39,8 +47,36 @@ def _value(v: object) -> str:
     return str(v)
 
 
-def event_lines(e: op.SignedEvent, names: Mapping[bytes, str]) -> list[str]:
-    """An event of a timeline: time, step, place and signer, then its inputs, attachments and data."""
+def corrections_of(events: Iterable[op.SignedEvent]) -> CorrectionLog:
+    """How the steps of one verified batch stand (docs/format.md §19), each correction judged by its key."""
+    log = CorrectionLog()
+    for e in events:
+        log.add(e)
+    return log
+
+
+def correction_lines(notes: Sequence[CorrectionNote], indent: str = "        ") -> list[str]:
+    """What became of a step: each correction of it, in order, with its status and reason."""
+    out = []
+    for n in notes:
+        fields = {"by": n.by_seq, "reason": n.reason}
+        if n.status == "unauthorised":
+            text = t("correction #{by} NOT applied (not signed by this step's signer): {reason}", **fields)
+        elif n.status == "superseded":
+            text = t("corrected by #{by}, replaced by a later correction: {reason}", **fields)
+        elif n.withdrawn:
+            text = t("withdrawn by #{by}: {reason}", **fields)
+        else:
+            text = t("corrected by #{by}: {reason}", **fields)
+        out.append(indent + text)
+    return out
+
+
+def event_lines(e: op.SignedEvent, names: Mapping[bytes, str], corrections: Sequence[CorrectionNote] = ()) -> list[str]:
+    """An event of a timeline: time, step, place and signer, then its inputs, attachments and data.
+
+    A correction says what it corrects; a corrected step ends with each correction of it (``corrections``).
+    """
     body = e.body
     signer = names.get(e.key_id)
     fields = {"seq": e.seq, "time": iso(e.time), "step": e.step, "place": location_text(body.location)}
@@ -75,6 +111,16 @@ def event_lines(e: op.SignedEvent, names: Mapping[bytes, str]) -> list[str]:
         for a in body.attachments
     )
     out.extend(t("        {name} = {value}", name=k, value=_value(v)) for k, v in body.data.items())
+    if isinstance(body, op.Step) and body.corrects is not None:
+        c = body.corrects
+        out.append(
+            t("        corrects #{seq} (event {event}): {reason}", seq=c.seq, event=short(c.event_id), reason=c.reason)
+        )
+        if c.data is None:
+            out.append(t("        step #{seq} did not happen as recorded (withdrawn)", seq=c.seq))
+        else:
+            out.extend(t("        corrected {name} = {value}", name=k, value=_value(v)) for k, v in c.data.items())
+    out.extend(correction_lines(corrections))
     return out
 
 
@@ -106,6 +152,14 @@ def event_json(e: op.SignedEvent, names: Mapping[bytes, str] | None = None) -> J
     if isinstance(body, op.Step):
         out["prev"] = body.prev.hex()
         out["inputs"] = [{"batch_id": r.batch_id.hex(), "seq": r.seq, "head": r.head.hex()} for r in body.inputs]
+        fix = body.corrects
+        if fix is not None:
+            out["corrects"] = {
+                "seq": fix.seq,
+                "event_id": fix.event_id.hex(),
+                "reason": fix.reason,
+                "data": None if fix.data is None else dict(fix.data),
+            }
     else:
         p = body.product
         out["product"] = {"name": p.name, "lot": p.lot, "quantity": p.quantity, "unit": p.unit, "gtin": p.gtin}

@@ -56,6 +56,11 @@ EXPLAIN: Mapping[str, str] = {
     "E_CORRUPT": "the ledger file is damaged: restore it from a backup",
     "E_DISK_FULL": "the disk is full: nothing was written",
     "E_LINEAGE_CYCLE": "a batch cannot be made, directly or indirectly, from itself",
+    "E_CORRECTION_TARGET": "a correction names a step that is not in this batch's history as it names it (or names "
+    "another correction): it was altered or made for another record",
+    "E_CORRECTION_SIGNER": "a step was corrected by someone other than who signed it: the correction is shown, not "
+    "applied",
+    "E_ATTACHMENT_IO": "a file in the attachments folder cannot be read",
     # trust lists, policies and audits (ocop trust, ocop policy, ocop verify --trust)
     "E_KEY_REVOKED": "the signing key was revoked (lost or stolen): nothing it signed is trusted, whatever date it "
     "claims",

@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import ocop_provenance as op
-from ocop_provenance.events import BundleSummary
+from ocop_provenance.events import AttachmentReport, BundleSummary, CorrectionNote
 
 from .core import JsonDict, Result, Text, error_json, lines
-from .events import chain_json
+from .events import chain_json, correction_lines
 from .explain import explain
 from .words import hex_or_none, short, t, tn
 
@@ -32,6 +32,13 @@ class VerifyResult(Result):
     summary: BundleSummary
     trusted: Mapping[bytes, str]
     backend: str
+    corrections: tuple[tuple[bytes, CorrectionNote], ...] = ()
+    attachments: AttachmentReport | None = None
+
+    @property
+    def ok(self) -> bool:
+        """The bundle verified and, when asked, every recorded attachment is present."""
+        return self.attachments is None or self.attachments.ok
 
     @property
     def signers(self) -> list[bytes]:
@@ -63,6 +70,8 @@ class VerifyResult(Result):
             ],
             "signers": [{"key_id": k.hex(), "trusted_key": self.trusted.get(k)} for k in self.signers],
             "backend": self.backend,
+            "corrections": [{"batch_id": b.hex(), **n.to_dict()} for b, n in self.corrections],
+            **({} if self.attachments is None else {"attachments": self.attachments.to_dict()}),
         }
 
     def to_text(self) -> Text:
@@ -116,9 +125,52 @@ class VerifyResult(Result):
         rows.extend(
             t("    {key_id}  {trusted_key}", key_id=k.hex(), trusted_key=self.trusted.get(k, "?")) for k in self.signers
         )
+        if self.corrections:
+            rows.append(
+                t("  corrections (corrected steps stay in the record; only their own signer's corrections apply)")
+            )
+            for batch, note in self.corrections:
+                rows.extend(
+                    t("    {batch} #{seq} {what}", batch=short(batch), seq=note.seq, what=line.strip())
+                    for line in correction_lines([note])
+                )
+        if self.attachments is not None:
+            rows.extend(attachment_lines(self.attachments))
         rows.append("")
         rows.extend(f"  {line}" for line in proves())
         return lines(*rows)
+
+
+def attachment_lines(report: AttachmentReport) -> list[str]:
+    """The recorded attachments and what the folder holds for each: present, different or missing."""
+    counts = {
+        "present": len(report.with_status("present")),
+        "different": len(report.with_status("different")),
+        "missing": len(report.with_status("missing")),
+        "dir": str(report.directory),
+    }
+    if report.ok:
+        rows = [t("  attachments  all {present} present in {dir} (matched by SHA-256 and size)", **counts)]
+    else:
+        rows = [
+            t(
+                "  attachments  NOT ALL PRESENT in {dir}: {present} present, {different} different, {missing} missing",
+                **counts,
+            )
+        ]
+    for c in report.checks:
+        fields = {"name": c.attachment.name, "seq": c.seq, "batch": short(c.batch_id)}
+        if c.status == "present" and c.renamed and c.path is not None:
+            rows.append(t("    present    {name} (batch {batch} #{seq}) as {file}", file=c.path.name, **fields))
+        elif c.status == "present":
+            rows.append(t("    present    {name} (batch {batch} #{seq})", **fields))
+        elif c.status == "different":
+            rows.append(
+                t("    DIFFERENT  {name} (batch {batch} #{seq}): the file of that name holds other bytes", **fields)
+            )
+        else:
+            rows.append(t("    MISSING    {name} (batch {batch} #{seq})", **fields))
+    return rows
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

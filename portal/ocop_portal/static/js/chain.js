@@ -2,12 +2,13 @@
 //
 // Steps 1–4 of §8.2 (envelope, payload, signer, signature) depend on one event only: `checkEvent` does them and
 // may run ahead of the chain, many events at once (WebCrypto works in parallel). Steps 5–10 compare an event with
-// the genesis and the previous event: `ChainVerifier.check` does them strictly in chain order. The first failure,
-// in that order, is the verdict.
+// the genesis and the previous event: `ChainVerifier.check` does them strictly in chain order, then check 11 of
+// §19.2 (a correction names an earlier, non-correction event of the chain). The first failure, in that order, is
+// the verdict.
 
 import { decode } from "./cbor.js";
 import { VerifyError, fail } from "./errors.js";
-import { parseEvent } from "./event.js";
+import { MAX_CORRECTION_DISTANCE, parseEvent } from "./event.js";
 import { compare, equal, hex } from "./util.js";
 
 export const DEFAULT_TIME_TOLERANCE = 300_000_000n; // 5 minutes, in microseconds
@@ -68,6 +69,7 @@ export class ChainVerifier {
     this.last = null;
     this.count = 0;
     this.signers = new Map(); // key id hex -> key, in order of first appearance
+    this.recent = new Map(); // seq -> {eventId, isCorrection}, the last MAX_CORRECTION_DISTANCE events (§19.2)
   }
 
   check(event, position) {
@@ -108,11 +110,25 @@ export class ChainVerifier {
     if (this.now !== null && event.body.time.micros > this.now + this.tolerance) {
       fail("E_FUTURE", `time ${event.body.time.text} is in the future`, where);
     }
+    // 11. correction (§19.2)
+    const c = event.body.kind === "step" ? event.body.corrects : null;
+    if (c) {
+      const target = this.recent.get(c.seq);
+      const at = { ...where, field: "corrects" };
+      if (target === undefined) fail("E_CORRECTION_TARGET", `the chain holds no event at seq ${c.seq}`, at);
+      if (!equal(target.eventId, c.event_id)) {
+        fail("E_CORRECTION_TARGET", `the event at seq ${c.seq} is not the one the correction names`, at);
+      }
+      if (target.isCorrection) fail("E_CORRECTION_TARGET", `seq ${c.seq} is itself a correction`, at);
+    }
   }
 
   advance(event) {
     if (this.genesis === null && event.body.kind === "genesis") this.genesis = event;
     this.last = event;
+    const isCorrection = event.body.kind === "step" && event.body.corrects !== null;
+    this.recent.set(event.seq, { eventId: event.eventId, isCorrection });
+    this.recent.delete(event.seq - MAX_CORRECTION_DISTANCE);
     this.count += 1;
     if (!this.signers.has(hex(event.keyId))) this.signers.set(hex(event.keyId), event.signer);
   }

@@ -20,6 +20,9 @@ const MAX_ATTACHMENTS = 32;
 const MAX_DATA_ITEMS = 64;
 const MAX_ATTACHMENT_SIZE = 2n ** 53n;
 const MAX_SEQ = 2n ** 63n;
+// §19: a correction's business step, and how far back it may reach.
+export const CORRECTION_STEP = "ocop:correcting";
+export const MAX_CORRECTION_DISTANCE = 4096n;
 
 const CBV_BUSINESS_STEPS = new Set(
   `accepting arriving assembling collecting commissioning consigning creating_class_instance cycle_counting
@@ -35,12 +38,12 @@ const GS1_LOT = /^[!"%-/0-9:-?A-Z_a-z]{1,20}$/;
 
 // The payload labels (§7.1) and the label sets of each kind of event.
 // prettier-ignore
-const [V, BATCH, SEQ, PREV, TIME, STEP, WHERE, INPUTS, ATTACHMENTS, DATA, PRODUCT, PRODUCER, CERTIFICATE] =
-  [0n, 1n, 2n, 3n, 4n, 5n, 6n, 7n, 8n, 9n, 10n, 11n, 12n];
+const [V, BATCH, SEQ, PREV, TIME, STEP, WHERE, INPUTS, ATTACHMENTS, DATA, PRODUCT, PRODUCER, CERTIFICATE, CORRECTS] =
+  [0n, 1n, 2n, 3n, 4n, 5n, 6n, 7n, 8n, 9n, 10n, 11n, 12n, 13n];
 const GENESIS_REQUIRED = [V, SEQ, TIME, PRODUCT, PRODUCER];
 const GENESIS_OPTIONAL = [WHERE, ATTACHMENTS, DATA, CERTIFICATE];
 const STEP_REQUIRED = [V, BATCH, SEQ, PREV, TIME, STEP, WHERE];
-const STEP_OPTIONAL = [INPUTS, ATTACHMENTS, DATA];
+const STEP_OPTIONAL = [INPUTS, ATTACHMENTS, DATA, CORRECTS];
 // Nested maps: member names in label order (§7.2).
 const PRODUCT_FIELDS = ["name", "lot", "quantity", "unit", "gtin"];
 const PRODUCER_FIELDS = ["name", "admin_code", "commune", "province", "gln"];
@@ -48,6 +51,7 @@ const CERTIFICATE_FIELDS = ["stars", "number", "issued"];
 const LOCATION_FIELDS = ["name", "admin_code", "lat_e6", "lon_e6", "gln"];
 const INPUT_FIELDS = ["batch_id", "seq", "head"];
 const ATTACHMENT_FIELDS = ["name", "media_type", "size", "sha256"];
+const CORRECTION_FIELDS = ["seq", "event_id", "reason", "data"];
 
 const schema = (message, field) => fail("E_SCHEMA", message, { field });
 
@@ -221,18 +225,49 @@ function input(value) {
   return out;
 }
 
-function data(value) {
-  if (value.size > MAX_DATA_ITEMS) invalid(`more than ${MAX_DATA_ITEMS} key data elements`, "data");
+function data(value, where = "data") {
+  if (value.size > MAX_DATA_ITEMS) invalid(`more than ${MAX_DATA_ITEMS} key data elements`, where);
   const out = new Map();
   for (const [k, v] of value) {
-    if (typeof k !== "string" || !DATA_KEY.test(k)) invalid("key data element names must match the pattern", "data");
+    if (typeof k !== "string" || !DATA_KEY.test(k)) invalid("key data element names must match the pattern", where);
     if (typeof v === "boolean") out.set(k, v);
     else if (isInt(v)) {
-      if (v >= MAX_SEQ) invalid(`${k} is out of the 64-bit range`, "data");
+      if (v >= MAX_SEQ) invalid(`${k} is out of the 64-bit range`, where);
       out.set(k, v);
-    } else out.set(k, text(v, `data.${k}`, MAX_VALUE_TEXT, true));
+    } else out.set(k, text(v, `${where}.${k}`, MAX_VALUE_TEXT, true));
   }
   return out;
+}
+
+/** §19.1: a correction's declaration: the corrected step's seq and id, a reason, maybe the corrected values. */
+function correction(value) {
+  const c = members(value, CORRECTION_FIELDS, "corrects", 3);
+  if (c.data !== undefined && (!(c.data instanceof Map) || c.data.size === 0)) {
+    schema("corrected data must be a non-empty map", "corrects.data");
+  }
+  if (!isInt(c.seq) || c.seq < 1n || c.seq >= MAX_SEQ) invalid("expected an integer of at least 1", "corrects.seq");
+  return {
+    seq: c.seq,
+    event_id: bytes32(c.event_id, "corrects.event_id"),
+    reason: text(c.reason, "corrects.reason", MAX_VALUE_TEXT),
+    data: c.data === undefined ? null : data(c.data, "corrects.data"),
+  };
+}
+
+/** §19.1 rules 1, 3 and 4: what ties a step to its correction, as [field, message], or null. */
+function correctionRule(body) {
+  const c = body.corrects;
+  if (c === null) {
+    return body.step === CORRECTION_STEP ? ["corrects", "a correction step must name the step it corrects"] : null;
+  }
+  if (body.step !== CORRECTION_STEP) return ["step", `a correction's business step is ${CORRECTION_STEP}`];
+  if (c.seq >= body.seq) return ["corrects.seq", "a correction corrects an earlier step of its batch"];
+  if (body.seq - c.seq > MAX_CORRECTION_DISTANCE) {
+    return ["corrects.seq", `a correction reaches at most ${MAX_CORRECTION_DISTANCE} steps back`];
+  }
+  if (body.inputs.length) return ["inputs", "a correction consumes no batch"];
+  if (body.data.size) return ["data", "a correction carries its corrected values in corrects.data"];
+  return null;
 }
 
 function countAtMost(items, limit, field) {
@@ -275,6 +310,7 @@ export function decodePayload(payload) {
   } else {
     const inputs = m.has(INPUTS) ? nonEmptyArray(m.get(INPUTS), "inputs").map(input) : [];
     const where = location(m.get(WHERE));
+    const corrects = m.has(CORRECTS) ? correction(m.get(CORRECTS)) : null;
     const batch = bytes32(m.get(BATCH), "batch");
     const prev = bytes32(m.get(PREV), "prev");
     if (seq >= MAX_SEQ) invalid("a step's seq is below 2^63", "seq");
@@ -290,11 +326,15 @@ export function decodePayload(payload) {
       if (seen.has(id)) invalid("the same input batch is listed twice", "inputs");
       seen.add(id);
     }
-    body = { kind: "step", seq, batch, prev, time, step, where, inputs };
+    body = { kind: "step", seq, batch, prev, time, step, where, inputs, corrects };
   }
   countAtMost(attachments, MAX_ATTACHMENTS, "attachments");
   body.attachments = attachments;
   body.data = data(dataMap);
+  if (body.kind === "step") {
+    const broken = correctionRule(body);
+    if (broken !== null) invalid(broken[1], broken[0]);
+  }
   // 5. the re-encode rule
   if (!equal(encode(canonicalMap(body)), payload)) {
     fail("E_NONCANONICAL", "payload is not in its one canonical form (NFC text, 14-digit GTIN, quantity, time)");
@@ -330,6 +370,16 @@ function canonicalMap(body) {
       body.attachments.map((a) => record(a, ATTACHMENT_FIELDS)),
     );
   if (body.data.size) m.set(DATA, body.data);
+  if (body.kind === "step" && body.corrects) {
+    const c = body.corrects;
+    const declaration = new Map([
+      [0n, c.seq],
+      [1n, c.event_id],
+      [2n, c.reason],
+    ]);
+    if (c.data !== null) declaration.set(3n, c.data);
+    m.set(CORRECTS, declaration);
+  }
   if (body.kind === "genesis") {
     m.set(PRODUCT, record(body.product, PRODUCT_FIELDS));
     m.set(PRODUCER, record(body.producer, PRODUCER_FIELDS));
