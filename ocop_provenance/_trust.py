@@ -64,9 +64,13 @@ MAX_PARTICIPANTS = 20_000
 MAX_KEYS_PER_PARTICIPANT = 16
 MAX_CLAIMS = 64
 MAX_AUTHORITY_KEYS = 16
-#: Most CBOR items a trust list or policy payload may hold (an honest 4 MiB list holds about 500,000): a budget
-#: checked before decoding, so a hostile document costs time and memory in proportion to this, not to its size.
-MAX_DOCUMENT_ITEMS = 1_000_000
+#: Most CBOR data items a trust list or policy payload may hold: a budget counted over the heads before anything is
+#: decoded, so a hostile document costs time and memory in proportion to it (about 1 s and 40 MB at the budget, in a
+#: fresh process here), not to its bytes. 20,000 participants of one key and a GS1 prefix each hold some 540,000
+#: items; the signer refuses a document over the budget (docs/format.md §12, benchmarks/bench_hostile.py).
+MAX_DOCUMENT_ITEMS = 500_000
+#: Most CBOR data items of the multi-signed envelope: the array and its byte strings.
+MAX_ENVELOPE_ITEMS = 1 + MAX_SIGNATURES
 TRUST_FORMAT_VERSION = 1
 
 # Trust list payload labels (docs/format.md §Trust lists and policies).
@@ -209,13 +213,23 @@ def sign_document(payload: bytes, signers: Iterable[Signer], typ: str) -> bytes:
 
     Raises:
         ValueError: No signer.
+        FormatError: ``E_SIZE``: the payload holds more than :data:`MAX_DOCUMENT_ITEMS` items, or the envelope would
+            exceed :data:`MAX_SIGNED_DOCUMENT_SIZE` (verifiers would refuse it).
     """
+    _cbor.count_items(payload, max_items=MAX_DOCUMENT_ITEMS)
     by_id: dict[bytes, bytes] = {}
     for signer in signers:
         by_id.setdefault(signer.public_key.key_id, sign1(payload, signer, typ).raw)
     if not by_id:
         raise ValueError("at least one signer is needed")
-    return _cbor.encode([by_id[k] for k in sorted(by_id)])
+    return _envelope([by_id[k] for k in sorted(by_id)])
+
+
+def _envelope(items: list[bytes]) -> bytes:
+    data = _cbor.encode(items)
+    if len(data) > MAX_SIGNED_DOCUMENT_SIZE:
+        raise FormatError(f"the signed document would be {len(data)} bytes, over the limit", code="E_SIZE")
+    return data
 
 
 def parse_unverified_document(data: bytes, *, typ: str, max_size: int = MAX_SIGNED_DOCUMENT_SIZE) -> SignedDocument:
@@ -230,7 +244,7 @@ def parse_unverified_document(data: bytes, *, typ: str, max_size: int = MAX_SIGN
         data = bytes(data)
     if len(data) > max_size:
         raise FormatError(f"{len(data)} bytes exceeds the limit of {max_size}", code="E_SIZE")
-    items = _cbor.decode(data, max_size=max_size, max_depth=2)
+    items = _cbor.decode(data, max_size=max_size, max_depth=2, max_items=MAX_ENVELOPE_ITEMS)
     if not isinstance(items, list) or not 1 <= len(items) <= MAX_SIGNATURES:
         raise FormatError(f"expected an array of 1 to {MAX_SIGNATURES} signatures", code="E_ENVELOPE")
     sigs = []
@@ -258,7 +272,7 @@ def add_signatures(data: bytes, signers: Iterable[Signer], *, typ: str) -> bytes
         by_id.setdefault(signer.public_key.key_id, sign1(doc.payload, signer, typ).raw)
     if len(by_id) > MAX_SIGNATURES:
         raise FormatError(f"more than {MAX_SIGNATURES} signatures", code="E_ENVELOPE")
-    return _cbor.encode([by_id[k] for k in sorted(by_id)])
+    return _envelope([by_id[k] for k in sorted(by_id)])
 
 
 # ---- the trust list model -----------------------------------------------------------------------------------
