@@ -208,9 +208,9 @@ class DataRequirement:
         """Return why ``value`` does not satisfy the requirement, or None if it does."""
         kind = self.kind
         if kind is None:
-            return "is blank" if isinstance(value, str) and not value.strip() else None
+            return "is blank" if isinstance(value, str) and _fields.is_blank(value) else None
         if kind == "text":
-            return None if isinstance(value, str) and value.strip() else "must be non-blank text"
+            return None if isinstance(value, str) and not _fields.is_blank(value) else "must be non-blank text"
         if kind == "boolean":
             return None if isinstance(value, bool) else "must be true or false"
         if isinstance(value, bool):
@@ -554,7 +554,7 @@ class Policy:
                 add("E_POLICY_PRODUCT", f"GTIN {gtin} is not a product this policy covers", 0, "gtins", "genesis")
         latest = -1  # the highest rule index seen so far: governed events must follow the rules' order, every time
         for pos, (event, who) in enumerate(events):
-            seen_data.update(k for k, v in event.body.data.items() if not (isinstance(v, str) and not v.strip()))
+            seen_data.update(k for k, v in event.body.data.items() if not (isinstance(v, str) and _fields.is_blank(v)))
             if self.every is not None:
                 self._check_rule(self.every, "every", event, pos, add)
             found = by_step.get(event.step)

@@ -576,6 +576,8 @@ class TrustList:
                 by_key[k.key_id] = (p, k)
         object.__setattr__(self, "participants", participants)
         object.__setattr__(self, "_by_key", by_key)
+        if len(set(self.critical)) != len(self.critical):
+            raise _fmt("crit lists a label twice", "crit", "E_FIELD")
         for label in self.critical:
             if label not in _KNOWN and label not in self.extensions:
                 raise _fmt(f"crit names label {label}, which is absent", "crit")
@@ -745,6 +747,8 @@ def _decode_trust(doc: SignedDocument, raw: bytes) -> TrustList:
     if _CRIT in m:
         crit_list = list_field(m[_CRIT], "crit", 64)
         crit = tuple(_fields.uint(c, "crit") for c in crit_list)
+        if len(set(crit)) != len(crit):
+            raise _fmt("crit lists a label twice", "crit")
         for label in crit:
             if label not in m:
                 raise _fmt(f"crit names label {label}, which is absent", "crit")
@@ -967,17 +971,15 @@ class VerifiedTrustList:
         return self.trust_list.to_dict()
 
 
-def _steps(data: Iterable[bytes], pins: Iterator[AuthorityPin | None], backend: str | None) -> Iterator[TrustList]:
-    # Signatures are checked over the payload bytes before the payload is decoded: a hostile list costs its
+def _steps(
+    data: Iterable[bytes], pins: Iterator[AuthorityPin], backend: str | None
+) -> Iterator[tuple[TrustList, SignedDocument]]:
+    # 1-2. Signatures are checked over the payload bytes before the payload is decoded: a hostile list costs its
     # envelope and signature checks, never a decode (docs/format.md §16, issue 10 finding 5).
     for raw in data:
         doc = parse_unverified_document(raw, typ=TRUST_TYP)
-        pin = next(pins)
-        if pin is not None:
-            _require_threshold(doc, pin, "the list by the authority it must follow", backend=backend)
-        tl = _decode_trust(doc, raw)
-        _require_threshold(doc, tl.authority, f"version {tl.version} by its own authority", backend=backend)
-        yield tl
+        _require_threshold(doc, next(pins), "the list by the authority it must follow", backend=backend)
+        yield _decode_trust(doc, raw), doc
 
 
 def load_trusted_root(data: bytes, *, now: datetime, backend: str | None = None) -> VerifiedTrustList:
@@ -1050,12 +1052,13 @@ def verify_trust_list(
     current: TrustList | AuthorityPin = anchor.trust_list if isinstance(anchor, VerifiedTrustList) else anchor
     last: TrustList | None = current if isinstance(current, TrustList) else None
 
-    def pins() -> Iterator[AuthorityPin | None]:
-        # The authority each next list must be signed by; None when the version checks below decide first.
+    def pins() -> Iterator[AuthorityPin]:
+        # The authority each next list must be signed by: the previous list's, or the pinned keys.
         while True:
             yield current.authority if isinstance(current, TrustList) else current
 
-    for tl in _steps((*intermediates, data), pins(), backend):
+    for tl, doc in _steps((*intermediates, data), pins(), backend):
+        # 3. versions, against the previous list; 4. the list's own authority threshold (docs/format.md §16).
         if isinstance(current, TrustList):
             if tl.version < current.version:
                 raise TrustError(
@@ -1072,6 +1075,7 @@ def verify_trust_list(
                     )
                 last = current
                 continue
+        _require_threshold(doc, tl.authority, f"version {tl.version} by its own authority", backend=backend)
         current = last = tl
     assert last is not None
     if now >= last.expires:
