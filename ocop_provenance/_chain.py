@@ -10,12 +10,42 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from ._keys import Signer
 from ._model import Attachment, DataValue, Genesis, InputRef, Location, Step
 from ._wire import SignedEvent, sign_event
 
-__all__ = ["ChainHead", "append_step", "head_of", "in_time_order", "link_problem", "open_batch"]
+__all__ = ["ChainHead", "Link", "append_step", "head_of", "in_time_order", "link_problem", "open_batch"]
+
+
+class Link(Protocol):
+    """What the chain rules read of an event: a :class:`ChainHead`, or a :class:`SignedEvent` itself."""
+
+    @property
+    def batch_id(self) -> bytes:
+        """The batch (its genesis id; a genesis's own id)."""
+        ...
+
+    @property
+    def seq(self) -> int:
+        """The seq (0 for a genesis)."""
+        ...
+
+    @property
+    def event_id(self) -> bytes:
+        """The event's id."""
+        ...
+
+    @property
+    def time(self) -> datetime:
+        """The claimed time."""
+        ...
+
+    @property
+    def prev(self) -> bytes | None:
+        """The previous event's id (None for a genesis)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -75,9 +105,7 @@ def in_time_order(prev_seq: int, prev_time: datetime, time: datetime, tolerance:
     return prev_seq == 0 or time >= prev_time - tolerance
 
 
-def link_problem(
-    last: ChainHead | None, event: ChainHead, *, batch_id: bytes | None, tolerance: timedelta
-) -> str | None:
+def link_problem(last: Link | None, event: Link, *, batch_id: bytes | None, tolerance: timedelta) -> str | None:
     """Return the code of the first chain rule ``event`` breaks after ``last``, or None if it extends it.
 
     The rules, in the order of docs/format.md §8.2 (steps 5 to 9):
@@ -89,8 +117,8 @@ def link_problem(
       (``E_SEQ``), ``prev`` the last event's id (``E_LINK``), and the time in order (``E_TIME``).
 
     Args:
-        last: The previous event's record, or None for the first event of the chain.
-        event: The record of the event to check.
+        last: The previous event (or its record), or None for the first event of the chain.
+        event: The event to check (or its record).
         batch_id: The chain's batch (its genesis id), or the batch the caller expects; None accepts any.
         tolerance: How far a step's time may run behind the previous step's.
 

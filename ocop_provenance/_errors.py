@@ -11,6 +11,9 @@ The tree::
     │   ├── UntrustedKeyError             no trusted key matches the signer, or its key may not sign then
     │   ├── ChainError                    link, seq, batch, time, genesis or lineage rules broken
     │   │   └── ForkError                 two validly signed events at one seq (carries the proof)
+    │   └── LogError                      a transparency-log checkpoint, proof or receipt that must not be trusted
+    │       ├── SplitViewError            two checkpoints that are not one history (carries both notes)
+    │       └── WitnessConflictError      the witness has cosigned another size (tlog-witness 409)
     └── StoreError (also OSError)         the ledger cannot be read or written
         ├── ConflictError                 another writer appended first; retry
         ├── NotFoundError                 no such batch or key
@@ -35,15 +38,18 @@ __all__ = [
     "ForkError",
     "FormatError",
     "KeyFormatError",
+    "LogError",
     "NotFoundError",
     "ProvenanceError",
     "SignatureError",
+    "SplitViewError",
     "StoreError",
     "TamperError",
     "UntrustedKeyError",
     "VerificationError",
     "WeakKeyError",
     "Where",
+    "WitnessConflictError",
 ]
 
 
@@ -61,6 +67,7 @@ class ErrorCode(enum.StrEnum):
     TRUST = "E_TRUST"
     AUDIT = "E_AUDIT"
     POLICY = "E_POLICY"
+    LOG = "E_LOG"
     # deterministic CBOR and limits
     SIZE = "E_SIZE"
     CBOR = "E_CBOR"
@@ -169,7 +176,11 @@ class ErrorCode(enum.StrEnum):
     MANY_CODES = "E_MANY_CODES"
     IMAGE_FORMAT = "E_IMAGE_FORMAT"
     IMAGE_TOO_LARGE = "E_IMAGE_TOO_LARGE"
+    IMAGE_TIMEOUT = "E_IMAGE_TIMEOUT"
+    IMAGE_DECODER = "E_IMAGE_DECODER"
     LABELS_EMPTY = "E_LABELS_EMPTY"
+    LABEL_MODULE = "E_LABEL_MODULE"
+    LABEL_TEXT = "E_LABEL_TEXT"
     MISSING_EXTRA = "E_MISSING_EXTRA"
     # the ledger
     STORE = "E_STORE"
@@ -189,6 +200,28 @@ class ErrorCode(enum.StrEnum):
     LEDGER_ROLLBACK = "E_LEDGER_ROLLBACK"
     HEAD_HANDED_OUT = "E_HEAD_HANDED_OUT"
     JOURNAL_BROKEN = "E_JOURNAL_BROKEN"
+    # GS1 EPCIS 2.0 documents (docs/epcis.md; not part of the wire format)
+    EPCIS_JSON = "E_EPCIS_JSON"
+    EPCIS_FIELD = "E_EPCIS_FIELD"
+    EPCIS_UNSUPPORTED = "E_EPCIS_UNSUPPORTED"
+    EPCIS_HASH = "E_EPCIS_HASH"
+    EPCIS_UNSIGNED = "E_EPCIS_UNSIGNED"
+    EPCIS_MISMATCH = "E_EPCIS_MISMATCH"
+    # the transparency log (docs/format.md §18.9)
+    NOTE = "E_NOTE"
+    CHECKPOINT = "E_CHECKPOINT"
+    LOG_RANGE = "E_LOG_RANGE"
+    VKEY = "E_VKEY"
+    LOG_SIGNATURE = "E_LOG_SIGNATURE"
+    LOG_ORIGIN = "E_LOG_ORIGIN"
+    LOG_EMPTY_ROOT = "E_LOG_EMPTY_ROOT"
+    LOG_WITNESSES = "E_LOG_WITNESSES"
+    LOG_LEAF = "E_LOG_LEAF"
+    LOG_INCLUSION = "E_LOG_INCLUSION"
+    LOG_CONSISTENCY = "E_LOG_CONSISTENCY"
+    LOG_ROLLBACK = "E_LOG_ROLLBACK"
+    WITNESS_CONFLICT = "E_WITNESS_CONFLICT"
+    LOG_STORE = "E_LOG_STORE"
 
 
 class Where(TypedDict, total=False):
@@ -346,6 +379,51 @@ class ForkError(ChainError):
     def __init__(self, message: str, *, proof: object, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.proof = proof
+
+
+class LogError(VerificationError):
+    """A transparency-log object failed a check: signature, origin, inclusion, witnesses or the expected head.
+
+    The ``code`` says which (``E_LOG_SIGNATURE``, ``E_LOG_ORIGIN``, ``E_LOG_INCLUSION``, ``E_LOG_WITNESSES``,
+    ``E_LOG_LEAF``, ``E_LOG_CONSISTENCY``, ``E_LOG_ROLLBACK``, ``E_LOG_RANGE``, ``E_LOG_EMPTY_ROOT``). Malformed log
+    text or bytes are ``FormatError`` (``E_NOTE``, ``E_CHECKPOINT``, ...), an unusable verifier key is
+    ``KeyFormatError`` ``E_VKEY``, a hash store that answers wrongly is ``StoreError`` ``E_LOG_STORE``
+    (docs/format.md §18.9).
+    """
+
+    code = ErrorCode.LOG
+
+
+class SplitViewError(LogError):
+    """A checkpoint that does not extend the one held before: the log rewrote or rolled back its history.
+
+    Attributes:
+        previous: The signed note (text) of the checkpoint held before, when known.
+        offered: The signed note (text) of the refused checkpoint, when known. Two validly signed checkpoints of one
+            size with different roots are by themselves proof that the log forked.
+    """
+
+    code = ErrorCode.LOG_CONSISTENCY
+
+    def __init__(self, message: str, *, previous: str | None = None, offered: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.previous = previous
+        self.offered = offered
+
+
+class WitnessConflictError(LogError):
+    """The caller's old size is not the size this witness last cosigned (C2SP tlog-witness, "409 Conflict").
+
+    Attributes:
+        size: The size of the latest checkpoint the witness cosigned for that origin (0 if none): the body of the
+            409 response is this number and a newline.
+    """
+
+    code = ErrorCode.WITNESS_CONFLICT
+
+    def __init__(self, message: str, *, size: int, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.size = size
 
 
 class StoreError(ProvenanceError, OSError):

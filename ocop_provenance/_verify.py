@@ -24,7 +24,7 @@ from itertools import chain, islice
 from typing import Final, Generic, Literal, Protocol, TypeVar
 
 from . import _cbor
-from ._chain import ChainHead, head_of, link_problem
+from ._chain import Link, link_problem
 from ._errors import (
     ChainError,
     ForkError,
@@ -458,7 +458,7 @@ class ChainVerifier:
         self._expect = None if batch is ANY_BATCH else batch
         self._genesis: SignedEvent | None = None
         self._last: SignedEvent | None = None
-        self._last_link: ChainHead | None = None
+        self._last_link: Link | None = None
         self._count = 0
         self._position = first_position
         self._signers: dict[bytes, None] = {}
@@ -508,8 +508,7 @@ class ChainVerifier:
         return self._genesis.event_id if self._genesis is not None else self._expect
 
     def _check(self, event: SignedEvent, position: int) -> None:
-        link = head_of(event)
-        code = link_problem(self._last_link, link, batch_id=self._batch(), tolerance=self._tolerance)
+        code = link_problem(self._last_link, event, batch_id=self._batch(), tolerance=self._tolerance)
         if code is not None:
             self._raise_link(code, event, position)
         if self._future is not None and event.time > self._future:
@@ -546,7 +545,7 @@ class ChainVerifier:
         if self._genesis is None and event.is_genesis:
             self._genesis = event
         self._last = event
-        self._last_link = head_of(event)
+        self._last_link = event
         self._count += 1
         self._position += 1
         self._signers.setdefault(event.key_id, None)

@@ -551,16 +551,25 @@ def _fast_attachments(items: object) -> tuple[Attachment, ...] | None:
     return tuple(out)
 
 
+_good_key_orders: set[tuple[Any, ...]] = set()  # tuples of data keys already found valid and in canonical order
+
+
 def _fast_data(m: object) -> Mapping[str, Any] | None:
     if type(m) is not dict or not 0 < len(m) <= MAX_DATA_ITEMS:
         return None
-    previous = (0, "")
-    for k, v in m.items():
-        _fields.data_key(k, "data")
-        order = (len(k), k)  # ASCII keys: the order of their CBOR encodings
-        if not previous < order:
-            return None
-        previous = order
+    keys = tuple(m)
+    if keys not in _good_key_orders:  # a run of steps repeats its data keys: check each tuple once
+        previous = (0, "")
+        for k in keys:
+            _fields.data_key(k, "data")
+            order = (len(k), k)  # ASCII keys: the order of their CBOR encodings
+            if not previous < order:
+                return None
+            previous = order
+        if len(_good_key_orders) >= _LOCATION_CACHE_LIMIT:
+            _good_key_orders.clear()
+        _good_key_orders.add(keys)
+    for v in m.values():
         if not _same(v, _fields.data_value(v, "data")):
             return None
     return MappingProxyType(dict(sorted(m.items())))

@@ -4,7 +4,15 @@ Making and verifying seals needs only the core; drawing and reading QR codes and
 ``qr`` extra (``pip install 'ocop-provenance[qr]'``), imported lazily.
 """
 
-from ._labels import Label, LabelLayout, write_label_sheet
+from ._labels import (
+    LABEL_PRESETS,
+    MIN_MODULE_MM,
+    RECOMMENDED_MODULE_MM,
+    SCAN_HINT,
+    Label,
+    LabelLayout,
+    write_label_sheet,
+)
 from ._qr import (
     MissingExtraError,
     QrCode,
@@ -40,8 +48,12 @@ from ._seal import (
 __all__ = [
     "DOES_NOT_PROVE",
     "DOES_NOT_PROVE_VI",
+    "LABEL_PRESETS",
+    "MIN_MODULE_MM",
     "PROVES",
     "PROVES_VI",
+    "RECOMMENDED_MODULE_MM",
+    "SCAN_HINT",
     "SEALING_ROLES",
     "SEAL_TEXT_PREFIX",
     "SEAL_TYP",

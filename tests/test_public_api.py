@@ -13,6 +13,7 @@ import warnings
 
 import ocop_provenance as op
 import pytest
+from ocop_provenance import tlog
 from ocop_provenance.events import BUNDLE_MAGIC, DEFAULT_TIME_TOLERANCE, EVENT_TYP, MAX_EVENT_SIZE
 
 ROOT = {
@@ -169,12 +170,16 @@ MODULES = {
     "seals": {
         "DOES_NOT_PROVE",
         "DOES_NOT_PROVE_VI",
+        "LABEL_PRESETS",
         "Label",
         "LabelLayout",
+        "MIN_MODULE_MM",
         "MissingExtraError",
         "PROVES",
         "PROVES_VI",
         "QrCode",
+        "RECOMMENDED_MODULE_MM",
+        "SCAN_HINT",
         "SEALING_ROLES",
         "SEAL_TEXT_PREFIX",
         "SEAL_TYP",
@@ -207,6 +212,80 @@ MODULES = {
         "normalise_gtin",
         "parse_digital_link",
     },
+    "epcis": {
+        "CONTEXT_PREFIXES",
+        "EPCIS_CONTEXT",
+        "EVENT_HASH_VERSION",
+        "LOT_MASTER_DATA",
+        "MAX_EPCIS_SIZE",
+        "MEASUREMENTS",
+        "OCOP_NS",
+        "UNITS",
+        "EpcisEvent",
+        "EpcisStep",
+        "batch_class",
+        "check_epcis",
+        "epcis_document",
+        "epcis_event",
+        "epcis_event_hash",
+        "epcis_prehash",
+        "epcis_to_json",
+        "read_epcis",
+    },
+    "tlog": {
+        "AddCheckpoint",
+        "Appended",
+        "COSIGNATURE_V1",
+        "Checkpoint",
+        "Cosigned",
+        "Cosigner",
+        "ED25519",
+        "EMPTY_ROOT",
+        "HASH_SIZE",
+        "HashReader",
+        "HeadLike",
+        "LEAF_MAGIC",
+        "LeafPair",
+        "LogError",
+        "LogLeaf",
+        "LogState",
+        "MemoryTree",
+        "Node",
+        "NoteKey",
+        "NoteSignature",
+        "NoteSigner",
+        "RECEIPT_MAGIC",
+        "Receipt",
+        "SignedNote",
+        "SplitViewError",
+        "VerifiedCheckpoint",
+        "VerifiedReceipt",
+        "VerifiedSignature",
+        "WitnessConflictError",
+        "add_cosignatures",
+        "append_leaf_hashes",
+        "check_extends",
+        "consistency_proof",
+        "fork_proof",
+        "fork_proof_for",
+        "inclusion_proof",
+        "keys_in_note",
+        "leaf_hash",
+        "leaf_pairs_to_check",
+        "make_receipt",
+        "node_hash",
+        "open_checkpoint",
+        "sign_checkpoint",
+        "subtree_nodes",
+        "tree_root",
+        "verify_consistency",
+        "verify_inclusion",
+        "verify_log_leaves",
+        "verify_note",
+        "verify_receipt",
+        "witness_add_checkpoint",
+        "witness_http_status",
+    },
 }
 
 
@@ -224,6 +303,13 @@ ERRORS = {
     "ConflictError": ("StoreError", "E_CONFLICT"),
     "NotFoundError": ("StoreError", "E_NOT_FOUND"),
     "TamperError": ("StoreError", "E_TAMPERED"),
+}
+
+# Errors of the transparency log, public in ocop_provenance.tlog (not at the root).
+TLOG_ERRORS = {
+    "LogError": ("VerificationError", "E_LOG"),
+    "SplitViewError": ("LogError", "E_LOG_CONSISTENCY"),
+    "WitnessConflictError": ("LogError", "E_WITNESS_CONFLICT"),
 }
 
 
@@ -273,6 +359,10 @@ def test_error_tree_and_codes() -> None:
     assert issubclass(op.FormatError, ValueError)
     assert issubclass(op.KeyFormatError, ValueError)
     assert issubclass(op.StoreError, OSError)
+    for name, (base, code) in TLOG_ERRORS.items():
+        cls = getattr(tlog, name)
+        assert cls.code == code
+        assert cls.__bases__ == (getattr(tlog, base, None) or getattr(op, base),)
 
 
 def test_every_code_the_library_raises_is_in_the_registry() -> None:
@@ -289,3 +379,41 @@ def test_constants() -> None:
     assert BUNDLE_MAGIC == "ocop-bundle"
     assert MAX_EVENT_SIZE == 65536
     assert DEFAULT_TIME_TOLERANCE.total_seconds() == 300
+    assert tlog.LEAF_MAGIC == "ocop-log-leaf"
+    assert tlog.RECEIPT_MAGIC == "ocop-log-receipt"
+    assert (tlog.ED25519, tlog.COSIGNATURE_V1, tlog.HASH_SIZE) == (1, 4, 32)
+    assert tlog.EMPTY_ROOT.hex() == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+
+# Each forbidden contract of pyproject.toml lists the library's private modules by name (import-linter has no
+# wildcard): a new private module must join every list, or the contract silently does not cover it.
+CONTRACT_EXEMPT = {
+    "only _cbor imports cbor2": {"_cbor"},
+    "only _keys imports cryptography and nacl": {"_keys", "_parallel"},
+    "only _qr, _imagedecode and _labels import the QR, image and PDF libraries (lazily)": {
+        "_qr",
+        "_imagedecode",
+        "_labels",
+        "_parallel",
+    },
+    "only the ledger touches the database, and in it only _ledger._db imports sqlite3": {"_ledger", "_parallel"},
+    "CLI uses only the library's public API": set(),
+}
+
+
+def _private_modules() -> set[str]:
+    root = pathlib.Path(op.__file__).parent
+    return {p.stem if p.is_file() else p.name for p in root.iterdir() if p.name.startswith("_") and p.name[1] != "_"
+            and (p.suffix == ".py" or (p / "__init__.py").exists())}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(CONTRACT_EXEMPT))
+def test_forbidden_contracts_name_every_private_module(name: str) -> None:
+    import tomllib
+
+    config = tomllib.loads((pathlib.Path(__file__).parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
+    (contract,) = [c for c in config["tool"]["importlinter"]["contracts"] if c["name"] == name]
+    listed = contract["forbidden_modules"] if contract["source_modules"] == ["ocop_cli"] else contract["source_modules"]
+    named = {m.removeprefix("ocop_provenance.") for m in listed if m.startswith("ocop_provenance._")}
+    missing = _private_modules() - named - CONTRACT_EXEMPT[name]
+    assert not missing, f"{name!r} does not name {sorted(missing)}"

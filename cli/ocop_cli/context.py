@@ -61,13 +61,25 @@ Exit codes:
 
 
 class CliError(Exception):
-    """A problem the CLI itself detects (not a library error): rendered as a message, with an exit code."""
+    """A problem the CLI itself detects (not a library error): rendered as a message, with an exit code.
 
-    def __init__(self, message: str, *, code: str = "E_CLI", exit_code: ExitCode = ExitCode.BAD_INPUT) -> None:
+    ``explanation`` replaces the plain-words explanation of ``code`` when the code's usual one does not fit (a
+    label layout that does not fit its page is ``E_FIELD``, but not a signed event's field).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "E_CLI",
+        exit_code: ExitCode = ExitCode.BAD_INPUT,
+        explanation: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
         self.exit_code = exit_code
+        self.explanation = explanation
 
 
 def local_now() -> datetime:

@@ -24,6 +24,7 @@ from ocop_provenance.trust import (
 
 from . import keystore
 from .context import CliError, Context, ExitCode, OcopCommand, pass_context
+from .epcis_io import epcis_export
 from .ledger import open_ledger
 from .params import json_option
 from .render import Output, explain
@@ -79,7 +80,7 @@ def command(ctx: Context, keep: bool) -> None:
     out = Output(ctx)
     work = Path(tempfile.mkdtemp(prefix="ocop-demo-"))
     try:
-        summary = _run(ctx, work, out)
+        summary = _run(ctx, work, out, keep=keep)
     finally:
         if keep:
             out.note(t("kept {path}", path=work))
@@ -88,7 +89,7 @@ def command(ctx: Context, keep: bool) -> None:
     out.emit(DemoDone(summary))
 
 
-def _run(ctx: Context, work: Path, out: Output) -> dict[str, Any]:
+def _run(ctx: Context, work: Path, out: Output, *, keep: bool) -> dict[str, Any]:
     home = work / "home"
     demo = Context(home=home, json=ctx.json, verbose=ctx.verbose, clock=ctx.clock, command=ctx.command)
     secret = work / "passphrase"
@@ -269,6 +270,21 @@ def _run(ctx: Context, work: Path, out: Output) -> dict[str, Any]:
         say()
         out.show(good)
 
+    epcis_path = work / "dried.jsonld"
+    with open_ledger(demo) as ledger:
+        document, epcis_events, _ = epcis_export(
+            ledger, dried.batch_id, now=demo.clock(), created=demo.utc_now(), trust=good.trust.trust
+        )
+    epcis_path.write_bytes(document)
+    say()
+    say(t("   For EPCIS repositories and provincial portals, the same events as GS1 EPCIS 2.0 JSON-LD"))
+    say(t("   (each with its CBV event hash, the signed event's id and the signer the trust list names):"))
+    say(t("   ocop export {batch} --epcis -o {file}", batch=_short(dried.batch_id), file=epcis_path.name))
+    if keep:
+        say(t("   EPCIS export: {path}", path=epcis_path))
+    else:
+        say(t("   EPCIS export: {path}  (kept with --keep)", path=epcis_path))
+
     data = bytearray(bundle.read_bytes())
     offset = data.find(b"11.8")
     if offset < 0 or data.find(b"11.8", offset + 1) >= 0:
@@ -291,6 +307,7 @@ def _run(ctx: Context, work: Path, out: Output) -> dict[str, Any]:
         "batches": {"fresh": fresh.batch_id.hex(), "dried": dried.batch_id.hex()},
         "keys": {name: s.public_key.key_id_hex for name, s in signers.items()},
         "bundle": {"events": header.total_events, "batches": len(header.batches), "bytes": size},
+        "epcis": {"path": str(epcis_path), "events": epcis_events},
         "authority": _authority_json(good, authority),
         "verified": True,
         "audit": {"ok": good.ok, "signers": _signers(good)},

@@ -2,47 +2,20 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any
 
 import click
 
-from .context import CliError, Context, ExitCode, OcopCommand, pass_context
+from .context import Context, OcopCommand, pass_context
+from .epcis_io import epcis_export
+from .files import atomic_output
 from .ledger import open_ledger
 from .params import json_option
 from .render import Output
-from .render.batches import Exported
-
-
-@contextlib.contextmanager
-def atomic_output(path: str) -> Iterator[BinaryIO]:
-    """Write to a temporary file next to ``path`` and move it into place only when everything was written.
-
-    ``-`` writes to stdout (refused when stdout is a terminal: the output is binary).
-    """
-    if path == "-":
-        if sys.stdout.isatty():
-            raise CliError("refusing to write binary data to a terminal: use -o FILE", exit_code=ExitCode.USAGE)
-        sys.stdout.flush()
-        yield sys.stdout.buffer
-        sys.stdout.buffer.flush()
-        return
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        Path(tmp).replace(target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+from .render.batches import EpcisExported, Exported
+from .trust import DocumentFailure, anchor_options, make_anchor, verify_trust_file
+from .verify import trust_list_option
 
 
 @click.command("export", cls=OcopCommand)
@@ -54,19 +27,61 @@ def atomic_output(path: str) -> Iterator[BinaryIO]:
     help="Write only this batch's events, as an RFC 8742 CBOR sequence of COSE_Sign1 in chain order "
     "(no header, no upstream batches).",
 )
+@click.option(
+    "--epcis",
+    is_flag=True,
+    help="Write a GS1 EPCIS 2.0 JSON-LD document of the batch and every batch it was made from "
+    "(docs/epcis.md), built from the verified bundle.",
+)
+@trust_list_option("With --epcis: name each signer as this signed trust list names them.")
+@anchor_options
 @json_option
 @pass_context
-def command(ctx: Context, batch: str, output: str, cose_seq: bool) -> None:
+def command(  # noqa: PLR0917 - click passes options as arguments
+    ctx: Context,
+    batch: str,
+    output: str,
+    cose_seq: bool,
+    epcis: bool,
+    trust_path: Path | None,
+    **anchor: Any,
+) -> None:
     """Export BATCH (id or unique hex prefix) for an auditor.
 
     \b
     The bundle holds the batch, every batch it was made from, and the signers'
     public keys (which an auditor must NOT trust just because they are there:
     verify with keys obtained from the signers, ocop verify --trusted-key).
+    With --epcis, the same events as a GS1 EPCIS 2.0 JSON-LD document: each
+    EPCIS event carries the signed event's id and signer, and its CBV 2.0
+    event hash as eventID.
     """
     if output == "-" and ctx.json:
         raise click.UsageError("--json needs -o FILE: stdout would carry both the export and the report")
+    if cose_seq and epcis:
+        raise click.UsageError("give either --cose-seq or --epcis")
+    if trust_path is not None and not epcis:
+        raise click.UsageError("--trust goes with --epcis")
     out = Output(ctx)
+    if epcis:
+        now = ctx.clock()
+        try:
+            trust = None if trust_path is None else verify_trust_file(ctx, trust_path, make_anchor(**anchor), now)
+        except DocumentFailure as failed:  # NOT VERIFIED, exit 1: no signer can be named through it
+            out.emit(failed.result)
+            return
+        with open_ledger(ctx, create=False) as ledger:
+            data, events, batches = epcis_export(
+                ledger,
+                ledger.resolve(batch),
+                now=now,
+                created=ctx.utc_now(),
+                trust=None if trust is None else trust.trust,
+            )
+        with atomic_output(output) as f:
+            f.write(data)
+        out.emit(EpcisExported(path=output, events=events, batches=batches, size=len(data)))
+        return
     with open_ledger(ctx, create=False) as ledger:
         batch_id = ledger.resolve(batch)
         if cose_seq:

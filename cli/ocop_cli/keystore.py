@@ -24,6 +24,7 @@ import click
 import ocop_provenance as op
 
 from .context import CliError, Context, ExitCode
+from .files import write_file
 
 __all__ = [
     "DEFAULT_KDF_COST",
@@ -165,9 +166,7 @@ def create_key(
     except FileExistsError as e:
         raise CliError(f"a key named {name} already exists in {ctx.keys_dir}", code="E_KEY_EXISTS") from e
     try:
-        tmp = pub_path.with_suffix(".pub.tmp")
-        tmp.write_bytes(key.public_key.to_pem())
-        tmp.replace(pub_path)
+        write_file(pub_path, key.public_key.to_pem())
     except OSError:
         key_path.unlink(missing_ok=True)
         raise

@@ -11,18 +11,18 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
-import re
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import click
 import ocop_provenance as op
 from ocop_provenance.seals import (
+    MIN_MODULE_MM,
     Label,
-    LabelLayout,
     MissingExtraError,
     Seal,
     ensure_qr_extra,
@@ -40,7 +40,8 @@ from ocop_provenance.trust import VerifiedTrustList
 from . import keystore
 from . import trust as trust_commands
 from .context import CliError, Context, OcopGroup, pass_context
-from .export import atomic_output
+from .files import atomic_output
+from .labelopts import content_options, label_lines, layout_from_options, layout_options
 from .ledger import open_ledger, record_handout
 from .params import TEXT, json_option, passphrase_file_option
 from .render import Output
@@ -53,7 +54,8 @@ EC_CHOICE = click.Choice(["L", "M", "Q", "H"], case_sensitive=False)
 #: Read at most this much of an image (the library refuses more than 32 MiB with E_SIZE).
 MAX_IMAGE_READ = 32 * 1024 * 1024 + 1
 MAX_TEXT_READ = 4096
-_GRID = re.compile(r"([0-9]{1,2})x([0-9]{1,2})")
+#: The parameters of ``trust.anchor_options``: ``qr labels`` takes them apart from its label-stock options.
+_ANCHOR = ("authority", "threshold", "pinned_list", "via", "no_cache")
 
 
 @click.group("qr", cls=OcopGroup, short_help="Seal batches into QR codes, print labels, verify codes.")
@@ -75,6 +77,8 @@ class SealSource:
     genesis: op.SignedEvent
     head: op.SignedEvent
     signers: frozenset[bytes]
+    packed_on: date | None = None
+    expiry_date: date | None = None
 
 
 def load_batch(ctx: Context, batch: str) -> SealSource:
@@ -89,13 +93,29 @@ def load_batch(ctx: Context, batch: str) -> SealSource:
         genesis: op.SignedEvent | None = None
         head: op.SignedEvent | None = None
         signers: set[bytes] = set()
+        packed_on: date | None = None
+        expiry: date | None = None
         for event in ledger.events(batch_id):
             genesis = genesis or event
             head = event
             signers.add(event.key_id)
+            body = event.body
+            if isinstance(body, op.Step) and body.step == "packing":
+                packed_on = body.time.date()  # the date where it was packed (its own UTC offset)
+            expiry = _iso_date(body.data.get("expiry_date")) or expiry
     if genesis is None or head is None:
         raise CliError(f"batch {batch} has no events", code="E_EMPTY")
-    return SealSource(genesis=genesis, head=head, signers=frozenset(signers))
+    return SealSource(genesis=genesis, head=head, signers=frozenset(signers), packed_on=packed_on, expiry_date=expiry)
+
+
+def _iso_date(value: object) -> date | None:
+    # The expiry_date data element (docs/data-elements.md): YYYY-MM-DD text; anything else is not a date.
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
 
 
 def load_sealer(ctx: Context, source: SealSource, key_name: str, passphrase_file: Path | None) -> op.PrivateKey:
@@ -111,6 +131,8 @@ def load_sealer(ctx: Context, source: SealSource, key_name: str, passphrase_file
             f"key {key_name} signed none of this batch's events: seal with the producer's key "
             "(a seal by a key outside the record fails verification with E_SEAL_SIGNER)",
             code="E_SEAL_SIGNER",
+            # Not the verifier's explanation of E_SEAL_SIGNER: no seal was made.
+            explanation="only a key that signed the batch's record can seal it: a seal by another key never verifies",
         )
     return keystore.load_signer(ctx, key_name, passphrase_file)
 
@@ -164,7 +186,14 @@ key_option = click.option(
     type=click.FloatRange(0.1, 10),
     default=0.5,
     show_default=True,
-    help="SVG printed size of one module, in millimetres.",
+    help="Printed size of one module, in millimetres: the SVG's size, and the resolution written in the PNG.",
+)
+@click.option(
+    "--dpi",
+    type=click.FloatRange(50, 4800),
+    default=None,
+    help="PNG: your printer's resolution; the pixels per module are then chosen to print --module-mm on its "
+    "dots (replaces --scale).",
 )
 @click.option("--invert", is_flag=True, help="Terminal: draw for dark text on a light background.")
 @passphrase_file_option
@@ -181,6 +210,7 @@ def make(  # noqa: PLR0917 - click passes options as arguments
     text_form: bool,
     scale: int,
     module_mm: float,
+    dpi: float | None,
     invert: bool,
     passphrase_file: Path | None,
 ) -> None:
@@ -194,6 +224,7 @@ def make(  # noqa: PLR0917 - click passes options as arguments
     """
     kind = _output_kind(output)
     level = ec_level(ecc)
+    scale, png_dpi = png_resolution(scale, module_mm, dpi) if kind in ("png", "svg") else (scale, 0.0)
     ensure_qr_extra()  # fails early, before any passphrase, when the qr extra is missing
     source = load_batch(ctx, batch)
     signer = load_sealer(ctx, source, key_name, passphrase_file)
@@ -208,7 +239,9 @@ def make(  # noqa: PLR0917 - click passes options as arguments
     if kind == "terminal":
         terminal = qr_to_terminal(qr, invert=invert)
     elif output is not None:
-        data = qr_to_png(qr, scale=scale) if kind == "png" else qr_to_svg(qr, module_size=module_mm).encode()
+        data = (
+            qr_to_png(qr, scale=scale, dpi=png_dpi) if kind == "png" else qr_to_svg(qr, module_size=module_mm).encode()
+        )
         with atomic_output(output) as f:
             f.write(data)
         size = len(data)
@@ -224,8 +257,26 @@ def make(  # noqa: PLR0917 - click passes options as arguments
             size=size,
             terminal=terminal,
             key_name=key_name,
+            module_mm=scale * 25.4 / png_dpi if kind == "png" else module_mm,
+            dpi=png_dpi if kind == "png" else None,
         )
     )
+
+
+def png_resolution(scale: int, module_mm: float, dpi: float | None) -> tuple[int, float]:
+    """Pixels per module and the resolution to write in the PNG, so that it prints ``module_mm`` per module.
+
+    Without a printer resolution the PNG keeps ``scale`` pixels per module and says ``scale * 25.4 / module_mm``
+    dpi; with one, the pixels per module are the printer's dots closest to ``module_mm``.
+
+    Raises:
+        CliError: Modules under ``MIN_MODULE_MM`` (``E_LABEL_MODULE``, exit 3).
+    """
+    if module_mm < MIN_MODULE_MM:
+        raise CliError(f"modules of {module_mm} mm are below the {MIN_MODULE_MM} mm phones read", code="E_LABEL_MODULE")
+    if dpi is None:
+        return scale, scale * 25.4 / module_mm
+    return max(1, round(module_mm * dpi / 25.4)), dpi
 
 
 def _output_kind(output: str | None) -> str:
@@ -242,13 +293,6 @@ def _output_kind(output: str | None) -> str:
 
 
 # ---- ocop qr labels -------------------------------------------------------------------------------------------
-
-
-def _grid(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[int, int]:
-    m = _GRID.fullmatch(value.strip().lower())
-    if not m:
-        raise click.BadParameter("must be COLUMNSxROWS, e.g. 4x7")
-    return int(m.group(1)), int(m.group(2))
 
 
 def serial_numbers(prefix: str, first: int, count: int, digits: int) -> Iterator[str]:
@@ -297,10 +341,14 @@ def read_serials(path: Path) -> list[str]:
     metavar="FILE",
     help="Use these serials instead (one per line); replaces --count/--serial-prefix/--first.",
 )
-@click.option("--grid", default="4x7", show_default=True, callback=_grid, metavar="CxR", help="Labels across x down.")
-@click.option("--page", type=click.Choice(["A4", "A5", "Letter"]), default="A4", show_default=True)
+@layout_options
+@content_options
+@trust_list_option(
+    "With --show-producer: name the producer as this signed trust list names the batch's signer (verified "
+    "first, as by ocop trust verify, with the options below), not as the record declares itself."
+)
+@trust_commands.anchor_options
 @ecc_option
-@click.option("--mask", is_flag=True, help="Draw codes as 1-bit image masks (faster, smaller) instead of vectors.")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Encoding processes.")
 @click.option(
     "--manifest",
@@ -323,27 +371,39 @@ def labels(  # noqa: PLR0917 - click passes options as arguments
     first: int,
     digits: int,
     serials_file: Path | None,
-    grid: tuple[int, int],
-    page: str,
     ecc: str,
-    mask: bool,
     workers: int,
     manifest: Path | None,
     passphrase_file: Path | None,
+    produced: date | str | None,
+    expires: date | str | None,
+    show_producer: bool,
+    scan_hint: bool,
+    trust_path: Path | None,
+    **options: Any,
 ) -> None:
     """Write a PDF label sheet for BATCH: one code per unit, each with its own serial and its own seal.
 
     \b
     Each label shows the code, the product name (Vietnamese, embedded font), the lot
-    and the serial. Serials are --serial-prefix + --first.. zero-padded to --digits
-    (SN000001, SN000002, ...), or read from --serials FILE.
+    and the serial, and on request NSX/HSD dates, the producer and a scan hint. Serials
+    are --serial-prefix + --first.. zero-padded to --digits (SN000001, SN000002, ...),
+    or read from --serials FILE. --preset picks label stock (A4 sheets, thermal rolls);
+    sizes are millimetres. A code whose modules would print under 0.25 mm is refused.
+    With --show-producer and --trust LIST, the producer is named as the trust list
+    names the key that opened the batch.
     """
+    anchor = {name: options.pop(name) for name in _ANCHOR}
     if (count is None) == (serials_file is None):
         raise click.UsageError("give --count N or --serials FILE (one of them)")
     if Path(output).suffix.lower() != ".pdf" or output == "-":
         raise click.BadParameter(f"{output!r}: the label sheet is a .pdf file", param_hint="-o")
+    if trust_path is not None and not show_producer:
+        raise click.UsageError("--trust names the producer printed by --show-producer: give both")
+    if trust_path is None and any(anchor.values()):
+        raise click.UsageError("--authority-key, --threshold, --pinned-list, --via and --no-cache go with --trust")
     level = ec_level(ecc)
-    layout = LabelLayout(columns=grid[0], rows=grid[1], page=page, vector=not mask)
+    layout = layout_from_options(**options)
     ensure_qr_extra()  # fails early, before any passphrase, when the qr extra is missing
     serials: Iterable[str]
     if serials_file is not None:
@@ -355,6 +415,23 @@ def labels(  # noqa: PLR0917 - click passes options as arguments
     source = load_batch(ctx, batch)
     genesis_body = source.genesis.body
     assert isinstance(genesis_body, op.Genesis)
+    trust: VerifiedTrustList | None = None
+    if trust_path is not None:
+        try:
+            trust = load_trust(ctx, trust_path, trust_commands.make_anchor(**anchor))
+        except trust_commands.DocumentFailure as f:
+            Output(ctx).emit(f.result)
+            return
+    extra = label_lines(
+        produced,
+        expires,
+        show_producer=show_producer,
+        scan_hint=scan_hint,
+        genesis=source.genesis,
+        packed_on=source.packed_on,
+        expiry_date=source.expiry_date,
+        trust=trust,
+    )
     signer = load_sealer(ctx, source, key_name, passphrase_file)
     record_handout(ctx, source.head, "seal")  # journaled before the seals exist (docs/store.md)
     seals = seal_units(
@@ -362,6 +439,7 @@ def labels(  # noqa: PLR0917 - click passes options as arguments
     )
     title = genesis_body.product.name
     ends: list[Seal] = []
+    first_label: list[Label] = []
     out = Output(ctx)
     with contextlib.ExitStack() as stack:
         pdf = stack.enter_context(atomic_output(output))
@@ -379,7 +457,18 @@ def labels(  # noqa: PLR0917 - click passes options as arguments
                 ends[1:] = [s]  # ends = [first, last]
                 if rows is not None:
                     rows.write(_manifest_row(s))
-                yield Label(code=s.to_url(), title=title, lot=s.statement.lot, serial=s.statement.serial)
+                label = Label(
+                    code=s.to_url(),
+                    title=title,
+                    lot=s.statement.lot,
+                    serial=s.statement.serial,
+                    produced=extra.produced,
+                    expires=extra.expires,
+                    producer=extra.producer,
+                    note=extra.note,
+                )
+                first_label[:1] = first_label[:1] or [label]
+                yield label
 
         written = write_label_sheet(
             pdf,
@@ -391,6 +480,7 @@ def labels(  # noqa: PLR0917 - click passes options as arguments
             progress=lambda n: progress(n, total),
         )
         size = pdf.tell()
+    sample = first_label[0]
     out.emit(
         SealSheet(
             batch_id=source.genesis.batch_id,
@@ -402,6 +492,10 @@ def labels(  # noqa: PLR0917 - click passes options as arguments
             last=ends[-1],
             manifest=None if manifest is None else str(manifest),
             key_name=key_name,
+            label_mm=layout.cell,
+            per_page=layout.per_page,
+            module_mm=layout.module_mm(make_qr(sample.code, ec_level=level).size, len(sample.lines())),
+            producer=extra.producer_source,
         )
     )
 
@@ -420,7 +514,8 @@ def read_code(text: str | None, image: Path | None) -> tuple[str, str]:
 
     Raises:
         FormatError: From the image: ``E_NO_CODE``, ``E_MANY_CODES``, ``E_IMAGE_FORMAT``, ``E_IMAGE_TOO_LARGE``,
-            ``E_SIZE`` (exit 3: no seal could be read, so there is no verdict).
+            ``E_IMAGE_TIMEOUT``, ``E_IMAGE_DECODER``, ``E_SIZE`` (exit 3: no seal could be read, so there is no
+            verdict).
         MissingExtraError: Reading an image needs the qr extra (exit 3).
         OSError: The image cannot be read (exit 3).
     """

@@ -16,11 +16,8 @@ those keys starts there, so an older list (rollback) is refused across runs (doc
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -47,6 +44,7 @@ from ocop_provenance.trust import (
 
 from . import keystore
 from .context import CliError, Context, ExitCode, OcopGroup, pass_context
+from .files import write_file
 from .params import TEXT, TIME, json_option, passphrase_file_option
 from .render import Output
 from .render.trust import (
@@ -120,29 +118,6 @@ def read_input(path: Path, what: str, limit: int = MAX_DOCUMENT) -> bytes:
     if len(data) > limit:
         raise CliError(f"the {what} {path} is larger than {limit} bytes", code="E_SIZE")
     return data
-
-
-def write_file(path: Path, data: bytes, *, overwrite: bool = True) -> None:
-    """Write ``data`` atomically (temporary file in the same directory, then rename).
-
-    Raises:
-        CliError: ``overwrite`` is False and the file exists (``E_EXISTS``, exit 3).
-        OSError: The directory cannot be written.
-    """
-    if not overwrite and path.exists():
-        raise CliError(f"{path} exists: choose another name or remove it", code="E_EXISTS")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        Path(tmp).replace(path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            Path(tmp).unlink()
-        raise
 
 
 def is_draft(data: bytes) -> bool:

@@ -21,6 +21,7 @@ from ocop_provenance.seals import (
 )
 from ocop_provenance.trust import AuthorityPin, Participant, ParticipantKey, TrustList, sign_trust_list
 
+from tests.images.generate import DECODE_SIDE, finder_grid
 from tests.verifying import options
 
 from .conftest import PRODUCT, Env, step
@@ -266,6 +267,10 @@ def test_labels_from_a_serials_file_and_mask_mode(env: Env, sealed: tuple[str, P
         ("--count", "2", "-o", "sheet.png"),
         ("--count", "2", "--grid", "4by7"),
         ("--count", "2", "--page", "A3"),
+        ("--count", "2", "--preset", "a4-99"),
+        ("--count", "2", "--label", "50"),
+        ("--count", "2", "--margin", "1,2,3"),
+        ("--count", "2", "--produced", "yesterday"),
     ],
 )
 def test_labels_usage_errors(env: Env, sealed: tuple[str, Path], args: tuple[str, ...]) -> None:
@@ -275,6 +280,86 @@ def test_labels_usage_errors(env: Env, sealed: tuple[str, Path], args: tuple[str
         full += ["-o", str(env.tmp / "sheet.pdf")]
     assert env.run(*full).exit_code == 2
     assert not (env.tmp / "sheet.pdf").exists()
+
+
+def test_labels_on_a_thermal_roll_with_every_extra_line(env: Env, sealed: tuple[str, Path]) -> None:
+    batch, pem = sealed
+    assert step(env, batch, "packing", "2024-11-03T15:00:00+07:00", "--data", "expiry_date=2025-11-03").exit_code == 0
+    out = env.tmp / "roll.pdf"
+    doc = env.json(
+        "qr", "labels", batch, "--key", "coop", "--count", "3", "-o", str(out), "--preset", "roll-50x30",
+        "--produced", "batch", "--expires", "batch", "--show-producer", "--scan-hint",
+    )  # fmt: skip
+    assert doc["layout"] == {"label_mm": [50.0, 30.0], "per_page": 1, "module_mm": pytest.approx(0.431, abs=0.001)}
+    assert (doc["labels"], doc["pages"]) == (3, 3)
+    data = out.read_bytes()
+    pages = rasterise_pdf(data)
+    assert [len(p) for p in pages] == [1, 1, 1]
+    keys = ring(pem)
+    assert all(op.verify_seal(p[0], options(keys)).code in ("SEAL_OK", "SEAL_OLDER_HEAD") for p in pages)
+    text = pdf_text(data)
+    for line in ("NSX/MFG: 03/11/2024", "HSD/EXP: 03/11/2025", "HTX Nông nghiệp", "Quét mã để xác thực"):
+        assert line in text, line
+
+
+def test_label_stock_from_the_command_line(env: Env, sealed: tuple[str, Path]) -> None:
+    batch, _ = sealed
+    out = env.tmp / "a4.pdf"
+    result = env.ok(
+        "qr", "labels", batch, "--key", "coop", "--count", "2", "-o", str(out),
+        "--preset", "a4-65", "--produced", "2024-11-01",
+    )  # fmt: skip
+    assert "warning: the codes print 0.31 mm modules" in result.stderr  # 65-up: below the 0.33 mm advice
+    assert "38.1 x 21.2 mm, 65 per page" in result.stderr
+    custom = env.json(
+        "qr", "labels", batch, "--key", "coop", "--count", "2", "-o", str(out),
+        "--label", "60x40", "--grid", "3x6", "--margin", "15,15", "--gap", "0,3", "--vector",
+    )  # fmt: skip
+    assert custom["layout"]["label_mm"] == [60.0, 40.0]
+    assert custom["layout"]["per_page"] == 18
+    assert len(rasterise_pdf(out.read_bytes())[0]) == 2
+    # a roll preset with another label size: the page follows the label
+    roll = env.json(
+        "qr", "labels", batch, "--key", "coop", "--count", "1", "-o", str(out), "--preset", "roll-50x30",
+        "--label", "60x40",
+    )  # fmt: skip
+    assert roll["layout"]["label_mm"] == [60.0, 40.0]
+    too_small = env.json(
+        "qr", "labels", batch, "--key", "coop", "--count", "1", "-o", str(out), "--label", "20x20", "--grid", "1x1",
+        "--page", "20x20", "--margin", "0", "--gap", "0", code=3,
+    )  # fmt: skip
+    assert too_small["error"]["code"] == "E_LABEL_MODULE"
+    no_packing = env.json(
+        "qr", "labels", batch, "--key", "coop", "--count", "1", "-o", str(out), "--produced", "batch", code=3
+    )
+    assert no_packing["error"]["code"] == "E_LABEL_DATE"
+    too_big = env.json(
+        "qr", "labels", batch, "--key", "coop", "--count", "1", "-o", str(out), "--label", "80x50", code=3
+    )
+    assert too_big["error"]["code"] == "E_FIELD"  # 4 x 7 of them do not fit an A4 sheet
+
+
+def png_info(path: Path) -> tuple[tuple[float, float], int]:
+    with Image.open(path) as img:
+        return img.info["dpi"], img.width
+
+
+def test_png_codes_carry_their_printed_size(env: Env, sealed: tuple[str, Path]) -> None:
+    batch, _ = sealed
+    png = env.tmp / "code.png"
+    doc = env.json("qr", "make", batch, "--key", "coop", "-o", str(png), "--module-mm", "0.4")
+    assert png_info(png)[0] == pytest.approx((508.0, 508.0), abs=0.1)  # 8 px per 0.4 mm module
+    assert doc["printed"] == {"module_mm": 0.4, "width_mm": pytest.approx(26.0, abs=0.1), "dpi": 508.0}
+    doc = env.json("qr", "make", batch, "--key", "coop", "-o", str(png), "--module-mm", "0.5", "--dpi", "203")
+    dpi, width = png_info(png)
+    assert dpi == pytest.approx((203.0, 203.0), abs=0.1)
+    assert width == (doc["qr"]["modules"] + 8) * 4  # 0.5 mm at 203 dpi: 4 dots per module
+    assert doc["printed"]["module_mm"] == pytest.approx(0.5, abs=0.01)
+    small = env.run("qr", "make", batch, "--key", "coop", "-o", str(png), "--module-mm", "0.3")
+    assert small.exit_code == 0
+    assert "warning: the code prints 0.30 mm modules" in small.stderr
+    refused = env.json("qr", "make", batch, "--key", "coop", "-o", str(png), "--module-mm", "0.2", code=3)
+    assert refused["error"]["code"] == "E_LABEL_MODULE"
 
 
 # ---- verify ---------------------------------------------------------------------------------------------------
@@ -445,15 +530,19 @@ def test_image_problems_are_bad_input_not_a_verdict(env: Env, code: tuple[str, s
     bomb.write_bytes(_png_header(100_000, 100_000))
     gif = env.tmp / "code.gif"
     qr_a.save(gif, format="GIF")
+    grid = env.tmp / "finder-grid.png"
+    grid.write_bytes(finder_grid(DECODE_SIDE, DECODE_SIDE))
     for image, expected in (
         (blank, "E_NO_CODE"),
         (two, "E_MANY_CODES"),
         (bomb, "E_IMAGE_TOO_LARGE"),
         (gif, "E_IMAGE_FORMAT"),
+        (grid, "E_IMAGE_TIMEOUT"),
     ):
         result = env.run("qr", "verify", "--image", str(image), "--trusted-key", str(pem))
         assert result.exit_code == 3, (expected, result.stdout, result.stderr)
         assert f"[{expected}]" in result.stderr
+        assert "(" in result.stderr.splitlines()[-1]  # explained in words
         doc = env.json("qr", "verify", "--image", str(image), "--trusted-key", str(pem), code=3)
         assert doc["error"]["code"] == expected
     missing = env.json("qr", "verify", "--image", str(env.tmp / "nope.png"), "--trusted-key", str(pem), code=3)
@@ -490,7 +579,13 @@ def test_verify_usage_errors(env: Env, args: tuple[str, ...]) -> None:
 # ---- verify against a trust list ------------------------------------------------------------------------------
 
 
-def _trust_list(env: Env, pem: Path, status: str = "active", extra: tuple[Participant, ...] = ()) -> tuple[Path, Path]:
+def _trust_list(
+    env: Env,
+    pem: Path,
+    status: str = "active",
+    extra: tuple[Participant, ...] = (),
+    name: str = "HTX Nông nghiệp Nghi Sơn",
+) -> tuple[Path, Path]:
     authority = op.PrivateKey.from_seed(b"\x33" * 32)
     auth_pem = env.tmp / "authority.pem"
     auth_pem.write_bytes(authority.public_key.to_pem())
@@ -511,7 +606,7 @@ def _trust_list(env: Env, pem: Path, status: str = "active", extra: tuple[Partic
         participants=(
             Participant(
                 id="htx-nghi-son",
-                name="HTX Nông nghiệp Nghi Sơn",
+                name=name,
                 role="producer",
                 keys=(entry,),
                 gs1_prefixes=("8931234",),  # the GTINs it may seal and claim
@@ -539,6 +634,52 @@ def test_verify_against_a_trust_list(env: Env, code: tuple[str, str, Path, Path]
     assert doc["error"]["code"] == "E_KEY_REVOKED"
     # Rollback to version 1 after version 2 was cached: the trust list itself fails.
     assert env.run("qr", "verify", url, "--trust", str(listed)).exit_code == 1
+
+
+def test_labels_name_the_producer_as_the_trust_list_does(env: Env, sealed: tuple[str, Path]) -> None:
+    batch, pem = sealed  # the genesis declares "HTX Nông nghiệp Nghi Sơn"
+    registered = "HTX Dược liệu Nghi Sơn"
+    listed, auth = _trust_list(env, pem, name=registered)
+    out = env.tmp / "roll.pdf"
+    labels = ("qr", "labels", batch, "--key", "coop", "--count", "1", "-o", str(out), "--preset", "roll-60x40")
+    doc = env.json(*labels, "--show-producer", "--trust", str(listed), "--authority-key", str(auth))
+    issuer = "Văn phòng Điều phối OCOP tỉnh Thanh Hóa"
+    assert doc["producer"] == {"name": registered, "participant": "htx-nghi-son", "trust_list": issuer}
+    text = " ".join(pdf_text(out.read_bytes()).split())  # a long name takes two lines beside the code
+    assert registered in text
+    assert "HTX Nông nghiệp" not in text  # never as the record names itself
+    result = env.ok(*labels, "--show-producer", "--trust", str(listed))  # the trust store anchors it now
+    assert f"as the trust list of {issuer} names the batch's signer: {registered}" in result.stderr
+    # Without --trust the name is the record's, and the summary says so.
+    doc = env.json(*labels, "--show-producer")
+    assert doc["producer"] == {"name": "HTX Nông nghiệp Nghi Sơn", "participant": None, "trust_list": None}
+    assert "HTX Nông nghiệp" in " ".join(pdf_text(out.read_bytes()).split())  # shortened to fit, with "…"
+    # A key the list revoked names nobody: refused before the passphrase, and nothing is written.
+    out.unlink()
+    revoked, _ = _trust_list(env, pem, "revoked", name=registered)
+    doc = env.json(*labels, "--show-producer", "--trust", str(revoked), code=3)
+    assert doc["error"]["code"] == "E_KEY_REVOKED"
+    assert not out.exists()
+    # The older list after the newer one was stored: the list itself does not verify (exit 1, as qr verify).
+    doc = env.json(*labels, "--show-producer", "--trust", str(listed), code=1)
+    assert doc["error"]["code"] == "E_TRUST_ROLLBACK"
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--trust", "{list}"),  # --trust only names the producer: it goes with --show-producer
+        ("--show-producer", "--authority-key", "a1"),  # anchor options go with --trust
+    ],
+)
+def test_labels_trust_options_go_together(env: Env, sealed: tuple[str, Path], args: tuple[str, ...]) -> None:
+    batch, pem = sealed
+    listed, _ = _trust_list(env, pem)
+    given = [a.format(list=listed) for a in args]
+    result = env.run("qr", "labels", batch, "--key", "coop", "--count", "1", "-o", str(env.tmp / "s.pdf"), *given)
+    assert result.exit_code == 2, result.stderr
+    assert not (env.tmp / "s.pdf").exists()
 
 
 def test_labels_report_progress_per_page_against_the_total(

@@ -8,13 +8,15 @@ import ocop_provenance as op
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from ocop_provenance.seals import Label, LabelLayout, Seal, seal_units, write_label_sheet
+from ocop_provenance.seals import SCAN_HINT, Label, LabelLayout, Seal, seal_units, write_label_sheet
 
 from tests.conftest import key, sample_chain
 from tests.verifying import options
 
 pytest.importorskip("fpdf")
 zxingcpp = pytest.importorskip("zxingcpp")
+TTFont = pytest.importorskip("fontTools.ttLib").TTFont
+FONT = Path(op.__file__).resolve().parent / "fonts" / "DejaVuSans-vi.ttf"
 
 R = "https://id.example.vn"
 NAME = "Đông trùng hạ thảo tươi"
@@ -141,26 +143,37 @@ def test_font_licence_ships_with_the_font() -> None:
 def test_image_mask_mode_decodes_too() -> None:
     seals, labels = units(6)
     vector, mask = io.BytesIO(), io.BytesIO()
-    write_label_sheet(vector, labels)
-    write_label_sheet(mask, labels, layout=LabelLayout(vector=False))
+    write_label_sheet(vector, labels, layout=LabelLayout(vector=True))
+    write_label_sheet(mask, labels)  # the default
     assert len(mask.getvalue()) < len(vector.getvalue())
     assert sorted(rasterise(mask.getvalue())[0]) == sorted(s.to_url() for s in seals)
 
 
 CSET82 = "!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
+PRINTABLE = frozenset(TTFont(str(FONT)).getBestCmap()) & frozenset(
+    TTFont(str(FONT.parent / "DejaVuSans-Bold-vi.ttf")).getBestCmap()
+)
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     serials=st.lists(st.text(alphabet=CSET82, min_size=1, max_size=20), min_size=1, max_size=4, unique=True),
-    title=st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cc", "Cs")), min_size=1, max_size=80),
+    title=st.text(
+        alphabet=st.characters(codec="utf-8", exclude_categories=("Cc", "Cs")).filter(lambda c: ord(c) in PRINTABLE),
+        min_size=1,
+        max_size=80,
+    ),
     vector=st.booleans(),
+    extras=st.booleans(),
 )
-def test_any_producible_sheet_renders_and_decodes(serials: list[str], title: str, vector: bool) -> None:
+def test_any_producible_sheet_renders_and_decodes(serials: list[str], title: str, vector: bool, extras: bool) -> None:
     signer = key(1)
     chain = sample_chain(signer, 2)
     seals = list(seal_units(chain[0], chain[-1], signer, resolver=R, sealed_on=date(2024, 11, 2), serials=serials))
-    labels = [Label(code=s.to_url(), title=title, lot=s.statement.lot, serial=s.statement.serial) for s in seals]
+    more = {"produced": date(2024, 11, 1), "producer": title, "note": SCAN_HINT} if extras else {}
+    labels = [
+        Label(code=s.to_url(), title=title, lot=s.statement.lot, serial=s.statement.serial, **more) for s in seals
+    ]
     buf = io.BytesIO()
     assert write_label_sheet(buf, labels, layout=LabelLayout(columns=2, rows=2, vector=vector)) == len(seals)
     assert sorted(rasterise(buf.getvalue())[0]) == sorted(s.to_url() for s in seals)

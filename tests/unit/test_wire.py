@@ -136,6 +136,8 @@ def test_microseconds_kept() -> None:
         ("2024-11-01T01:00:00-00:00", "E_FIELD"),  # unknown local offset (RFC 3339 §4.3)
         ("2024-11-01T08:00:00+0700", "E_FIELD"),
         ("2024-11-01T08:00:00+24:00", "E_FIELD"),  # offset of a whole day
+        ("2024-11-01T08:00:00+05:60", "E_FIELD"),  # minutes of the offset out of range (fromisoformat takes it)
+        ("2024-11-01T08:00:00+23:60", "E_FIELD"),
         ("1969-12-31T23:59:59+00:00", "E_FIELD"),  # before 1970
         ("yesterday", "E_FIELD"),
         ("2024-13-01T08:00:00+07:00", "E_FIELD"),

@@ -1,4 +1,4 @@
-"""``ocop batch``, ``ocop step`` and ``ocop export``: a new batch or step, the batch list, a timeline, an export."""
+"""``ocop batch``, ``ocop step`` and ``ocop export``: a new batch or steps, the batch list, a timeline, an export."""
 
 from __future__ import annotations
 
@@ -6,13 +6,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import ocop_provenance as op
+from ocop_provenance.epcis import EpcisEvent
 from ocop_provenance.ledger import BatchInfo
 
 from .core import JsonDict, Result, Text, lines
 from .events import event_json, event_lines, producer_text
 from .words import iso, short, t, tn
 
-__all__ = ["BatchCreated", "BatchList", "BatchTimeline", "Exported", "StepAdded"]
+__all__ = ["BatchCreated", "BatchList", "BatchTimeline", "EpcisExported", "Exported", "StepAdded", "StepsImported"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -51,6 +52,42 @@ class StepAdded(Result):
             key=self.key_name,
         )
         return lines(e.event_id.hex(), err=[note])
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StepsImported(Result):
+    """``ocop step import``: the steps signed from an EPCIS document, their event ids on stdout (one a line)."""
+
+    source: str
+    events: Sequence[op.SignedEvent]
+    read: Sequence[EpcisEvent]
+    key_name: str
+
+    def to_json(self) -> JsonDict:
+        return {
+            "source": self.source,
+            "batch_id": self.events[0].batch_id.hex() if self.events else None,
+            "imported": len(self.events),
+            "events": [
+                {**event_json(e), "epcis_event_hash": r.event_hash} for e, r in zip(self.events, self.read, strict=True)
+            ],
+        }
+
+    def to_text(self) -> Text:
+        if not self.events:
+            return lines()
+        first, last = self.events[0], self.events[-1]
+        note = tn(
+            len(self.events),
+            "signed {n} step from {path} as #{first}-#{last} of batch {batch}, signed by {key}",
+            "signed {n} steps from {path} as #{first}-#{last} of batch {batch}, signed by {key}",
+            path=self.source,
+            first=first.seq,
+            last=last.seq,
+            batch=short(first.batch_id),
+            key=self.key_name,
+        )
+        return lines(*(e.event_id.hex() for e in self.events), err=[note])
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -165,21 +202,40 @@ class Exported(Result):
     size: int
 
     def to_json(self) -> JsonDict:
-        return {
-            "output": self.path,
-            "format": self.kind,
-            "events": self.events,
-            "batches": self.batches,
-            "bytes": self.size,
-        }
+        return _written_json(self.path, self.kind, self.events, self.batches, self.size)
 
     def to_text(self) -> Text:
-        counts = {
-            "path": self.path,
-            "events": tn(self.events, "{n} event", "{n} events"),
-            "batches": tn(self.batches, "{n} batch", "{n} batches"),
-            "size": self.size,
-        }
+        counts = _written_counts(self.path, self.events, self.batches, self.size)
         if self.kind == "bundle":
             return Text(err=(t("wrote bundle {path}: {events} of {batches}, {size} bytes", **counts),))
         return Text(err=(t("wrote COSE sequence {path}: {events} of {batches}, {size} bytes", **counts),))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EpcisExported(Result):
+    """``ocop export --epcis``: the EPCIS 2.0 JSON-LD document written (reported on stderr, as for a bundle)."""
+
+    path: str
+    events: int
+    batches: int
+    size: int
+
+    def to_json(self) -> JsonDict:
+        return _written_json(self.path, "epcis", self.events, self.batches, self.size)
+
+    def to_text(self) -> Text:
+        counts = _written_counts(self.path, self.events, self.batches, self.size)
+        return Text(err=(t("wrote EPCIS 2.0 JSON-LD document {path}: {events} of {batches}, {size} bytes", **counts),))
+
+
+def _written_json(path: str, kind: str, events: int, batches: int, size: int) -> JsonDict:
+    return {"output": path, "format": kind, "events": events, "batches": batches, "bytes": size}
+
+
+def _written_counts(path: str, events: int, batches: int, size: int) -> dict[str, object]:
+    return {
+        "path": path,
+        "events": tn(events, "{n} event", "{n} events"),
+        "batches": tn(batches, "{n} batch", "{n} batches"),
+        "size": size,
+    }

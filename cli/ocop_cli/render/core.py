@@ -25,7 +25,7 @@ import ocop_provenance as op
 from ocop_provenance.trust import TrustStoreError
 
 from ..context import SCHEMA, CliError, Context, ExitCode
-from .explain import explain
+from .explain import explain_error
 from .words import t
 
 __all__ = ["ErrorReport", "JsonDict", "Output", "Result", "Text", "document", "ensure_utf8_streams", "lines"]
@@ -160,6 +160,14 @@ class ErrorReport(Result):
             return exc.code
         return "E_IO" if isinstance(exc, OSError) else "E_INTERNAL"
 
+    @property
+    def explanation(self) -> str | None:
+        """The error in plain words: the CLI error's own, else its code's (a seal, QR or image code included)."""
+        exc = self.error
+        if isinstance(exc, CliError) and exc.explanation is not None:
+            return exc.explanation
+        return explain_error(self.error_code)
+
     def to_json(self) -> JsonDict:
         """The ``error`` member: always ``code``, ``message``, ``index``, ``position``, ``batch_id``, ``seq``,
         ``event_id``, ``key_id``, ``field`` and ``explanation`` (null when unknown); an I/O or trust store error adds
@@ -182,13 +190,13 @@ class ErrorReport(Result):
                 "code": err.pop("code"),
                 "message": err.pop("message"),
                 **err,
-                "explanation": explain(self.error_code),
+                "explanation": self.explanation,
             }
         }
 
     def to_text(self) -> Text:
         exc = self.error
-        explanation = explain(self.error_code)
+        explanation = self.explanation
         if isinstance(exc, op.ProvenanceError) and explanation:
             return Text(err=(t("error: {error}\n       ({explanation})", error=exc, explanation=explanation),))
         if isinstance(exc, op.ProvenanceError):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-__all__ = ["EXPLAIN", "EXPLAIN_SEAL", "explain", "explain_seal"]
+__all__ = ["EXPLAIN", "EXPLAIN_SEAL", "explain", "explain_error", "explain_seal"]
 
 #: What each error code means, in words an auditor understands.
 EXPLAIN: Mapping[str, str] = {
@@ -138,9 +138,15 @@ EXPLAIN_SEAL: Mapping[str, str] = {
     "E_NO_CODE": "no QR code was found in the image: photograph the code closer, flat and in focus",
     "E_MANY_CODES": "the image holds several different QR codes: photograph only one",
     "E_IMAGE_FORMAT": "the image is not a readable PNG or JPEG",
-    "E_IMAGE_TOO_LARGE": "the image has too many pixels to be read safely",
+    "E_IMAGE_TOO_LARGE": "the image has too many pixels, or would take too much memory, to be read safely",
+    "E_IMAGE_TIMEOUT": "reading the image took too long and was stopped: photograph only the code, closer",
+    "E_IMAGE_DECODER": "the separate process that reads images could not start or stopped: try again",
     "E_MISSING_EXTRA": "drawing and reading QR codes needs the qr extra: pip install 'ocop-provenance[qr]'",
     "E_QR_CAPACITY": "the text is too long for a QR code",
+    "E_LABEL_MODULE": "the code would print too small for a phone to read: print it larger (larger modules or labels, "
+    "fewer lines of text)",
+    "E_LABEL_TEXT": "a line of the label does not fit it, or holds a character the embedded font cannot print",
+    "E_LABEL_DATE": "the batch's record does not hold the date asked for: give it on the command line",
 }
 
 
@@ -152,3 +158,9 @@ def explain(code: str) -> str | None:
 def explain_seal(code: str) -> str | None:
     """The explanation of ``code`` for a seal or QR code (``ocop qr``), falling back to :func:`explain`."""
     return EXPLAIN_SEAL.get(code) or EXPLAIN.get(code)
+
+
+def explain_error(code: str) -> str | None:
+    """The explanation of an error that stopped a command: :func:`explain`'s, else the seal, QR, image or label
+    one (an unreadable photo or a label that cannot print has no other)."""
+    return EXPLAIN.get(code) or EXPLAIN_SEAL.get(code)

@@ -7,14 +7,22 @@ from dataclasses import dataclass
 from typing import Any
 
 import ocop_provenance as op
-from ocop_provenance.seals import QrCode, Seal, SealChainInfo, SealVerification
+from ocop_provenance.seals import RECOMMENDED_MODULE_MM, QrCode, Seal, SealChainInfo, SealVerification
 
 from .core import JsonDict, Result, Text, error_json, lines
 from .explain import explain, explain_seal
 from .verify import problem_lines
 from .words import iso, short, t, tn
 
-__all__ = ["SealFailure", "SealMade", "SealSheet", "SealVerified", "seal_json"]
+__all__ = ["LabelProducer", "SealFailure", "SealMade", "SealSheet", "SealVerified", "seal_json"]
+
+#: The quiet zone around a printed code, in modules on each side (ISO/IEC 18004).
+_QUIET = 4
+
+
+def _below_advice(module_mm: float) -> bool:
+    # Modules under the advice still scan held close, but not on every phone: a warning in every output mode.
+    return 0 < module_mm < RECOMMENDED_MODULE_MM
 
 
 def seal_json(batch_id: bytes, seal: Seal) -> JsonDict:
@@ -49,6 +57,30 @@ class SealMade(Result):
     size: int
     terminal: str | None
     key_name: str
+    module_mm: float = 0.0
+    dpi: float | None = None
+
+    @property
+    def _file(self) -> bool:
+        return self.kind in ("png", "svg")
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        if not (self._file and _below_advice(self.module_mm)):
+            return ()
+        return (
+            t(
+                "the code prints {mm} mm modules: phones read them held close, but older phones and phones further "
+                "away need {advice} mm or more (a larger --module-mm)",
+                mm=f"{self.module_mm:.2f}",
+                advice=RECOMMENDED_MODULE_MM,
+            ),
+        )
+
+    @property
+    def width_mm(self) -> float:
+        """The printed width of the code, its quiet zone included."""
+        return (self.qr.size + 2 * _QUIET) * self.module_mm
 
     def to_json(self) -> JsonDict:
         doc: JsonDict = {
@@ -60,6 +92,12 @@ class SealMade(Result):
             "qr": {"version": self.qr.version, "modules": self.qr.size, "ec_level": self.qr.ec_level},
             "seal": seal_json(self.batch_id, self.seal),
         }
+        if self._file:
+            doc["printed"] = {
+                "module_mm": round(self.module_mm, 3),
+                "width_mm": round(self.width_mm, 1),
+                "dpi": None if self.dpi is None else round(self.dpi, 2),
+            }
         if self.terminal is not None:
             doc["terminal"] = self.terminal
         return doc
@@ -78,17 +116,45 @@ class SealMade(Result):
         else:
             first = t("sealed batch {batch} up to #{seq} with {key}, dated {date}", **sealed)
         code = {"version": self.qr.version, "modules": self.qr.size, "ec": self.qr.ec_level}
-        if self.kind in ("png", "svg"):
+        printed = {
+            "path": self.output,
+            "size": self.size,
+            "width": f"{self.width_mm:.1f}",
+            "mm": f"{self.module_mm:.2f}",
+        }
+        if self._file and self.dpi is not None:
             second = t(
                 "QR version {version} ({modules}x{modules} modules), error correction {ec}, wrote {path} "
-                "({size} bytes)",
-                path=self.output,
-                size=self.size,
+                "({size} bytes; prints {width} mm wide at {dpi} dpi, {mm} mm modules)",
+                dpi=f"{self.dpi:g}",
+                **printed,
+                **code,
+            )
+        elif self._file:
+            second = t(
+                "QR version {version} ({modules}x{modules} modules), error correction {ec}, wrote {path} "
+                "({size} bytes; prints {width} mm wide, {mm} mm modules)",
+                **printed,
                 **code,
             )
         else:
             second = t("QR version {version} ({modules}x{modules} modules), error correction {ec}", **code)
         return Text(out=(self.terminal or "") + self.text + "\n", err=(first, second))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LabelProducer:
+    """The producer's name printed on every label, and where it comes from.
+
+    Attributes:
+        name: The name printed.
+        participant: The trust list's participant id, or None when the name is as the record declares it.
+        trust_list: The trust list's issuer, or None.
+    """
+
+    name: str
+    participant: str | None = None
+    trust_list: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -104,14 +170,40 @@ class SealSheet(Result):
     last: Seal
     manifest: str | None
     key_name: str
+    label_mm: tuple[float, float] = (0.0, 0.0)
+    per_page: int = 0
+    module_mm: float = 0.0
+    producer: LabelProducer | None = None
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        if not _below_advice(self.module_mm):
+            return ()
+        return (
+            t(
+                "the codes print {mm} mm modules: phones read them held close, but older phones and phones further "
+                "away need {advice} mm or more (a larger label, fewer lines of text, or error correction M)",
+                mm=f"{self.module_mm:.2f}",
+                advice=RECOMMENDED_MODULE_MM,
+            ),
+        )
 
     def to_json(self) -> JsonDict:
+        p = self.producer
         return {
             "output": self.output,
             "labels": self.labels,
             "pages": self.pages,
             "bytes": self.size,
             "manifest": self.manifest,
+            "layout": {
+                "label_mm": [round(self.label_mm[0], 2), round(self.label_mm[1], 2)],
+                "per_page": self.per_page,
+                "module_mm": round(self.module_mm, 3),
+            },
+            "producer": None
+            if p is None
+            else {"name": p.name, "participant": p.participant, "trust_list": p.trust_list},
             "first": seal_json(self.batch_id, self.first),
             "last": seal_json(self.batch_id, self.last),
         }
@@ -139,7 +231,28 @@ class SealSheet(Result):
                 "by {key}",
                 **fields,
             )
-        return lines(self.output, err=[note])
+        notes = [
+            note,
+            t(
+                "labels {width} x {height} mm, {per_page} per page; code modules {mm} mm",
+                width=f"{self.label_mm[0]:.4g}",
+                height=f"{self.label_mm[1]:.4g}",
+                per_page=self.per_page,
+                mm=f"{self.module_mm:.2f}",
+            ),
+        ]
+        p = self.producer
+        if p is not None and p.trust_list is not None:
+            notes.append(
+                t(
+                    "producer printed as the trust list of {issuer} names the batch's signer: {name}",
+                    issuer=p.trust_list,
+                    name=p.name,
+                )
+            )
+        elif p is not None:
+            notes.append(t("producer printed as the batch's record declares it: {name}", name=p.name))
+        return lines(self.output, err=notes)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
