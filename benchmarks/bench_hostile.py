@@ -15,29 +15,19 @@ vary with the machine and its load; the ratios and the memory much less (docs/pe
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 from tests.hostile.generate import CASES, build, honest_trust_list
+from tests.hostile.measure import in_fresh_process
 
-ROOT = Path(__file__).resolve().parents[1]
 LIMIT_S, LIMIT_MB = 2.0, 100.0
 
 
 def _measure(entry: str, path: Path, repeats: int) -> dict[str, float | str]:
     best: dict[str, float | str] | None = None
     for _ in range(repeats):
-        done = subprocess.run(
-            [sys.executable, "-m", "tests.hostile.measure", entry, str(path)],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        result: dict[str, float | str] = json.loads(done.stdout)
+        result = in_fresh_process(entry, path)
         if best is None or float(result["seconds"]) < float(best["seconds"]):
             best = result
     assert best is not None

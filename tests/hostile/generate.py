@@ -77,17 +77,21 @@ def _array_head(n: int) -> bytes:
     return b"\x9a" + n.to_bytes(4, "big")
 
 
-def _trust_prefix() -> bytes:
-    """A genuine trust list payload up to its participants array: labels 0-5, then label 6 (value to follow)."""
-    draft = TrustList(
+def _draft(participants: tuple[Participant, ...] = ()) -> TrustList:
+    """A trust list of the pinned authority, unsigned."""
+    return TrustList(
         issuer="Văn phòng Điều phối OCOP",
         version=1,
         issued_at=_ISSUED,
         expires=_EXPIRES,
         authority=ANCHOR,
-        participants=(),
+        participants=participants,
     )
-    payload = draft.payload()
+
+
+def _trust_prefix() -> bytes:
+    """A genuine trust list payload up to its participants array: labels 0-5, then label 6 (value to follow)."""
+    payload = _draft().payload()
     assert payload.endswith(b"\x06\x80")  # deterministic: label 6, the empty array, last
     return payload[:-1]
 
@@ -270,51 +274,32 @@ def build(name: str) -> bytes:
     raise KeyError(name)
 
 
+def _producer(pid: str, name: str, key: op.PublicKey, **claims: object) -> Participant:
+    window = ParticipantKey(key=key, not_before=_ISSUED, not_after=_EXPIRES)
+    return Participant(id=pid, name=name, role="producer", keys=(window,), **claims)  # type: ignore[arg-type]
+
+
 def trusted() -> VerifiedTrustList:
     """A small genuine trust list of the pinned authority (policies are checked against it)."""
-    producer = Participant(
-        id="htx",
-        name="HTX Nông nghiệp Nghi Sơn",
-        role="producer",
-        keys=(ParticipantKey(key=PRODUCER.public_key, not_before=_ISSUED, not_after=_EXPIRES),),
-    )
-    draft = TrustList(
-        issuer="Văn phòng Điều phối OCOP",
-        version=1,
-        issued_at=_ISSUED,
-        expires=_EXPIRES,
-        authority=ANCHOR,
-        participants=(producer,),
-    )
+    draft = _draft((_producer("htx", "HTX Nông nghiệp Nghi Sơn", PRODUCER.public_key),))
     return verify_trust_list(sign_trust_list(draft, [AUTHORITY]), ANCHOR, now=NOW)
 
 
 def honest_trust_list(participants: int) -> bytes:
     """An honest trust list signed by the authority: each participant with one key, a commune and a GS1 prefix."""
-    people = []
-    for i in range(participants):
-        key = op.PrivateKey.from_seed(hashlib.sha256(b"honest %d" % i).digest())
-        people.append(
-            Participant(
-                id=f"p{i:05d}",
-                name=f"Hợp tác xã Nông nghiệp số {i}",
-                role="producer",
-                admin_code="16840",
-                commune="Phường Nghi Sơn",
-                province="Thanh Hóa",
-                gs1_prefixes=(f"893{i:05d}",),
-                keys=(ParticipantKey(key=key.public_key, not_before=_ISSUED, not_after=_EXPIRES),),
-            )
+    people = tuple(
+        _producer(
+            f"p{i:05d}",
+            f"Hợp tác xã Nông nghiệp số {i}",
+            op.PrivateKey.from_seed(hashlib.sha256(b"honest %d" % i).digest()).public_key,
+            admin_code="16840",
+            commune="Phường Nghi Sơn",
+            province="Thanh Hóa",
+            gs1_prefixes=(f"893{i:05d}",),
         )
-    draft = TrustList(
-        issuer="Văn phòng Điều phối OCOP",
-        version=1,
-        issued_at=_ISSUED,
-        expires=_EXPIRES,
-        authority=ANCHOR,
-        participants=tuple(people),
+        for i in range(participants)
     )
-    return sign_trust_list(draft, [AUTHORITY])
+    return sign_trust_list(_draft(people), [AUTHORITY])
 
 
 def judge(entry: str, data: bytes, trust: VerifiedTrustList | None = None) -> str:

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import json
 import resource
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 from tests.hostile.generate import judge, trusted
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _peak_mb() -> float:
@@ -26,6 +29,19 @@ def _peak_mb() -> float:
                 return int(line.split()[1]) / 1024
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1 << 20) if sys.platform == "darwin" else peak / 1024
+
+
+def in_fresh_process(entry: str, path: Path) -> dict[str, float | str]:
+    """Run this module on ``entry`` and ``path`` in a new interpreter; return what it printed."""
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.hostile.measure", entry, str(path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result: dict[str, float | str] = json.loads(done.stdout)
+    return result
 
 
 def main(argv: list[str]) -> int:

@@ -7,17 +7,14 @@ fresh processes (real peak memory, nothing shared with the test run), the larges
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from ocop_provenance._trust import MAX_DOCUMENT_ITEMS
 
 from tests.hostile.generate import CASES, Hostile, build, honest_trust_list, judge, trusted
+from tests.hostile.measure import in_fresh_process
 
-ROOT = Path(__file__).resolve().parents[2]
 #: Peak resident memory of a whole fresh process refusing a hostile input (issue 10: "within 100 MB peak").
 PEAK_MB = 100
 
@@ -45,18 +42,6 @@ def test_an_honest_list_is_accepted_by_both_paths() -> None:
     assert judge("trust_inspect", data) == "OK"
 
 
-def _measure(entry: str, path: Path) -> dict[str, float | str]:
-    done = subprocess.run(
-        [sys.executable, "-m", "tests.hostile.measure", entry, str(path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    result: dict[str, float | str] = json.loads(done.stdout)
-    return result
-
-
 @pytest.mark.slow  # fresh processes
 @pytest.mark.parametrize(
     ("name", "entry"),
@@ -74,7 +59,7 @@ def _measure(entry: str, path: Path) -> dict[str, float | str]:
 def test_refused_in_a_fresh_process_under_100_mb(name: str, entry: str, tmp_path: Path) -> None:
     path = tmp_path / f"{name}.bin"
     path.write_bytes(build(name))
-    result = _measure(entry, path)
+    result = in_fresh_process(entry, path)
     expected = next(c.code for c in CASES if (c.name, c.entry) == (name, entry))
     assert result["code"] == expected
     assert float(result["peak_mb"]) < PEAK_MB, result

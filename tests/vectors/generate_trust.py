@@ -51,6 +51,8 @@ from ocop_provenance.trust import (
     sign_trust_list,
 )
 
+from tests.vectors.generate import _det, _hex  # one deterministic encoder for the generators
+
 HERE = Path(__file__).resolve().parent
 ICT = timezone(timedelta(hours=7))
 ISSUED = datetime(2025, 1, 1, tzinfo=UTC)
@@ -80,10 +82,6 @@ def _seed(name: str) -> bytes:
 KEYS = {name: op.PrivateKey.from_seed(_seed(name)) for name in KEY_NAMES}
 AUTH = [KEYS["authority-1"], KEYS["authority-2"], KEYS["authority-3"]]
 PIN = AuthorityPin(tuple(k.public_key for k in AUTH), 2)
-
-
-def _hex(b: bytes) -> str:
-    return b.hex()
 
 
 def _pkey(name: str, **kw: Any) -> ParticipantKey:
@@ -150,17 +148,6 @@ def _edit(payload: bytes, change: Any) -> bytes:
     m = cbor2.loads(payload)
     change(m)
     return _det(m)
-
-
-def _det(value: Any) -> bytes:
-    def canon(v: Any) -> Any:
-        if isinstance(v, dict):
-            return {k: canon(v[k]) for k in sorted(v, key=cbor2.dumps)}
-        if isinstance(v, list):
-            return [canon(x) for x in v]
-        return v
-
-    return cbor2.dumps(canon(value))
 
 
 # ---- batches -----------------------------------------------------------------------------------------------
