@@ -3,10 +3,11 @@
 Encoding sorts every map by the bytes of its encoded keys (not length-first, as cbor2's ``canonical=True``
 does) and relies on cbor2 for shortest-form heads and definite lengths.
 
-Decoding accepts only the data model this library signs: null, booleans, integers, byte strings, text strings,
-arrays and maps with integer or text keys. It rejects tags (cbor2 otherwise decodes its built-in tags, including
-the string-reference tags that amplify exponentially), indefinite lengths, duplicate keys, floats, simple values,
-trailing bytes and any encoding that is not the deterministic one, by re-encoding and comparing bytes.
+Decoding accepts only the data model this library signs: null, booleans, integers, byte strings, text strings (of
+code points Unicode 14.0 assigns, in NFC), arrays and maps with integer or text keys. It rejects tags (cbor2
+otherwise decodes its built-in tags, including the string-reference tags that amplify exponentially), indefinite
+lengths, duplicate keys, floats, simple values, trailing bytes and any encoding that is not the deterministic one,
+by re-encoding and comparing bytes.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any, NoReturn
 import cbor2
 
 from ._errors import FormatError
+from ._unicode import first_unassigned
 
 __all__ = [
     "DEFAULT_MAX_DEPTH",
@@ -87,7 +89,10 @@ def key_order(key: int | str) -> bytes:
 def _canonical(value: CborValue, depth: int) -> CborValue:
     if depth > DEFAULT_MAX_DEPTH * 4:
         raise FormatError("value nested too deeply to encode", code="E_DEPTH")
-    if value is None or isinstance(value, (bool, bytes, str)):
+    if isinstance(value, str):
+        _check_assigned(value)
+        return value
+    if value is None or isinstance(value, (bool, bytes)):
         return value
     if isinstance(value, int):
         if not -(2**63) <= value < 2**64:
@@ -141,7 +146,18 @@ def encode_bstr_head(length: int) -> bytes:
     return b"\x5b" + length.to_bytes(8, "big")
 
 
-def _check_nfc(text: str) -> None:
+def _check_assigned(text: str) -> None:
+    at = first_unassigned(text)
+    if at is not None:
+        raise FormatError(
+            f"text holds U+{ord(text[at]):04X}, which Unicode 14.0 does not assign (docs/format.md §2.1)",
+            code="E_TYPE",
+        )
+
+
+def _check_text(text: str) -> None:
+    # Assigned first: NFC of a code point unassigned in 14.0 may differ between Unicode versions (§2.1).
+    _check_assigned(text)
     if not unicodedata.is_normalized("NFC", text):
         raise FormatError("text is not NFC-normalised", code="E_NONCANONICAL")
 
@@ -155,7 +171,7 @@ def _check(value: CborValue) -> None:
             raise FormatError("integer below -2**63 (outside the dCBOR range)", code="E_TYPE")
         return
     if isinstance(value, str):
-        _check_nfc(value)
+        _check_text(value)
         return
     if isinstance(value, list):
         for item in value:

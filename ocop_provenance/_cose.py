@@ -36,6 +36,10 @@ _LABEL_CRIT = 2
 _LABEL_KID = 4
 _LABEL_TYP = 16
 _TAG18 = 0xD2
+#: Most CBOR data items after the tag: an accepted COSE_Sign1 holds 5 (the array, three byte strings, an empty map);
+#: a few more still get their precise code (a kid in the unprotected header is E_UNPROTECTED), and a hostile map
+#: of a million entries inside a 4 MiB trust list is refused before it is decoded.
+MAX_COSE_ITEMS = 16
 _TBS_PREFIX = b"\x84\x6aSignature1"
 _EMPTY_BSTR = b"\x40"
 _PROTECTED_CACHE_LIMIT = 1024
@@ -277,7 +281,7 @@ def _split_general(data: bytes, max_size: int) -> tuple[bytes, bytes, bytes, byt
     """Split as :func:`split_sign1` with the strict decoder, naming what is wrong with any other encoding."""
     if len(data) < 2 or data[0] != _TAG18:
         raise FormatError("not a tagged COSE_Sign1 (tag 18)", code="E_COSE")
-    items = _cbor.decode(data[1:], max_size=max_size, max_depth=2)
+    items = _cbor.decode(data[1:], max_size=max_size, max_depth=2, max_items=MAX_COSE_ITEMS)
     if not isinstance(items, list) or len(items) != 4:
         raise FormatError("COSE_Sign1 must be an array of four items", code="E_COSE")
     protected, unprotected, payload, signature = items

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
 
 from ._errors import FormatError
+from ._unicode import first_unassigned
 
 __all__ = [
     "CBV_BUSINESS_STEPS",
@@ -41,8 +42,10 @@ __all__ = [
     "gs1_check_digit",
     "gs1_key_problem",
     "gtin",
+    "is_blank",
     "is_gs1_82",
     "media_type",
+    "parse_date",
     "parse_event_time",
     "parse_utc_time",
     "quantity",
@@ -71,6 +74,9 @@ _DATA_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_.:-]{0,63}")
 _ADMIN_CODE = re.compile(r"[0-9]{2,10}")
 _MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")
 _QUANTITY = re.compile(r"(0|[1-9][0-9]{0,17})(\.[0-9]{0,8}[1-9])?")
+# What a quantity may be spelled as (docs/format.md §7.6): ASCII digits, at most one point with digits on both sides.
+_DECIMAL = re.compile(r"([0-9]+)(?:\.([0-9]+))?")
+_MAX_QUANTITY_TEXT = 64
 # GS1 General Specifications, figure 7.11-1: the 82-character set (lot, serial, CPV), 1 to 20 characters.
 _GS1_82 = re.compile(r"[!\"%&'()*+,\-./0-9:;<=>?A-Z_a-z]{1,20}")
 # Exactly the Unicode general category Cc (C0, DEL, C1).
@@ -78,9 +84,13 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # The event time profile of RFC 3339 (docs/format.md §7.4): seconds always, six fraction digits only when the
 # fraction is not zero, a numeric offset (never "Z", never "-00:00").
 _EVENT_TIME = re.compile(
-    r"(?P<y>[0-9]{4})-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?P<f>\.[0-9]{6})?(?P<o>[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{6}))?([+-])([0-9]{2}):([0-9]{2})"
 )
-_UTC_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
+_UTC_TIME = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})Z")
+_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+# White space, as the "blank" rule reads it (docs/format.md §7.3): Unicode's White_Space characters that are not
+# controls (controls are refused on their own). Named here so that no language's idea of "space" decides.
+_BLANK = frozenset(" \u00a0\u1680\u2028\u2029\u202f\u205f\u3000") | {chr(c) for c in range(0x2000, 0x200B)}
 _MINUTE = timedelta(minutes=1)
 _DAY = timedelta(hours=24)
 _MAX_U63 = 2**63
@@ -106,12 +116,17 @@ def _remember(cache: dict[str, object] | set[str], key: str, value: object = Non
         cache[key] = value
 
 
+def is_blank(value: str) -> bool:
+    """Return whether ``value`` is empty or only white space (the set of docs/format.md §7.3, not ``str.isspace``)."""
+    return all(c in _BLANK for c in value)
+
+
 def text(value: object, field: str, *, limit: int = MAX_TEXT, empty: bool = False) -> str:
     """Return ``value`` as NFC text after checking it.
 
-    Text is NFC-normalised (Unicode as of Python's ``unicodedata``); it must hold no control character (category
-    Cc), at most ``limit`` characters after normalisation, and — unless ``empty`` — something other than white space
-    (``str.isspace``).
+    Text holds only code points Unicode 14.0 assigns (so that its NFC is the same in every Unicode version since,
+    docs/format.md §2.1) and is NFC-normalised; it must hold no control character (category Cc), at most ``limit``
+    characters after normalisation, and — unless ``empty`` — something other than white space (:func:`is_blank`).
 
     Raises:
         FormatError: ``E_FIELD`` naming ``field``.
@@ -122,8 +137,11 @@ def text(value: object, field: str, *, limit: int = MAX_TEXT, empty: bool = Fals
             return known
     elif not isinstance(value, str):
         raise _err("expected text", field)
+    at = first_unassigned(value)
+    if at is not None:
+        raise _err(f"holds U+{ord(value[at]):04X}, which Unicode 14.0 does not assign", field)
     nfc = str(unicodedata.normalize("NFC", value))
-    blank = not nfc.strip()
+    blank = is_blank(nfc)
     if blank and not empty:
         raise _err("must not be empty", field)
     if len(nfc) > limit:
@@ -266,32 +284,35 @@ def business_step(value: object, field: str) -> str:
 def quantity(value: object, field: str) -> str:
     """Return ``value`` (int, Decimal or decimal text) as canonical decimal text: no exponent, no trailing zeros.
 
-    The canonical text has no sign, at most 18 integer digits (no leading zero) and at most 9 fractional digits
-    (no trailing zero), docs/format.md §7.6.
+    Text is spelled as docs/format.md §7.6 says: ASCII digits with at most one point, digits on both sides of it
+    (``12``, ``012``, ``12.50``), at most 64 characters; no sign, exponent, space or other digits. The canonical
+    text drops leading zeros (keeping one before the point) and trailing fractional zeros (and a point left
+    alone); it has at most 18 integer and 9 fractional digits.
 
     Raises:
-        FormatError: ``E_FIELD``: negative, not a number, or more than 18 integer / 9 fractional digits.
+        FormatError: ``E_FIELD``: negative, not spelled as above, or more than 18 integer / 9 fractional digits.
     """
     if type(value) is str and _QUANTITY.fullmatch(value):
         return value
     if isinstance(value, bool) or not isinstance(value, (int, str, Decimal)):
         raise _err("expected a decimal number", field)
-    if isinstance(value, str) and len(value) > 64:
-        raise _err("too many digits", field)
-    try:
-        d = Decimal(value) if not isinstance(value, str) else Decimal(value.strip())
-    except InvalidOperation as e:
-        raise _err("not a decimal number", field) from e
-    if not d.is_finite() or d < 0:
-        raise _err("must be a finite, non-negative number", field)
-    # Bound the magnitude before normalising: "1e1000000" must be refused, never overflow the decimal context.
-    if d and not -30 <= d.adjusted() <= 30:
-        raise _err("too many digits", field)
-    out = format(d.normalize(), "f") if d else "0"
-    if "." in out:
-        out = out.rstrip("0").rstrip(".")
+    if isinstance(value, int):
+        if not 0 <= value < 10**18:
+            raise _err("must be a non-negative number of at most 18 integer digits", field)
+        spelled = str(value)
+    elif isinstance(value, Decimal):
+        if not value.is_finite() or value < 0 or (value and not -30 <= value.adjusted() <= 30):
+            raise _err("must be a finite, non-negative number of at most 18 integer digits", field)
+        spelled = format(value, "f")  # exponent-free, bounded by the check above
+    else:
+        spelled = value
+    m = _DECIMAL.fullmatch(spelled) if len(spelled) <= _MAX_QUANTITY_TEXT else None
+    if m is None:
+        raise _err("not a decimal number (digits, optionally a point and more digits)", field)
+    whole, fraction = m[1].lstrip("0") or "0", (m[2] or "").rstrip("0")
+    out = f"{whole}.{fraction}" if fraction else whole
     if not _QUANTITY.fullmatch(out):
-        raise _err("too many digits", field)
+        raise _err("more than 18 integer or 9 fractional digits", field)
     return out
 
 
@@ -320,27 +341,55 @@ def event_time_text(t: datetime) -> str:
     return t.isoformat(timespec="microseconds" if t.microsecond else "seconds")
 
 
+def _instant(m: re.Match[str], field: str, offset: timedelta) -> datetime:
+    # Every component in its range (docs/format.md §7.4): a valid calendar date, hours 00-23, minutes and seconds
+    # 00-59 (no leap second), year 1970-9999.
+    year, month, day, hour, minute, second = (int(m[i]) for i in range(1, 7))
+    if not 1970 <= year <= 9999:
+        raise _err("year out of range (1970-9999)", field)
+    try:
+        return datetime(year, month, day, hour, minute, second, tzinfo=timezone(offset))
+    except ValueError as e:
+        raise _err("not a valid date and time", field) from e
+
+
 def parse_event_time(value: object, field: str) -> datetime:
     """Parse the wire text of an event time: exactly the profile :func:`event_time_text` writes.
 
     ``YYYY-MM-DDTHH:MM:SS[.ffffff]±HH:MM`` with a valid date and time, six fraction digits only when the fraction is
-    not zero, an offset of whole minutes below 24 hours other than ``-00:00``, and a year from 1970 to 9999.
+    not zero, an offset of at most 23:59 other than ``-00:00``, and a year from 1970 to 9999 (docs/format.md §7.4).
 
     Raises:
-        FormatError: ``E_SCHEMA`` if not text; ``E_FIELD`` if the text is not in the profile.
+        FormatError: ``E_SCHEMA`` if not text of at most 40 characters; ``E_FIELD`` if the text is not in the profile.
     """
     if not isinstance(value, str) or len(value) > 40:
         raise _err("expected RFC 3339 text", field, "E_SCHEMA")
     m = _EVENT_TIME.fullmatch(value)
-    if m is None or m["f"] == ".000000" or m["o"] == "-00:00":
+    if m is None or m[7] == "000000" or (m[8] == "-" and m[9] == m[10] == "00"):
         raise _err("not a date-time in the profile YYYY-MM-DDTHH:MM:SS[.ffffff]+HH:MM", field)
-    if m["y"] < "1970":  # four ASCII digits: text order is numeric order
-        raise _err("year out of range", field)
+    hours, minutes = int(m[9]), int(m[10])
+    if hours > 23 or minutes > 59:
+        raise _err("UTC offset out of range", field)
+    offset = timedelta(hours=hours, minutes=minutes) * (-1 if m[8] == "-" else 1)
+    t = _instant(m, field, offset)
+    return t if m[7] is None else t.replace(microsecond=int(m[7]))
+
+
+def parse_date(value: object, field: str) -> date:
+    """Parse a calendar date written ``YYYY-MM-DD`` (the OCOP certificate's date of issue, docs/format.md §7.2).
+
+    Raises:
+        FormatError: ``E_SCHEMA`` if not text of exactly 10 characters; ``E_FIELD`` if not a valid date so written.
+    """
+    if not isinstance(value, str) or len(value) != 10:
+        raise _err("expected a YYYY-MM-DD date", field, "E_SCHEMA")
+    m = _DATE.fullmatch(value)
+    if m is None:
+        raise _err("not a date written YYYY-MM-DD", field)
     try:
-        # The profile leaves fromisoformat only the calendar to check; the offset is whole minutes below a day.
-        return datetime.fromisoformat(value)
+        return date(int(m[1]), int(m[2]), int(m[3]))
     except ValueError as e:
-        raise _err("not a valid date-time", field) from e
+        raise _err("not a valid date", field) from e
 
 
 def utc_time_text(t: datetime, field: str = "time") -> str:
@@ -364,14 +413,10 @@ def parse_utc_time(value: object, field: str) -> datetime:
     Raises:
         FormatError: ``E_SCHEMA`` if not in the form; ``E_FIELD`` if not a valid date-time.
     """
-    if type(value) is not str or not _UTC_TIME.fullmatch(value):
+    m = _UTC_TIME.fullmatch(value) if type(value) is str else None
+    if m is None:
         raise _err("expected UTC time text YYYY-MM-DDTHH:MM:SSZ", field, "E_SCHEMA")
-    try:
-        t = datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-    except ValueError as e:
-        raise _err("not a valid date-time", field) from e
-    utc_time_text(t, field)
-    return t
+    return _instant(m, field, timedelta(0))
 
 
 def sha256(value: object, field: str) -> bytes:

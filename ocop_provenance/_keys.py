@@ -122,17 +122,34 @@ def _check_public_bytes(raw: bytes) -> None:
         raise WeakKeyError("non-canonical public key encoding (y >= p)", code="E_WEAK_KEY")
     if y in _SMALL_ORDER_Y:
         raise WeakKeyError("public key is a point of small order", code="E_WEAK_KEY")
-    # Decompress: x^2 = (y^2 - 1) / (d y^2 + 1). A key that is not on the curve can never verify anything.
+    # Decompress: x^2 = u / v with u = y^2 - 1, v = d y^2 + 1 (never 0: d is not a square mod p). A key that is not
+    # on the curve can never verify anything. u / v is a square exactly when u * v is (they differ by the square
+    # v^2), so one Jacobi symbol decides, with no inversion: some 70 us instead of two 300-us powers, which is what
+    # a bundle header of 10,000 keys or a trust list of 10,000 participants costs before any signature is checked.
     y2 = y * y % _P
     u = (y2 - 1) % _P
-    v = (_D * y2 + 1) % _P
-    x2 = u * pow(v, _P - 2, _P) % _P
-    if x2 == 0:
+    if u == 0:
         if sign:
             raise WeakKeyError("non-canonical public key encoding (x = 0, sign set)", code="E_WEAK_KEY")
         return
-    if pow(x2, (_P - 1) // 2, _P) != 1:
+    v = (_D * y2 + 1) % _P
+    if _jacobi(u * v, _P) != 1:
         raise KeyFormatError("public key is not a point on Ed25519", code="E_KEY_FORMAT")
+
+
+def _jacobi(a: int, n: int) -> int:
+    """Return the Jacobi symbol (a/n) for odd n > 0: for a prime n, 1 if a is a non-zero square mod n, -1 if not."""
+    a %= n
+    result = 1
+    while a:
+        twos = (a & -a).bit_length() - 1
+        a >>= twos
+        if twos & 1 and n & 7 in (3, 5):
+            result = -result
+        if a & 3 == 3 and n & 3 == 3:
+            result = -result
+        a, n = n % a, a
+    return result if n == 1 else 0
 
 
 def _thumbprint(raw: bytes) -> bytes:

@@ -210,8 +210,8 @@ class InputRef:
 
     def __post_init__(self) -> None:
         _fields.sha256(self.batch_id, "inputs.batch_id")
-        _fields.sha256(self.head, "inputs.head")
         _fields.uint(self.seq, "inputs.seq")
+        _fields.sha256(self.head, "inputs.head")
         if self.seq == 0 and self.head != self.batch_id:
             raise FormatError(
                 "an input at seq 0 must name the genesis event as head", code="E_FIELD", field="inputs.head"

@@ -209,9 +209,9 @@ class DataRequirement:
         """Return why ``value`` does not satisfy the requirement, or None if it does."""
         kind = self.kind
         if kind is None:
-            return "is blank" if isinstance(value, str) and not value.strip() else None
+            return "is blank" if isinstance(value, str) and _fields.is_blank(value) else None
         if kind == "text":
-            return None if isinstance(value, str) and value.strip() else "must be non-blank text"
+            return None if isinstance(value, str) and not _fields.is_blank(value) else "must be non-blank text"
         if kind == "boolean":
             return None if isinstance(value, bool) else "must be true or false"
         if isinstance(value, bool):
@@ -566,7 +566,7 @@ class Policy:
             if event.step == CORRECTION_STEP or data is None:
                 continue  # a correction is not a process step; a withdrawn step did not happen as recorded
             files = log.effective_attachments(event)
-            seen_data.update(k for k, v in data.items() if not (isinstance(v, str) and not v.strip()))
+            seen_data.update(k for k, v in data.items() if not (isinstance(v, str) and _fields.is_blank(v)))
             if self.every is not None:
                 self._check_rule(self.every, "every", event, pos, add, data, files)
             found = by_step.get(event.step)

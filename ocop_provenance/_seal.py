@@ -26,7 +26,7 @@ import io
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from . import _cbor
@@ -835,7 +835,7 @@ class _SealChainCheck:
                 code="E_SEAL_SIGNER",
                 key_id=self._seal.key_id.hex(),
             )
-        # 5. a seal cannot predate the head it seals (one day of slack for time zones).
+        # 5. a seal cannot predate the head it seals: its date, in the offset the event was signed with, less one day.
         if st.sealed_on < sealed_event.time.date() - timedelta(days=1):
             raise SealMismatchError("the seal is dated before the head it seals", code="E_SEAL_TIME")
         body = genesis.body
@@ -869,7 +869,7 @@ def verify_seal(
     2. signer: a trusted key whose id starts with the carried hint (a hint, not an authenticator: each is tried),
        usable on the sealing date when the keys come from a trust list;
     3. signature over the rebuilt COSE_Sign1 (URL form) or the received one (text form);
-    4. date: not sealed after ``now`` (one day of slack), unless ``now`` is ``NO_CLOCK``;
+    4. date: not sealed after ``now``'s UTC date plus one day, unless ``now`` is ``NO_CLOCK``;
     5. with a verified trust list as keys: the signer's role may seal (:data:`SEALING_ROLES`, or the policy's
        ``sealers``; ``E_SEAL_ROLE``) and a sealed GTIN belongs to the signer's GS1 Company Prefixes
        (``E_GTIN_NOT_OWNED``);
@@ -904,7 +904,9 @@ def verify_seal(
     done = ["signature", "signer-trusted"]
     missing: list[str] = []
     st = checked.statement
-    if options.now is not NO_CLOCK and st.sealed_on > options.now.date() + timedelta(days=1):
+    # The day boundary is UTC's (docs/format.md §17): a clock's own offset must not move it. One day of slack covers
+    # every signer's offset (a seal dated by the local calendar is at most one day ahead of UTC's).
+    if options.now is not NO_CLOCK and st.sealed_on > options.now.astimezone(UTC).date() + timedelta(days=1):
         raise SealMismatchError(f"sealed on {st.sealed_on.isoformat()}, after now", code="E_SEAL_FUTURE")
     trust = options.keys if isinstance(options.keys, VerifiedTrustList) else None
     sealer: Participant | None = None

@@ -64,9 +64,13 @@ MAX_PARTICIPANTS = 20_000
 MAX_KEYS_PER_PARTICIPANT = 16
 MAX_CLAIMS = 64
 MAX_AUTHORITY_KEYS = 16
-#: Most CBOR items a trust list or policy payload may hold (an honest 4 MiB list holds about 500,000): a budget
-#: checked before decoding, so a hostile document costs time and memory in proportion to this, not to its size.
-MAX_DOCUMENT_ITEMS = 1_000_000
+#: Most CBOR data items a trust list or policy payload may hold: a budget counted over the heads before anything is
+#: decoded, so a hostile document costs time and memory in proportion to it (about 1 s and 40 MB at the budget, in a
+#: fresh process here), not to its bytes. 20,000 participants of one key and a GS1 prefix each hold some 540,000
+#: items; the signer refuses a document over the budget (docs/format.md §12, benchmarks/bench_hostile.py).
+MAX_DOCUMENT_ITEMS = 500_000
+#: Most CBOR data items of the multi-signed envelope: the array and its byte strings.
+MAX_ENVELOPE_ITEMS = 1 + MAX_SIGNATURES
 TRUST_FORMAT_VERSION = 1
 
 # Trust list payload labels (docs/format.md §Trust lists and policies).
@@ -209,13 +213,23 @@ def sign_document(payload: bytes, signers: Iterable[Signer], typ: str) -> bytes:
 
     Raises:
         ValueError: No signer.
+        FormatError: ``E_SIZE``: the payload holds more than :data:`MAX_DOCUMENT_ITEMS` items, or the envelope would
+            exceed :data:`MAX_SIGNED_DOCUMENT_SIZE` (verifiers would refuse it).
     """
+    _cbor.count_items(payload, max_items=MAX_DOCUMENT_ITEMS)
     by_id: dict[bytes, bytes] = {}
     for signer in signers:
         by_id.setdefault(signer.public_key.key_id, sign1(payload, signer, typ).raw)
     if not by_id:
         raise ValueError("at least one signer is needed")
-    return _cbor.encode([by_id[k] for k in sorted(by_id)])
+    return _envelope([by_id[k] for k in sorted(by_id)])
+
+
+def _envelope(items: list[bytes]) -> bytes:
+    data = _cbor.encode(items)
+    if len(data) > MAX_SIGNED_DOCUMENT_SIZE:
+        raise FormatError(f"the signed document would be {len(data)} bytes, over the limit", code="E_SIZE")
+    return data
 
 
 def parse_unverified_document(data: bytes, *, typ: str, max_size: int = MAX_SIGNED_DOCUMENT_SIZE) -> SignedDocument:
@@ -230,7 +244,7 @@ def parse_unverified_document(data: bytes, *, typ: str, max_size: int = MAX_SIGN
         data = bytes(data)
     if len(data) > max_size:
         raise FormatError(f"{len(data)} bytes exceeds the limit of {max_size}", code="E_SIZE")
-    items = _cbor.decode(data, max_size=max_size, max_depth=2)
+    items = _cbor.decode(data, max_size=max_size, max_depth=2, max_items=MAX_ENVELOPE_ITEMS)
     if not isinstance(items, list) or not 1 <= len(items) <= MAX_SIGNATURES:
         raise FormatError(f"expected an array of 1 to {MAX_SIGNATURES} signatures", code="E_ENVELOPE")
     sigs = []
@@ -258,7 +272,7 @@ def add_signatures(data: bytes, signers: Iterable[Signer], *, typ: str) -> bytes
         by_id.setdefault(signer.public_key.key_id, sign1(doc.payload, signer, typ).raw)
     if len(by_id) > MAX_SIGNATURES:
         raise FormatError(f"more than {MAX_SIGNATURES} signatures", code="E_ENVELOPE")
-    return _cbor.encode([by_id[k] for k in sorted(by_id)])
+    return _envelope([by_id[k] for k in sorted(by_id)])
 
 
 # ---- the trust list model -----------------------------------------------------------------------------------
@@ -562,6 +576,8 @@ class TrustList:
                 by_key[k.key_id] = (p, k)
         object.__setattr__(self, "participants", participants)
         object.__setattr__(self, "_by_key", by_key)
+        if len(set(self.critical)) != len(self.critical):
+            raise _fmt("crit lists a label twice", "crit", "E_FIELD")
         for label in self.critical:
             if label not in _KNOWN and label not in self.extensions:
                 raise _fmt(f"crit names label {label}, which is absent", "crit")
@@ -731,6 +747,8 @@ def _decode_trust(doc: SignedDocument, raw: bytes) -> TrustList:
     if _CRIT in m:
         crit_list = list_field(m[_CRIT], "crit", 64)
         crit = tuple(_fields.uint(c, "crit") for c in crit_list)
+        if len(set(crit)) != len(crit):
+            raise _fmt("crit lists a label twice", "crit")
         for label in crit:
             if label not in m:
                 raise _fmt(f"crit names label {label}, which is absent", "crit")
@@ -953,17 +971,15 @@ class VerifiedTrustList:
         return self.trust_list.to_dict()
 
 
-def _steps(data: Iterable[bytes], pins: Iterator[AuthorityPin | None], backend: str | None) -> Iterator[TrustList]:
-    # Signatures are checked over the payload bytes before the payload is decoded: a hostile list costs its
+def _steps(
+    data: Iterable[bytes], pins: Iterator[AuthorityPin], backend: str | None
+) -> Iterator[tuple[TrustList, SignedDocument]]:
+    # 1-2. Signatures are checked over the payload bytes before the payload is decoded: a hostile list costs its
     # envelope and signature checks, never a decode (docs/format.md §16, issue 10 finding 5).
     for raw in data:
         doc = parse_unverified_document(raw, typ=TRUST_TYP)
-        pin = next(pins)
-        if pin is not None:
-            _require_threshold(doc, pin, "the list by the authority it must follow", backend=backend)
-        tl = _decode_trust(doc, raw)
-        _require_threshold(doc, tl.authority, f"version {tl.version} by its own authority", backend=backend)
-        yield tl
+        _require_threshold(doc, next(pins), "the list by the authority it must follow", backend=backend)
+        yield _decode_trust(doc, raw), doc
 
 
 def load_trusted_root(data: bytes, *, now: datetime, backend: str | None = None) -> VerifiedTrustList:
@@ -1036,12 +1052,13 @@ def verify_trust_list(
     current: TrustList | AuthorityPin = anchor.trust_list if isinstance(anchor, VerifiedTrustList) else anchor
     last: TrustList | None = current if isinstance(current, TrustList) else None
 
-    def pins() -> Iterator[AuthorityPin | None]:
-        # The authority each next list must be signed by; None when the version checks below decide first.
+    def pins() -> Iterator[AuthorityPin]:
+        # The authority each next list must be signed by: the previous list's, or the pinned keys.
         while True:
             yield current.authority if isinstance(current, TrustList) else current
 
-    for tl in _steps((*intermediates, data), pins(), backend):
+    for tl, doc in _steps((*intermediates, data), pins(), backend):
+        # 3. versions, against the previous list; 4. the list's own authority threshold (docs/format.md §16).
         if isinstance(current, TrustList):
             if tl.version < current.version:
                 raise TrustError(
@@ -1058,6 +1075,7 @@ def verify_trust_list(
                     )
                 last = current
                 continue
+        _require_threshold(doc, tl.authority, f"version {tl.version} by its own authority", backend=backend)
         current = last = tl
     assert last is not None
     if now >= last.expires:

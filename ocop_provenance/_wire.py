@@ -264,33 +264,61 @@ def encode_body(body: Body) -> bytes:
 
 
 # ---- the general decoder ----------------------------------------------------------------------------------
+# docs/format.md §7.7: the whole payload's structure first (E_SCHEMA), then every value in label order, depth first
+# (E_FIELD), then the re-encode rule (E_NONCANONICAL). So when a payload breaks several rules, the code and field
+# reported are fixed by the document, not by the order this code happens to build objects in.
+
+_NAMES = {WHERE: _LOCATION, INPUTS: _INPUT, ATTACHMENTS: _ATTACHMENT, PRODUCT: _PRODUCT, PRODUCER: _PRODUCER}
+_REQUIRED_MEMBERS = {WHERE: 1, INPUTS: 3, ATTACHMENTS: 4, PRODUCT: 4, PRODUCER: 1, CERTIFICATE: 3}
+_FIELD_NAMES = {WHERE: "where", INPUTS: "inputs", ATTACHMENTS: "attachments", PRODUCT: "product", PRODUCER: "producer"}
 
 
 def _labelled(value: object, names: tuple[str, ...], where: str, required: int) -> dict[str, Any]:
+    # A nested map: a map; no label outside 0..len(names)-1; the first ``required`` labels present; no null member
+    # (optional members are absent, never null).
     if not isinstance(value, dict):
         raise FormatError("expected a map", code="E_SCHEMA", field=where)
-    unknown = [k for k in value if not (isinstance(k, int) and 0 <= k < len(names))]
+    unknown = [k for k in value if not (type(k) is int and 0 <= k < len(names))]
     if unknown:
         raise FormatError(f"unknown labels {unknown}", code="E_SCHEMA", field=where)
     for label in range(required):
         if label not in value:
             raise FormatError(f"missing {names[label]}", code="E_SCHEMA", field=f"{where}.{names[label]}")
+    for label in sorted(value):
+        if value[label] is None:
+            raise FormatError("null: an absent member is left out", code="E_SCHEMA", field=f"{where}.{names[label]}")
     return {names[k]: v for k, v in value.items()}
-
-
-def _parse_date(value: object, where: str) -> date:
-    if not isinstance(value, str) or len(value) != 10:
-        raise FormatError("expected a YYYY-MM-DD date", code="E_SCHEMA", field=where)
-    try:
-        return date.fromisoformat(value)
-    except ValueError as e:
-        raise FormatError("not a date", code="E_FIELD", field=where) from e
 
 
 def _list(value: object, where: str) -> list[Any]:
     if not isinstance(value, list) or not value:
         raise FormatError("expected a non-empty array", code="E_SCHEMA", field=where)
     return value
+
+
+def _structure(m: dict[Any, Any]) -> None:
+    """Phase 1 (§7.7 step 4a): every container and every nested label set, in label order, depth first."""
+    for label in sorted(m):
+        value = m[label]
+        if label == TIME:
+            if not isinstance(value, str) or len(value) > 40:
+                raise FormatError("expected RFC 3339 text", code="E_SCHEMA", field="time")
+        elif label in (INPUTS, ATTACHMENTS):
+            for item in _list(value, _FIELD_NAMES[label]):
+                _labelled(item, _NAMES[label], _FIELD_NAMES[label], _REQUIRED_MEMBERS[label])
+        elif label in (WHERE, PRODUCT, PRODUCER):
+            _labelled(value, _NAMES[label], _FIELD_NAMES[label], _REQUIRED_MEMBERS[label])
+        elif label == DATA:
+            if not isinstance(value, dict) or not value:
+                raise FormatError("data must be a non-empty map", code="E_SCHEMA", field="data")
+        elif label == CERTIFICATE:
+            issued = _labelled(value, _CERTIFICATE, "certificate", 3)["issued"]
+            if not isinstance(issued, str) or len(issued) != 10:
+                raise FormatError("expected a YYYY-MM-DD date", code="E_SCHEMA", field="certificate.issued")
+        elif label == CORRECTS:
+            c = _labelled(value, _CORRECTION, "corrects", 3)
+            if "data" in c and (not isinstance(c["data"], dict) or not c["data"]):
+                raise FormatError("corrected data must be a non-empty map", code="E_SCHEMA", field="corrects.data")
 
 
 def _build(factory: Callable[..., Any], kwargs: Mapping[str, Any], where: str) -> Any:
@@ -302,26 +330,87 @@ def _build(factory: Callable[..., Any], kwargs: Mapping[str, Any], where: str) -
         raise
 
 
-def _location(value: object) -> Location:
-    return _build(Location, _labelled(value, _LOCATION, "where", 1), "where")  # type: ignore[no-any-return]
+def _count(items: list[Any], limit: int, where: str) -> list[Any]:
+    if len(items) > limit:
+        raise FormatError(f"more than {limit} items", code="E_FIELD", field=where)
+    return items
 
 
-def _attachments(value: object) -> tuple[Attachment, ...]:
-    return tuple(
-        _build(Attachment, _labelled(a, _ATTACHMENT, "attachments", 4), "attachments")
-        for a in _list(value, "attachments")
-    )
+def _product(value: dict[int, Any]) -> Product:
+    members = _labelled(value, _PRODUCT, "product", 4)
+    if not isinstance(members["quantity"], str):  # the model also takes numbers; the wire only decimal text
+        _fields.text(members["name"], "product.name")
+        _fields.text(members["lot"], "product.lot", limit=64)
+        raise FormatError("expected decimal text", code="E_FIELD", field="product.quantity")
+    return _build(Product, members, "product")  # type: ignore[no-any-return]
 
 
-def _correction(value: object) -> Correction:
-    c = _labelled(value, _CORRECTION, "corrects", 3)
-    if "data" in c and (not isinstance(c["data"], dict) or not c["data"]):
-        raise FormatError("corrected data must be a non-empty map", code="E_SCHEMA", field="corrects.data")
-    return _build(Correction, c, "corrects")  # type: ignore[no-any-return]
+def _inputs(value: list[Any], batch_id: object) -> tuple[InputRef, ...]:
+    out: list[InputRef] = []
+    seen: set[bytes] = set()
+    for item in _count(value, MAX_INPUTS, "inputs"):
+        ref: InputRef = _build(InputRef, _labelled(item, _INPUT, "inputs", 3), "inputs")
+        if ref.batch_id == batch_id:
+            raise FormatError("a batch cannot consume itself", code="E_FIELD", field="inputs")
+        if ref.batch_id in seen:
+            raise FormatError("the same input batch is listed twice", code="E_FIELD", field="inputs")
+        seen.add(ref.batch_id)
+        out.append(ref)
+    return tuple(out)
+
+
+def _values(m: dict[int, Any]) -> dict[int, Any]:
+    """Phase 2 (§7.7 step 4b): every value through its rule, in label order, depth first; E_FIELD names the field."""
+    out: dict[int, Any] = {}
+    for label in sorted(m):
+        value = m[label]
+        if label in (BATCH, PREV):
+            out[label] = _fields.sha256(value, "batch" if label == BATCH else "prev")
+        elif label == SEQ:
+            if value:
+                out[label] = _fields.uint(value, "seq", 1)
+        elif label == TIME:
+            out[label] = _fields.parse_event_time(value, "time")
+        elif label == STEP:
+            out[label] = _fields.business_step(value, "step")
+        elif label == WHERE:
+            out[label] = _build(Location, _labelled(value, _LOCATION, "where", 1), "where")
+        elif label == INPUTS:
+            out[label] = _inputs(value, out.get(BATCH))
+        elif label == ATTACHMENTS:
+            out[label] = tuple(
+                _build(Attachment, _labelled(a, _ATTACHMENT, "attachments", 4), "attachments")
+                for a in _count(value, MAX_ATTACHMENTS, "attachments")
+            )
+        elif label == DATA:
+            out[label] = _data_values(value)
+        elif label == PRODUCT:
+            out[label] = _product(value)
+        elif label == PRODUCER:
+            out[label] = _build(Producer, _labelled(value, _PRODUCER, "producer", 1), "producer")
+        elif label == CERTIFICATE:
+            c = _labelled(value, _CERTIFICATE, "certificate", 3)
+            _fields.uint(c["stars"], "certificate.stars", 3, 5)
+            _fields.text(c["number"], "certificate.number", limit=64)
+            c["issued"] = _fields.parse_date(c["issued"], "certificate.issued")
+            out[label] = _build(Certificate, c, "certificate")
+        elif label == CORRECTS:
+            out[label] = _build(Correction, _labelled(value, _CORRECTION, "corrects", 3), "corrects")
+    return out
+
+
+def _data_values(value: dict[Any, Any]) -> Mapping[str, Any]:
+    if len(value) > MAX_DATA_ITEMS:
+        raise FormatError(f"more than {MAX_DATA_ITEMS} key data elements", code="E_FIELD", field="data")
+    for k, v in value.items():  # wire order: each key, then its value
+        _fields.data_key(k, "data")
+        _fields.data_value(v, f"data.{k}")
+    return value
 
 
 def _decode_body_general(payload: bytes) -> Body:
     m = _cbor.decode(payload, max_size=MAX_EVENT_SIZE, max_depth=_PAYLOAD_DEPTH)
+    # Steps 2-3: the map, its version, its seq and its label set.
     if not isinstance(m, dict):
         raise FormatError("event payload must be a map", code="E_SCHEMA")
     if m.get(V) != FORMAT_VERSION or isinstance(m.get(V), bool):
@@ -338,45 +427,34 @@ def _decode_body_general(payload: bytes) -> Body:
             f"labels not allowed here: {sorted(keys - required - optional, key=str)}",
             code="E_SCHEMA",
         )
-    time = _fields.parse_event_time(m[TIME], "time")
-    attachments = _attachments(m[ATTACHMENTS]) if ATTACHMENTS in m else ()
-    data = m.get(DATA, {})
-    if DATA in m and (not isinstance(data, dict) or not data):
-        raise FormatError("data must be a non-empty map", code="E_SCHEMA", field="data")
+    # Step 4: structure, then values.
+    _structure(m)
+    v = _values(m)
     body: Body
     if seq == 0:
-        cert = None
-        if CERTIFICATE in m:
-            c = _labelled(m[CERTIFICATE], _CERTIFICATE, "certificate", 3)
-            c["issued"] = _parse_date(c["issued"], "certificate.issued")
-            cert = _build(Certificate, c, "certificate")
         body = Genesis(
-            time=time,
-            product=_build(Product, _labelled(m[PRODUCT], _PRODUCT, "product", 4), "product"),
-            producer=_build(Producer, _labelled(m[PRODUCER], _PRODUCER, "producer", 1), "producer"),
-            location=_location(m[WHERE]) if WHERE in m else None,
-            certificate=cert,
-            attachments=attachments,
-            data=data,
+            time=v[TIME],
+            product=v[PRODUCT],
+            producer=v[PRODUCER],
+            location=v.get(WHERE),
+            certificate=v.get(CERTIFICATE),
+            attachments=v.get(ATTACHMENTS, ()),
+            data=v.get(DATA, {}),
         )
     else:
-        inputs = (
-            tuple(_build(InputRef, _labelled(i, _INPUT, "inputs", 3), "inputs") for i in _list(m[INPUTS], "inputs"))
-            if INPUTS in m
-            else ()
-        )
         body = Step(
-            batch_id=m[BATCH],
-            seq=seq,
-            prev=m[PREV],
-            time=time,
-            step=m[STEP],
-            location=_location(m[WHERE]),
-            inputs=inputs,
-            attachments=attachments,
-            data=data,
-            corrects=_correction(m[CORRECTS]) if CORRECTS in m else None,
+            batch_id=v[BATCH],
+            seq=v[SEQ],
+            prev=v[PREV],
+            time=v[TIME],
+            step=v[STEP],
+            location=v[WHERE],
+            inputs=v.get(INPUTS, ()),
+            attachments=v.get(ATTACHMENTS, ()),
+            data=v.get(DATA, {}),
+            corrects=v.get(CORRECTS),
         )
+    # Step 5: the re-encode rule.
     if encode_body(body) != payload:
         raise FormatError(
             "payload is not in its one canonical form (NFC text, 14-digit GTIN, canonical quantity and time)",

@@ -348,6 +348,7 @@ CASES = [
     case("qr-verify-bundle", "qr", "verify", "{seal}", *KEYS, "--bundle", "{RUN}/dried.ocop"),
     case("qr-verify-older-head", "qr", "verify", "{seal}", *KEYS, "--bundle", "{RUN}/fork-a.ocop"),
     case("qr-verify-trust", "qr", "verify", "{seal}", *TRUST, "--bundle", "{RUN}/dried.ocop"),
+    case("qr-verify-trust-no-bundle", "qr", "verify", "{seal}", *TRUST),
     case("qr-verify-untrusted", "qr", "verify", "{seal}", "--trusted-key", "{RUN}/pem/lab.pem"),
     case("qr-verify-garbage", "qr", "verify", "https://id.example.vn/01/08931234567897/10/L2411-01",
          "--trusted-key", "{RUN}/pem/coop.pem"),

@@ -101,23 +101,29 @@ def make_bundle(
     lab_key: str = "lab",
     attach_pdf: bool = True,
     skip: tuple[str, ...] = (),
+    opener: str = "coop",
+    claims: tuple[str, ...] = (),
 ) -> tuple[Path, str]:
-    """A fresh batch and a dried batch made from it that satisfies the dried-cordyceps policy (unless told not to)."""
+    """A fresh batch and a dried batch made from it that satisfies the dried-cordyceps policy (unless told not to).
+
+    ``opener`` is the key that opens (and packs and ships) the dried batch; ``claims`` are further ``batch new``
+    options of its genesis (``--gtin`` …): what the record says of itself.
+    """
     base = ("--quantity", "4", "--unit", "kg", "--where", "Nghi Sơn", "--where-code", "38", "--admin-code", "38")
     lot = Path(name).stem
     fresh = env.ok("batch", "new", "--key", "coop", "--product", FRESH, "--lot", f"T-{lot}", "--producer", COOP,
                    "--at", "2024-11-01T08:00:00+07:00", *base).stdout.strip()  # fmt: skip
-    batch = env.ok("batch", "new", "--key", "coop", "--product", PRODUCT, "--lot", f"L-{lot}", "--producer", COOP,
-                   "--at", "2024-11-02T07:00:00+07:00", *base).stdout.strip()  # fmt: skip
+    batch = env.ok("batch", "new", "--key", opener, "--product", PRODUCT, "--lot", f"L-{lot}", "--producer", COOP,
+                   "--at", "2024-11-02T07:00:00+07:00", *base, *claims).stdout.strip()  # fmt: skip
     if "commissioning" not in skip:
-        _step(env, batch, "commissioning", "2024-11-02T07:30:00+07:00", "coop")
+        _step(env, batch, "commissioning", "2024-11-02T07:30:00+07:00", opener)
     _step(env, batch, "ocop:drying", "2024-11-02T08:00:00+07:00", "workshop", "--input", fresh, "--data", "moisture=12")
     report = env.tmp / "report.pdf"
     report.write_bytes(b"%PDF-1.4\n% test report\n")
     extra = ("--attach", str(report)) if attach_pdf else ()
     _step(env, batch, "inspecting", "2024-11-03T09:00:00+07:00", lab_key, *extra)
-    _step(env, batch, "packing", "2024-11-04T09:00:00+07:00", "coop")
-    _step(env, batch, "shipping", "2024-11-05T09:00:00+07:00", "coop")
+    _step(env, batch, "packing", "2024-11-04T09:00:00+07:00", opener)
+    _step(env, batch, "shipping", "2024-11-05T09:00:00+07:00", opener)
     path = env.tmp / name
     env.ok("export", batch, "-o", str(path))
     return path, batch

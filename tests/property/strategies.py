@@ -8,12 +8,19 @@ from decimal import Decimal
 
 import ocop_provenance as op
 from hypothesis import strategies as st
+from ocop_provenance._unicode import first_unassigned
 from ocop_provenance.events import CBV_BUSINESS_STEPS
 from ocop_provenance.gs1 import gs1_check_digit
 
+
+def assigned(text: str) -> bool:
+    """True for text of code points Unicode 14.0 assigns: the only text the format carries (docs/format.md §2.1)."""
+    return first_unassigned(text) is None
+
+
 # ---- CBOR data model --------------------------------------------------------------------------------------------
 
-nfc_text = st.text(max_size=40).map(lambda s: unicodedata.normalize("NFC", s))
+nfc_text = st.text(max_size=40).filter(assigned).map(lambda s: unicodedata.normalize("NFC", s))
 cbor_int = st.integers(min_value=-(2**63), max_value=2**64 - 1)
 cbor_scalar = st.one_of(st.none(), st.booleans(), cbor_int, st.binary(max_size=40), nfc_text)
 cbor_key = st.one_of(cbor_int, nfc_text)

@@ -13,7 +13,13 @@ from ocop_provenance._fields import event_time_text as _time_text
 from ocop_provenance._wire import _ATTACHMENT, _INPUT, _LOCATION, _record, decode_body, encode_body
 from ocop_provenance.events import DataValue
 
-_text = st.text(st.characters(blacklist_categories=("Cc", "Cs")), min_size=1, max_size=30).filter(str.strip)
+from tests.property.strategies import assigned
+
+_text = (
+    st.text(st.characters(blacklist_categories=("Cc", "Cs", "Cn")), min_size=1, max_size=30)
+    .filter(str.strip)
+    .filter(assigned)
+)
 
 
 def _generic(body: op.Step) -> bytes:
@@ -47,7 +53,9 @@ def _generic(body: op.Step) -> bytes:
     data=st.dictionaries(
         st.from_regex(r"[A-Za-z][A-Za-z0-9_.:-]{0,30}", fullmatch=True),
         st.one_of(
-            st.booleans(), st.integers(-(2**63), 2**63 - 1), st.text(max_size=40).filter(lambda s: "\x00" not in s)
+            st.booleans(),
+            st.integers(-(2**63), 2**63 - 1),
+            st.text(max_size=40).filter(lambda s: "\x00" not in s).filter(assigned),
         ),
         max_size=6,
     ).filter(lambda d: all(not isinstance(v, str) or v.isprintable() for v in d.values())),

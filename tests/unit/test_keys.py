@@ -13,6 +13,8 @@ import ocop_provenance as op
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from ocop_provenance.events import available_backends, ed25519_backend
 
 from tests.conftest import key
@@ -73,6 +75,25 @@ def test_off_curve_key_rejected() -> None:
         op.PublicKey.from_raw(le(2))
     assert info.value.code == "E_KEY_FORMAT"
     assert not isinstance(info.value, op.WeakKeyError)
+
+
+@settings(max_examples=300)
+@given(st.integers(min_value=0, max_value=2**255 - 20))
+def test_the_curve_check_agrees_with_eulers_criterion(y: int) -> None:
+    # The one-Jacobi-symbol check equals the textbook decompression: x^2 = (y^2-1)/(d y^2+1) a square mod p.
+    p = 2**255 - 19
+    d = -121665 * pow(121666, p - 2, p) % p
+    x2 = (y * y - 1) * pow(d * y * y + 1, p - 2, p) % p
+    on_curve = x2 == 0 or pow(x2, (p - 1) // 2, p) == 1
+    small_order = y in {0, 1, p - 1} or le(y) in {bytes.fromhex(h) for h in SMALL_ORDER}
+    try:
+        op.PublicKey.from_raw(le(y))
+    except op.WeakKeyError:
+        assert small_order
+    except op.KeyFormatError:
+        assert not on_curve
+    else:
+        assert on_curve
 
 
 @pytest.mark.parametrize("length", [0, 31, 33, 64])

@@ -29,7 +29,11 @@ EXPIRES = datetime(2025, 10, 1, tzinfo=UTC)
 AUTH = [key(50), key(51), key(52)]
 PRODUCER, PROCESSOR, LAB, DISTRIBUTOR, CERTIFIER, LAB2 = key(1), key(2), key(3), key(4), key(5), key(6)
 STRANGER = key(9)
-_ALL = {k.key_id: k.public_key for k in (*AUTH, PRODUCER, PROCESSOR, LAB, DISTRIBUTOR, CERTIFIER, LAB2, STRANGER)}
+RIVAL, RETAILER = key(7), key(8)  # a second producer and a retailer, for the attacks of issue 10
+_ALL = {
+    k.key_id: k.public_key
+    for k in (*AUTH, PRODUCER, PROCESSOR, LAB, DISTRIBUTOR, CERTIFIER, LAB2, STRANGER, RIVAL, RETAILER)
+}
 
 
 def signer_keys(events: Sequence[op.SignedEvent]) -> tuple[op.PublicKey, ...]:

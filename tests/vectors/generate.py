@@ -823,7 +823,252 @@ def _invalid(story: dict[str, list[op.SignedEvent]]) -> list[dict[str, Any]]:
         "a header whose magic is not ocop-bundle",
         _raw_bundle({**good, 0: "ocop-bundle2"}, every),
     )
+    out.extend(_invalid_spec(story))
     return out
+
+
+def _nested(base: op.SignedEvent, label: int, member: int | None, value: Any) -> bytes:
+    """The payload of ``base`` with member ``member`` of nested map ``label`` set (None: removed), re-signed."""
+    m = _payload_map(base)
+    if member is None:
+        m[label] = value
+    else:
+        m[label] = dict(m[label])
+        if value is _ABSENT:
+            m[label].pop(member, None)
+        else:
+            m[label][member] = value
+    return _sign(_det(m))
+
+
+_ABSENT = object()
+
+
+def _invalid_spec(story: dict[str, list[op.SignedEvent]]) -> list[dict[str, Any]]:
+    """Vectors for the rules docs/format.md states exactly (issue 10: what a second implementation must match)."""
+    a, b = story["A"], story["B"]
+    out: list[dict[str, Any]] = []
+
+    def add(name: str, kind: str, code: str, attack: str, data: bytes | list[bytes], **extra: Any) -> None:
+        entry: dict[str, Any] = {"name": name, "kind": kind, "expected_code": code, "attack": attack}
+        entry["input"] = [_hex(x) for x in data] if isinstance(data, list) else _hex(data)
+        entry.update(extra)
+        out.append(entry)
+
+    def event(name: str, code: str, attack: str, data: bytes, field: str | None = None) -> None:
+        if field is None:
+            add(name, "event", code, attack, data)
+        else:
+            add(name, "event", code, attack, data, expected_field=field)
+
+    g, s1 = b[0], b[1]
+
+    # §7.4 time: exactly the profile, nothing else parses.
+    times = [
+        ("time-lowercase-t", "2024-11-03t07:00:00+07:00", "E_FIELD", "a lowercase t between date and time"),
+        ("time-other-separator", "2024-11-03U07:00:00+07:00", "E_FIELD", "a letter other than T as the separator"),
+        ("time-space-separator", "2024-11-03 07:00:00+07:00", "E_FIELD", "a space as the separator"),
+        ("time-basic-format", "20241103T070000+0700", "E_FIELD", "ISO 8601 basic format"),
+        ("time-week-date", "2024-W44-7T07:00:00+07:00", "E_FIELD", "an ISO week date"),
+        ("time-comma-fraction", "2024-11-03T07:00:00,250000+07:00", "E_FIELD", "a comma before the fraction"),
+        ("time-three-digit-fraction", "2024-11-03T07:00:00.250+07:00", "E_FIELD", "three fraction digits"),
+        ("time-zero-fraction", "2024-11-03T07:00:00.000000+07:00", "E_FIELD", "a fraction of zero written out"),
+        ("time-fraction-junk", "2024-11-03T07:00:00.250000x+07:00", "E_FIELD", "a character after the fraction"),
+        ("time-minus-zero-offset", "2024-11-03T00:00:00-00:00", "E_FIELD", "-00:00 (RFC 3339's unknown offset)"),
+        ("time-offset-60-minutes", "2024-11-03T07:00:00+06:60", "E_FIELD", "an offset of 60 minutes"),
+        ("time-offset-24-hours", "2024-11-03T07:00:00+24:00", "E_FIELD", "an offset of 24 hours"),
+        ("time-leap-second", "2024-11-03T23:59:60+07:00", "E_FIELD", "second 60 (no leap seconds)"),
+        ("time-february-30", "2024-02-30T07:00:00+07:00", "E_FIELD", "a day the month does not have"),
+        ("time-hour-24", "2024-11-03T24:00:00+07:00", "E_FIELD", "hour 24"),
+        ("time-year-1969", "1969-12-31T23:59:59+00:00", "E_FIELD", "a year before 1970"),
+        ("time-arabic-indic-digits", "٢٠٢٤-11-03T07:00:00+07:00", "E_FIELD", "digits other than ASCII"),
+        ("time-too-long", "2024-11-03T07:00:00.250000+07:00" + " " * 9, "E_SCHEMA", "41 characters"),
+    ]
+    for name, text, code, attack in times:
+        event(name, code, f"time: {attack}", _nested(g, 4, None, text), "time")
+    event("time-not-text", "E_SCHEMA", "time as an integer", _nested(g, 4, None, 1730592000), "time")
+
+    # §7.6 quantity: the grammar, then the canonical form.
+    quantities = [
+        ("quantity-exponent", "1e3", "E_FIELD"),
+        ("quantity-huge-exponent", "1e1000000", "E_FIELD"),
+        ("quantity-plus-sign", "+12.5", "E_FIELD"),
+        ("quantity-negative", "-12.5", "E_FIELD"),
+        ("quantity-leading-space", " 12.5", "E_FIELD"),
+        ("quantity-leading-point", ".5", "E_FIELD"),
+        ("quantity-trailing-point", "12.", "E_FIELD"),
+        ("quantity-underscore", "1_2.5", "E_FIELD"),
+        ("quantity-arabic-indic-digits", "١٢", "E_FIELD"),
+        ("quantity-ten-fraction-digits", "0.0000000001", "E_FIELD"),
+        ("quantity-nineteen-digits", "1000000000000000000", "E_FIELD"),
+        ("quantity-65-characters", "1" + "0" * 64, "E_FIELD"),
+        ("quantity-leading-zero", "012.5", "E_NONCANONICAL"),
+        ("quantity-trailing-zero-fraction", "0.10000000000", "E_NONCANONICAL"),
+    ]
+    for name, text, code in quantities:  # the re-encode rule names no field
+        field = "product.quantity" if code == "E_FIELD" else None
+        event(name, code, f"quantity {text!r}", _nested(g, 10, 2, text), field)
+    event("quantity-integer-type", "E_FIELD", "quantity as a CBOR integer, not text", _nested(g, 10, 2, 12),
+          "product.quantity")  # fmt: skip
+
+    # §7.2 the certificate's date: YYYY-MM-DD and a real date.
+    for name, text, code in (
+        ("certificate-week-date", "2020-W53-4", "E_FIELD"),
+        ("certificate-basic-date", "20201230xx", "E_FIELD"),
+        ("certificate-february-30", "2021-02-30", "E_FIELD"),
+        ("certificate-short-date", "2020-1-30", "E_SCHEMA"),
+    ):
+        event(name, code, f"certificate date {text!r}", _nested(a[0], 12, 2, text), "certificate.issued")
+
+    # §2.1 and §7.3 text: Unicode 14.0's repertoire; blank is a named set.
+    event("text-unassigned-code-point", "E_TYPE", "U+1FAE8, assigned only in Unicode 15.0, in the product name",
+          _nested(g, 10, 0, "Đông trùng hạ thảo \U0001fae8"))  # fmt: skip
+    event("text-noncharacter", "E_TYPE", "the noncharacter U+FDD0 in the producer's name",
+          _nested(g, 11, 0, "HTX \ufdd0"))  # fmt: skip
+    event("text-only-ideographic-space", "E_FIELD", "a product name of U+3000 and U+00A0 only (blank)",
+          _nested(g, 10, 0, "\u3000\u00a0"), "product.name")  # fmt: skip
+    event("text-unassigned-data-key", "E_TYPE", "a data key holding U+0378 (never a valid key, refused as text first)",
+          _nested(s1, 9, "x\u0378", "1"))  # fmt: skip
+
+    # §7.2 / §7.7 codes the document names.
+    event("lone-latitude", "E_FIELD", "a latitude without a longitude", _nested(a[0], 6, 3, _ABSENT), "where.lat_e6")
+    event("lone-longitude", "E_FIELD", "a longitude without a latitude", _nested(a[0], 6, 2, _ABSENT), "where.lat_e6")
+    event("null-coordinate", "E_SCHEMA", "latitude null (absent members are left out, never null)",
+          _nested(a[0], 6, 2, None), "where.lat_e6")  # fmt: skip
+    event("null-nested-member", "E_SCHEMA", "product.gtin null", _nested(a[0], 10, 4, None), "product.gtin")
+    event("data-key-not-text", "E_FIELD", "an integer data key", _nested(s1, 9, 1, "x"), "data")
+    event("data-value-null", "E_FIELD", "a null data value", _nested(s1, 9, "room", None), "data.room")
+    step_seq = _payload_map(s1)
+    step_seq[2] = 2**63
+    event("step-seq-2-63", "E_FIELD", "a step's seq of 2**63 (a uint CBOR allows)", _sign(_det(step_seq)), "seq")
+    big_input = _payload_map(s1)
+    big_input[7] = [{0: a[0].event_id, 1: 2**63, 2: a[2].event_id}]
+    event("input-seq-2-63", "E_FIELD", "an input's seq of 2**63", _sign(_det(big_input)), "inputs.seq")
+    depth_ok = _payload_map(g)
+    depth_ok[6] = {0: [[[]]]}
+    event("depth-empty-arrays-at-limit", "E_FIELD", "where.name = [[[]]]: no item inside more than 4 containers, so "
+          "it decodes, and is not text", _sign(_det(depth_ok)), "where.name")  # fmt: skip
+    depth_bad = _payload_map(g)
+    depth_bad[6] = {0: [[[0]]]}
+    event("depth-item-beyond-limit", "E_CBOR", "where.name = [[[0]]]: the 0 is inside 5 containers",
+          _sign(_det(depth_bad)))  # fmt: skip
+    dup = _sign(_det_raw_dup(s1.payload, b"\xf5", b"\x00"))
+    event("duplicate-key-true-and-1", "E_CBOR", "a step's map holds key 1 and, last, key true: duplicates compare "
+          "as values (true = 1), before key types are judged", dup)  # fmt: skip
+
+    # §7.7 phases: structure over the whole payload, then values in label order, then the re-encode rule.
+    two = _payload_map(a[0])
+    two[10] = {**two[10], 4: "08931234567898"}  # a wrong check digit (E_FIELD) ...
+    two[11] = {**two[11], 7: "x"}  # ... and an unknown producer label (E_SCHEMA): structure first
+    event("phase-structure-before-values", "E_SCHEMA", "an unknown producer label and a bad GTIN",
+          _sign(_det(two)), "producer")  # fmt: skip
+    order = _payload_map(a[0])
+    order[4] = "2024-11-01T08:00:00Z"  # E_FIELD at label 4 ...
+    order[10] = {**order[10], 4: "08931234567898"}  # ... and at label 10: the lower label is reported
+    event("phase-values-in-label-order", "E_FIELD", "a bad time and a bad GTIN", _sign(_det(order)), "time")
+    late = _payload_map(a[0])
+    late[10] = {**late[10], 2: "120.0"}  # not canonical (E_NONCANONICAL) ...
+    late[12] = {**late[12], 0: 6}  # ... and six stars (E_FIELD): values before the re-encode rule
+    event("phase-values-before-reencode", "E_FIELD", "a non-canonical quantity and six stars",
+          _sign(_det(late)), "certificate.stars")  # fmt: skip
+    inner = _payload_map(a[0])
+    inner[10] = {**inner[10], 0: "", 4: "08931234567898"}  # blank name (label 0) and bad GTIN (label 4)
+    event("phase-members-in-label-order", "E_FIELD", "a blank product name and a bad GTIN", _sign(_det(inner)),
+          "product.name")  # fmt: skip
+
+    # §2.2 one walk in wire order: a key out of order is found before a later value is looked at, and a value
+    # before any later key.
+    event("walk-key-order-before-later-float", "E_NONCANONICAL", "{0: 1, 2: 0, 1: 1.5}: key 1 after key 2",
+          _sign(bytes([0xA3]) + b"\x00\x01\x02\x00\x01\xf9\x3e\x00"))  # fmt: skip
+    event("walk-float-before-later-key-order", "E_TYPE", "{0: 1.5, 2: 0, 1: 1}: the float comes first",
+          _sign(bytes([0xA3]) + b"\x00\xf9\x3e\x00\x02\x00\x01\x01"))  # fmt: skip
+
+    # §4 envelope.
+    add("cose-one-byte", "event", "E_COSE", "the tag byte alone", b"\xd2")
+    many = dict.fromkeys(range(12), 0)
+    add("cose-unprotected-many-items", "event", "E_SIZE", "an unprotected header of 12 entries: over the envelope's "
+        "budget of 16 data items", _sign(g.payload, unprotected=many))  # fmt: skip
+    add(
+        "cose-huge-declared-length",
+        "event",
+        "E_CBOR",
+        "a payload byte string declaring 2**62 bytes",
+        b"\xd2\x84" + cbor2.dumps(g.envelope.protected) + b"\xa0\x5b" + (1 << 62).to_bytes(8, "big") + b"\x00",
+    )
+
+    # §10 bundle: the header's keys are exactly the signers; which check wins at a batch's end.
+    good = _header_map(b[0].event_id, [b, a], ["producer", "lab"])
+    every = [e.raw for e in b] + [e.raw for e in a]
+    extra_key = _raw_bundle({**good, 3: [*good[3], KEYS["outsider"].public_key.raw]}, every)
+    add("bundle-header-extra-key", "bundle", "E_HEADER_MISMATCH", "the header ships a key that signed nothing",
+        extra_key, expected_field="keys")  # fmt: skip
+    add("bundle-header-missing-key", "bundle", "E_HEADER_MISMATCH", "the header leaves out the lab's key",
+        _raw_bundle({**good, 3: good[3][:1]}, every), expected_field="keys")  # fmt: skip
+    add("bundle-header-duplicate-key", "bundle", "E_HEADER_MISMATCH", "the header lists the producer's key twice",
+        _raw_bundle({**good, 3: [good[3][0], *good[3]]}, every), expected_field="keys")  # fmt: skip
+    add("bundle-header-not-a-map", "bundle", "E_BUNDLE", "the header is an array",
+        _bundle_item(cbor2.dumps(["ocop-bundle", 1])) + b"".join(_bundle_item(e) for e in every))  # fmt: skip
+    short = {**good, 4: [[b[0].event_id, 2, b[2].event_id], [a[0].event_id, 3, a[2].event_id]]}
+    add("bundle-next-item-framing-first", "bundle", "E_BUNDLE", "batch B ends with another head than the header's "
+        "(E_HEADER_MISMATCH) but the next item is not a byte string: the next item is read first",
+        _bundle_item(cbor2.dumps(short)) + _bundle_item(b[0].raw) + _bundle_item(b[1].raw) + a[0].raw)  # fmt: skip
+    add("bundle-trailing-before-last-batch-end", "bundle", "E_TRAILING", "the last batch ends with another head than "
+        "the header's, and an item follows: the end of the file is checked first",
+        _raw_bundle({**good, 4: [[b[0].event_id, 3, b[2].event_id], [a[0].event_id, 3, b[2].event_id]]}, every)
+        + _bundle_item(a[0].raw))  # fmt: skip
+    return out
+
+
+def _det_raw_dup(payload: bytes, key: bytes, value: bytes) -> bytes:
+    """``payload`` (a map) with one more entry appended as raw bytes: a second key equal to an existing one."""
+    return bytes([payload[0] + 1]) + payload[1:] + key + value
+
+
+def _edge() -> list[dict[str, Any]]:
+    """Valid events at the edge of each rule (docs/format.md §7): each must parse, and re-sign to the same bytes."""
+    producer = KEYS["producer"]
+    g = open_batch(
+        op.Genesis(
+            time=datetime(2024, 11, 1, 8, 0, tzinfo=timezone(-timedelta(hours=5, minutes=30))),
+            product=op.Product(
+                name="\ufeffĐông trùng hạ thảo \U0001fae7",  # a leading BOM kept as text; U+1FAE7 is Unicode 14.0
+                lot="!\"%&'()*+,-./:;<=>?_",  # GS1's whole punctuation set
+                quantity="0.000000001",
+                unit="g",
+                gtin="96385074",  # a GTIN-8, written padded to 14 digits
+            ),
+            producer=op.Producer(name="HTX\u200bNghi Sơn", gln="8931234500009"),  # ZERO WIDTH SPACE is not blank
+            location=op.Location(name="Cực Bắc", lat_e6=90_000_000, lon_e6=-180_000_000),
+            certificate=op.Certificate(stars=5, number="1/QĐ", issued=date(2024, 2, 29)),
+            data={"empty": "", "max": 2**63 - 1, "min": -(2**63), "flag": False},
+        ),
+        producer,
+    )
+    s1 = append_step(
+        g,
+        producer,
+        step="sampling",
+        time=datetime(2024, 11, 1, 13, 0, 0, 1, tzinfo=UTC),
+        location=op.Location(name="Phòng mẫu", admin_code="0000000000"),
+        attachments=[op.Attachment(name="rỗng.pdf", media_type="application/pdf", size=0, sha256=bytes(32))],
+    )
+    s2 = append_step(
+        s1,
+        producer,
+        step="ocop:drying",
+        time=datetime(9999, 12, 31, 23, 59, 59, 999_999, tzinfo=timezone(timedelta(hours=14))),
+        location=op.Location(name="Xưởng"),
+    )
+    decoded = [
+        {"time": "2024-11-01T08:00:00-05:30", "product.quantity": "0.000000001", "product.gtin": "00000096385074",
+         "certificate.issued": "2024-02-29", "data.min": -(2**63)},
+        {"time": "2024-11-01T13:00:00.000001+00:00", "attachments.size": 0},
+        {"time": "9999-12-31T23:59:59.999999+14:00"},
+    ]  # fmt: skip
+    return [
+        {**_event_vector(f"edge-{i}", e, "producer"), "decoded": d}
+        for i, (e, d) in enumerate(zip((g, s1, s2), decoded, strict=True))
+    ]
 
 
 KEY_FILE_PASSPHRASE = "mật khẩu thử nghiệm"
@@ -963,7 +1208,7 @@ def build() -> dict[str, bytes]:
         "chain = verify_chain(inputs, VerifyOptions(keys, now), batch_id); "
         "bundle = verify_bundle(input, VerifyOptions(keys, now), ANY_BATCH); "
         "public_key = PublicKey.from_raw(input). Keys trusted: every "
-        "key in events.json unless 'trusted' names a subset.",
+        "key in events.json unless 'trusted' names a subset. expected_field, when given, is the error's field.",
         "now": NOW.isoformat(),
         "vectors": _invalid({**story, "C": corrected}),
     }
@@ -971,11 +1216,20 @@ def build() -> dict[str, bytes]:
     def dump(obj: Any) -> bytes:
         return (json.dumps(obj, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
 
+    edge = {
+        "description": "Valid events at the edge of each rule (docs/format.md §7): a negative offset, the smallest "
+        "quantity, GS1's punctuation, a GTIN-8, a leading U+FEFF, a Unicode 14.0 emoji, U+200B, 29 February, the "
+        "poles' coordinates, the 64-bit extremes, an empty text value, a microsecond, year 9999 at +14:00, a 0-byte "
+        "attachment. Each must parse (parse_unverified_event), verify as one chain, and re-sign to the same bytes; "
+        "'decoded' gives field values as the wire writes them.",
+        "events": _edge(),
+    }
     return {
         "events.json": dump(events),
         "bundle.json": dump(extras),
         "invalid.json": dump(invalid),
         "corrections.json": dump(_corrections_file(corrected)),
+        "edge.json": dump(edge),
     }
 
 

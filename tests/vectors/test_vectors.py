@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import cbor2
 import ocop_provenance as op
 import pytest
 from ocop_provenance.events import (
@@ -24,7 +25,7 @@ from tests.vectors import generate
 from tests.verifying import ANY_BATCH, options
 
 HERE = Path(__file__).resolve().parent
-FILES = ("events.json", "bundle.json", "invalid.json", "corrections.json")
+FILES = ("events.json", "bundle.json", "invalid.json", "corrections.json", "edge.json")
 
 
 def _load(name: str) -> Any:
@@ -35,6 +36,7 @@ EVENTS = _load("events.json")
 EXTRAS = _load("bundle.json")
 INVALID = _load("invalid.json")
 CORRECTIONS = _load("corrections.json")
+EDGE = _load("edge.json")
 NOW = datetime.fromisoformat(INVALID["now"])
 PUBLIC = {k["name"]: op.PublicKey.from_raw(bytes.fromhex(k["public_key"])) for k in EVENTS["keys"]}
 PRIVATE = {k["name"]: op.PrivateKey.from_seed(bytes.fromhex(k["seed"])) for k in EVENTS["keys"]}
@@ -51,6 +53,31 @@ def test_committed_files_equal_a_fresh_regeneration() -> None:
 
 def test_vector_files_stay_small() -> None:
     assert sum((HERE / n).stat().st_size for n in FILES) < 400_000
+
+
+@pytest.mark.parametrize("v", EDGE["events"], ids=lambda v: v["name"])
+def test_edge_event_parses_and_re_signs_byte_exact(v: dict[str, Any]) -> None:
+    raw = bytes.fromhex(v["cose"])
+    event = parse_unverified_event(raw)
+    assert event.payload.hex() == v["payload"]
+    assert sign_event(event.body, PRIVATE[v["signer"]]).raw == raw
+    wire = cbor2.loads(event.payload)
+    labels = {"time": (4,), "product.quantity": (10, 2), "product.gtin": (10, 4), "certificate.issued": (12, 2)}
+    for field, expected in v["decoded"].items():
+        if field.startswith("data."):
+            assert wire[9][field[5:]] == expected
+        elif field == "attachments.size":
+            assert wire[8][0][2] == expected
+        else:
+            value = wire
+            for label in labels[field]:
+                value = value[label]
+            assert value == expected
+
+
+def test_edge_events_verify_as_one_chain() -> None:
+    raws = [bytes.fromhex(v["cose"]) for v in EDGE["events"]]
+    assert op.verify_chain(raws, options(RING), batch=ANY_BATCH).count == 3
 
 
 @pytest.mark.parametrize("k", EVENTS["keys"], ids=lambda k: k["name"])
@@ -202,6 +229,8 @@ def test_invalid_vector_is_rejected_with_its_code(v: dict[str, Any]) -> None:
     with pytest.raises(op.ProvenanceError) as info:
         _run(v)
     assert info.value.code == v["expected_code"]
+    if "expected_field" in v:  # the field the document says is reported (docs/format.md §7.7)
+        assert info.value.field == v["expected_field"]
 
 
 @pytest.mark.parametrize("v", [v for v in INVALID["vectors"] if v["kind"] == "chain"], ids=lambda v: v["name"])

@@ -86,6 +86,12 @@ EXPLAIN: Mapping[str, str] = {
     "E_POLICY_THRESHOLD": "too few distinct participants signed a step that needs several",
     "E_POLICY_BATCH_DATA": "no step of the batch carries a data element the policy requires",
     "E_POLICY_PRODUCT": "the policy does not cover this product",
+    "E_POLICY_DATA_VALUE": "a key data element the policy requires holds a value it does not accept (blank, of the "
+    "wrong kind, or out of range)",
+    "E_CLAIM_MISMATCH": "the record claims a producer name, place code or GLN that the trust list does not give to "
+    "whoever signed it",
+    "E_GTIN_NOT_OWNED": "the product's GTIN belongs to none of the signer's GS1 Company Prefixes in the trust list: it "
+    "is someone else's product",
     "E_PINNED_FORK": "the bundle shows a different step than the one you saw before: the history was forked",
     "E_ROLLBACK": "the bundle ends before a step you already saw: later steps are being hidden",
     "E_LINEAGE_DEPTH": "the chain of batches made from batches is deeper than allowed",
@@ -112,6 +118,12 @@ EXPLAIN_SEAL: Mapping[str, str] = {
     "E_SEAL_SIGNER": "the seal was signed by a key that signed none of the sealed steps",
     "E_SEAL_FUTURE": "the seal claims a date in the future",
     "E_SEAL_TIME": "the seal is dated before the step it seals",
+    "E_SEAL_ROLE": "the seal's signer may not seal products: the trust list gives them another role (producers seal, "
+    "or the roles the policy names)",
+    "E_GTIN_NOT_OWNED": "the seal names a GTIN that belongs to none of its signer's GS1 Company Prefixes in the trust "
+    "list: someone else's product",
+    "E_CLAIM_MISMATCH": "the sealed record claims a producer, place code or GLN that the trust list does not give to "
+    "whoever signed it",
     "E_SIGNATURE": "the seal's signature does not match its content: the code was altered, or signed by another key",
     "E_UNKNOWN_KEY": "the seal was signed by a key that is not among the trusted keys",
     "E_KEY_REVOKED": "the seal's key is revoked in the trust list: nothing it signed is trusted",

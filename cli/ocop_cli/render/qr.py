@@ -328,13 +328,7 @@ class SealVerified(Result):
             rows.append(t("  signed by trusted key {label}, key {key}", label=self.signer.get("trusted_key"), key=key))
         rows.append(t("  checked   {what}", what=", ".join(r.checked)))
         if r.not_checked:
-            rows.append(
-                t(
-                    "  NOT checked {what} (signer-role and gtin-owner need --trust LIST; chain needs --bundle FILE: "
-                    "without it the record the seal names was not seen)",
-                    what=", ".join(r.not_checked),
-                )
-            )
+            rows.append(t("  NOT checked {what} ({why})", what=", ".join(r.not_checked), why=_not_checked_why(r)))
         rows.append(
             tn(
                 st.seq + 1,
@@ -359,6 +353,21 @@ class SealVerified(Result):
         rows.append(t("  Chứng minh:        {text}", text=r.proves_vi))
         rows.append(t("  Không chứng minh:  {text}", text=r.does_not_prove_vi))
         return lines(*rows)
+
+
+def _not_checked_why(r: SealVerification) -> str:
+    # Each check left out, with what would have made it and what it leaves open (issue 10, finding 2).
+    why = []
+    if "signer-role" in r.not_checked or "gtin-owner" in r.not_checked:
+        why.append(t("signer-role and gtin-owner need --trust LIST"))
+    if "chain" in r.not_checked:
+        why.append(
+            t(
+                "chain needs --bundle FILE: without it the record the seal names was not seen, so who made it, what "
+                "it claims and its steps are not checked"
+            )
+        )
+    return "; ".join(why)
 
 
 def _declared_line(c: SealChainInfo) -> str:

@@ -6,8 +6,9 @@
 // Decoding runs in the order of §2.2, which fixes the code reported when several rules fail:
 //   1. too long: E_SIZE; empty: E_CBOR;
 //   2. read one item: malformed, a tag, an indefinite length, a duplicate map key, invalid UTF-8, too deep: E_CBOR;
-//   3. walk it: a float, simple value, integer below -2^63 or map key that is neither integer nor text: E_TYPE;
-//      map keys out of bytewise order, text not in NFC: E_NONCANONICAL (in wire order, key before value);
+//   3. walk it: a float, simple value, integer below -2^63, map key that is neither integer nor text, or text
+//      holding a code point Unicode 14.0 does not assign: E_TYPE; map keys out of bytewise order, text not in NFC:
+//      E_NONCANONICAL (in wire order, key before value);
 //   4. a non-shortest head anywhere: E_NONCANONICAL; bytes after the item: E_TRAILING.
 // Step 4 is what re-encoding and comparing (§2.2 step 6) finds: with only definite lengths and the types of
 // step 3, the one deterministic encoding differs from the input exactly where a head is not the shortest.
@@ -18,6 +19,7 @@
 // is one walk in wire order.
 
 import { fail } from "./errors.js";
+import { firstUnassigned } from "./unicode14.js";
 import { compare, utf8, utf8Bytes } from "./util.js";
 
 const MIN_INT = -(2n ** 63n);
@@ -234,6 +236,8 @@ function walk(value) {
     return;
   }
   if (typeof value === "string") {
+    // Unicode 14.0's repertoire first (§2.1 rule 6): NFC of a later character may differ between versions.
+    if (firstUnassigned(value) >= 0) fail("E_TYPE", "text holds a code point Unicode 14.0 does not assign");
     if (!isNfc(value)) fail("E_NONCANONICAL", "text is not NFC-normalised");
     return;
   }

@@ -8,6 +8,7 @@ const TBS_PREFIX = concat(Uint8Array.of(0x84, 0x6a), utf8Bytes("Signature1"));
 const EMPTY_BSTR = Uint8Array.of(0x40);
 const ALG_EDDSA = -8n;
 const MAX_PROTECTED = 256;
+const MAX_COSE_ITEMS = 16; // §4 step 3, §12
 
 /** The Sig_structure ["Signature1", protected, h'', payload] of RFC 9052 §4.4 (§6). */
 export function toBeSigned(protectedBytes, payload) {
@@ -54,8 +55,8 @@ export async function parseSign1(data, { typ, maxSize }) {
   if (data.length > maxSize) fail("E_SIZE", `${data.length} bytes exceeds the limit of ${maxSize}`);
   // 2. (one byte alone is no COSE_Sign1 either: the reference says E_COSE rather than decoding nothing)
   if (data.length < 2 || data[0] !== 0xd2) fail("E_COSE", "not a tagged COSE_Sign1 (tag 18)");
-  // 3.–8.
-  const items = decode(data.subarray(1), { maxSize, maxDepth: 2 });
+  // 3.–8. (an item budget of 16: an accepted envelope holds 5 data items)
+  const items = decode(data.subarray(1), { maxSize, maxDepth: 2, maxItems: MAX_COSE_ITEMS });
   if (!Array.isArray(items) || items.length !== 4) fail("E_COSE", "COSE_Sign1 must be an array of four items");
   const [protectedBytes, unprotected, payload, signature] = items;
   if (!(protectedBytes instanceof Uint8Array)) {

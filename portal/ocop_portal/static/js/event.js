@@ -1,14 +1,13 @@
 // Events: the payload rules of docs/format.md §7 and the event envelope (§4 with the event content type).
 //
-// A payload is decoded (§7.7), every field is checked in the order the reference checks them (the order decides
-// the code only when several fields are wrong), the event is rebuilt from the decoded values in canonical form and
-// encoded again: any difference from the received bytes is E_NONCANONICAL (§7.7 step 5).
+// A payload is decoded (§7.7) in the document's phases: the structure of the whole payload (E_SCHEMA), then every
+// value in label order, depth first (E_FIELD), then the event is rebuilt from the decoded values in canonical form
+// and encoded again: any difference from the received bytes is E_NONCANONICAL (§7.7 step 6).
 
 import { decode, encode } from "./cbor.js";
 import { parseSign1 } from "./cose.js";
 import { fail } from "./errors.js";
 import { adminCode, gln, gtin, invalid, text } from "./fields.js";
-import { pyDate, pyQuantity } from "./pyparse.js";
 import { codePoints, equal } from "./util.js";
 
 export const EVENT_TYP = "application/ocop-event+cbor";
@@ -58,11 +57,11 @@ const schema = (message, field) => fail("E_SCHEMA", message, { field });
 // ---- field rules ------------------------------------------------------------------------------------------
 
 function optionalText(value, field) {
-  return value === undefined || value === null ? null : text(value, field);
+  return value === undefined ? null : text(value, field);
 }
 
 function optionalAdminCode(value, field) {
-  return value === undefined || value === null ? null : adminCode(value, field);
+  return value === undefined ? null : adminCode(value, field);
 }
 
 function bytes32(value, field) {
@@ -113,7 +112,10 @@ function eventTime(value, field) {
   return { text, micros: utcMillis * 1000n + BigInt(us) - BigInt(offset) * MINUTE, localDate: local };
 }
 
-/** A nested map with integer labels 0..names.length-1; the first `required` labels must be present. */
+/**
+ * A nested map (§7.2): a map; no label outside 0..names.length-1; the first `required` labels present; no null
+ * member (checked in label order). E_SCHEMA with the field.
+ */
 function members(value, names, where, required) {
   if (!(value instanceof Map)) schema("expected a map", where);
   for (const k of value.keys()) {
@@ -121,6 +123,9 @@ function members(value, names, where, required) {
   }
   for (let label = 0; label < required; label++) {
     if (!value.has(BigInt(label))) schema(`missing ${names[label]}`, `${where}.${names[label]}`);
+  }
+  for (const k of [...value.keys()].sort((a, b) => (a < b ? -1 : 1))) {
+    if (value.get(k) === null) schema("null: an absent member is left out", `${where}.${names[Number(k)]}`);
   }
   const out = {};
   for (const [k, v] of value) out[names[Number(k)]] = v;
@@ -132,11 +137,33 @@ function nonEmptyArray(value, where) {
   return value;
 }
 
+// §7.6: a quantity is text spelled DIGIT+ ["." DIGIT+], at most 64 characters; its canonical form drops leading
+// zeros and trailing fractional zeros and has at most 18 integer and 9 fractional digits (else E_FIELD); another
+// spelling of a valid value is left to the re-encode rule (E_NONCANONICAL).
+const QUANTITY = /^(0|[1-9][0-9]{0,17})(\.[0-9]{0,8}[1-9])?$/;
+const DECIMAL = /^([0-9]+)(?:\.([0-9]+))?$/;
+
 function quantity(value, field) {
-  if (typeof value !== "string" && typeof value !== "bigint") invalid("expected a decimal number", field);
-  const q = pyQuantity(value);
-  if (!q.ok) invalid("not a decimal number of at most 18 integer and 9 fraction digits", field);
-  return q.text;
+  if (typeof value !== "string") invalid("expected decimal text", field);
+  if (QUANTITY.test(value)) return value;
+  const m = codePoints(value) <= 64 ? DECIMAL.exec(value) : null;
+  if (m === null) invalid("not a decimal number (digits, optionally a point and more digits)", field);
+  const whole = m[1].replace(/^0+/, "") || "0";
+  const fraction = (m[2] ?? "").replace(/0+$/, "");
+  const out = fraction ? `${whole}.${fraction}` : whole;
+  if (!QUANTITY.test(out)) invalid("more than 18 integer or 9 fractional digits", field);
+  return out;
+}
+
+// §7.2: the certificate's date, YYYY-MM-DD naming a real date (years 0001-9999).
+const DATE = /^([0-9]{4})-([0-9]{2})-([0-9]{2})$/;
+
+function issuedDate(value, field) {
+  const m = DATE.exec(value);
+  if (m === null) invalid("not a date written YYYY-MM-DD", field);
+  const [y, mo, d] = m.slice(1).map(Number);
+  if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > daysIn(y, mo)) invalid("not a valid date", field);
+  return value;
 }
 
 function product(value) {
@@ -148,7 +175,7 @@ function product(value) {
     unit: text(p.unit, "product.unit", 32),
     gtin: null,
   };
-  if (p.gtin !== undefined && p.gtin !== null) {
+  if (p.gtin !== undefined) {
     out.gtin = gtin(p.gtin, "product.gtin");
     if (!GS1_LOT.test(out.lot)) invalid("with a GTIN, the lot must be 1-20 characters of GS1's set", "product.lot");
   }
@@ -162,22 +189,17 @@ function producer(value) {
     admin_code: optionalAdminCode(p.admin_code, "producer.admin_code"),
     commune: optionalText(p.commune, "producer.commune"),
     province: optionalText(p.province, "producer.province"),
-    gln: p.gln === undefined || p.gln === null ? null : gln(p.gln, "producer.gln"),
+    gln: p.gln === undefined ? null : gln(p.gln, "producer.gln"),
   };
 }
 
 function certificate(value) {
   const c = members(value, CERTIFICATE_FIELDS, "certificate", 3);
-  if (typeof c.issued !== "string" || codePoints(c.issued) !== 10) {
-    schema("expected a YYYY-MM-DD date", "certificate.issued");
-  }
-  const issued = pyDate(c.issued);
-  if (issued === null) invalid("not a date", "certificate.issued");
   if (!isInt(c.stars) || ![3n, 4n, 5n].includes(c.stars)) invalid("OCOP stars must be 3, 4 or 5", "certificate.stars");
   return {
     stars: c.stars,
     number: text(c.number, "certificate.number", 64),
-    issued: `${pad(issued[0], 4)}-${pad(issued[1])}-${pad(issued[2])}`,
+    issued: issuedDate(c.issued, "certificate.issued"),
   };
 }
 
@@ -190,6 +212,7 @@ function location(value) {
     lon_e6: l.lon_e6 ?? null,
     gln: null,
   };
+  // At label 2, before either range: both or neither (field where.lat_e6).
   if ((out.lat_e6 === null) !== (out.lon_e6 === null)) invalid("latitude and longitude go together", "where.lat_e6");
   for (const [name, bound] of [
     ["lat_e6", 90000000n],
@@ -198,7 +221,7 @@ function location(value) {
     const v = out[name];
     if (v !== null && (!isInt(v) || v > bound || v < -bound)) invalid("coordinate out of range", `where.${name}`);
   }
-  if (l.gln !== undefined && l.gln !== null) out.gln = gln(l.gln, "where.gln");
+  if (l.gln !== undefined) out.gln = gln(l.gln, "where.gln");
   return out;
 }
 
@@ -215,12 +238,29 @@ function attachment(value) {
   return { name, media_type: a.media_type, size: a.size, sha256: bytes32(a.sha256, "attachments.sha256") };
 }
 
+// Members in label order: batch_id, seq, head, then the seq-0 rule (§7.2).
 function input(value) {
   const i = members(value, INPUT_FIELDS, "inputs", 3);
-  const out = { batch_id: bytes32(i.batch_id, "inputs.batch_id"), seq: i.seq, head: bytes32(i.head, "inputs.head") };
+  const batchId = bytes32(i.batch_id, "inputs.batch_id");
   if (!isInt(i.seq) || i.seq < 0n || i.seq >= MAX_SEQ) invalid("seq must be a non-negative integer", "inputs.seq");
-  if (i.seq === 0n && !equal(out.head, out.batch_id)) {
+  const head = bytes32(i.head, "inputs.head");
+  if (i.seq === 0n && !equal(head, batchId)) {
     invalid("an input at seq 0 must name the genesis event as head", "inputs.head");
+  }
+  return { batch_id: batchId, seq: i.seq, head };
+}
+
+function inputs(value, batch) {
+  countAtMost(value, MAX_INPUTS, "inputs");
+  const out = [];
+  const seen = new Set();
+  for (const item of value) {
+    const ref = input(item);
+    const id = ref.batch_id.join();
+    if (batch !== undefined && equal(ref.batch_id, batch)) invalid("a batch cannot consume itself", "inputs");
+    if (seen.has(id)) invalid("the same input batch is listed twice", "inputs");
+    seen.add(id);
+    out.push(ref);
   }
   return out;
 }
@@ -232,19 +272,24 @@ function data(value, where = "data") {
     if (typeof k !== "string" || !DATA_KEY.test(k)) invalid("key data element names must match the pattern", where);
     if (typeof v === "boolean") out.set(k, v);
     else if (isInt(v)) {
-      if (v >= MAX_SEQ) invalid(`${k} is out of the 64-bit range`, where);
+      if (v >= MAX_SEQ) invalid(`${k} is out of the 64-bit range`, `${where}.${k}`);
       out.set(k, v);
     } else out.set(k, text(v, `${where}.${k}`, MAX_VALUE_TEXT, true));
   }
   return out;
 }
 
-/** §19.1: a correction's declaration: the corrected step's seq and id, a reason, maybe the corrected values. */
-function correction(value) {
+/** §19.1, structure (§7.7 step 4a): a correction's declaration has labels 0-2, maybe 3, and its data is a map. */
+function correctionStructure(value) {
   const c = members(value, CORRECTION_FIELDS, "corrects", 3);
   if (c.data !== undefined && (!(c.data instanceof Map) || c.data.size === 0)) {
     schema("corrected data must be a non-empty map", "corrects.data");
   }
+}
+
+/** §19.1, values (§7.7 step 4b): the corrected step's seq and id, a reason, maybe the corrected values. */
+function correction(value) {
+  const c = members(value, CORRECTION_FIELDS, "corrects", 3);
   if (!isInt(c.seq) || c.seq < 1n || c.seq >= MAX_SEQ) invalid("expected an integer of at least 1", "corrects.seq");
   return {
     seq: c.seq,
@@ -276,6 +321,61 @@ function countAtMost(items, limit, field) {
 
 // ---- the payload ------------------------------------------------------------------------------------------
 
+const byLabel = (m) => [...m.keys()].sort((a, b) => (a < b ? -1 : 1));
+
+/** §7.7 step 4a: structure, over the whole payload, in label order (E_SCHEMA). */
+function structure(m) {
+  for (const label of byLabel(m)) {
+    const value = m.get(label);
+    if (label === TIME) {
+      if (typeof value !== "string" || codePoints(value) > 40) schema("expected RFC 3339 text", "time");
+    } else if (label === INPUTS) {
+      for (const item of nonEmptyArray(value, "inputs")) members(item, INPUT_FIELDS, "inputs", 3);
+    } else if (label === ATTACHMENTS) {
+      for (const item of nonEmptyArray(value, "attachments")) members(item, ATTACHMENT_FIELDS, "attachments", 4);
+    } else if (label === WHERE) members(value, LOCATION_FIELDS, "where", 1);
+    else if (label === PRODUCT) members(value, PRODUCT_FIELDS, "product", 4);
+    else if (label === PRODUCER) members(value, PRODUCER_FIELDS, "producer", 1);
+    else if (label === DATA) {
+      if (!(value instanceof Map) || value.size === 0) schema("data must be a non-empty map", "data");
+    } else if (label === CERTIFICATE) {
+      const issued = members(value, CERTIFICATE_FIELDS, "certificate", 3).issued;
+      if (typeof issued !== "string" || codePoints(issued) !== 10) {
+        schema("expected a YYYY-MM-DD date", "certificate.issued");
+      }
+    } else if (label === CORRECTS) correctionStructure(value);
+  }
+}
+
+/** §7.7 step 4b: every value through its rule, in label order, depth first (E_FIELD with the field). */
+function values(m) {
+  const v = {};
+  for (const label of byLabel(m)) {
+    const value = m.get(label);
+    if (label === BATCH) v.batch = bytes32(value, "batch");
+    else if (label === SEQ) {
+      if (value !== 0n && value >= MAX_SEQ) invalid("a step's seq is below 2^63", "seq");
+    } else if (label === PREV) v.prev = bytes32(value, "prev");
+    else if (label === TIME) v.time = eventTime(value, "time");
+    else if (label === STEP) {
+      if (typeof value !== "string" || !(CBV_BUSINESS_STEPS.has(value) || CUSTOM_STEP.test(value))) {
+        invalid("neither a GS1 CBV 2.0 business step nor a namespaced step like ocop:drying", "step");
+      }
+      v.step = value;
+    } else if (label === WHERE) v.where = location(value);
+    else if (label === INPUTS) v.inputs = inputs(value, v.batch);
+    else if (label === ATTACHMENTS) {
+      countAtMost(value, MAX_ATTACHMENTS, "attachments");
+      v.attachments = value.map(attachment);
+    } else if (label === DATA) v.data = data(value);
+    else if (label === PRODUCT) v.product = product(value);
+    else if (label === PRODUCER) v.producer = producer(value);
+    else if (label === CERTIFICATE) v.certificate = certificate(value);
+    else if (label === CORRECTS) v.corrects = correction(value);
+  }
+  return v;
+}
+
 /** Decode and check an event payload (§7.7); returns the body with canonical values. */
 export function decodePayload(payload) {
   // 1.
@@ -290,47 +390,22 @@ export function decodePayload(payload) {
   const [required, optional] = genesis ? [GENESIS_REQUIRED, GENESIS_OPTIONAL] : [STEP_REQUIRED, STEP_OPTIONAL];
   if (required.some((label) => !m.has(label))) schema("missing labels");
   for (const k of m.keys()) if (!required.includes(k) && !optional.includes(k)) schema("label not allowed here");
-  // 4. (in the reference's order: the time first, with all its rules)
-  const time = eventTime(m.get(TIME), "time");
-  const attachments = m.has(ATTACHMENTS) ? nonEmptyArray(m.get(ATTACHMENTS), "attachments").map(attachment) : [];
-  const dataMap = m.get(DATA) ?? new Map();
-  if (m.has(DATA) && (!(dataMap instanceof Map) || dataMap.size === 0)) schema("data must be a non-empty map", "data");
-  let body;
-  if (genesis) {
-    const cert = m.has(CERTIFICATE) ? certificate(m.get(CERTIFICATE)) : null;
-    body = {
-      kind: "genesis",
-      seq: 0n,
-      product: product(m.get(PRODUCT)),
-      producer: producer(m.get(PRODUCER)),
-      where: m.has(WHERE) ? location(m.get(WHERE)) : null,
-      certificate: cert,
-      time,
-    };
-  } else {
-    const inputs = m.has(INPUTS) ? nonEmptyArray(m.get(INPUTS), "inputs").map(input) : [];
-    const where = location(m.get(WHERE));
-    const corrects = m.has(CORRECTS) ? correction(m.get(CORRECTS)) : null;
-    const batch = bytes32(m.get(BATCH), "batch");
-    const prev = bytes32(m.get(PREV), "prev");
-    if (seq >= MAX_SEQ) invalid("a step's seq is below 2^63", "seq");
-    const step = m.get(STEP);
-    if (typeof step !== "string" || !(CBV_BUSINESS_STEPS.has(step) || CUSTOM_STEP.test(step))) {
-      invalid("neither a GS1 CBV 2.0 business step nor a namespaced step like ocop:drying", "step");
-    }
-    countAtMost(inputs, MAX_INPUTS, "inputs");
-    const seen = new Set();
-    for (const ref of inputs) {
-      const id = ref.batch_id.join();
-      if (equal(ref.batch_id, batch)) invalid("a batch cannot consume itself", "inputs");
-      if (seen.has(id)) invalid("the same input batch is listed twice", "inputs");
-      seen.add(id);
-    }
-    body = { kind: "step", seq, batch, prev, time, step, where, inputs, corrects };
-  }
-  countAtMost(attachments, MAX_ATTACHMENTS, "attachments");
-  body.attachments = attachments;
-  body.data = data(dataMap);
+  // 4. structure over the whole payload, then the values in label order
+  structure(m);
+  const v = values(m);
+  const body = genesis
+    ? {
+        kind: "genesis",
+        seq: 0n,
+        product: v.product,
+        producer: v.producer,
+        where: v.where ?? null,
+        certificate: v.certificate ?? null,
+        time: v.time,
+      }
+    : { kind: "step", seq, batch: v.batch, prev: v.prev, time: v.time, step: v.step, where: v.where, inputs: v.inputs ?? [], corrects: v.corrects ?? null };
+  body.attachments = v.attachments ?? [];
+  body.data = v.data ?? new Map();
   if (body.kind === "step") {
     const broken = correctionRule(body);
     if (broken !== null) invalid(broken[1], broken[0]);

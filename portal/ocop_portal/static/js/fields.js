@@ -3,7 +3,7 @@
 // in its canonical form or throws E_FIELD naming the field. Text arrives NFC-checked by the CBOR decoder.
 
 import { fail } from "./errors.js";
-import { codePoints, isPySpace, pyStrip } from "./util.js";
+import { codePoints, isPySpace } from "./util.js";
 import { CASEFOLD } from "./casefold.js";
 
 export const MAX_TEXT = 256;
@@ -13,10 +13,18 @@ const GS1_PREFIX = /^[0-9]{4,12}$/;
 
 export const invalid = (message, field) => fail("E_FIELD", message, { field });
 
-/** §7.3: text, not blank unless `empty` (Python's str.isspace), at most `limit` code points, no control character. */
+// §7.3's white space: empty, or only these (Unicode's White_Space less the controls, which are refused anyway).
+const BLANK = /^[\u0020\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$/;
+
+/** §7.3: blank text (empty or only the named white space). */
+export function isBlank(value) {
+  return BLANK.test(value);
+}
+
+/** §7.3: text, not blank unless `empty`, at most `limit` code points, no control character. */
 export function text(value, field, limit = MAX_TEXT, empty = false) {
   if (typeof value !== "string") invalid("expected text", field);
-  if (!empty && pyStrip(value) === "") invalid("must not be empty", field);
+  if (!empty && isBlank(value)) invalid("must not be empty", field);
   if (codePoints(value) > limit) invalid(`longer than ${limit} characters`, field);
   if (CONTROL.test(value)) invalid("contains control characters", field);
   return value;

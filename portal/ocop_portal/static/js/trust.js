@@ -16,7 +16,9 @@ const MAX_KEYS_PER_PARTICIPANT = 16;
 const MAX_AUTHORITY_KEYS = 16;
 const MAX_CLAIMS = 64;
 // Most CBOR items a trust list payload may hold, counted before it is decoded (the reference's MAX_DOCUMENT_ITEMS).
-export const MAX_DOCUMENT_ITEMS = 1_000_000;
+export const MAX_DOCUMENT_ITEMS = 500_000;
+// Most CBOR items of the multi-signed envelope: the array and its byte strings (§16 step 2).
+const MAX_ENVELOPE_ITEMS = 1 + MAX_SIGNATURES;
 const KNOWN_LABELS = [0n, 1n, 2n, 3n, 4n, 5n, 6n, 7n];
 const ROLES = ["producer", "processor", "lab", "certifier", "distributor", "retailer"];
 const STATUSES = ["active", "retired", "revoked"];
@@ -45,7 +47,7 @@ const schema = (message, field) => fail("E_SCHEMA", message, { field });
 /** Parse a multi-signed envelope (signatures not checked): {payload, signatures, objectId = SHA-256(payload)}. */
 export async function parseDocument(bytes, typ) {
   if (bytes.length > MAX_DOCUMENT) fail("E_SIZE", `${bytes.length} bytes exceeds the limit of ${MAX_DOCUMENT}`);
-  const items = decode(bytes, { maxSize: MAX_DOCUMENT, maxDepth: 2 });
+  const items = decode(bytes, { maxSize: MAX_DOCUMENT, maxDepth: 2, maxItems: MAX_ENVELOPE_ITEMS });
   if (!Array.isArray(items) || items.length < 1 || items.length > MAX_SIGNATURES) {
     fail("E_ENVELOPE", `expected an array of 1 to ${MAX_SIGNATURES} signatures`);
   }
@@ -198,6 +200,7 @@ function decodePayload(payload) {
   let critical = [];
   if (m.has(7n)) {
     critical = listField(m.get(7n), "crit", 64).map((c) => uint(c, "crit"));
+    if (new Set(critical).size !== critical.length) schema("crit lists a label twice", "crit");
     if (critical.some((label) => !m.has(label))) schema("crit names a label which is absent", "crit");
     if (critical.some((label) => !KNOWN_LABELS.includes(label))) {
       fail("E_CRITICAL_FIELD", "the list marks labels as critical that this verifier does not understand", {
@@ -414,11 +417,10 @@ export async function verifyTrustListBytes(bytes, anchor, { now, intermediates =
       current instanceof TrustList ? current.authority : current,
       "the list by the authority it must follow",
     );
-    // 2. the payload, and its own authority
+    // 2. the payload
     const list = decodePayload(doc.payload);
     const tl = new TrustList(list, await importKeys(list), doc.objectId);
-    await requireThreshold(doc, tl.authority, `version ${tl.version} by its own authority`);
-    // 3. versions move forward
+    // 3. versions move forward (before the list's own authority: docs/format.md §16)
     if (current instanceof TrustList) {
       if (tl.version < current.version) {
         fail("E_TRUST_ROLLBACK", `version ${tl.version} is older than the pinned version ${current.version}`, {
@@ -433,9 +435,11 @@ export async function verifyTrustListBytes(bytes, anchor, { now, intermediates =
         continue;
       }
     }
+    // 4. its own authority
+    await requireThreshold(doc, tl.authority, `version ${tl.version} by its own authority`);
     current = last = tl;
   }
-  // 4.
+  // 5.
   if (now >= last.expires) {
     fail("E_TRUST_EXPIRED", `trust list version ${last.version} expired at ${timeText(last.expires)}`, {
       field: "expires",
