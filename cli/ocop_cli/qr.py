@@ -41,6 +41,7 @@ from . import keystore
 from . import trust as trust_commands
 from .context import CliError, Context, OcopGroup, pass_context
 from .files import atomic_output
+from .inputs import resolve_batch
 from .labelopts import content_options, label_lines, layout_from_options, layout_options
 from .ledger import open_ledger, record_handout
 from .params import TEXT, json_option, passphrase_file_option
@@ -89,7 +90,7 @@ def load_batch(ctx: Context, batch: str) -> SealSource:
         TamperError: A stored event no longer verifies (exit 1): a tampered record is never sealed.
     """
     with open_ledger(ctx, create=False) as ledger:
-        batch_id = ledger.resolve(batch)
+        batch_id = resolve_batch(ctx, ledger, batch)
         genesis: op.SignedEvent | None = None
         head: op.SignedEvent | None = None
         signers: set[bytes] = set()
