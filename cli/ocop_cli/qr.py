@@ -47,7 +47,7 @@ from .ledger import open_ledger, record_handout
 from .params import TEXT, json_option, passphrase_file_option
 from .render import Output
 from .render.qr import SealFailure, SealMade, SealSheet, SealVerified
-from .verify import load_trusted_keys, trust_list_option, trusted_key_option
+from .verify import load_trusted_keys, locate, trust_list_option, trusted_key_option
 
 __all__ = ["group"]
 
@@ -613,7 +613,11 @@ def verify(  # noqa: PLR0917 - click passes options as arguments
     except op.ProvenanceError as e:
         if isinstance(e, MissingExtraError):
             raise
-        out.emit(SealFailure(text=code_text, source=source, error=e))
+        where = None
+        if bundle is not None and e.position is not None:  # the seal verified; a record of the bundle did not
+            with bundle.open("rb") as src:
+                where = locate(src, e, str(bundle))
+        out.emit(SealFailure(text=code_text, source=source, error=e, in_bundle=where))
         return
     signer = _signer(result.key, labels, trust)
     out.emit(

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
 import click
 import ocop_provenance as op
-from ocop_provenance.events import BundleReader, EquivocationProof, Subject, ed25519_backend
+from ocop_provenance.events import (
+    BundleReader,
+    EquivocationProof,
+    Subject,
+    ed25519_backend,
+    parse_unverified_event,
+)
 from ocop_provenance.trust import AuditReport, PinnedState, audit_bundles
 
 from .context import CliError, Context, OcopCommand, pass_context
@@ -80,15 +87,18 @@ def load_trusted_keys(paths: Sequence[Path]) -> tuple[op.KeyRing, dict[bytes, st
     return op.KeyRing.of(keys), labels
 
 
-def locate(src: BinaryIO, error: op.ProvenanceError, path: str) -> VerifyFailure:
+def locate(src: BinaryIO, error: op.ProvenanceError, path: str, expected: str | None = None) -> VerifyFailure:
     """Say where an error is: its own location fields, and the batch's place in the bundle header."""
     batch_id = None if error.batch_id is None else bytes.fromhex(error.batch_id)
     position = None
+    name = None
     if batch_id is not None:
         try:
             src.seek(0)
             order = [b.batch_id for b in BundleReader(src).header.batches]
             position = order.index(batch_id) if batch_id in order else None
+            if error.code in {"E_UNKNOWN_KEY", "E_BATCH"}:
+                name = batch_names(src).get(batch_id)
         except (op.ProvenanceError, OSError):
             pass
     return VerifyFailure(
@@ -98,7 +108,30 @@ def locate(src: BinaryIO, error: op.ProvenanceError, path: str) -> VerifyFailure
         batch_position=position,
         seq=error.seq,
         bundle_index=error.position,
+        batch_name=name,
+        expected=expected,
     )
+
+
+def batch_names(src: BinaryIO) -> dict[bytes, tuple[str, str]]:
+    """Each batch's product and lot as its genesis in the bundle claims them (unverified: to name a batch only).
+
+    Raises:
+        ProvenanceError: The bundle is malformed before every genesis was read.
+        OSError: It cannot be read.
+    """
+    src.seek(0)
+    reader = BundleReader(src)
+    ids = [b.batch_id for b in reader.header.batches]
+    names: dict[bytes, tuple[str, str]] = {}
+    for index, raw in reader.events():
+        if 0 <= index < len(ids) and ids[index] not in names:
+            body = parse_unverified_event(raw).body
+            if isinstance(body, op.Genesis):
+                names[ids[index]] = (body.product.name, body.product.lot)
+            if len(names) == len(ids):
+                break
+    return names
 
 
 def verify_file(
@@ -129,20 +162,36 @@ def verify_file(
                     src, options, root=op.ANY_BATCH if expect is None else expect, progress=progress
                 )
         except op.ProvenanceError as e:
-            return locate(src, e, str(bundle))
+            return locate(src, e, str(bundle), None if expect is None else expect.hex())
     return VerifyResult(path=str(bundle), summary=summary, trusted=labels, backend=ed25519_backend())
 
 
-def _hex_batch(_ctx: click.Context, _param: click.Parameter, value: str | None) -> bytes | None:
+def _hex_batch(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
     if value is None:
         return None
-    try:
-        raw = bytes.fromhex(value)
-    except ValueError:
-        raw = b""
-    if len(raw) != 32:
-        raise click.BadParameter("must be a full batch id (64 hex digits)")
-    return raw
+    text = value.strip().lower()
+    if not 6 <= len(text) <= 64 or any(c not in "0123456789abcdef" for c in text):
+        raise click.BadParameter("must be a batch id or a prefix of it (6 to 64 hex digits)")
+    return text
+
+
+def expected_root(prefix: str | None, bundles: Sequence[Path]) -> bytes | None:
+    """The full batch id ``--expect-batch PREFIX`` names: the root of the first bundle it is a prefix of.
+
+    When no bundle's root starts with it, an id that starts with it (and so matches none of them) is returned: the
+    verification then fails with ``E_BATCH``, saying which batch the bundle is about.
+    """
+    if prefix is None:
+        return None
+    for path in bundles:
+        try:
+            with path.open("rb") as src:
+                root = BundleReader(src).header.root
+        except (op.ProvenanceError, OSError):
+            continue  # verifying it reports the problem
+        if root.hex().startswith(prefix):
+            return root
+    return bytes.fromhex((prefix + "0" * 64)[:64])
 
 
 @click.command("verify", cls=OcopCommand)
@@ -186,7 +235,8 @@ def _hex_batch(_ctx: click.Context, _param: click.Parameter, value: str | None) 
     callback=_hex_batch,
     default=None,
     metavar="BATCH_ID",
-    help="Fail unless the bundle is about this batch (full id): guards against a bundle of another batch.",
+    help="Fail unless the bundle is about this batch (its id or a prefix of 6+ hex digits): guards against a "
+    "bundle of another batch.",
 )
 @json_option
 @pass_context
@@ -199,7 +249,7 @@ def command(  # noqa: PLR0917 - click passes options as arguments
     pinned_path: Path | None,
     update_pinned: bool,
     proofs_dir: Path | None,
-    expect_batch: bytes | None,
+    expect_batch: str | None,
     **anchor: Any,
 ) -> None:
     """Verify BUNDLE offline: every signature, hash link and lineage link.
@@ -217,6 +267,7 @@ def command(  # noqa: PLR0917 - click passes options as arguments
     if bool(trusted) == (trust_path is not None):
         raise click.UsageError("give either --trusted-key PEM or --trust LIST")
     out = Output(ctx)
+    expect = expected_root(expect_batch, bundles)
     if trust_path is None:
         given = (("--policy", policy_path), ("--pinned", pinned_path), ("--proofs", proofs_dir))
         extra = [name for name, value in given if value is not None]
@@ -226,7 +277,10 @@ def command(  # noqa: PLR0917 - click passes options as arguments
             raise click.UsageError(f"{', '.join(extra)} go with --trust")
         if len(bundles) != 1:
             raise click.UsageError("with --trusted-key, give one bundle (use --trust to cross-check several)")
-        out.emit(verify_file(ctx, bundles[0], trusted, expect=expect_batch, output=out))
+        result = verify_file(ctx, bundles[0], trusted, expect=expect, output=out)
+        if isinstance(result, VerifyFailure) and expect_batch is not None:
+            result = replace(result, expected=expect_batch)  # as the user typed it
+        out.emit(result)
         return
     if update_pinned and pinned_path is None:
         raise click.UsageError("--update-pinned needs --pinned STATE")
@@ -239,7 +293,7 @@ def command(  # noqa: PLR0917 - click passes options as arguments
             policy_path=policy_path,
             pinned_path=pinned_path,
             update_pinned=update_pinned,
-            expect=expect_batch,
+            expect=expect,
             proofs_dir=proofs_dir,
         )
     except DocumentFailure as f:
@@ -303,7 +357,7 @@ def audit_files(
             failures.append(None)
             continue
         with path.open("rb") as src:
-            failures.append(locate(src, report.failure, str(path)))
+            failures.append(locate(src, report.failure, str(path), None if expect is None else expect.hex()))
     ok = all(r.ok for r in reports)
     pinned_written = False
     if update_pinned and pinned_path is not None and ok:

@@ -9,7 +9,6 @@ from ocop_provenance.events import EquivocationProof
 from ocop_provenance.trust import AuditReport, BatchAudit, Finding, StepAudit, VerifiedPolicy
 
 from .core import JsonDict, Result, Text
-from .explain import explain
 from .policy import requirements, rule_name
 from .trust import TrustVerified, trust_json
 from .verify import VerifyFailure, problem_lines, proves, where_json, where_text
@@ -112,7 +111,7 @@ class AuditResult(Result):
             where = where_text(f)
             if where:
                 rows.append(t("  where       {where}", where=", ".join(where)))
-            rows.extend(problem_lines(f.error, explain(f.error.code), wide=True))
+            rows.extend(problem_lines(f.error, f.explanation, wide=True))
             rows.append(t("  Do not rely on any record in this bundle."))
         by_event: dict[tuple[bytes | None, int | None], list[Finding]] = {}
         for finding in r.findings:

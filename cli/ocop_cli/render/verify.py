@@ -13,7 +13,16 @@ from .events import chain_json
 from .explain import explain
 from .words import hex_or_none, short, t, tn
 
-__all__ = ["Imported", "VerifyFailure", "VerifyResult", "problem_lines", "proves", "where_json", "where_text"]
+__all__ = [
+    "Imported",
+    "VerifyFailure",
+    "VerifyResult",
+    "input_signer_text",
+    "problem_lines",
+    "proves",
+    "where_json",
+    "where_text",
+]
 
 
 def proves() -> list[str]:
@@ -131,6 +140,19 @@ class VerifyFailure(Result):
     batch_position: int | None = None
     seq: int | None = None
     bundle_index: int | None = None
+    batch_name: tuple[str, str] | None = None
+    """The failing batch's product and lot, as its (unverified) genesis in the bundle claims them."""
+    expected: str | None = None
+    """The batch ``--expect-batch`` named (its id or prefix, as given), if any."""
+
+    @property
+    def explanation(self) -> str | None:
+        """The failure in plain words; an untrusted signer of an input batch is named as such (issue 13)."""
+        if self.error.code == "E_BATCH" and self.expected is not None and self.batch_id is not None:
+            return other_batch_text(self.batch_id, self.batch_name, self.expected)
+        return input_signer_text(self.error, self.batch_id, self.batch_position, self.batch_name) or explain(
+            self.error.code
+        )
 
     @property
     def ok(self) -> bool:
@@ -147,7 +169,7 @@ class VerifyFailure(Result):
             where.append(t("signed by key {key}", key=e.key_id[:16]))
         if where:
             rows.append(t("  where     {where}", where=", ".join(where)))
-        rows.extend(problem_lines(e, explain(e.code)))
+        rows.extend(problem_lines(e, self.explanation))
         rows.append(t("  Do not rely on any record in this bundle."))
         return lines(*rows)
 
@@ -155,12 +177,51 @@ class VerifyFailure(Result):
 def where_json(f: VerifyFailure) -> JsonDict:
     """Where a failure is, as JSON members: its explanation, batch, position and step (null when unknown)."""
     return {
-        "explanation": explain(f.error.code),
+        "explanation": f.explanation,
         "batch_id": hex_or_none(f.batch_id),
         "batch_position": f.batch_position,
         "seq": f.seq,
         "bundle_index": f.bundle_index,
     }
+
+
+def other_batch_text(batch_id: bytes, name: tuple[str, str] | None, expected: str) -> str:
+    """Which batch a bundle is about, when it is not the one ``--expect-batch`` named."""
+    if name is None:
+        return t(
+            "the bundle is about batch {batch}, not the batch {expected} you expected",
+            batch=batch_id.hex(),
+            expected=expected,
+        )
+    return t(
+        "the bundle is about batch {batch} ({product}, lot {lot}), not the batch {expected} you expected",
+        batch=batch_id.hex(),
+        product=name[0],
+        lot=name[1],
+        expected=expected,
+    )
+
+
+def input_signer_text(
+    e: op.ProvenanceError, batch_id: bytes | None, position: int | None, name: tuple[str, str] | None
+) -> str | None:
+    """Whose key is missing, when an input batch (not the root) is signed by a key that is not trusted, else None."""
+    if e.code != "E_UNKNOWN_KEY" or batch_id is None or position is None or position == 0:
+        return None
+    if name is None:
+        return t(
+            "the signer of input batch {batch} is not among the keys you trust: obtain that producer's public key "
+            "from them (ocop key export) and give it with --trusted-key, or use a trust list that names them",
+            batch=short(batch_id),
+        )
+    return t(
+        "the signer of input batch {batch} ({product}, lot {lot}) is not among the keys you trust: obtain that "
+        "producer's public key from them (ocop key export) and give it with --trusted-key, or use a trust list "
+        "that names them",
+        batch=short(batch_id),
+        product=name[0],
+        lot=name[1],
+    )
 
 
 def where_text(f: VerifyFailure) -> list[str]:
