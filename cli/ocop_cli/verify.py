@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -141,8 +142,9 @@ def verify_file(
     *,
     expect: bytes | None = None,
     output: Output | None = None,
+    detail: bool = False,
 ) -> VerifyResult | VerifyFailure:
-    """Verify ``bundle`` against the trusted key files.
+    """Verify ``bundle`` against the trusted key files (``detail``: keep every event, to show what was recorded).
 
     Returns:
         The result on success; where and why it failed otherwise (anything wrong with the bundle's bytes).
@@ -152,18 +154,60 @@ def verify_file(
         OSError: The bundle cannot be opened (exit 3).
     """
     ring, labels = load_trusted_keys(trusted)
+    return verify_with(ctx, bundle, ring, labels, expect=expect, output=output, detail=detail)
+
+
+def verify_with(
+    ctx: Context,
+    bundle: Path,
+    ring: op.KeyRing | None,
+    labels: dict[bytes, str],
+    *,
+    expect: bytes | None = None,
+    output: Output | None = None,
+    detail: bool = False,
+) -> VerifyResult | VerifyFailure:
+    """Verify ``bundle`` against ``ring`` or, when it is None, only against the keys the bundle carries (the
+    content is then unverified: ``ocop show``).
+
+    Raises:
+        OSError: The bundle cannot be opened (exit 3).
+    """
     out = output or Output(ctx)
+    events: list[op.SignedEvent] = []
     with bundle.open("rb") as src:
         try:
+            keys = ring
+            if keys is None:
+                keys = op.KeyRing.of(BundleReader(src).header.keys)
+                src.seek(0)
             with out.progress("verifying") as progress:
                 # Large bundles are checked on every core (small ones in process: see docs/performance.md).
-                options = op.VerifyOptions(keys=ring, now=ctx.clock(), workers="auto")
+                options = op.VerifyOptions(keys=keys, now=ctx.clock(), workers="auto")
                 summary = op.verify_bundle(
-                    src, options, root=op.ANY_BATCH if expect is None else expect, progress=progress
+                    src,
+                    options,
+                    root=op.ANY_BATCH if expect is None else expect,
+                    progress=progress,
+                    on_event=(lambda _i, e: events.append(e)) if detail else None,
                 )
         except op.ProvenanceError as e:
             return locate(src, e, str(bundle), None if expect is None else expect.hex())
-    return VerifyResult(path=str(bundle), summary=summary, trusted=labels, backend=ed25519_backend())
+    return VerifyResult(
+        path=str(bundle),
+        summary=summary,
+        trusted=labels,
+        backend=ed25519_backend(),
+        events=tuple(events),
+        self_keys=ring is None,
+    )
+
+
+summary_option = click.option(
+    "--summary",
+    is_flag=True,
+    help="Only the verdict, the batches and the signers: not every step's data and attachments.",
+)
 
 
 def _hex_batch(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
@@ -238,6 +282,7 @@ def expected_root(prefix: str | None, bundles: Sequence[Path]) -> bytes | None:
     help="Fail unless the bundle is about this batch (its id or a prefix of 6+ hex digits): guards against a "
     "bundle of another batch.",
 )
+@summary_option
 @json_option
 @pass_context
 def command(  # noqa: PLR0917 - click passes options as arguments
@@ -250,6 +295,7 @@ def command(  # noqa: PLR0917 - click passes options as arguments
     update_pinned: bool,
     proofs_dir: Path | None,
     expect_batch: str | None,
+    summary: bool,
     **anchor: Any,
 ) -> None:
     """Verify BUNDLE offline: every signature, hash link and lineage link.
@@ -260,7 +306,9 @@ def command(  # noqa: PLR0917 - click passes options as arguments
       --trust LIST          audit against a trust list (and --policy, --pinned):
                             who signed each step, in which role, what is missing.
                             Several bundles are also cross-checked for forks.
-    The keys inside a bundle are never trusted. Exit 0 when everything verifies,
+    Each step is shown: what, when, where, who signed it, its data and attachments
+    (--summary: the batches and signers only). The keys inside a bundle are never
+    trusted (ocop show prints a bundle's content without trust). Exit 0 when everything verifies,
     1 when anything does not (the output says where and why), 3 when a file
     cannot be read.
     """
@@ -277,7 +325,7 @@ def command(  # noqa: PLR0917 - click passes options as arguments
             raise click.UsageError(f"{', '.join(extra)} go with --trust")
         if len(bundles) != 1:
             raise click.UsageError("with --trusted-key, give one bundle (use --trust to cross-check several)")
-        result = verify_file(ctx, bundles[0], trusted, expect=expect, output=out)
+        result = verify_file(ctx, bundles[0], trusted, expect=expect, output=out, detail=not summary)
         if isinstance(result, VerifyFailure) and expect_batch is not None:
             result = replace(result, expected=expect_batch)  # as the user typed it
         out.emit(result)
@@ -295,6 +343,7 @@ def command(  # noqa: PLR0917 - click passes options as arguments
             update_pinned=update_pinned,
             expect=expect,
             proofs_dir=proofs_dir,
+            detail=not summary,
         )
     except DocumentFailure as f:
         out.emit(f.result)
@@ -322,6 +371,7 @@ def audit_files(
     update_pinned: bool = False,
     expect: bytes | None = None,
     proofs_dir: Path | None = None,
+    detail: bool = False,
 ) -> AuditResult:
     """Verify the trust list (and policy), then audit each bundle; advance the pinned state if asked and clean.
 
@@ -343,14 +393,19 @@ def audit_files(
             raise CliError(f"cannot read the bundle {b}: no such file", code="E_IO")
     options = op.VerifyOptions(keys=trust.trust, now=now)
     root: Subject = op.ANY_BATCH if expect is None else expect
+    # With detail, each bundle is read once into memory: the audit checks those bytes and the steps it verified
+    # are shown from the same bytes.
+    contents = [b.read_bytes() for b in bundles] if detail else []
+    sources: list[Path | BinaryIO] = [io.BytesIO(c) for c in contents] if detail else list(bundles)
     if len(bundles) == 1:
         reports: tuple[AuditReport, ...] = (
-            op.audit_bundle(bundles[0], options, policy=policy, pinned=pinned, root=root),
+            op.audit_bundle(sources[0], options, policy=policy, pinned=pinned, root=root),
         )
         forks: tuple[EquivocationProof, ...] = reports[0].forks
     else:
-        cross = audit_bundles(bundles, options, policy=policy, pinned=pinned, root=root)
+        cross = audit_bundles(sources, options, policy=policy, pinned=pinned, root=root)
         reports, forks = cross.reports, cross.forks
+    recorded = tuple(recorded_events(c, r) for c, r in zip(contents, reports, strict=True)) if detail else ()
     failures: list[VerifyFailure | None] = []
     for path, report in zip(bundles, reports, strict=True):
         if report.failure is None:
@@ -384,4 +439,19 @@ def audit_files(
         pinned=None if pinned_path is None else str(pinned_path),
         pinned_updated=pinned_written,
         proof_files=tuple(proof_files),
+        recorded=recorded,
     )
+
+
+def recorded_events(data: bytes, report: AuditReport) -> dict[bytes, op.SignedEvent]:
+    """The events of ``data`` (a bundle) that ``report`` verified, by event id: what each audited step recorded."""
+    verified = {s.event_id for b in report.batches for s in b.steps}
+    found: dict[bytes, op.SignedEvent] = {}
+    try:
+        for _index, raw in BundleReader(io.BytesIO(data)).events():
+            event = parse_unverified_event(raw)
+            if event.event_id in verified:
+                found[event.event_id] = event
+    except op.ProvenanceError:
+        pass  # the audit reported where the bundle breaks; the steps before it are shown
+    return found

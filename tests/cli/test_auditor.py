@@ -109,3 +109,56 @@ def test_text_and_json_count_bundle_positions_alike(env: Env) -> None:
     n = doc["error"]["index"]
     assert n == doc["error"]["bundle_index"]
     assert f"event #{n} of the bundle" in text
+
+
+def _recorded_world(env: Env) -> tuple[str, Path]:
+    env.new_key("coop")
+    batch = env.new_batch()
+    report = env.tmp / "phieu-ket-qua.pdf"
+    report.write_bytes(b"%PDF-1.4\n% phieu\n")
+    assert step(env, batch, "inspecting", "2024-11-02T09:00:00+07:00", "--attach", str(report), "--data",
+                "result=Đạt", "--data", "moisture_pct=11.8").exit_code == 0  # fmt: skip
+    bundle = env.tmp / "b.ocop"
+    env.ok("export", batch, "-o", str(bundle))
+    return batch, bundle
+
+
+def test_verify_shows_what_each_step_recorded(env: Env) -> None:
+    batch, bundle = _recorded_world(env)
+    coop = str(env.pem("coop"))
+    text = env.ok("verify", str(bundle), "--trusted-key", coop).stdout
+    assert "inspecting" in text
+    assert "result = Đạt" in text
+    assert "attached phieu-ket-qua.pdf (application/pdf" in text
+    assert f"signed by {coop}" in text
+    doc = env.json("verify", str(bundle), "--trusted-key", coop)
+    events = doc["recorded"][0]["events"]
+    assert doc["recorded"][0]["batch_id"] == batch
+    assert [e["step"] for e in events] == ["genesis", "inspecting"]
+    assert events[1]["data"] == {"result": "Đạt", "moisture_pct": "11.8"}
+    assert events[1]["attachments"][0]["name"] == "phieu-ket-qua.pdf"
+    assert len(events[1]["attachments"][0]["sha256"]) == 64
+    summary = env.ok("verify", str(bundle), "--trusted-key", coop, "--summary").stdout
+    assert "result = Đạt" not in summary
+    assert "recorded" not in env.json("verify", str(bundle), "--trusted-key", coop, "--summary")
+
+
+def test_show_prints_the_content_as_unverified_without_trust(env: Env) -> None:
+    _batch, bundle = _recorded_world(env)
+    result = env.ok("show", str(bundle))
+    assert "UNVERIFIED" in result.stdout
+    assert "result = Đạt" in result.stdout
+    assert "A valid signature proves" not in result.stdout
+    doc = env.json("show", str(bundle))
+    assert doc["verified"] is False
+    assert doc["content"] == "unverified"
+    assert doc["recorded"][0]["events"][1]["data"]["result"] == "Đạt"
+    # With a trusted key it is a verification; with another key it fails (exit 1).
+    assert env.json("show", str(bundle), "--trusted-key", str(env.pem("coop")))["verified"] is True
+    env.new_key("stranger")
+    assert env.run("show", str(bundle), "--trusted-key", str(env.pem("stranger"))).exit_code == 1
+    # A tampered bundle does not show.
+    data = bytearray(bundle.read_bytes())
+    data[data.index("Đạt".encode()) + 1] ^= 1
+    bundle.write_bytes(bytes(data))
+    assert env.run("show", str(bundle)).exit_code == 1

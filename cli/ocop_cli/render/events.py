@@ -85,11 +85,11 @@ def event_lines(
                 )
     out.extend(
         t(
-            "        attached {name} ({media_type}, {size} bytes, sha256 {digest}…)",
+            "        attached {name} ({media_type}, {size} bytes, sha256 {digest})",
             name=a.name,
             media_type=a.media_type,
             size=a.size,
-            digest=a.sha256.hex()[:16],
+            digest=a.sha256.hex(),
         )
         for a in body.attachments
     )

@@ -9,7 +9,7 @@ import ocop_provenance as op
 from ocop_provenance.events import BundleSummary
 
 from .core import JsonDict, Result, Text, error_json, lines
-from .events import chain_json
+from .events import chain_json, event_json, event_lines
 from .explain import explain
 from .words import hex_or_none, short, t, tn
 
@@ -41,6 +41,10 @@ class VerifyResult(Result):
     summary: BundleSummary
     trusted: Mapping[bytes, str]
     backend: str
+    events: tuple[op.SignedEvent, ...] = ()
+    """Every event of the bundle, in bundle order, when the steps are shown (not with ``--summary``)."""
+    self_keys: bool = False
+    """Checked only against the keys the bundle carries (``ocop show`` without trust): the content is unverified."""
 
     @property
     def signers(self) -> list[bytes]:
@@ -51,10 +55,65 @@ class VerifyResult(Result):
                 seen.setdefault(k, None)
         return list(seen)
 
+    def _names(self) -> dict[bytes, tuple[str, str]]:
+        names = {}
+        for c in self.summary.chains:
+            g = c.genesis.body
+            assert isinstance(g, op.Genesis)
+            names[c.batch_id] = (g.product.name, g.product.lot)
+        return names
+
+    def _recorded_json(self) -> JsonDict:
+        if not self.events:
+            return {}
+        names = self._names()
+        by_batch: dict[bytes, list[JsonDict]] = {c.batch_id: [] for c in self.summary.chains}
+        for e in self.events:
+            by_batch.setdefault(e.batch_id, []).append(event_json(e, self.trusted, names))
+        return {"recorded": [{"batch_id": b.hex(), "events": events} for b, events in by_batch.items()]}
+
+    def _recorded_lines(self) -> list[str]:
+        if not self.events:
+            return []
+        names = self._names()
+        rows = [t("  recorded")]
+        for i, c in enumerate(self.summary.chains):
+            product, lot = names[c.batch_id]
+            if i == 0:
+                rows.append(
+                    t(
+                        "    root batch {batch}  {product} · lot {lot}",
+                        batch=short(c.batch_id),
+                        product=product,
+                        lot=lot,
+                    )
+                )
+            else:
+                rows.append(
+                    t(
+                        "    input batch {batch}  {product} · lot {lot}",
+                        batch=short(c.batch_id),
+                        product=product,
+                        lot=lot,
+                    )
+                )
+            for e in self.events:
+                if e.batch_id == c.batch_id:
+                    rows.extend(f"  {line}" for line in event_lines(e, self.trusted, names))
+        return rows
+
     def to_json(self) -> JsonDict:
         s = self.summary
+        if self.self_keys:
+            head: JsonDict = {
+                "verified": False,
+                "content": "unverified",
+                "note": t("signatures checked only against the keys the bundle carries: anyone can make such a bundle"),
+            }
+        else:
+            head = {"verified": True}
         return {
-            "verified": True,
+            **head,
             "bundle": self.path,
             "root": s.header.root.hex(),
             "events": sum(c.count for c in s.chains),
@@ -71,6 +130,7 @@ class VerifyResult(Result):
                 for e in s.lineage
             ],
             "signers": [{"key_id": k.hex(), "trusted_key": self.trusted.get(k)} for k in self.signers],
+            **self._recorded_json(),
             "backend": self.backend,
         }
 
@@ -79,7 +139,14 @@ class VerifyResult(Result):
         root = s.root.genesis.body
         assert isinstance(root, op.Genesis)
         p = root.product
-        rows = [t("VERIFIED  {path}", path=self.path)]
+        if self.self_keys:
+            rows = [
+                t("CONTENT OF {path} (UNVERIFIED)", path=self.path),
+                t("  Its signatures match only the keys the bundle itself carries: anyone can make such a bundle."),
+                t("  To know who signed, give the producers' keys (--trusted-key) or a trust list (--trust)."),
+            ]
+        else:
+            rows = [t("VERIFIED  {path}", path=self.path)]
         if p.gtin:
             rows.append(t("  product   {name} · lot {lot} · GTIN {gtin}", name=p.name, lot=p.lot, gtin=p.gtin))
         else:
@@ -125,8 +192,10 @@ class VerifyResult(Result):
         rows.extend(
             t("    {key_id}  {trusted_key}", key_id=k.hex(), trusted_key=self.trusted.get(k, "?")) for k in self.signers
         )
+        rows.extend(self._recorded_lines())
         rows.append("")
-        rows.extend(f"  {line}" for line in proves())
+        if not self.self_keys:
+            rows.extend(f"  {line}" for line in proves())
         return lines(*rows)
 
 
