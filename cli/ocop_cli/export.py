@@ -10,6 +10,7 @@ import click
 from .context import Context, OcopCommand, pass_context
 from .epcis_io import epcis_export
 from .files import atomic_output
+from .inputs import resolve_batch
 from .ledger import open_ledger
 from .params import json_option
 from .render import Output
@@ -73,7 +74,7 @@ def command(  # noqa: PLR0917 - click passes options as arguments
         with open_ledger(ctx, create=False) as ledger:
             data, events, batches = epcis_export(
                 ledger,
-                ledger.resolve(batch),
+                resolve_batch(ctx, ledger, batch),
                 now=now,
                 created=ctx.utc_now(),
                 trust=None if trust is None else trust.trust,
@@ -83,7 +84,7 @@ def command(  # noqa: PLR0917 - click passes options as arguments
         out.emit(EpcisExported(path=output, events=events, batches=batches, size=len(data)))
         return
     with open_ledger(ctx, create=False) as ledger:
-        batch_id = ledger.resolve(batch)
+        batch_id = resolve_batch(ctx, ledger, batch)
         if cose_seq:
             with atomic_output(output) as f:
                 count = ledger.export_cose_sequence(batch_id, f)

@@ -7,7 +7,7 @@ from typing import Any
 import click
 import ocop_provenance as op
 
-from . import batch, demo, export, importing, key, publish, serve, step, verify
+from . import batch, demo, export, importing, key, publish, serve, show, step, verify
 from . import policy as policy_commands
 from . import qr as qr_commands
 from . import trust as trust_commands
@@ -92,6 +92,7 @@ cli.add_command(batch.group)
 cli.add_command(step.group)
 cli.add_command(export.command)
 cli.add_command(verify.command)
+cli.add_command(show.command)
 cli.add_command(importing.command)
 cli.add_command(demo.command)
 cli.add_command(qr_commands.group)

@@ -5,19 +5,24 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from .context import Context
+from .render import words
 
 __all__ = ["DATA", "DATE", "TEXT", "TIME", "json_option", "parse_data", "passphrase_file_option", "recover_text"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 _INT = re.compile(r"-?(0|[1-9][0-9]*)")
+#: A date as written in Vietnam (day/month/year, with / . or -): answered with the accepted form.
+_LOCAL_DATE = re.compile(r"([0-3]?[0-9])[/.-]([01]?[0-9])[/.-]([0-9]{4})")
+#: Vietnam's UTC offset (ICT): a time typed without an offset on a computer set to another zone is warned about.
+VIETNAM_OFFSET = timedelta(hours=7)
 
 
 def recover_text(value: str) -> str:
@@ -58,12 +63,46 @@ class _Time(click.ParamType[datetime]):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> datetime:
         if isinstance(value, datetime):
             return value
+        text = str(value).strip()
         try:
-            t = datetime.fromisoformat(str(value).strip())
+            t = datetime.fromisoformat(text)
         except ValueError:
-            self.fail(f"{value!r} is not an ISO 8601 time such as 2024-11-02T07:30:00+07:00", param, ctx)
-        # A time without an offset is local time, as the user's clock shows it.
-        return t if t.utcoffset() is not None else t.astimezone()
+            local = _LOCAL_DATE.fullmatch(text)
+            if local is not None:
+                day, month, year = (int(g) for g in local.groups())
+                example = f"{year:04d}-{month:02d}-{day:02d}T08:00:00+07:00"
+                self.fail(
+                    words.t(
+                        "{value!r} is a local date: write it as ISO 8601 with a time and an offset, "
+                        "e.g. {example} (day {day}, month {month}, year {year}, 08:00 Vietnam time)",
+                        value=value,
+                        example=example,
+                        day=day,
+                        month=month,
+                        year=year,
+                    ),
+                    param,
+                    ctx,
+                )
+            self.fail(
+                words.t("{value!r} is not an ISO 8601 time such as 2024-11-02T07:30:00+07:00", value=value), param, ctx
+            )
+        if t.utcoffset() is not None:
+            return t
+        # A time without an offset is local time, as the user's clock shows it: say so when that is not Vietnam's.
+        local_time = t.astimezone()
+        if local_time.utcoffset() != VIETNAM_OFFSET:
+            click.echo(
+                words.t(
+                    "warning: {value} has no UTC offset: it is read as this computer's local time {local}, "
+                    "not Vietnam time (+07:00); write e.g. {example} to be sure",
+                    value=text,
+                    local=local_time.isoformat(),
+                    example=t.replace(tzinfo=timezone(VIETNAM_OFFSET)).isoformat(),
+                ),
+                err=True,
+            )
+        return local_time
 
 
 class _Date(click.ParamType[date]):

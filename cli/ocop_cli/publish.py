@@ -19,6 +19,7 @@ from typing import Any
 import click
 
 from .context import CliError, Context, OcopCommand, pass_context
+from .inputs import resolve_batch
 from .ledger import open_ledger
 from .params import json_option
 from .render import Output
@@ -106,7 +107,7 @@ def command(ctx: Context, batch: str, to: str, attach: tuple[Path, ...]) -> None
     with tempfile.TemporaryDirectory(prefix="ocop-publish-") as tmp:
         bundle = Path(tmp) / "batch.ocop"
         with open_ledger(ctx, create=False) as ledger:
-            batch_id = ledger.resolve(batch)
+            batch_id = resolve_batch(ctx, ledger, batch)
             with bundle.open("wb") as f:
                 header = ledger.export_bundle(batch_id, f)
         answer = upload_bundle(base, bundle)

@@ -41,12 +41,13 @@ from . import keystore
 from . import trust as trust_commands
 from .context import CliError, Context, OcopGroup, pass_context
 from .files import atomic_output
+from .inputs import resolve_batch
 from .labelopts import content_options, label_lines, layout_from_options, layout_options
 from .ledger import open_ledger, record_handout
 from .params import TEXT, json_option, passphrase_file_option
 from .render import Output
 from .render.qr import SealFailure, SealMade, SealSheet, SealVerified
-from .verify import load_trusted_keys, trust_list_option, trusted_key_option
+from .verify import load_trusted_keys, locate, trust_list_option, trusted_key_option
 
 __all__ = ["group"]
 
@@ -89,7 +90,7 @@ def load_batch(ctx: Context, batch: str) -> SealSource:
         TamperError: A stored event no longer verifies (exit 1): a tampered record is never sealed.
     """
     with open_ledger(ctx, create=False) as ledger:
-        batch_id = ledger.resolve(batch)
+        batch_id = resolve_batch(ctx, ledger, batch)
         genesis: op.SignedEvent | None = None
         head: op.SignedEvent | None = None
         signers: set[bytes] = set()
@@ -612,7 +613,11 @@ def verify(  # noqa: PLR0917 - click passes options as arguments
     except op.ProvenanceError as e:
         if isinstance(e, MissingExtraError):
             raise
-        out.emit(SealFailure(text=code_text, source=source, error=e))
+        where = None
+        if bundle is not None and e.position is not None:  # the seal verified; a record of the bundle did not
+            with bundle.open("rb") as src:
+                where = locate(src, e, str(bundle))
+        out.emit(SealFailure(text=code_text, source=source, error=e, in_bundle=where))
         return
     signer = _signer(result.key, labels, trust)
     out.emit(

@@ -14,10 +14,12 @@ from . import keystore
 from .batch import at_option, attach_option, attachments, data_option
 from .context import Context, OcopGroup, pass_context
 from .epcis_io import new_events, steps_to_import
+from .inputs import CBV_STEP_NAMES_VI, COMMON_CUSTOM_STEPS, from_input, resolve_batch
 from .ledger import open_ledger
 from .params import TEXT, json_option, not_in_future, parse_data, passphrase_file_option
 from .render import Output
 from .render.batches import StepAdded, StepCorrected, StepsImported
+from .render.steps import StepList
 from .trust import read_input
 
 
@@ -64,26 +66,31 @@ def add(  # noqa: PLR0917 - click passes options as arguments
     attach: tuple[Path, ...],
     passphrase_file: Path | None,
 ) -> None:
-    """Sign the next step of BATCH (id or unique hex prefix) and print the new event id."""
+    """Sign the next step of BATCH (id, unique hex prefix or lot code) and print the new event id.
+
+    ocop step list shows the business steps (GS1 CBV) and the common namespaced ones.
+    """
     keystore.validate_name(key_name)
-    location = op.Location(name=where, admin_code=where_code)
-    files = attachments(attach)
+    with from_input():
+        location = op.Location(name=where, admin_code=where_code)
+        files = attachments(attach)
     values = parse_data(data)
     time = not_in_future(at, ctx.clock(), DEFAULT_TIME_TOLERANCE)
     signer = keystore.load_signer(ctx, key_name, passphrase_file)
     with open_ledger(ctx, create=False) as ledger:
-        batch_id = ledger.resolve(batch)
-        input_ids = [ledger.resolve(i) for i in inputs]
-        event = ledger.add_step(
-            batch_id,
-            signer,
-            step=step_name,
-            time=time,
-            location=location,
-            inputs=input_ids,
-            attachments=files,
-            data=values,  # type: ignore[arg-type]
-        )
+        batch_id = resolve_batch(ctx, ledger, batch)
+        input_ids = [resolve_batch(ctx, ledger, i) for i in inputs]
+        with from_input(step=step_name):
+            event = ledger.add_step(
+                batch_id,
+                signer,
+                step=step_name,
+                time=time,
+                location=location,
+                inputs=input_ids,
+                attachments=files,
+                data=values,  # type: ignore[arg-type]
+            )
     Output(ctx).emit(StepAdded(event=event, key_name=key_name))
 
 
@@ -131,7 +138,7 @@ def correct(  # noqa: PLR0917 - click passes options as arguments
     time = not_in_future(at, ctx.clock(), DEFAULT_TIME_TOLERANCE)
     signer = keystore.load_signer(ctx, key_name, passphrase_file)
     with open_ledger(ctx, create=False) as ledger:
-        batch_id = ledger.resolve(batch)
+        batch_id = resolve_batch(ctx, ledger, batch)
         location = None if where is None else op.Location(name=where, admin_code=where_code)
         if location is None:
             location = next((e.body.location for e in ledger.events(batch_id) if e.seq == seq), None)
@@ -146,6 +153,15 @@ def correct(  # noqa: PLR0917 - click passes options as arguments
             attachments=files,
         )
     Output(ctx).emit(StepCorrected(event=event, key_name=key_name))
+
+
+@group.command("list")
+@json_option
+@pass_context
+def list_steps(ctx: Context) -> None:
+    """List the steps --step accepts: the GS1 CBV 2.0 business steps and common ocop: steps, with Vietnamese names."""
+    cbv = dict(sorted(CBV_STEP_NAMES_VI.items()))
+    Output(ctx).emit(StepList(cbv=cbv, custom=COMMON_CUSTOM_STEPS))
 
 
 @group.command("import")
@@ -169,7 +185,7 @@ def import_epcis(ctx: Context, batch: str, source: Path, key_name: str, passphra
     data = read_input(source, "EPCIS document", epcis.MAX_EPCIS_SIZE)
     signer = keystore.load_signer(ctx, key_name, passphrase_file)
     with open_ledger(ctx, create=False) as ledger:
-        batch_id = ledger.resolve(batch)
+        batch_id = resolve_batch(ctx, ledger, batch)
         steps, read = steps_to_import(ledger, batch_id, data, now=ctx.clock(), tolerance=DEFAULT_TIME_TOLERANCE)
         before = ledger.head(batch_id).seq
         ledger.add_steps(batch_id, signer, steps)

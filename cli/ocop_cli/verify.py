@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
@@ -18,6 +20,7 @@ from ocop_provenance.events import (
     check_attachments,
     ed25519_backend,
     iter_verified,
+    parse_unverified_event,
 )
 from ocop_provenance.trust import AuditReport, PinnedState, audit_bundles
 
@@ -90,15 +93,18 @@ def load_trusted_keys(paths: Sequence[Path]) -> tuple[op.KeyRing, dict[bytes, st
     return op.KeyRing.of(keys), labels
 
 
-def locate(src: BinaryIO, error: op.ProvenanceError, path: str) -> VerifyFailure:
+def locate(src: BinaryIO, error: op.ProvenanceError, path: str, expected: str | None = None) -> VerifyFailure:
     """Say where an error is: its own location fields, and the batch's place in the bundle header."""
     batch_id = None if error.batch_id is None else bytes.fromhex(error.batch_id)
     position = None
+    name = None
     if batch_id is not None:
         try:
             src.seek(0)
             order = [b.batch_id for b in BundleReader(src).header.batches]
             position = order.index(batch_id) if batch_id in order else None
+            if error.code in {"E_UNKNOWN_KEY", "E_BATCH"}:
+                name = batch_names(src).get(batch_id)
         except (op.ProvenanceError, OSError):
             pass
     return VerifyFailure(
@@ -108,7 +114,30 @@ def locate(src: BinaryIO, error: op.ProvenanceError, path: str) -> VerifyFailure
         batch_position=position,
         seq=error.seq,
         bundle_index=error.position,
+        batch_name=name,
+        expected=expected,
     )
+
+
+def batch_names(src: BinaryIO) -> dict[bytes, tuple[str, str]]:
+    """Each batch's product and lot as its genesis in the bundle claims them (unverified: to name a batch only).
+
+    Raises:
+        ProvenanceError: The bundle is malformed before every genesis was read.
+        OSError: It cannot be read.
+    """
+    src.seek(0)
+    reader = BundleReader(src)
+    ids = [b.batch_id for b in reader.header.batches]
+    names: dict[bytes, tuple[str, str]] = {}
+    for index, raw in reader.events():
+        if 0 <= index < len(ids) and ids[index] not in names:
+            body = parse_unverified_event(raw).body
+            if isinstance(body, op.Genesis):
+                names[ids[index]] = (body.product.name, body.product.lot)
+            if len(names) == len(ids):
+                break
+    return names
 
 
 def verify_file(
@@ -119,8 +148,13 @@ def verify_file(
     expect: bytes | None = None,
     output: Output | None = None,
     attachments: Path | None = None,
+    detail: bool = False,
 ) -> VerifyResult | VerifyFailure:
-    """Verify ``bundle`` against the trusted key files; with ``attachments``, check the recorded files in that folder.
+    """Verify ``bundle`` against the trusted key files.
+
+    Args:
+        attachments: A folder whose files are checked against the attachments the events record.
+        detail: Keep every event, to show what was recorded.
 
     Returns:
         The result on success (with every correction found, and the attachment report when asked); where and why
@@ -131,23 +165,51 @@ def verify_file(
         OSError: The bundle cannot be opened (exit 3).
     """
     ring, labels = load_trusted_keys(trusted)
+    return verify_with(ctx, bundle, ring, labels, expect=expect, output=output, attachments=attachments, detail=detail)
+
+
+def verify_with(
+    ctx: Context,
+    bundle: Path,
+    ring: op.KeyRing | None,
+    labels: dict[bytes, str],
+    *,
+    expect: bytes | None = None,
+    output: Output | None = None,
+    attachments: Path | None = None,
+    detail: bool = False,
+) -> VerifyResult | VerifyFailure:
+    """Verify ``bundle`` against ``ring`` or, when it is None, only against the keys the bundle carries (the
+    content is then unverified: ``ocop show``); ``attachments`` and ``detail`` as for :func:`verify_file`.
+
+    Raises:
+        CliError: A file in ``attachments`` cannot be read (exit 3).
+        OSError: The bundle cannot be opened (exit 3).
+    """
     out = output or Output(ctx)
     logs: dict[int, CorrectionLog] = {}
     recorded: list[op.SignedEvent] = []  # the events that record attachments, when they are to be checked
+    events: list[op.SignedEvent] = []  # every event, when the steps are shown
     with bundle.open("rb") as src:
         try:
+            keys = ring
+            if keys is None:
+                keys = op.KeyRing.of(BundleReader(src).header.keys)
+                src.seek(0)
             with out.progress("verifying") as progress:
                 # Large bundles are checked on every core (small ones in process: see docs/performance.md).
-                options = op.VerifyOptions(keys=ring, now=ctx.clock(), workers="auto")
+                options = op.VerifyOptions(keys=keys, now=ctx.clock(), workers="auto")
                 root: Subject = op.ANY_BATCH if expect is None else expect
-                with iter_verified(src, options, root=root, progress=progress) as events:
-                    for index, event in events:
+                with iter_verified(src, options, root=root, progress=progress) as verified:
+                    for index, event in verified:
                         logs.setdefault(index, CorrectionLog()).add(event)
                         if attachments is not None and event.body.attachments:
                             recorded.append(event)
-                    summary = events.summary
+                        if detail:
+                            events.append(event)
+                    summary = verified.summary
         except op.ProvenanceError as e:
-            return locate(src, e, str(bundle))
+            return locate(src, e, str(bundle), None if expect is None else expect.hex())
     corrections: list[tuple[bytes, CorrectionNote]] = [
         (summary.chains[index].batch_id, note) for index, log in sorted(logs.items()) for note in log.notes
     ]
@@ -164,19 +226,44 @@ def verify_file(
         backend=ed25519_backend(),
         corrections=tuple(corrections),
         attachments=report,
+        events=tuple(events),
+        self_keys=ring is None,
     )
 
 
-def _hex_batch(_ctx: click.Context, _param: click.Parameter, value: str | None) -> bytes | None:
+summary_option = click.option(
+    "--summary",
+    is_flag=True,
+    help="Only the verdict, the batches and the signers: not every step's data and attachments.",
+)
+
+
+def _hex_batch(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
     if value is None:
         return None
-    try:
-        raw = bytes.fromhex(value)
-    except ValueError:
-        raw = b""
-    if len(raw) != 32:
-        raise click.BadParameter("must be a full batch id (64 hex digits)")
-    return raw
+    text = value.strip().lower()
+    if not 6 <= len(text) <= 64 or any(c not in "0123456789abcdef" for c in text):
+        raise click.BadParameter("must be a batch id or a prefix of it (6 to 64 hex digits)")
+    return text
+
+
+def expected_root(prefix: str | None, bundles: Sequence[Path]) -> bytes | None:
+    """The full batch id ``--expect-batch PREFIX`` names: the root of the first bundle it is a prefix of.
+
+    When no bundle's root starts with it, an id that starts with it (and so matches none of them) is returned: the
+    verification then fails with ``E_BATCH``, saying which batch the bundle is about.
+    """
+    if prefix is None:
+        return None
+    for path in bundles:
+        try:
+            with path.open("rb") as src:
+                root = BundleReader(src).header.root
+        except (op.ProvenanceError, OSError):
+            continue  # verifying it reports the problem
+        if root.hex().startswith(prefix):
+            return root
+    return bytes.fromhex((prefix + "0" * 64)[:64])
 
 
 @click.command("verify", cls=OcopCommand)
@@ -228,8 +315,10 @@ def _hex_batch(_ctx: click.Context, _param: click.Parameter, value: str | None) 
     callback=_hex_batch,
     default=None,
     metavar="BATCH_ID",
-    help="Fail unless the bundle is about this batch (full id): guards against a bundle of another batch.",
+    help="Fail unless the bundle is about this batch (its id or a prefix of 6+ hex digits): guards against a "
+    "bundle of another batch.",
 )
+@summary_option
 @json_option
 @pass_context
 def command(  # noqa: PLR0917 - click passes options as arguments
@@ -242,7 +331,8 @@ def command(  # noqa: PLR0917 - click passes options as arguments
     update_pinned: bool,
     proofs_dir: Path | None,
     attachments_dir: Path | None,
-    expect_batch: bytes | None,
+    expect_batch: str | None,
+    summary: bool,
     **anchor: Any,
 ) -> None:
     """Verify BUNDLE offline: every signature, hash link and lineage link.
@@ -253,13 +343,16 @@ def command(  # noqa: PLR0917 - click passes options as arguments
       --trust LIST          audit against a trust list (and --policy, --pinned):
                             who signed each step, in which role, what is missing.
                             Several bundles are also cross-checked for forks.
-    The keys inside a bundle are never trusted. Exit 0 when everything verifies,
+    Each step is shown: what, when, where, who signed it, its data and attachments
+    (--summary: the batches and signers only). The keys inside a bundle are never
+    trusted (ocop show prints a bundle's content without trust). Exit 0 when everything verifies,
     1 when anything does not (the output says where and why), 3 when a file
     cannot be read.
     """
     if bool(trusted) == (trust_path is not None):
         raise click.UsageError("give either --trusted-key PEM or --trust LIST")
     out = Output(ctx)
+    expect = expected_root(expect_batch, bundles)
     if trust_path is None:
         given = (("--policy", policy_path), ("--pinned", pinned_path), ("--proofs", proofs_dir))
         extra = [name for name, value in given if value is not None]
@@ -269,7 +362,12 @@ def command(  # noqa: PLR0917 - click passes options as arguments
             raise click.UsageError(f"{', '.join(extra)} go with --trust")
         if len(bundles) != 1:
             raise click.UsageError("with --trusted-key, give one bundle (use --trust to cross-check several)")
-        out.emit(verify_file(ctx, bundles[0], trusted, expect=expect_batch, output=out, attachments=attachments_dir))
+        result = verify_file(
+            ctx, bundles[0], trusted, expect=expect, output=out, attachments=attachments_dir, detail=not summary
+        )
+        if isinstance(result, VerifyFailure) and expect_batch is not None:
+            result = replace(result, expected=expect_batch)  # as the user typed it
+        out.emit(result)
         return
     if attachments_dir is not None:
         raise click.UsageError("--attachments goes with --trusted-key")
@@ -284,8 +382,9 @@ def command(  # noqa: PLR0917 - click passes options as arguments
             policy_path=policy_path,
             pinned_path=pinned_path,
             update_pinned=update_pinned,
-            expect=expect_batch,
+            expect=expect,
             proofs_dir=proofs_dir,
+            detail=not summary,
         )
     except DocumentFailure as f:
         out.emit(f.result)
@@ -313,6 +412,7 @@ def audit_files(
     update_pinned: bool = False,
     expect: bytes | None = None,
     proofs_dir: Path | None = None,
+    detail: bool = False,
 ) -> AuditResult:
     """Verify the trust list (and policy), then audit each bundle; advance the pinned state if asked and clean.
 
@@ -334,21 +434,26 @@ def audit_files(
             raise CliError(f"cannot read the bundle {b}: no such file", code="E_IO")
     options = op.VerifyOptions(keys=trust.trust, now=now)
     root: Subject = op.ANY_BATCH if expect is None else expect
+    # With detail, each bundle is read once into memory: the audit checks those bytes and the steps it verified
+    # are shown from the same bytes.
+    contents = [b.read_bytes() for b in bundles] if detail else []
+    sources: list[Path | BinaryIO] = [io.BytesIO(c) for c in contents] if detail else list(bundles)
     if len(bundles) == 1:
         reports: tuple[AuditReport, ...] = (
-            op.audit_bundle(bundles[0], options, policy=policy, pinned=pinned, root=root),
+            op.audit_bundle(sources[0], options, policy=policy, pinned=pinned, root=root),
         )
         forks: tuple[EquivocationProof, ...] = reports[0].forks
     else:
-        cross = audit_bundles(bundles, options, policy=policy, pinned=pinned, root=root)
+        cross = audit_bundles(sources, options, policy=policy, pinned=pinned, root=root)
         reports, forks = cross.reports, cross.forks
+    recorded = tuple(recorded_events(c, r) for c, r in zip(contents, reports, strict=True)) if detail else ()
     failures: list[VerifyFailure | None] = []
     for path, report in zip(bundles, reports, strict=True):
         if report.failure is None:
             failures.append(None)
             continue
         with path.open("rb") as src:
-            failures.append(locate(src, report.failure, str(path)))
+            failures.append(locate(src, report.failure, str(path), None if expect is None else expect.hex()))
     ok = all(r.ok for r in reports)
     pinned_written = False
     if update_pinned and pinned_path is not None and ok:
@@ -375,4 +480,19 @@ def audit_files(
         pinned=None if pinned_path is None else str(pinned_path),
         pinned_updated=pinned_written,
         proof_files=tuple(proof_files),
+        recorded=recorded,
     )
+
+
+def recorded_events(data: bytes, report: AuditReport) -> dict[bytes, op.SignedEvent]:
+    """The events of ``data`` (a bundle) that ``report`` verified, by event id: what each audited step recorded."""
+    verified = {s.event_id for b in report.batches for s in b.steps}
+    found: dict[bytes, op.SignedEvent] = {}
+    try:
+        for _index, raw in BundleReader(io.BytesIO(data)).events():
+            event = parse_unverified_event(raw)
+            if event.event_id in verified:
+                found[event.event_id] = event
+    except op.ProvenanceError:
+        pass  # the audit reported where the bundle breaks; the steps before it are shown
+    return found

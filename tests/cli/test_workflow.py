@@ -323,12 +323,12 @@ def test_every_reporting_command_speaks_json(env: Env) -> None:
                 "08931234567890",
             ),
             3,
-            "product.gtin",
+            "the value given for --gtin is not valid",
         ),
         (
             ("batch", "new", "--key", "coop", "--product", "x", "--lot", "L", "--quantity", "-1", "--unit", "kg"),
             3,
-            "product.quantity",
+            "the value given for --quantity is not valid",
         ),
         (
             (

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+import ocop_provenance as op
 from ocop_provenance.events import EquivocationProof
 from ocop_provenance.trust import AuditReport, BatchAudit, Finding, StepAudit, VerifiedPolicy
 
 from .core import JsonDict, Result, Text
-from .events import correction_lines
-from .explain import explain
+from .events import correction_lines, event_json, event_lines
 from .policy import requirements, rule_name
 from .trust import TrustVerified, trust_json
 from .verify import VerifyFailure, problem_lines, proves, where_json, where_text
@@ -33,6 +34,8 @@ class AuditResult(Result):
     pinned: str | None
     pinned_updated: bool
     proof_files: tuple[str, ...] = ()
+    recorded: tuple[Mapping[bytes, op.SignedEvent], ...] = ()
+    """For each bundle (unless ``--summary``), the verified events by id: what each step recorded."""
 
     @property
     def ok(self) -> bool:
@@ -51,17 +54,42 @@ class AuditResult(Result):
             else {"path": self.policy_path, "name": p.name, "version": p.version, "id": p.object_id.hex()},
             "pinned": None if self.pinned is None else {"path": self.pinned, "updated": self.pinned_updated},
             "audits": [
-                {"bundle": path, "where": None if f is None else where_json(f), "report": r.to_dict()}
-                for path, r, f in zip(self.bundles, self.reports, self.failures, strict=True)
+                {
+                    "bundle": path,
+                    "where": None if f is None else where_json(f),
+                    "report": r.to_dict(),
+                    **self._recorded_json(i, r),
+                }
+                for i, (path, r, f) in enumerate(zip(self.bundles, self.reports, self.failures, strict=True))
             ],
             "forks": [base64.b64encode(proof.to_bytes()).decode("ascii") for proof in self.forks],
             "proof_files": list(self.proof_files),
         }
 
+    def _recorded(self, i: int) -> Mapping[bytes, op.SignedEvent] | None:
+        return self.recorded[i] if i < len(self.recorded) else None
+
+    def _recorded_json(self, i: int, r: AuditReport) -> JsonDict:
+        """``recorded``: each verified step's event as JSON, named by the trust list (absent with --summary)."""
+        events = self._recorded(i)
+        if events is None:
+            return {}
+        names = {s.key_id: s.participant.name for b in r.batches for s in b.steps if s.participant is not None}
+        inputs = {b.batch_id: (b.product, b.lot) for b in r.batches}
+        return {
+            "recorded": [
+                {
+                    "batch_id": b.batch_id.hex(),
+                    "events": [event_json(events[s.event_id], names, inputs) for s in b.steps if s.event_id in events],
+                }
+                for b in r.batches
+            ]
+        }
+
     def to_text(self) -> Text:
         blocks = [
-            "\n".join(self._bundle_lines(path, r, f))
-            for path, r, f in zip(self.bundles, self.reports, self.failures, strict=True)
+            "\n".join(self._bundle_lines(path, r, f, self._recorded(i)))
+            for i, (path, r, f) in enumerate(zip(self.bundles, self.reports, self.failures, strict=True))
         ]
         tail: list[str] = []
         if len(self.bundles) > 1 and self.forks:
@@ -88,7 +116,9 @@ class AuditResult(Result):
         tail.extend(proves())
         return Text(out="\n\n".join(blocks) + "\n\n" + "\n".join(tail) + "\n")
 
-    def _bundle_lines(self, path: str, r: AuditReport, f: VerifyFailure | None) -> list[str]:
+    def _bundle_lines(
+        self, path: str, r: AuditReport, f: VerifyFailure | None, recorded: Mapping[bytes, op.SignedEvent] | None
+    ) -> list[str]:
         rows = [t("VERIFIED  {path}", path=path) if r.ok else t("NOT VERIFIED  {path}", path=path)]
         tl = self.trust.trust
         rows.append(
@@ -113,14 +143,14 @@ class AuditResult(Result):
             where = where_text(f)
             if where:
                 rows.append(t("  where       {where}", where=", ".join(where)))
-            rows.extend(problem_lines(f.error, explain(f.error.code), wide=True))
+            rows.extend(problem_lines(f.error, f.explanation, wide=True))
             rows.append(t("  Do not rely on any record in this bundle."))
         by_event: dict[tuple[bytes | None, int | None], list[Finding]] = {}
         for finding in r.findings:
             by_event.setdefault((finding.batch_id, finding.seq), []).append(finding)
         for b in r.batches:
             rows.append("")
-            rows.extend(_batch_lines(b, r, by_event))
+            rows.extend(_batch_lines(b, r, by_event, recorded or {}))
         rest = [x for x in r.findings if x.seq is None]
         if rest:
             rows.append("")
@@ -143,7 +173,10 @@ class AuditResult(Result):
 
 
 def _batch_lines(
-    b: BatchAudit, r: AuditReport, by_event: dict[tuple[bytes | None, int | None], list[Finding]]
+    b: BatchAudit,
+    r: AuditReport,
+    by_event: dict[tuple[bytes | None, int | None], list[Finding]],
+    recorded: Mapping[bytes, op.SignedEvent],
 ) -> list[str]:
     facts = {"batch": short(b.batch_id), "product": b.product, "lot": b.lot, "gtin": b.gtin}
     root = b.depth == 0 and b.batch_id == r.root
@@ -184,8 +217,12 @@ def _batch_lines(
             rows.append(t("    forward   dispatched at step #{seq}", seq=seq))
     if not b.inputs and not b.consumed_by and not b.dispatches:
         rows.append(t("    lineage   no input batch, not used or dispatched in this bundle"))
+    inputs = {x.batch_id: (x.product, x.lot) for x in r.batches}
     for s in b.steps:
         rows.extend(_step_lines(s, by_event.get((b.batch_id, s.seq), ())))
+        event = recorded.get(s.event_id)
+        if event is not None:  # what the step recorded: its inputs, attachments and data
+            rows.extend(f"   {line}" for line in event_lines(event, {}, inputs=inputs)[1:])
     return rows
 
 

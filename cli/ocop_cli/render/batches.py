@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import ocop_provenance as op
 from ocop_provenance.epcis import EpcisEvent
@@ -129,9 +129,11 @@ class StepsImported(Result):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BatchList(Result):
-    """``ocop batch list``."""
+    """``ocop batch list``: the batches (those matching ``--product`` / ``--since`` when ``filtered``)."""
 
     batches: Sequence[BatchInfo]
+    ledger: str = ""
+    filtered: bool = False
 
     def to_json(self) -> JsonDict:
         return {
@@ -152,8 +154,14 @@ class BatchList(Result):
         }
 
     def to_text(self) -> Text:
+        if not self.batches and self.filtered:
+            return Text(err=(t("no batch matches in {ledger}", ledger=self.ledger),))
         if not self.batches:
-            return Text(err=(t("no batches yet (open one with: ocop batch new --key NAME ...)"),))
+            return Text(
+                err=(
+                    t("no batches yet in {ledger} (open one with: ocop batch new --key NAME ...)", ledger=self.ledger),
+                )
+            )
         return lines(
             *(
                 t(
@@ -175,12 +183,14 @@ class BatchTimeline(Result):
 
     events: Sequence[op.SignedEvent]
     names: Mapping[bytes, str]
+    inputs: Mapping[bytes, tuple[str, str]] = field(default_factory=dict)
+    """The product and lot of each input batch the ledger holds."""
 
     def to_json(self) -> JsonDict:
         return {
             "batch_id": self.events[0].batch_id.hex(),
             "verified": True,
-            "events": [event_json(e, self.names) for e in self.events],
+            "events": [event_json(e, self.names, self.inputs) for e in self.events],
             "corrections": [n.to_dict() for n in corrections_of(self.events).notes],
         }
 
@@ -226,7 +236,7 @@ class BatchTimeline(Result):
         rows.append("")
         log = corrections_of(self.events)
         for e in self.events:
-            rows.extend(event_lines(e, self.names, log.of_step(e.seq)))
+            rows.extend(event_lines(e, self.names, log.of_step(e.seq), self.inputs))
         return lines(*rows)
 
 

@@ -179,7 +179,11 @@ class ErrorReport(Result):
             if isinstance(exc, TrustStoreError) and exc.path is not None:
                 err["path"] = str(exc.path)
         elif isinstance(exc, CliError):
+            if isinstance(exc.__cause__, op.ProvenanceError):  # where the library found the mistake
+                err = error_json(exc.__cause__)
+                err["code"] = exc.code
             err["message"] = exc.message
+            err["field"] = err.get("field") or getattr(exc, "field", None)  # an input error names its field
         elif isinstance(exc, OSError):
             err["message"] = f"{exc.strerror or exc}"
             err["path"] = str(exc.filename or "") or None

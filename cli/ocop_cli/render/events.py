@@ -72,11 +72,18 @@ def correction_lines(notes: Sequence[CorrectionNote], indent: str = "        ") 
     return out
 
 
-def event_lines(e: op.SignedEvent, names: Mapping[bytes, str], corrections: Sequence[CorrectionNote] = ()) -> list[str]:
+def event_lines(
+    e: op.SignedEvent,
+    names: Mapping[bytes, str],
+    corrections: Sequence[CorrectionNote] = (),
+    inputs: Mapping[bytes, tuple[str, str]] | None = None,
+) -> list[str]:
     """An event of a timeline: time, step, place and signer, then its inputs, attachments and data.
 
     A correction says what it corrects; a corrected step ends with each correction of it (``corrections``).
+    ``inputs`` gives the product and lot of the input batches that are known (held in the ledger or the bundle).
     """
+    known = inputs or {}
     body = e.body
     signer = names.get(e.key_id)
     fields = {"seq": e.seq, "time": iso(e.time), "step": e.step, "place": location_text(body.location)}
@@ -91,22 +98,35 @@ def event_lines(e: op.SignedEvent, names: Mapping[bytes, str], corrections: Sequ
         head = t("  #{seq:<3} {time}  {step:<14} at {place}  signed by key {key}", **fields, key=short(e.key_id))
     out = [head]
     if isinstance(body, op.Step):
-        out.extend(
-            t(
-                "        input batch {batch} at #{seq} (event {head})",
-                batch=short(r.batch_id),
-                seq=r.seq,
-                head=short(r.head),
-            )
-            for r in body.inputs
-        )
+        for r in body.inputs:
+            if r.batch_id in known:
+                product, lot = known[r.batch_id]
+                out.append(
+                    t(
+                        "        input batch {batch} ({product}, lot {lot}) at #{seq} (event {head})",
+                        batch=short(r.batch_id),
+                        product=product,
+                        lot=lot,
+                        seq=r.seq,
+                        head=short(r.head),
+                    )
+                )
+            else:
+                out.append(
+                    t(
+                        "        input batch {batch} at #{seq} (event {head})",
+                        batch=short(r.batch_id),
+                        seq=r.seq,
+                        head=short(r.head),
+                    )
+                )
     out.extend(
         t(
-            "        attached {name} ({media_type}, {size} bytes, sha256 {digest}…)",
+            "        attached {name} ({media_type}, {size} bytes, sha256 {digest})",
             name=a.name,
             media_type=a.media_type,
             size=a.size,
-            digest=a.sha256.hex()[:16],
+            digest=a.sha256.hex(),
         )
         for a in body.attachments
     )
@@ -134,9 +154,12 @@ def _location_json(loc: op.Location | None) -> JsonDict | None:
     return {"name": loc.name, "admin_code": loc.admin_code, "lat_e6": loc.lat_e6, "lon_e6": loc.lon_e6, "gln": loc.gln}
 
 
-def event_json(e: op.SignedEvent, names: Mapping[bytes, str] | None = None) -> JsonDict:
-    """One event as JSON (docs/cli.md §Event)."""
+def event_json(
+    e: op.SignedEvent, names: Mapping[bytes, str] | None = None, inputs: Mapping[bytes, tuple[str, str]] | None = None
+) -> JsonDict:
+    """One event as JSON (docs/cli.md §Event); each input names its product and lot when ``inputs`` knows them."""
     body = e.body
+    known = inputs or {}
     out: JsonDict = {
         "seq": e.seq,
         "event_id": e.event_id.hex(),
@@ -151,7 +174,22 @@ def event_json(e: op.SignedEvent, names: Mapping[bytes, str] | None = None) -> J
     }
     if isinstance(body, op.Step):
         out["prev"] = body.prev.hex()
-        out["inputs"] = [{"batch_id": r.batch_id.hex(), "seq": r.seq, "head": r.head.hex()} for r in body.inputs]
+        out["inputs"] = [
+            {
+                "batch_id": r.batch_id.hex(),
+                "seq": r.seq,
+                "head": r.head.hex(),
+                **(
+                    {}
+                    if inputs is None
+                    else {
+                        "product": known[r.batch_id][0] if r.batch_id in known else None,
+                        "lot": known[r.batch_id][1] if r.batch_id in known else None,
+                    }
+                ),
+            }
+            for r in body.inputs
+        ]
         fix = body.corrects
         if fix is not None:
             out["corrects"] = {

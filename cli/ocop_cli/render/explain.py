@@ -146,7 +146,9 @@ EXPLAIN_SEAL: Mapping[str, str] = {
     "E_IMAGE_TOO_LARGE": "the image has too many pixels, or would take too much memory, to be read safely",
     "E_IMAGE_TIMEOUT": "reading the image took too long and was stopped: photograph only the code, closer",
     "E_IMAGE_DECODER": "the separate process that reads images could not start or stopped: try again",
-    "E_MISSING_EXTRA": "drawing and reading QR codes needs the qr extra: pip install 'ocop-provenance[qr]'",
+    "E_MISSING_EXTRA": "drawing and reading QR codes needs the qr extra. In the ocop-provenance source directory: "
+    'python3 tasks.py build && pipx install --force "$(ls dist/ocop_provenance-*.whl)[cli,qr]" (or, in the '
+    "environment ocop runs in: python3 -m pip install '.[cli,qr]')",
     "E_QR_CAPACITY": "the text is too long for a QR code",
     "E_LABEL_MODULE": "the code would print too small for a phone to read: print it larger (larger modules or labels, "
     "fewer lines of text)",

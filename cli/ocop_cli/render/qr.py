@@ -11,7 +11,7 @@ from ocop_provenance.seals import RECOMMENDED_MODULE_MM, QrCode, Seal, SealChain
 
 from .core import JsonDict, Result, Text, error_json, lines
 from .explain import explain, explain_seal
-from .verify import problem_lines
+from .verify import VerifyFailure, problem_lines, where_text
 from .words import iso, short, t, tn
 
 __all__ = ["LabelProducer", "SealFailure", "SealMade", "SealSheet", "SealVerified", "seal_json"]
@@ -393,18 +393,26 @@ class SealFailure(Result):
     text: str
     source: str
     error: op.ProvenanceError
+    in_bundle: VerifyFailure | None = None
+    """Where in the bundle the failure is, when the seal itself verified and a record of the bundle did not."""
 
     @property
     def ok(self) -> bool:
         return False
 
     @property
+    def failed_part(self) -> str:
+        """What failed: ``seal`` (the code itself) or ``bundle`` (a record of the bundle; the seal verified)."""
+        return "seal" if self.error.position is None else "bundle"
+
+    @property
     def explanation(self) -> str | None:
-        """The failure in plain words: the seal's own, or (for a bundle step that fails the trust list) the step's."""
+        """The failure in plain words: the seal's own, or (the seal verified) the bundle record's that failed."""
         e = self.error
         if e.position is not None:
-            # The error has a place in the bundle: a step of it failed, not the seal (issue 13: say which part).
-            return t("a step of the bundle fails verification: {why}", why=explain(e.code) or e.message)
+            # The seal's signature was checked first and verified; a record of the bundle failed (issue 13).
+            why = (self.in_bundle.explanation if self.in_bundle is not None else None) or explain(e.code) or e.message
+            return t("the seal itself verifies, but the bundle does not: {why}", why=why)
         return explain_seal(e.code)
 
     def to_json(self) -> JsonDict:
@@ -412,12 +420,16 @@ class SealFailure(Result):
             "verified": False,
             "source": self.source,
             "text": self.text,
+            "failed_part": self.failed_part,
             "error": {**error_json(self.error), "explanation": self.explanation},
         }
 
     def to_text(self) -> Text:
-        return lines(
-            t("NOT VERIFIED · KHÔNG XÁC MINH ĐƯỢC"),
-            *problem_lines(self.error, self.explanation),
-            t("  Do not rely on this code's record."),
-        )
+        rows = [t("NOT VERIFIED · KHÔNG XÁC MINH ĐƯỢC")]
+        if self.failed_part == "bundle":
+            rows.append(t("  verdict   the seal verifies; the bundle given with it does not"))
+        if self.in_bundle is not None:
+            where = where_text(self.in_bundle)
+            if where:
+                rows.append(t("  where     {where}", where=", ".join(where)))
+        return lines(*rows, *problem_lines(self.error, self.explanation), t("  Do not rely on this code's record."))

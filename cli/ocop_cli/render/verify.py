@@ -9,11 +9,20 @@ import ocop_provenance as op
 from ocop_provenance.events import AttachmentReport, BundleSummary, CorrectionNote
 
 from .core import JsonDict, Result, Text, error_json, lines
-from .events import chain_json, correction_lines
+from .events import chain_json, correction_lines, event_json, event_lines
 from .explain import explain
 from .words import hex_or_none, short, t, tn
 
-__all__ = ["Imported", "VerifyFailure", "VerifyResult", "problem_lines", "proves", "where_json", "where_text"]
+__all__ = [
+    "Imported",
+    "VerifyFailure",
+    "VerifyResult",
+    "input_signer_text",
+    "problem_lines",
+    "proves",
+    "where_json",
+    "where_text",
+]
 
 
 def proves() -> list[str]:
@@ -34,6 +43,10 @@ class VerifyResult(Result):
     backend: str
     corrections: tuple[tuple[bytes, CorrectionNote], ...] = ()
     attachments: AttachmentReport | None = None
+    events: tuple[op.SignedEvent, ...] = ()
+    """Every event of the bundle, in bundle order, when the steps are shown (not with ``--summary``)."""
+    self_keys: bool = False
+    """Checked only against the keys the bundle carries (``ocop show`` without trust): the content is unverified."""
 
     @property
     def ok(self) -> bool:
@@ -49,10 +62,66 @@ class VerifyResult(Result):
                 seen.setdefault(k, None)
         return list(seen)
 
+    def _names(self) -> dict[bytes, tuple[str, str]]:
+        names = {}
+        for c in self.summary.chains:
+            g = c.genesis.body
+            assert isinstance(g, op.Genesis)
+            names[c.batch_id] = (g.product.name, g.product.lot)
+        return names
+
+    def _recorded_json(self) -> JsonDict:
+        if not self.events:
+            return {}
+        names = self._names()
+        by_batch: dict[bytes, list[JsonDict]] = {c.batch_id: [] for c in self.summary.chains}
+        for e in self.events:
+            by_batch.setdefault(e.batch_id, []).append(event_json(e, self.trusted, names))
+        return {"recorded": [{"batch_id": b.hex(), "events": events} for b, events in by_batch.items()]}
+
+    def _recorded_lines(self) -> list[str]:
+        if not self.events:
+            return []
+        names = self._names()
+        rows = [t("  recorded")]
+        for i, c in enumerate(self.summary.chains):
+            product, lot = names[c.batch_id]
+            if i == 0:
+                rows.append(
+                    t(
+                        "    root batch {batch}  {product} · lot {lot}",
+                        batch=short(c.batch_id),
+                        product=product,
+                        lot=lot,
+                    )
+                )
+            else:
+                rows.append(
+                    t(
+                        "    input batch {batch}  {product} · lot {lot}",
+                        batch=short(c.batch_id),
+                        product=product,
+                        lot=lot,
+                    )
+                )
+            for e in self.events:
+                if e.batch_id == c.batch_id:
+                    notes = [n for b, n in self.corrections if b == c.batch_id and n.seq == e.seq]
+                    rows.extend(f"  {line}" for line in event_lines(e, self.trusted, notes, names))
+        return rows
+
     def to_json(self) -> JsonDict:
         s = self.summary
+        if self.self_keys:
+            head: JsonDict = {
+                "verified": False,
+                "content": "unverified",
+                "note": t("signatures checked only against the keys the bundle carries: anyone can make such a bundle"),
+            }
+        else:
+            head = {"verified": True}
         return {
-            "verified": True,
+            **head,
             "bundle": self.path,
             "root": s.header.root.hex(),
             "events": sum(c.count for c in s.chains),
@@ -69,6 +138,7 @@ class VerifyResult(Result):
                 for e in s.lineage
             ],
             "signers": [{"key_id": k.hex(), "trusted_key": self.trusted.get(k)} for k in self.signers],
+            **self._recorded_json(),
             "backend": self.backend,
             "corrections": [{"batch_id": b.hex(), **n.to_dict()} for b, n in self.corrections],
             **({} if self.attachments is None else {"attachments": self.attachments.to_dict()}),
@@ -79,7 +149,14 @@ class VerifyResult(Result):
         root = s.root.genesis.body
         assert isinstance(root, op.Genesis)
         p = root.product
-        rows = [t("VERIFIED  {path}", path=self.path)]
+        if self.self_keys:
+            rows = [
+                t("CONTENT OF {path} (UNVERIFIED)", path=self.path),
+                t("  Its signatures match only the keys the bundle itself carries: anyone can make such a bundle."),
+                t("  To know who signed, give the producers' keys (--trusted-key) or a trust list (--trust)."),
+            ]
+        else:
+            rows = [t("VERIFIED  {path}", path=self.path)]
         if p.gtin:
             rows.append(t("  product   {name} · lot {lot} · GTIN {gtin}", name=p.name, lot=p.lot, gtin=p.gtin))
         else:
@@ -125,7 +202,8 @@ class VerifyResult(Result):
         rows.extend(
             t("    {key_id}  {trusted_key}", key_id=k.hex(), trusted_key=self.trusted.get(k, "?")) for k in self.signers
         )
-        if self.corrections:
+        rows.extend(self._recorded_lines())
+        if self.corrections and not self.events:  # else each step's timeline shows its corrections
             rows.append(
                 t("  corrections (corrected steps stay in the record; only their own signer's corrections apply)")
             )
@@ -137,7 +215,8 @@ class VerifyResult(Result):
         if self.attachments is not None:
             rows.extend(attachment_lines(self.attachments))
         rows.append("")
-        rows.extend(f"  {line}" for line in proves())
+        if not self.self_keys:
+            rows.extend(f"  {line}" for line in proves())
         return lines(*rows)
 
 
@@ -183,6 +262,19 @@ class VerifyFailure(Result):
     batch_position: int | None = None
     seq: int | None = None
     bundle_index: int | None = None
+    batch_name: tuple[str, str] | None = None
+    """The failing batch's product and lot, as its (unverified) genesis in the bundle claims them."""
+    expected: str | None = None
+    """The batch ``--expect-batch`` named (its id or prefix, as given), if any."""
+
+    @property
+    def explanation(self) -> str | None:
+        """The failure in plain words; an untrusted signer of an input batch is named as such (issue 13)."""
+        if self.error.code == "E_BATCH" and self.expected is not None and self.batch_id is not None:
+            return other_batch_text(self.batch_id, self.batch_name, self.expected)
+        return input_signer_text(self.error, self.batch_id, self.batch_position, self.batch_name) or explain(
+            self.error.code
+        )
 
     @property
     def ok(self) -> bool:
@@ -199,7 +291,7 @@ class VerifyFailure(Result):
             where.append(t("signed by key {key}", key=e.key_id[:16]))
         if where:
             rows.append(t("  where     {where}", where=", ".join(where)))
-        rows.extend(problem_lines(e, explain(e.code)))
+        rows.extend(problem_lines(e, self.explanation))
         rows.append(t("  Do not rely on any record in this bundle."))
         return lines(*rows)
 
@@ -207,12 +299,51 @@ class VerifyFailure(Result):
 def where_json(f: VerifyFailure) -> JsonDict:
     """Where a failure is, as JSON members: its explanation, batch, position and step (null when unknown)."""
     return {
-        "explanation": explain(f.error.code),
+        "explanation": f.explanation,
         "batch_id": hex_or_none(f.batch_id),
         "batch_position": f.batch_position,
         "seq": f.seq,
         "bundle_index": f.bundle_index,
     }
+
+
+def other_batch_text(batch_id: bytes, name: tuple[str, str] | None, expected: str) -> str:
+    """Which batch a bundle is about, when it is not the one ``--expect-batch`` named."""
+    if name is None:
+        return t(
+            "the bundle is about batch {batch}, not the batch {expected} you expected",
+            batch=batch_id.hex(),
+            expected=expected,
+        )
+    return t(
+        "the bundle is about batch {batch} ({product}, lot {lot}), not the batch {expected} you expected",
+        batch=batch_id.hex(),
+        product=name[0],
+        lot=name[1],
+        expected=expected,
+    )
+
+
+def input_signer_text(
+    e: op.ProvenanceError, batch_id: bytes | None, position: int | None, name: tuple[str, str] | None
+) -> str | None:
+    """Whose key is missing, when an input batch (not the root) is signed by a key that is not trusted, else None."""
+    if e.code != "E_UNKNOWN_KEY" or batch_id is None or position is None or position == 0:
+        return None
+    if name is None:
+        return t(
+            "the signer of input batch {batch} is not among the keys you trust: obtain that producer's public key "
+            "from them (ocop key export) and give it with --trusted-key, or use a trust list that names them",
+            batch=short(batch_id),
+        )
+    return t(
+        "the signer of input batch {batch} ({product}, lot {lot}) is not among the keys you trust: obtain that "
+        "producer's public key from them (ocop key export) and give it with --trusted-key, or use a trust list "
+        "that names them",
+        batch=short(batch_id),
+        product=name[0],
+        lot=name[1],
+    )
 
 
 def where_text(f: VerifyFailure) -> list[str]:
