@@ -16,6 +16,7 @@ from .ledger import open_ledger
 from .params import DATA, DATE, TEXT, TIME, json_option, not_in_future, parse_data, passphrase_file_option
 from .render import Output
 from .render.batches import BatchCreated, BatchList, BatchTimeline
+from .render.words import t
 
 
 @click.group("batch", cls=OcopGroup)
@@ -98,9 +99,9 @@ def new(  # noqa: PLR0917 - click passes options as arguments
     """Open a new batch (its genesis event) and print the batch id alone on stdout."""
     cert_given = [v is not None for v in (ocop_stars, ocop_cert, ocop_date)]
     if any(cert_given) and not all(cert_given):
-        raise click.UsageError("--ocop-stars, --ocop-cert and --ocop-date go together")
+        raise click.UsageError(t("--ocop-stars, --ocop-cert and --ocop-date go together"))
     if where is None and where_code is not None:
-        raise click.UsageError("--where-code needs --where")
+        raise click.UsageError(t("--where-code needs --where"))
     keystore.validate_name(key_name)
     genesis = op.Genesis(
         time=not_in_future(at, ctx.clock(), DEFAULT_TIME_TOLERANCE),
@@ -149,5 +150,5 @@ def show(ctx: Context, batch: str) -> None:
         batch_id = ledger.resolve(batch)
         events = list(ledger.events(batch_id))
     if not events:
-        raise CliError(f"batch {batch} has no events", code="E_EMPTY", exit_code=ExitCode.BAD_INPUT)
+        raise CliError(t("batch {batch} has no events", batch=batch), code="E_EMPTY", exit_code=ExitCode.BAD_INPUT)
     Output(ctx).emit(BatchTimeline(events=events, names=keystore.key_names(ctx)))

@@ -15,6 +15,7 @@ from ocop_provenance import epcis
 from ocop_provenance.ledger import NewStep
 
 from .context import CliError
+from .render.words import t
 
 
 def epcis_export(
@@ -59,7 +60,7 @@ def steps_to_import(
     """
     events = epcis.read_epcis(data)
     if not events:
-        raise CliError("the document holds no events", code="E_EPCIS_EMPTY")
+        raise CliError(t("the document holds no events"), code="E_EPCIS_EMPTY")
     chain = ledger.events(batch_id)
     try:
         own_class = epcis.batch_class(next(chain))

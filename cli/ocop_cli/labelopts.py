@@ -18,7 +18,9 @@ from ocop_provenance.seals import LABEL_PRESETS, SCAN_HINT, LabelLayout
 from ocop_provenance.trust import VerifiedTrustList
 
 from .context import CliError
+from .i18n import N_
 from .render.qr import LabelProducer
+from .render.words import t
 
 __all__ = [
     "LabelLines",
@@ -150,7 +152,7 @@ _CONTENT_OPTIONS = (
 
 
 #: What a label layout error means (instead of the E_FIELD explanation, which is about a signed event's fields).
-LAYOUT_EXPLANATION = (
+LAYOUT_EXPLANATION = N_(
     "the label stock does not fit its page, or a size is out of range: choose fewer labels across or down, "
     "smaller labels or gaps, or a larger page"
 )
@@ -208,7 +210,9 @@ def layout_from_options(
         return LabelLayout(**{name: getattr(base, name) for name in base.__dataclass_fields__} | changes)
     except op.FormatError as e:
         # A layout problem, said as such (the library's E_FIELD explanation speaks of a signed event's fields).
-        raise CliError(f"label layout: {e.message}", code=e.code, explanation=LAYOUT_EXPLANATION) from e
+        raise CliError(
+            t("label layout: {reason}", reason=e.message), code=e.code, explanation=t(LAYOUT_EXPLANATION)
+        ) from e
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,14 +269,14 @@ def label_lines(
     if produced == "batch":
         if packed_on is None:
             raise CliError(
-                "the batch has no packing step to take the production date from: give --produced YYYY-MM-DD",
+                t("the batch has no packing step to take the production date from: give --produced YYYY-MM-DD"),
                 code="E_LABEL_DATE",
             )
         produced = packed_on
     if expires == "batch":
         if expiry_date is None:
             raise CliError(
-                "the batch's record holds no expiry_date (YYYY-MM-DD) data element: give --expires YYYY-MM-DD",
+                t("the batch's record holds no expiry_date (YYYY-MM-DD) data element: give --expires YYYY-MM-DD"),
                 code="E_LABEL_DATE",
             )
         expires = expiry_date

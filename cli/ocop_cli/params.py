@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import click
 
 from .context import Context
+from .render.words import t
 
 __all__ = ["DATA", "DATE", "TEXT", "TIME", "json_option", "parse_data", "passphrase_file_option", "recover_text"]
 
@@ -36,7 +37,7 @@ def recover_text(value: str) -> str:
     except (UnicodeEncodeError, UnicodeDecodeError):
         text = value
     if any(0xD800 <= ord(c) <= 0xDFFF for c in text):
-        raise click.BadParameter("is not valid UTF-8 text")
+        raise click.BadParameter(t("is not valid UTF-8 text"))
     return text
 
 
@@ -45,7 +46,7 @@ class _Text(click.ParamType[str]):
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
         if not isinstance(value, str):
-            self.fail(f"expected text, got {value!r}", param, ctx)
+            self.fail(t("expected text, got {value}", value=repr(value)), param, ctx)
         try:
             return recover_text(value)
         except click.BadParameter as e:
@@ -59,11 +60,13 @@ class _Time(click.ParamType[datetime]):
         if isinstance(value, datetime):
             return value
         try:
-            t = datetime.fromisoformat(str(value).strip())
+            when = datetime.fromisoformat(str(value).strip())
         except ValueError:
-            self.fail(f"{value!r} is not an ISO 8601 time such as 2024-11-02T07:30:00+07:00", param, ctx)
+            self.fail(
+                t("{value} is not an ISO 8601 time such as 2024-11-02T07:30:00+07:00", value=repr(value)), param, ctx
+            )
         # A time without an offset is local time, as the user's clock shows it.
-        return t if t.utcoffset() is not None else t.astimezone()
+        return when if when.utcoffset() is not None else when.astimezone()
 
 
 class _Date(click.ParamType[date]):
@@ -75,7 +78,7 @@ class _Date(click.ParamType[date]):
         try:
             return date.fromisoformat(str(value).strip())
         except ValueError:
-            self.fail(f"{value!r} is not a date such as 2024-03-15", param, ctx)
+            self.fail(t("{value} is not a date such as 2024-03-15", value=repr(value)), param, ctx)
 
 
 class _KeyValue(click.ParamType[tuple[str, object]]):
@@ -87,7 +90,7 @@ class _KeyValue(click.ParamType[tuple[str, object]]):
         text = recover_text(str(value))
         key, sep, raw = text.partition("=")
         if not sep or not key:
-            self.fail(f"{text!r} is not key=value", param, ctx)
+            self.fail(t("{text} is not key=value", text=repr(text)), param, ctx)
         return key, parse_value(raw)
 
 
@@ -114,7 +117,7 @@ def parse_data(items: tuple[tuple[str, object], ...]) -> dict[str, object]:
     out: dict[str, object] = {}
     for key, value in items:
         if key in out:
-            raise click.BadParameter(f"{key} is given twice", param_hint="--data")
+            raise click.BadParameter(t("{key} is given twice", key=key), param_hint="--data")
         out[key] = value
     return out
 
@@ -163,5 +166,7 @@ def not_in_future(at: datetime | None, now: datetime, tolerance: timedelta, opti
     if at is None:
         return now
     if at > now + tolerance:
-        raise click.BadParameter(f"{at.isoformat()} is in the future (now is {now.isoformat()})", param_hint=option)
+        raise click.BadParameter(
+            t("{at} is in the future (now is {now})", at=at.isoformat(), now=now.isoformat()), param_hint=option
+        )
     return at
