@@ -223,10 +223,10 @@ def _i18n() -> None:
     locale = ROOT / "cli" / "ocop_cli" / "locale"
     pot = locale / "ocop.pot"
     pybabel = BIN / "pybabel"
-    _run(pybabel, "extract", "--no-location", "--omit-header", "--sort-output", "-F", "cli/babel.cfg", "-o", pot,
-         "cli/ocop_cli")
-    _run(pybabel, "update", "--no-fuzzy-matching", "--ignore-obsolete", "--omit-header", "-D", "ocop", "-l", "vi",
-         "-i", pot, "-d", locale)
+    _run(pybabel, "extract", "--no-location", "--sort-output", "-F", "cli/babel.cfg", "-o", pot, "cli/ocop_cli")
+    _run(
+        pybabel, "update", "--no-fuzzy-matching", "--ignore-obsolete", "-D", "ocop", "-l", "vi", "-i", pot, "-d", locale
+    )
     pot.unlink()
     _say("translate the empty msgstr entries of cli/ocop_cli/locale/vi/LC_MESSAGES/ocop.po, then reinstall")
 

@@ -17,6 +17,7 @@ import ast
 import gettext as _gettext
 import inspect
 import io
+import sys
 from collections.abc import Collection, Iterator, Mapping
 from functools import cache
 from importlib import resources
@@ -24,10 +25,12 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "CLICK_MESSAGES",
     "DEFAULT",
     "DOMAIN",
     "LANGUAGES",
     "N_",
+    "Nn_",
     "choose",
     "current",
     "extract",
@@ -51,6 +54,53 @@ _state: dict[str, Any] = {"lang": DEFAULT, "translations": _gettext.NullTranslat
 def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark for extraction, translate later"
     """Mark ``message`` for extraction; it is translated where it is shown."""
     return message
+
+
+def Nn_(one: str, many: str) -> tuple[str, str]:  # noqa: N802 - N_ for a message with a plural
+    """Mark a singular/plural message pair for extraction."""
+    return one, many
+
+
+#: Click's own messages that ocop's users meet (help headings, usage errors), in the catalogue with ocop's: click
+#: looks them up through the ``_``/``ngettext`` names of its modules, which :func:`use` points at this catalogue.
+CLICK_MESSAGES = (
+    N_("Usage:"),
+    N_("Options"),
+    N_("Commands"),
+    N_("Positional arguments"),
+    N_("Show this message and exit."),
+    N_("Show the version and exit."),
+    N_("Error: {message}"),
+    N_("Try '{command} {option}' for help."),
+    N_("Missing argument"),
+    N_("Missing option"),
+    N_("Missing parameter"),
+    N_("Missing {param_type}"),
+    N_("Missing command."),
+    N_("No such command {name!r}."),
+    N_("No such option {name!r}."),
+    N_("Invalid value for {param_hint}: {message}"),
+    N_("Invalid value: {message}"),
+    N_("Option {name!r} does not take a value."),
+    N_("{value!r} is not a valid {number_type}."),
+    N_("{value} is not in the range {range}."),
+    N_("{name} {filename!r} does not exist."),
+    N_("file"),
+    N_("directory"),
+    N_("path"),
+    N_("default: {default}"),
+    N_("env var: {var}"),
+    N_("required"),
+    N_("Aborted!"),
+    N_("Repeat for confirmation"),
+    N_("Error: The two entered values do not match."),
+)
+CLICK_PLURALS = (
+    Nn_("Did you mean {possibility}?", "(Did you mean one of: {possibilities}?)"),
+    Nn_("Got unexpected extra argument ({args})", "Got unexpected extra arguments ({args})"),
+    Nn_("Option {name!r} requires an argument.", "Option {name!r} requires {nargs} arguments."),
+    Nn_("{value!r} is not {choice}.", "{value!r} is not one of {choices}."),
+)
 
 
 @cache
@@ -103,6 +153,22 @@ def use(lang: str) -> None:
         raise ValueError(f"unknown language {lang!r}")
     _state["lang"] = lang
     _state["translations"] = translations(lang)
+    _route_click()
+
+
+def _route_click() -> None:
+    """Point the ``_`` and ``ngettext`` of click's loaded modules (``from gettext import gettext as _``) at
+    :func:`gettext` and :func:`ngettext`, so that click's headings and usage errors follow the run's language.
+
+    Click looks its messages up in the process-wide default gettext domain, whose language comes from the
+    environment alone; an application's ``--lang`` cannot reach it otherwise.
+    """
+    for name, module in list(sys.modules.items()):
+        if name == "click" or name.startswith("click."):
+            if getattr(module, "_", None) is _gettext.gettext:
+                module._ = gettext  # type: ignore[attr-defined]
+            if getattr(module, "ngettext", None) is _gettext.ngettext:
+                module.ngettext = ngettext  # type: ignore[attr-defined]
 
 
 def current() -> str:
@@ -148,7 +214,7 @@ def translate_help(text: str | None) -> str | None:
 # ---- extraction: Babel's Python extractor, plus click help -----------------------------------------------------------
 
 #: The keywords of the CLI: t(template), tn(n, one, many), N_(message); Babel is told they are gettext and ngettext.
-KEYWORDS: Mapping[str, str] = {"t": "gettext", "tn": "ngettext", "N_": "gettext"}
+KEYWORDS: Mapping[str, str] = {"t": "gettext", "tn": "ngettext", "N_": "gettext", "Nn_": "ngettext"}
 _CLICK_DECORATORS = frozenset({"command", "group", "option", "argument"})
 _HELP_KEYWORDS = frozenset({"help", "epilog", "short_help"})
 
