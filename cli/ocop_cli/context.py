@@ -144,6 +144,9 @@ def env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+HELP_OPTION_HELP = N_("Show this message and exit.")
+
+
 class _TranslatedHelp:
     """Help in the language of the run: click reads help texts when it shows them, so translate them then.
 
@@ -158,13 +161,17 @@ class _TranslatedHelp:
     @contextlib.contextmanager
     def _translated(self, ctx: click.Context | None) -> Iterator[None]:
         params: list[click.Parameter] = list(self.params) if isinstance(self, click.Command) else []
+        help_option = None
         if ctx is not None and isinstance(self, click.Command):
             params = self.get_params(ctx)
-        saved = (self.help, self.epilog, self.short_help, [getattr(p, "help", None) for p in params])
+            # click builds --help once per command, its text already through gettext: its English is the message id
+            help_option = self.get_help_option(ctx)
+        english = [HELP_OPTION_HELP if p is help_option else getattr(p, "help", None) for p in params]
+        saved = (self.help, self.epilog, self.short_help, english)
         self.help, self.epilog, self.short_help = (translate_help(x) for x in saved[:3])
-        for p in params:
-            if isinstance(p, click.Option | click.Argument) and p.help is not None:
-                p.help = translate_help(p.help)
+        for p, text in zip(params, english, strict=True):
+            if isinstance(p, click.Option | click.Argument):
+                p.help = translate_help(text)
         try:
             yield
         finally:
