@@ -43,7 +43,7 @@ def _grid(_ctx: click.Context, _param: click.Parameter, value: str | None) -> tu
         return None
     m = _GRID.fullmatch(value.strip().lower())
     if not m:
-        raise click.BadParameter("must be COLUMNSxROWS, e.g. 4x7")
+        raise click.BadParameter(t("must be COLUMNSxROWS, e.g. 4x7"))
     return int(m.group(1)), int(m.group(2))
 
 
@@ -52,7 +52,7 @@ def _size(_ctx: click.Context, _param: click.Parameter, value: str | None) -> tu
         return None
     m = _SIZE.fullmatch(value.strip().lower())
     if not m:
-        raise click.BadParameter("must be WIDTHxHEIGHT in millimetres, e.g. 50x30")
+        raise click.BadParameter(t("must be WIDTHxHEIGHT in millimetres, e.g. 50x30"))
     return float(m.group(1)), float(m.group(2))
 
 
@@ -70,7 +70,7 @@ def _pair(_ctx: click.Context, _param: click.Parameter, value: str | None) -> tu
         return None
     m = _PAIR.fullmatch(value.strip())
     if not m:
-        raise click.BadParameter("must be one or two numbers of millimetres, e.g. 10.7,4.75")
+        raise click.BadParameter(t("must be one or two numbers of millimetres, e.g. 10.7,4.75"))
     first = float(m.group(1))
     return first, float(m.group(2)) if m.group(2) is not None else first
 
@@ -84,7 +84,7 @@ class _DateOrBatch(click.ParamType[date | str]):
         try:
             return date.fromisoformat(str(value).strip())
         except ValueError:
-            self.fail(f"{value!r} is neither a date such as 2024-11-01 nor 'batch'", param, ctx)
+            self.fail(t("{value} is neither a date such as 2024-11-01 nor 'batch'", value=repr(value)), param, ctx)
 
 
 DATE_OR_BATCH = _DateOrBatch()

@@ -111,7 +111,7 @@ def policy_from_draft(data: bytes, path: Path) -> Policy:
     except op.ProvenanceError:
         raise
     except (KeyError, TypeError, ValueError) as e:
-        detail = f"missing member {e}" if isinstance(e, KeyError) else str(e)
+        detail = t("missing member {member}", member=e) if isinstance(e, KeyError) else str(e)
         raise CliError(t("{path}: {detail}", path=path, detail=detail), code="E_DRAFT") from e
 
 

@@ -310,7 +310,7 @@ def trust_from_draft(data: bytes, path: Path) -> TrustList:
     except op.ProvenanceError:
         raise
     except (KeyError, TypeError, ValueError) as e:
-        detail = f"missing member {e}" if isinstance(e, KeyError) else str(e)
+        detail = t("missing member {member}", member=e) if isinstance(e, KeyError) else str(e)
         raise CliError(t("{path}: {detail}", path=path, detail=detail), code="E_DRAFT") from e
 
 
