@@ -104,9 +104,9 @@ def _run(ctx: Context, work: Path, out: Output, *, keep: bool) -> dict[str, Any]
     say()
     say(t("1. Three parties each make a signing key (sealed with a passphrase):"))
     parties = {
-        "coop": "the cooperative, HTX Đông trùng hạ thảo Nghi Sơn",
-        "workshop": "the drying workshop",
-        "lab": "the testing lab",
+        "coop": t("the cooperative, {name}", name="HTX Đông trùng hạ thảo Nghi Sơn"),
+        "workshop": t("the drying workshop"),
+        "lab": t("the testing lab"),
     }
     pems: dict[str, Path] = {}
     for name, who in parties.items():

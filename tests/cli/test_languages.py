@@ -24,7 +24,7 @@ from click.testing import Result
 from ocop_cli import i18n
 
 from .conftest import PLACE, Env, step
-from .trust_setup import PINS, make_trust
+from .trust_setup import PINS, make_bundle, make_policy, make_trust
 
 PO = Path(i18n.__file__).parent / "locale" / "vi" / "LC_MESSAGES" / "ocop.po"
 LOCALE_VARS = ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE", "OCOP_LANG")
@@ -244,12 +244,25 @@ def test_qr_make_and_verify(env: Env, lang: str, monkeypatch: pytest.MonkeyPatch
 
 
 @pytest.mark.parametrize("lang", ["en", "vi"])
-def test_trust_verify(env: Env, lang: str) -> None:
+def test_trust_verify_inspect_and_an_audit_with_a_policy(env: Env, lang: str) -> None:
     auth = make_trust(env)
     result = run(env, lang, "trust", "verify", str(auth.signed), *PINS)
+    inspected = run(env, lang, "trust", "inspect", str(auth.signed))
+    policy = make_policy(env)
+    run(env, lang, "policy", "inspect", str(policy))
+    run(env, lang, "policy", "verify", str(policy), "--trust", str(auth.signed))
+    good, _ = make_bundle(env)
+    audit = run(env, lang, "verify", str(good), "--trust", str(auth.signed), "--policy", str(policy))
+    bad, _ = make_bundle(env, "bad.ocop", attach_pdf=False)
+    failed = run(env, lang, "verify", str(bad), "--trust", str(auth.signed), "--policy", str(policy), code=1)
     if lang == "vi":
         assert EXPECTED_VI["trust verify"] in result.stdout
         assert "bên cấp     Văn phòng Điều phối OCOP" in result.stdout
+        assert "đang dùng" in inspected.stdout  # a key's status
+        assert "quy trình được đáp ứng" in audit.stdout
+        assert "thiếu một tệp đính kèm mà quy trình yêu cầu" in both(failed)
+    else:
+        assert "the policy is satisfied" in audit.stdout
 
 
 # ---- --json is English and the same in both languages ------------------------------------------------------------
