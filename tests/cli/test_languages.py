@@ -31,7 +31,8 @@ LOCALE_VARS = ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE", "OCOP_LANG")
 
 
 @pytest.fixture(autouse=True)
-def _neutral_locale(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _neutral_locale(env: Env, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No language settings at all (after ``env``, which pins English for the other CLI tests)."""
     for name in LOCALE_VARS:
         monkeypatch.delenv(name, raising=False)
     yield
