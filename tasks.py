@@ -13,6 +13,8 @@ python3 tasks.py quick   the same check without the tests marked slow (kill loop
 python3 tasks.py bench   run the benchmarks (see docs/performance.md)
 python3 tasks.py build   build the wheel and the sdist into dist/ (`build --outdir DIR` elsewhere), for
                          `pipx install 'dist/ocop_provenance-VERSION-py3-none-any.whl[cli,qr,fast]'` (README)
+python3 tasks.py i18n    extract the CLI's messages (cli/babel.cfg) and update the Vietnamese catalogue
+                         cli/ocop_cli/locale/vi/LC_MESSAGES/ocop.po (docs/cli.md §Languages)
 
 A venv is installed again only when pyproject.toml, the Python version or the interop pins changed since its
 last successful install (a stamp file inside it records them); delete .venv or .venv-interop to force it.
@@ -234,6 +236,20 @@ def _build(args: list[str]) -> None:
     _run(python, "-m", "build", "--no-isolation", "--sdist", "--wheel", "--outdir", outdir, ROOT)
 
 
+def _i18n() -> None:
+    """Extract the CLI's messages into a template and merge it into the Vietnamese catalogue (pybabel)."""
+    _setup("dev")
+    locale = ROOT / "cli" / "ocop_cli" / "locale"
+    pot = locale / "ocop.pot"
+    pybabel = BIN / "pybabel"
+    _run(pybabel, "extract", "--no-location", "--sort-output", "-F", "cli/babel.cfg", "-o", pot, "cli/ocop_cli")
+    _run(
+        pybabel, "update", "--no-fuzzy-matching", "--ignore-obsolete", "-D", "ocop", "-l", "vi", "-i", pot, "-d", locale
+    )
+    pot.unlink()
+    _say("translate the empty msgstr entries of cli/ocop_cli/locale/vi/LC_MESSAGES/ocop.po, then reinstall")
+
+
 def main() -> None:
     """Run the task named on the command line."""
     task = sys.argv[1] if len(sys.argv) > 1 else "help"
@@ -247,6 +263,8 @@ def main() -> None:
         _check(["-m", "not slow", *sys.argv[2:]])
     elif task == "build":
         _build(sys.argv[2:])
+    elif task == "i18n":
+        _i18n()
     elif task == "bench":
         _setup("dev")
         _run(BIN / "python", "-m", "benchmarks", *sys.argv[2:])

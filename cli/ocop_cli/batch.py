@@ -18,6 +18,7 @@ from .ledger import open_ledger
 from .params import DATA, DATE, TEXT, TIME, json_option, not_in_future, parse_data, passphrase_file_option
 from .render import Output
 from .render.batches import BatchCreated, BatchList, BatchTimeline
+from .render.words import t
 
 
 @click.group("batch", cls=OcopGroup)
@@ -110,9 +111,9 @@ def new(  # noqa: PLR0917 - click passes options as arguments
     """
     cert_given = [v is not None for v in (ocop_stars, ocop_cert, ocop_date)]
     if any(cert_given) and not all(cert_given):
-        raise click.UsageError("--ocop-stars, --ocop-cert and --ocop-date go together")
+        raise click.UsageError(t("--ocop-stars, --ocop-cert and --ocop-date go together"))
     if where is None and where_code is not None:
-        raise click.UsageError("--where-code needs --where")
+        raise click.UsageError(t("--where-code needs --where"))
     keystore.validate_name(key_name)
     check_lot(lot, unsealable=lot_unsealable)
     given = {"product.quantity": quantity, "product.lot": lot, "product.gtin": gtin}
@@ -176,7 +177,7 @@ def show(ctx: Context, batch: str) -> None:
         events = list(ledger.events(batch_id))
         held = {b.batch_id: b for b in ledger.batches()}
     if not events:
-        raise CliError(f"batch {batch} has no events", code="E_EMPTY", exit_code=ExitCode.BAD_INPUT)
+        raise CliError(t("batch {batch} has no events", batch=batch), code="E_EMPTY", exit_code=ExitCode.BAD_INPUT)
     used = {r.batch_id for e in events if isinstance(e.body, op.Step) for r in e.body.inputs}
     inputs = {b: (held[b].product, held[b].lot) for b in used if b in held}
     Output(ctx).emit(BatchTimeline(events=events, names=keystore.key_names(ctx), inputs=inputs))

@@ -7,9 +7,10 @@ is read in :mod:`ocop_cli.keystore`).
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +18,8 @@ from typing import Any
 
 import click
 import platformdirs
+
+from .i18n import N_, translate_help
 
 __all__ = [
     "EXIT_CODE_HELP",
@@ -51,13 +54,13 @@ class ExitCode(enum.IntEnum):
     """Interrupted (Ctrl-C, or end of input at a prompt)."""
 
 
-EXIT_CODE_HELP = """\b
+EXIT_CODE_HELP = N_("""\b
 Exit codes:
   0  ok / verified
   1  verification failed (the data does not verify)
   2  usage error (wrong options or arguments)
   3  bad input, key or I/O problem (nothing was changed)
-  4  internal error (a bug: rerun with --verbose and report it)"""
+  4  internal error (a bug: rerun with --verbose and report it)""")
 
 
 class CliError(Exception):
@@ -141,7 +144,52 @@ def env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-class OcopCommand(click.Command):
+HELP_OPTION_HELP = N_("Show this message and exit.")
+
+
+class _TranslatedHelp:
+    """Help in the language of the run: click reads help texts when it shows them, so translate them then.
+
+    The English texts stay on the command and its parameters (the message ids); while the help is written, each is
+    replaced by its translation (:func:`ocop_cli.i18n.translate_help`), and put back afterwards.
+    """
+
+    help: str | None
+    epilog: str | None
+    short_help: str | None
+
+    @contextlib.contextmanager
+    def _translated(self, ctx: click.Context | None) -> Iterator[None]:
+        params: list[click.Parameter] = list(self.params) if isinstance(self, click.Command) else []
+        help_option = None
+        if ctx is not None and isinstance(self, click.Command):
+            params = self.get_params(ctx)
+            # click builds --help once per command, its text already through gettext: its English is the message id
+            help_option = self.get_help_option(ctx)
+        english = [HELP_OPTION_HELP if p is help_option else getattr(p, "help", None) for p in params]
+        saved = (self.help, self.epilog, self.short_help, english)
+        self.help, self.epilog, self.short_help = (translate_help(x) for x in saved[:3])
+        for p, text in zip(params, english, strict=True):
+            if isinstance(p, click.Option | click.Argument):
+                p.help = translate_help(text)
+        try:
+            yield
+        finally:
+            self.help, self.epilog, self.short_help = saved[:3]
+            for p, text in zip(params, saved[3], strict=True):
+                if isinstance(p, click.Option | click.Argument):
+                    p.help = text
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with self._translated(ctx):
+            super().format_help(ctx, formatter)  # type: ignore[misc]
+
+    def get_short_help_str(self, limit: int = 45) -> str:
+        with self._translated(None):
+            return str(super().get_short_help_str(limit))  # type: ignore[misc]
+
+
+class OcopCommand(_TranslatedHelp, click.Command):
     """A command that records its dotted name (``batch.new``) in the context, for JSON output and errors."""
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -151,7 +199,7 @@ class OcopCommand(click.Command):
         return super().invoke(ctx)
 
 
-class OcopGroup(click.Group):
+class OcopGroup(_TranslatedHelp, click.Group):
     """A group whose commands and subgroups are :class:`OcopCommand` / :class:`OcopGroup`."""
 
     command_class = OcopCommand

@@ -110,7 +110,7 @@ def _run(ctx: Context, work: Path, out: Output, *, keep: bool) -> dict[str, Any]
     fd = os.open(secret, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="ascii") as f:
         f.write(secrets.token_urlsafe(24) + "\n")
-    passphrase = keystore.read_passphrase(secret, purpose="the demo keys")
+    passphrase = keystore.read_passphrase(secret, purpose=t("the demo keys"))
 
     say = out.say
     say(t("ocop demo: a cordyceps batch from harvest to an auditor's desk"))
@@ -118,9 +118,9 @@ def _run(ctx: Context, work: Path, out: Output, *, keep: bool) -> dict[str, Any]
     say()
     say(t("1. Three parties each make a signing key (sealed with a passphrase):"))
     parties = {
-        "coop": "the cooperative, HTX Đông trùng hạ thảo Nghi Sơn",
-        "workshop": "the drying workshop",
-        "lab": "the testing lab",
+        "coop": t("the cooperative, {name}", name="HTX Đông trùng hạ thảo Nghi Sơn"),
+        "workshop": t("the drying workshop"),
+        "lab": t("the testing lab"),
     }
     pems: dict[str, Path] = {}
     for name, who in parties.items():
@@ -278,7 +278,8 @@ def _run(ctx: Context, work: Path, out: Output, *, keep: bool) -> dict[str, Any]
     good = audit_files(demo, [bundle], trust_path, anchor, policy_path=policy_path)
     if not good.ok:
         raise CliError(
-            f"the honest bundle did not pass the audit: {good.reports[0].codes}", exit_code=ExitCode.VERIFY_FAILED
+            t("the honest bundle did not pass the audit: {codes}", codes=good.reports[0].codes),
+            exit_code=ExitCode.VERIFY_FAILED,
         )
     if not ctx.json:
         say()
@@ -302,7 +303,7 @@ def _run(ctx: Context, work: Path, out: Output, *, keep: bool) -> dict[str, Any]
     data = bytearray(bundle.read_bytes())
     offset = data.find(b"11.8")
     if offset < 0 or data.find(b"11.8", offset + 1) >= 0:
-        raise CliError("the demo could not find the byte to change", code="E_DEMO", exit_code=ExitCode.INTERNAL)
+        raise CliError(t("the demo could not find the byte to change"), code="E_DEMO", exit_code=ExitCode.INTERNAL)
     data[offset + 1] = ord("7")
     tampered = work / "dried-tampered.ocop"
     tampered.write_bytes(bytes(data))
@@ -311,7 +312,7 @@ def _run(ctx: Context, work: Path, out: Output, *, keep: bool) -> dict[str, Any]
     bad = audit_files(demo, [tampered], trust_path, anchor, policy_path=policy_path)
     failure = bad.reports[0].failure
     if bad.ok or failure is None:
-        raise CliError("the tampered bundle verified: the demo failed", code="E_DEMO", exit_code=ExitCode.INTERNAL)
+        raise CliError(t("the tampered bundle verified: the demo failed"), code="E_DEMO", exit_code=ExitCode.INTERNAL)
     if not ctx.json:
         say()
         out.show(bad)

@@ -15,6 +15,7 @@ from ocop_provenance import epcis
 from ocop_provenance.ledger import NewStep
 
 from .context import CliError
+from .render.words import t
 
 
 def epcis_export(
@@ -59,7 +60,7 @@ def steps_to_import(
     """
     events = epcis.read_epcis(data)
     if not events:
-        raise CliError("the document holds no events", code="E_EPCIS_EMPTY")
+        raise CliError(t("the document holds no events"), code="E_EPCIS_EMPTY")
     chain = ledger.events(batch_id)
     try:
         own_class = epcis.batch_class(next(chain))
@@ -70,24 +71,40 @@ def steps_to_import(
         content = event.content
         if not isinstance(content, epcis.EpcisStep):
             raise _refuse(
-                "a genesis opens a batch: import signs steps of an existing one", "E_EPCIS_UNSUPPORTED", event, ""
+                t("a genesis opens a batch: import signs steps of an existing one"), "E_EPCIS_UNSUPPORTED", event, ""
             )
         if event.batch_id is not None and event.batch_id != batch_id:
             raise _refuse(
-                f"exported from batch {event.batch_id.hex()[:16]}, not this one", "E_EPCIS_FIELD", event, "ocop:batchId"
+                t("exported from batch {batch}, not this one", batch=event.batch_id.hex()[:16]),
+                "E_EPCIS_FIELD",
+                event,
+                "ocop:batchId",
             )
         if event.epc_class != own_class:
             raise _refuse(
-                f"the event is about {event.epc_class}, this batch is {own_class}", "E_EPCIS_FIELD", event, "epcClass"
+                t(
+                    "the event is about {event_class}, this batch is {own_class}",
+                    event_class=event.epc_class,
+                    own_class=own_class,
+                ),
+                "E_EPCIS_FIELD",
+                event,
+                "epcClass",
             )
         if content.time > now + tolerance:
-            raise _refuse(f"{content.time.isoformat()} is in the future", "E_EPCIS_FIELD", event, "eventTime")
+            raise _refuse(
+                t("{time} is in the future", time=content.time.isoformat()), "E_EPCIS_FIELD", event, "eventTime"
+            )
         for i, ref in enumerate(content.inputs):
             head = ledger.head(ref.batch_id)
             if (head.seq, head.event_id) != (ref.seq, ref.head):
                 raise _refuse(
-                    f"input batch {ref.batch_id.hex()[:16]} is at #{head.seq} in this ledger, "
-                    f"the event names #{ref.seq}",
+                    t(
+                        "input batch {batch} is at #{seq} in this ledger, the event names #{named}",
+                        batch=ref.batch_id.hex()[:16],
+                        seq=head.seq,
+                        named=ref.seq,
+                    ),
                     "E_EPCIS_FIELD",
                     event,
                     f"ocop:input[{i}]",

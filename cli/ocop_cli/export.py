@@ -15,6 +15,7 @@ from .ledger import open_ledger
 from .params import json_option
 from .render import Output
 from .render.batches import EpcisExported, Exported
+from .render.words import t
 from .trust import DocumentFailure, anchor_options, make_anchor, verify_trust_file
 from .verify import trust_list_option
 
@@ -58,11 +59,11 @@ def command(  # noqa: PLR0917 - click passes options as arguments
     event hash as eventID.
     """
     if output == "-" and ctx.json:
-        raise click.UsageError("--json needs -o FILE: stdout would carry both the export and the report")
+        raise click.UsageError(t("--json needs -o FILE: stdout would carry both the export and the report"))
     if cose_seq and epcis:
-        raise click.UsageError("give either --cose-seq or --epcis")
+        raise click.UsageError(t("give either --cose-seq or --epcis"))
     if trust_path is not None and not epcis:
-        raise click.UsageError("--trust goes with --epcis")
+        raise click.UsageError(t("--trust goes with --epcis"))
     out = Output(ctx)
     if epcis:
         now = ctx.clock()

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from .context import CliError, ExitCode
+from .render.words import t
 
 __all__ = ["atomic_output", "write_file"]
 
@@ -74,7 +75,7 @@ def atomic_output(path: str) -> Iterator[BinaryIO]:
     """
     if path == "-":
         if sys.stdout.isatty():
-            raise CliError("refusing to write binary data to a terminal: use -o FILE", exit_code=ExitCode.USAGE)
+            raise CliError(t("refusing to write binary data to a terminal: use -o FILE"), exit_code=ExitCode.USAGE)
         sys.stdout.flush()
         yield sys.stdout.buffer
         sys.stdout.buffer.flush()
@@ -107,7 +108,7 @@ def write_file(path: Path, data: bytes, *, overwrite: bool = True) -> None:
         OSError: The directory or the file cannot be written; the error names ``path``.
     """
     if not overwrite and path.exists():
-        raise CliError(f"{path} exists: choose another name or remove it", code="E_EXISTS")
+        raise CliError(t("{path} exists: choose another name or remove it", path=path), code="E_EXISTS")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:

@@ -13,6 +13,7 @@ from .ledger import open_ledger
 from .params import json_option
 from .render import Output
 from .render.verify import Imported, VerifyResult
+from .render.words import t
 from .verify import load_trusted_keys, locate, trusted_key_option
 
 
@@ -34,7 +35,7 @@ def command(ctx: Context, bundle: Path, trusted: tuple[Path, ...]) -> None:
     # allow_rollback: a ledger that lost heads it handed out is mended by importing a bundle that holds them.
     with bundle.open("rb") as src, open_ledger(ctx, allow_rollback=True) as ledger:
         try:
-            with out.progress("verifying") as progress:
+            with out.progress(t("verifying")) as progress:
                 # One pass: each event is stored as it is verified; nothing is stored unless all of it verifies.
                 options = op.VerifyOptions(keys=ring, now=ctx.clock(), workers="auto")
                 result = ledger.import_bundle(src, options, progress=progress)

@@ -11,6 +11,7 @@ from .context import Context, OcopGroup, pass_context
 from .params import json_option, passphrase_file_option
 from .render import Output
 from .render.keys import KeyCreated, KeyList, KeyPublic
+from .render.words import t
 
 
 @click.group("key", cls=OcopGroup)
@@ -45,7 +46,7 @@ def new(ctx: Context, name: str, passphrase_file: Path | None, insecure_unencryp
     passphrase = (
         None
         if insecure_unencrypted_key
-        else keystore.read_passphrase(passphrase_file, purpose=f"the new key {name}", confirm=True)
+        else keystore.read_passphrase(passphrase_file, purpose=t("the new key {name}", name=name), confirm=True)
     )
     public = keystore.create_key(ctx, name, passphrase, kdf_cost=kdf_cost)
     path = ctx.keys_dir / f"{name}.key"

@@ -25,6 +25,7 @@ import ocop_provenance as op
 
 from .context import CliError, Context, ExitCode
 from .files import write_file
+from .render.words import t
 
 __all__ = [
     "DEFAULT_KDF_COST",
@@ -52,7 +53,7 @@ def validate_name(name: str) -> str:
     """
     if not NAME_RE.fullmatch(name):
         raise click.BadParameter(
-            f"{name!r} is not a valid key name: use 1-32 lowercase letters, digits, '-' or '_'",
+            t("{name} is not a valid key name: use 1-32 lowercase letters, digits, '-' or '_'", name=repr(name)),
             param_hint="NAME",
         )
     return name
@@ -64,7 +65,7 @@ def _normalise(text: str) -> bytes:
     with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
         text = os.fsencode(text).decode("utf-8")
     if any(0xD800 <= ord(c) <= 0xDFFF for c in text):
-        raise CliError("the passphrase is not valid UTF-8 text", code="E_PASSPHRASE")
+        raise CliError(t("the passphrase is not valid UTF-8 text"), code="E_PASSPHRASE")
     return unicodedata.normalize("NFC", text).encode("utf-8")
 
 
@@ -91,10 +92,15 @@ def read_passphrase(passphrase_file: Path | None, *, purpose: str, confirm: bool
                 raw = f.read(MAX_PASSPHRASE_FILE + 1)
         except OSError as e:
             raise CliError(
-                f"cannot read the passphrase file {passphrase_file}: {e.strerror}", code="E_PASSPHRASE"
+                t(
+                    "cannot read the passphrase file {passphrase_file}: {reason}",
+                    passphrase_file=passphrase_file,
+                    reason=e.strerror,
+                ),
+                code="E_PASSPHRASE",
             ) from e
         if len(raw) > MAX_PASSPHRASE_FILE:
-            raise CliError("the passphrase file is too large", code="E_PASSPHRASE")
+            raise CliError(t("the passphrase file is too large"), code="E_PASSPHRASE")
         line = raw.split(b"\n", 1)[0].removesuffix(b"\r")
         try:
             secret = _normalise(line.decode("utf-8"))
@@ -104,20 +110,23 @@ def read_passphrase(passphrase_file: Path | None, *, purpose: str, confirm: bool
         secret = _normalise(os.environ[PASSPHRASE_ENV])
     elif interactive():
         text = click.prompt(
-            f"Passphrase for {purpose}",
+            t("Passphrase for {purpose}", purpose=purpose),
             hide_input=True,
-            confirmation_prompt="Repeat the passphrase" if confirm else False,
+            confirmation_prompt=t("Repeat the passphrase") if confirm else False,
             err=True,
         )
         secret = _normalise(text)
     else:
         raise CliError(
-            f"a passphrase is needed for {purpose}: set OCOP_PASSPHRASE, use --passphrase-file, "
-            "or run in a terminal to be asked",
+            t(
+                "a passphrase is needed for {purpose}: set OCOP_PASSPHRASE, use --passphrase-file, "
+                "or run in a terminal to be asked",
+                purpose=purpose,
+            ),
             code="E_PASSPHRASE",
         )
     if not secret:
-        raise CliError("the passphrase must not be empty", code="E_PASSPHRASE")
+        raise CliError(t("the passphrase must not be empty"), code="E_PASSPHRASE")
     return secret
 
 
@@ -159,12 +168,16 @@ def create_key(
     key_path, pub_path = _paths(ctx, name)
     ctx.keys_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     if key_path.exists() or pub_path.exists():
-        raise CliError(f"a key named {name} already exists in {ctx.keys_dir}", code="E_KEY_EXISTS")
+        raise CliError(
+            t("a key named {name} already exists in {keys_dir}", name=name, keys_dir=ctx.keys_dir), code="E_KEY_EXISTS"
+        )
     key = op.PrivateKey.generate()
     try:
         op.write_private_key(key_path, key, passphrase, insecure_plaintext=passphrase is None, kdf_log2_n=kdf_cost)
     except FileExistsError as e:
-        raise CliError(f"a key named {name} already exists in {ctx.keys_dir}", code="E_KEY_EXISTS") from e
+        raise CliError(
+            t("a key named {name} already exists in {keys_dir}", name=name, keys_dir=ctx.keys_dir), code="E_KEY_EXISTS"
+        ) from e
     try:
         write_file(pub_path, key.public_key.to_pem())
     except OSError:
@@ -184,8 +197,11 @@ def public_key(ctx: Context, name: str) -> op.PublicKey:
     try:
         data = pub_path.read_bytes()
     except FileNotFoundError as e:
-        hint = "" if key_path.exists() else f" (create it with: ocop key new {name})"
-        raise CliError(f"no public key named {name} in {ctx.keys_dir}{hint}", code="E_NO_KEY") from e
+        hint = "" if key_path.exists() else t(" (create it with: ocop key new {name})", name=name)
+        raise CliError(
+            t("no public key named {name} in {keys_dir}{hint}", name=name, keys_dir=ctx.keys_dir, hint=hint),
+            code="E_NO_KEY",
+        ) from e
     return op.PublicKey.from_pem(data)
 
 
@@ -199,17 +215,24 @@ def load_signer(ctx: Context, name: str, passphrase_file: Path | None) -> op.Pri
     """
     key_path, _ = _paths(ctx, name)
     if not key_path.exists():
-        raise CliError(f"no key named {name} in {ctx.keys_dir} (create it with: ocop key new {name})", code="E_NO_KEY")
+        raise CliError(
+            t(
+                "no key named {name} in {keys_dir} (create it with: ocop key new {name})",
+                name=name,
+                keys_dir=ctx.keys_dir,
+            ),
+            code="E_NO_KEY",
+        )
     try:
         key = op.read_private_key(key_path, None)
     except op.KeyFormatError as e:
         if e.code != "E_PASSPHRASE":
             raise
-        key = op.read_private_key(key_path, read_passphrase(passphrase_file, purpose=f"key {name}"))
+        key = op.read_private_key(key_path, read_passphrase(passphrase_file, purpose=t("key {name}", name=name)))
     expected = public_key(ctx, name)
     if expected != key.public_key:
         raise CliError(
-            f"{name}.key and {name}.pub hold different keys: the key directory was changed by hand",
+            t("{name}.key and {name}.pub hold different keys: the key directory was changed by hand", name=name),
             code="E_KEY_MISMATCH",
             exit_code=ExitCode.BAD_INPUT,
         )

@@ -18,7 +18,9 @@ from ocop_provenance.seals import LABEL_PRESETS, SCAN_HINT, LabelLayout
 from ocop_provenance.trust import VerifiedTrustList
 
 from .context import CliError
+from .i18n import N_
 from .render.qr import LabelProducer
+from .render.words import t
 
 __all__ = [
     "LabelLines",
@@ -41,7 +43,7 @@ def _grid(_ctx: click.Context, _param: click.Parameter, value: str | None) -> tu
         return None
     m = _GRID.fullmatch(value.strip().lower())
     if not m:
-        raise click.BadParameter("must be COLUMNSxROWS, e.g. 4x7")
+        raise click.BadParameter(t("must be COLUMNSxROWS, e.g. 4x7"))
     return int(m.group(1)), int(m.group(2))
 
 
@@ -50,7 +52,7 @@ def _size(_ctx: click.Context, _param: click.Parameter, value: str | None) -> tu
         return None
     m = _SIZE.fullmatch(value.strip().lower())
     if not m:
-        raise click.BadParameter("must be WIDTHxHEIGHT in millimetres, e.g. 50x30")
+        raise click.BadParameter(t("must be WIDTHxHEIGHT in millimetres, e.g. 50x30"))
     return float(m.group(1)), float(m.group(2))
 
 
@@ -68,7 +70,7 @@ def _pair(_ctx: click.Context, _param: click.Parameter, value: str | None) -> tu
         return None
     m = _PAIR.fullmatch(value.strip())
     if not m:
-        raise click.BadParameter("must be one or two numbers of millimetres, e.g. 10.7,4.75")
+        raise click.BadParameter(t("must be one or two numbers of millimetres, e.g. 10.7,4.75"))
     first = float(m.group(1))
     return first, float(m.group(2)) if m.group(2) is not None else first
 
@@ -82,7 +84,7 @@ class _DateOrBatch(click.ParamType[date | str]):
         try:
             return date.fromisoformat(str(value).strip())
         except ValueError:
-            self.fail(f"{value!r} is neither a date such as 2024-11-01 nor 'batch'", param, ctx)
+            self.fail(t("{value} is neither a date such as 2024-11-01 nor 'batch'", value=repr(value)), param, ctx)
 
 
 DATE_OR_BATCH = _DateOrBatch()
@@ -150,7 +152,7 @@ _CONTENT_OPTIONS = (
 
 
 #: What a label layout error means (instead of the E_FIELD explanation, which is about a signed event's fields).
-LAYOUT_EXPLANATION = (
+LAYOUT_EXPLANATION = N_(
     "the label stock does not fit its page, or a size is out of range: choose fewer labels across or down, "
     "smaller labels or gaps, or a larger page"
 )
@@ -208,7 +210,9 @@ def layout_from_options(
         return LabelLayout(**{name: getattr(base, name) for name in base.__dataclass_fields__} | changes)
     except op.FormatError as e:
         # A layout problem, said as such (the library's E_FIELD explanation speaks of a signed event's fields).
-        raise CliError(f"label layout: {e.message}", code=e.code, explanation=LAYOUT_EXPLANATION) from e
+        raise CliError(
+            t("label layout: {reason}", reason=e.message), code=e.code, explanation=t(LAYOUT_EXPLANATION)
+        ) from e
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,14 +269,14 @@ def label_lines(
     if produced == "batch":
         if packed_on is None:
             raise CliError(
-                "the batch has no packing step to take the production date from: give --produced YYYY-MM-DD",
+                t("the batch has no packing step to take the production date from: give --produced YYYY-MM-DD"),
                 code="E_LABEL_DATE",
             )
         produced = packed_on
     if expires == "batch":
         if expiry_date is None:
             raise CliError(
-                "the batch's record holds no expiry_date (YYYY-MM-DD) data element: give --expires YYYY-MM-DD",
+                t("the batch's record holds no expiry_date (YYYY-MM-DD) data element: give --expires YYYY-MM-DD"),
                 code="E_LABEL_DATE",
             )
         expires = expiry_date

@@ -6,6 +6,7 @@ import ocop_provenance as op
 
 from .context import Context
 from .render import Output
+from .render.words import t
 
 __all__ = ["open_ledger", "record_handout"]
 
@@ -29,13 +30,17 @@ def open_ledger(ctx: Context, *, create: bool = True, allow_rollback: bool = Fal
         StoreError: The ledger cannot be opened.
     """
     if not create and not ctx.ledger_path.exists():
-        raise op.NotFoundError(f"there is no ledger yet in {ctx.home} (open a batch with: ocop batch new)")
+        raise op.NotFoundError(t("there is no ledger yet in {home} (open a batch with: ocop batch new)", home=ctx.home))
     ledger = op.Ledger.open(ctx.ledger_path, durable=True, allow_rollback=allow_rollback)
     status = ledger.journal_status()
     if status.adopted:
         Output(ctx).warn(
-            f"the head journal {status.path} was missing; a new one was started with the current heads of "
-            f"{status.adopted} batches (a deleted journal looks the same: see docs/store.md)"
+            t(
+                "the head journal {path} was missing; a new one was started with the current heads of "
+                "{count} batches (a deleted journal looks the same: see docs/store.md)",
+                path=status.path,
+                count=status.adopted,
+            )
         )
     return ledger
 

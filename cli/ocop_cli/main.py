@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from typing import Any
 
 import click
 import ocop_provenance as op
 
-from . import batch, demo, export, importing, key, publish, serve, show, step, verify
+from . import batch, demo, export, i18n, importing, key, publish, serve, show, step, verify
 from . import policy as policy_commands
 from . import qr as qr_commands
 from . import trust as trust_commands
 from .context import EXIT_CODE_HELP, CliError, Context, ExitCode, OcopGroup, env_flag
 from .render import Output, ensure_utf8_streams
+from .render.words import t
 
 __all__ = ["cli", "exit_code_for", "main"]
 
@@ -34,8 +37,34 @@ def exit_code_for(exc: BaseException) -> ExitCode:
     return ExitCode.INTERNAL
 
 
+def _lang_argument(args: Sequence[str]) -> str | None:
+    """The value of ``--lang`` on a command line, read before click parses it (so that help and usage errors are
+    already in that language); click then checks the value."""
+    for i, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg == "--lang" and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith("--lang="):
+            return arg.removeprefix("--lang=")
+    return None
+
+
 class RootGroup(OcopGroup):
-    """The root group: renders any error raised by a command and exits with its code."""
+    """The root group: picks the language of the run, renders any error raised by a command and exits with its code."""
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
+        lang = i18n.choose(_lang_argument(args), os.environ)
+        i18n.use("en" if "--json" in args else lang)
+        return super().make_context(info_name, args, parent, **extra)
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().main(*args, **kwargs)
+        finally:
+            i18n.use(i18n.DEFAULT)  # the next run in this process (a test) chooses again
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -43,7 +72,7 @@ class RootGroup(OcopGroup):
         except (click.exceptions.Exit, click.ClickException):
             raise
         except (click.Abort, KeyboardInterrupt):
-            click.echo("interrupted", err=True)
+            click.echo(t("interrupted"), err=True)
             ctx.exit(ExitCode.INTERRUPTED)
         except Exception as exc:  # noqa: BLE001 - the one place every error is rendered and mapped
             obj = ctx.find_object(Context) or Context.from_environment(None)
@@ -66,9 +95,17 @@ class RootGroup(OcopGroup):
 )
 @click.option("--json", "json_", is_flag=True, help="Print one JSON document (schema ocop.cli/1) on stdout.")
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks and more detail on errors.")
+@click.option(
+    "--lang",
+    type=click.Choice(i18n.LANGUAGES),
+    envvar="OCOP_LANG",
+    default=None,
+    help="Language of messages and help: en or vi [env OCOP_LANG; default: vi in a Vietnamese locale, else en]. "
+    "--json output is always English.",
+)
 @click.version_option(op.__version__, prog_name="ocop")
 @click.pass_context
-def cli(ctx: click.Context, home: str | None, json_: bool, verbose: bool) -> None:
+def cli(ctx: click.Context, home: str | None, json_: bool, verbose: bool, lang: str | None) -> None:
     """Sign, export and verify the provenance of OCOP product batches.
 
     \b
@@ -83,6 +120,8 @@ def cli(ctx: click.Context, home: str | None, json_: bool, verbose: bool) -> Non
         obj = Context.from_environment(home)
         obj.clock = ctx.obj.clock
     obj.json = json_ or obj.json
+    if obj.json:  # the language itself was chosen before parsing (RootGroup.make_context), and --lang checked now
+        i18n.use("en")
     obj.verbose = verbose or env_flag("OCOP_VERBOSE")
     ctx.obj = obj
 

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import click
 
 from .context import Context
-from .render import words
+from .render.words import t
 
 __all__ = ["DATA", "DATE", "TEXT", "TIME", "json_option", "parse_data", "passphrase_file_option", "recover_text"]
 
@@ -41,7 +41,7 @@ def recover_text(value: str) -> str:
     except (UnicodeEncodeError, UnicodeDecodeError):
         text = value
     if any(0xD800 <= ord(c) <= 0xDFFF for c in text):
-        raise click.BadParameter("is not valid UTF-8 text")
+        raise click.BadParameter(t("is not valid UTF-8 text"))
     return text
 
 
@@ -50,7 +50,7 @@ class _Text(click.ParamType[str]):
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
         if not isinstance(value, str):
-            self.fail(f"expected text, got {value!r}", param, ctx)
+            self.fail(t("expected text, got {value}", value=repr(value)), param, ctx)
         try:
             return recover_text(value)
         except click.BadParameter as e:
@@ -65,17 +65,17 @@ class _Time(click.ParamType[datetime]):
             return value
         text = str(value).strip()
         try:
-            t = datetime.fromisoformat(text)
+            when = datetime.fromisoformat(text)
         except ValueError:
             local = _LOCAL_DATE.fullmatch(text)
             if local is not None:
                 day, month, year = (int(g) for g in local.groups())
                 example = f"{year:04d}-{month:02d}-{day:02d}T08:00:00+07:00"
                 self.fail(
-                    words.t(
-                        "{value!r} is a local date: write it as ISO 8601 with a time and an offset, "
+                    t(
+                        "{value} is a local date: write it as ISO 8601 with a time and an offset, "
                         "e.g. {example} (day {day}, month {month}, year {year}, 08:00 Vietnam time)",
-                        value=value,
+                        value=repr(value),
                         example=example,
                         day=day,
                         month=month,
@@ -85,20 +85,20 @@ class _Time(click.ParamType[datetime]):
                     ctx,
                 )
             self.fail(
-                words.t("{value!r} is not an ISO 8601 time such as 2024-11-02T07:30:00+07:00", value=value), param, ctx
+                t("{value} is not an ISO 8601 time such as 2024-11-02T07:30:00+07:00", value=repr(value)), param, ctx
             )
-        if t.utcoffset() is not None:
-            return t
+        if when.utcoffset() is not None:
+            return when
         # A time without an offset is local time, as the user's clock shows it: say so when that is not Vietnam's.
-        local_time = t.astimezone()
+        local_time = when.astimezone()
         if local_time.utcoffset() != VIETNAM_OFFSET:
             click.echo(
-                words.t(
+                t(
                     "warning: {value} has no UTC offset: it is read as this computer's local time {local}, "
                     "not Vietnam time (+07:00); write e.g. {example} to be sure",
                     value=text,
                     local=local_time.isoformat(),
-                    example=t.replace(tzinfo=timezone(VIETNAM_OFFSET)).isoformat(),
+                    example=when.replace(tzinfo=timezone(VIETNAM_OFFSET)).isoformat(),
                 ),
                 err=True,
             )
@@ -114,7 +114,7 @@ class _Date(click.ParamType[date]):
         try:
             return date.fromisoformat(str(value).strip())
         except ValueError:
-            self.fail(f"{value!r} is not a date such as 2024-03-15", param, ctx)
+            self.fail(t("{value} is not a date such as 2024-03-15", value=repr(value)), param, ctx)
 
 
 class _KeyValue(click.ParamType[tuple[str, object]]):
@@ -126,7 +126,7 @@ class _KeyValue(click.ParamType[tuple[str, object]]):
         text = recover_text(str(value))
         key, sep, raw = text.partition("=")
         if not sep or not key:
-            self.fail(f"{text!r} is not key=value", param, ctx)
+            self.fail(t("{text} is not key=value", text=repr(text)), param, ctx)
         return key, parse_value(raw)
 
 
@@ -153,7 +153,7 @@ def parse_data(items: tuple[tuple[str, object], ...]) -> dict[str, object]:
     out: dict[str, object] = {}
     for key, value in items:
         if key in out:
-            raise click.BadParameter(f"{key} is given twice", param_hint="--data")
+            raise click.BadParameter(t("{key} is given twice", key=key), param_hint="--data")
         out[key] = value
     return out
 
@@ -202,5 +202,7 @@ def not_in_future(at: datetime | None, now: datetime, tolerance: timedelta, opti
     if at is None:
         return now
     if at > now + tolerance:
-        raise click.BadParameter(f"{at.isoformat()} is in the future (now is {now.isoformat()})", param_hint=option)
+        raise click.BadParameter(
+            t("{at} is in the future (now is {now})", at=at.isoformat(), now=now.isoformat()), param_hint=option
+        )
     return at

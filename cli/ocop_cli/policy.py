@@ -29,10 +29,12 @@ from ocop_provenance.trust import (
 )
 
 from .context import CliError, Context, OcopGroup, pass_context
+from .i18n import N_
 from .params import TIME, json_option, passphrase_file_option
 from .render import Output
 from .render.policy import PolicyDraft, PolicyInspected, PolicyVerified
 from .render.trust import DocumentSigned, authority_text
+from .render.words import t
 from .trust import (
     DocumentFailure,
     anchor_options,
@@ -109,8 +111,8 @@ def policy_from_draft(data: bytes, path: Path) -> Policy:
     except op.ProvenanceError:
         raise
     except (KeyError, TypeError, ValueError) as e:
-        detail = f"missing member {e}" if isinstance(e, KeyError) else str(e)
-        raise CliError(f"{path}: {detail}", code="E_DRAFT") from e
+        detail = t("missing member {member}", member=e) if isinstance(e, KeyError) else str(e)
+        raise CliError(t("{path}: {detail}", path=path, detail=detail), code="E_DRAFT") from e
 
 
 def policy_to_draft(policy: Policy) -> bytes:
@@ -122,7 +124,7 @@ def policy_to_draft(policy: Policy) -> bytes:
 
 def load_policy(path: Path) -> tuple[Policy, bytes | None]:
     """Read a draft or a signed policy (signatures NOT checked); return it and the signed bytes (None for a draft)."""
-    data = read_input(path, "policy")
+    data = read_input(path, N_("policy"))
     if is_draft(data):
         return policy_from_draft(data, path), None
     return Policy.parse_unverified(data), data
@@ -135,9 +137,11 @@ def verify_policy_file(path: Path, trust: VerifiedTrustList, now: datetime) -> V
         DocumentFailure: It does not verify (exit 1).
         CliError: It cannot be read, or is a draft (exit 3).
     """
-    data = read_input(path, "policy")
+    data = read_input(path, N_("policy"))
     if is_draft(data):
-        raise CliError(f"{path} is a draft, not a signed policy: sign it with ocop policy sign", code="E_NOT_SIGNED")
+        raise CliError(
+            t("{path} is a draft, not a signed policy: sign it with ocop policy sign", path=path), code="E_NOT_SIGNED"
+        )
     try:
         return verify_policy(data, trust, now=now)
     except op.ProvenanceError as e:

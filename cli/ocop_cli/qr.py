@@ -47,6 +47,7 @@ from .ledger import open_ledger, record_handout
 from .params import TEXT, json_option, passphrase_file_option
 from .render import Output
 from .render.qr import SealFailure, SealMade, SealSheet, SealVerified
+from .render.words import t
 from .verify import load_trusted_keys, locate, trust_list_option, trusted_key_option
 
 __all__ = ["group"]
@@ -105,7 +106,7 @@ def load_batch(ctx: Context, batch: str) -> SealSource:
                 packed_on = body.time.date()  # the date where it was packed (its own UTC offset)
             expiry = _iso_date(body.data.get("expiry_date")) or expiry
     if genesis is None or head is None:
-        raise CliError(f"batch {batch} has no events", code="E_EMPTY")
+        raise CliError(t("batch {batch} has no events", batch=batch), code="E_EMPTY")
     return SealSource(genesis=genesis, head=head, signers=frozenset(signers), packed_on=packed_on, expiry_date=expiry)
 
 
@@ -129,8 +130,11 @@ def load_sealer(ctx: Context, source: SealSource, key_name: str, passphrase_file
     public = keystore.public_key(ctx, key_name)
     if public.key_id not in source.signers:
         raise CliError(
-            f"key {key_name} signed none of this batch's events: seal with the producer's key "
-            "(a seal by a key outside the record fails verification with E_SEAL_SIGNER)",
+            t(
+                "key {key_name} signed none of this batch's events: seal with the producer's key "
+                "(a seal by a key outside the record fails verification with E_SEAL_SIGNER)",
+                key_name=key_name,
+            ),
             code="E_SEAL_SIGNER",
             # Not the verifier's explanation of E_SEAL_SIGNER: no seal was made.
             explanation="only a key that signed the batch's record can seal it: a seal by another key never verifies",
@@ -274,7 +278,14 @@ def png_resolution(scale: int, module_mm: float, dpi: float | None) -> tuple[int
         CliError: Modules under ``MIN_MODULE_MM`` (``E_LABEL_MODULE``, exit 3).
     """
     if module_mm < MIN_MODULE_MM:
-        raise CliError(f"modules of {module_mm} mm are below the {MIN_MODULE_MM} mm phones read", code="E_LABEL_MODULE")
+        raise CliError(
+            t(
+                "modules of {module_mm} mm are below the {minimum} mm phones read",
+                module_mm=module_mm,
+                minimum=MIN_MODULE_MM,
+            ),
+            code="E_LABEL_MODULE",
+        )
     if dpi is None:
         return scale, scale * 25.4 / module_mm
     return max(1, round(module_mm * dpi / 25.4)), dpi
@@ -289,7 +300,8 @@ def _output_kind(output: str | None) -> str:
     if suffix in (".png", ".svg"):
         return suffix[1:]
     raise click.BadParameter(
-        f"{output!r}: the format comes from the extension: .png or .svg (or - for the terminal)", param_hint="-o"
+        t("{output}: the format comes from the extension: .png or .svg (or - for the terminal)", output=repr(output)),
+        param_hint="-o",
     )
 
 
@@ -311,16 +323,21 @@ def read_serials(path: Path) -> list[str]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as e:
-        raise CliError(f"cannot read the serials file {path}: {e.strerror}", code="E_IO") from e
+        raise CliError(
+            t("cannot read the serials file {path}: {reason}", path=path, reason=e.strerror), code="E_IO"
+        ) from e
     except UnicodeDecodeError as e:
-        raise CliError(f"the serials file {path} is not UTF-8 text", code="E_IO") from e
+        raise CliError(t("the serials file {path} is not UTF-8 text", path=path), code="E_IO") from e
     serials = [line.strip() for line in text.splitlines() if line.strip()]
     if not serials:
-        raise CliError(f"the serials file {path} holds no serial", code="E_LABELS_EMPTY")
+        raise CliError(t("the serials file {path} holds no serial", path=path), code="E_LABELS_EMPTY")
     seen: set[str] = set()
     for s in serials:
         if s in seen:
-            raise CliError(f"serial {s!r} appears twice in {path}: each unit needs its own", code="E_DUPLICATE")
+            raise CliError(
+                t("serial {serial} appears twice in {path}: each unit needs its own", serial=repr(s), path=path),
+                code="E_DUPLICATE",
+            )
         seen.add(s)
     return serials
 
@@ -396,13 +413,13 @@ def labels(  # noqa: PLR0917 - click passes options as arguments
     """
     anchor = {name: options.pop(name) for name in _ANCHOR}
     if (count is None) == (serials_file is None):
-        raise click.UsageError("give --count N or --serials FILE (one of them)")
+        raise click.UsageError(t("give --count N or --serials FILE (one of them)"))
     if Path(output).suffix.lower() != ".pdf" or output == "-":
-        raise click.BadParameter(f"{output!r}: the label sheet is a .pdf file", param_hint="-o")
+        raise click.BadParameter(t("{output}: the label sheet is a .pdf file", output=repr(output)), param_hint="-o")
     if trust_path is not None and not show_producer:
-        raise click.UsageError("--trust names the producer printed by --show-producer: give both")
+        raise click.UsageError(t("--trust names the producer printed by --show-producer: give both"))
     if trust_path is None and any(anchor.values()):
-        raise click.UsageError("--authority-key, --threshold, --pinned-list, --via and --no-cache go with --trust")
+        raise click.UsageError(t("--authority-key, --threshold, --pinned-list, --via and --no-cache go with --trust"))
     level = ec_level(ecc)
     layout = layout_from_options(**options)
     ensure_qr_extra()  # fails early, before any passphrase, when the qr extra is missing
@@ -581,11 +598,11 @@ def verify(  # noqa: PLR0917 - click passes options as arguments
     reached (no code or several codes in the image, an unreadable file or key).
     """
     if (text is None) == (image is None):
-        raise click.UsageError("give the code's TEXT or --image FILE (one of them)")
+        raise click.UsageError(t("give the code's TEXT or --image FILE (one of them)"))
     if bool(trusted) == (trust_path is not None):
-        raise click.UsageError("give --trusted-key PEM (repeatable) or --trust LIST (one of them)")
+        raise click.UsageError(t("give --trusted-key PEM (repeatable) or --trust LIST (one of them)"))
     if trust_path is None and any(anchor.values()):
-        raise click.UsageError("--authority-key, --threshold, --pinned-list, --via and --no-cache go with --trust")
+        raise click.UsageError(t("--authority-key, --threshold, --pinned-list, --via and --no-cache go with --trust"))
     now = ctx.clock()
     out = Output(ctx)
     code_text, origin = read_code(text, image)

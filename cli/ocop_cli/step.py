@@ -14,6 +14,7 @@ from . import keystore
 from .batch import at_option, attach_option, attachments, data_option
 from .context import Context, OcopGroup, pass_context
 from .epcis_io import new_events, steps_to_import
+from .i18n import N_
 from .inputs import CBV_STEP_NAMES_VI, COMMON_CUSTOM_STEPS, from_input, resolve_batch
 from .ledger import open_ledger
 from .params import TEXT, json_option, not_in_future, parse_data, passphrase_file_option
@@ -182,7 +183,7 @@ def import_epcis(ctx: Context, batch: str, source: Path, key_name: str, passphra
     named (exit 3); nothing is dropped. The mapping: docs/epcis.md.
     """
     keystore.validate_name(key_name)
-    data = read_input(source, "EPCIS document", epcis.MAX_EPCIS_SIZE)
+    data = read_input(source, N_("EPCIS document"), epcis.MAX_EPCIS_SIZE)
     signer = keystore.load_signer(ctx, key_name, passphrase_file)
     with open_ledger(ctx, create=False) as ledger:
         batch_id = resolve_batch(ctx, ledger, batch)

@@ -45,6 +45,7 @@ from ocop_provenance.trust import (
 from . import keystore
 from .context import CliError, Context, ExitCode, OcopGroup, pass_context
 from .files import write_file
+from .i18n import N_
 from .params import TEXT, TIME, json_option, passphrase_file_option
 from .render import Output
 from .render.trust import (
@@ -57,6 +58,7 @@ from .render.trust import (
     TrustVerified,
     against_text,
 )
+from .render.words import t
 
 __all__ = [
     "TRUST_DRAFT_FORMAT",
@@ -114,9 +116,13 @@ def read_input(path: Path, what: str, limit: int = MAX_DOCUMENT) -> bytes:
         with path.open("rb") as f:
             data = f.read(limit + 1)
     except OSError as e:
-        raise CliError(f"cannot read the {what} {path}: {e.strerror or e}", code="E_IO") from e
+        raise CliError(
+            t("cannot read the {what} {path}: {reason}", what=t(what), path=path, reason=e.strerror or e), code="E_IO"
+        ) from e
     if len(data) > limit:
-        raise CliError(f"the {what} {path} is larger than {limit} bytes", code="E_SIZE")
+        raise CliError(
+            t("the {what} {path} is larger than {limit} bytes", what=t(what), path=path, limit=limit), code="E_SIZE"
+        )
     return data
 
 
@@ -134,9 +140,9 @@ def load_json(data: bytes, path: Path, fmt: str) -> dict[str, Any]:
     try:
         doc = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as e:
-        raise CliError(f"{path} is not valid UTF-8 JSON: {e}", code="E_DRAFT") from e
+        raise CliError(t("{path} is not valid UTF-8 JSON: {reason}", path=path, reason=e), code="E_DRAFT") from e
     if not isinstance(doc, dict) or doc.get("format") != fmt:
-        raise CliError(f"{path} is not a draft of format {fmt}", code="E_DRAFT")
+        raise CliError(t("{path} is not a draft of format {fmt}", path=path, fmt=fmt), code="E_DRAFT")
     return doc
 
 
@@ -156,14 +162,19 @@ def resolve_public_key(ctx: Context, spec: str) -> op.PublicKey:
     """
     path = Path(spec)
     if path.is_file():
-        data = read_input(path, "public key", MAX_KEY_FILE)
+        data = read_input(path, N_("public key"), MAX_KEY_FILE)
         try:
             return op.PublicKey.from_pem(data)
         except op.KeyFormatError as e:
-            raise CliError(f"{path} is not a usable public key: {e.message}", code=e.code) from e
+            raise CliError(
+                t("{path} is not a usable public key: {reason}", path=path, reason=e.message), code=e.code
+            ) from e
     if keystore.NAME_RE.fullmatch(spec) and (ctx.keys_dir / f"{spec}.pub").exists():
         return keystore.public_key(ctx, spec)
-    raise CliError(f"{spec!r} is neither a PEM public key file nor a key in {ctx.keys_dir}", code="E_NO_KEY")
+    raise CliError(
+        t("{spec} is neither a PEM public key file nor a key in {keys_dir}", spec=repr(spec), keys_dir=ctx.keys_dir),
+        code="E_NO_KEY",
+    )
 
 
 def signers_from_names(ctx: Context, names: Sequence[str], passphrase_file: Path | None) -> list[op.PrivateKey]:
@@ -176,7 +187,7 @@ def _threshold(keys: Sequence[op.PublicKey], threshold: int | None, option: str)
         return threshold
     if len({k.raw for k in keys}) == 1:
         return 1
-    raise click.BadParameter("give the threshold when there are several authority keys", param_hint=option)
+    raise click.BadParameter(t("give the threshold when there are several authority keys"), param_hint=option)
 
 
 # ---- drafts -------------------------------------------------------------------------------------------------
@@ -189,14 +200,14 @@ def draft_time(value: object, where: str) -> datetime:
         TypeError, ValueError: Not such a text (``trust_from_draft`` and ``policy_from_draft`` report E_DRAFT).
     """
     if not isinstance(value, str):
-        raise TypeError(f"{where}: expected a time text such as 2026-01-01T00:00:00Z")
+        raise TypeError(t("{where}: expected a time text such as 2026-01-01T00:00:00Z", where=where))
     try:
-        t = datetime.fromisoformat(value)
+        when = datetime.fromisoformat(value)
     except ValueError as e:
-        raise ValueError(f"{where}: {value!r} is not an ISO 8601 time") from e
-    if t.utcoffset() is None:
-        raise ValueError(f"{where}: {value!r} has no UTC offset")
-    return t.astimezone(UTC)
+        raise ValueError(t("{where}: {value} is not an ISO 8601 time", where=where, value=repr(value))) from e
+    if when.utcoffset() is None:
+        raise ValueError(t("{where}: {value} has no UTC offset", where=where, value=repr(value)))
+    return when.astimezone(UTC)
 
 
 def _opt_utc(value: object, where: str) -> datetime | None:
@@ -206,11 +217,11 @@ def _opt_utc(value: object, where: str) -> datetime | None:
 def _raw_key(entry: Mapping[str, Any], where: str) -> op.PublicKey:
     raw = entry["public_key"]
     if not isinstance(raw, str):
-        raise TypeError(f"{where}.public_key: expected 64 hex digits")
+        raise TypeError(t("{where}.public_key: expected 64 hex digits", where=where))
     key = op.PublicKey.from_raw(bytes.fromhex(raw))
     kid = entry.get("key_id")
     if kid is not None and kid != key.key_id_hex:
-        raise ValueError(f"{where}.key_id does not match its public_key (remove key_id or fix it)")
+        raise ValueError(t("{where}.key_id does not match its public_key (remove key_id or fix it)", where=where))
     return key
 
 
@@ -221,10 +232,10 @@ def draft_members(obj: object, allowed: set[str], where: str) -> Mapping[str, An
         TypeError, ValueError: It is not, naming ``where`` (reported as E_DRAFT by the draft readers).
     """
     if not isinstance(obj, dict):
-        raise TypeError(f"{where}: expected an object")
+        raise TypeError(t("{where}: expected an object", where=where))
     unknown = sorted(set(obj) - allowed)
     if unknown:
-        raise ValueError(f"{where}: unknown members {unknown}")
+        raise ValueError(t("{where}: unknown members {unknown}", where=where, unknown=unknown))
     return obj
 
 
@@ -299,14 +310,14 @@ def trust_from_draft(data: bytes, path: Path) -> TrustList:
     except op.ProvenanceError:
         raise
     except (KeyError, TypeError, ValueError) as e:
-        detail = f"missing member {e}" if isinstance(e, KeyError) else str(e)
-        raise CliError(f"{path}: {detail}", code="E_DRAFT") from e
+        detail = t("missing member {member}", member=e) if isinstance(e, KeyError) else str(e)
+        raise CliError(t("{path}: {detail}", path=path, detail=detail), code="E_DRAFT") from e
 
 
 def trust_to_draft(trust: TrustList) -> bytes:
     """The draft JSON of a list (its ``id`` dropped: a draft has none until signed)."""
     if trust.extensions or trust.critical:
-        raise CliError("this list carries extension labels that ocop cannot edit as a draft", code="E_DRAFT")
+        raise CliError(t("this list carries extension labels that ocop cannot edit as a draft"), code="E_DRAFT")
     d = trust.to_dict()
     d.pop("id", None)
     return dump_json({"format": TRUST_DRAFT_FORMAT, **d})
@@ -314,7 +325,7 @@ def trust_to_draft(trust: TrustList) -> bytes:
 
 def load_trust(path: Path) -> tuple[TrustList, bytes | None]:
     """Read a draft or a signed list (signatures NOT checked); return it and the signed bytes (None for a draft)."""
-    data = read_input(path, "trust list")
+    data = read_input(path, N_("trust list"))
     if is_draft(data):
         return trust_from_draft(data, path), None
     return TrustList.parse_unverified(data), data
@@ -324,8 +335,11 @@ def _load_draft(path: Path) -> TrustList:
     trust, signed = load_trust(path)
     if signed is not None:
         raise CliError(
-            f"{path} is a signed list and cannot be edited: make a draft of the next version with "
-            f"ocop trust bump {path} -o DRAFT.json",
+            t(
+                "{path} is a signed list and cannot be edited: make a draft of the next version with "
+                "ocop trust bump {path} -o DRAFT.json",
+                path=path,
+            ),
             code="E_SIGNED",
         )
     return trust
@@ -413,13 +427,16 @@ def make_anchor(
     """
     if pinned_list is not None and not authority:
         raise CliError(
-            f"the pinned list {pinned_list} cannot vouch for itself: give the authority keys it must be signed by "
-            "(--authority-key KEY, with --threshold)",
+            t(
+                "the pinned list {pinned_list} cannot vouch for itself: give the authority keys it must be signed by "
+                "(--authority-key KEY, with --threshold)",
+                pinned_list=pinned_list,
+            ),
             code="E_PINNED_LIST_UNANCHORED",
             exit_code=ExitCode.USAGE,
         )
     if threshold is not None and not authority:
-        raise click.UsageError("--threshold goes with --authority-key")
+        raise click.UsageError(t("--threshold goes with --authority-key"))
     return AnchorOptions(
         authority=authority,
         threshold=threshold,
@@ -443,19 +460,23 @@ def verify_trust_file(ctx: Context, path: Path, anchor: AnchorOptions, now: date
         TrustStoreError: A store entry is damaged or cannot be written (exit 3).
         click.UsageError: ``--no-cache`` and no pinned keys: nothing to verify from (exit 2).
     """
-    data = read_input(path, "trust list")
+    data = read_input(path, N_("trust list"))
     if is_draft(data):
-        raise CliError(f"{path} is a draft, not a signed list: sign it with ocop trust sign", code="E_NOT_SIGNED")
+        raise CliError(
+            t("{path} is a draft, not a signed list: sign it with ocop trust sign", path=path), code="E_NOT_SIGNED"
+        )
     pin = None
     if anchor.authority:
         keys = tuple(resolve_public_key(ctx, spec) for spec in anchor.authority)
         pin = AuthorityPin(keys, _threshold(keys, anchor.threshold, "--threshold"))
-    pinned = [] if anchor.pinned_list is None else [read_input(anchor.pinned_list, "pinned trust list")]
-    via = [*pinned, *(read_input(p, "intermediate trust list") for p in anchor.via)]
+    pinned = [] if anchor.pinned_list is None else [read_input(anchor.pinned_list, N_("pinned trust list"))]
+    via = [*pinned, *(read_input(p, N_("intermediate trust list")) for p in anchor.via)]
     pinned_list = None if anchor.pinned_list is None else str(anchor.pinned_list)
     if not anchor.use_cache:
         if pin is None:
-            raise click.UsageError(f"nothing to verify {path} against without the trust store: give --authority-key")
+            raise click.UsageError(
+                t("nothing to verify {path} against without the trust store: give --authority-key", path=path)
+            )
         against = against_text(pin=pin, pinned_list=pinned_list)
         try:
             trust = op.verify_trust_list(data, pin, now=now, intermediates=via)
@@ -468,7 +489,11 @@ def verify_trust_file(ctx: Context, path: Path, anchor: AnchorOptions, now: date
     except TrustStoreError as e:
         if e.code in ("E_TRUST_STORE_NO_ANCHOR", "E_TRUST_STORE_AMBIGUOUS"):
             raise CliError(
-                f"nothing to verify {path} against: {e.message} (--authority-key KEY, with --threshold)",
+                t(
+                    "nothing to verify {path} against: {reason} (--authority-key KEY, with --threshold)",
+                    path=path,
+                    reason=e.message,
+                ),
                 code=e.code,
                 exit_code=ExitCode.USAGE,
             ) from e
@@ -638,7 +663,13 @@ def add_participant(  # noqa: PLR0917 - click passes options as arguments
     """
     trust = _load_draft(draft)
     if any(p.id == participant_id for p in trust.participants):
-        raise CliError(f"{participant_id} is already in the list: add keys with ocop trust add-key", code="E_EXISTS")
+        raise CliError(
+            t(
+                "{participant_id} is already in the list: add keys with ocop trust add-key",
+                participant_id=participant_id,
+            ),
+            code="E_EXISTS",
+        )
     participant = Participant(
         id=participant_id,
         name=name,
@@ -674,7 +705,10 @@ def add_key(  # noqa: PLR0917 - click passes options as arguments
     try:
         participant = trust.participant(participant_id)
     except KeyError as e:
-        raise CliError(f"no participant {participant_id} in {draft}", code="E_NOT_FOUND") from e
+        raise CliError(
+            t("no participant {participant_id} in {draft}", participant_id=participant_id, draft=draft),
+            code="E_NOT_FOUND",
+        ) from e
     new = (*participant.keys, *_key_entries(ctx, keys, not_before, not_after))
     trust = trust.with_participant(dataclasses.replace(participant, keys=new))
     write_file(draft, trust_to_draft(trust))
@@ -689,7 +723,10 @@ def _set_status(ctx: Context, draft: Path, spec: str, status: str, at: datetime 
     try:
         trust = trust.with_key_status(key, status, None if at is None else at.astimezone(UTC))
     except KeyError as e:
-        raise CliError(f"no participant of {draft} holds key {key.key_id_hex[:16]}", code="E_NOT_FOUND") from e
+        raise CliError(
+            t("no participant of {draft} holds key {key_id}", draft=draft, key_id=key.key_id_hex[:16]),
+            code="E_NOT_FOUND",
+        ) from e
     write_file(draft, trust_to_draft(trust))
     edit = DraftEdit.KEY_REVOKED if status == KeyStatus.REVOKED else DraftEdit.KEY_RETIRED
     Output(ctx).emit(TrustDraft(path=str(draft), trust=trust, edit=edit, key_id=key.key_id_hex))

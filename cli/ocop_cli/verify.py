@@ -25,11 +25,13 @@ from ocop_provenance.events import (
 from ocop_provenance.trust import AuditReport, PinnedState, audit_bundles
 
 from .context import CliError, Context, OcopCommand, pass_context
+from .i18n import N_
 from .params import json_option
 from .policy import verify_policy_file
 from .render import Output
 from .render.audit import AuditResult
 from .render.verify import VerifyFailure, VerifyResult
+from .render.words import t
 from .trust import (
     AnchorOptions,
     DocumentFailure,
@@ -83,11 +85,15 @@ def load_trusted_keys(paths: Sequence[Path]) -> tuple[op.KeyRing, dict[bytes, st
             with p.open("rb") as f:
                 data = f.read(MAX_TRUSTED_KEY_FILE + 1)
         except OSError as e:
-            raise CliError(f"cannot read the trusted key {p}: {e.strerror}", code="E_IO") from e
+            raise CliError(
+                t("cannot read the trusted key {path}: {reason}", path=p, reason=e.strerror), code="E_IO"
+            ) from e
         try:
             key = op.PublicKey.from_pem(data)
         except op.KeyFormatError as e:
-            raise CliError(f"the trusted key {p} is not usable: {e.message}", code=e.code) from e
+            raise CliError(
+                t("the trusted key {path} is not usable: {reason}", path=p, reason=e.message), code=e.code
+            ) from e
         keys.append(key)
         labels.setdefault(key.key_id, str(p))
     return op.KeyRing.of(keys), labels
@@ -196,7 +202,7 @@ def verify_with(
             if keys is None:
                 keys = op.KeyRing.of(BundleReader(src).header.keys)
                 src.seek(0)
-            with out.progress("verifying") as progress:
+            with out.progress(t("verifying")) as progress:
                 # Large bundles are checked on every core (small ones in process: see docs/performance.md).
                 options = op.VerifyOptions(keys=keys, now=ctx.clock(), workers="auto")
                 root: Subject = op.ANY_BATCH if expect is None else expect
@@ -243,7 +249,7 @@ def _hex_batch(_ctx: click.Context, _param: click.Parameter, value: str | None) 
         return None
     text = value.strip().lower()
     if not 6 <= len(text) <= 64 or any(c not in "0123456789abcdef" for c in text):
-        raise click.BadParameter("must be a batch id or a prefix of it (6 to 64 hex digits)")
+        raise click.BadParameter(t("must be a batch id or a prefix of it (6 to 64 hex digits)"))
     return text
 
 
@@ -350,7 +356,7 @@ def command(  # noqa: PLR0917 - click passes options as arguments
     cannot be read.
     """
     if bool(trusted) == (trust_path is not None):
-        raise click.UsageError("give either --trusted-key PEM or --trust LIST")
+        raise click.UsageError(t("give either --trusted-key PEM or --trust LIST"))
     out = Output(ctx)
     expect = expected_root(expect_batch, bundles)
     if trust_path is None:
@@ -359,9 +365,9 @@ def command(  # noqa: PLR0917 - click passes options as arguments
         if update_pinned or any(anchor.get(k) for k in ("authority", "threshold", "pinned_list", "via")):
             extra.append("--update-pinned/--authority-key/--threshold/--pinned-list/--via")
         if extra:
-            raise click.UsageError(f"{', '.join(extra)} go with --trust")
+            raise click.UsageError(t("{options} go with --trust", options=", ".join(extra)))
         if len(bundles) != 1:
-            raise click.UsageError("with --trusted-key, give one bundle (use --trust to cross-check several)")
+            raise click.UsageError(t("with --trusted-key, give one bundle (use --trust to cross-check several)"))
         result = verify_file(
             ctx, bundles[0], trusted, expect=expect, output=out, attachments=attachments_dir, detail=not summary
         )
@@ -372,7 +378,7 @@ def command(  # noqa: PLR0917 - click passes options as arguments
     if attachments_dir is not None:
         raise click.UsageError("--attachments goes with --trusted-key")
     if update_pinned and pinned_path is None:
-        raise click.UsageError("--update-pinned needs --pinned STATE")
+        raise click.UsageError(t("--update-pinned needs --pinned STATE"))
     try:
         audit = audit_files(
             ctx,
@@ -398,7 +404,7 @@ def command(  # noqa: PLR0917 - click passes options as arguments
 def _read_pinned(path: Path, *, create: bool) -> PinnedState:
     if create and not path.exists():
         return PinnedState()
-    return PinnedState.from_json(read_input(path, "pinned state", 64 << 20))
+    return PinnedState.from_json(read_input(path, N_("pinned state"), 64 << 20))
 
 
 def audit_files(
@@ -431,7 +437,7 @@ def audit_files(
     pinned = None if pinned_path is None else _read_pinned(pinned_path, create=update_pinned)
     for b in bundles:
         if not b.is_file():
-            raise CliError(f"cannot read the bundle {b}: no such file", code="E_IO")
+            raise CliError(t("cannot read the bundle {path}: no such file", path=b), code="E_IO")
     options = op.VerifyOptions(keys=trust.trust, now=now)
     root: Subject = op.ANY_BATCH if expect is None else expect
     # With detail, each bundle is read once into memory: the audit checks those bytes and the steps it verified

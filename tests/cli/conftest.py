@@ -113,6 +113,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Env:
     monkeypatch.setenv("OCOP_TEST_KDF_COST", "14")  # the lowest cost the library accepts: keeps tests quick
     monkeypatch.delenv("OCOP_PASSPHRASE_FILE", raising=False)
     monkeypatch.delenv("OCOP_VERBOSE", raising=False)
+    monkeypatch.setenv("OCOP_LANG", "en")  # English whatever the locale of the machine (tests/cli/test_languages.py)
     monkeypatch.setattr(_keys, "Scrypt", RememberedScrypt)
     return Env(home=home, tmp=tmp_path, runner=CliRunner())
 

@@ -94,8 +94,9 @@ def _env(mp: pytest.MonkeyPatch, run: Path, seeds: Seeds) -> None:
     mp.setenv("OCOP_HOME", str(run / "home"))
     mp.setenv("OCOP_PASSPHRASE", PASSPHRASE)
     mp.setenv("OCOP_TEST_KDF_COST", "14")
-    for name in ("OCOP_PASSPHRASE_FILE", "OCOP_VERBOSE", "OCOP_RESOLVER"):
+    for name in ("OCOP_PASSPHRASE_FILE", "OCOP_VERBOSE", "OCOP_RESOLVER", "LC_ALL", "LC_MESSAGES", "LANG"):
         mp.delenv(name, raising=False)
+    mp.setenv("OCOP_LANG", "en")  # the goldens are English whatever the locale of the machine running the tests
     mp.setattr(op.PrivateKey, "generate", classmethod(lambda _cls: seeds.generate()))
 
 
@@ -487,8 +488,33 @@ def test_golden(world: World, c: Case, monkeypatch: pytest.MonkeyPatch) -> None:
     assert "Traceback" not in text.stderr + as_json.stderr
 
 
+#: Cases whose text is also pinned in Vietnamese (``golden/vi-NAME.txt``, text mode; --json is the English document).
+VI_CASES = [
+    c
+    for c in CASES
+    if c.name
+    in {
+        "key-new", "key-list", "batch-new", "batch-new-bad-gtin", "batch-show", "batch-show-missing", "step-add",
+        "export", "verify-keys", "verify-keys-tampered", "verify-keys-untrusted", "verify-trust-policy",
+        "verify-trust-findings", "qr-make", "qr-verify", "qr-verify-untrusted", "trust-verify", "trust-inspect-signed",
+        "policy-inspect-signed",
+    }
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("c", VI_CASES, ids=[c.name for c in VI_CASES])
+def test_golden_vietnamese(world: World, c: Case, monkeypatch: pytest.MonkeyPatch) -> None:
+    _env(monkeypatch, world.run, world.seeds)
+    monkeypatch.setenv("OCOP_LANG", "vi")
+    monkeypatch.setattr("tempfile.tempdir", str(world.run))
+    text = _run(world, c)
+    _check(GOLDEN / f"vi-{c.name}.txt", _transcript(c.args, text, world, with_stdout=True))
+    assert "Traceback" not in text.stderr
+
+
 def test_every_golden_file_has_a_case() -> None:
-    names = {c.name for c in CASES}
-    assert len(names) == len(CASES)
+    names = {c.name for c in CASES} | {f"vi-{c.name}" for c in VI_CASES}
+    assert len(names) == len(CASES) + len(VI_CASES)
+    assert len(VI_CASES) == 19  # every name in VI_CASES is a case
     stale = sorted(p.name for p in GOLDEN.iterdir() if p.suffix in (".txt", ".json") and p.stem not in names)
     assert not stale, f"golden files without a case (remove them): {stale}"

@@ -10,8 +10,10 @@ import ocop_provenance as op
 from ocop_provenance.events import EquivocationProof
 from ocop_provenance.trust import AuditReport, BatchAudit, Finding, StepAudit, VerifiedPolicy
 
+from .. import i18n
 from .core import JsonDict, Result, Text
 from .events import correction_lines, event_json, event_lines
+from .explain import explain
 from .policy import requirements, rule_name
 from .trust import TrustVerified, trust_json
 from .verify import VerifyFailure, problem_lines, proves, where_json, where_text
@@ -255,14 +257,21 @@ def _step_lines(s: StepAudit, findings: list[Finding] | tuple[()]) -> list[str]:
             rows.append(
                 t(
                     "         PROBLEM  {message} ({rule}) [{code}]",
-                    message=finding.message,
+                    message=_finding_words(finding),
                     rule=rule_name(finding.rule),
                     code=finding.code,
                 )
             )
         else:
-            rows.append(t("         PROBLEM  {message} [{code}]", message=finding.message, code=finding.code))
+            rows.append(t("         PROBLEM  {message} [{code}]", message=_finding_words(finding), code=finding.code))
     return rows
+
+
+def _finding_words(finding: Finding) -> str:
+    """A finding in words: the library's message (English), or in another language the explanation of its code."""
+    if i18n.current() != i18n.DEFAULT:
+        return explain(finding.code) or finding.message
+    return finding.message
 
 
 def _signer_text(s: StepAudit) -> str:

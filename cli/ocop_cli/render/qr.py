@@ -9,6 +9,7 @@ from typing import Any
 import ocop_provenance as op
 from ocop_provenance.seals import RECOMMENDED_MODULE_MM, QrCode, Seal, SealChainInfo, SealVerification
 
+from .. import i18n
 from .core import JsonDict, Result, Text, error_json, lines
 from .explain import explain, explain_seal
 from .verify import VerifyFailure, problem_lines, where_text
@@ -348,8 +349,9 @@ class SealVerified(Result):
         else:
             rows.append(t("  steps     not shown: give the batch's bundle (--bundle FILE) to see and check them"))
         rows.append("")
-        rows.append(t("  Proves:            {text}", text=r.proves))
-        rows.append(t("  Does not prove:    {text}", text=r.does_not_prove))
+        if i18n.current() != "vi":  # in Vietnamese, the Vietnamese lines below say it
+            rows.append(t("  Proves:            {text}", text=r.proves))
+            rows.append(t("  Does not prove:    {text}", text=r.does_not_prove))
         rows.append(t("  Chứng minh:        {text}", text=r.proves_vi))
         rows.append(t("  Không chứng minh:  {text}", text=r.does_not_prove_vi))
         return lines(*rows)

@@ -8,10 +8,14 @@ from dataclasses import dataclass
 import ocop_provenance as op
 from ocop_provenance.trust import AuthorityPin, Participant, TrustList, VerifiedTrustList
 
+from ..i18n import N_
 from .core import JsonDict, Result, Text, error_json, lines
 from .explain import explain
 from .verify import problem_lines
 from .words import t, tn, utc
+
+#: The words of a key's status in a trust list (``active``, ``retired``, ``revoked``), marked for translation.
+KEY_STATUS_WORDS = (N_("active"), N_("retired"), N_("revoked"))
 
 __all__ = [
     "DocumentFailed",
@@ -243,7 +247,7 @@ class TrustInspected(Result):
                     "key": k.key.key_id_hex[:16],
                     "start": utc(k.not_before),
                     "end": utc(k.not_after),
-                    "status": k.status,
+                    "status": t(k.status),  # one of KEY_STATUS_WORDS
                 }
                 if k.status_time is None:
                     rows.append(t("      key {key}  valid {start} to {end}  {status}", **window))

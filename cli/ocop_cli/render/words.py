@@ -2,25 +2,30 @@
 
 ``t("created key {name} in {path}", name=..., path=...)`` keeps the whole sentence in one literal at one call site,
 with named placeholders a translator can move, and ``tn`` picks the singular or plural sentence by a count. These
-two functions are the only place text templates are filled, so a message catalogue (gettext) can be put behind them
-without touching the renderers. Values (names, ids, paths) are never part of a template.
+two functions are the only place text templates are filled, and the gettext catalogue sits behind them
+(:mod:`ocop_cli.i18n`): the template is the English message id, looked up in the language of the run before it is
+filled. Babel extracts the literal templates (``-k t -k tn:2,3``, ``cli/babel.cfg``). Values (names, ids, paths) are
+never part of a template.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from ..i18n import gettext, ngettext
+
 __all__ = ["hex_or_none", "iso", "short", "t", "tn", "utc"]
 
 
 def t(template: str, /, **values: object) -> str:
-    """Fill the literal message ``template`` with ``values`` (named ``{fields}``)."""
-    return template.format(**values)
+    """The literal message ``template`` in the language of the run, filled with ``values`` (named ``{fields}``)."""
+    return gettext(template).format(**values)
 
 
 def tn(n: int, one: str, many: str, /, **values: object) -> str:
-    """The message ``one`` when ``n`` is 1, else ``many``, filled with ``n`` and ``values``."""
-    return (one if n == 1 else many).format(n=n, **values)
+    """The message ``one`` when ``n`` is 1, else ``many`` (or the language's plural form), filled with ``n`` and
+    ``values``."""
+    return ngettext(one, many, n).format(n=n, **values)
 
 
 def short(b: bytes) -> str:
