@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .views import BatchView, StepView
+from .views import BatchView, CorrectionView, StepView
 
 __all__ = [
     "BatchDetail",
@@ -107,6 +107,17 @@ class LinkOut(BaseModel):
     published: bool
 
 
+class CorrectionOut(BaseModel):
+    """A correction of a step (docs/format.md §19)."""
+
+    seq: int = Field(description="The corrected step")
+    by_seq: int = Field(description="The correction's own step")
+    status: str = Field(description="in_force, superseded or unauthorised (not the step's signer: not applied)")
+    withdrawn: bool = Field(description="The step did not happen as recorded (no corrected values)")
+    reason: str
+    data: dict[str, str] | None = Field(description="The corrected key data elements; null when withdrawn")
+
+
 class StepOut(BaseModel):
     """One signed step."""
 
@@ -122,6 +133,8 @@ class StepOut(BaseModel):
     data: dict[str, str]
     attachments: list[AttachmentOut]
     inputs: list[LinkOut]
+    corrected_by: list[CorrectionOut] = Field(description="Every correction of this step, in order")
+    corrects: CorrectionOut | None = Field(description="What this step corrects, when it is a correction")
 
 
 class ForkOut(BaseModel):
@@ -236,6 +249,19 @@ def _step(public: str, s: StepView) -> StepOut:
         inputs=[
             LinkOut(batch_id=i.batch_id, seq=i.seq, product=i.product, lot=i.lot, published=i.known) for i in s.inputs
         ],
+        corrected_by=[_correction(c) for c in s.corrected_by],
+        corrects=None if s.corrects is None else _correction(s.corrects),
+    )
+
+
+def _correction(c: CorrectionView) -> CorrectionOut:
+    return CorrectionOut(
+        seq=c.seq,
+        by_seq=c.by_seq,
+        status=c.status,
+        withdrawn=c.withdrawn,
+        reason=c.reason,
+        data=None if c.withdrawn else {k: v for k, _, v in c.data},
     )
 
 

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 import ocop_provenance as op
-from ocop_provenance.events import EquivocationProof, parse_unverified_event
+from ocop_provenance.events import CorrectionLog, CorrectionNote, EquivocationProof, parse_unverified_event
 from ocop_provenance.seals import SealStatement, SealVerification
 from ocop_provenance.trust import Participant, VerifiedPolicy
 from sqlalchemy.engine import Connection
@@ -31,6 +31,7 @@ __all__ = [
     "SEAL_TEXTS",
     "AttachmentView",
     "BatchView",
+    "CorrectionView",
     "ForkView",
     "LinkView",
     "LruCache",
@@ -60,6 +61,7 @@ STEP_LABELS: dict[str, str] = {
     "storing": N_("Storage"),
     "transporting": N_("Transport"),
     "retail_selling": N_("Retail sale"),
+    "ocop:correcting": N_("Correction"),
 }
 
 #: Plain-words names of common key data elements.
@@ -149,6 +151,33 @@ class LinkView:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CorrectionView:
+    """A correction of a step (docs/format.md §19), shown under the step it corrects and on its own step.
+
+    ``status`` is ``in_force`` (the step's own signer, as the trust list names participants, made it and no later one
+    replaced it), ``superseded`` or ``unauthorised`` (someone else made it: shown, never applied).
+    """
+
+    seq: int
+    by_seq: int
+    status: str
+    withdrawn: bool
+    reason: str
+    data: tuple[tuple[str, str, str], ...]
+
+
+def _correction_view(note: CorrectionNote) -> CorrectionView:
+    return CorrectionView(
+        seq=note.seq,
+        by_seq=note.by_seq,
+        status=note.status,
+        withdrawn=note.withdrawn,
+        reason=note.reason,
+        data=tuple((k, DATA_LABELS.get(k, k), str(v)) for k, v in (note.data or {}).items()),
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class StepView:
     """One event as the page shows it."""
 
@@ -165,6 +194,10 @@ class StepView:
     data: tuple[tuple[str, str, str], ...]
     attachments: tuple[AttachmentView, ...]
     inputs: tuple[LinkView, ...]
+    corrected_by: tuple[CorrectionView, ...] = ()
+    """Every correction of this step, in order (the step as recorded stays shown above them)."""
+    corrects: CorrectionView | None = None
+    """What this step corrects, when it is a correction."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -278,10 +311,20 @@ def build_batch_view(
     back = _links_back(queries.inputs_of(conn, batch_id))
     hashes = [a.sha256 for e in events for a in e.body.attachments]
     held = queries.files_held(conn, hashes)
+    # How each step stands (docs/format.md §19.3): a correction is in force only when the corrected step's signer,
+    # the same participant of the trust list, made it; a key the list does not know never corrects anything.
+    corrections = CorrectionLog()
+    made_by: dict[int, CorrectionNote] = {}
+    for e in events:
+        who = state.participant(e.key_id)
+        note = corrections.add(e, None if who is None else who.id)
+        if note is not None:
+            made_by[e.seq] = note
     steps = []
     for e in events:
         body = e.body
         loc = body.location
+        own = made_by.get(e.seq)
         steps.append(
             StepView(
                 seq=e.seq,
@@ -306,6 +349,8 @@ def build_batch_view(
                     for a in body.attachments
                 ),
                 inputs=tuple(back.get(e.seq, ())),
+                corrected_by=tuple(_correction_view(n) for n in corrections.of_step(e.seq)),
+                corrects=None if own is None else _correction_view(corrections.by(e.seq) or own),
             )
         )
     forks = []
