@@ -15,6 +15,7 @@ import pytest
 
 from ocop_cli.context import CliError, ExitCode
 from ocop_cli.render import ErrorReport, JsonDict, Result, Text, document, lines
+from ocop_cli.render.explain import EXPLAIN, EXPLAIN_SEAL
 
 GOLDEN = Path(__file__).parent / "golden"
 ERROR_MEMBERS = (
@@ -179,3 +180,22 @@ def test_emit_exits_with_the_results_code() -> None:
     result = CliRunner().invoke(command)
     assert result.exit_code == 1
     assert result.stdout == "NOT VERIFIED\n"
+
+
+#: Codes a CLI user cannot meet: base-class codes (a subclass's code is raised instead) and a caller's programming
+#: mistakes (a Signer that returns a bad signature, writing a too-deep value, a closed or nested ledger handle); and
+#: E_IO, whose message is the operating system's own words naming the file.
+NOT_USER_FACING = {
+    "E_IO",
+    "E_PROVENANCE", "E_FORMAT", "E_VERIFY", "E_CHAIN", "E_TRUST", "E_AUDIT", "E_POLICY", "E_LOG",
+    "E_DEPTH", "E_SIGNER", "E_SEAL_MISMATCH", "E_CLOSED", "E_NESTED",
+}  # fmt: skip
+
+
+def test_every_error_code_a_user_can_meet_is_explained() -> None:
+    missing = [
+        c.value
+        for c in op.ErrorCode
+        if c.value not in NOT_USER_FACING and c.value not in EXPLAIN and c.value not in EXPLAIN_SEAL
+    ]
+    assert missing == []

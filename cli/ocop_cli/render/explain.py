@@ -70,6 +70,57 @@ EXPLAIN: Mapping[str, str] = {
         "a step was corrected by someone other than who signed it: the correction is shown, not applied"
     ),
     "E_ATTACHMENT_IO": N_("a file in the attachments folder cannot be read"),
+    "E_NOT_A_FORK": N_("the two events of the proof are the same event, or are not at the same place of one batch"),
+    "E_APPEND_ONLY": N_("the ledger refused to change or delete a stored event: the record only grows"),
+    "E_LEDGER_ROLLBACK": N_(
+        "the ledger no longer holds a step it already handed out (exported, sealed or published): rows were deleted or "
+        "an old backup was restored. Restore the newer ledger, or import a bundle that holds that step"
+    ),
+    "E_HEAD_HANDED_OUT": N_(
+        "a step with this number was already handed out (exported, sealed or published) and the ledger no longer holds "
+        "it: signing another one there would make two histories. Restore the newer ledger first"
+    ),
+    "E_JOURNAL_BROKEN": N_(
+        "the head journal (ledger.sqlite.heads) is damaged or was replaced: restore it from the backup made with the "
+        "ledger"
+    ),
+    "E_LABELS_EMPTY": N_("there is nothing to print: ask for at least one label"),
+    "E_QR_LEVEL": N_("the error-correction level must be L, M, Q or H"),
+    "E_SEAL_INPUT": N_("a seal is made from a batch's opening event and one of its later steps"),
+    # the transparency log of published heads (ocop publish, verify --log-key, witness, monitor; docs/transparency.md)
+    "E_NOTE": N_("a signed note, log proof or witness request is malformed"),
+    "E_CHECKPOINT": N_("a checkpoint of the transparency log is malformed"),
+    "E_LOG_RANGE": N_("a tree size or leaf index outside the log was asked for"),
+    "E_VKEY": N_("a log or witness key is malformed, or does not match its name and hash"),
+    "E_LOG_SIGNATURE": N_(
+        "the log's or a witness's signature on a checkpoint does not verify, or the log's is missing"
+    ),
+    "E_LOG_ORIGIN": N_("the checkpoint belongs to another log than the one expected"),
+    "E_LOG_EMPTY_ROOT": N_("an empty log's checkpoint has a wrong root"),
+    "E_LOG_WITNESSES": N_("too few of the witnesses you trust cosigned the log's checkpoint"),
+    "E_LOG_LEAF": N_("the log's receipt is for another head of the batch than the one checked"),
+    "E_LOG_INCLUSION": N_("the proof does not show the head in the log's signed tree"),
+    "E_LOG_CONSISTENCY": N_(
+        "the log's new checkpoint does not extend the one seen before: the log rewrote its history (keep both as proof)"
+    ),
+    "E_LOG_ROLLBACK": N_("the log shows a smaller tree than one already seen: it went back in time"),
+    "E_WITNESS_CONFLICT": N_("the witness holds another checkpoint size than the log assumed: the log must ask again"),
+    "E_LOG_STORE": N_("the log's stored hashes are inconsistent: the log's database is damaged"),
+    # GS1 EPCIS 2.0 (ocop export --epcis, ocop step import)
+    "E_EPCIS_JSON": N_(
+        "the file is not a readable EPCIS document: not JSON, too large, a key written twice, or nested too deeply"
+    ),
+    "E_EPCIS_FIELD": N_("a field of the EPCIS document holds a value ocop does not accept (the field is named)"),
+    "E_EPCIS_UNSUPPORTED": N_(
+        "the EPCIS document uses something a signed ocop step cannot carry (the field is named; see docs/epcis.md)"
+    ),
+    "E_EPCIS_HASH": N_(
+        "an EPCIS event's eventID is not its GS1 event hash: the event was changed after it was exported"
+    ),
+    "E_EPCIS_UNSIGNED": N_("an EPCIS event is backed by no signed event of the bundle"),
+    "E_EPCIS_MISMATCH": N_(
+        "an EPCIS event says something other than the signed event it names: it was changed after it was exported"
+    ),
     # trust lists, policies and audits (ocop trust, ocop policy, ocop verify --trust)
     "E_KEY_REVOKED": N_(
         "the signing key was revoked (lost or stolen): nothing it signed is trusted, whatever date it claims"
