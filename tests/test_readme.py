@@ -51,3 +51,11 @@ def test_readme_example_passes_mypy_strict(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_docs_index_lists_every_document_and_decision_record() -> None:
+    docs = README.parent / "docs"
+    index = (docs / "index.md").read_text(encoding="utf-8")
+    missing = [p.name for p in sorted(docs.glob("*.md")) if p.name != "index.md" and f"({p.name})" not in index]
+    missing += [p.name for p in sorted((docs / "adr").glob("*.md")) if f"(adr/{p.name})" not in index]
+    assert missing == []
