@@ -14,7 +14,7 @@ import io
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ import click
 import ocop_provenance as op
 from ocop_provenance.seals import (
     MIN_MODULE_MM,
+    SEALING_ROLES,
     Label,
     MissingExtraError,
     Seal,
@@ -140,6 +141,50 @@ def load_sealer(ctx: Context, source: SealSource, key_name: str, passphrase_file
             explanation="only a key that signed the batch's record can seal it: a seal by another key never verifies",
         )
     return keystore.load_signer(ctx, key_name, passphrase_file)
+
+
+def check_sealer(trust: VerifiedTrustList, key_id: bytes, key_name: str, gtin: str | None, now: datetime) -> None:
+    """Refuse, before printing, seals a shopper's check against ``trust`` would refuse whatever the policy says.
+
+    The key must be in the list and usable today, and a GTIN on the seal must be one of its participant's GS1
+    Company Prefixes. (The sealer's role is judged with the policy, which may name sealers other than producers; a
+    role outside :data:`~ocop_provenance.seals.SEALING_ROLES` is only warned about.)
+
+    Raises:
+        CliError: ``E_UNKNOWN_KEY``, ``E_KEY_*`` or ``E_GTIN_NOT_OWNED`` (exit 3, before any label is made).
+    """
+    try:
+        participant, _key = trust.check_signer(key_id, now)
+    except op.UntrustedKeyError as e:
+        raise CliError(
+            t(
+                "key {key_name} may not seal under the trust list of {issuer} today: {message}; no label was printed",
+                key_name=key_name,
+                issuer=trust.issuer,
+                message=e.message,
+            ),
+            code=e.code,
+        ) from e
+    if gtin is not None and not participant.owns_gtin(gtin):
+        raise CliError(
+            t(
+                "GTIN {gtin} is not among the GS1 Company Prefixes the trust list gives {name}: shoppers' checks "
+                "would refuse these seals (E_GTIN_NOT_OWNED); no label was printed",
+                gtin=gtin,
+                name=participant.name,
+            ),
+            code="E_GTIN_NOT_OWNED",
+        )
+    if participant.role not in SEALING_ROLES:
+        click.echo(
+            t(
+                "warning: the trust list gives {name} the role {role}: its seals verify only where a policy names "
+                "that role among the sealers",
+                name=participant.name,
+                role=participant.role,
+            ),
+            err=True,
+        )
 
 
 def ec_level(value: str) -> str:
@@ -450,6 +495,10 @@ def labels(  # noqa: PLR0917 - click passes options as arguments
         expiry_date=source.expiry_date,
         trust=trust,
     )
+    if trust is not None:  # before the passphrase: nothing to unlock for labels that would not verify
+        keystore.validate_name(key_name)
+        sealer = keystore.public_key(ctx, key_name).key_id
+        check_sealer(trust, sealer, key_name, genesis_body.product.gtin, ctx.utc_now())
     signer = load_sealer(ctx, source, key_name, passphrase_file)
     record_handout(ctx, source.head, "seal")  # journaled before the seals exist (docs/store.md)
     seals = seal_units(

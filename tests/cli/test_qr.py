@@ -585,6 +585,8 @@ def _trust_list(
     status: str = "active",
     extra: tuple[Participant, ...] = (),
     name: str = "HTX Nông nghiệp Nghi Sơn",
+    prefixes: tuple[str, ...] = ("8931234",),
+    role: str = "producer",
 ) -> tuple[Path, Path]:
     authority = op.PrivateKey.from_seed(b"\x33" * 32)
     auth_pem = env.tmp / "authority.pem"
@@ -607,9 +609,9 @@ def _trust_list(
             Participant(
                 id="htx-nghi-son",
                 name=name,
-                role="producer",
+                role=role,
                 keys=(entry,),
-                gs1_prefixes=("8931234",),  # the GTINs it may seal and claim
+                gs1_prefixes=prefixes,  # the GTINs it may seal and claim
                 admin_code="38",
             ),
             *extra,
@@ -664,6 +666,24 @@ def test_labels_name_the_producer_as_the_trust_list_does(env: Env, sealed: tuple
     doc = env.json(*labels, "--show-producer", "--trust", str(listed), code=1)
     assert doc["error"]["code"] == "E_TRUST_ROLLBACK"
     assert not out.exists()
+
+
+def test_labels_refuse_seals_the_trust_list_would_refuse(env: Env, sealed: tuple[str, Path]) -> None:
+    batch, pem = sealed
+    out = env.tmp / "roll.pdf"
+    labels = ("qr", "labels", batch, "--key", "coop", "--count", "1", "-o", str(out), "--preset", "roll-60x40")
+    # Another company's prefix: every seal would be E_GTIN_NOT_OWNED for a shopper, so nothing is printed.
+    other, auth = _trust_list(env, pem, prefixes=("8930000",))
+    anchor = ("--authority-key", str(auth), "--no-cache")
+    doc = env.json(*labels, "--show-producer", "--trust", str(other), *anchor, code=3)
+    assert doc["error"]["code"] == "E_GTIN_NOT_OWNED"
+    assert "8931234567897" in doc["error"]["message"]
+    assert not out.exists()
+    # A role that seals only where a policy says so: printed, with a warning that says so.
+    processor, _ = _trust_list(env, pem, role="processor")
+    result = env.ok(*labels, "--show-producer", "--trust", str(processor), *anchor)
+    assert "the role processor" in result.stderr
+    assert out.exists()
 
 
 @pytest.mark.parametrize(
