@@ -10,6 +10,7 @@ import click
 from .context import Context, OcopCommand, pass_context
 from .epcis_io import epcis_export
 from .files import atomic_output
+from .i18n import N_
 from .inputs import resolve_batch
 from .ledger import open_ledger
 from .params import json_option
@@ -35,7 +36,7 @@ from .verify import trust_list_option
     help="Write a GS1 EPCIS 2.0 JSON-LD document of the batch and every batch it was made from "
     "(docs/epcis.md), built from the verified bundle.",
 )
-@trust_list_option("With --epcis: name each signer as this signed trust list names them.")
+@trust_list_option(N_("With --epcis: name each signer as this signed trust list names them."))
 @anchor_options
 @json_option
 @pass_context

@@ -9,6 +9,7 @@ import ocop_provenance as op
 from ocop_provenance.events import ed25519_backend
 
 from .context import Context, OcopCommand, pass_context
+from .i18n import N_
 from .ledger import open_ledger
 from .params import json_option
 from .render import Output
@@ -19,7 +20,7 @@ from .verify import load_trusted_keys, locate, trusted_key_option
 
 @click.command("import", cls=OcopCommand)
 @click.argument("bundle", type=click.Path(dir_okay=False, path_type=Path))
-@trusted_key_option("A public key you trust (PEM), obtained from its owner. Repeatable.", required=True)
+@trusted_key_option(N_("A public key you trust (PEM), obtained from its owner. Repeatable."), required=True)
 @json_option
 @pass_context
 def command(ctx: Context, bundle: Path, trusted: tuple[Path, ...]) -> None:

@@ -42,6 +42,7 @@ from . import keystore
 from . import trust as trust_commands
 from .context import CliError, Context, OcopGroup, pass_context
 from .files import atomic_output
+from .i18n import N_
 from .inputs import resolve_batch
 from .labelopts import content_options, label_lines, layout_from_options, layout_options
 from .ledger import open_ledger, record_handout
@@ -407,8 +408,10 @@ def read_serials(path: Path) -> list[str]:
 @layout_options
 @content_options
 @trust_list_option(
-    "With --show-producer: name the producer as this signed trust list names the batch's signer (verified "
-    "first, as by ocop trust verify, with the options below), not as the record declares itself."
+    N_(
+        "With --show-producer: name the producer as this signed trust list names the batch's signer (verified "
+        "first, as by ocop trust verify, with the options below), not as the record declares itself."
+    )
 )
 @trust_commands.anchor_options
 @ecc_option
@@ -616,9 +619,9 @@ def load_trust(ctx: Context, path: Path, anchor: trust_commands.AnchorOptions) -
     metavar="FILE",
     help="Read the code from a photo or scan (PNG or JPEG) instead of TEXT.",
 )
-@trusted_key_option("A producer's public key you trust (PEM, from ocop key export). Repeatable.")
+@trusted_key_option(N_("A producer's public key you trust (PEM, from ocop key export). Repeatable."))
 @trust_list_option(
-    "A signed trust list: verified first, as by ocop trust verify (options below), then its keys are used."
+    N_("A signed trust list: verified first, as by ocop trust verify (options below), then its keys are used.")
 )
 @trust_commands.anchor_options
 @click.option(

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from .context import Context, OcopCommand, pass_context
+from .i18n import N_
 from .params import json_option
 from .render import Output
 from .trust import DocumentFailure, anchor_options, make_anchor
@@ -23,8 +24,8 @@ from .verify import (
 
 @click.command("show", cls=OcopCommand)
 @click.argument("bundle", type=click.Path(dir_okay=False, path_type=Path))
-@trusted_key_option("A public key you trust (PEM): the content is then verified, as by ocop verify. Repeatable.")
-@trust_list_option("A signed trust list: the content is then audited, as by ocop verify --trust.")
+@trusted_key_option(N_("A public key you trust (PEM): the content is then verified, as by ocop verify. Repeatable."))
+@trust_list_option(N_("A signed trust list: the content is then audited, as by ocop verify --trust."))
 @anchor_options
 @json_option
 @pass_context

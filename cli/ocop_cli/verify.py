@@ -276,8 +276,8 @@ def expected_root(prefix: str | None, bundles: Sequence[Path]) -> bytes | None:
 @click.argument(
     "bundles", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path), metavar="BUNDLE..."
 )
-@trusted_key_option("A public key you trust (PEM, from ocop key export), obtained from its owner. Repeatable.")
-@trust_list_option("Audit against a signed trust list instead: who holds each key, in which role, when.")
+@trusted_key_option(N_("A public key you trust (PEM, from ocop key export), obtained from its owner. Repeatable."))
+@trust_list_option(N_("Audit against a signed trust list instead: who holds each key, in which role, when."))
 @click.option(
     "--policy",
     "policy_path",
