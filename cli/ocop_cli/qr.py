@@ -12,6 +12,7 @@ import contextlib
 import csv
 import io
 import sys
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -20,6 +21,7 @@ from typing import Any
 
 import click
 import ocop_provenance as op
+from ocop_provenance.events import MAX_CORRECTION_DISTANCE, CorrectionLog
 from ocop_provenance.seals import (
     MIN_MODULE_MM,
     SEALING_ROLES,
@@ -88,6 +90,11 @@ class SealSource:
 def load_batch(ctx: Context, batch: str) -> SealSource:
     """Read BATCH from the ledger, verifying every event, and return its genesis and current head.
 
+    The packing date and the expiry date printed on labels are read as the record stands after its corrections
+    (docs/format.md §19.3): a withdrawn packing step gives no date, a corrected ``expiry_date`` its corrected value.
+    Memory stays bounded: only packing steps, steps that record an expiry date and the last
+    :data:`~ocop_provenance.events.MAX_CORRECTION_DISTANCE` events (what a correction can reach) are kept.
+
     Raises:
         NotFoundError: No ledger or no such batch (exit 3).
         TamperError: A stored event no longer verifies (exit 1): a tampered record is never sealed.
@@ -97,18 +104,34 @@ def load_batch(ctx: Context, batch: str) -> SealSource:
         genesis: op.SignedEvent | None = None
         head: op.SignedEvent | None = None
         signers: set[bytes] = set()
-        packed_on: date | None = None
-        expiry: date | None = None
+        log = CorrectionLog()
+        recent: deque[op.SignedEvent] = deque(maxlen=MAX_CORRECTION_DISTANCE)
+        dated: dict[int, op.SignedEvent] = {}  # seq -> a step that dates the labels, as recorded or as corrected
         for event in ledger.events(batch_id):
             genesis = genesis or event
             head = event
             signers.add(event.key_id)
+            note = log.add(event)
+            if note is not None and note.data is not None and "expiry_date" in note.data:
+                target = next((e for e in recent if e.seq == note.seq), None)
+                if target is not None:
+                    dated[target.seq] = target
             body = event.body
-            if isinstance(body, op.Step) and body.step == "packing":
-                packed_on = body.time.date()  # the date where it was packed (its own UTC offset)
-            expiry = _iso_date(body.data.get("expiry_date")) or expiry
+            if (isinstance(body, op.Step) and body.step == "packing") or "expiry_date" in body.data:
+                dated[event.seq] = event
+            recent.append(event)
     if genesis is None or head is None:
         raise CliError(t("batch {batch} has no events", batch=batch), code="E_EMPTY")
+    packed_on: date | None = None
+    expiry: date | None = None
+    for seq in sorted(dated):
+        event = dated[seq]
+        data = log.effective_data(event)
+        if data is None:
+            continue  # withdrawn: it did not happen as recorded
+        if isinstance(event.body, op.Step) and event.body.step == "packing":
+            packed_on = event.body.time.date()  # the date where it was packed (its own UTC offset)
+        expiry = _iso_date(data.get("expiry_date")) or expiry
     return SealSource(genesis=genesis, head=head, signers=frozenset(signers), packed_on=packed_on, expiry_date=expiry)
 
 

@@ -302,6 +302,25 @@ def test_labels_on_a_thermal_roll_with_every_extra_line(env: Env, sealed: tuple[
         assert line in text, line
 
 
+def test_labels_print_the_dates_as_corrected(env: Env, sealed: tuple[str, Path]) -> None:
+    batch, _ = sealed
+    assert step(env, batch, "packing", "2024-11-03T15:00:00+07:00", "--data", "expiry_date=2025-11-30").exit_code == 0
+    packing = env.json("batch", "show", batch)["events"][-1]["seq"]
+    fix = ("step", "correct", batch, "--seq", str(packing), "--key", "coop", "--at", "2024-11-04T08:00:00+07:00")
+    assert env.run(*fix, "--reason", "HSD 12 tháng, không phải 13", "--data", "expiry_date=2025-11-03").exit_code == 0
+    out = env.tmp / "roll.pdf"
+    labels = ("qr", "labels", batch, "--key", "coop", "--count", "1", "-o", str(out), "--preset", "roll-50x30")
+    env.ok(*labels, "--produced", "batch", "--expires", "batch")
+    text = pdf_text(out.read_bytes())
+    assert "HSD/EXP: 03/11/2025" in text  # the corrected value, never the recorded one
+    assert "30/11/2025" not in text
+    # The packing step withdrawn: the labels have no packing date to print, and say so.
+    assert env.run(*fix, "--reason", "Chưa đóng gói").exit_code == 0
+    result = env.run(*labels, "--produced", "batch", "--expires", "batch")
+    assert result.exit_code == 3
+    assert "E_LABEL_DATE" in result.stderr
+
+
 def test_label_stock_from_the_command_line(env: Env, sealed: tuple[str, Path]) -> None:
     batch, _ = sealed
     out = env.tmp / "a4.pdf"
