@@ -162,7 +162,9 @@ def load_sealer(ctx: Context, source: SealSource, key_name: str, passphrase_file
             ),
             code="E_SEAL_SIGNER",
             # Not the verifier's explanation of E_SEAL_SIGNER: no seal was made.
-            explanation="only a key that signed the batch's record can seal it: a seal by another key never verifies",
+            explanation=t(
+                "only a key that signed the batch's record can seal it: a seal by another key never verifies"
+            ),
         )
     return keystore.load_signer(ctx, key_name, passphrase_file)
 
@@ -406,6 +408,7 @@ def read_serials(path: Path) -> list[str]:
             raise CliError(
                 t("serial {serial} appears twice in {path}: each unit needs its own", serial=repr(s), path=path),
                 code="E_DUPLICATE",
+                explanation=t("two units would carry the same code: a copied code could not be told apart"),
             )
         seen.add(s)
     return serials
