@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
 from ._bundle import BundleSummary
-from ._corrections import CorrectionLog, CorrectionNote
+from ._corrections import CorrectionLog, CorrectionNote, CorrectionStatus
 from ._digitallink import gs1_percent_encode
 from ._epcis_hash import epcis_event_hash
 from ._errors import ChainError, FormatError
@@ -271,8 +270,11 @@ def _step_event(
     body: Step,
     classes: Mapping[bytes, str],
     trust: VerifiedTrustList | None,
-    status: str | None = None,
+    *,
+    status: CorrectionStatus | None = None,
+    data: Mapping[str, DataValue] | None = None,
 ) -> dict[str, Any]:
+    """A step's EPCIS event (without the common trace); ``data`` replaces the step's own (a corrective event's)."""
     when, offset = _time(body.time, event)
     own = classes[body.batch_id]
     out: dict[str, Any] = {"eventTime": when, "eventTimeZoneOffset": offset}
@@ -295,7 +297,7 @@ def _step_event(
     read_point, location = _place(body.location)
     if read_point is not None:
         out["readPoint"] = read_point
-    reports, _, rest = _split_data(body.data, genesis=False)
+    reports, _, rest = _split_data(body.data if data is None else data, genesis=False)
     if reports:
         out["sensorElementList"] = [{"sensorReport": reports}]
     out["ocop:location"] = location
@@ -374,7 +376,8 @@ def _corrective(
     body = corrected.body
     assert isinstance(body, Step)
     assert note.data is not None
-    out = _step_event(corrected, replace(body, data={**body.data, **note.data}), classes, trust)
+    # Not a Step: the corrected data may hold more than MAX_DATA_ITEMS elements (a correction may add keys).
+    out = _step_event(corrected, body, classes, trust, data={**body.data, **note.data})
     out.update(_common(corrected, trust))
     out["ocop:correctedBy"] = note.by_event_id.hex()
     return {"eventID": epcis_event_hash(out, CONTEXT_PREFIXES), **out}
@@ -384,18 +387,19 @@ def _chain_events(
     chain: Sequence[SignedEvent], classes: Mapping[bytes, str], trust: VerifiedTrustList | None
 ) -> list[dict[str, Any]]:
     """A batch's EPCIS events: one per signed event, each correction in force followed by its declaration."""
-    log = correction_log(chain, trust)
+    notes = {note.by_seq: note for note in correction_log(chain, trust).notes}
+    signed: dict[int, SignedEvent] = {}
     exported: dict[int, dict[str, Any]] = {}
     out: list[dict[str, Any]] = []
     for event in chain:
-        note = log.by(event.seq) if isinstance(event.body, Step) and event.body.corrects is not None else None
+        note = notes.get(event.seq)
         own = epcis_event(event, classes, trust, status=None if note is None else note.status)
-        exported[event.seq] = own
+        signed[event.seq], exported[event.seq] = event, own
         out.append(own)
         if note is not None and note.in_force and note.seq in exported:
             corrective = None
             if not note.withdrawn:
-                corrective = _corrective(chain[note.seq], note, classes, trust)
+                corrective = _corrective(signed[note.seq], note, classes, trust)
             out.append(
                 _declared(exported[note.seq], note, None if corrective is None else corrective["eventID"], event)
             )
@@ -409,7 +413,7 @@ def epcis_event(
     classes: Mapping[bytes, str],
     trust: VerifiedTrustList | None = None,
     *,
-    status: str | None = None,
+    status: CorrectionStatus | None = None,
 ) -> dict[str, Any]:
     """Return one verified event as an EPCIS 2.0 JSON-LD event, with its ``eventID`` (the CBV 2.0 event hash).
 
@@ -432,7 +436,7 @@ def epcis_event(
     if isinstance(body, Genesis):
         out = _genesis_event(event, body, trust)
     else:
-        out = _step_event(event, body, classes, trust, status)
+        out = _step_event(event, body, classes, trust, status=status)
     out.update(_common(event, trust))
     return {"eventID": epcis_event_hash(out, CONTEXT_PREFIXES), **out}
 

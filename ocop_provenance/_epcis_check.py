@@ -16,10 +16,9 @@ the values of the correction in force named by ``ocop:correctedBy``. In force is
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
 from typing import Any
 
-from ._corrections import CorrectionLog, CorrectionNote
+from ._corrections import CorrectionNote
 from ._epcis import DID_NOT_OCCUR, INCORRECT_DATA, batch_class, correction_log
 from ._epcis_import import EpcisDeclaration, EpcisEvent, EpcisStep, read_epcis
 from ._errors import VerificationError
@@ -53,11 +52,13 @@ def _same_correction(a: Correction | None, b: Correction | None) -> bool:
     return same and _same_data(a.data, b.data)
 
 
-def _content_differs(read: Genesis | EpcisStep, body: Genesis | Step) -> str | None:
-    """The first part of the content that differs, or None."""
+def _content_differs(
+    read: Genesis | EpcisStep, body: Genesis | Step, data: Mapping[str, object] | None = None
+) -> str | None:
+    """The first part of the content that differs (``data`` replacing the body's own), or None."""
     if read.time != body.time or read.time.utcoffset() != body.time.utcoffset():
         return "eventTime"
-    if not _same_data(read.data, body.data):
+    if not _same_data(read.data, body.data if data is None else data):
         return "data"
     if isinstance(read, Genesis) and isinstance(body, Genesis):
         return None if read == body else "genesis"
@@ -69,11 +70,16 @@ def _content_differs(read: Genesis | EpcisStep, body: Genesis | Step) -> str | N
     return "type"
 
 
-def _note(log: CorrectionLog | None, correction: SignedEvent | None, target: SignedEvent) -> CorrectionNote | None:
-    """How ``correction`` stands, if it is a correction of ``target``'s batch naming ``target``; else None."""
-    if log is None or correction is None or correction.batch_id != target.batch_id:
+def _note(
+    notes: Mapping[int, CorrectionNote], correction: SignedEvent | None, target: SignedEvent
+) -> CorrectionNote | None:
+    """How ``correction`` stands, if it is a correction of ``target``'s batch naming ``target``; else None.
+
+    ``notes`` are the corrections of ``target``'s batch, by their own seq.
+    """
+    if correction is None or correction.batch_id != target.batch_id:
         return None
-    note = log.by(correction.seq)
+    note = notes.get(correction.seq)
     return note if note is not None and note.event_id == target.event_id else None
 
 
@@ -127,14 +133,14 @@ def check_epcis(
     """
     signed: dict[bytes, SignedEvent] = {}
     classes: dict[bytes, str] = {}
-    logs: dict[bytes, CorrectionLog] = {}
+    corrections: dict[bytes, dict[int, CorrectionNote]] = {}  # by batch, then by the correction's seq
     for chain in batches:
         for i, one in enumerate(chain):
             if i == 0 and one.is_genesis:
                 classes[one.batch_id] = batch_class(one)
             signed[one.event_id] = one
         if chain:
-            logs[chain[0].batch_id] = correction_log(chain, trust)
+            corrections[chain[0].batch_id] = {n.by_seq: n for n in correction_log(chain, trust).notes}
     events = read_epcis(data)
     correctives = {e.event_hash: e.corrected_by for e in events if e.corrected_by is not None}
     for event in events:
@@ -155,22 +161,23 @@ def check_epcis(
             want = tuple(classes.get(ref.batch_id) for ref in original.body.inputs)
             if event.input_classes != want:
                 raise _mismatch(event, "input lot classes", "inputQuantityList")
-        log = logs.get(original.batch_id)
+        notes = corrections.get(original.batch_id, {})
         body = original.body
+        expected = None
         if event.corrected_by is not None:
-            note = _note(log, signed.get(event.corrected_by), original)
-            if note is None or not note.in_force or note.data is None or not isinstance(body, Step):
+            note = _note(notes, signed.get(event.corrected_by), original)
+            if note is None or not note.in_force or note.data is None:
                 raise _mismatch(event, "corrects with no correction in force", "ocop:correctedBy")
-            body = replace(body, data={**body.data, **note.data})
-        differs = _content_differs(event.content, body)
+            expected = {**body.data, **note.data}
+        differs = _content_differs(event.content, body, expected)
         if differs is not None:
             raise _mismatch(event, differs, differs)
         if event.status is not None:
-            own = None if log is None else log.by(original.seq)
+            own = notes.get(original.seq)
             if own is None or own.status != event.status:
                 raise _mismatch(event, "how the correction stands", "ocop:corrects.ocop:status")
         if event.declaration is not None:
-            note = _note(log, signed.get(event.declaration.correction), original)
+            note = _note(notes, signed.get(event.declaration.correction), original)
             wrong = _declaration_differs(event.declaration, note, correctives)
             if wrong is not None:
                 raise _mismatch(event, *wrong)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, Literal
@@ -36,6 +36,7 @@ from ._epcis_json import MAX_EPCIS_SIZE, Reader, parse_json
 from ._errors import FormatError
 from ._fields import CBV_BUSINESS_STEPS, business_step, gs1_check_digit
 from ._model import (
+    MAX_DATA_ITEMS,
     Attachment,
     Certificate,
     Correction,
@@ -447,7 +448,9 @@ def _genesis(r: Reader) -> tuple[Genesis, str]:
     return genesis, epc_class
 
 
-def _step(r: Reader, prefixes: Mapping[str, str], kind: str) -> tuple[EpcisStep, str, tuple[str, ...], str | None]:
+def _step(
+    r: Reader, prefixes: Mapping[str, str], kind: str, *, corrective: bool = False
+) -> tuple[EpcisStep, str, tuple[str, ...], str | None]:
     time = _time(r)
     if kind == "ObjectEvent":
         if r.text("action") != "OBSERVE":
@@ -494,6 +497,7 @@ def _step(r: Reader, prefixes: Mapping[str, str], kind: str) -> tuple[EpcisStep,
         attachments=_attachments(r),
         data=data,
         corrects=corrects,
+        corrective=corrective,
     )
     return step_content, classes[0], tuple(inputs_cls), status
 
@@ -560,8 +564,29 @@ def _checked(
     attachments: tuple[Attachment, ...],
     data: Mapping[str, DataValue],
     corrects: Correction | None = None,
+    corrective: bool = False,
 ) -> EpcisStep:
-    """Apply every rule of a step (docs/format.md §7, §19.1) now, so what is read can be signed."""
+    """Apply every rule of a step (docs/format.md §7, §19.1) now, so what is read can be signed.
+
+    A corrective event (``corrective``) is a step with corrected data, never signed as such: its data may hold
+    more than :data:`MAX_DATA_ITEMS` elements (a correction may add keys), each checked by the step rules.
+    """
+    if corrective and len(data) > MAX_DATA_ITEMS:
+        keys = list(data)
+        parts = [keys[i : i + MAX_DATA_ITEMS] for i in range(0, len(keys), MAX_DATA_ITEMS)]
+        checked = [
+            _checked(
+                r,
+                step=step,
+                time=time,
+                location=location,
+                inputs=inputs,
+                attachments=attachments,
+                data={k: data[k] for k in part},
+            )
+            for part in parts
+        ]
+        return replace(checked[0], data={k: v for c in checked for k, v in c.data.items()})
     try:
         probe = Step(
             batch_id=_ZERO,
@@ -645,7 +670,8 @@ def _event(raw: object, index: int, prefixes: Mapping[str, str]) -> EpcisEvent:
     if kind == "ObjectEvent" and r.obj.get("action") == "ADD":
         content, epc_class = _genesis(r)
     elif kind in ("ObjectEvent", "TransformationEvent"):
-        step, epc_class, input_classes, status = _step(r, prefixes, str(kind))
+        corrective = origin["ocop:correctedBy"] is not None
+        step, epc_class, input_classes, status = _step(r, prefixes, str(kind), corrective=corrective)
         if event_id is not None and origin["ocop:eventId"] is None:
             # A foreign event's own id is kept with the step (it has no field of its own).
             data = dict(step.data)

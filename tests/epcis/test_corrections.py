@@ -14,11 +14,13 @@ from typing import Any
 import ocop_provenance as op
 import pytest
 from ocop_provenance import epcis
-from ocop_provenance.events import append_correction
+from ocop_provenance.events import append_correction, append_step
 
 from tests.epcis.helpers import export, own_events, same_step, schema_errors, verified
 from tests.epcis.test_export import KEYS, LAB_PLACE, WORKSHOP, at, demo_chains
 from tests.unit.trust_helpers import LAB, PROCESSOR, PRODUCER, trusted
+
+MAX_DATA_ITEMS = 64  # key data elements of one step (docs/format.md §7.2)
 
 # Index of each event in the exported document.
 (G, DRYING, TEST, SHIPPING, K1, K2, WITHDRAWN, K3, K4, DECLARED, CORRECTIVE, FRESH, HARVEST) = range(13)
@@ -274,3 +276,23 @@ def test_a_foreign_error_declaration_is_refused_by_the_reader() -> None:
         epcis.read_epcis(json.dumps(doc))
     assert e.value.code == "E_EPCIS_UNSUPPORTED"
     assert e.value.field == "epcisBody.eventList[0].errorDeclaration"
+
+
+def test_a_corrective_event_may_hold_more_data_elements_than_a_step() -> None:
+    dried, fresh = demo_chains()
+    full = {f"chi_tieu_{i:02d}": i for i in range(MAX_DATA_ITEMS)}
+    dried.append(append_step(dried[-1], LAB, step="inspecting", time=at(7, 9), location=LAB_PLACE, data=full))
+    more = {"ket_luan": "Đạt", "chi_tieu_00": 1}
+    dried.append(
+        append_correction(
+            dried[-1], LAB, corrected=dried[-1], reason="Thiếu kết luận", time=at(7, 10), location=LAB_PLACE, data=more
+        )
+    )
+    document = export([dried, fresh], KEYS)
+    assert schema_errors(document) == []
+    batches, _ = verified([dried, fresh], KEYS)
+    events = epcis.check_epcis(document, batches)
+    corrective = next(e for e in events if e.corrected_by is not None)
+    assert isinstance(corrective.content, epcis.EpcisStep)
+    assert dict(corrective.content.data) == {**full, **more}
+    assert len(corrective.content.data) == MAX_DATA_ITEMS + 1
