@@ -141,7 +141,7 @@ def check_epcis(
             signed[one.event_id] = one
         if chain:
             corrections[chain[0].batch_id] = {n.by_seq: n for n in correction_log(chain, trust).notes}
-    events = read_epcis(data)
+    events = read_epcis(data, corrections=True)
     correctives = {e.event_hash: e.corrected_by for e in events if e.corrected_by is not None}
     for event in events:
         if event.signed_event_id is None or event.signed_event_id not in signed:

@@ -7,9 +7,11 @@ events cannot represent, ``E_EPCIS_FIELD`` for a value that breaks EPCIS or our 
 exported event whose ``eventID`` is not its event hash, ``E_EPCIS_JSON`` for input that is not a JSON document
 within the limits. Each error names the JSON path (``epcisBody.eventList[2].readPoint.id``) and the event index.
 
-Corrections come back as exported (docs/epcis.md §2.4): a correction's own event with ``ocop:corrects``, an
-exported event's ``errorDeclaration`` (:class:`EpcisDeclaration`) and a corrective event's ``ocop:correctedBy``.
-An error declaration of an event that was not exported from a signed one is refused (``E_EPCIS_UNSUPPORTED``).
+Corrections as exported (docs/epcis.md §2.4) are read only when asked (``corrections=True``, as the check against
+the signed events asks): a correction's own event with ``ocop:corrects``, an exported event's ``errorDeclaration``
+(:class:`EpcisDeclaration`) and a corrective event's ``ocop:correctedBy``. Otherwise, and for an error declaration
+of an event that was not exported from a signed one, they are refused (``E_EPCIS_UNSUPPORTED``): they cannot
+become steps.
 """
 
 from __future__ import annotations
@@ -627,12 +629,15 @@ def _prefixes(doc: Mapping[str, Any]) -> dict[str, str]:
     return prefixes
 
 
-def read_epcis(data: bytes | str | Mapping[str, Any]) -> tuple[EpcisEvent, ...]:
+def read_epcis(data: bytes | str | Mapping[str, Any], *, corrections: bool = False) -> tuple[EpcisEvent, ...]:
     """Read the events of an EPCIS 2.0 JSON-LD document into our model.
 
     Args:
         data: The document as JSON text or bytes (at most :data:`MAX_EPCIS_SIZE`), or already parsed (numbers
             with a fraction as ``Decimal``).
+        corrections: Also read what an export writes for corrections (docs/epcis.md §2.4): error declarations,
+            correction events (:attr:`EpcisStep.corrects`) and corrective events. False (the default, for
+            importing steps) refuses them: they are not steps anyone may sign as such.
 
     Returns:
         The events in document order; an exported genesis reads back as a :class:`~ocop_provenance.Genesis`.
@@ -640,7 +645,8 @@ def read_epcis(data: bytes | str | Mapping[str, Any]) -> tuple[EpcisEvent, ...]:
     Raises:
         FormatError: ``E_EPCIS_JSON`` (not JSON, too big, duplicate keys), ``E_EPCIS_UNSUPPORTED`` (valid EPCIS
             an ocop event cannot carry), ``E_EPCIS_FIELD`` (a wrong value), ``E_EPCIS_HASH`` (an exported
-            event whose ``eventID`` is not its event hash); each names the field path and the event index.
+            event whose ``eventID`` is not its event hash; a correction when ``corrections`` is False); each
+            names the field path and the event index.
     """
     doc = data if isinstance(data, Mapping) else parse_json(data)
     if not isinstance(doc, Mapping) or doc.get("type") != "EPCISDocument":
@@ -650,11 +656,22 @@ def read_epcis(data: bytes | str | Mapping[str, Any]) -> tuple[EpcisEvent, ...]:
     events = body.get("eventList") if isinstance(body, Mapping) else None
     if not isinstance(events, list) or len(events) > _MAX_EVENTS:
         raise FormatError("expected epcisBody.eventList, a list", code="E_EPCIS_FIELD", field="epcisBody.eventList")
-    return tuple(_event(e, i, prefixes) for i, e in enumerate(events))
+    return tuple(_event(e, i, prefixes, corrections) for i, e in enumerate(events))
 
 
-def _event(raw: object, index: int, prefixes: Mapping[str, str]) -> EpcisEvent:
+_CORRECTION_FIELDS = ("errorDeclaration", "ocop:correctedBy", "ocop:corrects")
+
+
+def _event(raw: object, index: int, prefixes: Mapping[str, str], corrections: bool) -> EpcisEvent:
     r = Reader(raw, f"epcisBody.eventList[{index}]", index)
+    if not corrections:
+        for key in _CORRECTION_FIELDS:
+            if key in r.obj:
+                raise r.error(
+                    f"{key}: a correction or its EPCIS declaration is not a step (sign one with Ledger.correct_step)",
+                    "E_EPCIS_UNSUPPORTED",
+                    r.at(key),
+                )
     computed = epcis_event_hash(r.obj, prefixes)
     event_id = r.text("eventID")
     origin = {k: r.take(k) for k in _ORIGIN}

@@ -54,8 +54,7 @@ def steps_to_import(
 ) -> tuple[list[NewStep], list[epcis.EpcisEvent]]:
     """Read an EPCIS document and check that each event may be signed as the next step of ``batch_id``.
 
-    Refused (exit 3, the event and field named): a genesis or a correction (an error declaration, a correction
-    or corrective event: ``E_EPCIS_UNSUPPORTED``); an event exported from
+    Refused (exit 3, the event and field named): a genesis (``E_EPCIS_UNSUPPORTED``); an event exported from
     another batch, about another lot, dated in the future, or whose inputs are not where the ledger's heads are
     now (``E_EPCIS_FIELD``).
     """
@@ -74,18 +73,6 @@ def steps_to_import(
             raise _refuse(
                 t("a genesis opens a batch: import signs steps of an existing one"), "E_EPCIS_UNSUPPORTED", event, ""
             )
-        for present, field in (
-            (event.declaration is not None, "errorDeclaration"),
-            (content.corrects is not None, "ocop:corrects"),
-            (event.corrected_by is not None, "ocop:correctedBy"),
-        ):
-            if present:  # an EPCIS correction is not imported (docs/epcis.md §3): the clerk signs one
-                raise _refuse(
-                    t("a correction is not imported: record it with `ocop step correct`"),
-                    "E_EPCIS_UNSUPPORTED",
-                    event,
-                    field,
-                )
         if event.batch_id is not None and event.batch_id != batch_id:
             raise _refuse(
                 t("exported from batch {batch}, not this one", batch=event.batch_id.hex()[:16]),

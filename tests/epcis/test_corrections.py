@@ -152,7 +152,7 @@ def test_with_a_trust_list_corrections_are_judged_by_participant() -> None:
 
 
 def test_reading_back_gives_each_signed_event_and_each_declaration(document: bytes) -> None:
-    back = epcis.read_epcis(document)
+    back = epcis.read_epcis(document, corrections=True)
     dried, fresh = corrected_chains()
     for read, signed in zip(own_events(back), [*dried, *fresh], strict=True):
         assert read.signed_event_id == signed.event_id
@@ -248,7 +248,7 @@ def test_check_epcis_catches_a_changed_declaration_or_correction(
 def test_a_declaration_is_not_hashed_so_changing_it_keeps_the_event_id(document: bytes) -> None:
     doc = _tamper(document, "reason text")
     assert events_of(doc)[DECLARED]["eventID"] == events_of(document)[DRYING]["eventID"]
-    epcis.read_epcis(doc)  # reads: only the check against the signed events catches it (above)
+    epcis.read_epcis(doc, corrections=True)  # reads: only the check against the signed events catches it (above)
 
 
 def test_a_foreign_error_declaration_is_refused_by_the_reader() -> None:
@@ -272,10 +272,26 @@ def test_a_foreign_error_declaration_is_refused_by_the_reader() -> None:
             ]
         },
     }
+    for corrections in (False, True):
+        with pytest.raises(op.FormatError) as e:
+            epcis.read_epcis(json.dumps(doc), corrections=corrections)
+        assert e.value.code == "E_EPCIS_UNSUPPORTED"
+        assert e.value.field == "epcisBody.eventList[0].errorDeclaration"
+
+
+@pytest.mark.parametrize(
+    ("index", "field"), [(WITHDRAWN, "errorDeclaration"), (K1, "ocop:corrects"), (CORRECTIVE, "ocop:correctedBy")]
+)
+def test_reading_steps_to_sign_refuses_corrections(document: bytes, index: int, field: str) -> None:
     with pytest.raises(op.FormatError) as e:
-        epcis.read_epcis(json.dumps(doc))
+        epcis.read_epcis(document)  # what `ocop step import` reads: steps to sign
     assert e.value.code == "E_EPCIS_UNSUPPORTED"
-    assert e.value.field == "epcisBody.eventList[0].errorDeclaration"
+    assert e.value.position == K1  # the first correction event in the document
+    doc = json.loads(document, parse_float=Decimal)
+    doc["epcisBody"]["eventList"] = [events_of(doc)[index]]
+    with pytest.raises(op.FormatError) as e:
+        epcis.read_epcis(doc)
+    assert (e.value.code, e.value.field) == ("E_EPCIS_UNSUPPORTED", f"epcisBody.eventList[0].{field}")
 
 
 def test_a_corrective_event_may_hold_more_data_elements_than_a_step() -> None:
