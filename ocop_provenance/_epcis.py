@@ -331,7 +331,7 @@ def correction_log(chain: Iterable[SignedEvent], trust: VerifiedTrustList | None
             same key.
 
     Returns:
-        The batch's :class:`~ocop_provenance.CorrectionLog`.
+        The batch's :class:`~ocop_provenance.events.CorrectionLog`.
     """
     log = CorrectionLog()
     for event in chain:
@@ -422,7 +422,7 @@ def epcis_event(
         classes: The EPCIS class of each batch the event names (its own and its inputs), by batch id.
         trust: A verified trust list naming signers, or None (the key id only).
         status: For a correction, how it stands (``in_force``, ``superseded``, ``unauthorised``: a
-            :class:`~ocop_provenance.CorrectionLog` says), written as ``ocop:corrects.ocop:status``; None leaves
+            :class:`~ocop_provenance.events.CorrectionLog` says), written as ``ocop:corrects.ocop:status``; None leaves
             it out. The error declaration of a correction in force is :func:`epcis_document`'s.
 
     Returns:
