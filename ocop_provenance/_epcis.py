@@ -8,6 +8,11 @@ otherwise an extension in our namespace :data:`OCOP_NS`; the signed event's id, 
 the signer as a trust list names them, travel in each event so the copy can be traced back to its signature.
 ``eventID`` is the CBV 2.0 event hash (:mod:`._epcis_hash`). The mapping is deterministic: the same verified
 events and creation time give the same bytes.
+
+A correction (docs/format.md §19) is an ObjectEvent OBSERVE of its own (``ocop:correcting``, with ``ocop:corrects``
+and how it stands); one *in force* is also declared the EPCIS way (ADR 0100): the corrected step's event again
+with an ``errorDeclaration`` (the same ``eventID``: the hash leaves the declaration out), and, with corrected
+values, a corrective event listed in ``correctiveEventIDs``.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ._bundle import BundleSummary
+from ._corrections import CorrectionLog, CorrectionNote, CorrectionStatus
 from ._digitallink import gs1_percent_encode
 from ._epcis_hash import epcis_event_hash
 from ._errors import ChainError, FormatError
@@ -35,6 +41,7 @@ __all__ = [
     "OCOP_NS",
     "UNITS",
     "batch_class",
+    "correction_log",
     "epcis_document",
     "epcis_event",
     "epcis_to_json",
@@ -78,6 +85,8 @@ DISPOSITIONS: Mapping[str, str] = {
     "retail_selling": "retail_sold",
     "destroying": "destroyed",
 }
+#: CBV 2.0 error reasons of a declaration: corrected values, or a withdrawn step.
+INCORRECT_DATA, DID_NOT_OCCUR = "incorrect_data", "did_not_occur"
 _DATE_KEYS = {"expiry_date", "best_before_date"}
 _DECIMAL_TEXT = re.compile(r"-?(0|[1-9][0-9]{0,17})\.[0-9]{0,8}[1-9]")
 _MAX_OFFSET = timedelta(hours=14)
@@ -257,13 +266,15 @@ def _genesis_event(event: SignedEvent, body: Genesis, trust: VerifiedTrustList |
 
 
 def _step_event(
-    event: SignedEvent, body: Step, classes: Mapping[bytes, str], trust: VerifiedTrustList | None
+    event: SignedEvent,
+    body: Step,
+    classes: Mapping[bytes, str],
+    trust: VerifiedTrustList | None,
+    *,
+    status: CorrectionStatus | None = None,
+    data: Mapping[str, DataValue] | None = None,
 ) -> dict[str, Any]:
-    if body.corrects is not None:
-        # Refused, not dropped: ADR 0100 gives the mapping (an errorDeclaration on the corrected event), to be built.
-        raise _err(
-            "a correction (docs/format.md §19) has no EPCIS mapping yet", "E_EPCIS_UNSUPPORTED", "corrects", event
-        )
+    """A step's EPCIS event (without the common trace); ``data`` replaces the step's own (a corrective event's)."""
     when, offset = _time(body.time, event)
     own = classes[body.batch_id]
     out: dict[str, Any] = {"eventTime": when, "eventTimeZoneOffset": offset}
@@ -286,7 +297,7 @@ def _step_event(
     read_point, location = _place(body.location)
     if read_point is not None:
         out["readPoint"] = read_point
-    reports, _, rest = _split_data(body.data, genesis=False)
+    reports, _, rest = _split_data(body.data if data is None else data, genesis=False)
     if reports:
         out["sensorElementList"] = [{"sensorReport": reports}]
     out["ocop:location"] = location
@@ -299,11 +310,110 @@ def _step_event(
         out["ocop:attachment"] = [_attachment(a) for a in body.attachments]
     if rest:
         out["ocop:data"] = rest
+    if body.corrects is not None:
+        c = body.corrects
+        corrects: dict[str, Any] = {"ocop:seq": c.seq, "ocop:eventId": c.event_id.hex(), "ocop:reason": c.reason}
+        if c.data is not None:
+            corrects["ocop:data"] = [_data_entry(k, v) for k, v in c.data.items()]
+        if status is not None:
+            corrects["ocop:status"] = status
+        out["ocop:corrects"] = corrects
+    return out
+
+
+def correction_log(chain: Iterable[SignedEvent], trust: VerifiedTrustList | None = None) -> CorrectionLog:
+    """Read how the steps of one verified batch stand, judging who may correct as an audit does.
+
+    Args:
+        chain: The batch's verified events, genesis first.
+        trust: A verified trust list: a correction is in force when signed by the corrected step's participant
+            (a key the list does not allow at the time the event claims corrects nothing); without one, by the
+            same key.
+
+    Returns:
+        The batch's :class:`~ocop_provenance.events.CorrectionLog`.
+    """
+    log = CorrectionLog()
+    for event in chain:
+        if trust is None:
+            log.add(event)  # by key id
+            continue
+        found = trust.lookup(event.key_id)
+        allowed = found is not None and found[1].problem_at(event.time) is None
+        log.add(event, found[0].id if allowed and found is not None else None)
+    return log
+
+
+def _declared(
+    original: Mapping[str, Any], note: CorrectionNote, corrective_id: str | None, event: SignedEvent
+) -> dict[str, Any]:
+    """The corrected step's EPCIS event again, with the error declaration of the correction in force.
+
+    Everything but ``errorDeclaration`` is the original's, ``eventID`` included (EPCIS 2.0: an error declaration
+    is otherwise identical to the erroneous event; the CBV hash leaves ``errorDeclaration`` out).
+    """
+    when, _ = _time(note.time, event)
+    declaration: dict[str, Any] = {
+        "declarationTime": when,
+        "reason": DID_NOT_OCCUR if note.withdrawn else INCORRECT_DATA,
+    }
+    if corrective_id is not None:
+        declaration["correctiveEventIDs"] = [corrective_id]
+    declaration["ocop:correction"] = note.by_event_id.hex()
+    declaration["ocop:reason"] = note.reason
+    out: dict[str, Any] = {}
+    for key, value in original.items():
+        out[key] = value
+        if key == "eventTimeZoneOffset":
+            out["errorDeclaration"] = declaration
+    return out
+
+
+def _corrective(
+    corrected: SignedEvent, note: CorrectionNote, classes: Mapping[bytes, str], trust: VerifiedTrustList | None
+) -> dict[str, Any]:
+    """The corrective event: the corrected step's EPCIS event with its corrected key data elements."""
+    body = corrected.body
+    assert isinstance(body, Step)
+    assert note.data is not None
+    # Not a Step: the corrected data may hold more than MAX_DATA_ITEMS elements (a correction may add keys).
+    out = _step_event(corrected, body, classes, trust, data={**body.data, **note.data})
+    out.update(_common(corrected, trust))
+    out["ocop:correctedBy"] = note.by_event_id.hex()
+    return {"eventID": epcis_event_hash(out, CONTEXT_PREFIXES), **out}
+
+
+def _chain_events(
+    chain: Sequence[SignedEvent], classes: Mapping[bytes, str], trust: VerifiedTrustList | None
+) -> list[dict[str, Any]]:
+    """A batch's EPCIS events: one per signed event, each correction in force followed by its declaration."""
+    notes = {note.by_seq: note for note in correction_log(chain, trust).notes}
+    signed: dict[int, SignedEvent] = {}
+    exported: dict[int, dict[str, Any]] = {}
+    out: list[dict[str, Any]] = []
+    for event in chain:
+        note = notes.get(event.seq)
+        own = epcis_event(event, classes, trust, status=None if note is None else note.status)
+        signed[event.seq], exported[event.seq] = event, own
+        out.append(own)
+        if note is not None and note.in_force and note.seq in exported:
+            corrective = None
+            if not note.withdrawn:
+                corrective = _corrective(signed[note.seq], note, classes, trust)
+            out.append(
+                _declared(exported[note.seq], note, None if corrective is None else corrective["eventID"], event)
+            )
+            if corrective is not None:
+                out.append(corrective)
     return out
 
 
 def epcis_event(
-    event: SignedEvent, classes: Mapping[bytes, str], trust: VerifiedTrustList | None = None
+    event: SignedEvent,
+    classes: Mapping[bytes, str],
+    trust: VerifiedTrustList | None = None,
+    *,
+    status: CorrectionStatus | None = None,
 ) -> dict[str, Any]:
     """Return one verified event as an EPCIS 2.0 JSON-LD event, with its ``eventID`` (the CBV 2.0 event hash).
 
@@ -311,6 +421,9 @@ def epcis_event(
         event: A verified event.
         classes: The EPCIS class of each batch the event names (its own and its inputs), by batch id.
         trust: A verified trust list naming signers, or None (the key id only).
+        status: For a correction, how it stands (``in_force``, ``superseded``, ``unauthorised``: a
+            :class:`~ocop_provenance.events.CorrectionLog` says), written as ``ocop:corrects.ocop:status``; None leaves
+            it out. The error declaration of a correction in force is :func:`epcis_document`'s.
 
     Returns:
         The event as JSON values (quantities and measurements as ``Decimal`` or ``int``).
@@ -320,7 +433,10 @@ def epcis_event(
         ChainError: An input batch without a class, its genesis not given (``E_INPUT_MISSING``).
     """
     body = event.body
-    out = _genesis_event(event, body, trust) if isinstance(body, Genesis) else _step_event(event, body, classes, trust)
+    if isinstance(body, Genesis):
+        out = _genesis_event(event, body, trust)
+    else:
+        out = _step_event(event, body, classes, trust, status=status)
     out.update(_common(event, trust))
     return {"eventID": epcis_event_hash(out, CONTEXT_PREFIXES), **out}
 
@@ -341,7 +457,8 @@ def epcis_document(
         created: The document's creation time (``creationDate``; timezone-aware).
         trust: A verified trust list (:func:`~ocop_provenance.verify_trust_list`): each event's signer is named as
             the list names them (participant id, name, role, and the commune and province it registers) under
-            ``ocop:signer``; without one, the key id only.
+            ``ocop:signer``; without one, the key id only. It also judges corrections (:func:`correction_log`):
+            only a correction in force is declared (``errorDeclaration``); others travel as their own event.
 
     Returns:
         The document as JSON values; write it with :func:`epcis_to_json`.
@@ -360,7 +477,7 @@ def epcis_document(
         if not chain or not chain[0].is_genesis:
             raise ChainError("each batch must start with its genesis", code="E_GENESIS")
         classes[chain[0].batch_id] = batch_class(chain[0])
-    events = [epcis_event(e, classes, trust) for chain in chains for e in chain]
+    events = [e for chain in chains for e in _chain_events(chain, classes, trust)]
     return {
         "@context": [EPCIS_CONTEXT, dict(CONTEXT_PREFIXES)],
         "type": "EPCISDocument",

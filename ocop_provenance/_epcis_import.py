@@ -6,16 +6,22 @@ in ``ocop:input``. Every field is either mapped or refused: ``E_EPCIS_UNSUPPORTE
 events cannot represent, ``E_EPCIS_FIELD`` for a value that breaks EPCIS or our mapping, ``E_EPCIS_HASH`` for an
 exported event whose ``eventID`` is not its event hash, ``E_EPCIS_JSON`` for input that is not a JSON document
 within the limits. Each error names the JSON path (``epcisBody.eventList[2].readPoint.id``) and the event index.
+
+Corrections as exported (docs/epcis.md §2.4) are read only when asked (``corrections=True``, as the check against
+the signed events asks): a correction's own event with ``ocop:corrects``, an exported event's ``errorDeclaration``
+(:class:`EpcisDeclaration`) and a corrective event's ``ocop:correctedBy``. Otherwise, and for an error declaration
+of an event that was not exported from a signed one, they are refused (``E_EPCIS_UNSUPPORTED``): they cannot
+become steps.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from ._digitallink import parse_digital_link
 from ._epcis import (
@@ -32,8 +38,10 @@ from ._epcis_json import MAX_EPCIS_SIZE, Reader, parse_json
 from ._errors import FormatError
 from ._fields import CBV_BUSINESS_STEPS, business_step, gs1_check_digit
 from ._model import (
+    MAX_DATA_ITEMS,
     Attachment,
     Certificate,
+    Correction,
     DataValue,
     Genesis,
     InputRef,
@@ -44,7 +52,7 @@ from ._model import (
     canonical_quantity,
 )
 
-__all__ = ["MAX_EPCIS_SIZE", "EpcisEvent", "EpcisStep", "read_epcis"]
+__all__ = ["MAX_EPCIS_SIZE", "EpcisDeclaration", "EpcisEvent", "EpcisStep", "read_epcis"]
 
 _MAX_EVENTS = 100_000
 _GEO = re.compile(r"geo:(-?\d{1,3}(?:\.\d{1,6})?),(-?\d{1,3}(?:\.\d{1,6})?)")
@@ -56,7 +64,9 @@ _URN_STEP = "urn:epcglobal:cbv:bizstep:"
 _UNIT_OF = {uom: unit for unit, uom in UNITS.items()}
 _MEASURE_OF = {v: k for k, v in MEASUREMENTS.items()}
 _LOT_KEY_OF = {v: k for k, v in LOT_MASTER_DATA.items()}
-_ORIGIN = ("ocop:eventId", "ocop:batchId", "ocop:seq", "ocop:prev", "ocop:signer")
+_ORIGIN = ("ocop:eventId", "ocop:batchId", "ocop:seq", "ocop:prev", "ocop:signer", "ocop:correctedBy")
+_STATUSES = ("in_force", "superseded", "unauthorised")
+_ERROR_REASONS = ("incorrect_data", "did_not_occur")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -70,6 +80,7 @@ class EpcisStep:
         inputs: Input batches, pinned as the exported event pinned them.
         attachments: Files by hash.
         data: Key data elements.
+        corrects: What a correction (step ``ocop:correcting``) declares (``ocop:corrects``), else None.
     """
 
     step: str
@@ -78,6 +89,26 @@ class EpcisStep:
     inputs: tuple[InputRef, ...] = ()
     attachments: tuple[Attachment, ...] = ()
     data: Mapping[str, DataValue] = field(default_factory=dict)
+    corrects: Correction | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EpcisDeclaration:
+    """An exported event's ``errorDeclaration``: a correction in force declared it erroneous.
+
+    Attributes:
+        time: ``declarationTime`` (the correction's time, with its offset).
+        reason: ``incorrect_data`` (corrected values) or ``did_not_occur`` (withdrawn).
+        corrective_event_ids: ``correctiveEventIDs``, in order.
+        correction: The correction's signed event id (``ocop:correction``).
+        correction_reason: The correction's reason, in its signer's words (``ocop:reason``).
+    """
+
+    time: datetime
+    reason: Literal["incorrect_data", "did_not_occur"]
+    corrective_event_ids: tuple[str, ...]
+    correction: bytes
+    correction_reason: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -95,6 +126,9 @@ class EpcisEvent:
         prev: ``ocop:prev`` of an exported step, else None.
         signed_event_id: ``ocop:eventId`` of an exported event, else None.
         key_id: The original signer's key id (``ocop:signer``), else None.
+        declaration: The ``errorDeclaration`` of an exported event, else None.
+        corrected_by: A corrective event's correction (``ocop:correctedBy``, its signed event id), else None.
+        status: How an exported correction stood for its exporter (``ocop:corrects.ocop:status``), else None.
     """
 
     index: int
@@ -107,11 +141,24 @@ class EpcisEvent:
     prev: bytes | None = None
     signed_event_id: bytes | None = None
     key_id: bytes | None = None
+    declaration: EpcisDeclaration | None = None
+    corrected_by: bytes | None = None
+    status: str | None = None
 
 
 def _decimal_e6(text: str) -> int:
     value = Decimal(text) * 1_000_000
     return int(value)
+
+
+def _instant(r: Reader, text: str, where: str) -> datetime:
+    try:
+        t = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as e:
+        raise r.error("not an RFC 3339 date-time", "E_EPCIS_FIELD", where) from e
+    if t.utcoffset() is None:
+        raise r.error("a time needs its UTC offset", "E_EPCIS_FIELD", where)
+    return t
 
 
 def _time(r: Reader) -> datetime:
@@ -403,7 +450,9 @@ def _genesis(r: Reader) -> tuple[Genesis, str]:
     return genesis, epc_class
 
 
-def _step(r: Reader, prefixes: Mapping[str, str], kind: str) -> tuple[EpcisStep, str, tuple[str, ...]]:
+def _step(
+    r: Reader, prefixes: Mapping[str, str], kind: str, *, corrective: bool = False
+) -> tuple[EpcisStep, str, tuple[str, ...], str | None]:
     time = _time(r)
     if kind == "ObjectEvent":
         if r.text("action") != "OBSERVE":
@@ -440,10 +489,67 @@ def _step(r: Reader, prefixes: Mapping[str, str], kind: str) -> tuple[EpcisStep,
             r.at("inputQuantityList"),
         )
     data = _data(r, genesis=False)
+    corrects, status = _corrects(r)
     step_content = _checked(
-        r, step=step, time=time, location=location, inputs=tuple(inputs), attachments=_attachments(r), data=data
+        r,
+        step=step,
+        time=time,
+        location=location,
+        inputs=tuple(inputs),
+        attachments=_attachments(r),
+        data=data,
+        corrects=corrects,
+        corrective=corrective,
     )
-    return step_content, classes[0], tuple(inputs_cls)
+    return step_content, classes[0], tuple(inputs_cls), status
+
+
+def _corrects(r: Reader) -> tuple[Correction | None, str | None]:
+    """A correction's ``ocop:corrects`` (and its exporter's ``ocop:status``), if the event has one."""
+    c = r.sub("ocop:corrects")
+    if c is None:
+        return None, None
+    seq = c.take("ocop:seq")
+    target = _hex32(r, c.take("ocop:eventId"), c.at("ocop:eventId"))
+    reason = c.need("ocop:reason")
+    data = _data(c, genesis=False) if "ocop:data" in c.obj else None
+    status = c.text("ocop:status")
+    if status is not None and status not in _STATUSES:
+        raise r.error(f"expected one of {', '.join(_STATUSES)}", "E_EPCIS_FIELD", c.at("ocop:status"))
+    correction: Correction = c.model(Correction, seq=seq, event_id=target, reason=reason, data=data)
+    c.done()
+    return correction, status
+
+
+def _declaration(r: Reader) -> EpcisDeclaration | None:
+    d = r.sub("errorDeclaration")
+    if d is None:
+        return None
+    time = _instant(r, d.need("declarationTime"), d.at("declarationTime"))
+    reason = d.need("reason")
+    if reason not in _ERROR_REASONS:
+        raise r.error(f"error reason {reason} has no ocop equivalent", "E_EPCIS_UNSUPPORTED", d.at("reason"))
+    ids = d.take("correctiveEventIDs")
+    if ids is None:
+        ids = []
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise r.error("expected a list of event ids", "E_EPCIS_FIELD", d.at("correctiveEventIDs"))
+    if "ocop:correction" not in d.obj:
+        raise r.error(
+            "an error declaration without ocop:correction has no signed correction",
+            "E_EPCIS_UNSUPPORTED",
+            d.at("ocop:correction"),
+        )
+    correction = _hex32(r, d.take("ocop:correction"), d.at("ocop:correction"))
+    text = d.need("ocop:reason")
+    d.done()
+    return EpcisDeclaration(
+        time=time,
+        reason="incorrect_data" if reason == "incorrect_data" else "did_not_occur",
+        corrective_event_ids=tuple(ids),
+        correction=correction,
+        correction_reason=text,
+    )
 
 
 _ZERO = bytes(32)
@@ -459,12 +565,34 @@ def _checked(
     inputs: tuple[InputRef, ...],
     attachments: tuple[Attachment, ...],
     data: Mapping[str, DataValue],
+    corrects: Correction | None = None,
+    corrective: bool = False,
 ) -> EpcisStep:
-    """Apply every rule of a step (docs/format.md §7) now, so what is read can be signed."""
+    """Apply every rule of a step (docs/format.md §7, §19.1) now, so what is read can be signed.
+
+    A corrective event (``corrective``) is a step with corrected data, never signed as such: its data may hold
+    more than :data:`MAX_DATA_ITEMS` elements (a correction may add keys), each checked by the step rules.
+    """
+    if corrective and len(data) > MAX_DATA_ITEMS:
+        keys = list(data)
+        parts = [keys[i : i + MAX_DATA_ITEMS] for i in range(0, len(keys), MAX_DATA_ITEMS)]
+        checked = [
+            _checked(
+                r,
+                step=step,
+                time=time,
+                location=location,
+                inputs=inputs,
+                attachments=attachments,
+                data={k: data[k] for k in part},
+            )
+            for part in parts
+        ]
+        return replace(checked[0], data={k: v for c in checked for k, v in c.data.items()})
     try:
         probe = Step(
             batch_id=_ZERO,
-            seq=1,
+            seq=1 if corrects is None else corrects.seq + 1,
             prev=_ZERO,
             time=time,
             step=step,
@@ -472,6 +600,7 @@ def _checked(
             inputs=inputs,
             attachments=attachments,
             data=data,
+            corrects=corrects,
         )
     except FormatError as e:
         where = _MODEL_FIELD.get(e.field or "", f"({e.field})")
@@ -483,6 +612,7 @@ def _checked(
         inputs=probe.inputs,
         attachments=probe.attachments,
         data=probe.data,
+        corrects=probe.corrects,
     )
 
 
@@ -499,12 +629,15 @@ def _prefixes(doc: Mapping[str, Any]) -> dict[str, str]:
     return prefixes
 
 
-def read_epcis(data: bytes | str | Mapping[str, Any]) -> tuple[EpcisEvent, ...]:
+def read_epcis(data: bytes | str | Mapping[str, Any], *, corrections: bool = False) -> tuple[EpcisEvent, ...]:
     """Read the events of an EPCIS 2.0 JSON-LD document into our model.
 
     Args:
         data: The document as JSON text or bytes (at most :data:`MAX_EPCIS_SIZE`), or already parsed (numbers
             with a fraction as ``Decimal``).
+        corrections: Also read what an export writes for corrections (docs/epcis.md §2.4): error declarations,
+            correction events (:attr:`EpcisStep.corrects`) and corrective events. False (the default, for
+            importing steps) refuses them: they are not steps anyone may sign as such.
 
     Returns:
         The events in document order; an exported genesis reads back as a :class:`~ocop_provenance.Genesis`.
@@ -512,7 +645,8 @@ def read_epcis(data: bytes | str | Mapping[str, Any]) -> tuple[EpcisEvent, ...]:
     Raises:
         FormatError: ``E_EPCIS_JSON`` (not JSON, too big, duplicate keys), ``E_EPCIS_UNSUPPORTED`` (valid EPCIS
             an ocop event cannot carry), ``E_EPCIS_FIELD`` (a wrong value), ``E_EPCIS_HASH`` (an exported
-            event whose ``eventID`` is not its event hash); each names the field path and the event index.
+            event whose ``eventID`` is not its event hash; a correction when ``corrections`` is False); each
+            names the field path and the event index.
     """
     doc = data if isinstance(data, Mapping) else parse_json(data)
     if not isinstance(doc, Mapping) or doc.get("type") != "EPCISDocument":
@@ -522,39 +656,56 @@ def read_epcis(data: bytes | str | Mapping[str, Any]) -> tuple[EpcisEvent, ...]:
     events = body.get("eventList") if isinstance(body, Mapping) else None
     if not isinstance(events, list) or len(events) > _MAX_EVENTS:
         raise FormatError("expected epcisBody.eventList, a list", code="E_EPCIS_FIELD", field="epcisBody.eventList")
-    return tuple(_event(e, i, prefixes) for i, e in enumerate(events))
+    return tuple(_event(e, i, prefixes, corrections) for i, e in enumerate(events))
 
 
-def _event(raw: object, index: int, prefixes: Mapping[str, str]) -> EpcisEvent:
+_CORRECTION_FIELDS = ("errorDeclaration", "ocop:correctedBy", "ocop:corrects")
+
+
+def _event(raw: object, index: int, prefixes: Mapping[str, str], corrections: bool) -> EpcisEvent:
     r = Reader(raw, f"epcisBody.eventList[{index}]", index)
+    if not corrections:
+        for key in _CORRECTION_FIELDS:
+            if key in r.obj:
+                raise r.error(
+                    f"{key}: a correction or its EPCIS declaration is not a step (sign one with Ledger.correct_step)",
+                    "E_EPCIS_UNSUPPORTED",
+                    r.at(key),
+                )
     computed = epcis_event_hash(r.obj, prefixes)
     event_id = r.text("eventID")
     origin = {k: r.take(k) for k in _ORIGIN}
     r.take("recordTime")
     if origin["ocop:eventId"] is not None and event_id != computed:
         raise r.error("eventID is not the event's CBV 2.0 event hash", "E_EPCIS_HASH", r.at("eventID"))
+    exported = origin["ocop:eventId"] is not None
+    declaration = _declaration(r) if exported else None
     kind = r.need("type")
     content: Genesis | EpcisStep
     input_classes: tuple[str, ...] = ()
+    status: str | None = None
     if kind == "ObjectEvent" and r.obj.get("action") == "ADD":
         content, epc_class = _genesis(r)
     elif kind in ("ObjectEvent", "TransformationEvent"):
-        content, epc_class, input_classes = _step(r, prefixes, str(kind))
+        corrective = origin["ocop:correctedBy"] is not None
+        step, epc_class, input_classes, status = _step(r, prefixes, str(kind), corrective=corrective)
         if event_id is not None and origin["ocop:eventId"] is None:
             # A foreign event's own id is kept with the step (it has no field of its own).
-            data = dict(content.data)
+            data = dict(step.data)
             if "epcis_event_id" in data:
                 raise r.error("data element epcis_event_id is given twice", "E_EPCIS_FIELD", r.at("eventID"))
             data["epcis_event_id"] = event_id
-            content = _checked(
+            step = _checked(
                 r,
-                step=content.step,
-                time=content.time,
-                location=content.location,
-                inputs=content.inputs,
-                attachments=content.attachments,
+                step=step.step,
+                time=step.time,
+                location=step.location,
+                inputs=step.inputs,
+                attachments=step.attachments,
                 data=data,
+                corrects=step.corrects,
             )
+        content = step
     else:
         raise r.error(f"{kind} has no ocop equivalent", "E_EPCIS_UNSUPPORTED", r.at("type"))
     r.done()
@@ -566,6 +717,9 @@ def _event(raw: object, index: int, prefixes: Mapping[str, str]) -> EpcisEvent:
     if seq is not None and (isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq < 2**63):
         raise r.error("expected a seq (a non-negative integer)", "E_EPCIS_FIELD", r.at("ocop:seq"))
     prev = origin["ocop:prev"]
+    by = origin["ocop:correctedBy"]
+    if by is not None and not exported:
+        raise r.error("ocop:correctedBy without ocop:eventId", "E_EPCIS_FIELD", r.at("ocop:correctedBy"))
     return EpcisEvent(
         index=index,
         event_hash=computed,
@@ -579,4 +733,7 @@ def _event(raw: object, index: int, prefixes: Mapping[str, str]) -> EpcisEvent:
         if origin["ocop:eventId"] is None
         else _hex32(r, origin["ocop:eventId"], r.at("ocop:eventId")),
         key_id=key_id,
+        declaration=declaration,
+        corrected_by=None if by is None else _hex32(r, by, r.at("ocop:correctedBy")),
+        status=status,
     )

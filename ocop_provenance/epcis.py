@@ -26,13 +26,14 @@ from ._epcis import (
     OCOP_NS,
     UNITS,
     batch_class,
+    correction_log,
     epcis_document,
     epcis_event,
     epcis_to_json,
 )
 from ._epcis_check import check_epcis
 from ._epcis_hash import EVENT_HASH_VERSION, epcis_event_hash, epcis_prehash
-from ._epcis_import import MAX_EPCIS_SIZE, EpcisEvent, EpcisStep, read_epcis
+from ._epcis_import import MAX_EPCIS_SIZE, EpcisDeclaration, EpcisEvent, EpcisStep, read_epcis
 
 __all__ = [
     "CONTEXT_PREFIXES",
@@ -43,10 +44,12 @@ __all__ = [
     "MEASUREMENTS",
     "OCOP_NS",
     "UNITS",
+    "EpcisDeclaration",
     "EpcisEvent",
     "EpcisStep",
     "batch_class",
     "check_epcis",
+    "correction_log",
     "epcis_document",
     "epcis_event",
     "epcis_event_hash",

@@ -152,3 +152,26 @@ def test_step_import_refuses_events_exported_from_another_batch(env: Env) -> Non
     error = _refused(env, batch, doc)
     assert error["code"] == "E_EPCIS_FIELD"
     assert error["field"] == "epcisBody.eventList[0].ocop:batchId"
+
+
+def test_a_corrected_batch_exports_its_declaration_and_its_corrections_are_not_imported(env: Env) -> None:
+    batch = _setup(env)
+    env.ok(
+        "step", "correct", batch, "--seq", "1", "--key", "coop", "--reason", "Cân nhầm: 38 kg", "--data",
+        "weight_kg=38", "--at", "2024-11-02T09:00:00+07:00",
+    )  # fmt: skip
+    _, path = _export(env, batch)
+    assert schema_errors(path.read_bytes()) == []
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    events = doc["epcisBody"]["eventList"]
+    assert [e["bizStep"] for e in events] == [
+        "creating_class_instance", "commissioning", "ocop:correcting", "commissioning", "commissioning",
+    ]  # fmt: skip
+    assert events[3]["errorDeclaration"]["reason"] == "incorrect_data"
+    assert events[3]["eventID"] == events[1]["eventID"]
+    assert events[4]["sensorElementList"][0]["sensorReport"][0]["value"] == 38
+    for index, field in ((3, "errorDeclaration"), (2, "ocop:corrects"), (4, "ocop:correctedBy")):
+        doc["epcisBody"]["eventList"] = [events[index]]
+        error = _refused(env, batch, doc)
+        assert error["code"] == "E_EPCIS_UNSUPPORTED"
+        assert error["field"] == f"epcisBody.eventList[0].{field}"

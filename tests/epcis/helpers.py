@@ -81,7 +81,21 @@ def same_step(content: epcis.EpcisStep, body: op.Step) -> bool:
         and content.inputs == body.inputs
         and content.attachments == body.attachments
         and same_data(content.data, body.data)
+        and same_correction(content.corrects, body.corrects)
     )
+
+
+def same_correction(a: op.Correction | None, b: op.Correction | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    if (a.seq, a.event_id, a.reason) != (b.seq, b.event_id, b.reason):
+        return False
+    return a.data is b.data if a.data is None or b.data is None else same_data(a.data, b.data)
+
+
+def own_events(events: Sequence[epcis.EpcisEvent]) -> list[epcis.EpcisEvent]:
+    """The events that stand for one signed event each: not error declarations, not corrective events."""
+    return [e for e in events if e.declaration is None and e.corrected_by is None]
 
 
 def same_genesis(content: op.Genesis, body: op.Genesis) -> bool:

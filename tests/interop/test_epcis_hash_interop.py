@@ -22,6 +22,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 
 from tests.epcis.helpers import export
+from tests.epcis.test_corrections import corrected_chains
 from tests.epcis.test_export import KEYS as DEMO_KEYS
 from tests.epcis.test_export import demo_chains
 from tests.property.epcis_strategies import KEYS, bundles
@@ -126,8 +127,18 @@ def test_demo_events_hash_as_the_reference_hashes_them(peer: Peer) -> None:
     assert answer["hashes"] == our_hashes(document)
 
 
+def test_declarations_and_corrective_events_hash_as_the_reference_hashes_them(peer: Peer) -> None:
+    document = export(corrected_chains(), DEMO_KEYS)
+    answer = peer.hashes(document)
+    assert answer["events"] == 13
+    assert answer["hashes"] == our_hashes(document)
+    # An error declaration keeps the erroneous event's id: neither hash covers errorDeclaration (CBV 2.0 §8.9).
+    events = json.loads(document)["epcisBody"]["eventList"]
+    assert [e["eventID"] for e in events if "errorDeclaration" in e] == [events[2]["eventID"], events[1]["eventID"]]
+
+
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(bundles())
+@given(bundles())  # with corrections: declarations, corrective events, unauthorised and superseded ones
 def test_generated_chains_hash_as_the_reference_hashes_them(peer: Peer, chains: list[list[op.SignedEvent]]) -> None:
     document = export(chains, KEYS)
     assume(reference_defect(chains, document) is None)

@@ -1,4 +1,4 @@
-"""Hypothesis strategies for the EPCIS tests: verified-ready chains with lineage, measurements and lot data."""
+"""Hypothesis strategies for the EPCIS tests: chains with lineage, measurements, lot data and corrections."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import timedelta
 import ocop_provenance as op
 from hypothesis import strategies as st
 from ocop_provenance import epcis
-from ocop_provenance.events import DataValue, append_step, open_batch
+from ocop_provenance.events import DataValue, append_correction, append_step, open_batch
 
 from tests.conftest import key
 from tests.property.strategies import (
@@ -18,6 +18,7 @@ from tests.property.strategies import (
     locations,
     offsets,
     steps,
+    viet_text,
 )
 
 SIGNERS = (key(60), key(61))
@@ -73,6 +74,22 @@ def chain(draw: st.DrawFn, tag: int, inputs: tuple[list[op.SignedEvent], ...] = 
                 inputs=refs,
                 attachments=draw(st.lists(attachments, max_size=2)),
                 data=draw(data()),
+            )
+        )
+    # Corrections of earlier steps, by either signer: in force, superseded, withdrawals, unauthorised ones.
+    for _ in range(draw(st.integers(min_value=0, max_value=2 if count else 0))):
+        when = (when + timedelta(seconds=draw(st.integers(min_value=0, max_value=10**6)))).astimezone(draw(offsets))
+        values = draw(st.none() | data().filter(bool))
+        events.append(
+            append_correction(
+                events[-1],
+                draw(st.sampled_from(SIGNERS)),
+                corrected=events[draw(st.integers(min_value=1, max_value=count))],
+                reason=draw(viet_text),
+                time=when,
+                location=draw(locations()),
+                data=values,
+                attachments=draw(st.lists(attachments, max_size=1)),
             )
         )
     return events

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ocop_provenance import epcis
 
-from tests.epcis.helpers import export, same_genesis, same_step, schema_errors
+from tests.epcis.helpers import CREATED, export, own_events, same_genesis, same_step, schema_errors, verified
 from tests.property.epcis_strategies import KEYS, bundles
 
 SOME = settings(
@@ -28,7 +28,7 @@ def test_export_is_schema_valid(chains: list[list[op.SignedEvent]]) -> None:
 @SOME
 @given(bundles())
 def test_import_of_export_is_the_same_content(chains: list[list[op.SignedEvent]]) -> None:
-    back = epcis.read_epcis(export(chains, KEYS))
+    back = own_events(epcis.read_epcis(export(chains, KEYS), corrections=True))
     originals = [e for c in chains for e in c]
     assert len(back) == len(originals)
     for read, signed in zip(back, originals, strict=True):
@@ -39,6 +39,20 @@ def test_import_of_export_is_the_same_content(chains: list[list[op.SignedEvent]]
         else:
             assert isinstance(read.content, epcis.EpcisStep)
             assert same_step(read.content, signed.body)
+
+
+@SOME
+@given(bundles())
+def test_the_export_checks_against_the_signed_events(chains: list[list[op.SignedEvent]]) -> None:
+    batches, summary = verified(chains, KEYS)
+    document = epcis.epcis_document(batches, summary, created=CREATED)
+    events = epcis.check_epcis(epcis.epcis_to_json(document), batches)
+    # One event per signed event, and one declaration (and corrective event) per correction in force.
+    logs = [epcis.correction_log(c) for c in batches]
+    in_force = [n for log in logs for n in log.notes if n.in_force]
+    assert len(own_events(events)) == sum(len(c) for c in batches)
+    assert sum(e.declaration is not None for e in events) == len(in_force)
+    assert sum(e.corrected_by is not None for e in events) == sum(not n.withdrawn for n in in_force)
 
 
 json_scalar = st.one_of(
@@ -79,7 +93,7 @@ def test_any_field_replaced_by_any_json_is_read_or_refused_with_a_format_error(
     target[key] = data.draw(json_value)
     error: op.FormatError | None = None
     try:
-        epcis.read_epcis(doc)
+        epcis.read_epcis(doc, corrections=data.draw(st.booleans()))
     except op.FormatError as e:
         error = e
     assert error is None or error.code.startswith("E_EPCIS_"), error

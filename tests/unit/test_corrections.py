@@ -466,12 +466,18 @@ def test_parallel_bundle_verification_checks_corrections(coop: op.PrivateKey, ri
     assert errors[0]["code"] == "E_CORRECTION_TARGET"
 
 
-def test_epcis_export_refuses_a_correction_rather_than_dropping_it(coop: op.PrivateKey) -> None:
+def test_epcis_export_carries_a_correction_as_its_own_event(coop: op.PrivateKey) -> None:
     from ocop_provenance.epcis import batch_class, epcis_event
 
     events = corrected_chain(coop)
     classes = {events[0].event_id: batch_class(events[0])}
     assert epcis_event(events[3], classes)["bizStep"] == "ocop:drying"
-    with pytest.raises(op.FormatError) as info:
-        epcis_event(events[4], classes)
-    assert (info.value.code, info.value.field) == ("E_EPCIS_UNSUPPORTED", "corrects")
+    own = epcis_event(events[4], classes, status="in_force")  # its declaration: tests/epcis/test_corrections.py
+    assert (own["type"], own["action"], own["bizStep"]) == ("ObjectEvent", "OBSERVE", CORRECTION_STEP)
+    assert own["ocop:corrects"] == {
+        "ocop:seq": 2,
+        "ocop:eventId": events[2].event_id.hex(),
+        "ocop:reason": "Ghi nhầm độ ẩm: 11,5% chứ không phải 12,5%",
+        "ocop:data": [{"ocop:key": "moisture", "ocop:text": "11.5"}],
+        "ocop:status": "in_force",
+    }
