@@ -48,8 +48,8 @@ def test_doc_examples_use_the_current_public_api(doc: str, index: int, block: st
     wrong = []
     for module, name in _names_used(tree):
         mod = importlib.import_module(module)
-        if module == "ocop_provenance" and name in ocop_provenance._HOME:  # noqa: SLF001 - the deprecation map
-            wrong.append(f"{module}.{name} (moved to ocop_provenance.{ocop_provenance._HOME[name]})")  # noqa: SLF001
+        if module == "ocop_provenance" and name in ocop_provenance._HOME:
+            wrong.append(f"{module}.{name} (moved to ocop_provenance.{ocop_provenance._HOME[name]})")
         elif name not in getattr(mod, "__all__", ()) and not hasattr(mod, name):
             wrong.append(f"{module}.{name} (no such name)")
         elif name.startswith("_"):
