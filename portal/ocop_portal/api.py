@@ -324,6 +324,7 @@ def get_material(request: Request, batch_id: str, seal: Annotated[str | None, Qu
         return _refuse(_NOT_FOUND)
     with portal.db.read() as conn:
         bundle = queries.export_bundle(conn, bytes.fromhex(batch_id))
+        older = queries.trust_list_raws(conn)[:-1] if portal.settings.authority is not None else []
     assert bundle is not None
     policy = policy_for(state.policies, view.product)
     return Material(
@@ -333,6 +334,7 @@ def get_material(request: Request, batch_id: str, seal: Annotated[str | None, Qu
         trust_list_version=state.trust.version,
         policy=None if policy is None else base64.b64encode(policy.policy.raw).decode("ascii"),
         seal=seal,
+        intermediates=[base64.b64encode(raw).decode("ascii") for raw in older],
     )
 
 

@@ -1,0 +1,252 @@
+"""The phone's own check (issue 12): static/js/page.js verifies the page's material in headless Chromium.
+
+A valid unit's page shows the in-browser verdict with the signers named as the trust list names them; the same page
+with one bit of one event altered on the way (a test-only middleware, below: the portal itself is unchanged) shows
+the in-browser failure while the server-rendered verdict still says "verified"; a browser without Ed25519 in
+WebCrypto (a test hook that removes it) is told plainly that it could not check; after a first visit, with the
+portal down, a reload shows the saved page checked again from the saved material. The page's clock is pinned to the
+test world's time (its trust list and keys are dated around it). SQLite only: the check runs in the browser, and
+tests/portal/test_browser.py already covers both databases.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import Live, serve
+from .test_browser import CHROMIUM, DRIVER, _driver
+from .world import NOW, World
+
+PIN_CLOCK = """(() => {
+  const fixed = FIXED;
+  const Real = Date;
+  class PinnedDate extends Real {
+    constructor(...args) { super(...(args.length ? args : [fixed])); }
+    static now() { return fixed; }
+  }
+  globalThis.Date = PinnedDate;
+})();""".replace("FIXED", str(int(NOW.timestamp() * 1000)))
+
+# What a browser without Ed25519 in WebCrypto does: importKey refuses the algorithm.
+NO_ED25519 = """(() => {
+  const subtle = globalThis.crypto.subtle;
+  const importKey = subtle.importKey.bind(subtle);
+  subtle.importKey = (format, key, algorithm, ...rest) => {
+    const name = typeof algorithm === "string" ? algorithm : algorithm?.name;
+    if (String(name).toLowerCase() === "ed25519") {
+      return Promise.reject(new DOMException("Unrecognized algorithm name", "NotSupportedError"));
+    }
+    return importKey(format, key, algorithm, ...rest);
+  };
+})();"""
+
+DONE = """const s = document.getElementById("browser-verdict");
+return s && s.dataset.state && s.dataset.state !== "checking" ? s.dataset.state : null;"""
+
+
+class AlterOneEventByte:
+    """Test-only ASGI middleware: flips one bit of one event in the material's bundle ("11.8" becomes "11.9").
+
+    The moisture the laboratory signed is in one event only; the server-rendered page never sees the change.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not scope["path"].endswith("/material"):
+            await self.app(scope, receive, send)
+            return
+        start: dict[str, Any] = {}
+        chunks: list[bytes] = []
+
+        async def altered(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+                return
+            chunks.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            material = json.loads(b"".join(chunks))
+            bundle = bytearray(base64.b64decode(material["bundle"]))
+            at = bundle.index(b"11.8") + 3
+            assert bundle.count(b"11.8") == 1
+            bundle[at] ^= 0x01  # '8' (0x38) -> '9' (0x39): one bit
+            material["bundle"] = base64.b64encode(bytes(bundle)).decode("ascii")
+            body = json.dumps(material).encode()
+            headers = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"]
+            await send({**start, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+
+        await self.app(scope, receive, altered)
+
+
+def _portal(tmp_path: Path, world: World, wrap: Any = None) -> Iterator[Live]:
+    """A portal on SQLite holding the world's batches."""
+    for live in serve(str(tmp_path / "portal.sqlite"), world, wrap):
+        assert live.client.put("/api/v1/trust-list", content=world.trust_v1).status_code == 200
+        assert live.client.put("/api/v1/policies/vn.ocop/dried-cordyceps", content=world.policy).status_code == 200
+        assert live.publish(world.bundle()).status_code == 201
+        yield live
+
+
+@pytest.fixture
+def portal(tmp_path: Path, world: World) -> Iterator[Live]:
+    yield from _portal(tmp_path, world)
+
+
+@pytest.fixture
+def altered(tmp_path: Path, world: World) -> Iterator[Live]:
+    yield from _portal(tmp_path, world, AlterOneEventByte)
+
+
+def _chromium(*scripts: str) -> Iterator[Any]:
+    if CHROMIUM is None or DRIVER is None:
+        pytest.skip("Chromium is not installed")
+    driver = _driver(javascript=True)
+    try:
+        for source in scripts:
+            driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": source})
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(driver.profile_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def phone() -> Iterator[Any]:
+    yield from _chromium(PIN_CLOCK)
+
+
+@pytest.fixture
+def old_phone() -> Iterator[Any]:
+    yield from _chromium(PIN_CLOCK, NO_ED25519)
+
+
+def _checked(driver: Any, url: str | None = None) -> Any:
+    """Open ``url`` (or reload), wait for the in-browser check to finish, return its section."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    if url is None:
+        driver.refresh()
+    else:
+        driver.get(url)
+    WebDriverWait(driver, 60).until(lambda d: d.execute_script(DONE))
+    return driver.find_element(By.ID, "browser-verdict")
+
+
+def _server_verdict(driver: Any) -> Any:
+    from selenium.webdriver.common.by import By
+
+    return driver.find_element(By.ID, "verdict")
+
+
+def _severe(driver: Any) -> list[Any]:
+    return [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+
+
+def test_the_phone_checks_a_valid_unit_itself(phone: Any, portal: Live, world: World) -> None:
+    section = _checked(phone, portal.url + portal.path(world.seal(serial="0101")))
+    text = section.text
+    assert section.get_attribute("data-state") == "ok", text
+    assert section.get_attribute("data-code") == "OK"
+    assert "Điện thoại của bạn đã tự kiểm tra" in text
+    assert "con dấu trong mã bạn vừa quét" in text
+    assert "cả 8 bước đã ký" in text  # the dried batch's six steps and the two of the fresh batch it was made from
+    # Signers as the trust list names them (the record's own producer text is "HTX …" too, but the lab and the
+    # workshop name themselves nowhere in the record).
+    for name in ("HTX Đông trùng hạ thảo Nghi Sơn", "Xưởng sấy Tĩnh Gia", "Phòng thử nghiệm Thanh Hóa"):
+        assert name in text
+    assert "phòng thử nghiệm" in text  # the role, translated
+    assert _server_verdict(phone).get_attribute("data-code") == "SEAL_OK"
+    assert _severe(phone) == []  # no CSP violation: the module scripts and the worker come from the portal
+
+
+def test_one_altered_event_byte_is_caught_by_the_phone(phone: Any, altered: Live, world: World) -> None:
+    section = _checked(phone, altered.url + altered.path(world.seal(serial="0101")))
+    text = section.text
+    assert section.get_attribute("data-state") == "fail", text
+    assert section.get_attribute("data-code") == "E_SIGNATURE"
+    assert "Điện thoại của bạn phát hiện sai lệch" in text
+    assert "Phần không hợp lệ: hồ sơ các bước đã ký" in text
+    assert "ở bước 3" in text  # the laboratory's inspection
+    assert "E_SIGNATURE" in text
+    # The server checked what it holds, unaltered, and says nothing about it.
+    server = _server_verdict(phone)
+    assert server.get_attribute("data-code") == "SEAL_OK"
+    assert "Đã xác minh" in server.text
+
+
+def test_a_browser_without_ed25519_is_told_plainly(old_phone: Any, portal: Live, world: World) -> None:
+    section = _checked(old_phone, portal.url + portal.path(world.seal()))
+    text = section.text
+    assert section.get_attribute("data-state") == "unsupported", text
+    assert "Trình duyệt này không tự kiểm tra được chữ ký" in text
+    assert "không có Ed25519 trong WebCrypto" in text
+    assert "đã tự kiểm tra" not in text
+    assert _server_verdict(old_phone).get_attribute("data-code") == "SEAL_OK"
+
+
+def test_offline_reload_shows_the_saved_verdict_checked_again(phone: Any, tmp_path: Path, world: World) -> None:
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    running = _portal(tmp_path, world)
+    live = next(running)
+    url = live.url + live.path(world.seal(serial="0101"))
+    first = _checked(phone, url)
+    assert first.get_attribute("data-state") == "ok", first.text
+    assert "Bản lưu" not in first.text
+    # The service worker has kept the page and its material.
+    WebDriverWait(phone, 60).until(
+        lambda d: d.execute_script('return document.getElementById("browser-verdict").dataset.offline === "ready"')
+    )
+    running.close()  # the portal is down: nothing answers on its port any more
+    again = _checked(phone)
+    text = again.text
+    assert again.get_attribute("data-state") == "ok", text
+    assert "Điện thoại của bạn đã tự kiểm tra" in text
+    assert "Bản lưu lúc" in text  # the saved copy, checked again on the phone
+    assert _server_verdict(phone).get_attribute("data-code") == "SEAL_OK"
+    assert phone.execute_script("return navigator.serviceWorker.controller !== null")
+
+
+def test_the_page_pins_the_authority_and_the_worker_is_served(portal: Live, world: World) -> None:
+    page = portal.client.get(portal.path(world.seal()), headers={"accept": "text/html"}).text
+    keys = ",".join(k.public_key.raw.hex() for k in world.authority)
+    assert f'data-authority="{keys}" data-threshold="2"' in page
+    assert 'type="module" src="/static/' in page
+    assert "<script>" not in page  # no inline script: the CSP stays strict
+    sw = portal.client.get("/sw.js")
+    assert sw.status_code == 200
+    assert sw.headers["content-type"].startswith("text/javascript")
+    assert sw.headers["cache-control"] == "no-cache"
+    assert "worker-src 'self'" in sw.headers["content-security-policy"]
+    config = json.loads(sw.text.split("\n", 1)[0].removeprefix("const OCOP = ").removesuffix(";"))
+    assert any(u.endswith("/js/page.js") for u in config["precache"])
+    for u in config["precache"]:
+        assert portal.client.get(u).status_code == 200, u
+
+
+def test_the_workers_copy_is_not_a_look_up(portal: Live, world: World) -> None:
+    path = portal.path(world.seal(serial="0202"))
+    assert _count(portal.client.get(path).text) == 1
+    for _ in range(3):  # what the service worker fetches to keep a copy
+        copy = portal.client.get(path, headers={"x-ocop-offline-copy": "1"})
+        assert copy.status_code == 200
+        assert "Đã xác minh" in copy.text
+    assert _count(portal.client.get(path).text) == 2
+
+
+def _count(page: str) -> int:
+    found = re.search(r'<p class="scans">\D*(\d+)', page)
+    assert found is not None, page[:2000]
+    return int(found.group(1))
