@@ -42,6 +42,7 @@ from . import db
 from .db import Database
 from .search import fold
 from .settings import Settings
+from .tlog import PortalLog
 from .trust import TrustState, load_state, policy_for
 
 __all__ = ["PublishError", "PublishResult", "Registry"]
@@ -226,6 +227,7 @@ class Registry:
         """Wrap the database (migrated already) with the settings."""
         self.db = database
         self.settings = settings
+        self.log = PortalLog(database, settings)
         self._state: TrustState | None = None
 
     # ---- the trust state -------------------------------------------------------------------------------------
@@ -456,6 +458,16 @@ class Registry:
                 held.append(have)
             if fork is None:
                 added = self._append(conn, path, checked, held=held, now=now, deadline=deadline)
+                # Every head this publication moves is logged in the same transaction (docs/transparency.md).
+                self.log.append(
+                    conn,
+                    [
+                        (b.batch_id, b.count - 1, b.head)
+                        for b, h in zip(header.batches, held, strict=True)
+                        if b.count > h
+                    ],
+                    now,
+                )
                 outcomes = [
                     BatchOutcome(
                         batch_id=b.batch_id,

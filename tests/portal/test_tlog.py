@@ -1,0 +1,93 @@
+"""The portal's transparency log: receipts on publication, checkpoint, leaves and proofs (both databases)."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+
+import ocop_provenance as op
+import pytest
+from ocop_provenance import tlog
+
+from .conftest import Live, serve
+from .world import World, key
+
+LOG_KEY = key(60)
+ORIGIN = "id.thanhhoa.example.vn/tlog/1"
+NOTE_KEY = tlog.NoteKey.for_log(ORIGIN, LOG_KEY.public_key)
+
+
+@pytest.fixture
+def logged(db_url: str, world: World) -> Iterator[Live]:
+    """A portal keeping a log, with the trust list and policy installed."""
+    for live in serve(db_url, world, log_key=LOG_KEY):
+        assert live.client.put("/api/v1/trust-list", content=world.trust_v1).status_code == 200
+        assert live.client.put("/api/v1/policies/vn.ocop/dried-cordyceps", content=world.policy).status_code == 200
+        yield live
+
+
+def _heads(world: World) -> dict[bytes, op.SignedEvent]:
+    with op.Ledger.open(world.ledger_path) as ledger:
+        return {b: list(ledger.events(b))[-1] for b in (world.dried, world.fresh)}
+
+
+def _b64s(values: list[str]) -> list[bytes]:
+    return [base64.b64decode(v) for v in values]
+
+
+def test_publish_returns_receipts_that_verify_offline(logged: Live, world: World) -> None:
+    r = logged.publish(world.bundle())
+    assert r.status_code == 201, r.text
+    log = r.json()["log"]
+    assert log["origin"] == ORIGIN
+    heads = _heads(world)
+    got = {bytes.fromhex(x["batch_id"]): base64.b64decode(x["receipt"]) for x in log["receipts"]}
+    assert set(got) == set(heads)
+    for batch_id, raw in got.items():
+        verified = tlog.verify_receipt(raw, NOTE_KEY, expect=heads[batch_id])
+        assert verified.checkpoint.size == 2
+    # The same receipt is served for the batch, in CBOR and as a C2SP tlog-proof.
+    served = logged.client.get(f"/tlog/receipts/{world.dried.hex()}")
+    assert served.status_code == 200
+    assert served.headers["content-type"] == "application/cbor"
+    tlog.verify_receipt(served.content, NOTE_KEY, expect=heads[world.dried])
+    text = logged.client.get(f"/tlog/receipts/{world.dried.hex()}", params={"format": "tlog-proof"}).text
+    tlog.verify_receipt(tlog.Receipt.from_tlog_proof(text), NOTE_KEY, expect=heads[world.dried])
+    # Publishing the same chain logs nothing new.
+    again = logged.publish(world.bundle())
+    assert again.status_code == 200
+    assert tlog.open_checkpoint(logged.client.get("/tlog/checkpoint").text, NOTE_KEY).size == 2
+
+
+def test_checkpoint_leaves_and_proofs(logged: Live, world: World) -> None:
+    empty = tlog.open_checkpoint(logged.client.get("/tlog/checkpoint").text, NOTE_KEY)
+    assert empty.size == 0
+    assert logged.client.get("/tlog/key").text.strip() == NOTE_KEY.to_vkey()
+    assert logged.publish(world.bundle(world.fresh)).status_code == 201
+    first = tlog.open_checkpoint(logged.client.get("/tlog/checkpoint").text, NOTE_KEY)
+    state = tlog.LogState.start(first)
+    assert logged.publish(world.bundle()).status_code == 201
+    second = tlog.open_checkpoint(logged.client.get("/tlog/checkpoint").text, NOTE_KEY)
+    assert (first.size, second.size) == (1, 2)
+    proof = logged.client.get("/tlog/consistency", params={"old": 1, "new": 2}).json()["proof"]
+    state = state.update(second, _b64s(proof))
+    assert state.checkpoint.size == 2
+
+    leaves = logged.client.get("/tlog/leaves", params={"start": 0, "end": 2}).json()["leaves"]
+    parsed = tlog.verify_log_leaves(_b64s(leaves), second)
+    assert [(leaf.batch_id, leaf.seq) for leaf in parsed] == [(world.fresh, 1), (world.dried, 5)]
+    inclusion = logged.client.get("/tlog/inclusion", params={"index": 1, "size": 2}).json()["proof"]
+    leaf_hash = tlog.leaf_hash(base64.b64decode(leaves[1]))
+    tlog.verify_inclusion(leaf_hash, 1, 2, _b64s(inclusion), second.root_hash)
+
+    bad = logged.client.get("/tlog/consistency", params={"old": 1, "new": 3})
+    assert (bad.status_code, bad.json()["code"]) == (400, "E_LOG_RANGE")
+    assert logged.client.get("/tlog/leaves", params={"start": 2, "end": 3}).json()["code"] == "E_LOG_RANGE"
+    missing = logged.client.get(f"/tlog/receipts/{'ab' * 32}")
+    assert (missing.status_code, missing.json()["code"]) == (404, "E_NOT_FOUND")
+
+
+def test_a_portal_without_a_log_key_keeps_no_log(published: Live, world: World) -> None:
+    r = published.client.get("/tlog/checkpoint")
+    assert (r.status_code, r.json()["code"]) == (404, "E_NO_LOG")
+    assert "log" not in published.publish(world.bundle()).json()
