@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
+from pathlib import Path
 
 import ocop_provenance as op
 import pytest
 from ocop_provenance import tlog
 
+from ocop_cli.witness import WitnessServer, WitnessState
+from ocop_portal import WitnessEndpoint, db
+
 from .conftest import Live, serve
-from .world import World, key
+from .world import NOW, World, key
 
 LOG_KEY = key(60)
 ORIGIN = "id.thanhhoa.example.vn/tlog/1"
@@ -91,3 +95,76 @@ def test_a_portal_without_a_log_key_keeps_no_log(published: Live, world: World) 
     r = published.client.get("/tlog/checkpoint")
     assert (r.status_code, r.json()["code"]) == (404, "E_NO_LOG")
     assert "log" not in published.publish(world.bundle()).json()
+
+
+WITNESS_KEY = key(61)
+WITNESS_NAME = "witness.vinastas.example.vn"
+WITNESS_NOTE_KEY = tlog.NoteKey.for_witness(WITNESS_NAME, WITNESS_KEY.public_key)
+
+
+def _rewrite_log(live: Live, heads: list[tuple[bytes, int, bytes]]) -> None:
+    """What a dishonest (or restored-from-backup) portal does: drop its log and sign another history."""
+    with live.db.write() as conn:
+        for table in (db.tlog_leaves, db.tlog_nodes, db.tlog_checkpoints):
+            conn.execute(table.delete())
+        live.app.state.portal.registry.log.append(conn, heads, NOW)
+
+
+def test_a_witness_cosigns_and_catches_a_rewritten_log(db_url: str, world: World, tmp_path: Path) -> None:
+    state = WitnessState(tmp_path / "witness.json")
+    witness = WitnessServer(
+        state, tlog.Cosigner(WITNESS_NAME, WITNESS_KEY), [LOG_KEY.public_key], clock=lambda: NOW
+    ).start()
+    try:
+        endpoint = WitnessEndpoint(witness.url, WITNESS_KEY.public_key)
+        for live in serve(db_url, world, log_key=LOG_KEY, witnesses=(endpoint,)):
+            assert live.client.put("/api/v1/trust-list", content=world.trust_v1).status_code == 200
+            assert live.client.put("/api/v1/policies/vn.ocop/dried-cordyceps", content=world.policy).status_code == 200
+            first = live.publish(world.bundle(world.fresh)).json()["log"]
+            assert first["witnesses"] == [{"url": witness.url, "status": 200, "cosigned": True, "message": ""}]
+            held = tlog.open_checkpoint(
+                live.client.get("/tlog/checkpoint").text, NOTE_KEY, witness_keys=[WITNESS_NOTE_KEY], witnesses=1
+            )
+            client = tlog.LogState.start(held)
+            answer = live.publish(world.bundle()).json()["log"]
+            assert answer["witnesses"][0]["cosigned"] is True
+            heads = _heads(world)
+            for r in answer["receipts"]:
+                batch_id = bytes.fromhex(r["batch_id"])
+                v = tlog.verify_receipt(
+                    base64.b64decode(r["receipt"]),
+                    NOTE_KEY,
+                    witness_keys=[WITNESS_NOTE_KEY],
+                    witnesses=1,
+                    expect=heads[batch_id],
+                )
+                assert v.checkpoint.size == 2
+            assert tlog.Checkpoint.parse(tlog.SignedNote.parse(state.logs[ORIGIN]).text).size == 2
+
+            # The portal rewrites its history: the same heads in another order, and one more.
+            _rewrite_log(
+                live,
+                [
+                    (world.dried, 5, heads[world.dried].event_id),
+                    (world.fresh, 1, heads[world.fresh].event_id),
+                    (world.dried, 5, heads[world.dried].event_id),
+                ],
+            )
+            (outcome,) = live.app.state.portal.registry.log.witness()
+            assert (outcome.status, outcome.cosigned) == (422, False)
+            assert outcome.message.startswith("E_LOG_CONSISTENCY")
+            assert tlog.Checkpoint.parse(tlog.SignedNote.parse(state.logs[ORIGIN]).text).size == 2  # unchanged
+            # The new checkpoint carries no cosignature, so a verifier that requires one refuses it ...
+            text = live.client.get("/tlog/checkpoint").text
+            with pytest.raises(tlog.LogError) as no_quorum:
+                tlog.open_checkpoint(text, NOTE_KEY, witness_keys=[WITNESS_NOTE_KEY], witnesses=1)
+            assert no_quorum.value.code == "E_LOG_WITNESSES"
+            # ... and a client that held the old checkpoint refuses it, with both signed notes as evidence.
+            rewritten = tlog.open_checkpoint(text, NOTE_KEY)
+            proof = live.client.get("/tlog/consistency", params={"old": 1, "new": 3}).json()["proof"]
+            with pytest.raises(tlog.SplitViewError) as split:
+                client.update(rewritten, _b64s(proof))
+            assert split.value.code == "E_LOG_CONSISTENCY"
+    finally:
+        witness.stop()
+        state.close()
