@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
 import ocop_provenance as op
 import pytest
+import sqlalchemy as sa
 from click.testing import CliRunner
+from ocop_provenance.events import EquivocationProof
 
 from ocop_cli.main import cli
+from ocop_portal import db
 
 from .conftest import Live, serve
 from .world import ICT, PLACE, World, key
@@ -85,3 +89,63 @@ def test_publish_export_verify_with_receipts(logged: Live, world: World, tmp_pat
     error = doc["error"]
     assert isinstance(error, dict)
     assert (error["code"], error["batch_id"], error["seq"]) == ("E_LOG_MISSING", world.dried.hex(), 6)
+
+
+def _add(ledger_path: Path, world: World, step: str) -> None:
+    with op.Ledger.open(ledger_path) as ledger:
+        ledger.add_step(world.dried, world.coop, step=step, time=datetime(2024, 11, 8, 9, tzinfo=ICT), location=PLACE)
+
+
+def _bundle_of(ledger_path: Path, world: World) -> bytes:
+    other = World.__new__(World)
+    other.ledger_path, other.dried = ledger_path, world.dried
+    return World.bundle(other)
+
+
+def test_a_re_signed_tail_is_refused_and_a_logged_fork_is_flagged_by_the_monitor(
+    logged: Live, world: World, tmp_path: Path
+) -> None:
+    # The producer keeps a backup, publishes a step, then restores the backup and signs another step at that seq.
+    backup = tmp_path / "backup.sqlite"
+    shutil.copy(world.ledger_path, backup)
+    _add(world.ledger_path, world, "receiving")
+    _add(backup, world, "storing")
+    assert logged.publish(world.bundle()).status_code == 201
+    log_pem = _pem(tmp_path, "log", LOG_KEY)
+    state, proofs = tmp_path / "monitor", tmp_path / "proofs"
+    args = ("monitor", "--portal", logged.url, "--log-key", log_pem, "--state", str(state), "--proofs", str(proofs))
+    code, doc = _ocop(world, *args)
+    assert code == 0, doc
+    assert (doc["size"], doc["findings"]) == (2, [])
+
+    # The portal refuses the re-signed tail: a different head at a logged seq.
+    refused = logged.publish(_bundle_of(backup, world))
+    assert (refused.status_code, refused.json()["code"]) == (409, "E_FORK")
+
+    # A portal that did not check (here: its events table lost the tail, as after restoring an old backup)
+    # accepts and logs the other head. The log now holds two heads at seq 6 of the batch.
+    with logged.db.write() as conn:
+        five = conn.execute(
+            sa.select(db.events.c.event_id).where(db.events.c.batch_id == world.dried, db.events.c.seq == 5)
+        ).scalar_one()
+        conn.execute(db.events.delete().where(db.events.c.batch_id == world.dried, db.events.c.seq >= 6))
+        conn.execute(db.batches.update().where(db.batches.c.batch_id == world.dried).values(head_seq=5, head_id=five))
+    assert logged.publish(_bundle_of(backup, world)).status_code == 201
+
+    code, doc = _ocop(world, *args)
+    assert code == 1
+    findings = doc["findings"]
+    assert isinstance(findings, list)
+    (fork,) = findings
+    assert (fork["kind"], fork["code"], fork["batch_id"], fork["seq"]) == ("fork", "E_FORK", world.dried.hex(), 6)
+    assert fork["signed"] is True
+    proof = EquivocationProof.from_bytes(Path(fork["proof_file"]).read_bytes())
+    assert proof.verify(op.KeyRing.of([world.coop.public_key])) == (world.dried, 6)
+    text = CliRunner().invoke(cli, ["--home", str(world.home), *args])
+    assert text.exit_code == 1
+    assert "the producer signed two histories" in text.stdout
+
+    # A monitor that never saw the first head cannot prove the fork, but still flags the pair it cannot settle.
+    code, doc = _ocop(world, "monitor", "--portal", logged.url, "--log-key", log_pem)
+    assert code == 1
+    assert [(f["kind"], f["code"]) for f in doc["findings"]] == [("unavailable", "E_LOG_LEAF")]  # type: ignore[union-attr]

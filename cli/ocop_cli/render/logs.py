@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 
 from ocop_provenance import tlog
 
-from .core import JsonDict
-from .words import short, t, tn
+from .core import JsonDict, Result, Text, lines
+from .words import hex_or_none, short, t, tn
 
-__all__ = ["LogChecked"]
+__all__ = ["Finding", "LogChecked", "Monitored"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -70,3 +71,94 @@ class LogChecked:
                       seq=v.leaf.seq, index=v.index, size=v.checkpoint.size)
                 )  # fmt: skip
         return rows
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Finding:
+    """What ``ocop monitor`` found wrong.
+
+    Attributes:
+        kind: ``fork`` (two signed events at one seq, with ``proof``), ``split-view`` (the checkpoint does not
+            extend the one seen last run), ``leaves`` (the leaves served are not the signed tree) or
+            ``unavailable`` (a logged head's events are neither served nor kept: the pair cannot be settled).
+        code: The stable code (``E_FORK``, ``E_LOG_CONSISTENCY``, ``E_LOG_INCLUSION``, ``E_LOG_LEAF`` …).
+        message: In plain words.
+        batch_id: The batch, when known.
+        seq: The seq, when known.
+        proof: The equivocation proof's bytes (docs/format.md §9), for a fork.
+        proof_file: Where it was written (``--proofs``).
+        leaves: The two log indexes of a fork.
+        signed: For a fork: both events' signatures verify with the keys the portal's bundles ship.
+    """
+
+    kind: str
+    code: str
+    message: str
+    batch_id: bytes | None = None
+    seq: int | None = None
+    proof: bytes | None = None
+    proof_file: str | None = None
+    leaves: tuple[int, int] | None = None
+    signed: bool | None = None
+
+    def to_json(self) -> JsonDict:
+        """JSON form."""
+        return {
+            "kind": self.kind,
+            "code": self.code,
+            "message": self.message,
+            "batch_id": hex_or_none(self.batch_id),
+            "seq": self.seq,
+            "proof": None if self.proof is None else base64.b64encode(self.proof).decode("ascii"),
+            "proof_file": self.proof_file,
+            "leaves": None if self.leaves is None else list(self.leaves),
+            "signed": self.signed,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Monitored(Result):
+    """``ocop monitor``: the log walked, and what was wrong (exit 1 when anything was)."""
+
+    portal: str
+    origin: str
+    size: int
+    batches: int = 0
+    pairs: int = 0
+    findings: tuple[Finding, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+    def to_json(self) -> JsonDict:
+        return {
+            "portal": self.portal,
+            "origin": self.origin,
+            "size": self.size,
+            "batches": self.batches,
+            "pairs_checked": self.pairs,
+            "findings": [f.to_json() for f in self.findings],
+        }
+
+    def to_text(self) -> Text:
+        head = t(
+            "log {origin} at {portal}: {size} leaves, {batches} batches, {pairs} head pairs checked",
+            origin=self.origin,
+            portal=self.portal,
+            size=self.size,
+            batches=self.batches,
+            pairs=self.pairs,
+        )
+        if self.ok:
+            return lines(t("CLEAN  {head}", head=head), t("  every batch's logged heads are one chain"))
+        rows = [t("FOUND  {head}", head=head)]
+        for f in self.findings:
+            rows.append(t("  {kind}: {message} [{code}]", kind=f.kind, message=f.message, code=f.code))
+            if f.kind == "fork" and f.signed:
+                rows.append(t("    both events are validly signed: the producer signed two histories"))
+            if f.proof_file is not None:
+                rows.append(t("    proof written to {path} (check it with the signer's public key)", path=f.proof_file))
+            elif f.proof is not None:
+                rows.append(t("    proof (base64): {proof}", proof=base64.b64encode(f.proof).decode("ascii")))
+        return lines(*rows)
