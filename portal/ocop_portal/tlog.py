@@ -182,6 +182,16 @@ class PortalLog:
         )
         return list(range(size, appended.size))
 
+    def logged_head(self, conn: sa.Connection, batch_id: bytes) -> tuple[int, LogLeaf] | None:
+        """The newest leaf logging ``batch_id`` and its index, or None (or when no log is kept)."""
+        if self.signer is None:
+            return None
+        t = db.tlog_leaves
+        row = conn.execute(
+            sa.select(t.c.leaf_index, t.c.raw).where(t.c.batch_id == batch_id).order_by(t.c.leaf_index.desc()).limit(1)
+        ).first()
+        return None if row is None else (int(row[0]), LogLeaf.from_bytes(bytes(row[1])))
+
     # ---- reading ------------------------------------------------------------------------------------------------
 
     def _latest(self, conn: sa.Connection) -> tuple[int, str] | None:

@@ -168,3 +168,21 @@ def test_a_witness_cosigns_and_catches_a_rewritten_log(db_url: str, world: World
     finally:
         witness.stop()
         state.close()
+
+
+def test_heads_held_before_the_log_was_kept_are_logged_on_their_next_publication(db_url: str, world: World) -> None:
+    for live in serve(db_url, world):
+        assert live.client.put("/api/v1/trust-list", content=world.trust_v1).status_code == 200
+        assert live.client.put("/api/v1/policies/vn.ocop/dried-cordyceps", content=world.policy).status_code == 200
+        assert live.publish(world.bundle()).status_code == 201
+    for live in serve(db_url, world, log_key=LOG_KEY):
+        r = live.publish(world.bundle())
+        assert r.status_code == 200  # nothing new for the registry ...
+        heads = _heads(world)
+        receipts = r.json()["log"]["receipts"]
+        assert len(receipts) == 2  # ... but both heads are now logged
+        for x in receipts:
+            batch_id = bytes.fromhex(x["batch_id"])
+            tlog.verify_receipt(base64.b64decode(x["receipt"]), NOTE_KEY, expect=heads[batch_id])
+        assert len(live.publish(world.bundle()).json()["log"]["receipts"]) == 2
+        assert tlog.open_checkpoint(live.client.get("/tlog/checkpoint").text, NOTE_KEY).size == 2

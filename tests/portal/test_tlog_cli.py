@@ -7,15 +7,18 @@ import shutil
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import ocop_provenance as op
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
+from ocop_provenance import tlog
 from ocop_provenance.events import EquivocationProof
 
 from ocop_cli.main import cli
-from ocop_portal import db
+from ocop_portal import db, registry
+from ocop_portal.tlog import PortalLog
 
 from .conftest import Live, serve
 from .world import ICT, PLACE, World, key
@@ -103,7 +106,7 @@ def _bundle_of(ledger_path: Path, world: World) -> bytes:
 
 
 def test_a_re_signed_tail_is_refused_and_a_logged_fork_is_flagged_by_the_monitor(
-    logged: Live, world: World, tmp_path: Path
+    logged: Live, world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The producer keeps a backup, publishes a step, then restores the backup and signs another step at that seq.
     backup = tmp_path / "backup.sqlite"
@@ -122,14 +125,23 @@ def test_a_re_signed_tail_is_refused_and_a_logged_fork_is_flagged_by_the_monitor
     refused = logged.publish(_bundle_of(backup, world))
     assert (refused.status_code, refused.json()["code"]) == (409, "E_FORK")
 
-    # A portal that did not check (here: its events table lost the tail, as after restoring an old backup)
-    # accepts and logs the other head. The log now holds two heads at seq 6 of the batch.
+    # Its events table loses the tail (an old backup restored): the log still refuses the re-signed head.
     with logged.db.write() as conn:
         five = conn.execute(
             sa.select(db.events.c.event_id).where(db.events.c.batch_id == world.dried, db.events.c.seq == 5)
         ).scalar_one()
         conn.execute(db.events.delete().where(db.events.c.batch_id == world.dried, db.events.c.seq >= 6))
         conn.execute(db.batches.update().where(db.batches.c.batch_id == world.dried).values(head_seq=5, head_id=five))
+    refused = logged.publish(_bundle_of(backup, world))
+    assert (refused.status_code, refused.json()["code"]) == (409, "E_LOG_FORK")
+    assert (refused.json()["seq"], refused.json()["leaf_index"]) == (6, 0)
+
+    # A portal that does not check its log accepts and logs the other head: the log holds two heads at seq 6.
+    def not_checking(log: PortalLog, conn: sa.Connection, records: list[Any], *, root: bool) -> tlog.LogLeaf | None:
+        found = log.logged_head(conn, records[0].batch_id)
+        return None if found is None else found[1]
+
+    monkeypatch.setattr(registry, "_check_logged", not_checking)
     assert logged.publish(_bundle_of(backup, world)).status_code == 201
 
     code, doc = _ocop(world, *args)
