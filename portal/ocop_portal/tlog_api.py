@@ -25,6 +25,10 @@ _MAX = (1 << 63) - 1
 _NO_STORE = {"cache-control": "no-cache"}
 
 
+def _codes(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {status: {"description": "A refusal: JSON with a stable code and a message"} for status in statuses}
+
+
 def _portal(request: Request) -> Portal:
     portal: Portal = request.app.state.portal
     return portal
@@ -38,7 +42,9 @@ def _b64(hashes: tuple[bytes, ...] | list[bytes]) -> list[str]:
     return [base64.b64encode(h).decode("ascii") for h in hashes]
 
 
-@router.get("/checkpoint", summary="The log's latest signed checkpoint, with witness cosignatures")
+@router.get(
+    "/checkpoint", responses=_codes(404), summary="The log's latest signed checkpoint, with witness cosignatures"
+)
 def checkpoint(request: Request) -> Response:
     """The latest checkpoint as a C2SP signed note (``text/plain``), cosigned by the witnesses that answered."""
     try:
@@ -48,7 +54,7 @@ def checkpoint(request: Request) -> Response:
     return PlainTextResponse(note, headers=_NO_STORE)
 
 
-@router.get("/key", summary="The log's verifier key (signed-note vkey)")
+@router.get("/key", responses=_codes(404), summary="The log's verifier key (signed-note vkey)")
 def key(request: Request) -> Response:
     """The log's note verifier key ``<origin>+<key hash>+<base64>``: a client pins it, or the PEM key it names."""
     try:
@@ -58,7 +64,7 @@ def key(request: Request) -> Response:
     return PlainTextResponse(vkey + "\n")
 
 
-@router.get("/leaves", summary="Leaves of the log, from start to end (exclusive)")
+@router.get("/leaves", responses=_codes(400, 404), summary="Leaves of the log, from start to end (exclusive)")
 def leaves(
     request: Request, start: Annotated[int, Query(ge=0, le=_MAX)], end: Annotated[int, Query(ge=1, le=_MAX)]
 ) -> Any:
@@ -70,7 +76,7 @@ def leaves(
     return {"start": start, "leaves": _b64(raws), "max": MAX_LEAVES_PAGE}
 
 
-@router.get("/inclusion", summary="An inclusion proof of a leaf in a signed tree size")
+@router.get("/inclusion", responses=_codes(400, 404), summary="An inclusion proof of a leaf in a signed tree size")
 def inclusion(
     request: Request, index: Annotated[int, Query(ge=0, le=_MAX)], size: Annotated[int, Query(ge=1, le=_MAX)]
 ) -> Any:
@@ -82,7 +88,7 @@ def inclusion(
     return {"index": index, "size": size, "proof": _b64(proof)}
 
 
-@router.get("/consistency", summary="A consistency proof between two signed tree sizes")
+@router.get("/consistency", responses=_codes(400, 404), summary="A consistency proof between two signed tree sizes")
 def consistency(
     request: Request, old: Annotated[int, Query(ge=1, le=_MAX)], new: Annotated[int, Query(ge=1, le=_MAX)]
 ) -> Any:
@@ -94,7 +100,7 @@ def consistency(
     return {"old": old, "new": new, "proof": _b64(proof)}
 
 
-@router.get("/receipts/{batch_id}", summary="The receipt of a batch's logged head")
+@router.get("/receipts/{batch_id}", responses=_codes(404), summary="The receipt of a batch's logged head")
 async def receipt(
     request: Request,
     batch_id: str,
