@@ -28,7 +28,7 @@ from .context import CliError, Context, OcopCommand, pass_context
 from .logkeys import load_private_key, public_keys
 from .params import json_option, passphrase_file_option
 from .render import Output
-from .render.portal import Serving
+from .render.logs import WitnessServing
 from .render.words import t
 
 __all__ = ["STATE_VERSION", "WitnessServer", "WitnessState", "command"]
@@ -262,11 +262,11 @@ def command(  # noqa: PLR0917 - click passes options as arguments
     held = WitnessState(state)
     try:
         server = WitnessServer(held, cosigner, keys, host=host, port=port, clock=ctx.utc_now)
-        out = Output(ctx)
-        out.write(Serving(url=server.url, extra={"witness": cosigner.key.to_vkey(), "state": str(state)}))
-        out.note(t("witness key: {vkey}", vkey=cosigner.key.to_vkey()))
+        Output(ctx).write(WitnessServing(url=server.url, vkey=cosigner.key.to_vkey(), state=str(state)))
         try:
             server.httpd.serve_forever()
+        except KeyboardInterrupt:
+            pass  # Ctrl-C stops the witness; every cosigned checkpoint is already in the state file
         finally:
             server.httpd.server_close()
     finally:

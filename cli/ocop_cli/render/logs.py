@@ -10,7 +10,7 @@ from ocop_provenance import tlog
 from .core import JsonDict, Result, Text, lines
 from .words import hex_or_none, short, t, tn
 
-__all__ = ["Finding", "LogChecked", "Monitored"]
+__all__ = ["Finding", "LogChecked", "Monitored", "WitnessServing"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -162,3 +162,22 @@ class Monitored(Result):
             elif f.proof is not None:
                 rows.append(t("    proof (base64): {proof}", proof=base64.b64encode(f.proof).decode("ascii")))
         return lines(*rows)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WitnessServing(Result):
+    """``ocop witness``: the witness listens (written before serving, until Ctrl-C)."""
+
+    url: str
+    vkey: str
+    state: str
+
+    def to_json(self) -> JsonDict:
+        return {"url": self.url, "witness_key": self.vkey, "state": self.state}
+
+    def to_text(self) -> Text:
+        return lines(
+            t("witness listening at {url}/add-checkpoint (Ctrl-C stops it)", url=self.url),
+            t("  its key (give it to the portal and to verifiers): {vkey}", vkey=self.vkey),
+            t("  state file: {path}", path=self.state),
+        )
