@@ -21,6 +21,7 @@ import click
 from .context import CliError, Context, OcopCommand, pass_context
 from .ledger import open_ledger
 from .params import json_option
+from .receipts import store_receipts
 from .render import Output
 from .render.portal import Published
 
@@ -101,6 +102,8 @@ def command(ctx: Context, batch: str, to: str, attach: tuple[Path, ...]) -> None
     The portal accepts the bundle only if it verifies against its trust list (and the
     policy for that kind of product). Publishing the same or a longer chain again is
     safe; a fork or a shorter chain is refused. Exit 0 when accepted, 1 when refused.
+    When the portal keeps a transparency log, its receipts (proof that each head
+    is logged) are kept in receipts/ next to the ledger, for ocop export --receipts.
     """
     base = _base(to)
     with tempfile.TemporaryDirectory(prefix="ocop-publish-") as tmp:
@@ -111,4 +114,15 @@ def command(ctx: Context, batch: str, to: str, attach: tuple[Path, ...]) -> None
                 header = ledger.export_bundle(batch_id, f)
         answer = upload_bundle(base, bundle)
     files = [upload_file(base, p) for p in attach] if answer.get("accepted") else []
-    Output(ctx).emit(Published(portal=base, batch_id=batch_id, events=header.total_events, answer=answer, files=files))
+    stored, problems = store_receipts(ctx, header, answer) if answer.get("accepted") else ([], [])
+    Output(ctx).emit(
+        Published(
+            portal=base,
+            batch_id=batch_id,
+            events=header.total_events,
+            answer=answer,
+            files=files,
+            receipts=tuple(str(p) for p in stored),
+            receipt_problems=tuple(problems),
+        )
+    )

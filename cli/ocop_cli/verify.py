@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
@@ -22,10 +23,12 @@ from ocop_provenance.events import (
 from ocop_provenance.trust import AuditReport, PinnedState, audit_bundles
 
 from .context import CliError, Context, OcopCommand, pass_context
+from .logverify import LogOptions, check_bundle_logged
 from .params import json_option
 from .policy import verify_policy_file
 from .render import Output
 from .render.audit import AuditResult
+from .render.logs import LogChecked
 from .render.verify import VerifyFailure, VerifyResult
 from .trust import (
     AnchorOptions,
@@ -33,6 +36,7 @@ from .trust import (
     anchor_options,
     make_anchor,
     read_input,
+    resolve_public_key,
     verify_trust_file,
     write_file,
 )
@@ -230,6 +234,33 @@ def _hex_batch(_ctx: click.Context, _param: click.Parameter, value: str | None) 
     metavar="BATCH_ID",
     help="Fail unless the bundle is about this batch (full id): guards against a bundle of another batch.",
 )
+@click.option(
+    "--log-key",
+    default=None,
+    metavar="PEM|NAME",
+    help="Also require each batch head to be in this transparency log: a receipt (from --receipts) that verifies.",
+)
+@click.option(
+    "--receipts",
+    "receipts_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="FILE",
+    help="With --log-key: the receipts file (ocop export --receipts) [default: BUNDLE.receipts].",
+)
+@click.option(
+    "--witness-key",
+    "witness_keys",
+    multiple=True,
+    metavar="PEM|NAME",
+    help="With --log-key: a witness's public key. Repeatable.",
+)
+@click.option(
+    "--witnesses",
+    type=click.IntRange(0),
+    default=None,
+    help="With --log-key: how many of the --witness-key witnesses must have cosigned [default: all of them].",
+)
 @json_option
 @pass_context
 def command(  # noqa: PLR0917 - click passes options as arguments
@@ -243,6 +274,10 @@ def command(  # noqa: PLR0917 - click passes options as arguments
     proofs_dir: Path | None,
     attachments_dir: Path | None,
     expect_batch: bytes | None,
+    log_key: str | None,
+    receipts_path: Path | None,
+    witness_keys: tuple[str, ...],
+    witnesses: int | None,
     **anchor: Any,
 ) -> None:
     """Verify BUNDLE offline: every signature, hash link and lineage link.
@@ -253,12 +288,15 @@ def command(  # noqa: PLR0917 - click passes options as arguments
       --trust LIST          audit against a trust list (and --policy, --pinned):
                             who signed each step, in which role, what is missing.
                             Several bundles are also cross-checked for forks.
-    The keys inside a bundle are never trusted. Exit 0 when everything verifies,
+    With --log-key, each batch head must also be in the portal's transparency log
+    (receipts from ocop export --receipts; --witness-key/--witnesses: cosigned by k
+    witnesses). The keys inside a bundle are never trusted. Exit 0 when everything verifies,
     1 when anything does not (the output says where and why), 3 when a file
     cannot be read.
     """
     if bool(trusted) == (trust_path is not None):
         raise click.UsageError("give either --trusted-key PEM or --trust LIST")
+    log = _log_options(ctx, log_key, receipts_path, witness_keys, witnesses, len(bundles))
     out = Output(ctx)
     if trust_path is None:
         given = (("--policy", policy_path), ("--pinned", pinned_path), ("--proofs", proofs_dir))
@@ -269,7 +307,14 @@ def command(  # noqa: PLR0917 - click passes options as arguments
             raise click.UsageError(f"{', '.join(extra)} go with --trust")
         if len(bundles) != 1:
             raise click.UsageError("with --trusted-key, give one bundle (use --trust to cross-check several)")
-        out.emit(verify_file(ctx, bundles[0], trusted, expect=expect_batch, output=out, attachments=attachments_dir))
+        result = verify_file(ctx, bundles[0], trusted, expect=expect_batch, output=out, attachments=attachments_dir)
+        if log is not None and isinstance(result, VerifyResult) and result.ok:
+            checked = _check_log(ctx, bundles[0], log)
+            if isinstance(checked, VerifyFailure):
+                out.emit(checked)
+                return
+            result = dataclasses.replace(result, log=checked)
+        out.emit(result)
         return
     if attachments_dir is not None:
         raise click.UsageError("--attachments goes with --trusted-key")
@@ -290,7 +335,46 @@ def command(  # noqa: PLR0917 - click passes options as arguments
     except DocumentFailure as f:
         out.emit(f.result)
         return
+    if log is not None and audit.ok:
+        logged = []
+        for bundle in bundles:
+            checked = _check_log(ctx, bundle, log)
+            if isinstance(checked, VerifyFailure):
+                out.emit(checked)
+                return
+            logged.append(checked)
+        audit = dataclasses.replace(audit, logs=tuple(logged))
     out.emit(audit)
+
+
+def _log_options(  # noqa: PLR0917 - the command's options, passed on
+    ctx: Context,
+    log_key: str | None,
+    receipts: Path | None,
+    witness_keys: tuple[str, ...],
+    witnesses: int | None,
+    bundles: int,
+) -> LogOptions | None:
+    if log_key is None:
+        if receipts is not None or witness_keys or witnesses is not None:
+            raise click.UsageError("--receipts, --witness-key and --witnesses go with --log-key")
+        return None
+    if receipts is not None and bundles != 1:
+        raise click.UsageError("--receipts names the receipts of one bundle")
+    keys = tuple(dict.fromkeys(resolve_public_key(ctx, k) for k in witness_keys))
+    k = len(keys) if witnesses is None else witnesses
+    if k > len(keys):
+        raise click.BadParameter(f"{k} witnesses of {len(keys)} witness keys", param_hint="--witnesses")
+    return LogOptions(resolve_public_key(ctx, log_key), keys, k, receipts)
+
+
+def _check_log(ctx: Context, bundle: Path, log: LogOptions) -> LogChecked | VerifyFailure:
+    """The log verdict on a verified bundle, or where its heads' receipts fail (exit 1)."""
+    try:
+        return check_bundle_logged(bundle, log, ctx.clock())
+    except op.ProvenanceError as e:
+        with bundle.open("rb") as src:
+            return locate(src, e, str(bundle))
 
 
 # ---- audit against a trust list (--trust) -------------------------------------------------------------------

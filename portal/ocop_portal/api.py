@@ -119,7 +119,9 @@ async def _small_body(request: Request, limit: int) -> bytes:
 async def publish(request: Request) -> Any:
     """Verify a bundle against the current trust list (and policy) and store what it adds.
 
-    Re-publishing the same chain changes nothing; a longer one extends it; a fork is refused (409, ``E_FORK``) and
+    When the portal keeps a transparency log, each moved head is logged in the same transaction and the answer's
+    ``log.receipts`` holds a receipt (docs/format.md §18.5) for every batch of the bundle. Re-publishing the same
+    chain changes nothing; a longer one extends it; a fork is refused (409, ``E_FORK``) and
     its proof kept and shown on the batch's page; a root batch shorter than the one held is refused (409,
     ``E_ROLLBACK``). Anything that does not verify is 422 with the library's code.
     """
@@ -133,6 +135,21 @@ async def publish(request: Request) -> Any:
         except PublishError as e:
             return _refuse(e)
     body = result.to_dict() | {"page": f"{portal.settings.public_url}/batches/{result.root.hex()}"}
+    log = portal.registry.log
+    if log.enabled:
+        # Committed: push the new checkpoint to the witnesses, then hand out receipts carrying their cosignatures.
+        outcomes = await run_in_threadpool(log.witness)
+        receipts = await run_in_threadpool(log.receipts, [b.batch_id for b in result.batches])
+        body["log"] = {
+            "origin": log.origin,
+            "receipts": [
+                {"batch_id": batch_id.hex(), "receipt": base64.b64encode(r.to_bytes()).decode("ascii")}
+                for batch_id, r in receipts.items()
+            ],
+            "witnesses": [
+                {"url": o.url, "status": o.status, "cosigned": o.cosigned, "message": o.message} for o in outcomes
+            ],
+        }
     status = 201 if any(b.status != "unchanged" for b in result.batches) else 200
     return JSONResponse(body, status_code=status)
 

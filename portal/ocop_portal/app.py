@@ -214,7 +214,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     Returns:
         The application; its ``state.portal`` is the :class:`Portal`.
     """
-    from . import api, web  # noqa: PLC0415 - the routers import this module's Portal
+    from . import api, tlog_api, web  # noqa: PLC0415 - the routers import this module's Portal
 
     portal = Portal(settings, database)
     app = FastAPI(
@@ -227,6 +227,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     )
     app.state.portal = portal
     app.include_router(api.router)
+    app.include_router(tlog_api.router)
     app.include_router(web.router)
     app.add_middleware(SecurityHeaders)
     return app

@@ -58,6 +58,11 @@ class PublishAccepted(BaseModel):
     policy: dict[str, Any] | None
     trust_list: dict[str, Any]
     page: str = Field(description="The batch's page on this portal")
+    log: dict[str, Any] | None = Field(
+        default=None,
+        description="With a transparency log: its origin, a base64 receipt per batch (docs/format.md §18.5) and "
+        "what each witness answered",
+    )
 
 
 class ParticipantOut(BaseModel):

@@ -11,6 +11,7 @@ from ocop_provenance.trust import AuditReport, BatchAudit, Finding, StepAudit, V
 from .core import JsonDict, Result, Text
 from .events import correction_lines
 from .explain import explain
+from .logs import LogChecked
 from .policy import requirements, rule_name
 from .trust import TrustVerified, trust_json
 from .verify import VerifyFailure, problem_lines, proves, where_json, where_text
@@ -33,6 +34,8 @@ class AuditResult(Result):
     pinned: str | None
     pinned_updated: bool
     proof_files: tuple[str, ...] = ()
+    #: With ``--log-key``: the log verdict of each bundle, in order.
+    logs: tuple[LogChecked, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -56,6 +59,7 @@ class AuditResult(Result):
             ],
             "forks": [base64.b64encode(proof.to_bytes()).decode("ascii") for proof in self.forks],
             "proof_files": list(self.proof_files),
+            **({"logs": [c.to_json() for c in self.logs]} if self.logs else {}),
         }
 
     def to_text(self) -> Text:
@@ -64,6 +68,8 @@ class AuditResult(Result):
             for path, r, f in zip(self.bundles, self.reports, self.failures, strict=True)
         ]
         tail: list[str] = []
+        for checked in self.logs:
+            tail.extend(line.strip() for line in checked.lines()[:1])
         if len(self.bundles) > 1 and self.forks:
             tail.append(
                 t(

@@ -28,6 +28,8 @@ class Published(Result):
     events: int
     answer: Mapping[str, Any]
     files: Sequence[Mapping[str, Any]] = ()
+    receipts: Sequence[str] = ()
+    receipt_problems: Sequence[str] = ()
 
     @property
     def accepted(self) -> bool:
@@ -38,6 +40,10 @@ class Published(Result):
     def ok(self) -> bool:
         return self.accepted and all(_file_ok(f) for f in self.files)
 
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return tuple(t("a log receipt was not kept: {problem}", problem=p) for p in self.receipt_problems)
+
     def to_json(self) -> JsonDict:
         return {
             "portal": self.portal,
@@ -45,6 +51,7 @@ class Published(Result):
             "events": self.events,
             "answer": dict(self.answer),
             "files": [dict(f) for f in self.files],
+            "receipts": list(self.receipts),
         }
 
     def to_text(self) -> Text:
@@ -72,6 +79,14 @@ class Published(Result):
                 )
             if a.get("page"):
                 rows.append(t("  page: {url}", url=a["page"]))
+            if self.receipts:
+                rows.append(
+                    tn(
+                        len(self.receipts),
+                        "  log: {n} receipt kept (proof that the head is in the portal's transparency log)",
+                        "  log: {n} receipts kept (proof that the heads are in the portal's transparency log)",
+                    )
+                )
         else:
             rows = [t("REFUSED by {portal}: {message} [{code}]", portal=self.portal, message=a.get("message"),
                       code=a.get("code"))]  # fmt: skip

@@ -11,6 +11,7 @@ from ocop_provenance.events import AttachmentReport, BundleSummary, CorrectionNo
 from .core import JsonDict, Result, Text, error_json, lines
 from .events import chain_json, correction_lines
 from .explain import explain
+from .logs import LogChecked
 from .words import hex_or_none, short, t, tn
 
 __all__ = ["Imported", "VerifyFailure", "VerifyResult", "problem_lines", "proves", "where_json", "where_text"]
@@ -34,6 +35,7 @@ class VerifyResult(Result):
     backend: str
     corrections: tuple[tuple[bytes, CorrectionNote], ...] = ()
     attachments: AttachmentReport | None = None
+    log: LogChecked | None = None
 
     @property
     def ok(self) -> bool:
@@ -72,6 +74,7 @@ class VerifyResult(Result):
             "backend": self.backend,
             "corrections": [{"batch_id": b.hex(), **n.to_dict()} for b, n in self.corrections],
             **({} if self.attachments is None else {"attachments": self.attachments.to_dict()}),
+            **({} if self.log is None else {"log": self.log.to_json()}),
         }
 
     def to_text(self) -> Text:
@@ -136,6 +139,8 @@ class VerifyResult(Result):
                 )
         if self.attachments is not None:
             rows.extend(attachment_lines(self.attachments))
+        if self.log is not None:
+            rows.extend(self.log.lines())
         rows.append("")
         rows.extend(f"  {line}" for line in proves())
         return lines(*rows)

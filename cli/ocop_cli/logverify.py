@@ -1,0 +1,96 @@
+"""``ocop verify --log-key``: check the receipts of a verified bundle's heads (docs/transparency.md)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import ocop_provenance as op
+from ocop_provenance import tlog
+from ocop_provenance.events import BundleReader
+
+from .logkeys import log_note_key, witness_note_keys
+from .render.logs import LogChecked
+from .trust import read_input
+
+__all__ = ["LogOptions", "check_bundle_logged"]
+
+
+@dataclass(frozen=True, slots=True)
+class LogOptions:
+    """What ``--log-key``, ``--witness-key``, ``--witnesses`` and ``--receipts`` asked for."""
+
+    log_key: op.PublicKey
+    witness_keys: tuple[op.PublicKey, ...]
+    witnesses: int
+    receipts: Path | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Head:
+    batch_id: bytes
+    seq: int
+    event_id: bytes
+
+
+def _named_keys(receipts: Sequence[tlog.Receipt], options: LogOptions) -> tuple[tlog.NoteKey, tuple[tlog.NoteKey, ...]]:
+    log_key: tlog.NoteKey | None = None
+    witness: dict[tuple[str, bytes], tlog.NoteKey] = {}
+    for r in receipts:
+        note = tlog.SignedNote.parse(r.checkpoint)
+        if log_key is None:
+            with contextlib.suppress(tlog.LogError):
+                log_key = log_note_key(note, options.log_key)
+        for k in witness_note_keys(note, options.witness_keys):
+            witness.setdefault((k.name, k.public_key.raw), k)
+    if log_key is None:
+        raise tlog.LogError("no receipt's checkpoint is signed by the log key given", code="E_LOG_SIGNATURE")
+    return log_key, tuple(witness.values())
+
+
+def check_bundle_logged(bundle: Path, options: LogOptions, now: datetime) -> LogChecked:
+    """Require a verifying receipt for each batch head of ``bundle`` (already verified, so its header is true).
+
+    Raises:
+        ProvenanceError: A malformed receipts file, a head without a receipt (``E_LOG_MISSING``), a receipt that does
+            not verify (``E_LOG_*``, located at its batch and seq).
+        CliError, OSError: The receipts file cannot be read.
+    """
+    path = options.receipts or bundle.with_name(bundle.name + ".receipts")
+    with bundle.open("rb") as f:
+        header = BundleReader(f).header
+    heads = [_Head(b.batch_id, b.count - 1, b.head) for b in header.batches]
+    if not path.is_file():
+        first = heads[0]
+        raise tlog.LogError(
+            f"no receipts file {path} (ocop export --receipts writes it)",
+            code="E_LOG_MISSING",
+            batch_id=first.batch_id,
+            seq=first.seq,
+        )
+    receipts = tlog.decode_receipts(read_input(path, "receipts file", tlog.MAX_RECEIPTS * 140_000))
+    if not receipts:
+        first = heads[0]
+        raise tlog.LogError("the receipts file is empty", code="E_LOG_MISSING", batch_id=first.batch_id, seq=first.seq)
+    log_key, witness_keys = _named_keys(receipts, options)
+    if options.witnesses > len(options.witness_keys):
+        raise tlog.LogError(
+            f"{options.witnesses} witnesses required but {len(options.witness_keys)} witness keys given",
+            code="E_LOG_RANGE",
+        )
+    cosigners = len({k.public_key for k in witness_keys})
+    if options.witnesses > cosigners:
+        first = heads[0]
+        raise tlog.LogError(
+            f"{cosigners} of the required {options.witnesses} witnesses cosigned the receipts' checkpoints",
+            code="E_LOG_WITNESSES",
+            batch_id=first.batch_id,
+            seq=first.seq,
+        )
+    verified = tlog.verify_heads_logged(
+        heads, receipts, log_key, witness_keys=witness_keys, witnesses=options.witnesses, now=now
+    )
+    return LogChecked(receipts_path=str(path), verified=verified, witnesses=options.witnesses)
