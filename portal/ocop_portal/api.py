@@ -342,6 +342,7 @@ def get_material(request: Request, batch_id: str, seal: Annotated[str | None, Qu
     with portal.db.read() as conn:
         bundle = queries.export_bundle(conn, bytes.fromhex(batch_id))
         older = queries.trust_list_raws(conn)[:-1] if portal.settings.authority is not None else []
+        receipt = portal.registry.log.receipt_for(conn, bytes.fromhex(batch_id), seq=view.count - 1)
     assert bundle is not None
     policy = policy_for(state.policies, view.product)
     return Material(
@@ -352,6 +353,7 @@ def get_material(request: Request, batch_id: str, seal: Annotated[str | None, Qu
         policy=None if policy is None else base64.b64encode(policy.policy.raw).decode("ascii"),
         seal=seal,
         intermediates=[base64.b64encode(raw).decode("ascii") for raw in older],
+        receipt=None if receipt is None else base64.b64encode(receipt.to_bytes()).decode("ascii"),
     )
 
 

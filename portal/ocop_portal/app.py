@@ -166,7 +166,8 @@ class Portal:
             # The in-browser check verifies the trust list from these keys (pinned in the page, not fetched).
             authority_keys=[] if settings.authority is None else [k.raw.hex() for k in settings.authority.keys],
             authority_threshold=0 if settings.authority is None else settings.authority.threshold,
-            log_vkey=None,
+            # ... and the log's receipt from this key (the portal's own: the receipt shows the head was logged).
+            log_vkey=self.registry.log.note_key.to_vkey() if self.registry.log.enabled else None,
         )
         env.filters["when"] = lambda t: (
             t.strftime("%d/%m/%Y %H:%M")

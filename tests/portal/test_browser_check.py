@@ -12,6 +12,7 @@ tests/portal/test_browser.py already covers both databases.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import re
 import shutil
@@ -20,10 +21,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ocop_provenance import tlog
 
 from .conftest import Live, serve
 from .test_browser import CHROMIUM, DRIVER, _driver
-from .world import NOW, World
+from .world import NOW, World, key
+
+LOG_KEY = key(60)
 
 PIN_CLOCK = """(() => {
   const fixed = FIXED;
@@ -89,9 +93,43 @@ class AlterOneEventByte:
         await self.app(scope, receive, altered)
 
 
-def _portal(tmp_path: Path, world: World, wrap: Any = None) -> Iterator[Live]:
+class AlterTheReceipt:
+    """Test-only ASGI middleware: flips one bit of the log receipt's inclusion proof in the material."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not scope["path"].endswith("/material"):
+            await self.app(scope, receive, send)
+            return
+        start: dict[str, Any] = {}
+        chunks: list[bytes] = []
+
+        async def altered(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+                return
+            chunks.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            material = json.loads(b"".join(chunks))
+            receipt = tlog.Receipt.from_bytes(base64.b64decode(material["receipt"]))
+            proof = list(receipt.proof)
+            proof[0] = bytes([proof[0][0] ^ 0x01]) + proof[0][1:]
+            receipt = dataclasses.replace(receipt, proof=tuple(proof))
+            material["receipt"] = base64.b64encode(receipt.to_bytes()).decode("ascii")
+            body = json.dumps(material).encode()
+            headers = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"]
+            await send({**start, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+
+        await self.app(scope, receive, altered)
+
+
+def _portal(tmp_path: Path, world: World, wrap: Any = None, **settings: Any) -> Iterator[Live]:
     """A portal on SQLite holding the world's batches."""
-    for live in serve(str(tmp_path / "portal.sqlite"), world, wrap):
+    for live in serve(str(tmp_path / "portal.sqlite"), world, wrap, **settings):
         assert live.client.put("/api/v1/trust-list", content=world.trust_v1).status_code == 200
         assert live.client.put("/api/v1/policies/vn.ocop/dried-cordyceps", content=world.policy).status_code == 200
         assert live.publish(world.bundle()).status_code == 201
@@ -217,6 +255,24 @@ def test_offline_reload_shows_the_saved_verdict_checked_again(phone: Any, tmp_pa
     assert "Bản lưu lúc" in text  # the saved copy, checked again on the phone
     assert _server_verdict(phone).get_attribute("data-code") == "SEAL_OK"
     assert phone.execute_script("return navigator.serviceWorker.controller !== null")
+
+
+def test_the_phone_checks_the_log_receipt(phone: Any, tmp_path: Path, world: World) -> None:
+    for live in _portal(tmp_path, world, log_key=LOG_KEY):
+        section = _checked(phone, live.url + live.path(world.seal(serial="0101")))
+        text = section.text
+        assert section.get_attribute("data-state") == "ok", text
+        assert "sổ minh bạch có ghi bước mới nhất của hồ sơ này (sổ gồm 2 mục)" in text
+
+
+def test_an_altered_log_receipt_is_caught_by_the_phone(phone: Any, tmp_path: Path, world: World) -> None:
+    for live in _portal(tmp_path, world, AlterTheReceipt, log_key=LOG_KEY):
+        section = _checked(phone, live.url + live.path(world.seal(serial="0101")))
+        text = section.text
+        assert section.get_attribute("data-state") == "fail", text
+        assert section.get_attribute("data-code") == "E_LOG_INCLUSION"
+        assert "Phần không hợp lệ: biên nhận của sổ minh bạch" in text
+        assert _server_verdict(phone).get_attribute("data-code") == "SEAL_OK"
 
 
 def test_the_page_pins_the_authority_and_the_worker_is_served(portal: Live, world: World) -> None:
