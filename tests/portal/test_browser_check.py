@@ -17,11 +17,14 @@ import json
 import re
 import shutil
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import ocop_provenance as op
 import pytest
 from ocop_provenance import tlog
+from ocop_provenance.trust import AuthorityPin, TrustList, sign_trust_list
 
 from .conftest import Live, serve
 from .test_browser import CHROMIUM, DRIVER, _driver
@@ -275,6 +278,34 @@ def test_an_altered_log_receipt_is_caught_by_the_phone(phone: Any, tmp_path: Pat
         assert _server_verdict(phone).get_attribute("data-code") == "SEAL_OK"
 
 
+def _rotated(world: World, version: int, old: list[op.PrivateKey], new: list[op.PrivateKey]) -> bytes:
+    """A trust list whose authority is ``new`` (2 of them), signed by the ``old`` authority and by ``new``."""
+    tl = TrustList(
+        issuer="Văn phòng Điều phối OCOP tỉnh Thanh Hóa",
+        version=version,
+        issued_at=NOW - timedelta(days=2) + timedelta(hours=version),
+        expires=NOW + timedelta(days=365),
+        authority=AuthorityPin(tuple(k.public_key for k in new), 2),
+        participants=world.participants(),
+    )
+    return sign_trust_list(tl, list({k.public_key.raw: k for k in [*old, *new]}.values()))
+
+
+def test_the_phone_follows_the_authority_through_older_lists(phone: Any, portal: Live, world: World) -> None:
+    """Two rotations: the current list is signed by no quorum of the pinned keys, only through the older lists."""
+    second, third = [world.authority[2], key(104)], [key(104), key(105)]
+    for version, old, new in ((2, world.authority[:2], second), (3, second, third)):
+        r = portal.client.put("/api/v1/trust-list", content=_rotated(world, version, old, new))
+        assert r.status_code == 200, r.text
+    material = portal.client.get(f"/api/v1/batches/{world.dried.hex()}/material").json()
+    assert len(material["intermediates"]) == 2
+    section = _checked(phone, f"{portal.url}/batches/{world.dried.hex()}")  # a batch's page: no seal
+    text = section.text
+    assert section.get_attribute("data-state") == "ok", text
+    assert "danh sách tin cậy của tỉnh (phiên bản 3)" in text
+    assert "con dấu" not in text
+
+
 def test_the_page_pins_the_authority_and_the_worker_is_served(portal: Live, world: World) -> None:
     page = portal.client.get(portal.path(world.seal()), headers={"accept": "text/html"}).text
     keys = ",".join(k.public_key.raw.hex() for k in world.authority)
@@ -290,6 +321,9 @@ def test_the_page_pins_the_authority_and_the_worker_is_served(portal: Live, worl
     assert any(u.endswith("/js/page.js") for u in config["precache"])
     for u in config["precache"]:
         assert portal.client.get(u).status_code == 200, u
+    # The verifier's modules import each other by relative URL: they share one hash, so their URLs move together.
+    modules = {u.split("/")[2] for u in config["precache"] if "/js/" in u}
+    assert len(modules) == 1
 
 
 def test_the_workers_copy_is_not_a_look_up(portal: Live, world: World) -> None:
