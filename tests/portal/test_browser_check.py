@@ -16,6 +16,7 @@ import dataclasses
 import json
 import re
 import shutil
+import tempfile
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -210,6 +211,8 @@ def test_the_phone_checks_a_valid_unit_itself(phone: Any, portal: Live, world: W
     assert "phòng thử nghiệm" in text  # the role, translated
     assert _server_verdict(phone).get_attribute("data-code") == "SEAL_OK"
     assert _severe(phone) == []  # no CSP violation: the module scripts and the worker come from the portal
+    phone.execute_script('document.getElementById("browser-verdict").scrollIntoView()')
+    phone.save_screenshot(str(Path(tempfile.gettempdir()) / "ocop-portal-phone-check.png"))
 
 
 def test_one_altered_event_byte_is_caught_by_the_phone(phone: Any, altered: Live, world: World) -> None:
@@ -225,6 +228,7 @@ def test_one_altered_event_byte_is_caught_by_the_phone(phone: Any, altered: Live
     server = _server_verdict(phone)
     assert server.get_attribute("data-code") == "SEAL_OK"
     assert "Đã xác minh" in server.text
+    phone.save_screenshot(str(Path(tempfile.gettempdir()) / "ocop-portal-phone-check-failed.png"))
 
 
 def test_a_browser_without_ed25519_is_told_plainly(old_phone: Any, portal: Live, world: World) -> None:

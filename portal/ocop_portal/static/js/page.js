@@ -149,7 +149,8 @@ async function check() {
   }
   section.dataset.code = "OK";
   const list = el("ul", "checked");
-  for (const line of done) list.append(el("li", null, line));
+  // Items end in ";" as a list does; the last one ends the sentence.
+  done.forEach((line, i) => list.append(el("li", null, i === done.length - 1 ? line.replace(/;$/, ".") : line)));
   show("ok", t("ok"), [t("ok-intro"), list, el("p", null, t("signers")), signers(record.events), ...savedNote(savedAt)]);
 }
 
