@@ -4,9 +4,10 @@ A valid unit's page shows the in-browser verdict with the signers named as the t
 with one bit of one event altered on the way (a test-only middleware, below: the portal itself is unchanged) shows
 the in-browser failure while the server-rendered verdict still says "verified"; a browser without Ed25519 in
 WebCrypto (a test hook that removes it) is told plainly that it could not check; after a first visit, with the
-portal down, a reload shows the saved page checked again from the saved material. The page's clock is pinned to the
-test world's time (its trust list and keys are dated around it). SQLite only: the check runs in the browser, and
-tests/portal/test_browser.py already covers both databases.
+portal down, a reload shows the saved page checked again from the saved material. Also: a log receipt verified
+and one altered; the pinned authority followed through two rotations; the demo's page with the phone's own clock.
+The page's clock is otherwise pinned to the test world's time (its trust list and keys are dated around it). SQLite
+only: the check runs in the browser, and tests/portal/test_browser.py already covers both databases.
 """
 
 from __future__ import annotations
@@ -14,8 +15,12 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+import os
 import re
 import shutil
+import signal
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from datetime import timedelta
@@ -344,3 +349,40 @@ def _count(page: str) -> int:
     found = re.search(r'<p class="scans">\D*(\d+)', page)
     assert found is not None, page[:2000]
     return int(found.group(1))
+
+
+def test_the_demo_page_checks_on_a_phone_with_its_own_clock(tmp_path: Path) -> None:
+    """``ocop demo --serve``, unpinned clock: what a developer sees in a browser after the README's demo command."""
+    if CHROMIUM is None or DRIVER is None:
+        pytest.skip("Chromium is not installed")
+    env = {**os.environ, "OCOP_HOME": str(tmp_path / "home"), "PYTHONUNBUFFERED": "1", "TMPDIR": str(tmp_path)}
+    env.pop("OCOP_PASSPHRASE", None)
+    with subprocess.Popen(
+        [sys.executable, "-m", "ocop_cli", "demo", "--serve"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+        text=True,
+        encoding="utf-8",
+    ) as proc:
+        try:
+            assert proc.stdout is not None
+            page, lines = None, []
+            for line in proc.stdout:
+                lines.append(line)
+                found = re.search(r"(http://127\.0\.0\.1:\d+/01/\S+)", line)
+                if found:
+                    page = found.group(1)
+                    break
+            assert page is not None, "".join(lines)
+            for phone in _chromium():
+                section = _checked(phone, page)
+                assert section.get_attribute("data-state") == "ok", section.text
+                assert "Điện thoại của bạn đã tự kiểm tra" in section.text
+        finally:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
