@@ -315,6 +315,20 @@ def test_the_phone_follows_the_authority_through_older_lists(phone: Any, portal:
     assert "con dấu" not in text
 
 
+def test_without_pinned_keys_the_phone_says_it_cannot_check(phone: Any, tmp_path: Path, world: World) -> None:
+    """A portal restarted without --authority-key (its held list is its root): the page pins nothing."""
+    for _ in _portal(tmp_path, world):
+        pass
+    for live in serve(str(tmp_path / "portal.sqlite"), world, authority=None):
+        page = live.client.get(live.path(world.seal()), headers={"accept": "text/html"}).text
+        assert 'data-authority="" data-threshold="0"' in page
+        section = _checked(phone, live.url + live.path(world.seal()))
+        assert section.get_attribute("data-state") == "unavailable", section.text
+        assert "Cổng thông tin này không ghim khóa" in section.text
+        assert "đã tự kiểm tra" not in section.text
+        assert _server_verdict(phone).get_attribute("data-code") == "SEAL_OK"
+
+
 def test_the_page_pins_the_authority_and_the_worker_is_served(portal: Live, world: World) -> None:
     page = portal.client.get(portal.path(world.seal()), headers={"accept": "text/html"}).text
     keys = ",".join(k.public_key.raw.hex() for k in world.authority)

@@ -17,6 +17,7 @@ const SAVED_AT = "x-ocop-saved-at";
 const COPY_HEADER = "x-ocop-offline-copy";
 const PATIENCE_MS = 6000;
 const FRESH_MS = 60_000;
+const KEEP_BUILDS = 2; // older builds whose static files are kept besides this one
 const MATERIAL = /^\/api\/v1\/batches\/[0-9a-f]{64}\/material$/;
 
 function kept(url) {
@@ -37,9 +38,10 @@ self.addEventListener("install", (event) => {
 self.addEventListener("activate", (event) => {
   event.waitUntil(
     (async () => {
-      for (const name of await caches.keys()) {
-        if (name.startsWith("ocop-static-") && name !== STATIC) await caches.delete(name);
-      }
+      // Saved pages name the static files of the build they came from: keep the last few builds' files (a few
+      // hundred kilobytes each) so that a page saved before an update still checks itself offline.
+      const builds = (await caches.keys()).filter((name) => name.startsWith("ocop-static-") && name !== STATIC);
+      for (const name of builds.slice(0, Math.max(0, builds.length - KEEP_BUILDS))) await caches.delete(name);
       await self.clients.claim();
     })(),
   );
@@ -61,12 +63,11 @@ async function savedCopy(key) {
 }
 
 async function fromStatic(request) {
-  const cache = await caches.open(STATIC);
-  const hit = await cache.match(request);
+  const hit = await caches.match(request); // this build's files, or a kept older build's
   if (hit) return hit;
   const response = await fetch(request);
   if (response.ok && /^\/static\/[0-9a-f]{12}\//.test(new URL(request.url).pathname)) {
-    await cache.put(request, response.clone());
+    await (await caches.open(STATIC)).put(request, response.clone());
   }
   return response;
 }
