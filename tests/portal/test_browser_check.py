@@ -136,6 +136,37 @@ class AlterTheReceipt:
         await self.app(scope, receive, altered)
 
 
+class RenameTheProduct:
+    """Test-only ASGI middleware: the HTML page names another product; the signed material is left as it is."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/01/"):
+            await self.app(scope, receive, send)
+            return
+        start: dict[str, Any] = {}
+        chunks: list[bytes] = []
+
+        async def renamed(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+                return
+            chunks.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            signed = 'data-signed="name">Đông trùng hạ thảo sấy khô<'.encode()
+            page = b"".join(chunks)
+            assert page.count(signed) == 1
+            body = page.replace(signed, 'data-signed="name">Sâm Ngọc Linh<'.encode())
+            headers = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"]
+            await send({**start, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+
+        await self.app(scope, receive, renamed)
+
+
 def _portal(tmp_path: Path, world: World, wrap: Any = None, **settings: Any) -> Iterator[Live]:
     """A portal on SQLite holding the world's batches."""
     for live in serve(str(tmp_path / "portal.sqlite"), world, wrap, **settings):
@@ -208,6 +239,8 @@ def test_the_phone_checks_a_valid_unit_itself(phone: Any, portal: Live, world: W
     assert section.get_attribute("data-code") == "OK"
     assert "Điện thoại của bạn đã tự kiểm tra" in text
     assert "con dấu trong mã bạn vừa quét" in text
+    assert "Hồ sơ đã ký: Đông trùng hạ thảo sấy khô, lô L2411-01, 4 kg" in text  # read from the signed record
+    assert "sản phẩm, lô và các bước hiển thị trên trang này đúng như hồ sơ đã ký" in text
     assert "cả 8 bước đã ký" in text  # the dried batch's six steps and the two of the fresh batch it was made from
     # Signers as the trust list names them (the record's own producer text is "HTX …" too, but the lab and the
     # workshop name themselves nowhere in the record).
@@ -234,6 +267,17 @@ def test_one_altered_event_byte_is_caught_by_the_phone(phone: Any, altered: Live
     assert server.get_attribute("data-code") == "SEAL_OK"
     assert "Đã xác minh" in server.text
     phone.save_screenshot(str(Path(tempfile.gettempdir()) / "ocop-portal-phone-check-failed.png"))
+
+
+def test_a_page_that_shows_another_product_is_caught(phone: Any, tmp_path: Path, world: World) -> None:
+    for live in _portal(tmp_path, world, RenameTheProduct):
+        section = _checked(phone, live.url + live.path(world.seal(serial="0101")))
+        text = section.text
+        assert section.get_attribute("data-state") == "fail", text
+        assert section.get_attribute("data-code") == "E_PAGE_MISMATCH"
+        assert "Phần không hợp lệ: nội dung trang này hiển thị khác với hồ sơ đã ký" in text
+        assert '"Sâm Ngọc Linh"' in text
+        assert '"Đông trùng hạ thảo sấy khô"' in text
 
 
 def test_a_browser_without_ed25519_is_told_plainly(old_phone: Any, portal: Live, world: World) -> None:

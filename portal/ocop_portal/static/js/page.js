@@ -75,6 +75,28 @@ function signers(events) {
   return list;
 }
 
+/**
+ * What the server rendered, against the signed record of the page's batch: the product's name and lot, and the
+ * steps (one per event, each with its seq). Returns null when they agree, else a failure result (E_PAGE_MISMATCH).
+ */
+function pageAgrees(events) {
+  const genesis = events.find((e) => e.seq === 0);
+  const mismatch = (what, shown, signed) => ({
+    code: "E_PAGE_MISMATCH",
+    message: `the page shows ${what} ${JSON.stringify(shown)}, the signed record ${JSON.stringify(signed)}`,
+    where: {},
+  });
+  for (const field of ["name", "lot"]) {
+    const node = document.querySelector(`[data-signed="${field}"]`);
+    const shown = node?.textContent.trim() ?? null;
+    if (shown !== genesis.product[field]) return mismatch(field, shown, genesis.product[field]);
+  }
+  const steps = [...document.querySelectorAll("ol.timeline > li.step")].map((li) => li.id);
+  const signed = events.map((e) => `step-${e.seq}`);
+  if (steps.join(" ") !== signed.join(" ")) return mismatch("the steps", steps, signed);
+  return null;
+}
+
 async function keepForOffline(material) {
   if (!("serviceWorker" in navigator)) return;
   try {
@@ -128,7 +150,14 @@ async function check() {
   if (record.root !== batch) {
     return failed("record", { code: "E_BATCH", message: `the record is of batch ${record.root}`, where: {} }, savedAt);
   }
-  const done = [t("done-record", { n: record.events.length }), t("done-trust", { version: trust.summary.version })];
+  const shown = pageAgrees(record.events.filter((e) => e.batchId === batch));
+  if (shown !== null) return failed("page", shown, savedAt);
+  const genesis = record.events.find((e) => e.batchId === batch && e.seq === 0);
+  const done = [
+    t("done-record", { n: record.events.length }),
+    t("done-page"),
+    t("done-trust", { version: trust.summary.version }),
+  ];
   if (section.dataset.seal) {
     const seal = await verifySeal(section.dataset.seal, { trustList: trust.trustList, bundle, now });
     if (!seal.ok) return failed("seal", seal, savedAt);
@@ -151,7 +180,16 @@ async function check() {
   const list = el("ul", "checked");
   // Items end in ";" as a list does; the last one ends the sentence.
   done.forEach((line, i) => list.append(el("li", null, i === done.length - 1 ? line.replace(/;$/, ".") : line)));
-  show("ok", t("ok"), [t("ok-intro"), list, el("p", null, t("signers")), signers(record.events), ...savedNote(savedAt)]);
+  const p = genesis.product;
+  const product = el("p", "product", t("product", { name: p.name, lot: p.lot, quantity: [p.quantity, p.unit].filter(Boolean).join(" ") }));
+  show("ok", t("ok"), [
+    product,
+    t("ok-intro"),
+    list,
+    el("p", null, t("signers")),
+    signers(record.events),
+    ...savedNote(savedAt),
+  ]);
 }
 
 if (section) {
