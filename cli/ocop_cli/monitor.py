@@ -77,7 +77,7 @@ def _json(url: str) -> Mapping[str, Any]:
 
 def _hashes(values: object) -> list[bytes]:
     if not isinstance(values, list):
-        raise CliError("the portal answered a malformed proof", code="E_PORTAL")
+        raise CliError(t("the portal answered a malformed proof"), code="E_PORTAL")
     return [base64.b64decode(str(v)) for v in values]
 
 
@@ -182,7 +182,7 @@ def monitor(
         page = _json(f"{base}/tlog/leaves?start={len(raws)}&end={min(checkpoint.size, len(raws) + _PAGE)}")
         got = _hashes(page.get("leaves"))
         if not got:
-            raise CliError("the portal served no leaves", code="E_PORTAL")
+            raise CliError(t("the portal served no leaves"), code="E_PORTAL")
         raws.extend(got)
     try:
         leaves = tlog.verify_log_leaves(raws, checkpoint)
@@ -303,11 +303,11 @@ def command(  # noqa: PLR0917 - click passes options as arguments
     the equivocation proof: two signed events at one step) or a log that lies.
     """
     if not portal.startswith(("http://", "https://")):
-        raise click.BadParameter("the portal's URL starts with https:// (or http://)", param_hint="--portal")
+        raise click.BadParameter(t("the portal's URL starts with https:// (or http://)"), param_hint="--portal")
     wkeys = tuple(dict.fromkeys(resolve_public_key(ctx, k) for k in witness_keys))
     k = len(wkeys) if witnesses is None else witnesses
     if k > len(wkeys):
-        raise click.BadParameter(f"{k} witnesses of {len(wkeys)} witness keys", param_hint="--witnesses")
+        raise click.BadParameter(t("{k} witnesses of {n} witness keys", k=k, n=len(wkeys)), param_hint="--witnesses")
     result = monitor(
         portal.rstrip("/"),
         resolve_public_key(ctx, log_key),

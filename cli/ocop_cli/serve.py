@@ -151,7 +151,7 @@ def log_settings(
     """The portal settings of its transparency log: the key, the generation and the witnesses (``URL=PEM``)."""
     if log_key is None:
         if witnesses:
-            raise click.BadParameter("witnesses cosign a log: give --log-key too", param_hint="--witness")
+            raise click.BadParameter(t("witnesses cosign a log: give --log-key too"), param_hint="--witness")
         return {}
     portal = _import_portal()
     endpoints = []
