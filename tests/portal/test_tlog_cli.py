@@ -16,12 +16,13 @@ from click.testing import CliRunner
 from ocop_provenance import tlog
 from ocop_provenance.events import EquivocationProof
 
+from ocop_cli.context import Context
 from ocop_cli.main import cli
 from ocop_portal import db, registry
 from ocop_portal.tlog import PortalLog
 
 from .conftest import Live, serve
-from .world import ICT, PLACE, World, key
+from .world import ICT, NOW, PLACE, World, key
 
 LOG_KEY = key(60)
 
@@ -35,7 +36,8 @@ def logged(db_url: str, world: World) -> Iterator[Live]:
 
 
 def _ocop(world: World, *args: str) -> tuple[int, dict[str, object]]:
-    result = CliRunner().invoke(cli, ["--home", str(world.home), *args, "--json"], catch_exceptions=False)
+    obj = Context(home=world.home, clock=lambda: NOW)  # the world's trust list is valid at NOW
+    result = CliRunner().invoke(cli, [*args, "--json"], obj=obj, catch_exceptions=False)
     return result.exit_code, json.loads(result.stdout)
 
 
@@ -67,6 +69,16 @@ def test_publish_export_verify_with_receipts(logged: Live, world: World, tmp_pat
     assert {h["origin"] for h in heads} == {"id.thanhhoa.example.vn/tlog/1"}
     text = CliRunner().invoke(cli, ["--home", str(world.home), "verify", str(bundle), *trusted, "--log-key", log_pem])
     assert "are in the transparency log id.thanhhoa.example.vn/tlog/1" in text.stdout
+
+    # The same with an audit against the trust list.
+    trust_file = tmp_path / "trust.cbor"
+    trust_file.write_bytes(world.trust_v1)
+    authority = [a for i, k in enumerate(world.authority) for a in ("--authority-key", _pem(tmp_path, f"a{i}", k))]
+    code, doc = _ocop(
+        world, "verify", str(bundle), "--trust", str(trust_file), *authority, "--threshold", "2", "--log-key", log_pem
+    )
+    assert code == 0, doc
+    assert [h["seq"] for h in doc["logs"][0]["heads"]] == [5, 1]  # type: ignore[index]
 
     # Another log key: not this log's receipts.
     code, doc = _ocop(world, "verify", str(bundle), *trusted, "--log-key", _pem(tmp_path, "other", key(62)))
