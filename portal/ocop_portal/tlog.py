@@ -56,7 +56,7 @@ class LogRequestError(Exception):
 
     Attributes:
         message: What was wrong.
-        code: ``E_NO_LOG`` or ``E_LOG_RANGE``.
+        code: ``E_NO_LOG``, ``E_LOG_RANGE`` (or ``E_LOG_GENERATION``: the tables hold another generation's log).
         status: The HTTP status to answer with.
     """
 
@@ -155,10 +155,24 @@ class PortalLog:
 
         Returns:
             The leaves' indexes.
+
+        Raises:
+            LogRequestError: The tables hold another origin's log (``E_LOG_GENERATION``): a new generation needs
+                empty log tables.
         """
         if self.signer is None or not heads:
             return []
         size = _size(conn)
+        if size:
+            cp = db.tlog_checkpoints
+            held = conn.execute(sa.select(cp.c.origin).order_by(cp.c.size.desc()).limit(1)).scalar()
+            if held is not None and held != self.origin:
+                raise LogRequestError(
+                    f"the database holds log {held!r}, not {self.origin!r}: a new generation starts with empty log "
+                    "tables (docs/portal.md §Transparency log)",
+                    code="E_LOG_GENERATION",
+                    status=503,
+                )
         logged = now.astimezone(UTC).replace(microsecond=0)
         leaves = [LogLeaf(batch_id=b, seq=seq, head_id=h, logged=logged) for b, seq, h in heads]
         appended = append_leaf_hashes(size, (leaf.leaf_hash for leaf in leaves), DbHashes(conn))

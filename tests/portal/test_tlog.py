@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import ocop_provenance as op
 import pytest
+import sqlalchemy as sa
 from ocop_provenance import tlog
 
 from ocop_cli.witness import WitnessServer, WitnessState
@@ -233,3 +234,19 @@ def test_concurrent_publications_make_one_consistent_log(logged: Live, world: Wo
     for batch_id in batches:
         receipt = logged.client.get(f"/tlog/receipts/{batch_id.hex()}").content
         assert tlog.verify_receipt(receipt, NOTE_KEY).checkpoint.size == 4
+
+
+def test_a_new_generation_needs_empty_log_tables(db_url: str, world: World) -> None:
+    for live in serve(db_url, world, log_key=LOG_KEY):
+        assert live.client.put("/api/v1/trust-list", content=world.trust_v1).status_code == 200
+        assert live.client.put("/api/v1/policies/vn.ocop/dried-cordyceps", content=world.policy).status_code == 200
+        assert live.publish(world.bundle()).status_code == 201
+    with op.Ledger.open(world.ledger_path) as ledger:
+        ledger.add_step(
+            world.dried, world.coop, step="receiving", time=datetime(2024, 11, 8, 9, tzinfo=ICT), location=PLACE
+        )
+    for live in serve(db_url, world, log_key=LOG_KEY, log_generation=2):
+        r = live.publish(world.bundle())
+        assert (r.status_code, r.json()["code"]) == (503, "E_LOG_GENERATION")
+        with live.db.read() as conn:
+            assert conn.execute(sa.select(sa.func.count()).select_from(db.events)).scalar_one() == 8  # nothing stored
