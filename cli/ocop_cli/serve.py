@@ -264,6 +264,9 @@ def command(  # noqa: PLR0917 - click passes options as arguments
         **log_settings(ctx, log_key, log_generation, witnesses, passphrase_file),
     )
     app = prepare(settings, trust=trust, policies=policies, out=out)
+    log = app.state.portal.registry.log
+    if log.enabled:
+        out.note(t("transparency log {origin}: verifier key {vkey}", origin=log.origin, vkey=log.note_key.to_vkey()))
     if migrate_only:
         out.emit(Migrated(db_url=settings.db_url))
         return

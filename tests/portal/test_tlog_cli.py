@@ -173,3 +173,19 @@ def test_a_re_signed_tail_is_refused_and_a_logged_fork_is_flagged_by_the_monitor
     code, doc = _ocop(world, "monitor", "--portal", logged.url, "--log-key", log_pem)
     assert code == 1
     assert [(f["kind"], f["code"]) for f in doc["findings"]] == [("unavailable", "E_LOG_LEAF")]  # type: ignore[union-attr]
+
+
+def test_serve_log_options(world: World, tmp_path: Path) -> None:
+    key_file = tmp_path / "log.key"
+    key_file.write_bytes(LOG_KEY.to_pkcs8_pem())
+    key_file.chmod(0o600)
+    witness = _pem(tmp_path, "w", key(61))
+    base = ["--home", str(world.home), "serve", "--db", str(tmp_path / "p.sqlite"), "--migrate-only"]
+    run = CliRunner().invoke(cli, [*base, "--log-key", str(key_file), "--witness", f"http://127.0.0.1:9/={witness}"])
+    assert run.exit_code == 0, run.output
+    vkey = tlog.NoteKey.for_log("127.0.0.1/tlog/1", LOG_KEY.public_key).to_vkey()
+    assert f"transparency log 127.0.0.1/tlog/1: verifier key {vkey}" in run.stderr
+    assert CliRunner().invoke(cli, [*base, "--witness", f"http://127.0.0.1:9/={witness}"]).exit_code == 2
+    bad = CliRunner().invoke(cli, [*base, "--log-key", str(key_file), "--witness", witness])
+    assert bad.exit_code == 2
+    assert "is not URL=PEM" in bad.stderr
