@@ -85,10 +85,14 @@ class DbHashes:
         t = db.tlog_nodes
         found: dict[Node, bytes] = {}
         wanted = list(dict.fromkeys(nodes))
-        for start in range(0, len(wanted), 200):
-            part = wanted[start : start + 200]
+        # One query per 100 nodes, each node an equality on the primary key (SQLite answers an OR of them from the
+        # index; a row-value IN would scan the table).
+        for start in range(0, len(wanted), 100):
+            part = wanted[start : start + 100]
             rows = self.conn.execute(
-                sa.select(t.c.level, t.c.node_index, t.c.hash).where(sa.tuple_(t.c.level, t.c.node_index).in_(part))
+                sa.select(t.c.level, t.c.node_index, t.c.hash).where(
+                    sa.or_(*(sa.and_(t.c.level == level, t.c.node_index == idx) for level, idx in part))
+                )
             ).all()
             found.update({(int(level), int(idx)): bytes(h) for level, idx, h in rows})
         return [found[n] for n in nodes]
