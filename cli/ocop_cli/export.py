@@ -15,6 +15,7 @@ from .params import json_option
 from .receipts import receipts_for, write_receipts_file
 from .render import Output
 from .render.batches import EpcisExported, Exported
+from .render.words import t
 from .trust import DocumentFailure, anchor_options, make_anchor, verify_trust_file
 from .verify import trust_list_option
 
@@ -71,7 +72,7 @@ def command(  # noqa: PLR0917 - click passes options as arguments
     if cose_seq and epcis:
         raise click.UsageError("give either --cose-seq or --epcis")
     if receipts_path is not None and (cose_seq or epcis or receipts_path == "-"):
-        raise click.UsageError("--receipts FILE goes with a bundle export")
+        raise click.UsageError(t("--receipts FILE goes with a bundle export"))
     if trust_path is not None and not epcis:
         raise click.UsageError("--trust goes with --epcis")
     out = Output(ctx)

@@ -57,7 +57,7 @@ def log_note_key(note: tlog.SignedNote, key: op.PublicKey) -> tlog.NoteKey:
     """
     found = tlog.keys_in_note(note, key, tlog.ED25519)
     if not found:
-        raise tlog.LogError("the checkpoint carries no signature of the log key given", code="E_LOG_SIGNATURE")
+        raise tlog.LogError(t("the checkpoint carries no signature of the log key given"), code="E_LOG_SIGNATURE")
     return found[0]
 
 

@@ -14,6 +14,7 @@ from ocop_provenance.events import BundleReader
 
 from .logkeys import log_note_key, witness_note_keys
 from .render.logs import LogChecked
+from .render.words import t
 from .trust import read_input
 
 __all__ = ["LogOptions", "check_bundle_logged"]
@@ -47,7 +48,7 @@ def _named_keys(receipts: Sequence[tlog.Receipt], options: LogOptions) -> tuple[
         for k in witness_note_keys(note, options.witness_keys):
             witness.setdefault((k.name, k.public_key.raw), k)
     if log_key is None:
-        raise tlog.LogError("no receipt's checkpoint is signed by the log key given", code="E_LOG_SIGNATURE")
+        raise tlog.LogError(t("no receipt's checkpoint is signed by the log key given"), code="E_LOG_SIGNATURE")
     return log_key, tuple(witness.values())
 
 
@@ -66,7 +67,7 @@ def check_bundle_logged(bundle: Path, options: LogOptions, now: datetime) -> Log
     if not path.is_file():
         first = heads[0]
         raise tlog.LogError(
-            f"no receipts file {path} (ocop export --receipts writes it)",
+            t("no receipts file {path} (ocop export --receipts writes it)", path=path),
             code="E_LOG_MISSING",
             batch_id=first.batch_id,
             seq=first.seq,
@@ -78,14 +79,14 @@ def check_bundle_logged(bundle: Path, options: LogOptions, now: datetime) -> Log
     log_key, witness_keys = _named_keys(receipts, options)
     if options.witnesses > len(options.witness_keys):
         raise tlog.LogError(
-            f"{options.witnesses} witnesses required but {len(options.witness_keys)} witness keys given",
+            t("{k} witnesses required but {n} witness keys given", k=options.witnesses, n=len(options.witness_keys)),
             code="E_LOG_RANGE",
         )
     cosigners = len({k.public_key for k in witness_keys})
     if options.witnesses > cosigners:
         first = heads[0]
         raise tlog.LogError(
-            f"{cosigners} of the required {options.witnesses} witnesses cosigned the receipts' checkpoints",
+            t("{n} of the required {k} witnesses cosigned the receipts' checkpoints", n=cosigners, k=options.witnesses),
             code="E_LOG_WITNESSES",
             batch_id=first.batch_id,
             seq=first.seq,

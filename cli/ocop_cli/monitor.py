@@ -16,15 +16,9 @@ events it cannot obtain (the portal no longer serves a head it logged, and it wa
 
 from __future__ import annotations
 
-import base64
 import io
-import json
-import urllib.error
-import urllib.request
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import click
 import ocop_provenance as op
@@ -35,6 +29,7 @@ from .context import CliError, Context, OcopCommand, pass_context
 from .files import write_file
 from .logkeys import log_note_key, witness_note_keys
 from .params import json_option
+from .portal_http import get_bytes, get_json, proof_hashes
 from .render import Output
 from .render.logs import Finding, Monitored
 from .render.words import t
@@ -42,43 +37,7 @@ from .trust import resolve_public_key
 
 __all__ = ["command", "monitor"]
 
-TIMEOUT = 60.0
-_MAX_ANSWER = 64 << 20
 _PAGE = 1000
-
-
-def _get(url: str, limit: int = _MAX_ANSWER) -> bytes:
-    request = urllib.request.Request(url, headers={"accept": "*/*"})  # noqa: S310 - http(s) checked by the caller
-    try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:  # noqa: S310
-            data: bytes = response.read(limit + 1)
-    except urllib.error.HTTPError as e:
-        with e:
-            body = e.read(4096).decode("utf-8", errors="replace")
-        raise CliError(t("the portal answered HTTP {status} to {url}: {body}", status=e.code, url=url,
-                         body=body.strip()[:300]), code="E_PORTAL") from e  # fmt: skip
-    except (urllib.error.URLError, OSError) as e:
-        raise CliError(t("cannot reach the portal at {url}: {reason}", url=url, reason=getattr(e, "reason", e)),
-                       code="E_PORTAL") from e  # fmt: skip
-    if len(data) > limit:
-        raise CliError(t("the portal's answer to {url} is too large", url=url), code="E_PORTAL")
-    return data
-
-
-def _json(url: str) -> Mapping[str, Any]:
-    try:
-        doc = json.loads(_get(url))
-    except ValueError as e:
-        raise CliError(t("the portal did not answer JSON to {url}", url=url), code="E_PORTAL") from e
-    if not isinstance(doc, dict):
-        raise CliError(t("the portal did not answer a JSON object to {url}", url=url), code="E_PORTAL")
-    return doc
-
-
-def _hashes(values: object) -> list[bytes]:
-    if not isinstance(values, list):
-        raise CliError("the portal answered a malformed proof", code="E_PORTAL")
-    return [base64.b64decode(str(v)) for v in values]
 
 
 @dataclass(slots=True)
@@ -126,7 +85,7 @@ def _fetch_batch(base: str, batch_id: bytes, events: _Events, keys: dict[bytes, 
     The keys the bundle ships are collected into ``keys``: only to check that a fork's two events are validly
     signed (by whom is for the trust list to say).
     """
-    data = _get(f"{base}/api/v1/batches/{batch_id.hex()}/bundle")
+    data = get_bytes(f"{base}/api/v1/batches/{batch_id.hex()}/bundle")
     reader = BundleReader(io.BytesIO(data))
     keys.update((k.key_id, k) for k in reader.header.keys)
     out = []
@@ -155,7 +114,7 @@ def monitor(
         ProvenanceError: The checkpoint does not verify (exit 1 through the verdict is not possible: raised).
     """
     findings: list[Finding] = []
-    note = tlog.SignedNote.parse(_get(f"{base}/tlog/checkpoint", 1 << 20))
+    note = tlog.SignedNote.parse(get_bytes(f"{base}/tlog/checkpoint", 1 << 20))
     key = log_note_key(note, log_key)
     checkpoint = tlog.open_checkpoint(
         note, key, witness_keys=witness_note_keys(note, witness_keys), witnesses=witnesses
@@ -167,8 +126,8 @@ def monitor(
         old = previous.checkpoint.size
         proof: list[bytes] = []
         if 0 < old < checkpoint.size:
-            answer = _json(f"{base}/tlog/consistency?old={old}&new={checkpoint.size}")
-            proof = _hashes(answer.get("proof"))
+            answer = get_json(f"{base}/tlog/consistency?old={old}&new={checkpoint.size}")
+            proof = proof_hashes(answer.get("proof"))
         try:
             previous.update(checkpoint, proof)
         except tlog.LogError as e:
@@ -179,10 +138,10 @@ def monitor(
             return Monitored(portal=base, origin=checkpoint.origin, size=checkpoint.size, findings=tuple(findings))
     raws: list[bytes] = []
     while len(raws) < checkpoint.size:
-        page = _json(f"{base}/tlog/leaves?start={len(raws)}&end={min(checkpoint.size, len(raws) + _PAGE)}")
-        got = _hashes(page.get("leaves"))
+        page = get_json(f"{base}/tlog/leaves?start={len(raws)}&end={min(checkpoint.size, len(raws) + _PAGE)}")
+        got = proof_hashes(page.get("leaves"))
         if not got:
-            raise CliError("the portal served no leaves", code="E_PORTAL")
+            raise CliError(t("the portal served no leaves"), code="E_PORTAL")
         raws.extend(got)
     try:
         leaves = tlog.verify_log_leaves(raws, checkpoint)
@@ -303,11 +262,11 @@ def command(  # noqa: PLR0917 - click passes options as arguments
     the equivocation proof: two signed events at one step) or a log that lies.
     """
     if not portal.startswith(("http://", "https://")):
-        raise click.BadParameter("the portal's URL starts with https:// (or http://)", param_hint="--portal")
+        raise click.BadParameter(t("the portal's URL starts with https:// (or http://)"), param_hint="--portal")
     wkeys = tuple(dict.fromkeys(resolve_public_key(ctx, k) for k in witness_keys))
     k = len(wkeys) if witnesses is None else witnesses
     if k > len(wkeys):
-        raise click.BadParameter(f"{k} witnesses of {len(wkeys)} witness keys", param_hint="--witnesses")
+        raise click.BadParameter(t("{k} witnesses of {n} witness keys", k=k, n=len(wkeys)), param_hint="--witnesses")
     result = monitor(
         portal.rstrip("/"),
         resolve_public_key(ctx, log_key),

@@ -20,6 +20,7 @@ from ocop_provenance.events import BundleHeader
 
 from .context import Context
 from .files import atomic_output, write_file
+from .render.words import short, t
 
 __all__ = [
     "MAX_RECEIPT_FILE",
@@ -71,7 +72,10 @@ def store_receipts(ctx: Context, header: BundleHeader, answer: Mapping[str, Any]
             problems.append(str(getattr(e, "message", e)))
             continue
         if (leaf.batch_id, leaf.seq, leaf.head_id) not in heads:
-            problems.append(f"a receipt for a head the bundle does not have ({leaf.batch_id.hex()[:16]} #{leaf.seq})")
+            problems.append(
+                t("a receipt for a head the bundle does not have ({batch} #{seq})", batch=short(leaf.batch_id),
+                  seq=leaf.seq)
+            )  # fmt: skip
             continue
         path = receipt_path(ctx, leaf.batch_id, leaf.seq)
         write_file(path, raw)

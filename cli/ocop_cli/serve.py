@@ -151,7 +151,7 @@ def log_settings(
     """The portal settings of its transparency log: the key, the generation and the witnesses (``URL=PEM``)."""
     if log_key is None:
         if witnesses:
-            raise click.BadParameter("witnesses cosign a log: give --log-key too", param_hint="--witness")
+            raise click.BadParameter(t("witnesses cosign a log: give --log-key too"), param_hint="--witness")
         return {}
     portal = _import_portal()
     endpoints = []
@@ -264,6 +264,9 @@ def command(  # noqa: PLR0917 - click passes options as arguments
         **log_settings(ctx, log_key, log_generation, witnesses, passphrase_file),
     )
     app = prepare(settings, trust=trust, policies=policies, out=out)
+    log = app.state.portal.registry.log
+    if log.enabled:
+        out.note(t("transparency log {origin}: verifier key {vkey}", origin=log.origin, vkey=log.note_key.to_vkey()))
     if migrate_only:
         out.emit(Migrated(db_url=settings.db_url))
         return

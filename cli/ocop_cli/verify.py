@@ -30,6 +30,7 @@ from .render import Output
 from .render.audit import AuditResult
 from .render.logs import LogChecked
 from .render.verify import VerifyFailure, VerifyResult
+from .render.words import t
 from .trust import (
     AnchorOptions,
     DocumentFailure,
@@ -357,14 +358,14 @@ def _log_options(  # noqa: PLR0917 - the command's options, passed on
 ) -> LogOptions | None:
     if log_key is None:
         if receipts is not None or witness_keys or witnesses is not None:
-            raise click.UsageError("--receipts, --witness-key and --witnesses go with --log-key")
+            raise click.UsageError(t("--receipts, --witness-key and --witnesses go with --log-key"))
         return None
     if receipts is not None and bundles != 1:
-        raise click.UsageError("--receipts names the receipts of one bundle")
+        raise click.UsageError(t("--receipts names the receipts of one bundle"))
     keys = tuple(dict.fromkeys(resolve_public_key(ctx, k) for k in witness_keys))
     k = len(keys) if witnesses is None else witnesses
     if k > len(keys):
-        raise click.BadParameter(f"{k} witnesses of {len(keys)} witness keys", param_hint="--witnesses")
+        raise click.BadParameter(t("{k} witnesses of {n} witness keys", k=k, n=len(keys)), param_hint="--witnesses")
     return LogOptions(resolve_public_key(ctx, log_key), keys, k, receipts)
 
 

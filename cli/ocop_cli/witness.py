@@ -123,6 +123,7 @@ class WitnessServer:
 
         class Handler(BaseHTTPRequestHandler):
             server_version = "ocop-witness"
+            timeout = 30  # seconds a client may take to send its request (a slow client holds one thread)
 
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's signature
                 return
@@ -184,6 +185,8 @@ class WitnessServer:
             return 409, f"{e.size}\n".encode("ascii"), "text/x.tlog.size"
         except op.ProvenanceError as e:
             return tlog.witness_http_status(e), f"{e.code}: {e.message}\n".encode(), plain
+        except OSError as e:  # the state could not be written: nothing is cosigned
+            return 500, f"E_WITNESS_STATE: {e}\n".encode(), plain
         return 200, cosigned.response_body, plain
 
     def start(self) -> WitnessServer:

@@ -43,7 +43,7 @@ from . import db
 from .db import Database
 from .search import fold
 from .settings import Settings
-from .tlog import PortalLog
+from .tlog import LogRequestError, PortalLog
 from .trust import TrustState, load_state, policy_for
 
 __all__ = ["PublishError", "PublishResult", "Registry"]
@@ -467,7 +467,10 @@ class Registry:
                 moved = [
                     (b.batch_id, b.count - 1, b.head) for b, h in zip(header.batches, held, strict=True) if b.count > h
                 ]
-                self.log.append(conn, moved + unlogged, now)
+                try:
+                    self.log.append(conn, moved + unlogged, now)
+                except LogRequestError as e:
+                    raise PublishError(e.message, code=e.code, status=e.status) from e
                 outcomes = [
                     BatchOutcome(
                         batch_id=b.batch_id,

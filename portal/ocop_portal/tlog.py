@@ -56,7 +56,7 @@ class LogRequestError(Exception):
 
     Attributes:
         message: What was wrong.
-        code: ``E_NO_LOG`` or ``E_LOG_RANGE``.
+        code: ``E_NO_LOG``, ``E_LOG_RANGE`` (or ``E_LOG_GENERATION``: the tables hold another generation's log).
         status: The HTTP status to answer with.
     """
 
@@ -85,10 +85,14 @@ class DbHashes:
         t = db.tlog_nodes
         found: dict[Node, bytes] = {}
         wanted = list(dict.fromkeys(nodes))
-        for start in range(0, len(wanted), 200):
-            part = wanted[start : start + 200]
+        # One query per 100 nodes, each node an equality on the primary key (SQLite answers an OR of them from the
+        # index; a row-value IN would scan the table).
+        for start in range(0, len(wanted), 100):
+            part = wanted[start : start + 100]
             rows = self.conn.execute(
-                sa.select(t.c.level, t.c.node_index, t.c.hash).where(sa.tuple_(t.c.level, t.c.node_index).in_(part))
+                sa.select(t.c.level, t.c.node_index, t.c.hash).where(
+                    sa.or_(*(sa.and_(t.c.level == level, t.c.node_index == idx) for level, idx in part))
+                )
             ).all()
             found.update({(int(level), int(idx)): bytes(h) for level, idx, h in rows})
         return [found[n] for n in nodes]
@@ -155,10 +159,24 @@ class PortalLog:
 
         Returns:
             The leaves' indexes.
+
+        Raises:
+            LogRequestError: The tables hold another origin's log (``E_LOG_GENERATION``): a new generation needs
+                empty log tables.
         """
         if self.signer is None or not heads:
             return []
         size = _size(conn)
+        if size:
+            cp = db.tlog_checkpoints
+            held = conn.execute(sa.select(cp.c.origin).order_by(cp.c.size.desc()).limit(1)).scalar()
+            if held is not None and held != self.origin:
+                raise LogRequestError(
+                    f"the database holds log {held!r}, not {self.origin!r}: a new generation starts with empty log "
+                    "tables (docs/portal.md §Transparency log)",
+                    code="E_LOG_GENERATION",
+                    status=503,
+                )
         logged = now.astimezone(UTC).replace(microsecond=0)
         leaves = [LogLeaf(batch_id=b, seq=seq, head_id=h, logged=logged) for b, seq, h in heads]
         appended = append_leaf_hashes(size, (leaf.leaf_hash for leaf in leaves), DbHashes(conn))

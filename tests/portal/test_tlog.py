@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import base64
+import shutil
+import threading
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
+import httpx
 import ocop_provenance as op
 import pytest
+import sqlalchemy as sa
 from ocop_provenance import tlog
 
 from ocop_cli.witness import WitnessServer, WitnessState
 from ocop_portal import WitnessEndpoint, db
 
 from .conftest import Live, serve
-from .world import NOW, World, key
+from .world import COOP, ICT, NOW, PLACE, World, key
 
 LOG_KEY = key(60)
 ORIGIN = "id.thanhhoa.example.vn/tlog/1"
@@ -186,3 +191,62 @@ def test_heads_held_before_the_log_was_kept_are_logged_on_their_next_publication
             tlog.verify_receipt(base64.b64decode(x["receipt"]), NOTE_KEY, expect=heads[batch_id])
         assert len(live.publish(world.bundle()).json()["log"]["receipts"]) == 2
         assert tlog.open_checkpoint(live.client.get("/tlog/checkpoint").text, NOTE_KEY).size == 2
+
+
+def test_concurrent_publications_make_one_consistent_log(logged: Live, world: World, tmp_path: Path) -> None:
+    bundles, batches = [], []
+    for i in range(4):
+        path = tmp_path / f"l{i}.sqlite"
+        shutil.copy(world.ledger_path, path)
+        with op.Ledger.open(path) as ledger:
+            genesis = ledger.open_batch(
+                op.Genesis(
+                    time=datetime(2024, 11, 3, 8, i, tzinfo=ICT),
+                    product=op.Product(name=f"Mật ong rừng Như Xuân {i}", lot=f"M2411-{i}", quantity="1", unit="kg"),
+                    producer=op.Producer(name=COOP, admin_code="38", province="Thanh Hóa"),
+                    location=PLACE,
+                ),
+                world.coop,
+            )
+        w = World.__new__(World)
+        w.ledger_path, w.dried = path, genesis.batch_id
+        bundles.append(World.bundle(w))
+        batches.append(genesis.batch_id)
+    codes: list[int] = []
+    lock = threading.Lock()
+
+    def go(body: bytes) -> None:
+        status = httpx.post(f"{logged.url}/api/v1/bundles", content=body, timeout=60).status_code
+        with lock:
+            codes.append(status)
+
+    threads = [threading.Thread(target=go, args=(b,)) for b in bundles]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert codes == [201] * 4
+    checkpoint = tlog.open_checkpoint(logged.client.get("/tlog/checkpoint").text, NOTE_KEY)
+    assert checkpoint.size == 4
+    leaves = logged.client.get("/tlog/leaves", params={"start": 0, "end": 4}).json()["leaves"]
+    parsed = tlog.verify_log_leaves(_b64s(leaves), checkpoint)
+    assert sorted(leaf.batch_id for leaf in parsed) == sorted(batches)
+    for batch_id in batches:
+        receipt = logged.client.get(f"/tlog/receipts/{batch_id.hex()}").content
+        assert tlog.verify_receipt(receipt, NOTE_KEY).checkpoint.size == 4
+
+
+def test_a_new_generation_needs_empty_log_tables(db_url: str, world: World) -> None:
+    for live in serve(db_url, world, log_key=LOG_KEY):
+        assert live.client.put("/api/v1/trust-list", content=world.trust_v1).status_code == 200
+        assert live.client.put("/api/v1/policies/vn.ocop/dried-cordyceps", content=world.policy).status_code == 200
+        assert live.publish(world.bundle()).status_code == 201
+    with op.Ledger.open(world.ledger_path) as ledger:
+        ledger.add_step(
+            world.dried, world.coop, step="receiving", time=datetime(2024, 11, 8, 9, tzinfo=ICT), location=PLACE
+        )
+    for live in serve(db_url, world, log_key=LOG_KEY, log_generation=2):
+        r = live.publish(world.bundle())
+        assert (r.status_code, r.json()["code"]) == (503, "E_LOG_GENERATION")
+        with live.db.read() as conn:
+            assert conn.execute(sa.select(sa.func.count()).select_from(db.events)).scalar_one() == 8  # nothing stored

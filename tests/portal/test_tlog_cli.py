@@ -16,12 +16,13 @@ from click.testing import CliRunner
 from ocop_provenance import tlog
 from ocop_provenance.events import EquivocationProof
 
+from ocop_cli.context import Context
 from ocop_cli.main import cli
 from ocop_portal import db, registry
 from ocop_portal.tlog import PortalLog
 
 from .conftest import Live, serve
-from .world import ICT, PLACE, World, key
+from .world import ICT, NOW, PLACE, World, key
 
 LOG_KEY = key(60)
 
@@ -35,7 +36,8 @@ def logged(db_url: str, world: World) -> Iterator[Live]:
 
 
 def _ocop(world: World, *args: str) -> tuple[int, dict[str, object]]:
-    result = CliRunner().invoke(cli, ["--home", str(world.home), *args, "--json"], catch_exceptions=False)
+    obj = Context(home=world.home, clock=lambda: NOW)  # the world's trust list is valid at NOW
+    result = CliRunner().invoke(cli, [*args, "--json"], obj=obj, catch_exceptions=False)
     return result.exit_code, json.loads(result.stdout)
 
 
@@ -67,6 +69,16 @@ def test_publish_export_verify_with_receipts(logged: Live, world: World, tmp_pat
     assert {h["origin"] for h in heads} == {"id.thanhhoa.example.vn/tlog/1"}
     text = CliRunner().invoke(cli, ["--home", str(world.home), "verify", str(bundle), *trusted, "--log-key", log_pem])
     assert "are in the transparency log id.thanhhoa.example.vn/tlog/1" in text.stdout
+
+    # The same with an audit against the trust list.
+    trust_file = tmp_path / "trust.cbor"
+    trust_file.write_bytes(world.trust_v1)
+    authority = [a for i, k in enumerate(world.authority) for a in ("--authority-key", _pem(tmp_path, f"a{i}", k))]
+    code, doc = _ocop(
+        world, "verify", str(bundle), "--trust", str(trust_file), *authority, "--threshold", "2", "--log-key", log_pem
+    )
+    assert code == 0, doc
+    assert [h["seq"] for h in doc["logs"][0]["heads"]] == [5, 1]  # type: ignore[index]
 
     # Another log key: not this log's receipts.
     code, doc = _ocop(world, "verify", str(bundle), *trusted, "--log-key", _pem(tmp_path, "other", key(62)))
@@ -161,3 +173,19 @@ def test_a_re_signed_tail_is_refused_and_a_logged_fork_is_flagged_by_the_monitor
     code, doc = _ocop(world, "monitor", "--portal", logged.url, "--log-key", log_pem)
     assert code == 1
     assert [(f["kind"], f["code"]) for f in doc["findings"]] == [("unavailable", "E_LOG_LEAF")]  # type: ignore[union-attr]
+
+
+def test_serve_log_options(world: World, tmp_path: Path) -> None:
+    key_file = tmp_path / "log.key"
+    key_file.write_bytes(LOG_KEY.to_pkcs8_pem())
+    key_file.chmod(0o600)
+    witness = _pem(tmp_path, "w", key(61))
+    base = ["--home", str(world.home), "serve", "--db", str(tmp_path / "p.sqlite"), "--migrate-only"]
+    run = CliRunner().invoke(cli, [*base, "--log-key", str(key_file), "--witness", f"http://127.0.0.1:9/={witness}"])
+    assert run.exit_code == 0, run.output
+    vkey = tlog.NoteKey.for_log("127.0.0.1/tlog/1", LOG_KEY.public_key).to_vkey()
+    assert f"transparency log 127.0.0.1/tlog/1: verifier key {vkey}" in run.stderr
+    assert CliRunner().invoke(cli, [*base, "--witness", f"http://127.0.0.1:9/={witness}"]).exit_code == 2
+    bad = CliRunner().invoke(cli, [*base, "--log-key", str(key_file), "--witness", witness])
+    assert bad.exit_code == 2
+    assert "is not URL=PEM" in bad.stderr

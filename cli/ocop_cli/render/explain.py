@@ -97,6 +97,14 @@ EXPLAIN: Mapping[str, str] = {
     "E_TRUST_STORE_NO_ANCHOR": "no list of this authority was verified before: give the authority's public keys",
     "E_TRUST_STORE_AMBIGUOUS": "lists of this name were verified from different keys: give the authority's public keys",
     "E_PINNED_LIST_UNANCHORED": "a pinned list is checked against the authority's keys: a list cannot vouch for itself",
+    "E_LOG_MISSING": "there is no proof that this step was published in the portal's transparency log",
+    "E_LOG_SIGNATURE": "the transparency log's signature is missing or wrong: the proof is not from this log",
+    "E_LOG_ORIGIN": "the proof is from another transparency log than the one expected",
+    "E_LOG_WITNESSES": "not enough independent witnesses confirmed the transparency log's state",
+    "E_LOG_INCLUSION": "the proof does not show the step in the transparency log",
+    "E_LOG_LEAF": "the log entry is about another step than the one in the bundle",
+    "E_LOG_CONSISTENCY": "the transparency log rewrote its history: it does not extend what was seen before",
+    "E_LOG_ROLLBACK": "the transparency log went back to an older, smaller state",
 }
 
 #: What each seal, QR and image code means (``ocop qr``), consulted before :data:`EXPLAIN`.
