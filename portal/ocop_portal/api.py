@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
 import os
 import tempfile
 import time
@@ -345,7 +346,7 @@ def get_material(request: Request, batch_id: str, seal: Annotated[str | None, Qu
         receipt = portal.registry.log.receipt_for(conn, bytes.fromhex(batch_id), seq=view.count - 1)
     assert bundle is not None
     policy = policy_for(state.policies, view.product)
-    return Material(
+    material = Material(
         batch_id=batch_id,
         bundle=base64.b64encode(bundle).decode("ascii"),
         trust_list=base64.b64encode(state.trust.raw).decode("ascii"),
@@ -355,6 +356,14 @@ def get_material(request: Request, batch_id: str, seal: Annotated[str | None, Qu
         intermediates=[base64.b64encode(raw).decode("ascii") for raw in older],
         receipt=None if receipt is None else base64.b64encode(receipt.to_bytes()).decode("ascii"),
     )
+    # Revalidated on every use, answered 304 when unchanged: a phone with poor signal (the page's service worker asks
+    # the network first) downloads a batch's bundle again only when something in it changed.
+    response = JSONResponse(material.model_dump(mode="json"), headers={"cache-control": "no-cache"})
+    etag = '"' + hashlib.sha256(bytes(response.body)).hexdigest()[:32] + '"'
+    if etag in (request.headers.get("if-none-match") or "").replace("W/", "").split(", "):
+        return Response(status_code=304, headers={"etag": etag, "cache-control": "no-cache"})
+    response.headers["etag"] = etag
+    return response
 
 
 @router.get("/products", summary="Products: published batches grouped by GTIN (or name) and producer")

@@ -393,6 +393,21 @@ def test_the_page_pins_the_authority_and_the_worker_is_served(portal: Live, worl
     assert len(modules) == 1
 
 
+def test_the_material_is_downloaded_again_only_when_it_changed(portal: Live, world: World) -> None:
+    url = f"/api/v1/batches/{world.dried.hex()}/material"
+    first = portal.client.get(url)
+    etag = first.headers["etag"]
+    assert first.headers["cache-control"] == "no-cache"
+    same = portal.client.get(url, headers={"if-none-match": etag})
+    assert same.status_code == 304
+    assert same.content == b""
+    assert portal.client.put("/api/v1/trust-list", content=world.trust_list(2)).status_code == 200
+    changed = portal.client.get(url, headers={"if-none-match": etag})
+    assert changed.status_code == 200
+    assert changed.headers["etag"] != etag
+    assert changed.json()["trust_list_version"] == 2
+
+
 def test_the_workers_copy_is_not_a_look_up(portal: Live, world: World) -> None:
     path = portal.path(world.seal(serial="0202"))
     assert _count(portal.client.get(path).text) == 1
