@@ -251,6 +251,10 @@ def test_the_phone_checks_a_valid_unit_itself(phone: Any, portal: Live, world: W
     assert _severe(phone) == []  # no CSP violation: the module scripts and the worker come from the portal
     phone.execute_script('document.getElementById("browser-verdict").scrollIntoView()')
     phone.save_screenshot(str(Path(tempfile.gettempdir()) / "ocop-portal-phone-check.png"))
+    english = _checked(phone, portal.url + portal.path(world.seal(serial="0101")) + "&lang=en")
+    assert english.get_attribute("data-state") == "ok", english.text
+    assert "Your phone checked this itself" in english.text
+    assert "testing laboratory" in english.text
 
 
 def test_one_altered_event_byte_is_caught_by_the_phone(phone: Any, altered: Live, world: World) -> None:
