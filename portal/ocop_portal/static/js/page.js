@@ -33,9 +33,9 @@ function el(tag, className, text) {
 }
 
 /** Show one state: "checking", "ok", "fail", "unsupported" or "unavailable" (data-state says which). */
-function show(state, title, lines = [], extra = null) {
-  section.replaceChildren(el("h2", null, title), ...lines.map((line) => (line instanceof Node ? line : el("p", null, line))));
-  if (extra) section.append(extra);
+function show(state, title, lines = []) {
+  const nodes = lines.map((line) => (line instanceof Node ? line : el("p", null, line)));
+  section.replaceChildren(el("h2", null, title), ...nodes);
   section.dataset.state = state;
   section.className = `browser-verdict ${state}`;
   section.hidden = false;
@@ -181,7 +181,8 @@ async function check() {
   // Items end in ";" as a list does; the last one ends the sentence.
   done.forEach((line, i) => list.append(el("li", null, i === done.length - 1 ? line.replace(/;$/, ".") : line)));
   const p = genesis.product;
-  const product = el("p", "product", t("product", { name: p.name, lot: p.lot, quantity: [p.quantity, p.unit].filter(Boolean).join(" ") }));
+  const quantity = [p.quantity, p.unit].filter(Boolean).join(" ");
+  const product = el("p", "product", t("product", { name: p.name, lot: p.lot, quantity }));
   show("ok", t("ok"), [
     product,
     t("ok-intro"),
