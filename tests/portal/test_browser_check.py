@@ -284,6 +284,22 @@ def test_a_page_that_shows_another_product_is_caught(phone: Any, tmp_path: Path,
         assert '"Đông trùng hạ thảo sấy khô"' in text
 
 
+def test_a_seal_by_another_role_is_left_to_the_portal(phone: Any, portal: Live, world: World) -> None:
+    """A validly signed seal by the workshop (a processor) of a batch a process policy governs: only the policy can
+    say whether a processor may seal, and the browser does not verify policies, so the phone says it cannot check
+    the seal; it neither passes it nor calls it a forgery. (Here the portal, which does verify the policy, refuses
+    it.)"""
+    url = world.seal(signer=world.workshop)
+    section = _checked(phone, portal.url + portal.path(url))
+    text = section.text
+    assert _server_verdict(phone).get_attribute("data-code") == "E_SEAL_ROLE"
+    assert section.get_attribute("data-state") == "unavailable", text
+    assert section.get_attribute("data-code") == "E_SEAL_ROLE"
+    assert "Điện thoại của bạn không tự kiểm tra được con dấu này" in text
+    assert "đã tự kiểm tra" not in text
+    assert "phát hiện sai lệch" not in text
+
+
 def test_a_browser_without_ed25519_is_told_plainly(old_phone: Any, portal: Live, world: World) -> None:
     section = _checked(old_phone, portal.url + portal.path(world.seal()))
     text = section.text

@@ -160,6 +160,13 @@ async function check() {
   ];
   if (section.dataset.seal) {
     const seal = await verifySeal(section.dataset.seal, { trustList: trust.trustList, bundle, now });
+    if (!seal.ok && seal.code === "E_SEAL_ROLE" && m.policy) {
+      // Only a process policy can let a role other than a producer seal, and policies are not verified here: the
+      // phone cannot tell a sealer the policy allows from one it does not. Say so; never call it a failure or a pass.
+      section.dataset.code = seal.code;
+      show("unavailable", t("policy-sealer"), [t("policy-sealer-detail"), ...savedNote(savedAt)]);
+      return;
+    }
     if (!seal.ok) return failed("seal", seal, savedAt);
     done.unshift(t("done-seal"));
   }
