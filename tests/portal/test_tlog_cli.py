@@ -174,6 +174,23 @@ def test_a_re_signed_tail_is_refused_and_a_logged_fork_is_flagged_by_the_monitor
     assert code == 1
     assert [(f["kind"], f["code"]) for f in doc["findings"]] == [("unavailable", "E_LOG_LEAF")]  # type: ignore[union-attr]
 
+    # The leaves kept between runs are only a cache: damaged, they are fetched again.
+    kept = state / "leaves"
+    assert kept.stat().st_size > 0
+    kept.write_bytes(kept.read_bytes()[:-5] + b"\xff" * 5)
+    code, doc = _ocop(world, *args)
+    assert (code, [f["kind"] for f in doc["findings"]]) == (1, ["fork"])  # type: ignore[union-attr]
+
+    # The portal rewrites its log: the monitor holding the last checkpoint reports a split view, with evidence.
+    with logged.db.write() as conn:
+        for table in (db.tlog_leaves, db.tlog_nodes, db.tlog_checkpoints):
+            conn.execute(table.delete())
+        logged.app.state.portal.registry.log.append(conn, [(world.fresh, 0, bytes(32))] * 4, NOW)
+    code, doc = _ocop(world, *args)
+    assert code == 1
+    assert [(f["kind"], f["code"]) for f in doc["findings"]] == [("split-view", "E_LOG_CONSISTENCY")]  # type: ignore[union-attr]
+    assert (proofs / "split-view.offered.checkpoint").is_file()
+
 
 def test_serve_log_options(world: World, tmp_path: Path) -> None:
     key_file = tmp_path / "log.key"
