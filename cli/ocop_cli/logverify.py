@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import ocop_provenance as op
 from ocop_provenance import tlog
-from ocop_provenance.events import BundleReader
+from ocop_provenance.events import BundleHeader, BundleReader
 
+from .context import Context
+from .files import write_file
 from .logkeys import log_note_key, witness_note_keys
-from .render.logs import LogChecked
+from .portal_http import get_json, proof_hashes
+from .render.logs import LogChecked, LogSeen
 from .render.words import t
 from .trust import read_input
 
-__all__ = ["LogOptions", "check_bundle_logged"]
+__all__ = ["LogOptions", "LogSeen", "check_bundle_logged", "check_publication"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +41,10 @@ class _Head:
     batch_id: bytes
     seq: int
     event_id: bytes
+
+
+def _heads(header: BundleHeader) -> list[_Head]:
+    return [_Head(b.batch_id, b.count - 1, b.head) for b in header.batches]
 
 
 def _named_keys(receipts: Sequence[tlog.Receipt], options: LogOptions) -> tuple[tlog.NoteKey, tuple[tlog.NoteKey, ...]]:
@@ -63,7 +73,7 @@ def check_bundle_logged(bundle: Path, options: LogOptions, now: datetime) -> Log
     path = options.receipts or bundle.with_name(bundle.name + ".receipts")
     with bundle.open("rb") as f:
         header = BundleReader(f).header
-    heads = [_Head(b.batch_id, b.count - 1, b.head) for b in header.batches]
+    heads = _heads(header)
     if not path.is_file():
         first = heads[0]
         raise tlog.LogError(
@@ -95,3 +105,63 @@ def check_bundle_logged(bundle: Path, options: LogOptions, now: datetime) -> Log
         heads, receipts, log_key, witness_keys=witness_keys, witnesses=options.witnesses, now=now
     )
     return LogChecked(receipts_path=str(path), verified=verified, witnesses=options.witnesses)
+
+
+def _answer_receipts(answer: Mapping[str, Any]) -> list[tlog.Receipt]:
+    log = answer.get("log")
+    items = log.get("receipts") if isinstance(log, Mapping) else None
+    out = []
+    for item in items if isinstance(items, list) else []:
+        try:
+            out.append(tlog.Receipt.from_bytes(base64.b64decode(str(item.get("receipt", "")), validate=True)))
+        except (op.ProvenanceError, binascii.Error, AttributeError):
+            continue  # reported as a head without a receipt below
+    return out
+
+
+def check_publication(
+    ctx: Context, base: str, header: BundleHeader, answer: Mapping[str, Any], log_key: op.PublicKey
+) -> LogSeen:
+    """Check the receipts of an accepted publication, and that the log extends the checkpoint seen last time.
+
+    The checkpoint of the receipts is kept in ``$OCOP_HOME/tlog/`` per log origin; the next publication's checkpoint
+    must extend it (the portal's consistency proof), else the log showed this producer another history.
+
+    Raises:
+        CliError: The portal cannot be reached for the consistency proof (``E_PORTAL``, exit 3).
+    """
+    receipts = _answer_receipts(answer)
+    heads = _heads(header)
+    if not receipts:
+        first = heads[0]
+        missing = tlog.LogError(
+            t("the portal answered no log receipt"), code="E_LOG_MISSING", batch_id=first.batch_id, seq=first.seq
+        )
+        return LogSeen(error=missing)
+    try:
+        key = log_note_key(tlog.SignedNote.parse(receipts[0].checkpoint), log_key)
+        verified = tlog.verify_heads_logged(heads, receipts, key, now=ctx.utc_now())
+    except op.ProvenanceError as e:
+        return LogSeen(error=e)
+    checkpoint = max((v.checkpoint for v in verified), key=lambda c: c.size)
+    state = ctx.home / "tlog" / (checkpoint.origin.replace("/", "_") + ".checkpoint")
+    seen = LogSeen(origin=checkpoint.origin, size=checkpoint.size)
+    if state.is_file():
+        held = tlog.LogState.from_note(state.read_text(encoding="utf-8"), key)
+        old = held.checkpoint.size
+        seen = LogSeen(origin=checkpoint.origin, size=checkpoint.size, previous=old)
+        proof: list[bytes] = []
+        if 0 < old < checkpoint.size:
+            proof = proof_hashes(get_json(f"{base}/tlog/consistency?old={old}&new={checkpoint.size}").get("proof"))
+        try:
+            held.update(checkpoint, proof)
+        except tlog.LogError as e:
+            evidence = state.with_name(state.stem + f".split-view-{checkpoint.size}.txt")
+            write_file(evidence, (held.note + "\n" + checkpoint.note.to_text()).encode("utf-8"))
+            return LogSeen(
+                origin=checkpoint.origin, size=checkpoint.size, previous=old, error=e, evidence=str(evidence)
+            )
+        if checkpoint.size == old:
+            return seen
+    write_file(state, checkpoint.note.to_bytes())
+    return seen

@@ -16,6 +16,7 @@ events it cannot obtain (the portal no longer serves a head it logged, and it wa
 
 from __future__ import annotations
 
+import contextlib
 import io
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,7 @@ from .trust import resolve_public_key
 __all__ = ["command", "monitor"]
 
 _PAGE = 1000
+_MAX_LEAF = 256  # docs/format.md §18.2
 
 
 @dataclass(slots=True)
@@ -52,8 +54,10 @@ class _Events:
         if event is None and self.directory is not None:
             path = self.directory / f"{event_id.hex()}.cose"
             if path.is_file():
-                event = parse_unverified_event(path.read_bytes())
-                self.found[event_id] = event
+                kept = parse_unverified_event(path.read_bytes())
+                if kept.event_id != event_id:
+                    return None  # a damaged or changed file: not that event
+                event = self.found[event_id] = kept
         return event
 
     def add(self, event: op.SignedEvent) -> None:
@@ -98,6 +102,48 @@ def _fetch_batch(base: str, batch_id: bytes, events: _Events, keys: dict[bytes, 
     return out
 
 
+def _verified_leaves(base: str, kept: list[bytes], checkpoint: tlog.VerifiedCheckpoint) -> list[tlog.LogLeaf]:
+    """Every leaf of the checkpoint's tree: ``kept`` (from earlier runs) and the rest from the portal, verified.
+
+    Raises:
+        ProvenanceError: The leaves do not rebuild the checkpoint's root, or one is malformed.
+    """
+    tree = tlog.MemoryTree()
+    old = [tlog.LogLeaf.from_bytes(raw) for raw in kept]
+    tree.extend(kept)
+    raws: list[bytes] = []
+    start = len(kept)
+    while start + len(raws) < checkpoint.size:
+        at = start + len(raws)
+        page = get_json(f"{base}/tlog/leaves?start={at}&end={min(checkpoint.size, at + _PAGE)}")
+        got = proof_hashes(page.get("leaves"))
+        if not got:
+            raise CliError(t("the portal served no leaves"), code="E_PORTAL")
+        raws.extend(got)
+    return [*old, *tlog.verify_log_leaves(raws, checkpoint, tree)]
+
+
+def _read_leaves(path: Path) -> list[bytes]:
+    """The leaves kept by earlier runs: each a 2-byte big-endian length and the leaf's bytes (a damaged tail is
+    dropped: the leaves are verified against the checkpoint anyway)."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return []
+    out, i = [], 0
+    while i + 2 <= len(data):
+        n = int.from_bytes(data[i : i + 2], "big")
+        if not 0 < n <= _MAX_LEAF or i + 2 + n > len(data):
+            break
+        out.append(data[i + 2 : i + 2 + n])
+        i += 2 + n
+    return out
+
+
+def _write_leaves(path: Path, leaves: list[bytes]) -> None:
+    write_file(path, b"".join(len(raw).to_bytes(2, "big") + raw for raw in leaves))
+
+
 def monitor(
     base: str,
     log_key: op.PublicKey,
@@ -136,18 +182,22 @@ def monitor(
                 write_file(proofs / "split-view.previous.checkpoint", previous.note.encode("utf-8"))
                 write_file(proofs / "split-view.offered.checkpoint", checkpoint.note.to_bytes())
             return Monitored(portal=base, origin=checkpoint.origin, size=checkpoint.size, findings=tuple(findings))
-    raws: list[bytes] = []
-    while len(raws) < checkpoint.size:
-        page = get_json(f"{base}/tlog/leaves?start={len(raws)}&end={min(checkpoint.size, len(raws) + _PAGE)}")
-        got = proof_hashes(page.get("leaves"))
-        if not got:
-            raise CliError(t("the portal served no leaves"), code="E_PORTAL")
-        raws.extend(got)
+    kept = [] if state is None else _read_leaves(state / "leaves")
+    if len(kept) > checkpoint.size:
+        kept = []  # more leaves kept than the log now has: the split view is reported above; start again
     try:
-        leaves = tlog.verify_log_leaves(raws, checkpoint)
-    except op.ProvenanceError as e:
-        findings.append(Finding(kind="leaves", code=e.code, message=e.message))
+        leaves = _verified_leaves(base, kept, checkpoint)
+    except op.ProvenanceError:
+        leaves = None
+    if leaves is None and kept:
+        with contextlib.suppress(op.ProvenanceError):
+            leaves = _verified_leaves(base, [], checkpoint)  # the kept leaves were damaged: fetch them all
+    if leaves is None:
+        message = t("the leaves served are not the tree the log signed")
+        findings.append(Finding(kind="leaves", code="E_LOG_INCLUSION", message=message))
         return Monitored(portal=base, origin=checkpoint.origin, size=checkpoint.size, findings=tuple(findings))
+    if state is not None and len(leaves) != len(kept):
+        _write_leaves(state / "leaves", [leaf.to_bytes() for leaf in leaves])
 
     events = _Events(None if state is None else state / "events", {})
     keys: dict[bytes, op.PublicKey] = {}

@@ -174,6 +174,23 @@ def test_a_re_signed_tail_is_refused_and_a_logged_fork_is_flagged_by_the_monitor
     assert code == 1
     assert [(f["kind"], f["code"]) for f in doc["findings"]] == [("unavailable", "E_LOG_LEAF")]  # type: ignore[union-attr]
 
+    # The leaves kept between runs are only a cache: damaged, they are fetched again.
+    kept = state / "leaves"
+    assert kept.stat().st_size > 0
+    kept.write_bytes(kept.read_bytes()[:-5] + b"\xff" * 5)
+    code, doc = _ocop(world, *args)
+    assert (code, [f["kind"] for f in doc["findings"]]) == (1, ["fork"])  # type: ignore[union-attr]
+
+    # The portal rewrites its log: the monitor holding the last checkpoint reports a split view, with evidence.
+    with logged.db.write() as conn:
+        for table in (db.tlog_leaves, db.tlog_nodes, db.tlog_checkpoints):
+            conn.execute(table.delete())
+        logged.app.state.portal.registry.log.append(conn, [(world.fresh, 0, bytes(32))] * 4, NOW)
+    code, doc = _ocop(world, *args)
+    assert code == 1
+    assert [(f["kind"], f["code"]) for f in doc["findings"]] == [("split-view", "E_LOG_CONSISTENCY")]  # type: ignore[union-attr]
+    assert (proofs / "split-view.offered.checkpoint").is_file()
+
 
 def test_serve_log_options(world: World, tmp_path: Path) -> None:
     key_file = tmp_path / "log.key"
@@ -189,3 +206,38 @@ def test_serve_log_options(world: World, tmp_path: Path) -> None:
     bad = CliRunner().invoke(cli, [*base, "--log-key", str(key_file), "--witness", witness])
     assert bad.exit_code == 2
     assert "is not URL=PEM" in bad.stderr
+
+
+def test_publish_with_the_log_key_catches_a_portal_that_rewrites_its_log(
+    logged: Live, world: World, tmp_path: Path
+) -> None:
+    log_pem = _pem(tmp_path, "log", LOG_KEY)
+    publish = ("publish", world.dried.hex(), "--to", logged.url, "--log-key", log_pem)
+    code, doc = _ocop(world, *publish)
+    assert code == 0, doc
+    assert doc["log"] == {
+        "origin": "id.thanhhoa.example.vn/tlog/1", "size": 2, "previous": None, "error": None, "evidence": None
+    }  # fmt: skip
+    _add(world.ledger_path, world, "receiving")
+    code, doc = _ocop(world, *publish)
+    assert code == 0, doc
+    assert (doc["log"]["previous"], doc["log"]["size"]) == (2, 3)  # type: ignore[index]
+
+    # The portal rewrites its log: the same heads, another history. The producer's next publication sees it.
+    with op.Ledger.open(world.ledger_path) as ledger:
+        heads = {b: list(ledger.events(b))[-1].event_id for b in (world.dried, world.fresh)}
+    with logged.db.write() as conn:
+        for table in (db.tlog_leaves, db.tlog_nodes, db.tlog_checkpoints):
+            conn.execute(table.delete())
+        logged.app.state.portal.registry.log.append(
+            conn, [(world.dried, 6, heads[world.dried]), (world.fresh, 1, heads[world.fresh])] * 2, NOW
+        )
+    code, doc = _ocop(world, *publish)
+    assert code == 1
+    seen = doc["log"]
+    assert isinstance(seen, dict)
+    assert (seen["previous"], seen["size"], seen["error"]["code"]) == (3, 4, "E_LOG_CONSISTENCY")
+    assert Path(seen["evidence"]).read_text(encoding="utf-8").count("id.thanhhoa.example.vn/tlog/1\n") == 2
+    # Another key than the log's: its receipts are refused.
+    code, doc = _ocop(world, "publish", world.dried.hex(), "--to", logged.url, "--log-key", _pem(tmp_path, "x", key(9)))
+    assert (code, doc["log"]["error"]["code"]) == (1, "E_LOG_SIGNATURE")  # type: ignore[index]

@@ -105,6 +105,7 @@ EXPLAIN: Mapping[str, str] = {
     "E_LOG_LEAF": "the log entry is about another step than the one in the bundle",
     "E_LOG_CONSISTENCY": "the transparency log rewrote its history: it does not extend what was seen before",
     "E_LOG_ROLLBACK": "the transparency log went back to an older, smaller state",
+    "E_LOG_FORK": "the portal's transparency log holds another version of this batch's history",
 }
 
 #: What each seal, QR and image code means (``ocop qr``), consulted before :data:`EXPLAIN`.

@@ -5,12 +5,13 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 
+import ocop_provenance as op
 from ocop_provenance import tlog
 
 from .core import JsonDict, Result, Text, lines
 from .words import hex_or_none, short, t, tn
 
-__all__ = ["Finding", "LogChecked", "Monitored", "WitnessServing"]
+__all__ = ["Finding", "LogChecked", "LogSeen", "Monitored", "WitnessServing"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -181,3 +182,22 @@ class WitnessServing(Result):
             t("  its key (give it to the portal and to verifiers): {vkey}", vkey=self.vkey),
             t("  state file: {path}", path=self.state),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class LogSeen:
+    """What ``ocop publish --log-key`` checked of the portal's log.
+
+    Attributes:
+        origin: The log's origin ("" when not known).
+        size: The size of the checkpoint the receipts are proven against (0 when not known).
+        previous: The size of the checkpoint held from an earlier publication, or None.
+        error: Why the receipts or the log were refused, or None.
+        evidence: With a split view: the file holding both signed checkpoints.
+    """
+
+    origin: str = ""
+    size: int = 0
+    previous: int | None = None
+    error: op.ProvenanceError | None = None
+    evidence: str | None = None
