@@ -12,8 +12,11 @@ Prints, in one run:
    Without wrk this part is skipped with a message;
 2. publishing a bundle of one batch of ``--events`` events (realistic drying steps with Vietnamese text) into a
    fresh SQLite registry (verify against the trust list, then store in one transaction), as a ratio to
-   ``verify_bundle`` of the same file (the floor; goal >= 0.8);
-3. the memory each way of checking that bundle needs, each in a fresh process (the peak of Python's allocations
+   ``verify_bundle`` of the same file (the floor; goal >= 0.8), and the same into a portal keeping a transparency
+   log (the leaf, the checkpoint signature and the tree's nodes written in the same transaction);
+3. one publication's log work on a log of 100,000 leaves (``PortalLog.append`` of one leaf with its checkpoint
+   signature and commit, and ``PortalLog.receipt_for``), as multiples of one Ed25519 signature (the floor);
+4. the memory each way of checking that bundle needs, each in a fresh process (the peak of Python's allocations
    while it runs, ``tracemalloc``): ``verify_bundle`` alone, the portal's publish (``verify_bundle`` with the
    portal's per-event index rows and claims check, then storing), and the library's ``audit_bundle`` (a report line
    per event), which the portal could call instead (docs/portal.md §Publishing).
@@ -23,6 +26,7 @@ Absolute rates vary with the machine and its load (2 shared cores here); compare
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
 import os
 import re
@@ -263,14 +267,14 @@ def _wait(base: str) -> None:
     raise RuntimeError("the benchmark server did not start")
 
 
-def _registry(db: Path, trust: bytes) -> tuple[Registry, Database]:
-    """A fresh SQLite registry holding the trust list: (registry, database)."""
+def _registry(db: Path, trust: bytes, log_key: op.PrivateKey | None = None) -> tuple[Registry, Database]:
+    """A fresh SQLite registry holding the trust list (keeping a transparency log with ``log_key``)."""
     from ocop_portal import Settings
     from ocop_portal.db import Database
     from ocop_portal.registry import Registry
 
     pin = TrustList.parse_unverified(trust).authority
-    settings = Settings(db_url=str(db), public_url=PUBLIC, authority=pin, clock=lambda: NOW)
+    settings = Settings(db_url=str(db), public_url=PUBLIC, authority=pin, clock=lambda: NOW, log_key=log_key)
     database = Database(settings.db_url)
     database.migrate()
     registry = Registry(database, settings)
@@ -282,7 +286,7 @@ def _publish_part(work: Path, world: World, events: int, repeats: int) -> None:
     trust = load_trusted_root(world.trust, now=NOW)
     options = op.VerifyOptions(keys=trust, now=NOW)
     big = work / "big.ocop"
-    verify, publish = [], []
+    verify, publish, logged = [], [], []
     for i in range(repeats):
         t = time.perf_counter()
         op.verify_bundle(big, options, root=op.ANY_BATCH)
@@ -293,12 +297,58 @@ def _publish_part(work: Path, world: World, events: int, repeats: int) -> None:
         publish.append(time.perf_counter() - t)
         assert result.added == events
         database.dispose()
-    v, p = min(verify), min(publish)
+        registry, database = _registry(work / f"logged-{i}.sqlite", world.trust, log_key=_key(90))
+        t = time.perf_counter()
+        result = registry.publish(big)
+        logged.append(time.perf_counter() - t)
+        assert result.added == events
+        database.dispose()
+    v, p, g = min(verify), min(publish), min(logged)
     size = big.stat().st_size
     print(f"\nPublishing one batch of {events} events ({size / 1e6:.1f} MB), best of {repeats}, SQLite")
     print(f"{'':<34}{'events/s':>10}{'x verify':>11}  goal")
     print(f"{'verify_bundle (the floor)':<34}{events / v:>10.0f}{1.0:>11.2f}")
     print(f"{'publish (verify + store)':<34}{events / p:>10.0f}{v / p:>11.2f}  >= 0.8")
+    print(f"{'publish, with a transparency log':<34}{events / g:>10.0f}{v / g:>11.2f}  >= 0.8")
+
+
+def _log_part(work: Path, leaves: int, repeats: int) -> None:
+    """One publication's log work on a log of ``leaves`` leaves: append a leaf and sign, then make its receipt."""
+    from ocop_portal import Settings
+    from ocop_portal.db import Database
+    from ocop_portal.tlog import PortalLog
+
+    key = _key(91)
+    settings = Settings(db_url=str(work / "log.sqlite"), public_url=PUBLIC, clock=lambda: NOW, log_key=key)
+    database = Database(settings.db_url)
+    database.migrate()
+    log = PortalLog(database, settings)
+    heads = [(hashlib.sha256(b"batch %d" % i).digest(), i % 40, hashlib.sha256(b"head %d" % i).digest())
+             for i in range(leaves + repeats)]  # fmt: skip
+    with database.write() as conn:
+        for start in range(0, leaves, 1000):
+            log.append(conn, heads[start : min(leaves, start + 1000)], NOW)
+    append, receipt, sign = [], [], []
+    note = f"{log.origin}\n{leaves}\n" + "A" * 43 + "=\n"
+    for i in range(repeats):
+        t = time.perf_counter()
+        with database.write() as conn:
+            log.append(conn, [heads[leaves + i]], NOW)
+        append.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        with database.read() as conn:
+            assert log.receipt_for(conn, heads[leaves + i][0]) is not None
+        receipt.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        key.sign(note.encode())
+        sign.append(time.perf_counter() - t)
+    database.dispose()
+    s = min(sign)
+    print(f"\nThe portal's log at {leaves} leaves (SQLite), best of {repeats}; x sign = time / one Ed25519 signature")
+    print(f"{'':<44}{'ms':>8}{'x sign':>9}")
+    print(f"{'Ed25519 signature of a checkpoint (floor)':<44}{s * 1e3:>8.3f}{1.0:>9.1f}")
+    print(f"{'append a leaf, sign, commit':<44}{min(append) * 1e3:>8.3f}{min(append) / s:>9.1f}")
+    print(f"{'receipt of a batch head (inclusion proof)':<44}{min(receipt) * 1e3:>8.3f}{min(receipt) / s:>9.1f}")
 
 
 def rss(variant: str, work: Path) -> None:
@@ -363,6 +413,7 @@ def main() -> None:
         database.dispose()
         _http_part(work, world, seconds, args.connections, 1 if args.quick else 3)
         _publish_part(work, world, events, 2 if args.quick else 3)
+        _log_part(work, 2_000 if args.quick else 100_000, 5 if args.quick else 20)
         _memory_part(work, world, events)
 
 

@@ -228,6 +228,7 @@ class ErrorCode(enum.StrEnum):
     LOG_ROLLBACK = "E_LOG_ROLLBACK"
     WITNESS_CONFLICT = "E_WITNESS_CONFLICT"
     LOG_STORE = "E_LOG_STORE"
+    LOG_MISSING = "E_LOG_MISSING"
 
 
 class Where(TypedDict, total=False):

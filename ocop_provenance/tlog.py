@@ -7,7 +7,9 @@ complete-subtree hashes (:func:`append_leaf_hashes`, :func:`tree_root`, :func:`i
 
 Clients verify receipts offline (:func:`verify_receipt`), checkpoints (:func:`open_checkpoint`) and that a log never
 rewrites what they saw (:class:`LogState`). Witnesses cosign (:func:`witness_add_checkpoint`, :class:`Cosigner`);
-monitors look for forks (:func:`verify_log_leaves`, :func:`leaf_pairs_to_check`, :func:`fork_proof_for`).
+monitors look for forks (:func:`verify_log_leaves`, :func:`leaf_pairs_to_check`, :func:`fork_proof_for`). A bundle's
+receipts travel in a receipts file (:func:`encode_receipts`, :func:`decode_receipts`); :func:`verify_heads_logged`
+checks that each head of a bundle is logged.
 
 Formats: docs/format.md §18; the model of who can do what: docs/transparency.md.
 """
@@ -44,6 +46,13 @@ from ._note import (
     keys_in_note,
     verify_note,
 )
+from ._receipts import (
+    MAX_RECEIPTS,
+    RECEIPTS_MAGIC,
+    decode_receipts,
+    encode_receipts,
+    verify_heads_logged,
+)
 from ._tlog import (
     LEAF_MAGIC,
     RECEIPT_MAGIC,
@@ -67,6 +76,8 @@ __all__ = [
     "EMPTY_ROOT",
     "HASH_SIZE",
     "LEAF_MAGIC",
+    "MAX_RECEIPTS",
+    "RECEIPTS_MAGIC",
     "RECEIPT_MAGIC",
     "AddCheckpoint",
     "Appended",
@@ -95,6 +106,8 @@ __all__ = [
     "append_leaf_hashes",
     "check_extends",
     "consistency_proof",
+    "decode_receipts",
+    "encode_receipts",
     "fork_proof",
     "fork_proof_for",
     "inclusion_proof",
@@ -108,6 +121,7 @@ __all__ = [
     "subtree_nodes",
     "tree_root",
     "verify_consistency",
+    "verify_heads_logged",
     "verify_inclusion",
     "verify_log_leaves",
     "verify_note",

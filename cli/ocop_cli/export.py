@@ -14,6 +14,7 @@ from .i18n import N_
 from .inputs import resolve_batch
 from .ledger import open_ledger
 from .params import json_option
+from .receipts import receipts_for, write_receipts_file
 from .render import Output
 from .render.batches import EpcisExported, Exported
 from .render.words import t
@@ -36,6 +37,14 @@ from .verify import trust_list_option
     help="Write a GS1 EPCIS 2.0 JSON-LD document of the batch and every batch it was made from "
     "(docs/epcis.md), built from the verified bundle.",
 )
+@click.option(
+    "--receipts",
+    "receipts_path",
+    default=None,
+    metavar="FILE",
+    help="Also write the transparency-log receipts of the bundle's heads (kept by ocop publish) to FILE, for "
+    "ocop verify --log-key (docs/format.md §18.11).",
+)
 @trust_list_option(N_("With --epcis: name each signer as this signed trust list names them."))
 @anchor_options
 @json_option
@@ -46,6 +55,7 @@ def command(  # noqa: PLR0917 - click passes options as arguments
     output: str,
     cose_seq: bool,
     epcis: bool,
+    receipts_path: str | None,
     trust_path: Path | None,
     **anchor: Any,
 ) -> None:
@@ -63,6 +73,8 @@ def command(  # noqa: PLR0917 - click passes options as arguments
         raise click.UsageError(t("--json needs -o FILE: stdout would carry both the export and the report"))
     if cose_seq and epcis:
         raise click.UsageError(t("give either --cose-seq or --epcis"))
+    if receipts_path is not None and (cose_seq or epcis or receipts_path == "-"):
+        raise click.UsageError(t("--receipts FILE goes with a bundle export"))
     if trust_path is not None and not epcis:
         raise click.UsageError(t("--trust goes with --epcis"))
     out = Output(ctx)
@@ -96,4 +108,19 @@ def command(  # noqa: PLR0917 - click passes options as arguments
         with atomic_output(output) as f, out.progress("exporting") as progress:
             header = ledger.export_bundle(batch_id, f, progress=progress)
             size = f.tell() if output != "-" else 0
-    out.emit(Exported(path=output, kind="bundle", events=header.total_events, batches=len(header.batches), size=size))
+    receipts: tuple[str, int, int] | None = None
+    missing: list[tuple[bytes, int]] = []
+    if receipts_path is not None:
+        found, missing = receipts_for(ctx, [(b.batch_id, b.count - 1) for b in header.batches])
+        receipts = (receipts_path, len(found), write_receipts_file(receipts_path, found))
+    out.emit(
+        Exported(
+            path=output,
+            kind="bundle",
+            events=header.total_events,
+            batches=len(header.batches),
+            size=size,
+            receipts=receipts,
+            unlogged=tuple(missing),
+        )
+    )

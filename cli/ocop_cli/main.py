@@ -9,7 +9,7 @@ from typing import Any
 import click
 import ocop_provenance as op
 
-from . import batch, demo, export, i18n, importing, key, publish, serve, show, step, verify
+from . import batch, demo, export, i18n, importing, key, monitor, publish, serve, show, step, verify, witness
 from . import policy as policy_commands
 from . import qr as qr_commands
 from . import trust as trust_commands
@@ -139,6 +139,8 @@ cli.add_command(trust_commands.group)
 cli.add_command(policy_commands.group)
 cli.add_command(publish.command)
 cli.add_command(serve.command)
+cli.add_command(witness.command)
+cli.add_command(monitor.command)
 
 
 def main() -> None:

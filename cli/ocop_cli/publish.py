@@ -21,9 +21,12 @@ import click
 from .context import CliError, Context, OcopCommand, pass_context
 from .inputs import resolve_batch
 from .ledger import open_ledger
+from .logverify import check_publication
 from .params import json_option
+from .receipts import store_receipts
 from .render import Output
 from .render.portal import Published
+from .trust import resolve_public_key
 
 __all__ = ["command", "post", "upload_bundle", "upload_file"]
 
@@ -93,17 +96,28 @@ def upload_file(base: str, path: Path) -> dict[str, Any]:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Also publish this attachment's file (the portal keeps it only if a published event names its hash).",
 )
+@click.option(
+    "--log-key",
+    default=None,
+    metavar="PEM|NAME",
+    help="The portal's log public key: check its receipts, and that its log extends the checkpoint seen on the "
+    "last publication (kept in $OCOP_HOME/tlog/).",
+)
 @json_option
 @pass_context
-def command(ctx: Context, batch: str, to: str, attach: tuple[Path, ...]) -> None:
+def command(ctx: Context, batch: str, to: str, attach: tuple[Path, ...], log_key: str | None) -> None:
     """Export BATCH (id or unique hex prefix) with its lineage and publish it to a portal.
 
     \b
     The portal accepts the bundle only if it verifies against its trust list (and the
     policy for that kind of product). Publishing the same or a longer chain again is
     safe; a fork or a shorter chain is refused. Exit 0 when accepted, 1 when refused.
+    When the portal keeps a transparency log, its receipts (proof that each head
+    is logged) are kept in receipts/ next to the ledger, for ocop export --receipts;
+    with --log-key they are checked, and the log must extend what it showed before.
     """
     base = _base(to)
+    log_public = None if log_key is None else resolve_public_key(ctx, log_key)
     with tempfile.TemporaryDirectory(prefix="ocop-publish-") as tmp:
         bundle = Path(tmp) / "batch.ocop"
         with open_ledger(ctx, create=False) as ledger:
@@ -112,4 +126,19 @@ def command(ctx: Context, batch: str, to: str, attach: tuple[Path, ...]) -> None
                 header = ledger.export_bundle(batch_id, f)
         answer = upload_bundle(base, bundle)
     files = [upload_file(base, p) for p in attach] if answer.get("accepted") else []
-    Output(ctx).emit(Published(portal=base, batch_id=batch_id, events=header.total_events, answer=answer, files=files))
+    stored, problems = store_receipts(ctx, header, answer) if answer.get("accepted") else ([], [])
+    seen = None
+    if log_public is not None and answer.get("accepted"):
+        seen = check_publication(ctx, base, header, answer, log_public)
+    Output(ctx).emit(
+        Published(
+            portal=base,
+            batch_id=batch_id,
+            events=header.total_events,
+            answer=answer,
+            files=files,
+            receipts=tuple(str(p) for p in stored),
+            receipt_problems=tuple(problems),
+            log=seen,
+        )
+    )

@@ -18,7 +18,8 @@ import click
 from ocop_provenance.trust import AuthorityPin, Policy
 
 from .context import CliError, Context, ExitCode, OcopCommand, pass_context
-from .params import json_option
+from .logkeys import load_private_key
+from .params import json_option, passphrase_file_option
 from .render import Output
 from .render.portal import Migrated, Serving
 from .render.words import t
@@ -144,6 +145,28 @@ def start(app: Any, host: str, port: int) -> Iterator[Server]:
         server.stop()
 
 
+def log_settings(
+    ctx: Context, log_key: str | None, generation: int, witnesses: tuple[str, ...], passphrase_file: Path | None
+) -> dict[str, Any]:
+    """The portal settings of its transparency log: the key, the generation and the witnesses (``URL=PEM``)."""
+    if log_key is None:
+        if witnesses:
+            raise click.BadParameter(t("witnesses cosign a log: give --log-key too"), param_hint="--witness")
+        return {}
+    portal = _import_portal()
+    endpoints = []
+    for spec in witnesses:
+        url, sep, pem = spec.rpartition("=")
+        if not sep or not url.startswith(("http://", "https://")):
+            raise click.BadParameter(t("{spec!r} is not URL=PEM", spec=spec), param_hint="--witness")
+        endpoints.append(portal.WitnessEndpoint(url.rstrip("/"), resolve_public_key(ctx, pem)))
+    return {
+        "log_key": load_private_key(ctx, log_key, passphrase_file, "--log-key"),
+        "log_generation": generation,
+        "witnesses": tuple(endpoints),
+    }
+
+
 @click.command("serve", cls=OcopCommand)
 @click.option(
     "--db", default=None, metavar="URL", help="SQLite file or postgresql://… [default: $OCOP_HOME/portal.sqlite]"
@@ -172,6 +195,29 @@ def start(app: Any, host: str, port: int) -> Iterator[Server]:
 @click.option(
     "--access-log", is_flag=True, help="Log every request with the client's address (off: scans stay anonymous)."
 )
+@click.option(
+    "--log-key",
+    default=None,
+    metavar="PEM|NAME",
+    help="Keep a transparency log of published heads, signing its checkpoints with this Ed25519 private key "
+    "(docs/transparency.md).",
+)
+@click.option(
+    "--log-generation",
+    type=click.IntRange(1),
+    default=1,
+    show_default=True,
+    help="The log's generation: its origin is HOST/tlog/N (a new one starts a new log).",
+)
+@click.option(
+    "--witness",
+    "witnesses",
+    multiple=True,
+    metavar="URL=PEM",
+    help="Push each new checkpoint to this witness (C2SP tlog-witness) and serve its cosignatures; PEM is its "
+    "public key (file or local key name). Repeatable.",
+)
+@passphrase_file_option
 @json_option
 @pass_context
 def command(  # noqa: PLR0917 - click passes options as arguments
@@ -190,6 +236,10 @@ def command(  # noqa: PLR0917 - click passes options as arguments
     publish_seconds: float,
     migrate_only: bool,
     access_log: bool,
+    log_key: str | None,
+    log_generation: int,
+    witnesses: tuple[str, ...],
+    passphrase_file: Path | None,
 ) -> None:
     """Run the origin portal: the registry producers publish to, and the page a shopper's scan opens.
 
@@ -211,8 +261,12 @@ def command(  # noqa: PLR0917 - click passes options as arguments
         threshold=threshold,
         read_db_url=read_db,
         limits=limits,
+        **log_settings(ctx, log_key, log_generation, witnesses, passphrase_file),
     )
     app = prepare(settings, trust=trust, policies=policies, out=out)
+    log = app.state.portal.registry.log
+    if log.enabled:
+        out.note(t("transparency log {origin}: verifier key {vkey}", origin=log.origin, vkey=log.note_key.to_vkey()))
     if migrate_only:
         out.emit(Migrated(db_url=settings.db_url))
         return

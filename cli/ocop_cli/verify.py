@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -26,10 +27,12 @@ from ocop_provenance.trust import AuditReport, PinnedState, audit_bundles
 
 from .context import CliError, Context, OcopCommand, pass_context
 from .i18n import N_
+from .logverify import LogOptions, check_bundle_logged
 from .params import json_option
 from .policy import verify_policy_file
 from .render import Output
 from .render.audit import AuditResult
+from .render.logs import LogChecked
 from .render.verify import VerifyFailure, VerifyResult
 from .render.words import t
 from .trust import (
@@ -38,6 +41,7 @@ from .trust import (
     anchor_options,
     make_anchor,
     read_input,
+    resolve_public_key,
     verify_trust_file,
     write_file,
 )
@@ -325,6 +329,33 @@ def expected_root(prefix: str | None, bundles: Sequence[Path]) -> bytes | None:
     "bundle of another batch.",
 )
 @summary_option
+@click.option(
+    "--log-key",
+    default=None,
+    metavar="PEM|NAME",
+    help="Also require each batch head to be in this transparency log: a receipt (from --receipts) that verifies.",
+)
+@click.option(
+    "--receipts",
+    "receipts_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="FILE",
+    help="With --log-key: the receipts file (ocop export --receipts) [default: BUNDLE.receipts].",
+)
+@click.option(
+    "--witness-key",
+    "witness_keys",
+    multiple=True,
+    metavar="PEM|NAME",
+    help="With --log-key: a witness's public key. Repeatable.",
+)
+@click.option(
+    "--witnesses",
+    type=click.IntRange(0),
+    default=None,
+    help="With --log-key: how many of the --witness-key witnesses must have cosigned [default: all of them].",
+)
 @json_option
 @pass_context
 def command(  # noqa: PLR0917 - click passes options as arguments
@@ -339,6 +370,10 @@ def command(  # noqa: PLR0917 - click passes options as arguments
     attachments_dir: Path | None,
     expect_batch: str | None,
     summary: bool,
+    log_key: str | None,
+    receipts_path: Path | None,
+    witness_keys: tuple[str, ...],
+    witnesses: int | None,
     **anchor: Any,
 ) -> None:
     """Verify BUNDLE offline: every signature, hash link and lineage link.
@@ -350,13 +385,16 @@ def command(  # noqa: PLR0917 - click passes options as arguments
                             who signed each step, in which role, what is missing.
                             Several bundles are also cross-checked for forks.
     Each step is shown: what, when, where, who signed it, its data and attachments
-    (--summary: the batches and signers only). The keys inside a bundle are never
-    trusted (ocop show prints a bundle's content without trust). Exit 0 when everything verifies,
+    (--summary: the batches and signers only). With --log-key, each batch head must
+    also be in the portal's transparency log (receipts from ocop export --receipts;
+    --witness-key/--witnesses: cosigned by k witnesses). The keys inside a bundle are
+    never trusted (ocop show prints a bundle's content without trust). Exit 0 when everything verifies,
     1 when anything does not (the output says where and why), 3 when a file
     cannot be read.
     """
     if bool(trusted) == (trust_path is not None):
         raise click.UsageError(t("give either --trusted-key PEM or --trust LIST"))
+    log = _log_options(ctx, log_key, receipts_path, witness_keys, witnesses, len(bundles))
     out = Output(ctx)
     expect = expected_root(expect_batch, bundles)
     if trust_path is None:
@@ -373,6 +411,12 @@ def command(  # noqa: PLR0917 - click passes options as arguments
         )
         if isinstance(result, VerifyFailure) and expect_batch is not None:
             result = replace(result, expected=expect_batch)  # as the user typed it
+        if log is not None and isinstance(result, VerifyResult) and result.ok:
+            checked = _check_log(ctx, bundles[0], log)
+            if isinstance(checked, VerifyFailure):
+                out.emit(checked)
+                return
+            result = dataclasses.replace(result, log=checked)
         out.emit(result)
         return
     if attachments_dir is not None:
@@ -395,7 +439,46 @@ def command(  # noqa: PLR0917 - click passes options as arguments
     except DocumentFailure as f:
         out.emit(f.result)
         return
+    if log is not None and audit.ok:
+        logged = []
+        for bundle in bundles:
+            checked = _check_log(ctx, bundle, log)
+            if isinstance(checked, VerifyFailure):
+                out.emit(checked)
+                return
+            logged.append(checked)
+        audit = dataclasses.replace(audit, logs=tuple(logged))
     out.emit(audit)
+
+
+def _log_options(  # noqa: PLR0917 - the command's options, passed on
+    ctx: Context,
+    log_key: str | None,
+    receipts: Path | None,
+    witness_keys: tuple[str, ...],
+    witnesses: int | None,
+    bundles: int,
+) -> LogOptions | None:
+    if log_key is None:
+        if receipts is not None or witness_keys or witnesses is not None:
+            raise click.UsageError(t("--receipts, --witness-key and --witnesses go with --log-key"))
+        return None
+    if receipts is not None and bundles != 1:
+        raise click.UsageError(t("--receipts names the receipts of one bundle"))
+    keys = tuple(dict.fromkeys(resolve_public_key(ctx, k) for k in witness_keys))
+    k = len(keys) if witnesses is None else witnesses
+    if k > len(keys):
+        raise click.BadParameter(t("{k} witnesses of {n} witness keys", k=k, n=len(keys)), param_hint="--witnesses")
+    return LogOptions(resolve_public_key(ctx, log_key), keys, k, receipts)
+
+
+def _check_log(ctx: Context, bundle: Path, log: LogOptions) -> LogChecked | VerifyFailure:
+    """The log verdict on a verified bundle, or where its heads' receipts fail (exit 1)."""
+    try:
+        return check_bundle_logged(bundle, log, ctx.clock())
+    except op.ProvenanceError as e:
+        with bundle.open("rb") as src:
+            return locate(src, e, str(bundle))
 
 
 # ---- audit against a trust list (--trust) -------------------------------------------------------------------

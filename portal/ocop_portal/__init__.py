@@ -7,6 +7,6 @@ Run it with ``ocop serve`` (docs/portal.md). :func:`create_app` builds the ASGI 
 from __future__ import annotations
 
 from .app import create_app
-from .settings import Limits, Settings
+from .settings import Limits, Settings, WitnessEndpoint
 
-__all__ = ["Limits", "Settings", "create_app"]
+__all__ = ["Limits", "Settings", "WitnessEndpoint", "create_app"]

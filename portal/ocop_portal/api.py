@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
 import os
 import tempfile
 import time
@@ -119,7 +120,9 @@ async def _small_body(request: Request, limit: int) -> bytes:
 async def publish(request: Request) -> Any:
     """Verify a bundle against the current trust list (and policy) and store what it adds.
 
-    Re-publishing the same chain changes nothing; a longer one extends it; a fork is refused (409, ``E_FORK``) and
+    When the portal keeps a transparency log, each moved head is logged in the same transaction and the answer's
+    ``log.receipts`` holds a receipt (docs/format.md §18.5) for every batch of the bundle. Re-publishing the same
+    chain changes nothing; a longer one extends it; a fork is refused (409, ``E_FORK``) and
     its proof kept and shown on the batch's page; a root batch shorter than the one held is refused (409,
     ``E_ROLLBACK``). Anything that does not verify is 422 with the library's code.
     """
@@ -133,6 +136,21 @@ async def publish(request: Request) -> Any:
         except PublishError as e:
             return _refuse(e)
     body = result.to_dict() | {"page": f"{portal.settings.public_url}/batches/{result.root.hex()}"}
+    log = portal.registry.log
+    if log.enabled:
+        # Committed: push the new checkpoint to the witnesses, then hand out receipts carrying their cosignatures.
+        outcomes = await run_in_threadpool(log.witness)
+        receipts = await run_in_threadpool(log.receipts, [b.batch_id for b in result.batches])
+        body["log"] = {
+            "origin": log.origin,
+            "receipts": [
+                {"batch_id": batch_id.hex(), "receipt": base64.b64encode(r.to_bytes()).decode("ascii")}
+                for batch_id, r in receipts.items()
+            ],
+            "witnesses": [
+                {"url": o.url, "status": o.status, "cosigned": o.cosigned, "message": o.message} for o in outcomes
+            ],
+        }
     status = 201 if any(b.status != "unchanged" for b in result.batches) else 200
     return JSONResponse(body, status_code=status)
 
@@ -324,16 +342,28 @@ def get_material(request: Request, batch_id: str, seal: Annotated[str | None, Qu
         return _refuse(_NOT_FOUND)
     with portal.db.read() as conn:
         bundle = queries.export_bundle(conn, bytes.fromhex(batch_id))
+        older = queries.trust_list_raws(conn)[:-1] if portal.settings.authority is not None else []
+        receipt = portal.registry.log.receipt_for(conn, bytes.fromhex(batch_id), seq=view.count - 1)
     assert bundle is not None
     policy = policy_for(state.policies, view.product)
-    return Material(
+    material = Material(
         batch_id=batch_id,
         bundle=base64.b64encode(bundle).decode("ascii"),
         trust_list=base64.b64encode(state.trust.raw).decode("ascii"),
         trust_list_version=state.trust.version,
         policy=None if policy is None else base64.b64encode(policy.policy.raw).decode("ascii"),
         seal=seal,
+        intermediates=[base64.b64encode(raw).decode("ascii") for raw in older],
+        receipt=None if receipt is None else base64.b64encode(receipt.to_bytes()).decode("ascii"),
     )
+    # Revalidated on every use, answered 304 when unchanged: a phone with poor signal (the page's service worker asks
+    # the network first) downloads a batch's bundle again only when something in it changed.
+    response = JSONResponse(material.model_dump(mode="json"), headers={"cache-control": "no-cache"})
+    etag = '"' + hashlib.sha256(bytes(response.body)).hexdigest()[:32] + '"'
+    if etag in (request.headers.get("if-none-match") or "").replace("W/", "").split(", "):
+        return Response(status_code=304, headers={"etag": etag, "cache-control": "no-cache"})
+    response.headers["etag"] = etag
+    return response
 
 
 @router.get("/products", summary="Products: published batches grouped by GTIN (or name) and producer")

@@ -7,6 +7,7 @@ verdicts, the trust state re-read every few seconds), so several app servers can
 from __future__ import annotations
 
 import hashlib
+import json
 import mimetypes
 from dataclasses import dataclass
 from importlib import resources
@@ -28,10 +29,11 @@ from .views import ROLE_LABELS, SEAL_TEXTS, LruCache
 
 __all__ = ["CSP", "Portal", "create_app"]
 
-#: The consumer page loads nothing from elsewhere, runs no inline script, and cannot be framed.
+#: The consumer page loads nothing from elsewhere, runs no inline script, and cannot be framed. Its module scripts
+#: (the in-browser verifier) and its service worker (``/sw.js``, the offline copy) come from the portal itself.
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    "worker-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 _HEADERS = [
     (b"content-security-policy", CSP.encode()),
@@ -91,16 +93,39 @@ class StaticFile:
 
 
 def _static_files() -> dict[str, StaticFile]:
+    """Every static file with the hash that names its URL.
+
+    The JavaScript modules under ``js/`` import each other by relative URL (``./seal.js``), so they share one hash:
+    that of the whole module tree. A change to any module moves all of them to new URLs together.
+    """
     root = Path(str(resources.files("ocop_portal") / "static"))
+    found = [p for p in sorted(root.rglob("*")) if p.is_file() and not p.name.startswith(".")]
+    modules = hashlib.sha256()
+    for p in found:
+        rel = p.relative_to(root).as_posix()
+        if rel.startswith("js/"):
+            modules.update(rel.encode() + b"\0" + hashlib.sha256(p.read_bytes()).digest())
     files: dict[str, StaticFile] = {}
-    for p in sorted(root.rglob("*")):
-        if p.is_file() and not p.name.startswith("."):
-            rel = p.relative_to(root).as_posix()
-            media = mimetypes.guess_type(p.name)[0] or "application/octet-stream"
-            if media.startswith("text/") or media in ("application/javascript", "application/json"):
-                media += "; charset=utf-8"
-            files[rel] = StaticFile(p, hashlib.sha256(p.read_bytes()).hexdigest()[:12], media)
+    for p in found:
+        rel = p.relative_to(root).as_posix()
+        media = mimetypes.guess_type(p.name)[0] or "application/octet-stream"
+        if media.startswith("text/") or media in ("application/javascript", "application/json"):
+            media += "; charset=utf-8"
+        digest = modules.hexdigest() if rel.startswith("js/") else hashlib.sha256(p.read_bytes()).hexdigest()
+        files[rel] = StaticFile(p, digest[:12], media)
     return files
+
+
+def _service_worker(static: dict[str, StaticFile]) -> bytes:
+    """``/sw.js``: worker/sw.js after a first line naming this build's static files (kept for offline use).
+
+    Its version is the hash of every static file, so a new build installs a new worker that drops the old copies.
+    """
+    source = (resources.files("ocop_portal") / "worker" / "sw.js").read_bytes()
+    version = hashlib.sha256("".join(f"{rel}:{f.digest};" for rel, f in sorted(static.items())).encode())
+    precache = [f"/static/{f.digest}/{rel}" for rel, f in sorted(static.items())]
+    config = {"version": version.hexdigest()[:12], "precache": precache}
+    return b"const OCOP = " + json.dumps(config).encode() + b";\n" + source
 
 
 class Portal:
@@ -113,6 +138,7 @@ class Portal:
         self.registry = Registry(self.db, settings)
         self.resolver = Resolver(self.registry, memo_size=settings.seal_memo)
         self.static = _static_files()
+        self.service_worker = _service_worker(self.static)
         # Digital Link answers as sent (web.digital_link): (path, s, linkType or linkset, language) -> answer.
         self.answers: LruCache[tuple[str, str | None, str | None, str], Any] = LruCache(4096)
         self._envs = {lang: self._environment(lang) for lang in i18n.LANGUAGES}
@@ -122,6 +148,7 @@ class Portal:
         return f"/static/{self.static[rel].digest}/{rel}"
 
     def _environment(self, lang: str) -> jinja2.Environment:
+        settings = self.settings
         env = jinja2.Environment(
             loader=jinja2.PackageLoader("ocop_portal", "templates"),
             autoescape=True,
@@ -136,6 +163,11 @@ class Portal:
             public_url=self.settings.public_url,
             seal_texts=SEAL_TEXTS,
             role_labels=ROLE_LABELS,
+            # The in-browser check verifies the trust list from these keys (pinned in the page, not fetched).
+            authority_keys=[] if settings.authority is None else [k.raw.hex() for k in settings.authority.keys],
+            authority_threshold=0 if settings.authority is None else settings.authority.threshold,
+            # ... and the log's receipt from this key (the portal's own: the receipt shows the head was logged).
+            log_vkey=self.registry.log.note_key.to_vkey() if self.registry.log.enabled else None,
         )
         env.filters["when"] = lambda t: (
             t.strftime("%d/%m/%Y %H:%M")
@@ -183,7 +215,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     Returns:
         The application; its ``state.portal`` is the :class:`Portal`.
     """
-    from . import api, web  # noqa: PLC0415 - the routers import this module's Portal
+    from . import api, tlog_api, web  # noqa: PLC0415 - the routers import this module's Portal
 
     portal = Portal(settings, database)
     app = FastAPI(
@@ -196,6 +228,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     )
     app.state.portal = portal
     app.include_router(api.router)
+    app.include_router(tlog_api.router)
     app.include_router(web.router)
     app.add_middleware(SecurityHeaders)
     return app

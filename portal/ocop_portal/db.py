@@ -37,6 +37,10 @@ __all__ = [
     "policies",
     "public_keys",
     "scans",
+    "tlog_checkpoints",
+    "tlog_leaves",
+    "tlog_nodes",
+    "tlog_witnesses",
     "trust_lists",
 ]
 
@@ -177,6 +181,43 @@ scans = sa.Table(
     sa.Column("count", sa.BigInteger, nullable=False),
     sa.Column("first_at", _TIME, nullable=False),
     sa.Column("last_at", _TIME, nullable=False),
+)
+
+
+#: The transparency log (docs/transparency.md): one leaf per logged batch head, in log order, as signed into the tree.
+tlog_leaves = sa.Table(
+    "tlog_leaves",
+    METADATA,
+    sa.Column("leaf_index", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("batch_id", _ID, nullable=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("head_id", _ID, nullable=False),
+    sa.Column("raw", sa.LargeBinary, nullable=False),
+    sa.Index("ix_tlog_leaves_batch", "batch_id"),
+)
+#: The log's complete-subtree hashes ``(level, index)``, each written once (ocop_provenance.tlog.append_leaf_hashes).
+tlog_nodes = sa.Table(
+    "tlog_nodes",
+    METADATA,
+    sa.Column("level", sa.SmallInteger, primary_key=True, autoincrement=False),
+    sa.Column("node_index", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("hash", sa.LargeBinary(32), nullable=False),
+)
+#: Every checkpoint the log signed (the largest is current), as a signed note with the cosignatures gathered.
+tlog_checkpoints = sa.Table(
+    "tlog_checkpoints",
+    METADATA,
+    sa.Column("size", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("origin", sa.Text, nullable=False),
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Column("signed_at", _TIME, nullable=False),
+)
+#: The size each configured witness last cosigned (the ``old`` of the next add-checkpoint request).
+tlog_witnesses = sa.Table(
+    "tlog_witnesses",
+    METADATA,
+    sa.Column("url", sa.String(512), primary_key=True),
+    sa.Column("size", sa.BigInteger, nullable=False),
 )
 
 

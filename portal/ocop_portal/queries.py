@@ -31,6 +31,7 @@ __all__ = [
     "participant_row",
     "producers",
     "scan_of",
+    "trust_list_raws",
 ]
 
 _BATCH_COLUMNS = (
@@ -286,3 +287,9 @@ def export_bundle(conn: Connection, root: bytes) -> bytes | None:
     out = io.BytesIO()
     write_bundle(out, header, raws)
     return out.getvalue()
+
+
+def trust_list_raws(conn: Connection) -> list[bytes]:
+    """Every trust list the portal accepted, as signed, oldest first (the chain from the pinned authority keys)."""
+    rows = conn.execute(sa.select(db.trust_lists.c.raw).order_by(db.trust_lists.c.version)).scalars()
+    return [bytes(raw) for raw in rows]

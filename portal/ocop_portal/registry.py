@@ -28,6 +28,7 @@ from typing import Any
 import ocop_provenance as op
 import sqlalchemy as sa
 from ocop_provenance.events import BundleHeader, BundleReader, EquivocationProof, parse_unverified_event
+from ocop_provenance.tlog import LogLeaf
 from ocop_provenance.trust import (
     AuthorityPin,
     Finding,
@@ -42,6 +43,7 @@ from . import db
 from .db import Database
 from .search import fold
 from .settings import Settings
+from .tlog import LogRequestError, PortalLog
 from .trust import TrustState, load_state, policy_for
 
 __all__ = ["PublishError", "PublishResult", "Registry"]
@@ -226,6 +228,7 @@ class Registry:
         """Wrap the database (migrated already) with the settings."""
         self.db = database
         self.settings = settings
+        self.log = PortalLog(database, settings)
         self._state: TrustState | None = None
 
     # ---- the trust state -------------------------------------------------------------------------------------
@@ -440,12 +443,16 @@ class Registry:
                 raise _RetryError
             starts = _batch_starts(checked.records)
             held: list[int] = []
+            unlogged: list[tuple[bytes, int, bytes]] = []
             for index, batch in enumerate(header.batches):
                 records = checked.records[starts[index] : starts[index] + batch.count]
                 have = _held_count(conn, batch.batch_id)
                 fork = _find_fork(conn, batch.batch_id, records[:have], path=path, batch_index=index, now=now)
                 if fork is not None:
                     break
+                logged = _check_logged(self.log, conn, records, root=index == 0)
+                if logged is None and self.log.enabled and batch.count <= have:
+                    unlogged.append(_held_head(conn, batch.batch_id))  # held from before the log was kept
                 if index == 0 and batch.count < have:
                     raise PublishError(
                         f"the portal holds {have} events of this batch and the bundle only {batch.count}: a rollback",
@@ -456,6 +463,14 @@ class Registry:
                 held.append(have)
             if fork is None:
                 added = self._append(conn, path, checked, held=held, now=now, deadline=deadline)
+                # Every head this publication moves is logged in the same transaction (docs/transparency.md).
+                moved = [
+                    (b.batch_id, b.count - 1, b.head) for b, h in zip(header.batches, held, strict=True) if b.count > h
+                ]
+                try:
+                    self.log.append(conn, moved + unlogged, now)
+                except LogRequestError as e:
+                    raise PublishError(e.message, code=e.code, status=e.status) from e
                 outcomes = [
                     BatchOutcome(
                         batch_id=b.batch_id,
@@ -633,6 +648,47 @@ def _find_fork(
             },
         )
     return None
+
+
+def _held_head(conn: sa.Connection, batch_id: bytes) -> tuple[bytes, int, bytes]:
+    seq, head = conn.execute(
+        sa.select(db.batches.c.head_seq, db.batches.c.head_id).where(db.batches.c.batch_id == batch_id)
+    ).one()
+    return batch_id, int(seq), bytes(head)
+
+
+def _check_logged(log: PortalLog, conn: sa.Connection, records: list[_Record], *, root: bool) -> LogLeaf | None:
+    """Refuse a batch whose chain does not hold the head the log holds for it; return that logged leaf.
+
+    The log, not only the events table, is what the portal promised: even if the events were restored from an old
+    backup, a re-signed tail is refused here (``E_LOG_FORK``), and a root batch shorter than its logged head is a
+    rollback (``E_ROLLBACK``).
+    """
+    if not records:
+        return None
+    found = log.logged_head(conn, records[0].batch_id)
+    if found is None:
+        return None
+    index, leaf = found
+    where = {"batch_id": leaf.batch_id.hex(), "seq": leaf.seq, "logged_head": leaf.head_id.hex(), "leaf_index": index}
+    if leaf.seq < len(records):
+        if records[leaf.seq].event_id != leaf.head_id:
+            raise PublishError(
+                f"the bundle's batch {leaf.batch_id.hex()[:16]} does not extend the head the transparency log holds "
+                f"for it at seq {leaf.seq} (leaf {index}): a re-signed history",
+                code="E_LOG_FORK",
+                status=409,
+                details=where,
+            )
+    elif root:
+        raise PublishError(
+            f"the transparency log holds seq {leaf.seq} of this batch and the bundle only {len(records)} events: "
+            "a rollback",
+            code="E_ROLLBACK",
+            status=409,
+            details={**where, "held": leaf.seq + 1, "bundle": len(records)},
+        )
+    return leaf
 
 
 def _raw_at(path: Path, batch_index: int, seq: int) -> bytes:

@@ -58,6 +58,11 @@ class PublishAccepted(BaseModel):
     policy: dict[str, Any] | None
     trust_list: dict[str, Any]
     page: str = Field(description="The batch's page on this portal")
+    log: dict[str, Any] | None = Field(
+        default=None,
+        description="With a transparency log: its origin, a base64 receipt per batch (docs/format.md §18.5) and "
+        "what each witness answered",
+    )
 
 
 class ParticipantOut(BaseModel):
@@ -213,6 +218,16 @@ class Material(BaseModel):
     trust_list_version: int
     policy: str | None = Field(description="Base64 of the signed policy that governs the batch, if any")
     seal: str | None = Field(description="The sealed URL, when given as ?seal=")
+    intermediates: list[str] = Field(
+        default_factory=list,
+        description="Base64 of every older trust list, oldest first: they carry the pinned authority keys forward to "
+        "the current list (empty when the portal pins no authority keys)",
+    )
+    receipt: str | None = Field(
+        default=None,
+        description="Base64 of the transparency-log receipt of the batch's head (docs/format.md §18.5), if the portal "
+        "keeps a log and has logged it",
+    )
 
 
 def participant_out(p: Any) -> ParticipantOut | None:

@@ -7,9 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import ocop_provenance as op
 from ocop_provenance.trust import AuthorityPin
 
-__all__ = ["Limits", "Settings", "utc_now"]
+__all__ = ["Limits", "Settings", "WitnessEndpoint", "utc_now"]
 
 _PUBLIC_URL = re.compile(r"https?://[a-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~-]+)*")
 
@@ -38,6 +39,19 @@ class Limits:
     max_document_bytes: int = 4 << 20
 
 
+@dataclass(frozen=True, slots=True)
+class WitnessEndpoint:
+    """A witness the log pushes its checkpoints to (C2SP tlog-witness), and the key its cosignatures verify with.
+
+    Attributes:
+        url: The witness's base URL; requests go to ``url/add-checkpoint``.
+        key: The witness's Ed25519 public key (its cosignature lines are matched by key hash).
+    """
+
+    url: str
+    key: op.PublicKey
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
     """The portal's configuration.
@@ -56,6 +70,10 @@ class Settings:
         page_cache_seconds: How long an app server may answer a Digital Link URL from its rendered copy of the
             answer (0: never). The copy is dropped at once when the trust list changes; a serialised unit's look-up
             is still counted, and its count shown, on every request.
+        log_key: The transparency log's Ed25519 key (signs checkpoints), or None: no log is kept.
+        log_generation: The ``<n>`` of the log's origin ``<host>/tlog/<n>`` (ADR 0070): a new one restarts the log.
+        witnesses: Witnesses each new checkpoint is pushed to; their cosignatures are served with it.
+        witness_timeout: Seconds to wait for one witness's answer.
     """
 
     db_url: str
@@ -67,9 +85,21 @@ class Settings:
     trust_refresh_seconds: float = 5.0
     seal_memo: int = 4096
     page_cache_seconds: float = 1.0
+    log_key: op.PrivateKey | None = None
+    log_generation: int = 1
+    witnesses: tuple[WitnessEndpoint, ...] = ()
+    witness_timeout: float = 10.0
 
     def __post_init__(self) -> None:
         url = self.public_url.rstrip("/")
         if not _PUBLIC_URL.fullmatch(url):
             raise ValueError(f"--public-url must look like https://host[/prefix], not {self.public_url!r}")
         object.__setattr__(self, "public_url", url)
+        if self.log_generation < 1:
+            raise ValueError("the log generation is a positive integer")
+
+    @property
+    def log_origin(self) -> str:
+        """The log's origin: ``<public host>/tlog/<generation>`` (ADR 0070)."""
+        host = self.public_url.split("://", 1)[1].split("/", 1)[0].split(":", 1)[0]
+        return f"{host}/tlog/{self.log_generation}"

@@ -138,6 +138,16 @@ def static_plain(request: Request, rel: str) -> Response:
     return _portal(request).static_response(rel, None)
 
 
+@router.get("/sw.js")
+def service_worker(request: Request) -> Response:
+    """The consumer page's service worker, at the root so that its scope covers the product pages."""
+    return Response(
+        _portal(request).service_worker,
+        media_type="text/javascript; charset=utf-8",
+        headers={"cache-control": "no-cache", "service-worker-allowed": "/"},
+    )
+
+
 @router.get("/.well-known/gs1resolver")
 def resolver_description(request: Request) -> JSONResponse:
     public = _portal(request).settings.public_url
@@ -168,6 +178,8 @@ class CachedAnswer:
 
 
 _SCANS = re.compile(rb"<!--scans-->.*?<!--/scans-->", re.S)
+#: Sent by the page's service worker when it keeps a copy for offline use: not a look-up, so not counted.
+OFFLINE_COPY = "x-ocop-offline-copy"
 
 
 async def digital_link(request: Request) -> Response:
@@ -175,7 +187,8 @@ async def digital_link(request: Request) -> Response:
 
     An answer is kept for ``Settings.page_cache_seconds`` and served again, without verifying or rendering, to
     the same URL asked in the same way (HTML or linkset, language) while the trust list is unchanged; a serialised
-    unit's look-up is counted, and its count rendered, on every request.
+    unit's look-up is counted, and its count rendered, on every request (but the copy the page's service worker
+    keeps, marked with :data:`OFFLINE_COPY`).
     """
     portal = _portal(request)
     raw_path = request.scope.get("raw_path") or request.url.path.encode()
@@ -185,6 +198,7 @@ async def digital_link(request: Request) -> Response:
     if len(path) > 2048 or (s is not None and len(s) > 400) or (link_type is not None and len(link_type) > 200):
         return JSONResponse({"code": "E_DL_SYNTAX", "title": "too long", "status": 400}, status_code=400)
     lang = i18n.choose(query.get("lang"), request.headers.get("accept-language"))
+    counted = request.method == "GET" and OFFLINE_COPY not in request.headers
     wants = link_type or ("all" if _wants_linkset(request.headers.get("accept")) else None)
     key = (path, s, wants, lang)
     state = portal.registry.fresh_state()
@@ -198,15 +212,15 @@ async def digital_link(request: Request) -> Response:
         body = cached.body
         if cached.scans is not None and cached.scan_link is not None:
             scans = (0, datetime.min)
-            if request.method == "GET":
+            if counted:
                 scans = await run_in_threadpool(portal.registry.count_scan, cached.scan_link)
             fragment = portal.fragment(lang, "_scans.html", verdict={"scans": scans})
-            body = cached.scans[0] + fragment.encode() + cached.scans[1] if request.method == "GET" else body
+            body = cached.scans[0] + fragment.encode() + cached.scans[1] if counted else body
         return Response(body, status_code=cached.status, headers=dict(cached.headers))
-    response, resolved = await run_in_threadpool(_answer, portal, request, path, s, wants)
+    response, resolved = await run_in_threadpool(_answer, portal, request, path, s, wants, counted)
     verdict = resolved.verdict
     serial = verdict.statement.link().path if verdict.ok and verdict.statement and verdict.statement.serial else None
-    if portal.settings.page_cache_seconds > 0 and request.method == "GET":
+    if portal.settings.page_cache_seconds > 0 and counted:
         body = bytes(response.body)
         split = _SCANS.search(body) if serial is not None else None
         portal.answers.put(
@@ -230,8 +244,10 @@ for _prefix in ("/01/", "/ocop/"):
     router.routes.append(Route(_prefix + "{rest:path}", digital_link, methods=["GET", "HEAD"]))
 
 
-def _answer(portal: Portal, request: Request, path: str, s: str | None, wants: str | None) -> tuple[Response, Resolved]:
-    resolved = portal.resolver.resolve(path, s, count=request.method == "GET")
+def _answer(  # noqa: PLR0917 - one private call site
+    portal: Portal, request: Request, path: str, s: str | None, wants: str | None, counted: bool
+) -> tuple[Response, Resolved]:
+    resolved = portal.resolver.resolve(path, s, count=counted)
     verdict = resolved.verdict
     view = verdict.batch
     headers = {"vary": "Accept, Accept-Language"}

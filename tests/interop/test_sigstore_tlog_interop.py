@@ -144,3 +144,39 @@ def test_both_refuse_what_must_fail() -> None:
     for (name, r), theirs in zip(bad.items(), results[1:], strict=True):
         assert theirs["ok"] is False, name
         assert ours(r) is False, name
+
+
+def test_receipts_of_the_portal_verify_in_sigstore(tmp_path: Path) -> None:
+    """The portal's own receipts (its SQL-stored tree, its signed checkpoints) pass the independent verifier."""
+    pytest.importorskip("ocop_portal", reason="the portal extra is not installed")
+    from ocop_portal import Settings
+    from ocop_portal.db import Database
+    from ocop_portal.registry import Registry
+    from tests.portal.world import NOW, World
+
+    world = World(tmp_path, "https://id.thanhhoa.example.vn")
+    log_key = key(45)
+    settings = Settings(
+        db_url=str(tmp_path / "portal.sqlite"),
+        public_url="https://id.thanhhoa.example.vn",
+        authority=world.pin,
+        clock=lambda: NOW,
+        log_key=log_key,
+    )
+    database = Database(settings.db_url)
+    database.migrate()
+    try:
+        registry = Registry(database, settings)
+        registry.install_trust_list(world.trust_v1)
+        for batch in (world.fresh, world.dried):
+            bundle = tmp_path / "b.ocop"
+            bundle.write_bytes(world.bundle(batch))
+            registry.publish(bundle)
+        receipts = registry.log.receipts([world.dried, world.fresh])
+    finally:
+        database.dispose()
+    note_key = tlog.NoteKey.for_log("id.thanhhoa.example.vn/tlog/1", log_key.public_key)
+    assert len(receipts) == 2
+    assert all(ours(r, note_key) for r in receipts.values())
+    results = peer([case(r, note_key) for r in receipts.values()])["results"]
+    assert [r["ok"] for r in results] == [True, True], results

@@ -7,7 +7,9 @@ a realistic bundle, single-bit mutations of a sealed URL (alone and with the bun
 OCOP URL form and of two trust lists, seeded random CBOR for the strict decoder (also under small item budgets),
 event payloads whose fields are replaced by near-miss values (times, quantities, GTINs, text, nulls, wrong types),
 and the near misses of tests/js/near_misses.py: event times and quantities, trust-list payloads signed again, genesis
-claims in audits and seals, chains verified with a trust list, and the item budgets of trust lists and headers.
+claims in audits and seals, chains verified with a trust list, and the item budgets of trust lists and headers; what
+the consumer page does (200 single-bit mutations of the bundle audited with a trust list verified from pinned
+authority keys, and mutated sealed URLs checked with both); and every committed vector of tests/vectors.
 Node.js 20 or newer is required: without it these tests fail, they do not skip.
 """
 
@@ -285,7 +287,52 @@ def _mutation_cases() -> dict[str, list[Case]]:
         "public vectors": _public_vector_cases(),
         "corrected bundle": _corrected_bundle_cases(200, 17),
         "correction payload": _correction_payload_cases(300, 18),
+        # What the consumer page does in the browser (static/js/page.js): the bundle audited with the trust list
+        # verified from the pinned authority keys, and the seal checked with both.
+        "bundle with trust list": [
+            {"kind": "bundle_trust", "bundle": d.hex(), "trust": s.trust_v1.hex(), "authority": pin, "now": NOW}
+            for _, d in bit_flips(s.bundle, 200, 19)
+        ],
+        "seal url with bundle and trust list": [
+            {
+                "kind": "seal",
+                "text": t,
+                "trust": s.trust_v1.hex(),
+                "authority": pin,
+                "bundle": s.bundle.hex(),
+                "now": NOW,
+            }
+            for _, t in text_flips(s.seal_url, 100, 20)
+        ],
+        "committed vectors": _committed_vector_cases(),
     }
+
+
+def _committed_vector_cases() -> list[Case]:
+    """Every committed vector of tests/vectors that a verifier judges: invalid.json, the bundle and the chains."""
+    invalid = json.loads((ROOT / "tests" / "vectors" / "invalid.json").read_text(encoding="utf-8"))
+    bundle = json.loads((ROOT / "tests" / "vectors" / "bundle.json").read_text(encoding="utf-8"))["bundle"]
+    events = json.loads((ROOT / "tests" / "vectors" / "events.json").read_text(encoding="utf-8"))
+    key_of = {k["name"]: k["public_key"] for k in _VECTOR_KEYS}
+    everyone = list(key_of.values())
+    now = invalid["now"]
+    cases: list[Case] = []
+    for v in invalid["vectors"]:
+        trusted = [key_of[n] for n in v.get("trusted", key_of)]
+        if v["kind"] == "chain":
+            cases.append(
+                {"kind": "chain", "events": v["input"], "trusted": trusted, "batch_id": v.get("batch_id"), "now": now}
+            )
+        elif v["kind"] == "bundle":
+            cases.append({"kind": "bundle", "bundle": v["input"], "trusted": trusted, "now": now})
+        else:
+            cases.append({"kind": v["kind"], "input": v["input"]})
+    cases.append({"kind": "bundle", "bundle": bundle["file"], "trusted": everyone, "now": now})
+    cases.append({"kind": "bundle", "bundle": _CORRECTIONS["bundle"], "trusted": everyone, "now": now})
+    for b in events["batches"]:
+        chain = [e["cose"] for e in b["events"]]
+        cases.append({"kind": "chain", "events": chain, "trusted": everyone, "batch_id": b["batch_id"], "now": now})
+    return cases
 
 
 _CORRECTIONS = json.loads((ROOT / "tests" / "vectors" / "corrections.json").read_text(encoding="utf-8"))
@@ -352,6 +399,9 @@ GROUPS = [
     "public vectors",
     "corrected bundle",
     "correction payload",
+    "bundle with trust list",
+    "seal url with bundle and trust list",
+    "committed vectors",
 ]
 # Groups whose inputs reach few rules by construction: how many distinct codes each must show at least.
 # (event time: every text outside the profile is E_FIELD, so OK, E_FIELD and E_SCHEMA are all there is.)

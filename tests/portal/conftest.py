@@ -8,7 +8,7 @@ developer's machine, and fail in CI (``OCOP_CI=1``, set by ``.ci/run``, which in
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,13 +83,14 @@ class Live:
         return self.client.post("/api/v1/bundles", content=bundle)
 
 
-def serve(db_url: str, world: World, **settings: Any) -> Iterator[Live]:
+def serve(db_url: str, world: World, wrap: Callable[[Any], Any] | None = None, **settings: Any) -> Iterator[Live]:
+    """Serve a portal on loopback (``wrap``: an ASGI middleware put in front of it, for tests that alter answers)."""
     s = Settings(**({"db_url": db_url, "public_url": PUBLIC, "authority": world.pin, "clock": lambda: NOW} | settings))
     database = Database(s.db_url)
     database.migrate()
     app = create_app(s, database=database)
     port = free_port()
-    server = Server(app, "127.0.0.1", port).start()
+    server = Server(app if wrap is None else wrap(app), "127.0.0.1", port).start()
     try:
         with httpx.Client(base_url=server.url, timeout=60) as client:
             yield Live(server.url, app, database, client, s)

@@ -145,6 +145,11 @@ def build() -> dict[str, bytes]:
         _agree(f"consistency proof from {m}", list(proof), _subproof(m, data, True))
         consistency.append({"old_size": m, "proof": [p.hex() for p in proof]})
     receipt = tlog.make_receipt(leaves[5], 5, note, tree)
+    receipts = [receipt, tlog.make_receipt(leaves[2], 2, note, tree)]
+    receipts_file = tlog.encode_receipts(receipts)
+    _agree(
+        "receipts file", receipts_file, cbor2.dumps({0: "ocop-log-receipts", 1: 1, 2: [r.to_bytes() for r in receipts]})
+    )
     request = tlog.AddCheckpoint(
         OLD_SIZE,
         tree.consistency_proof(OLD_SIZE, size),
@@ -193,6 +198,7 @@ def build() -> dict[str, bytes]:
         "inclusion": inclusion,
         "consistency": consistency,
         "receipt": {"index": 5, "cbor": receipt.to_bytes().hex(), "tlog_proof": receipt.to_tlog_proof()},
+        "receipts_file": {"indexes": [5, 2], "cbor": receipts_file.hex()},
         "witness": {
             "request": request.to_bytes().decode("utf-8"),
             "held": old_note.text,

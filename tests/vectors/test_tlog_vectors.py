@@ -79,6 +79,16 @@ def test_checkpoints_and_receipt_verify() -> None:
     assert got.index == r["index"]
 
 
+def test_receipts_file_carries_the_receipts_and_proves_their_heads() -> None:
+    f = V["receipts_file"]
+    receipts = tlog.decode_receipts(bytes.fromhex(f["cbor"]))
+    assert [r.index for r in receipts] == f["indexes"]
+    assert tlog.encode_receipts(receipts).hex() == f["cbor"]
+    heads = [tlog.LogLeaf.from_bytes(bytes.fromhex(V["leaves"][i]["leaf"])) for i in reversed(f["indexes"])]
+    got = tlog.verify_heads_logged(heads, receipts, LOG_KEY, witness_keys=WITNESS_KEYS, witnesses=2)
+    assert [v.index for v in got] == list(reversed(f["indexes"]))
+
+
 def test_witness_exchange_replays() -> None:
     w = V["witness"]
     cosigner = tlog.Cosigner(

@@ -14,6 +14,7 @@ from .. import i18n
 from .core import JsonDict, Result, Text
 from .events import correction_lines, event_json, event_lines
 from .explain import explain
+from .logs import LogChecked
 from .policy import requirements, rule_name
 from .trust import TrustVerified, trust_json
 from .verify import VerifyFailure, problem_lines, proves, where_json, where_text
@@ -38,6 +39,8 @@ class AuditResult(Result):
     proof_files: tuple[str, ...] = ()
     recorded: tuple[Mapping[bytes, op.SignedEvent], ...] = ()
     """For each bundle (unless ``--summary``), the verified events by id: what each step recorded."""
+    #: With ``--log-key``: the log verdict of each bundle, in order.
+    logs: tuple[LogChecked, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -66,6 +69,7 @@ class AuditResult(Result):
             ],
             "forks": [base64.b64encode(proof.to_bytes()).decode("ascii") for proof in self.forks],
             "proof_files": list(self.proof_files),
+            **({"logs": [c.to_json() for c in self.logs]} if self.logs else {}),
         }
 
     def _recorded(self, i: int) -> Mapping[bytes, op.SignedEvent] | None:
@@ -94,6 +98,8 @@ class AuditResult(Result):
             for i, (path, r, f) in enumerate(zip(self.bundles, self.reports, self.failures, strict=True))
         ]
         tail: list[str] = []
+        for checked in self.logs:
+            tail.extend(line.strip() for line in checked.lines()[:1])
         if len(self.bundles) > 1 and self.forks:
             tail.append(
                 t(

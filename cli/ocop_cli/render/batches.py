@@ -249,14 +249,41 @@ class Exported(Result):
     events: int
     batches: int
     size: int
+    #: With ``--receipts``: the receipts file, how many receipts it holds, its size.
+    receipts: tuple[str, int, int] | None = None
+    #: With ``--receipts``: the heads ``(batch id, seq)`` no stored receipt logs.
+    unlogged: tuple[tuple[bytes, int], ...] = ()
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return tuple(
+            t("no log receipt for head #{seq} of batch {batch}: publish it first (ocop publish)", seq=s,
+              batch=short(b))
+            for b, s in self.unlogged
+        )  # fmt: skip
 
     def to_json(self) -> JsonDict:
-        return _written_json(self.path, self.kind, self.events, self.batches, self.size)
+        doc = _written_json(self.path, self.kind, self.events, self.batches, self.size)
+        if self.receipts is not None:
+            doc["receipts"] = {
+                "output": self.receipts[0],
+                "count": self.receipts[1],
+                "bytes": self.receipts[2],
+                "unlogged": [{"batch_id": b.hex(), "seq": s} for b, s in self.unlogged],
+            }
+        return doc
 
     def to_text(self) -> Text:
         counts = _written_counts(self.path, self.events, self.batches, self.size)
         if self.kind == "bundle":
-            return Text(err=(t("wrote bundle {path}: {events} of {batches}, {size} bytes", **counts),))
+            rows = [t("wrote bundle {path}: {events} of {batches}, {size} bytes", **counts)]
+            if self.receipts is not None:
+                path, n, size = self.receipts
+                rows.append(
+                    tn(n, "wrote {n} log receipt to {path} ({size} bytes)", "wrote {n} log receipts to {path} "
+                       "({size} bytes)", path=path, size=size)
+                )  # fmt: skip
+            return Text(err=tuple(rows))
         return Text(err=(t("wrote COSE sequence {path}: {events} of {batches}, {size} bytes", **counts),))
 
 

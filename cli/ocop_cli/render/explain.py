@@ -92,18 +92,15 @@ EXPLAIN: Mapping[str, str] = {
     "E_CHECKPOINT": N_("a checkpoint of the transparency log is malformed"),
     "E_LOG_RANGE": N_("a tree size or leaf index outside the log was asked for"),
     "E_VKEY": N_("a log or witness key is malformed, or does not match its name and hash"),
-    "E_LOG_SIGNATURE": N_(
-        "the log's or a witness's signature on a checkpoint does not verify, or the log's is missing"
-    ),
-    "E_LOG_ORIGIN": N_("the checkpoint belongs to another log than the one expected"),
+    "E_LOG_SIGNATURE": N_("the transparency log's signature is missing or wrong: the proof is not from this log"),
+    "E_LOG_ORIGIN": N_("the proof is from another transparency log than the one expected"),
     "E_LOG_EMPTY_ROOT": N_("an empty log's checkpoint has a wrong root"),
-    "E_LOG_WITNESSES": N_("too few of the witnesses you trust cosigned the log's checkpoint"),
-    "E_LOG_LEAF": N_("the log's receipt is for another head of the batch than the one checked"),
-    "E_LOG_INCLUSION": N_("the proof does not show the head in the log's signed tree"),
-    "E_LOG_CONSISTENCY": N_(
-        "the log's new checkpoint does not extend the one seen before: the log rewrote its history (keep both as proof)"
-    ),
-    "E_LOG_ROLLBACK": N_("the log shows a smaller tree than one already seen: it went back in time"),
+    "E_LOG_WITNESSES": N_("not enough independent witnesses confirmed the transparency log's state"),
+    "E_LOG_LEAF": N_("the log entry is about another step than the one in the bundle"),
+    "E_LOG_INCLUSION": N_("the proof does not show the step in the transparency log"),
+    "E_LOG_CONSISTENCY": N_("the transparency log rewrote its history: it does not extend what was seen before"),
+    "E_LOG_ROLLBACK": N_("the transparency log went back to an older, smaller state"),
+    "E_LOG_FORK": N_("the portal's transparency log holds another version of this batch's history"),
     "E_WITNESS_CONFLICT": N_("the witness holds another checkpoint size than the log assumed: the log must ask again"),
     "E_LOG_STORE": N_("the log's stored hashes are inconsistent: the log's database is damaged"),
     # GS1 EPCIS 2.0 (ocop export --epcis, ocop step import)
@@ -179,6 +176,7 @@ EXPLAIN: Mapping[str, str] = {
     "E_PINNED_LIST_UNANCHORED": N_(
         "a pinned list is checked against the authority's keys: a list cannot vouch for itself"
     ),
+    "E_LOG_MISSING": N_("there is no proof that this step was published in the portal's transparency log"),
 }
 
 #: What each seal, QR and image code means (``ocop qr``), consulted before :data:`EXPLAIN`.

@@ -6,7 +6,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .core import JsonDict, Result, Text, lines
+from .core import JsonDict, Result, Text, error_json, lines
+from .logs import LogSeen
 from .words import short, t, tn
 
 __all__ = ["Migrated", "Published", "Serving"]
@@ -28,6 +29,10 @@ class Published(Result):
     events: int
     answer: Mapping[str, Any]
     files: Sequence[Mapping[str, Any]] = ()
+    receipts: Sequence[str] = ()
+    receipt_problems: Sequence[str] = ()
+    #: With ``--log-key``: what was checked of the portal's log.
+    log: LogSeen | None = None
 
     @property
     def accepted(self) -> bool:
@@ -36,7 +41,11 @@ class Published(Result):
 
     @property
     def ok(self) -> bool:
-        return self.accepted and all(_file_ok(f) for f in self.files)
+        return self.accepted and all(_file_ok(f) for f in self.files) and (self.log is None or self.log.error is None)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return tuple(t("a log receipt was not kept: {problem}", problem=p) for p in self.receipt_problems)
 
     def to_json(self) -> JsonDict:
         return {
@@ -45,6 +54,8 @@ class Published(Result):
             "events": self.events,
             "answer": dict(self.answer),
             "files": [dict(f) for f in self.files],
+            "receipts": list(self.receipts),
+            **({} if self.log is None else {"log": _log_json(self.log)}),
         }
 
     def to_text(self) -> Text:
@@ -72,18 +83,52 @@ class Published(Result):
                 )
             if a.get("page"):
                 rows.append(t("  page: {url}", url=a["page"]))
+            if self.receipts:
+                rows.append(
+                    tn(
+                        len(self.receipts),
+                        "  log: {n} receipt kept (proof that the head is in the portal's transparency log)",
+                        "  log: {n} receipts kept (proof that the heads are in the portal's transparency log)",
+                    )
+                )
         else:
             rows = [t("REFUSED by {portal}: {message} [{code}]", portal=self.portal, message=a.get("message"),
                       code=a.get("code"))]  # fmt: skip
             rows += [
                 t("  {code}: {message}", code=f.get("code"), message=f.get("message")) for f in a.get("findings") or []
             ]
+        if self.log is not None:
+            rows.extend(_log_rows(self.log))
         for f in self.files:
             if _file_ok(f):
                 rows.append(t("  file {path}: published ({code})", path=f["file"], code=f.get("code", "ok")))
             else:
                 rows.append(t("  file {path}: refused ({code})", path=f["file"], code=f.get("code", "ok")))
         return lines(*rows)
+
+
+def _log_json(seen: LogSeen) -> JsonDict:
+    return {
+        "origin": seen.origin or None,
+        "size": seen.size or None,
+        "previous": seen.previous,
+        "error": None if seen.error is None else error_json(seen.error),
+        "evidence": seen.evidence,
+    }
+
+
+def _log_rows(seen: LogSeen) -> list[str]:
+    if seen.error is not None:
+        rows = [t("  log: REFUSED: {message} [{code}]", message=seen.error.message, code=seen.error.code)]
+        if seen.evidence is not None:
+            rows.append(t("  the two signed checkpoints are kept in {path}: evidence of the split view",
+                          path=seen.evidence))  # fmt: skip
+        return rows
+    if seen.previous is None:
+        return [t("  log: receipts verified; checkpoint of {size} leaves of {origin} kept", size=seen.size,
+                  origin=seen.origin)]  # fmt: skip
+    return [t("  log: receipts verified; {origin} grew from {previous} to {size} leaves, consistently",
+              origin=seen.origin, previous=seen.previous, size=seen.size)]  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -11,6 +11,7 @@ from ocop_provenance.events import AttachmentReport, BundleSummary, CorrectionNo
 from .core import JsonDict, Result, Text, error_json, lines
 from .events import chain_json, correction_lines, event_json, event_lines
 from .explain import explain
+from .logs import LogChecked
 from .words import hex_or_none, short, t, tn
 
 __all__ = [
@@ -47,6 +48,7 @@ class VerifyResult(Result):
     """Every event of the bundle, in bundle order, when the steps are shown (not with ``--summary``)."""
     self_keys: bool = False
     """Checked only against the keys the bundle carries (``ocop show`` without trust): the content is unverified."""
+    log: LogChecked | None = None
 
     @property
     def ok(self) -> bool:
@@ -142,6 +144,7 @@ class VerifyResult(Result):
             "backend": self.backend,
             "corrections": [{"batch_id": b.hex(), **n.to_dict()} for b, n in self.corrections],
             **({} if self.attachments is None else {"attachments": self.attachments.to_dict()}),
+            **({} if self.log is None else {"log": self.log.to_json()}),
         }
 
     def to_text(self) -> Text:
@@ -214,6 +217,8 @@ class VerifyResult(Result):
                 )
         if self.attachments is not None:
             rows.extend(attachment_lines(self.attachments))
+        if self.log is not None:
+            rows.extend(self.log.lines())
         rows.append("")
         if not self.self_keys:
             rows.extend(f"  {line}" for line in proves())
