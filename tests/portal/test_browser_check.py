@@ -338,7 +338,7 @@ def test_the_phone_checks_the_log_receipt(phone: Any, tmp_path: Path, world: Wor
         section = _checked(phone, live.url + live.path(world.seal(serial="0101")))
         text = section.text
         assert section.get_attribute("data-state") == "ok", text
-        assert "sổ minh bạch có ghi bước mới nhất của hồ sơ này (sổ gồm 2 mục)" in text
+        assert "nhật ký minh bạch có ghi bước mới nhất của hồ sơ này (nhật ký gồm 2 mục)" in text
 
 
 def test_an_altered_log_receipt_is_caught_by_the_phone(phone: Any, tmp_path: Path, world: World) -> None:
@@ -347,7 +347,7 @@ def test_an_altered_log_receipt_is_caught_by_the_phone(phone: Any, tmp_path: Pat
         text = section.text
         assert section.get_attribute("data-state") == "fail", text
         assert section.get_attribute("data-code") == "E_LOG_INCLUSION"
-        assert "Phần không hợp lệ: biên nhận của sổ minh bạch" in text
+        assert "Phần không hợp lệ: biên nhận của nhật ký minh bạch" in text
         assert _server_verdict(phone).get_attribute("data-code") == "SEAL_OK"
 
 
