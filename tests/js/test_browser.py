@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.portal.conftest import require
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 
@@ -43,8 +45,9 @@ def server() -> Iterator[str]:
         httpd.server_close()
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed")
 def test_the_verifier_runs_in_chromium(server: str) -> None:
+    if CHROMIUM is None:
+        require("Chromium", "the verifier is run in a real browser")
     assert CHROMIUM is not None
     with tempfile.TemporaryDirectory() as profile:
         page = subprocess.run(

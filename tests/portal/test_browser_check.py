@@ -32,7 +32,7 @@ import pytest
 from ocop_provenance import tlog
 from ocop_provenance.trust import AuthorityPin, TrustList, sign_trust_list
 
-from .conftest import Live, serve
+from .conftest import Live, require, serve
 from .test_browser import CHROMIUM, DRIVER, _driver
 from .world import NOW, World, key
 
@@ -188,7 +188,7 @@ def altered(tmp_path: Path, world: World) -> Iterator[Live]:
 
 def _chromium(*scripts: str) -> Iterator[Any]:
     if CHROMIUM is None or DRIVER is None:
-        pytest.skip("Chromium is not installed")
+        require("Chromium and chromedriver", "the phone's check runs in a real browser")
     driver = _driver(javascript=True)
     try:
         for source in scripts:
@@ -447,7 +447,7 @@ def _count(page: str) -> int:
 def test_the_demo_page_checks_on_a_phone_with_its_own_clock(tmp_path: Path) -> None:
     """``ocop demo --serve``, unpinned clock: what a developer sees in a browser after the README's demo command."""
     if CHROMIUM is None or DRIVER is None:
-        pytest.skip("Chromium is not installed")
+        require("Chromium and chromedriver", "the phone's check runs in a real browser")
     env = {**os.environ, "OCOP_HOME": str(tmp_path / "home"), "PYTHONUNBUFFERED": "1", "TMPDIR": str(tmp_path)}
     env.pop("OCOP_PASSPHRASE", None)
     with subprocess.Popen(
