@@ -264,7 +264,7 @@ class Ledger:
             The number of events newly stored (events already present are skipped).
 
         Raises:
-            As for :meth:`append`; the error's ``index`` is the event's position in ``events``.
+            As for :meth:`append`; the error's ``position`` is the event's 0-based place in ``events``.
         """
         return self._appender.append_many(events)
 
@@ -418,8 +418,8 @@ class Ledger:
             The batch's new head.
 
         Raises:
-            As for :meth:`add_step`; a :class:`FormatError` or :class:`ChainError` carries the step's position in
-            ``steps`` as ``index``. ``SignatureError`` ``E_SIGNER`` if a signing process fails. ``ValueError``
+            As for :meth:`add_step`; a :class:`FormatError` or :class:`ChainError` carries the step's 0-based place in
+            ``steps`` as ``position``. ``SignatureError`` ``E_SIGNER`` if a signing process fails. ``ValueError``
             if ``chunk`` is below 1 or ``workers`` is not an accepted value; ``TypeError`` for an item of
             ``steps`` that is not a :class:`NewStep`.
         """
