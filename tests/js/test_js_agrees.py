@@ -15,6 +15,7 @@ Node.js 20 or newer is required: without it these tests fail, they do not skip.
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import shutil
@@ -429,17 +430,19 @@ def _chain_edits(s: scenario.Scenario, count: int, seed: int) -> list[list[bytes
     return out
 
 
-@pytest.fixture(scope="module")
-def verdicts() -> dict[str, list[tuple[Case, Outcome, Outcome]]]:
-    groups = _mutation_cases()
-    flat = [c for cases in groups.values() for c in cases]
-    js = iter(run_js(flat))
-    return {name: [(c, python_outcome(c), next(js)) for c in cases] for name, cases in groups.items()}
+@functools.cache
+def _all_cases() -> dict[str, list[Case]]:
+    return _mutation_cases()  # cheap to build; judging them is the cost, so each test judges only its group
+
+
+def _verdicts(group: str) -> list[tuple[Case, Outcome, Outcome]]:
+    cases = _all_cases()[group]
+    return [(c, python_outcome(c), js) for c, js in zip(cases, run_js(cases), strict=True)]
 
 
 @pytest.mark.parametrize("group", GROUPS)
-def test_verdicts_agree(verdicts: dict[str, list[tuple[Case, Outcome, Outcome]]], group: str) -> None:
-    results = verdicts[group]
+def test_verdicts_agree(group: str) -> None:
+    results = _verdicts(group)
     disagree = [(c, py, js) for c, py, js in results if py[0] != js[0]]
     assert not disagree, (
         f"{len(disagree)} of {len(results)} differ, first: python {disagree[0][1]}, js {disagree[0][2]}"
