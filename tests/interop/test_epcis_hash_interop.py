@@ -13,6 +13,7 @@ import math
 import os
 import subprocess
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -20,12 +21,13 @@ from typing import Any
 import ocop_provenance as op
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
+from ocop_provenance.events import sign_event
 
 from tests.epcis.helpers import export
 from tests.epcis.test_corrections import corrected_chains
 from tests.epcis.test_export import KEYS as DEMO_KEYS
 from tests.epcis.test_export import demo_chains
-from tests.property.epcis_strategies import KEYS, bundles
+from tests.property.epcis_strategies import KEYS, SIGNERS, bundles
 
 ENV = "OCOP_INTEROP_PYTHON"
 PEER = Path(__file__).resolve().parent / "epcis_hash_peer.py"
@@ -103,9 +105,13 @@ def reference_defect(chains: list[list[op.SignedEvent]], document: bytes) -> str
         try:
             number = float(stripped)
         except ValueError:
-            number = 0.0
+            number = math.nan
         if math.isinf(number):
             return f"{stripped!r} reads as an infinite float: the reference raises and leaves the event out"
+        if "_" in stripped and not math.isnan(number):
+            return (
+                f"{stripped!r} reads as a number to Python (digits grouped by _): the reference hashes it as {number}"
+            )
         if stripped in words:
             return f"free text {stripped!r} equals a CBV word: the reference turns any such string into its URI"
     return None
@@ -135,6 +141,21 @@ def test_declarations_and_corrective_events_hash_as_the_reference_hashes_them(pe
     # An error declaration keeps the erroneous event's id: neither hash covers errorDeclaration (CBV 2.0 §8.9).
     events = json.loads(document)["epcisBody"]["eventList"]
     assert [e["eventID"] for e in events if "errorDeclaration" in e] == [events[2]["eventID"], events[1]["eventID"]]
+
+
+def test_the_reference_reads_digits_grouped_by_underscores_as_a_number(peer: Peer) -> None:
+    """A departure the generated test sets aside (docs/epcis.md §4.3), shown once: a lot written ``1_5``."""
+    genesis = op.Genesis(
+        time=datetime(2024, 11, 2, 7, 0, tzinfo=UTC),
+        product=op.Product(name="Chè Shan tuyết", lot="1_5", quantity="1", unit="kg", gtin="08931234567897"),
+        producer=op.Producer(name="HTX Chè Na Hang"),
+    )
+    chains = [[sign_event(genesis, SIGNERS[0])]]
+    document = export(chains, KEYS)
+    answer = peer.hashes(document)
+    assert "lotNumber=15" in answer["prehashes"][0]  # the reference's reading of the text "1_5"
+    assert answer["hashes"] != our_hashes(document)
+    assert "reads as a number" in (reference_defect(chains, document) or "")
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
