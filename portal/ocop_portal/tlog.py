@@ -115,6 +115,10 @@ class WitnessOutcome:
     message: str = ""
 
 
+#: The PostgreSQL advisory lock that makes log appends take turns (released when the transaction ends).
+_APPEND_LOCK = int.from_bytes(b"ocoptlog", "big") & 0x7FFF_FFFF_FFFF_FFFF
+
+
 def _size(conn: sa.Connection) -> int:
     top = conn.execute(sa.select(sa.func.max(db.tlog_leaves.c.leaf_index))).scalar()
     return 0 if top is None else int(top) + 1
@@ -149,8 +153,10 @@ class PortalLog:
     def append(self, conn: sa.Connection, heads: Sequence[tuple[bytes, int, bytes]], now: datetime) -> list[int]:
         """Append one leaf per head and sign the new checkpoint, in the caller's write transaction.
 
-        Two writers that read the same size cannot both commit: the leaf index and the node are primary keys (the
-        loser's transaction fails and the registry retries it).
+        Appends take turns: SQLite's write transactions do (``BEGIN IMMEDIATE``), and on PostgreSQL a transaction-level
+        advisory lock is taken before the size is read, so concurrent publications queue here instead of failing
+        and retrying. (Were two writers still to read the same size, the leaf index and the node are primary keys:
+        the loser's transaction fails and the registry retries it.)
 
         Args:
             conn: The registry's write transaction.
@@ -166,6 +172,8 @@ class PortalLog:
         """
         if self.signer is None or not heads:
             return []
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK})
         size = _size(conn)
         if size:
             cp = db.tlog_checkpoints

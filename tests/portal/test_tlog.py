@@ -195,7 +195,7 @@ def test_heads_held_before_the_log_was_kept_are_logged_on_their_next_publication
 
 def test_concurrent_publications_make_one_consistent_log(logged: Live, world: World, tmp_path: Path) -> None:
     bundles, batches = [], []
-    for i in range(4):
+    for i in range(8):
         path = tmp_path / f"l{i}.sqlite"
         shutil.copy(world.ledger_path, path)
         with op.Ledger.open(path) as ledger:
@@ -225,15 +225,15 @@ def test_concurrent_publications_make_one_consistent_log(logged: Live, world: Wo
         t.start()
     for t in threads:
         t.join()
-    assert codes == [201] * 4
+    assert codes == [201] * 8
     checkpoint = tlog.open_checkpoint(logged.client.get("/tlog/checkpoint").text, NOTE_KEY)
-    assert checkpoint.size == 4
-    leaves = logged.client.get("/tlog/leaves", params={"start": 0, "end": 4}).json()["leaves"]
+    assert checkpoint.size == 8
+    leaves = logged.client.get("/tlog/leaves", params={"start": 0, "end": 8}).json()["leaves"]
     parsed = tlog.verify_log_leaves(_b64s(leaves), checkpoint)
     assert sorted(leaf.batch_id for leaf in parsed) == sorted(batches)
     for batch_id in batches:
         receipt = logged.client.get(f"/tlog/receipts/{batch_id.hex()}").content
-        assert tlog.verify_receipt(receipt, NOTE_KEY).checkpoint.size == 4
+        assert tlog.verify_receipt(receipt, NOTE_KEY).checkpoint.size == 8
 
 
 def test_a_new_generation_needs_empty_log_tables(db_url: str, world: World) -> None:
