@@ -22,7 +22,7 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -65,106 +65,83 @@ DONE = """const s = document.getElementById("browser-verdict");
 return s && s.dataset.state && s.dataset.state !== "checking" ? s.dataset.state : null;"""
 
 
-class AlterOneEventByte:
-    """Test-only ASGI middleware: flips one bit of one event in the material's bundle ("11.8" becomes "11.9").
+class RewriteAnswer:
+    """Test-only ASGI middleware: the portal's answers to some paths, rewritten on their way to the browser."""
 
-    The moisture the laboratory signed is in one event only; the server-rendered page never sees the change.
-    """
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
+    def __init__(self, app: Any, matches: Callable[[str], bool], rewrite: Callable[[bytes], bytes]) -> None:
+        self.app, self.matches, self.rewrite = app, matches, rewrite
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or not scope["path"].endswith("/material"):
+        if scope["type"] != "http" or not self.matches(scope["path"]):
             await self.app(scope, receive, send)
             return
         start: dict[str, Any] = {}
         chunks: list[bytes] = []
 
-        async def altered(message: Any) -> None:
+        async def rewritten(message: Any) -> None:
             if message["type"] == "http.response.start":
                 start.update(message)
                 return
             chunks.append(message.get("body", b""))
             if message.get("more_body"):
                 return
-            material = json.loads(b"".join(chunks))
-            bundle = bytearray(base64.b64decode(material["bundle"]))
-            at = bundle.index(b"11.8") + 3
-            assert bundle.count(b"11.8") == 1
-            bundle[at] ^= 0x01  # '8' (0x38) -> '9' (0x39): one bit
-            material["bundle"] = base64.b64encode(bytes(bundle)).decode("ascii")
-            body = json.dumps(material).encode()
+            body = self.rewrite(b"".join(chunks))
             headers = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"]
             await send({**start, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
             await send({"type": "http.response.body", "body": body})
 
-        await self.app(scope, receive, altered)
+        await self.app(scope, receive, rewritten)
 
 
-class AlterTheReceipt:
-    """Test-only ASGI middleware: flips one bit of the log receipt's inclusion proof in the material."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or not scope["path"].endswith("/material"):
-            await self.app(scope, receive, send)
-            return
-        start: dict[str, Any] = {}
-        chunks: list[bytes] = []
-
-        async def altered(message: Any) -> None:
-            if message["type"] == "http.response.start":
-                start.update(message)
-                return
-            chunks.append(message.get("body", b""))
-            if message.get("more_body"):
-                return
-            material = json.loads(b"".join(chunks))
-            receipt = tlog.Receipt.from_bytes(base64.b64decode(material["receipt"]))
-            proof = list(receipt.proof)
-            proof[0] = bytes([proof[0][0] ^ 0x01]) + proof[0][1:]
-            receipt = dataclasses.replace(receipt, proof=tuple(proof))
-            material["receipt"] = base64.b64encode(receipt.to_bytes()).decode("ascii")
-            body = json.dumps(material).encode()
-            headers = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"]
-            await send({**start, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
-            await send({"type": "http.response.body", "body": body})
-
-        await self.app(scope, receive, altered)
+def _rewriting(matches: Callable[[str], bool], rewrite: Callable[[bytes], bytes]) -> Callable[[Any], RewriteAnswer]:
+    """A ``wrap`` for :func:`serve`: answers to the paths ``matches`` accepts go through ``rewrite``."""
+    return lambda app: RewriteAnswer(app, matches, rewrite)
 
 
-class RenameTheProduct:
-    """Test-only ASGI middleware: the HTML page names another product; the signed material is left as it is."""
+def _material(change: Callable[[dict[str, Any]], None]) -> Callable[[bytes], bytes]:
+    """A rewrite of the JSON of ``/api/v1/batches/{id}/material`` (the page's signed material)."""
 
-    def __init__(self, app: Any) -> None:
-        self.app = app
+    def rewrite(body: bytes) -> bytes:
+        material = json.loads(body)
+        change(material)
+        return json.dumps(material).encode()
 
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/01/"):
-            await self.app(scope, receive, send)
-            return
-        start: dict[str, Any] = {}
-        chunks: list[bytes] = []
+    return rewrite
 
-        async def renamed(message: Any) -> None:
-            if message["type"] == "http.response.start":
-                start.update(message)
-                return
-            chunks.append(message.get("body", b""))
-            if message.get("more_body"):
-                return
-            signed = 'data-signed="name">Đông trùng hạ thảo sấy khô<'.encode()
-            page = b"".join(chunks)
-            assert page.count(signed) == 1
-            body = page.replace(signed, 'data-signed="name">Sâm Ngọc Linh<'.encode())
-            headers = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"]
-            await send({**start, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
-            await send({"type": "http.response.body", "body": body})
 
-        await self.app(scope, receive, renamed)
+def _flip_one_event_bit(material: dict[str, Any]) -> None:
+    # The moisture the laboratory signed is in one event only; the server-rendered page never sees the change.
+    bundle = bytearray(base64.b64decode(material["bundle"]))
+    at = bundle.index(b"11.8") + 3
+    assert bundle.count(b"11.8") == 1
+    bundle[at] ^= 0x01  # '8' (0x38) -> '9' (0x39): one bit
+    material["bundle"] = base64.b64encode(bytes(bundle)).decode("ascii")
+
+
+def _flip_one_proof_bit(material: dict[str, Any]) -> None:
+    receipt = tlog.Receipt.from_bytes(base64.b64decode(material["receipt"]))
+    proof = list(receipt.proof)
+    proof[0] = bytes([proof[0][0] ^ 0x01]) + proof[0][1:]
+    receipt = dataclasses.replace(receipt, proof=tuple(proof))
+    material["receipt"] = base64.b64encode(receipt.to_bytes()).decode("ascii")
+
+
+def _rename_the_product(page: bytes) -> bytes:
+    signed = 'data-signed="name">Đông trùng hạ thảo sấy khô<'.encode()
+    assert page.count(signed) == 1
+    return page.replace(signed, 'data-signed="name">Sâm Ngọc Linh<'.encode())
+
+
+def _is_material(path: str) -> bool:
+    return path.endswith("/material")
+
+
+#: One bit of one event in the material's bundle flipped ("11.8" becomes "11.9").
+AlterOneEventByte = _rewriting(_is_material, _material(_flip_one_event_bit))
+#: One bit of the log receipt's inclusion proof flipped.
+AlterTheReceipt = _rewriting(_is_material, _material(_flip_one_proof_bit))
+#: The HTML page names another product; the signed material is left as it is.
+RenameTheProduct = _rewriting(lambda path: path.startswith("/01/"), _rename_the_product)
 
 
 def _portal(tmp_path: Path, world: World, wrap: Any = None, **settings: Any) -> Iterator[Live]:
