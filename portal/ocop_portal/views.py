@@ -314,17 +314,14 @@ def build_batch_view(
     # How each step stands (docs/format.md §19.3): a correction is in force only when the corrected step's signer,
     # the same participant of the trust list, made it; a key the list does not know never corrects anything.
     corrections = CorrectionLog()
-    made_by: dict[int, CorrectionNote] = {}
     for e in events:
         who = state.participant(e.key_id)
-        note = corrections.add(e, None if who is None else who.id)
-        if note is not None:
-            made_by[e.seq] = note
+        corrections.add(e, None if who is None else who.id)
     steps = []
     for e in events:
         body = e.body
         loc = body.location
-        own = made_by.get(e.seq)
+        own = corrections.by(e.seq)  # how this step's own correction stands, when it is one
         steps.append(
             StepView(
                 seq=e.seq,
@@ -350,7 +347,7 @@ def build_batch_view(
                 ),
                 inputs=tuple(back.get(e.seq, ())),
                 corrected_by=tuple(_correction_view(n) for n in corrections.of_step(e.seq)),
-                corrects=None if own is None else _correction_view(corrections.by(e.seq) or own),
+                corrects=None if own is None else _correction_view(own),
             )
         )
     forks = []
