@@ -68,10 +68,16 @@ def _driver(*, javascript: bool) -> Any:
 def browser() -> Iterator[Any]:
     driver = _driver(javascript=True)
     try:
+        driver.get("about:blank")  # let the start tab settle before a test reads the request log
         yield driver
     finally:
         driver.quit()
         shutil.rmtree(driver.profile_dir, ignore_errors=True)
+
+
+# Chromium's own pages (the start tab, its icons) load from these schemes; a web page cannot, so they are the
+# browser's requests, not the consumer page's.
+_BROWSER_SCHEMES = frozenset({"chrome", "chrome-untrusted", "devtools"})
 
 
 def _requests(driver: Any) -> list[str]:
@@ -79,7 +85,9 @@ def _requests(driver: Any) -> list[str]:
     for entry in driver.get_log("performance"):
         message = json.loads(entry["message"])["message"]
         if message["method"] == "Network.requestWillBeSent":
-            urls.append(message["params"]["request"]["url"])
+            url = message["params"]["request"]["url"]
+            if urlsplit(url).scheme not in _BROWSER_SCHEMES:
+                urls.append(url)
     return urls
 
 
