@@ -57,7 +57,12 @@ def _validator() -> Any:
             " and sets it"
         )
     schema = json.loads(Path(path).read_text(encoding="utf-8"))
-    return jsonschema.Draft7Validator(schema, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
+    checker = jsonschema.Draft7Validator.FORMAT_CHECKER
+    # The formats the schema uses are checked only when their checkers are installed (the dev extra): fail, never
+    # pass unchecked, when one is missing.
+    missing = {"date-time", "uri"} - set(checker.checkers)
+    assert not missing, f"jsonschema cannot check the formats {sorted(missing)}: install the dev extra"
+    return jsonschema.Draft7Validator(schema, format_checker=checker)
 
 
 def schema_errors(document: bytes) -> list[str]:
