@@ -17,6 +17,7 @@ import ast
 import gettext as _gettext
 import inspect
 import io
+import pkgutil
 import sys
 from collections.abc import Collection, Iterator, Mapping
 from functools import cache
@@ -163,12 +164,23 @@ def _route_click() -> None:
     Click looks its messages up in the process-wide default gettext domain, whose language comes from the
     environment alone; an application's ``--lang`` cannot reach it otherwise.
     """
-    for name, module in list(sys.modules.items()):
-        if name == "click" or name.startswith("click."):
-            if getattr(module, "_", None) is _gettext.gettext:
-                module._ = gettext  # type: ignore[attr-defined]
-            if getattr(module, "ngettext", None) is _gettext.ngettext:
-                module.ngettext = ngettext  # type: ignore[attr-defined]
+    for name in _click_modules():
+        module = sys.modules.get(name)  # click imports some of them only when needed: routed on a later run
+        if module is None:
+            continue
+        if getattr(module, "_", None) is _gettext.gettext:
+            module._ = gettext  # type: ignore[attr-defined]
+        if getattr(module, "ngettext", None) is _gettext.ngettext:
+            module.ngettext = ngettext  # type: ignore[attr-defined]
+
+
+@cache
+def _click_modules() -> tuple[str, ...]:
+    """The names of click's modules (not only those loaded yet): looked up on every run, so not a scan of all the
+    process's modules each time."""
+    import click  # noqa: PLC0415 - loaded already by whoever runs the CLI
+
+    return ("click", *(f"click.{m.name}" for m in pkgutil.iter_modules(click.__path__)))
 
 
 def current() -> str:
