@@ -128,6 +128,28 @@ def _service_worker(static: dict[str, StaticFile]) -> bytes:
     return b"const OCOP = " + json.dumps(config).encode() + b";\n" + source
 
 
+class _CompiledTemplates(jinja2.BytecodeCache):
+    """The templates' compiled code, kept for every :class:`Portal` of the process and both of its languages.
+
+    Every environment is made with the same options (:meth:`Portal._environment`), so one compilation serves them
+    all; Jinja checks each entry against its template's source checksum before using it.
+    """
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        code = self._code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+_COMPILED = _CompiledTemplates()
+
+
 class Portal:
     """What the routes share: settings, database, registry, resolver, templates and static files."""
 
@@ -155,6 +177,7 @@ class Portal:
             extensions=["jinja2.ext.i18n"],
             trim_blocks=True,
             lstrip_blocks=True,
+            bytecode_cache=_COMPILED,
         )
         env.install_gettext_translations(i18n.translations(lang), newstyle=True)  # type: ignore[attr-defined]
         env.globals.update(
