@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import os
 import secrets
@@ -112,8 +113,13 @@ _KDF_P = 1
 _MAX_KEY_FILE = 4096
 
 
+@functools.lru_cache(maxsize=4096)
 def _check_public_bytes(raw: bytes) -> None:
-    """Reject encodings OpenSSL accepts but a trust store must not (SECURITY.md, CCTV vectors)."""
+    """Reject encodings OpenSSL accepts but a trust store must not (SECURITY.md, CCTV vectors).
+
+    Remembered for the last 4,096 keys that passed (an error is never remembered): a portal or an auditor meets the
+    same producers' keys in bundle after bundle.
+    """
     if len(raw) != 32:
         raise KeyFormatError(f"an Ed25519 public key is 32 bytes, got {len(raw)}", code="E_KEY_FORMAT")
     y = int.from_bytes(raw, "little") & ((1 << 255) - 1)
