@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import signal
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from functools import cache
@@ -27,6 +28,16 @@ settings.register_profile("ci", database=None, **_UNTIMED)
 settings.register_profile("dev", **_UNTIMED)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev"))
 
+#: Multiplies the example counts of the costliest property tests (those that call :func:`examples`): CI and the check
+#: run them at 1; ``OCOP_EXAMPLES=10`` before a release, or after touching a decoder, searches ten times deeper.
+EXAMPLES_SCALE = float(os.environ.get("OCOP_EXAMPLES", "1"))
+
+
+def examples(count: int) -> int:
+    """A property test's example count, scaled by ``OCOP_EXAMPLES`` (at least 1)."""
+    return max(1, round(count * EXAMPLES_SCALE))
+
+
 ICT = timezone(timedelta(hours=7))
 EXTERNAL_VECTORS = Path(__file__).resolve().parent / "external" / "vectors"
 
@@ -41,7 +52,7 @@ def external_vectors(name: str) -> Any:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Let the fork server import the library once, before it forks the pools' worker processes.
+    """Let the fork server import the library once; let the processes the tests start be stopped with Ctrl-C.
 
     ``verify_chain(workers=...)``, bundles and ``Ledger`` bulk signing start worker processes from a fork server;
     without this each worker imports the library and its dependencies itself (some 0.4 s a pool, and the suite
@@ -50,6 +61,11 @@ def pytest_configure(config: pytest.Config) -> None:
     """
     if "forkserver" in multiprocessing.get_all_start_methods():
         multiprocessing.set_forkserver_preload(["ocop_provenance"])
+    # A suite started as a background job of a script (``cmd &``) ignores SIGINT, and every process it starts would
+    # inherit that: the tests that stop a server with Ctrl-C (``ocop witness``, ``ocop demo --serve``) would wait
+    # for it in vain. A handler, unlike SIG_IGN, is not inherited: the processes the tests start get the default.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def key(n: int) -> op.PrivateKey:

@@ -23,6 +23,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from ocop_provenance.events import sign_event
 
+from tests.conftest import examples
 from tests.epcis.helpers import export
 from tests.epcis.test_corrections import corrected_chains
 from tests.epcis.test_export import KEYS as DEMO_KEYS
@@ -158,7 +159,11 @@ def test_the_reference_reads_digits_grouped_by_underscores_as_a_number(peer: Pee
     assert "reads as a number" in (reference_defect(chains, document) or "")
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=examples(60),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(bundles())  # with corrections: declarations, corrective events, unauthorised and superseded ones
 def test_generated_chains_hash_as_the_reference_hashes_them(peer: Peer, chains: list[list[op.SignedEvent]]) -> None:
     document = export(chains, KEYS)

@@ -133,8 +133,16 @@ data_values = st.one_of(
     st.integers(min_value=-(2**63), max_value=2**63 - 1),
     st.builds(_form, st.text(alphabet=ALPHABET, max_size=30), st.booleans()),
 )
-data_maps = st.dictionaries(st.from_regex(r"[a-z][a-z0-9_]{0,10}", fullmatch=True), data_values, max_size=6)
-steps = st.one_of(st.sampled_from(sorted(CBV_BUSINESS_STEPS)), st.from_regex(r"ocop:[a-z][a-z_]{0,12}", fullmatch=True))
+_LOWER = "abcdefghijklmnopqrstuvwxyz"
+
+
+def _word(head: str, tail: str, max_tail: int) -> st.SearchStrategy[str]:
+    """``[head][tail]{0,max_tail}``: what ``st.from_regex`` would draw, several times quicker (it is drawn often)."""
+    return st.builds(str.__add__, st.sampled_from(head), st.text(alphabet=tail, max_size=max_tail))
+
+
+data_maps = st.dictionaries(_word(_LOWER, _LOWER + "0123456789_", 10), data_values, max_size=6)
+steps = st.one_of(st.sampled_from(sorted(CBV_BUSINESS_STEPS)), _word(_LOWER, _LOWER + "_", 12).map("ocop:".__add__))
 
 geneses = st.builds(
     op.Genesis,

@@ -11,11 +11,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ocop_provenance import epcis
 
+from tests.conftest import examples
 from tests.epcis.helpers import CREATED, export, own_events, same_genesis, same_step, schema_errors, verified
 from tests.property.epcis_strategies import KEYS, bundles
 
 SOME = settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+    max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
 )
 
 
@@ -65,7 +66,7 @@ json_value = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(st.binary(max_size=200))
 def test_arbitrary_bytes_raise_only_format_errors(data: bytes) -> None:
     with contextlib.suppress(op.FormatError):

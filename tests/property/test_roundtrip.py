@@ -9,11 +9,11 @@ from hypothesis import HealthCheck, given, settings
 from ocop_provenance import _cbor, _wire
 from ocop_provenance.events import MAX_EVENT_SIZE, parse_unverified_event, sign_event
 
-from tests.conftest import key
+from tests.conftest import examples, key
 from tests.property.strategies import bodies, cbor_value
 from tests.verifying import verifies
 
-FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SIGNER = key(1)
 
 

@@ -21,10 +21,10 @@ from ocop_provenance.events import (
     write_bundle,
 )
 
-from tests.conftest import key, sample_chain, sample_genesis
+from tests.conftest import examples, key, sample_chain, sample_genesis
 from tests.verifying import ANY_BATCH, options
 
-SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 RING = op.KeyRing.of([key(1).public_key, key(2).public_key])
 WHERE = op.Location(name="Kho Thanh Hóa")
 
