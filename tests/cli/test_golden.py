@@ -31,9 +31,12 @@ from pathlib import Path
 import ocop_provenance as op
 import pytest
 from click.testing import CliRunner, Result
+from ocop_provenance import _keys
 
 from ocop_cli.context import Context
 from ocop_cli.main import cli
+
+from .conftest import OneSalt, RememberedScrypt
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("OCOP_UPDATE_GOLDEN", "") not in ("", "0")
@@ -98,6 +101,8 @@ def _env(mp: pytest.MonkeyPatch, run: Path, seeds: Seeds) -> None:
         mp.delenv(name, raising=False)
     mp.setenv("OCOP_LANG", "en")  # the goldens are English whatever the locale of the machine running the tests
     mp.setattr(op.PrivateKey, "generate", classmethod(lambda _cls: seeds.generate()))
+    mp.setattr(_keys, "Scrypt", RememberedScrypt)  # each (salt, passphrase) derived once: see tests/cli/conftest.py
+    mp.setattr(_keys, "secrets", OneSalt)
 
 
 def _erp_document(**extra: object) -> str:
