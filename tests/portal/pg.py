@@ -51,7 +51,16 @@ class Cluster:
             if self._as_root:
                 shutil.chown(d, "postgres", "postgres")
         self._run(
-            self.bin / "initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale"
+            self.bin / "initdb",
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-locale",
+            "--no-sync",  # a throwaway cluster: nothing to keep if the machine stops
         )
         options = f"-k {self.socket} -c listen_addresses='' -p {self.port} -c fsync=off -c max_connections=200"
         self._run(

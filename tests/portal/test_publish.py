@@ -20,7 +20,7 @@ from ocop_provenance.trust import TrustList, dried_cordyceps_policy, sign_policy
 from ocop_cli.main import cli
 from ocop_portal import db
 
-from .conftest import Live, serve
+from .conftest import CLIENT_TLS, Live, serve
 from .world import COOP, GTIN, ICT, NEIGHBOUR, PLACE, World, key
 
 
@@ -311,7 +311,7 @@ def test_concurrent_forks_store_one_chain(ready: Live, world: World, tmp_path: P
     def go(b: bytes) -> None:
         import httpx
 
-        status = httpx.post(f"{ready.url}/api/v1/bundles", content=b, timeout=60).status_code
+        status = httpx.post(f"{ready.url}/api/v1/bundles", content=b, timeout=60, verify=CLIENT_TLS).status_code
         with lock:
             codes.append(status)
 

@@ -18,7 +18,7 @@ from ocop_provenance import tlog
 from ocop_cli.witness import WitnessServer, WitnessState
 from ocop_portal import WitnessEndpoint, db
 
-from .conftest import Live, serve
+from .conftest import CLIENT_TLS, Live, serve
 from .world import COOP, ICT, NOW, PLACE, World, key
 
 LOG_KEY = key(60)
@@ -216,7 +216,7 @@ def test_concurrent_publications_make_one_consistent_log(logged: Live, world: Wo
     lock = threading.Lock()
 
     def go(body: bytes) -> None:
-        status = httpx.post(f"{logged.url}/api/v1/bundles", content=body, timeout=60).status_code
+        status = httpx.post(f"{logged.url}/api/v1/bundles", content=body, timeout=60, verify=CLIENT_TLS).status_code
         with lock:
             codes.append(status)
 
