@@ -62,7 +62,8 @@ DEMO_EXTRAS = "cli,fast,portal,qr"
 # [build-system] requires: hatchling, and Babel for the translation catalogues), in their own venv.
 BUILD_VENV = ROOT / ".venv-build"
 BUILD_REQUIREMENTS = ("build>=1.2",)
-# uv installs the venvs' packages (pip is the fallback): its own venv, so that no project venv depends on it.
+# uv installs the venvs' packages (pip is the fallback). It lives in .venv-uv (pip --target, or a venv where this
+# Python has no pip), apart from the project's venvs, which do not depend on it.
 UV_VENV = ROOT / ".venv-uv"
 UV_REQUIREMENTS = ("uv==0.13.9",)
 # The whole suite in parallel: one pytest-xdist worker per CPU; worksteal keeps both busy to the end.
@@ -263,9 +264,9 @@ def _node() -> tuple[str, str]:
 def _check(pytest_args: list[str]) -> None:
     """Format check, lint, types, import contracts and the tests; set-up and checks overlap where they can.
 
-    ruff runs first (a second, and the most common failure). mypy, import-linter and the JavaScript verifier's node
-    tests each use about one core; they run beside the test suite, and their reports follow the suite's. The check
-    fails if any of them failed.
+    ruff runs first (it takes a second and catches the commonest mistakes). mypy, import-linter and the JavaScript
+    verifier's node tests each use about one core; they run beside the test suite, and their reports follow the
+    suite's. The check fails if any of them failed.
     """
     node, npm = _node()  # Node.js 20+ from PATH, else from PyPI
     with ThreadPoolExecutor(max_workers=6) as pool:
