@@ -9,6 +9,7 @@ from genesis to head. Reading and verifying stream item by item: memory does not
 from __future__ import annotations
 
 import os
+from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -151,6 +152,51 @@ class BundleHeader:
 def _write_item(out: BinaryIO, data: bytes) -> None:
     out.write(_cbor.encode_bstr_head(len(data)))
     out.write(data)
+
+
+def bundle_order(root: bytes, inputs_of: Callable[[bytes], Iterable[bytes]]) -> list[bytes]:
+    """Order a batch's lineage as a bundle holds it (docs/format.md §10.3).
+
+    The root comes first, then every upstream batch once, each after every batch that consumes it: the graph is
+    discovered breadth-first and ordered topologically (Kahn), ties broken in the order of discovery. The ledger's
+    export and the portal's use this one order, so the same lineage gives the same bundle.
+
+    Args:
+        root: The bundle's root batch.
+        inputs_of: A batch's input batches, each once, in the order the batch first consumed them.
+
+    Returns:
+        The batch ids, root first.
+
+    Raises:
+        ValueError: The lineage loops (appends and audits refuse that, so only altered data can).
+    """
+    edges: dict[bytes, list[bytes]] = {}
+    order, seen, queue = [root], {root}, deque([root])
+    while queue:
+        batch = queue.popleft()
+        edges[batch] = ups = list(inputs_of(batch))
+        for up in ups:
+            if up not in seen:
+                seen.add(up)
+                order.append(up)
+                queue.append(up)
+    consumers = dict.fromkeys(order, 0)
+    for batch in order:
+        for up in edges[batch]:
+            consumers[up] += 1
+    result: list[bytes] = []
+    ready = deque([root])
+    while ready:
+        batch = ready.popleft()
+        result.append(batch)
+        for up in edges[batch]:
+            consumers[up] -= 1
+            if consumers[up] == 0:
+                ready.append(up)
+    if len(result) != len(order):
+        raise ValueError("the lineage loops")
+    return result
 
 
 def write_bundle(

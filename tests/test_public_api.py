@@ -112,6 +112,7 @@ MODULES = {
         "append_correction",
         "append_step",
         "available_backends",
+        "bundle_order",
         "canonical_quantity",
         "check_attachments",
         "ed25519_backend",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import deque
 
+from .._bundle import bundle_order
 from ._db import Connection, not_found, sql, tampered
 
 __all__ = ["lineage", "upstream"]
@@ -37,39 +38,12 @@ def lineage(conn: Connection, batch_id: bytes) -> list[bytes]:
     with sql("reading lineage"):
         if conn.execute("SELECT 1 FROM events WHERE event_id = ? AND seq = 0", (batch_id,)).fetchone() is None:
             raise not_found(batch_id)
-        # Discover the upstream graph breadth-first, then order it topologically (Kahn), breadth-first ties.
-        order = [batch_id]
-        edges: dict[bytes, list[bytes]] = {}
-        seen = {batch_id}
-        queue = deque([batch_id])
-        while queue:
-            b = queue.popleft()
-            ups = [
-                bytes(r[0])
-                for r in conn.execute(
-                    "SELECT input_batch FROM inputs WHERE batch_id = ? GROUP BY input_batch ORDER BY min(seq)",
-                    (b,),
-                )
-            ]
-            edges[b] = ups
-            for up in ups:
-                if up not in seen:
-                    seen.add(up)
-                    order.append(up)
-                    queue.append(up)
-    consumers = dict.fromkeys(order, 0)
-    for b in order:
-        for up in edges[b]:
-            consumers[up] += 1
-    result: list[bytes] = []
-    ready = deque([batch_id])
-    while ready:
-        b = ready.popleft()
-        result.append(b)
-        for up in edges[b]:
-            consumers[up] -= 1
-            if consumers[up] == 0:
-                ready.append(up)
-    if len(result) != len(order):  # pragma: no cover - appends refuse loops
-        raise tampered("the lineage of this batch loops")
-    return result
+
+        def inputs_of(batch: bytes) -> list[bytes]:
+            query = "SELECT input_batch FROM inputs WHERE batch_id = ? GROUP BY input_batch ORDER BY min(seq)"
+            return [bytes(r[0]) for r in conn.execute(query, (batch,))]
+
+        try:
+            return bundle_order(batch_id, inputs_of)
+        except ValueError:  # pragma: no cover - appends refuse loops
+            raise tampered("the lineage of this batch loops") from None

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import io
-from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
 import ocop_provenance as op
 import sqlalchemy as sa
-from ocop_provenance.events import BundleBatch, BundleHeader, write_bundle
+from ocop_provenance.events import BundleBatch, BundleHeader, bundle_order, write_bundle
 from sqlalchemy.engine import Connection
 
 from . import db
@@ -227,38 +226,17 @@ def participant_batches(conn: Connection, participant_id: str) -> Sequence[Any]:
 
 def lineage_order(conn: Connection, root: bytes) -> list[bytes]:
     """The root, then every upstream batch once, each after every batch that consumes it (a bundle's order)."""
-    edges: dict[bytes, list[bytes]] = {}
-    order, seen, queue = [root], {root}, deque([root])
-    while queue:
-        b = queue.popleft()
-        ups: list[bytes] = []
-        for (up,) in conn.execute(
+
+    def inputs_of(batch: bytes) -> list[bytes]:
+        rows = conn.execute(
             sa.select(db.inputs.c.input_batch_id)
-            .where(db.inputs.c.batch_id == b)
+            .where(db.inputs.c.batch_id == batch)
             .group_by(db.inputs.c.input_batch_id)
             .order_by(sa.func.min(db.inputs.c.seq))
-        ):
-            ups.append(bytes(up))
-        edges[b] = ups
-        for up in ups:
-            if up not in seen:
-                seen.add(up)
-                order.append(up)
-                queue.append(up)
-    consumers = dict.fromkeys(order, 0)
-    for b in order:
-        for up in edges[b]:
-            consumers[up] += 1
-    result: list[bytes] = []
-    ready = deque([root])
-    while ready:
-        b = ready.popleft()
-        result.append(b)
-        for up in edges[b]:
-            consumers[up] -= 1
-            if consumers[up] == 0:
-                ready.append(up)
-    return result
+        )
+        return [bytes(up) for (up,) in rows]
+
+    return bundle_order(root, inputs_of)
 
 
 def export_bundle(conn: Connection, root: bytes) -> bytes | None:

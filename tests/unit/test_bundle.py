@@ -19,6 +19,7 @@ from ocop_provenance.events import (
     BundleReader,
     LineageLink,
     append_step,
+    bundle_order,
     head_of,
     open_batch,
     parse_unverified_event,
@@ -444,3 +445,18 @@ def test_shipped_key_order_is_free(s: Story) -> None:
     assert (
         op.verify_bundle(io.BytesIO(bundle(s.c, s.b, s.a, header=hdr)), options(s.ring), root=ANY_BATCH).root.count == 3
     )
+
+
+def test_bundle_order_puts_each_batch_after_every_batch_that_consumes_it() -> None:
+    # root <- a, b (in that order); a <- shared, c; b <- shared. shared is consumed by a and by b, so it waits for b,
+    # while c is ready as soon as a is placed.
+    graph = {b"root": [b"a", b"b"], b"a": [b"shared", b"c"], b"b": [b"shared"], b"shared": [], b"c": []}
+    order = bundle_order(b"root", graph.__getitem__)
+    assert order == [b"root", b"a", b"b", b"c", b"shared"]
+    assert bundle_order(b"c", graph.__getitem__) == [b"c"]
+
+
+def test_bundle_order_refuses_a_lineage_that_loops() -> None:
+    graph = {b"root": [b"a"], b"a": [b"b"], b"b": [b"a"]}
+    with pytest.raises(ValueError, match="loops"):
+        bundle_order(b"root", graph.__getitem__)
