@@ -16,6 +16,7 @@ A code whose modules would print smaller than :data:`MIN_MODULE_MM` is refused: 
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -64,7 +65,9 @@ _DARK_RUN = re.compile(b"\x01+")
 _ARRANGEMENTS = ("auto", "stacked", "beside")
 
 
+@functools.cache
 def _chunk_tables(chunks: int = 25) -> list[dict[bytes, str]]:
+    # Built on first use (about 30 ms), not at import: every CLI run imports this module, few draw a label.
     # For chunk i and each 8-module pattern, the path of its dark runs: " x @ n 1 re" with x = 8i + offset.
     tables = []
     for i in range(chunks):
@@ -78,7 +81,6 @@ def _chunk_tables(chunks: int = 25) -> list[dict[bytes, str]]:
     return tables
 
 
-_CHUNK_RUNS = _chunk_tables()  # 25 chunks: 200 modules, more than version 40's 177
 _BIT_CHARS = bytes.maketrans(b"\x00\x01", b"10")
 
 Progress = Callable[[int], None]
@@ -336,7 +338,7 @@ def _encode(args: tuple[str, str, bool]) -> tuple[int, str]:
     # abutting rectangles of the same path, which fill as one); "@" stands for the row number.
     width = (size + 7) // 8 * 8
     pad = bytes(width - size)
-    tables = _CHUNK_RUNS
+    tables = _chunk_tables()  # 25 chunks: 200 modules, more than version 40's 177
     lines: list[str] = []
     for y in range(size):
         row = mods[y * size : (y + 1) * size] + pad

@@ -84,6 +84,27 @@ class Cluster:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
+    def empty(self, url: str) -> None:
+        """Delete every row of the database at ``url`` but the schema's version, ending any session left on it."""
+        import psycopg
+
+        name = url.split("@/", 1)[1].split("?", 1)[0]
+        with psycopg.connect(host=str(self.socket), port=self.port, user="postgres", dbname=name) as conn:
+            conn.autocommit = True
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                (name,),
+            )
+            tables = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+                )
+            ]
+            if tables:
+                names = ", ".join(f'"{t}"' for t in tables)
+                conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+
 
 @contextlib.contextmanager
 def running_cluster(bin_dir: Path) -> Iterator[Cluster]:

@@ -324,11 +324,11 @@ def test_concurrent_forks_store_one_chain(ready: Live, world: World, tmp_path: P
     assert _counts(ready)["events"] == 9  # 7 of the dried batch (one extension won) and 2 of the fresh
 
 
-def test_migrations_match_the_schema(db_url: str) -> None:
+def test_migrations_match_the_schema(empty_db_url: str) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    database = db.Database(db_url)
+    database = db.Database(empty_db_url)
     database.migrate()
     database.migrate()  # a second run is a no-op
     with database.engine.connect() as conn:
