@@ -15,6 +15,7 @@ Memory stays bounded: at most ``max_in_flight`` chunks are read ahead of the res
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import signal
 from collections import deque
@@ -215,8 +216,23 @@ def _work(raws: list[bytes]) -> ChunkResult:
 
 def _context() -> multiprocessing.context.BaseContext:
     # Never fork a possibly threaded parent: forkserver where there is one, spawn elsewhere.
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    _preload_in_fork_server()
+    return multiprocessing.get_context("forkserver")
+
+
+def _preload_in_fork_server() -> None:
+    """Have the fork server import this module (and so the library) once, before it forks any worker.
+
+    A worker forked from a server that has it loaded starts in milliseconds; otherwise each worker imports the
+    library itself (about 0.1-0.2 s, a tenth of verifying 20,000 events on two cores). The modules the program
+    already asked the server to load are kept. Has no effect once the server runs (it keeps what it loaded).
+    """
+    server = getattr(multiprocessing.forkserver, "_forkserver", None)
+    loaded = list(getattr(server, "_preload_modules", None) or ["__main__"])
+    if __name__ not in loaded:
+        multiprocessing.set_forkserver_preload([*loaded, __name__])
 
 
 class _OrderedPool(Generic[T, R]):

@@ -6,6 +6,8 @@ Chains are small and chunks tiny (3 events) so that every kind of break lands at
 from __future__ import annotations
 
 import io
+import multiprocessing
+import multiprocessing.forkserver
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -319,3 +321,18 @@ def test_bundle_on_event_sees_the_same_events_in_order() -> None:
         sequential = run(stop_at)
         assert run(stop_at, workers=2, chunk_size=CHUNK) == sequential
         assert len(sequential[0]) == (13 if stop_at is None else stop_at)
+
+
+@pytest.mark.skipif("forkserver" not in multiprocessing.get_all_start_methods(), reason="no fork server here")
+def test_the_fork_server_loads_the_library_and_keeps_what_the_program_asked_it_to_load(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Workers forked from a server that has the library loaded start without importing it again.
+    from ocop_provenance import _parallel as parallel
+
+    server = multiprocessing.forkserver._forkserver  # type: ignore[attr-defined]
+    monkeypatch.setattr(server, "_preload_modules", ["__main__", "json"])
+    assert parallel._context().get_start_method() == "forkserver"
+    assert server._preload_modules == ["__main__", "json", "ocop_provenance._parallel"]
+    parallel._context()  # a second pool asks for nothing more
+    assert server._preload_modules == ["__main__", "json", "ocop_provenance._parallel"]
