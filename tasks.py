@@ -92,7 +92,9 @@ def _run(*args: str | Path, env: dict[str, str] | None = None) -> None:
 
 
 def _label(args: tuple[str | Path, ...]) -> str:
-    """The short name of a command: the module of ``python -m module``, else the program's name."""
+    """The short name of a command: the module of ``python -m module``, else the program's name (not ``nice``'s)."""
+    if Path(args[0]).name == "nice":
+        args = args[3:]
     if len(args) > 2 and args[1] == "-m":
         return str(args[2])
     return Path(args[0]).name
@@ -282,10 +284,13 @@ def _check(pytest_args: list[str]) -> None:
         # The project's own modules compiled once (the dependencies were at install): a machine that sets
         # PYTHONDONTWRITEBYTECODE would otherwise compile them again in every process the tests start.
         _run(py, "-m", "compileall", "-q", "-j", "0", "ocop_provenance", "cli/ocop_cli", "portal/ocop_portal", "tests")
+        # At the lowest CPU priority: they fill the cores the suite leaves idle (while its workers wait on processes,
+        # browsers and servers, and at its end), rather than slowing the suite, which takes longest.
+        low = (nice, "-n", "19") if (nice := shutil.which("nice")) else ()
         checks = [
-            pool.submit(_run_captured, py, "-m", "mypy"),
-            pool.submit(_run_captured, BIN / "lint-imports"),
-            pool.submit(_run_captured, node, "--test", "tests/js"),
+            pool.submit(_run_captured, *low, py, "-m", "mypy"),
+            pool.submit(_run_captured, *low, BIN / "lint-imports"),
+            pool.submit(_run_captured, *low, node, "--test", "tests/js"),
         ]
         env = {
             **os.environ,
