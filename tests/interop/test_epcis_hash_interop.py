@@ -160,7 +160,7 @@ def test_the_reference_reads_digits_grouped_by_underscores_as_a_number(peer: Pee
 
 
 @settings(
-    max_examples=examples(60),
+    max_examples=examples(30),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )

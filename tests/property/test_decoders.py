@@ -26,7 +26,7 @@ from ocop_provenance.events import (
 from tests.conftest import examples, key, sample_chain
 from tests.verifying import ANY_BATCH, options
 
-SETTINGS = settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=examples(100), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 RING = op.KeyRing.of([key(1).public_key])
 
 
@@ -53,6 +53,7 @@ def seeds() -> dict[str, bytes]:
     }
 
 
+@cache  # one strategy per seed: hypothesis inspects a composite's source each time one is made
 def mutated(name: str) -> st.SearchStrategy[bytes]:
     """A valid input with a few bytes replaced, inserted or removed, or truncated."""
 

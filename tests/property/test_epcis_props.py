@@ -16,7 +16,7 @@ from tests.epcis.helpers import CREATED, export, own_events, same_genesis, same_
 from tests.property.epcis_strategies import KEYS, bundles
 
 SOME = settings(
-    max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+    max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
 )
 
 
@@ -66,7 +66,7 @@ json_value = st.recursive(
 )
 
 
-@settings(max_examples=examples(150), deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.binary(max_size=200))
 def test_arbitrary_bytes_raise_only_format_errors(data: bytes) -> None:
     with contextlib.suppress(op.FormatError):

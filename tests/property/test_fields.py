@@ -20,7 +20,7 @@ from ocop_provenance.events import Step
 from tests.conftest import examples
 from tests.property.strategies import assigned, correction_bodies, every_body, step_bodies
 
-SETTINGS = settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=examples(100), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _general(payload: bytes) -> tuple[str, Any]:

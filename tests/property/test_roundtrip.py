@@ -13,7 +13,7 @@ from tests.conftest import examples, key
 from tests.property.strategies import bodies, cbor_value
 from tests.verifying import verifies
 
-FAST = settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=examples(100), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SIGNER = key(1)
 
 

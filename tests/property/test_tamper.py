@@ -24,7 +24,7 @@ from ocop_provenance.events import (
 from tests.conftest import examples, key, sample_chain, sample_genesis
 from tests.verifying import ANY_BATCH, options
 
-SETTINGS = settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=examples(100), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 RING = op.KeyRing.of([key(1).public_key, key(2).public_key])
 WHERE = op.Location(name="Kho Thanh Hóa")
 

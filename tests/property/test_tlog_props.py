@@ -22,7 +22,7 @@ from ocop_provenance import tlog
 from tests.conftest import examples
 from tests.unit.tlog_helpers import LOG_KEY, WITNESS_KEYS, WITNESSES, Portal, cosigned, fake_head
 
-SETTINGS = settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=examples(100), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SMALL = 70  # exhaustive over every size up to this (and every index / old size)
 BIG = 3000  # hypothesis draws sizes up to this
 
