@@ -25,7 +25,8 @@ DRIVER = shutil.which("chromedriver")
 XSS = '<script>window.__pwned=1</script>"><img src=x onerror="window.__pwned=2">'
 
 
-def _driver(*, javascript: bool) -> Any:
+def _driver(*, javascript: bool, log_requests: bool = True) -> Any:
+    """A headless Chromium as a phone; ``log_requests``: keep the network log that :func:`_requests` reads."""
     webdriver = pytest.importorskip("selenium.webdriver")
     from selenium.webdriver.chrome.service import Service
 
@@ -58,7 +59,8 @@ def _driver(*, javascript: bool) -> Any:
     options.add_experimental_option("prefs", {"intl.accept_languages": "vi-VN,vi,en"})
     if not javascript:
         options.add_argument("--blink-settings=scriptEnabled=false")
-    options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
+    logs = {"performance": "ALL", "browser": "ALL"} if log_requests else {"browser": "ALL"}
+    options.set_capability("goog:loggingPrefs", logs)
     driver = webdriver.Chrome(options=options, service=Service(executable_path=DRIVER))
     driver.profile_dir = profile
     return driver
