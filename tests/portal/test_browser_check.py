@@ -167,7 +167,7 @@ def altered(tmp_path: Path, world: World) -> Iterator[Live]:
 def _chromium(*scripts: str) -> Iterator[Any]:
     if CHROMIUM is None or DRIVER is None:
         require("Chromium and chromedriver", "the phone's check runs in a real browser")
-    driver = _driver(javascript=True, log_requests=False)  # these tests read the console, not the network log
+    driver = _driver(log_requests=False)  # these tests read the console, not the network log
     try:
         for source in scripts:
             driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": source})
