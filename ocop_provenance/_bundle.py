@@ -683,16 +683,26 @@ def _finish(verifier: ChainVerifier | LiteChain, declared: BundleBatch, lineage:
     return summary
 
 
-def _bundle_chunks(reader: BundleReader, size: int) -> Iterator[tuple[tuple[int, int], list[bytes]]]:
-    """Yield ``((batch index, index of the first event), raws)``; a chunk never spans two batches."""
+def _bundle_chunks(
+    reader: BundleReader, size: int, *, total: int, workers: int
+) -> Iterator[tuple[tuple[int, int], list[bytes]]]:
+    """Yield ``((batch index, index of the first event), raws)``; a chunk never spans two batches.
+
+    Chunks hold ``size`` events until the last ``2 * workers * size`` of the ``total`` the header declares. Then each
+    holds a ``2 * workers``-th of what remains (at least ``size // 16``: 64 events by default), so that the workers
+    finish within a small chunk of each other, instead of one waiting while another checks a whole last chunk
+    (guided self-scheduling). The sizes change only how the work is shared, never what is checked.
+    """
     chunk: list[bytes] = []
-    current, start, done = -1, 0, 0
+    current, start, done, limit = -1, 0, 0, size
+    smallest = max(1, size // 16)
     for batch_index, raw in reader.events():
-        if chunk and (batch_index != current or len(chunk) >= size):
+        if chunk and (batch_index != current or len(chunk) >= limit):
             yield (current, start), chunk
             chunk = []
         if not chunk:
             current, start = batch_index, done
+            limit = min(size, max(smallest, -(-(total - done) // (2 * workers))))
         chunk.append(raw)
         done += 1
     if chunk:
@@ -716,7 +726,9 @@ def _verify_parallel(
     current, done = -1, 0
     verified: list[tuple[int, SignedEvent]] = []  # one chunk's events, yielded once the chunk is taken
     with ChunkPool[tuple[int, int]](workers, options.chunk_context()) as pool:
-        for (batch_index, first), raws, result in pool.run(_bundle_chunks(reader, options.chunk_size)):
+        for (batch_index, first), raws, result in pool.run(
+            _bundle_chunks(reader, options.chunk_size, total=total, workers=workers)
+        ):
             if batch_index != current:
                 if lite is not None:
                     chains.append(_finish(lite, header.batches[current], lineage))
